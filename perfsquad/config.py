@@ -1,0 +1,179 @@
+"""One typed configuration model, read from ``[tool.perfsquad]`` or LSP settings, failing softly.
+
+A bad setting never stops analysis: it is dropped, a readable warning is recorded in
+``Config.warnings``, and the default is used instead.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
+from typing import Any
+
+from perfsquad.model import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
+    "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".perfsquad",
+)  # fmt: skip
+DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    severity: tuple[tuple[str, Severity], ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def key(self) -> str:
+        """A stable string for cache keys: everything that changes analysis results."""
+        return repr((self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes))
+
+    def code_enabled(self, code: str, path: str | None = None) -> bool:
+        if not _matches(code, self.select) or _matches(code, self.ignore):
+            return False
+        if path is not None and self.per_file_ignores:
+            pure = PurePath(path)
+            for pattern, codes in self.per_file_ignores:
+                if _path_matches(pure, pattern) and _matches(code, codes):
+                    return False
+        return True
+
+    def severity_for(self, code: str, default: Severity) -> Severity:
+        best: tuple[int, Severity] | None = None
+        for prefix, sev in self.severity:
+            if code.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), sev)
+        return best[1] if best else default
+
+    def is_excluded(self, path: Path) -> bool:
+        return any(_path_matches(path, pattern) for pattern in self.exclude)
+
+    def with_overrides(
+        self, select: list[str] | None = None, ignore: list[str] | None = None
+    ) -> Config:
+        cfg = self
+        if select:
+            cfg = replace(cfg, select=tuple(select))
+        if ignore:
+            cfg = replace(cfg, ignore=(*cfg.ignore, *ignore))
+        return cfg
+
+
+def _matches(code: str, selectors: tuple[str, ...]) -> bool:
+    return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
+
+
+def _path_matches(path: PurePath, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    if any(fnmatch.fnmatch(part, pattern) for part in path.parts):
+        return True
+    return fnmatch.fnmatch(path.as_posix(), pattern) or fnmatch.fnmatch(path.as_posix(), f"*/{pattern}")
+
+
+def _codes(value: Any, key: str, warnings: list[str]) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        warnings.append(f"perfsquad: `{key}` must be a list of rule codes; ignored")
+        return None
+    return tuple(v.strip().upper() for v in value)
+
+
+def config_from_mapping(data: Any, source: str = "settings") -> Config:
+    """Build a Config from a ``[tool.perfsquad]`` table or LSP settings (same keys, either style)."""
+    warnings: list[str] = []
+    if not isinstance(data, dict):
+        if data is not None:
+            warnings.append(f"perfsquad: {source} must be a table; using defaults")
+        return Config(warnings=tuple(warnings))
+    cfg = Config()
+    known = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
+             "severity", "max-file-bytes"}  # fmt: skip
+    normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
+    for key in normalized:
+        if key not in known:
+            warnings.append(f"perfsquad: unknown setting `{key}` in {source}; ignored")
+    if "select" in normalized and (codes := _codes(normalized["select"], "select", warnings)) is not None:
+        cfg = replace(cfg, select=codes)
+    if "extend-select" in normalized:
+        codes = _codes(normalized["extend-select"], "extend-select", warnings)
+        if codes is not None:
+            cfg = replace(cfg, select=(*cfg.select, *codes))
+    if "ignore" in normalized and (codes := _codes(normalized["ignore"], "ignore", warnings)) is not None:
+        cfg = replace(cfg, ignore=codes)
+    pfi = normalized.get("per-file-ignores")
+    if pfi is not None:
+        if isinstance(pfi, dict):
+            pairs = []
+            for pattern, codes_value in pfi.items():
+                codes = _codes(codes_value, f"per-file-ignores.{pattern}", warnings)
+                if codes is not None:
+                    pairs.append((str(pattern), codes))
+            cfg = replace(cfg, per_file_ignores=tuple(pairs))
+        else:
+            warnings.append("perfsquad: `per-file-ignores` must be a table of glob = [codes]; ignored")
+    for key in ("exclude", "extend-exclude"):
+        if key in normalized:
+            value = normalized[key]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                base = cfg.exclude if key == "extend-exclude" else ()
+                cfg = replace(cfg, exclude=(*base, *value))
+            else:
+                warnings.append(f"perfsquad: `{key}` must be a list of globs; ignored")
+    sev = normalized.get("severity")
+    if sev is not None:
+        if isinstance(sev, dict):
+            pairs_sev = []
+            for code, level in sev.items():
+                try:
+                    pairs_sev.append((str(code).upper(), Severity(str(level).lower())))
+                except ValueError:
+                    warnings.append(
+                        f"perfsquad: severity for {code} must be error|warning|info|hint, not {level!r}"
+                    )
+            cfg = replace(cfg, severity=tuple(pairs_sev))
+        else:
+            warnings.append("perfsquad: `severity` must be a table of CODE = level; ignored")
+    mfb = normalized.get("max-file-bytes")
+    if mfb is not None:
+        if isinstance(mfb, int) and not isinstance(mfb, bool) and mfb > 0:
+            cfg = replace(cfg, max_file_bytes=mfb)
+        else:
+            warnings.append("perfsquad: `max-file-bytes` must be a positive integer; ignored")
+    return replace(cfg, warnings=tuple(warnings))
+
+
+def find_pyproject(start: Path) -> Path | None:
+    start = start.resolve()
+    for directory in (start, *start.parents) if start.is_dir() else start.parents:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(start: Path) -> tuple[Config, Path | None]:
+    """The configuration that applies to ``start`` (a file or directory), and its pyproject."""
+    pyproject = find_pyproject(start)
+    if pyproject is None:
+        return Config(), None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return Config(warnings=(f"perfsquad: cannot read {pyproject}: {exc}; using defaults",)), pyproject
+    table = data.get("tool", {}).get("perfsquad")
+    if table is None:
+        return Config(), pyproject
+    return config_from_mapping(table, str(pyproject)), pyproject

@@ -1,0 +1,195 @@
+"""What a rule sees of the module under analysis: tree navigation, semantics and reporting.
+
+Built once per file by the engine after its single traversal. Everything expensive (scope type
+facts, the set of names rebound in the module) is computed lazily, on the first rule that asks.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+from perfsquad.model import Finding, Fix, Position, Severity, Span
+from perfsquad.semantics.names import ImportMap
+from perfsquad.semantics.types import UNKNOWN, infer_scope_types
+from perfsquad.source import SourceText
+
+if TYPE_CHECKING:
+    from perfsquad.analyzers.base import Rule
+
+N = TypeVar("N", bound=ast.AST)
+
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+class Context:
+    def __init__(
+        self,
+        tree: ast.Module,
+        source: SourceText,
+        path: str,
+        parents: dict[ast.AST, ast.AST],
+        buckets: dict[type, list[ast.AST]],
+        imports: ImportMap,
+        want_fixes: bool,
+    ) -> None:
+        self.tree = tree
+        self.source = source
+        self.path = path
+        self._parents = parents
+        self._buckets = buckets
+        self.imports = imports
+        self.want_fixes = want_fixes
+        self.findings: list[Finding] = []
+        self.fix_errors: list[str] = []
+        self._scope_types: dict[ast.AST, dict[str, str]] = {}
+
+    # -- navigation -------------------------------------------------------------------------
+    def nodes(self, kind: type[N]) -> list[N]:
+        return self._buckets.get(kind, [])  # type: ignore[return-value]
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        parent = self._parents.get(node)
+        while parent is not None:
+            yield parent
+            parent = self._parents.get(parent)
+
+    def scope_of(self, node: ast.AST) -> ast.AST:
+        """The function, lambda, class or module whose local names ``node`` sees first."""
+        child = node
+        for anc in self.ancestors(node):
+            if isinstance(anc, SCOPES):
+                if isinstance(anc, (*FUNCTIONS, ast.ClassDef)) and child in _outer_parts(anc):
+                    child = anc
+                    continue
+                return anc
+            child = anc
+        return self.tree
+
+    def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for anc in self.ancestors(node):
+            if isinstance(anc, FUNCTIONS):
+                return anc
+        return None
+
+    def loops_around(self, node: ast.AST) -> list[ast.AST]:
+        """Loops (statements and comprehensions) that execute ``node`` repeatedly, innermost first,
+        up to the enclosing function boundary. A node in a loop's ``iter`` or ``else`` is not in it."""
+        loops: list[ast.AST] = []
+        child = node
+        via_iter = False
+        for anc in self.ancestors(node):
+            if isinstance(anc, ast.For | ast.AsyncFor):
+                if any(child is s for s in anc.body):
+                    loops.append(anc)
+            elif isinstance(anc, ast.While):
+                if child is anc.test or any(child is s for s in anc.body):
+                    loops.append(anc)
+            elif isinstance(anc, ast.comprehension):
+                via_iter = child is anc.iter
+            elif isinstance(anc, COMPREHENSIONS):
+                # Only the first generator's iterable is evaluated once, outside the loop.
+                if not (child is anc.generators[0] and via_iter):
+                    loops.append(anc)
+            elif isinstance(anc, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
+                break
+            child = anc
+        return loops
+
+    # -- semantics --------------------------------------------------------------------------
+    def qualified_name(self, node: ast.expr) -> str | None:
+        return self.imports.qualified_name(node)
+
+    def scope_types(self, scope: ast.AST) -> dict[str, str]:
+        types = self._scope_types.get(scope)
+        if types is None:
+            types = infer_scope_types(scope, self.imports)
+            self._scope_types[scope] = types
+        return types
+
+    def type_of(self, node: ast.expr) -> str:
+        """The known type of an expression (``list``, ``dict``, ``numpy.ndarray``...) or ``UNKNOWN``."""
+        from perfsquad.semantics.types import expr_type
+
+        if not isinstance(node, ast.Name):
+            return expr_type(node, self.imports)
+        scope: ast.AST | None = self.scope_of(node)
+        first = True
+        while scope is not None:
+            if first or not isinstance(scope, ast.ClassDef):
+                types = self.scope_types(scope)
+                if node.id in types:
+                    return types[node.id]
+            first = False
+            scope = None if isinstance(scope, ast.Module) else self.scope_of(scope)
+        return UNKNOWN
+
+    # -- positions and text -----------------------------------------------------------------
+    def span(self, node: ast.AST) -> Span:
+        src = self.source
+        line: int = node.lineno  # type: ignore[attr-defined]
+        end_line: int = node.end_lineno or line  # type: ignore[attr-defined]
+        col = src.char_column(line, node.col_offset)  # type: ignore[attr-defined]
+        end_col = src.char_column(end_line, node.end_col_offset)  # type: ignore[attr-defined]
+        return Span(Position(line, col), Position(end_line, end_col))
+
+    def header_span(self, node: ast.For | ast.AsyncFor | ast.While | ast.If) -> Span:
+        """From the keyword to the end of the loop's iterable or test: where a loop is flagged."""
+        head = node.iter if isinstance(node, ast.For | ast.AsyncFor) else node.test
+        return Span(self.span(node).start, self.span(head).end)
+
+    def text(self, node: ast.AST) -> str:
+        return self.source.segment(self.span(node))
+
+    # -- reporting --------------------------------------------------------------------------
+    def report(
+        self,
+        rule: Rule,
+        node: ast.AST | Span,
+        message: str | None = None,
+        fix: Callable[[], Fix | None] | None = None,
+        notes: tuple[str, ...] = (),
+        severity: Severity = Severity.WARNING,
+    ) -> None:
+        span = node if isinstance(node, Span) else self.span(node)
+        built: Fix | None = None
+        if fix is not None and self.want_fixes:
+            try:
+                built = fix()
+            except (RecursionError, MemoryError):
+                built = None
+            except Exception as exc:  # a broken fix never hides the finding
+                self.fix_errors.append(f"{rule.code} fix: {type(exc).__name__}: {exc}")
+                built = None
+        self.findings.append(
+            Finding(
+                code=rule.code,
+                message=message or rule.message,
+                span=span,
+                severity=severity,
+                fix=built,
+                speedup=rule.speedup(),
+                notes=notes,
+            )
+        )
+
+
+def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
+    """Children of a def/class evaluated in the *enclosing* scope (decorators, defaults, bases)."""
+    parts: list[ast.AST] = list(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        parts.extend(node.bases)
+        parts.extend(node.keywords)
+    else:
+        parts.extend(node.args.defaults)
+        parts.extend(d for d in node.args.kw_defaults if d is not None)
+        if node.returns is not None:
+            parts.append(node.returns)
+    return parts

@@ -1,0 +1,306 @@
+"""The analysis engine: parse once, one iterative traversal, dispatch by node type, never raise.
+
+Pipeline for one file:
+
+1. screen: size limit, decoding (BOM, PEP 263 cookie), null bytes;
+2. parse with ``ast``; on a syntax error, parse each top-level block on its own so that the
+   rest of a half-typed file still gets findings; ``RecursionError``/``MemoryError`` become errors;
+3. one iterative traversal recording parents and bucketing nodes by type;
+4. each enabled rule runs on the buckets of the node types it declared, isolated: a crashing
+   rule is recorded in ``FileReport.rule_errors`` and the others still report;
+5. suppression comments and configuration filter the findings.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import gc
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from perfsquad.analyzers import RULES
+from perfsquad.analyzers.base import Rule
+from perfsquad.config import Config
+from perfsquad.context import Context
+from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span
+from perfsquad.semantics.names import ImportMap
+from perfsquad.source import SourceDecodeError, SourceText, decode_source
+
+_AST = ast.AST
+_SUPPRESS_RE = re.compile(
+    r"#\s*(?:perfsquad:\s*ignore|noqa)(?:\s*(?:\[|:)\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)\s*\]?)?",
+    re.IGNORECASE,
+)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """AST nodes have no reference cycles; collecting while building a tree only costs time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def analyze_bytes(
+    data: bytes,
+    path: str,
+    config: Config | None = None,
+    *,
+    want_fixes: bool = True,
+    metrics: bool = False,
+    package: str | None = None,
+) -> FileReport:
+    config = config or Config()
+    if len(data) > config.max_file_bytes:
+        return _too_large(path, len(data), config)
+    try:
+        text, _ = decode_source(data)
+    except SourceDecodeError as exc:
+        return FileReport(path=path, error=f"cannot decode source: {exc}")
+    return analyze_text(text, path, config, want_fixes=want_fixes, metrics=metrics, package=package)
+
+
+def _too_large(path: str, size: int, config: Config) -> FileReport:
+    return FileReport(
+        path=path,
+        error=(
+            f"file too large to analyze ({size / 1e6:.1f} MB > {config.max_file_bytes / 1e6:.1f} MB);"
+            " raise `max-file-bytes` in [tool.perfsquad] to analyze it"
+        ),
+    )
+
+
+def analyze_text(
+    text: str,
+    path: str,
+    config: Config | None = None,
+    *,
+    want_fixes: bool = True,
+    metrics: bool = False,
+    package: str | None = None,
+    rules: tuple[type[Rule], ...] | None = None,
+) -> FileReport:
+    """Analyze decoded source text. Never raises for any input."""
+    config = config or Config()
+    if len(text) > config.max_file_bytes:
+        return _too_large(path, len(text), config)
+    try:
+        with _gc_paused():
+            return _analyze(text, path, config, want_fixes, metrics, package, rules)
+    except (RecursionError, MemoryError) as exc:
+        return FileReport(path=path, error=f"source too deeply nested or too large to analyze ({type(exc).__name__})")
+
+
+def _analyze(
+    text: str,
+    path: str,
+    config: Config,
+    want_fixes: bool,
+    metrics: bool,
+    package: str | None,
+    rules: tuple[type[Rule], ...] | None,
+) -> FileReport:
+    source = SourceText.from_text(text)
+    error: str | None = None
+    error_span: Span | None = None
+    parse_text = text
+    if "\x00" in text:
+        nul = text.index("\x00")
+        error_span = _point(source.position(nul))
+        error = f"null byte in source at line {error_span.start.line}; analyzed the rest as if it were a space"
+        parse_text = text.replace("\x00", " ")
+
+    tree, syntax_error, syntax_span = _parse(parse_text, source)
+    if syntax_error is not None:
+        error, error_span = syntax_error, syntax_span
+    if tree is None:
+        return FileReport(path=path, error=error, error_span=error_span)
+
+    parents, buckets = _traverse(tree)
+    imports = _import_map(buckets, package)
+    ctx = Context(tree, source, path, parents, buckets, imports, want_fixes)
+    rule_errors: list[str] = []
+    for rule_cls in rules if rules is not None else RULES:
+        if not config.code_enabled(rule_cls.code, path):
+            continue
+        rule = rule_cls()
+        for kind in rule_cls.node_types:
+            for node in buckets.get(kind, ()):
+                try:
+                    rule.check(node, ctx)
+                except (RecursionError, MemoryError):
+                    rule_errors.append(f"{rule_cls.code}: input too deeply nested")
+                    break
+                except Exception as exc:  # isolate: one rule's bug never hides the others' findings
+                    line = getattr(node, "lineno", "?")
+                    rule_errors.append(f"{rule_cls.code} crashed at line {line}: {type(exc).__name__}: {exc}")
+                    break
+    rule_errors.extend(ctx.fix_errors)
+    findings = _postprocess(ctx.findings, source, config)
+    functions = _function_metrics(ctx, buckets) if metrics else ()
+    return FileReport(
+        path=path,
+        findings=findings,
+        functions=functions,
+        error=error,
+        error_span=error_span,
+        rule_errors=tuple(rule_errors),
+    )
+
+
+def _point(pos: Position) -> Span:
+    return Span(pos, Position(pos.line, pos.column + 1))
+
+
+def _parse(text: str, source: SourceText) -> tuple[ast.Module | None, str | None, Span | None]:
+    """Parse the module; on a syntax error, parse what can be parsed block by block."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, type_comments=False), None, None
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = max((exc.offset or 1) - 1, 0)
+        span = Span(Position(line, col), Position(line, col + 1))
+        message = f"syntax error: {exc.msg} (line {line}); analyzed the blocks that parse"
+        return _parse_blocks(text, source, line), message, span
+    except ValueError as exc:  # e.g. lone surrogates, or other source the compiler refuses
+        return None, f"cannot parse source: {exc}", None
+    except (RecursionError, MemoryError) as exc:
+        return None, f"source too deeply nested or too large to parse ({type(exc).__name__})", None
+
+
+def top_level_block_starts(source: SourceText) -> list[int]:
+    """Lines (1-based) that start a top-level block, found without parsing: a line whose first
+    character is not whitespace or ``#``, and that does not continue the previous block."""
+    starts: list[int] = []
+    continuing = ("else", "elif", "except", "finally", ")", "]", "}", "case")
+    prev_decorator = False
+    for lineno in range(1, source.line_count + 1):
+        line = source.line(lineno)
+        if not line or line[0] in " \t#\f":
+            continue
+        word = re.match(r"[A-Za-z_)\]}]+", line)
+        if word and word.group() in continuing:
+            continue
+        if not prev_decorator:
+            starts.append(lineno)
+        prev_decorator = line.startswith("@")
+    return starts
+
+
+def _parse_blocks(text: str, source: SourceText, bad_line: int) -> ast.Module | None:
+    starts = top_level_block_starts(source)
+    body: list[ast.stmt] = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else source.line_count
+        if start <= bad_line <= end:
+            continue
+        chunk = text[source.line_starts[start - 1] : source.line_starts[end] if end < source.line_count else None]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # Padding with newlines keeps line numbers and columns identical to the file's.
+                block = ast.parse("\n" * (start - 1) + chunk)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        body.extend(block.body)
+    return ast.Module(body=body, type_ignores=[])
+
+
+def _traverse(tree: ast.Module) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
+    """One iterative pass: parent links and nodes bucketed by exact type (in source order)."""
+    parents: dict[_AST, _AST] = {}
+    buckets: dict[type, list[_AST]] = {}
+    stack: list[_AST] = [tree]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        node = pop()
+        kind = type(node)
+        bucket = buckets.get(kind)
+        if bucket is None:
+            buckets[kind] = [node]
+        else:
+            bucket.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for child in reversed(value):
+                    if isinstance(child, _AST):
+                        parents[child] = node
+                        push(child)
+            elif isinstance(value, _AST):
+                parents[value] = node
+                push(value)
+    return parents, buckets
+
+
+def _import_map(buckets: dict[type, list[_AST]], package: str | None) -> ImportMap:
+    imports = ImportMap()
+    for kind in (ast.Import, ast.ImportFrom):
+        for node in buckets.get(kind, ()):
+            imports.add_import(node, package)  # type: ignore[arg-type]
+    # Any non-import binding of a builtin's name shadows it (scope-insensitively: when in doubt,
+    # the name is not the builtin).
+    for kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        for node in buckets.get(kind, ()):
+            imports.add_rebinding(node.name)  # type: ignore[attr-defined]
+    for arg in buckets.get(ast.arg, ()):
+        imports.add_rebinding(arg.arg)  # type: ignore[attr-defined]
+    for name in buckets.get(ast.Name, ()):
+        if type(name.ctx) is not ast.Load and name.id in _BUILTIN_NAMES:  # type: ignore[attr-defined]
+            imports.add_rebinding(name.id)  # type: ignore[attr-defined]
+    return imports
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _suppressed_codes(line: str) -> set[str] | None:
+    """Codes suppressed on a line; an empty set means all codes; None means no suppression."""
+    if "#" not in line:
+        return None
+    m = _SUPPRESS_RE.search(line)
+    if m is None:
+        return None
+    if not m.group(1):
+        return set()
+    return {c.upper() for c in re.split(r"[\s,]+", m.group(1)) if c}
+
+
+def is_suppressed(finding: Finding, source: SourceText) -> bool:
+    for lineno in {finding.span.start.line, finding.span.end.line}:
+        codes = _suppressed_codes(source.line(lineno))
+        if codes is not None and (not codes or finding.code in codes):
+            return True
+    return False
+
+
+def _postprocess(findings: list[Finding], source: SourceText, config: Config) -> tuple[Finding, ...]:
+    kept: list[Finding] = []
+    for f in findings:
+        if is_suppressed(f, source):
+            continue
+        severity = config.severity_for(f.code, f.severity)
+        if severity is not f.severity:
+            f = Finding(f.code, f.message, f.span, severity, f.fix, f.speedup, f.notes)
+        kept.append(f)
+    kept.sort(key=lambda f: (f.span.start.line, f.span.start.column, f.code))
+    return tuple(kept)
+
+
+def _function_metrics(ctx: Context, buckets: dict[type, list[_AST]]) -> tuple[FunctionMetrics, ...]:
+    from perfsquad.metrics import function_metrics
+
+    funcs = [*buckets.get(ast.FunctionDef, ()), *buckets.get(ast.AsyncFunctionDef, ())]
+    result = [function_metrics(fn, ctx) for fn in funcs]  # type: ignore[arg-type]
+    result.sort(key=lambda m: (m.span.start.line, m.span.start.column))
+    return tuple(result)

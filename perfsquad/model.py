@@ -1,0 +1,238 @@
+"""The data model shared by the engine, the CLI and the server.
+
+Everything here is a frozen dataclass or an enum: findings cross process boundaries (the CLI's
+process pool, the on-disk cache) and threads (the server), so they must be immutable and
+serializable with :func:`to_json` / :func:`from_json`.
+
+Positions are 1-based lines and 0-based columns counted in *code points* of the decoded source.
+Conversions to UTF-8 byte offsets (``ast``) and UTF-16 code units (LSP) live in
+:mod:`perfsquad.positions` and :mod:`perfsquad.server.conversions` respectively.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class FixSafety(str, enum.Enum):
+    """How much a fix can be trusted (a contract: these strings are public)."""
+
+    SAFE = "safe"
+    """Behaviour identical, comments kept: applied by ``--fix`` and ``source.fixAll``."""
+    UNSAFE = "unsafe"
+    """May change behaviour in edge cases the rule's doc names: applied only with ``--unsafe-fixes``."""
+    DISPLAY_ONLY = "display-only"
+    """Shown as a suggestion, never applied automatically."""
+
+
+class Family(str, enum.Enum):
+    """Rule families; the code prefix of every rule (a contract)."""
+
+    IDM = "IDM"
+    ALG = "ALG"
+    IO = "IO"
+    MEM = "MEM"
+    VEC = "VEC"
+    HOT = "HOT"
+
+    @property
+    def title(self) -> str:
+        return _FAMILY_TITLES[self]
+
+
+_FAMILY_TITLES = {
+    Family.IDM: "Idioms",
+    Family.ALG: "Algorithms and complexity",
+    Family.IO: "I/O and queries",
+    Family.MEM: "Memory",
+    Family.VEC: "Vectorization",
+    Family.HOT: "Profile hotspots",
+}
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    HINT = "hint"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    line: int
+    """1-based line number."""
+    column: int
+    """0-based column in code points."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: Position
+    end: Position
+
+    @classmethod
+    def of(cls, line: int, column: int, end_line: int, end_column: int) -> Span:
+        return cls(Position(line, column), Position(end_line, end_column))
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text in ``span`` with ``content``."""
+
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    title: str
+    safety: FixSafety
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Speedup:
+    """A measured speedup range for a rule's rewrite.
+
+    ``low``/``high`` are ratios (old time / new time) measured by ``measured_by`` on the sizes in
+    ``scales_with``. Never a guess: ``bench/calibrate.py`` produces and refreshes them.
+    """
+
+    low: float
+    high: float
+    scales_with: str
+    measured_by: str
+
+    def describe(self) -> str:
+        if abs(self.high - self.low) < 0.05:
+            core = f"{self.low:.1f}x"
+        else:
+            core = f"{self.low:.1f}x-{self.high:.1f}x"
+        return f"{core} faster ({self.scales_with}; measured by {self.measured_by})"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    message: str
+    span: Span
+    severity: Severity = Severity.WARNING
+    fix: Fix | None = None
+    speedup: Speedup | None = None
+    notes: tuple[str, ...] = ()
+    """Extra evidence, e.g. an interprocedural chain or the reason a fix is unsafe."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionMetrics:
+    """Per-function facts shown by hover and code lens."""
+
+    name: str
+    qualname: str
+    span: Span
+    name_span: Span
+    cyclomatic: int
+    loop_depth: int
+    complexity: str | None = None
+    """A Big-O estimate such as ``O(n^2)`` when the algorithms analyzer provides one."""
+    complexity_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    functions: tuple[FunctionMetrics, ...] = ()
+    error: str | None = None
+    """Why the file could not be (fully) analyzed; findings may still hold what could be."""
+    error_span: Span | None = None
+    rule_errors: tuple[str, ...] = field(default=())
+    """Rules that crashed on this file (isolated: the others still reported)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    """What a rule declares about itself; docs, hover and ``perfsquad explain`` come from here."""
+
+    code: str
+    name: str
+    family: Family
+    message: str
+    fix_title: str | None
+    fix_safety: FixSafety | None
+    speedup: Speedup | None
+    effort_minutes: int
+    doc: str
+    sections: dict[str, str]
+
+
+def to_json(obj: Any) -> Any:
+    """Convert model objects to plain JSON-compatible data (used by the cache and the pool)."""
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, tuple | list):
+        return [to_json(x) for x in obj]
+    if hasattr(obj, "__dataclass_fields__"):
+        return {name: to_json(getattr(obj, name)) for name in obj.__dataclass_fields__}
+    if isinstance(obj, dict):
+        return {k: to_json(v) for k, v in obj.items()}
+    return obj
+
+
+def _pos(d: Any) -> Position:
+    return Position(d["line"], d["column"])
+
+
+def _span(d: Any) -> Span:
+    return Span(_pos(d["start"]), _pos(d["end"]))
+
+
+def _speedup(d: Any) -> Speedup | None:
+    if d is None:
+        return None
+    return Speedup(d["low"], d["high"], d["scales_with"], d["measured_by"])
+
+
+def _fix(d: Any) -> Fix | None:
+    if d is None:
+        return None
+    edits = tuple(Edit(_span(e["span"]), e["content"]) for e in d["edits"])
+    return Fix(d["title"], FixSafety(d["safety"]), edits)
+
+
+def finding_from_json(d: Any) -> Finding:
+    return Finding(
+        code=d["code"],
+        message=d["message"],
+        span=_span(d["span"]),
+        severity=Severity(d["severity"]),
+        fix=_fix(d["fix"]),
+        speedup=_speedup(d["speedup"]),
+        notes=tuple(d["notes"]),
+    )
+
+
+def report_from_json(d: Any) -> FileReport:
+    functions = tuple(
+        FunctionMetrics(
+            name=f["name"],
+            qualname=f["qualname"],
+            span=_span(f["span"]),
+            name_span=_span(f["name_span"]),
+            cyclomatic=f["cyclomatic"],
+            loop_depth=f["loop_depth"],
+            complexity=f["complexity"],
+            complexity_reason=f["complexity_reason"],
+        )
+        for f in d["functions"]
+    )
+    return FileReport(
+        path=d["path"],
+        findings=tuple(finding_from_json(f) for f in d["findings"]),
+        functions=functions,
+        error=d["error"],
+        error_span=_span(d["error_span"]) if d["error_span"] else None,
+        rule_errors=tuple(d["rule_errors"]),
+    )

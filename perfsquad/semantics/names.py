@@ -1,0 +1,96 @@
+"""Qualified names: what a name in the module really is.
+
+``np.dot`` is ``numpy.dot`` after ``import numpy as np``; ``get`` is ``requests.get`` after
+``from requests import get``; ``sum`` is ``builtins.sum`` unless the module rebinds it. A name bound
+to two different things in one module is ambiguous and resolves to nothing: when in doubt, rules do
+not flag.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterable
+
+_BUILTINS = frozenset(dir(builtins))
+_AMBIGUOUS = "<ambiguous>"
+
+
+class ImportMap:
+    """Module-wide bindings of names introduced by imports, and names rebound by anything else."""
+
+    __slots__ = ("_aliases", "_rebound")
+
+    def __init__(self) -> None:
+        self._aliases: dict[str, str] = {}
+        self._rebound: set[str] = set()
+
+    def _bind(self, name: str, target: str) -> None:
+        old = self._aliases.get(name)
+        if old is not None and old != target:
+            self._aliases[name] = _AMBIGUOUS
+        else:
+            self._aliases[name] = target
+
+    def add_import(self, node: ast.Import | ast.ImportFrom, package: str | None = None) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self._bind(alias.asname, alias.name)
+                else:
+                    head = alias.name.split(".", 1)[0]
+                    self._bind(head, head)
+            return
+        module = node.module or ""
+        if node.level:
+            base = (package or "").split(".") if package else []
+            base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+            module = ".".join([*base, module] if module else base)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            self._bind(alias.asname or alias.name, f"{module}.{alias.name}" if module else alias.name)
+
+    def add_rebinding(self, name: str) -> None:
+        """A non-import binding at any scope (def, class, assignment) shadows builtins of that name."""
+        self._rebound.add(name)
+
+    def resolve_name(self, name: str) -> str | None:
+        target = self._aliases.get(name)
+        if target is not None:
+            if target == _AMBIGUOUS or name in self._rebound:
+                return None
+            return target
+        if name in self._rebound:
+            return None
+        if name in _BUILTINS:
+            return f"builtins.{name}"
+        return None
+
+    def qualified_name(self, node: ast.expr) -> str | None:
+        """``np.linalg.norm`` -> ``numpy.linalg.norm``; ``None`` when not statically known."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        base = self.resolve_name(node.id)
+        if base is None:
+            return None
+        if attrs:
+            return base + "." + ".".join(reversed(attrs))
+        return base
+
+
+def build_import_map(
+    imports: Iterable[ast.Import | ast.ImportFrom],
+    rebindings: Iterable[str],
+    package: str | None = None,
+) -> ImportMap:
+    result = ImportMap()
+    for node in imports:
+        result.add_import(node, package)
+    for name in rebindings:
+        result.add_rebinding(name)
+    return result

@@ -1,0 +1,105 @@
+"""Decoded source text with the line table every other layer needs.
+
+Python treats ``\\r\\n``, ``\\r`` and ``\\n`` as line breaks, and nothing else: ``str.splitlines`` also
+splits on form feeds and Unicode separators, which would desynchronize us from ``ast`` line numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+from perfsquad.model import Position, Span
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class SourceDecodeError(Exception):
+    """The bytes cannot be decoded as Python source."""
+
+
+def decode_source(data: bytes) -> tuple[str, bool]:
+    """Decode source bytes like the interpreter does: BOM, then PEP 263 cookie, then UTF-8.
+
+    Returns ``(text, had_bom)``. The BOM is not part of the text: column 0 is the first character
+    after it. Raises :class:`SourceDecodeError` with a readable reason.
+    """
+    had_bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceDecodeError(str(exc)) from None
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"
+        if had_bom:
+            data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode(encoding), had_bom
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceDecodeError(f"cannot decode as {encoding}: {exc}") from None
+
+
+@dataclass(slots=True)
+class SourceText:
+    text: str
+    line_starts: list[int]
+    """Offset of the first character of each line (index 0 is line 1)."""
+    newline: str
+    """The file's dominant line ending, used for inserted text."""
+
+    @classmethod
+    def from_text(cls, text: str) -> SourceText:
+        starts = [0]
+        counts = {"\n": 0, "\r\n": 0, "\r": 0}
+        for m in _LINE_BREAK.finditer(text):
+            starts.append(m.end())
+            counts[m.group()] += 1
+        newline = max(counts, key=lambda k: counts[k]) if any(counts.values()) else "\n"
+        return cls(text, starts, newline)
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def line(self, lineno: int) -> str:
+        """Line ``lineno`` (1-based) without its line ending."""
+        if lineno < 1 or lineno > len(self.line_starts):
+            return ""
+        start = self.line_starts[lineno - 1]
+        end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.text)
+        line = self.text[start:end]
+        return line.rstrip("\r\n")
+
+    def line_with_ending(self, lineno: int) -> str:
+        start = self.line_starts[lineno - 1]
+        end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.text)
+        return self.text[start:end]
+
+    def char_column(self, lineno: int, byte_col: int) -> int:
+        """Convert an ``ast`` UTF-8 byte column to a code point column."""
+        line = self.line(lineno)
+        if line.isascii():
+            return byte_col
+        return len(line.encode("utf-8", "surrogatepass")[:byte_col].decode("utf-8", "replace"))
+
+    def offset(self, pos: Position) -> int:
+        """Absolute character offset of a position (clamped to the text)."""
+        if pos.line < 1:
+            return 0
+        if pos.line > len(self.line_starts):
+            return len(self.text)
+        start = self.line_starts[pos.line - 1]
+        return min(start + pos.column, start + len(self.line(pos.line)))
+
+    def position(self, offset: int) -> Position:
+        """The position of an absolute character offset."""
+        import bisect
+
+        idx = bisect.bisect_right(self.line_starts, offset) - 1
+        return Position(idx + 1, offset - self.line_starts[idx])
+
+    def segment(self, span: Span) -> str:
+        return self.text[self.offset(span.start) : self.offset(span.end)]
