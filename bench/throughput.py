@@ -111,8 +111,7 @@ def prepare_peers() -> dict[str, str]:
         print("installing " + " ".join(PEER_PACKAGES) + " ...", file=sys.stderr)
         setup_run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], "pip install")
     code = (
-        "import importlib.metadata as m, json; "
-        f"print(json.dumps({{p: m.version(p) for p in {list(PEER_PACKAGES)!r}}}))"
+        f"import importlib.metadata as m, json; print(json.dumps({{p: m.version(p) for p in {list(PEER_PACKAGES)!r}}}))"
     )
     proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -151,9 +150,7 @@ def check_pylint(code: int, out: str, scratch: Path) -> tuple[str | None, str | 
     fatals = re.findall(r": (F\d{4}): ", out)
     crashes = [p.read_text(errors="replace") for p in scratch.glob("pylint-crash-*.txt")]
     if set(fatals) == {"F0002"} and crashes and all(PERFLINT_BUG in c for c in crashes):
-        return None, (
-            f"{len(fatals)} files cut short by the perflint 0.8.1 crash on starred for-targets (F0002)"
-        )
+        return None, (f"{len(fatals)} files cut short by the perflint 0.8.1 crash on starred for-targets (F0002)")
     return f"exit {code}, fatal messages {sorted(set(fatals))}", None
 
 
@@ -163,6 +160,34 @@ def check_refurb(code: int, out: str, _scratch: Path) -> tuple[str | None, str |
     if code == 1 and "[FURB" not in out:  # refurb reports its own failures with exit 1 too
         return "exit 1 without findings: " + " | ".join(out.strip().splitlines()[:3]), None
     return None, None
+
+
+def run_once(
+    cmd: list[str], cwd: Path, check: Check, capture: bool, extra_env: dict[str, str] | None
+) -> tuple[float, float, str | None, str | None]:
+    """Run ``cmd`` once: (wall s, child CPU s, error, note)."""
+    with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
+        # Keep pylint's stats/crash reports and refurb's mypy cache out of $HOME, and cold.
+        env = {**os.environ, "PYLINTHOME": scratch, "MYPY_CACHE_DIR": f"{scratch}/mypy"}
+        env.update(extra_env or {})
+        stdout = subprocess.PIPE if capture else subprocess.DEVNULL
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            return 0.0, 0.0, f"cannot start: {exc}", None
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        out = (proc.stdout or b"").decode(errors="replace")
+        error, note = check(proc.returncode, out, Path(scratch))
+    if error is not None:
+        tail = (proc.stderr.decode(errors="replace") or out).strip().splitlines()[-3:]
+        error = " | ".join([error, *tail])
+    return wall, cpu, error, note
 
 
 def measure(
@@ -175,104 +200,74 @@ def measure(
     capture: bool = True,
     extra_env: dict[str, str] | None = None,
 ) -> Result:
+    """Run ``cmd`` ``repeats`` times; keep the median wall and CPU time, or the first failure."""
     result = Result(tool)
     print(f"running {tool}: (cd {cwd} && {shlex.join(cmd)})", file=sys.stderr)
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
-            # Keep pylint's stats/crash reports and refurb's mypy cache out of $HOME and cold.
-            env = {
-                **os.environ,
-                "PYLINTHOME": scratch,
-                "MYPY_CACHE_DIR": f"{scratch}/mypy",
-                **(extra_env or {}),
-            }
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            try:
-                proc = subprocess.run(
-                    cmd,
-                    cwd=cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    check=False,
-                )
-            except OSError as exc:
-                result.error = f"cannot start: {exc}"
-                break
-            wall = time.perf_counter() - start
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            out = (proc.stdout or b"").decode(errors="replace")
-            error, result.note = check(proc.returncode, out, Path(scratch))
-        if error is not None:
-            tail = (proc.stderr.decode(errors="replace") or out).strip().splitlines()[-3:]
-            result.error = " | ".join([error, *tail])
+        wall, cpu, result.error, result.note = run_once(cmd, cwd, check, capture, extra_env)
+        if result.error is not None:
             print(f"!!! {tool} FAILED: {result.error}", file=sys.stderr)
-            break
+            return result
         result.walls.append(wall)
-        result.cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    if result.error is None:
-        result.runs = len(result.walls)
-        result.wall_s = statistics.median(result.walls)
-        result.cpu_s = statistics.median(result.cpus)
+        result.cpus.append(cpu)
+    result.runs = repeats
+    result.wall_s = statistics.median(result.walls)
+    result.cpu_s = statistics.median(result.cpus)
     return result
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def report(results: list[Result], lines: int) -> list[dict[str, object]]:
-    by_tool = {r.tool: r for r in results}
-    cold = by_tool.get("perfsquad cold")
-    cold_cpu = cold.cpu_s if cold else None
+def print_table(results: list[Result], lines: int) -> None:
+    cold = next((r.cpu_s for r in results if r.tool == "perfsquad cold"), None)
     header = ("tool", "runs", "wall s", "CPU s", "lines/CPU-s", "lines/wall-s", "CPU-s vs perfsquad cold")
     rows: list[tuple[str, ...]] = [header]
-    failures: list[str] = []
     for r in results:
-        if r.error is not None or r.wall_s is None or r.cpu_s is None:
-            failures.append(f"{r.tool}: FAILED ({r.error})")
-            continue
-        vs_cold = r.cpu_s / cold_cpu if cold_cpu else None
-        rates = (f"{lines / r.cpu_s:,.0f}", f"{lines / r.wall_s:,.0f}")
-        vs = "-" if vs_cold is None else f"{vs_cold:.2f}x"
-        rows.append((r.tool, str(r.runs), f"{r.wall_s:.2f}", f"{r.cpu_s:.2f}", *rates, vs))
+        if r.wall_s is not None and r.cpu_s is not None:
+            rates = (f"{lines / r.cpu_s:,.0f}", f"{lines / r.wall_s:,.0f}")
+            vs_cold = f"{r.cpu_s / cold:.2f}x" if cold else "-"
+            rows.append((r.tool, str(r.runs), f"{r.wall_s:.2f}", f"{r.cpu_s:.2f}", *rates, vs_cold))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         cells = [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
         print("  ".join([row[0].ljust(widths[0]), *cells]))
-    for failure in failures:
-        print(failure)
     for r in results:
-        if r.note:
+        if r.error is not None:
+            print(f"{r.tool}: FAILED ({r.error})")
+        if r.note is not None:
             print(f"note: {r.tool}: {r.note}")
 
-    def per(num: float | None, den: float | None) -> float | None:
+
+def check_targets(results: list[Result], lines: int) -> list[dict[str, object]]:
+    """PASS/FAIL each target; FAIL too if a tool it needs failed, N/A if one was not run."""
+    ok = {r.tool: r for r in results if r.error is None}
+    failed = {r.tool for r in results if r.error is not None}
+
+    def div(num: float | None, den: float | None) -> float | None:
         return num / den if num is not None and den else None
 
     def cpu(tool: str) -> float | None:
-        return by_tool[tool].cpu_s if tool in by_tool else None
+        return ok[tool].cpu_s if tool in ok else None
 
     def wall(tool: str) -> float | None:
-        return by_tool[tool].wall_s if tool in by_tool else None
+        return ok[tool].wall_s if tool in ok else None
 
-    targets: list[tuple[str, float | None, str, float]] = [
-        ("perfsquad cold lines/CPU-s", per(lines, cold_cpu), ">=", 40_000),
-        ("perflint CPU / perfsquad cold CPU", per(cpu("perflint"), cold_cpu), ">=", 15),
-        ("refurb CPU / perfsquad cold CPU", per(cpu("refurb"), cold_cpu), ">=", 7),
-        ("perfsquad warm wall / ruff wall", per(wall("perfsquad warm"), wall("ruff")), "<=", 1),
+    cold, warm = "perfsquad cold", "perfsquad warm"
+    targets: list[tuple[str, float | None, str, float, set[str]]] = [
+        ("perfsquad cold lines/CPU-s", div(lines, cpu(cold)), ">=", 40_000, {cold}),
+        ("perflint CPU / perfsquad cold CPU", div(cpu("perflint"), cpu(cold)), ">=", 15, {cold, "perflint"}),
+        ("refurb CPU / perfsquad cold CPU", div(cpu("refurb"), cpu(cold)), ">=", 7, {cold, "refurb"}),
+        ("perfsquad warm wall / ruff wall", div(wall(warm), wall("ruff")), "<=", 1, {cold, warm, "ruff"}),
     ]
     print("\ntargets:")
-    out: list[dict[str, object]] = []
-    for name, value, op, goal in targets:
+    verdicts: list[dict[str, object]] = []
+    for name, value, op, goal, tools in targets:
         if value is None:
-            verdict = "N/A"
+            verdict = "FAIL" if tools & failed else "N/A"
         else:
             verdict = "PASS" if (value >= goal if op == ">=" else value <= goal) else "FAIL"
-        print(f"  {verdict:4}  {name:34} {fmt(value, ',.2f'):>10} (target {op} {goal:,})")
-        out.append({"target": name, "value": value, "op": op, "goal": goal, "verdict": verdict})
-    return out
+        shown = "-" if value is None else f"{value:,.0f}" if value >= 1000 else f"{value:.2f}"
+        print(f"  {verdict:4}  {name:34} {shown:>8}  (target {op} {goal:,})")
+        verdicts.append({"target": name, "value": value, "op": op, "goal": goal, "verdict": verdict})
+    return verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,9 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="perfsquad-cache-") as cache:
             cmd = [*perfsquad, "check", target, "--format", "json", "--cache-dir", cache]
             for name, repeats in (("perfsquad cold", 1), ("perfsquad warm", REPEATS)):
-                results.append(
-                    measure(name, cmd, cwd, repeats=repeats, check=check_perfsquad, extra_env=ps_env)
-                )
+                results.append(measure(name, cmd, cwd, repeats=repeats, check=check_perfsquad, extra_env=ps_env))
                 if results[-1].error:
                     break
     if not args.skip_peers:
@@ -326,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(measure("refurb", refurb, cwd, check=check_refurb))
 
     print()
-    targets = report(results, stats["lines"])
+    print_table(results, stats["lines"])
+    targets = check_targets(results, stats["lines"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

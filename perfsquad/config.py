@@ -7,7 +7,10 @@ A bad setting never stops analysis: it is dropped, a readable warning is recorde
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
@@ -58,7 +61,8 @@ class Config:
         return best[1] if best else default
 
     def is_excluded(self, path: Path) -> bool:
-        return any(_path_matches(path, pattern) for pattern in self.exclude)
+        """Whether a path (relative to the root being walked) matches an `exclude` pattern."""
+        return exclusion_matcher(self.exclude)(path.name, path.as_posix())
 
     def with_overrides(
         self, select: list[str] | None = None, ignore: list[str] | None = None
@@ -69,6 +73,26 @@ class Config:
         if ignore:
             cfg = replace(cfg, ignore=(*cfg.ignore, *ignore))
         return cfg
+
+
+@functools.lru_cache(maxsize=16)
+def exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str, str], bool]:
+    """A fast ``(name, relative_posix_path) -> excluded`` test for the given globs.
+
+    Patterns without a ``/`` match any single path component (checked on each entry's name while
+    walking, so a matching directory prunes its subtree); patterns with one match the relative path.
+    """
+    names = [fnmatch.translate(p.rstrip("/")) for p in patterns if "/" not in p.rstrip("/")]
+    paths = [fnmatch.translate(p.rstrip("/")) for p in patterns if "/" in p.rstrip("/")]
+    name_re = re.compile("|".join(names)) if names else None
+    path_re = re.compile("|".join(paths)) if paths else None
+
+    def excluded(name: str, relpath: str) -> bool:
+        if name_re is not None and name_re.match(name):
+            return True
+        return path_re is not None and (path_re.match(relpath) is not None)
+
+    return excluded
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -102,9 +126,7 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
     known = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
              "severity", "max-file-bytes"}  # fmt: skip
     normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
-    for key in normalized:
-        if key not in known:
-            warnings.append(f"perfsquad: unknown setting `{key}` in {source}; ignored")
+    warnings.extend(f"perfsquad: unknown setting `{k}` in {source}; ignored" for k in normalized if k not in known)
     if "select" in normalized and (codes := _codes(normalized["select"], "select", warnings)) is not None:
         cfg = replace(cfg, select=codes)
     if "extend-select" in normalized:
@@ -116,12 +138,8 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
     pfi = normalized.get("per-file-ignores")
     if pfi is not None:
         if isinstance(pfi, dict):
-            pairs = []
-            for pattern, codes_value in pfi.items():
-                codes = _codes(codes_value, f"per-file-ignores.{pattern}", warnings)
-                if codes is not None:
-                    pairs.append((str(pattern), codes))
-            cfg = replace(cfg, per_file_ignores=tuple(pairs))
+            parsed = ((str(p), _codes(v, f"per-file-ignores.{p}", warnings)) for p, v in pfi.items())
+            cfg = replace(cfg, per_file_ignores=tuple((p, c) for p, c in parsed if c is not None))
         else:
             warnings.append("perfsquad: `per-file-ignores` must be a table of glob = [codes]; ignored")
     for key in ("exclude", "extend-exclude"):
@@ -169,11 +187,16 @@ def load_config(start: Path) -> tuple[Config, Path | None]:
     pyproject = find_pyproject(start)
     if pyproject is None:
         return Config(), None
+    return read_pyproject(pyproject), pyproject
+
+
+def read_pyproject(pyproject: Path) -> Config:
+    """The ``[tool.perfsquad]`` table of one pyproject.toml (defaults, with a warning, if unreadable)."""
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return Config(warnings=(f"perfsquad: cannot read {pyproject}: {exc}; using defaults",)), pyproject
+        return Config(warnings=(f"perfsquad: cannot read {pyproject}: {exc}; using defaults",))
     table = data.get("tool", {}).get("perfsquad")
     if table is None:
-        return Config(), pyproject
-    return config_from_mapping(table, str(pyproject)), pyproject
+        return Config()
+    return config_from_mapping(table, str(pyproject))

@@ -250,8 +250,8 @@ def _import_map(buckets: dict[type, list[_AST]], package: str | None) -> ImportM
             imports.add_import(node, package)  # type: ignore[arg-type]
     # Any non-import binding of a builtin's name shadows it (scope-insensitively: when in doubt,
     # the name is not the builtin).
-    for kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-        for node in buckets.get(kind, ()):
+    for def_kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        for node in buckets.get(def_kind, ()):
             imports.add_rebinding(node.name)  # type: ignore[attr-defined]
     for arg in buckets.get(ast.arg, ()):
         imports.add_rebinding(arg.arg)  # type: ignore[attr-defined]
@@ -301,6 +301,6 @@ def _function_metrics(ctx: Context, buckets: dict[type, list[_AST]]) -> tuple[Fu
     from perfsquad.metrics import function_metrics
 
     funcs = [*buckets.get(ast.FunctionDef, ()), *buckets.get(ast.AsyncFunctionDef, ())]
-    result = [function_metrics(fn, ctx) for fn in funcs]  # type: ignore[arg-type]
+    result = [function_metrics(fn, ctx) for fn in funcs]
     result.sort(key=lambda m: (m.span.start.line, m.span.start.column))
     return tuple(result)

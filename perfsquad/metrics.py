@@ -10,9 +10,9 @@ from perfsquad.model import FunctionMetrics, Position, Span
 
 def _qualname(fn: ast.AST, ctx: Context) -> str:
     parts = [fn.name]  # type: ignore[attr-defined]
-    for anc in ctx.ancestors(fn):
-        if isinstance(anc, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            parts.append(anc.name)
+    parts.extend(
+        anc.name for anc in ctx.ancestors(fn) if isinstance(anc, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
     return ".".join(reversed(parts))
 
 

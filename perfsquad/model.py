@@ -38,7 +38,7 @@ class Family(str, enum.Enum):
     HOT = "HOT"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return _FAMILY_TITLES[self]
 
 

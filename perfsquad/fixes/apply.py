@@ -65,7 +65,7 @@ def select_fixes(text: str, findings: Iterable[Finding], unsafe: bool) -> list[F
         if fix is None or not allowed(fix, unsafe):
             continue
         ranges = [(source.offset(e.span.start), source.offset(e.span.end)) for e in fix.edits]
-        if any(a < tb and ta < b or (a == b == ta == tb) for a, b in ranges for ta, tb in taken):
+        if any((a < tb and ta < b) or (a == b == ta == tb) for a, b in ranges for ta, tb in taken):
             continue
         taken.extend(ranges)
         chosen.append(fix)

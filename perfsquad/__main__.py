@@ -1,0 +1,3 @@
+from perfsquad.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""The one door for the CLI and the server: analyze a source text, or files and trees.
+
+``analyze_paths`` discovers Python files, serves unchanged ones from an on-disk cache keyed by
+content hash + perfsquad version + configuration, and analyzes the rest in a process pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfsquad import __version__
+from perfsquad.config import Config, exclusion_matcher
+from perfsquad.engine import analyze_bytes, analyze_text
+from perfsquad.model import FileReport, report_from_json, to_json
+
+ProgressFn = Callable[[int, int], None]
+_POOL_THRESHOLD = 24
+"""Below this many files to analyze, a process pool costs more than it saves."""
+
+
+def analyze_source(
+    source: str | bytes,
+    path: str = "<stdin>",
+    config: Config | None = None,
+    *,
+    want_fixes: bool = True,
+    metrics: bool = False,
+) -> FileReport:
+    """Analyze one in-memory source. Never raises."""
+    if isinstance(source, bytes):
+        return analyze_bytes(source, path, config, want_fixes=want_fixes, metrics=metrics)
+    return analyze_text(source, path, config, want_fixes=want_fixes, metrics=metrics)
+
+
+def discover(paths: Iterable[Path], config: Config) -> Iterator[Path]:
+    """Python files under ``paths`` (files given explicitly are always included)."""
+    excluded = exclusion_matcher(config.exclude)
+    for root in paths:
+        if root.is_file():
+            yield root
+            continue
+        prefix = len(str(root).rstrip(os.sep)) + 1
+        stack = [str(root)]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue
+            subdirs = []
+            for entry in entries:
+                if excluded(entry.name, entry.path[prefix:]):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.path)
+                elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+                    yield Path(entry.path)
+            stack.extend(reversed(subdirs))
+
+
+@dataclass
+class _Entry:
+    mtime_ns: int
+    size: int
+    digest: str
+    report: Any
+
+
+class Cache:
+    """One file per (version, config): ``{path: (mtime_ns, size, content_digest, report_json)}``.
+
+    The stat fields only let an unchanged file skip hashing; an entry is used only when its
+    content digest matches, so touching a file without changing it costs a hash, not an analysis.
+    """
+
+    def __init__(self, directory: Path, config: Config, flavour: str) -> None:
+        key = hashlib.blake2b(f"{__version__}|{config.key()}|{flavour}".encode(), digest_size=8).hexdigest()
+        self.path = directory / f"reports-{key}.marshal"
+        self.entries: dict[str, tuple[int, int, str, Any]] = {}
+        self.dirty = False
+        try:
+            data = marshal.loads(self.path.read_bytes())
+            if isinstance(data, dict):
+                self.entries = data
+        except (OSError, ValueError, EOFError, TypeError):
+            self.entries = {}
+
+    def lookup(self, path: Path) -> tuple[FileReport | None, os.stat_result | None, bytes | None]:
+        try:
+            st = path.stat()
+        except OSError:
+            return None, None, None
+        entry = self.entries.get(str(path))
+        if entry is None:
+            return None, st, None
+        mtime_ns, size, digest, report = entry
+        if mtime_ns == st.st_mtime_ns and size == st.st_size:
+            return report_from_json(report), st, None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, st, None
+        if _digest(data) == digest:
+            self.entries[str(path)] = (st.st_mtime_ns, st.st_size, digest, report)
+            self.dirty = True
+            return report_from_json(report), st, data
+        return None, st, data
+
+    def store(self, path: Path, st: os.stat_result | None, digest: str, report_json: Any) -> None:
+        if st is None:
+            return
+        self.entries[str(path)] = (st.st_mtime_ns, st.st_size, digest, report_json)
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = self.path.parent / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n", encoding="utf-8")
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(marshal.dumps(self.entries))
+        tmp.replace(self.path)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _work(args: tuple[str, bytes | None, Config, bool, bool]) -> tuple[str, str, Any]:
+    """Analyze one file in a worker: returns (path, content digest, report as plain data)."""
+    path, data, config, want_fixes, metrics = args
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}"))
+    report = analyze_bytes(data, path, config, want_fixes=want_fixes, metrics=metrics)
+    return path, _digest(data), to_json(report)
+
+
+def analyze_paths(
+    paths: Iterable[Path],
+    config: Config | None = None,
+    *,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    want_fixes: bool = True,
+    metrics: bool = False,
+    progress: ProgressFn | None = None,
+) -> list[FileReport]:
+    """Analyze every Python file under ``paths``; reports come back sorted by path."""
+    config = config or Config()
+    files = list(dict.fromkeys(discover(paths, config)))
+    cache = Cache(cache_dir, config, f"fixes={want_fixes},metrics={metrics}") if cache_dir else None
+    reports: dict[str, FileReport] = {}
+    todo: list[tuple[Path, os.stat_result | None, bytes | None]] = []
+    for path in files:
+        if cache is not None:
+            hit, st, data = cache.lookup(path)
+            if hit is not None:
+                reports[str(path)] = hit
+                continue
+            todo.append((path, st, data))
+        else:
+            todo.append((path, None, None))
+
+    total = len(files)
+    done = total - len(todo)
+    if progress and todo:
+        progress(done, total)
+    stats = {str(p): st for p, st, _ in todo}
+    work = [(str(p), data, config, want_fixes, metrics) for p, _, data in todo]
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(work) >= _POOL_THRESHOLD:
+        results: Iterable[tuple[str, str, Any]]
+        with _pool(min(workers, len(work))) as pool:
+            results = pool.map(_work, work, chunksize=max(1, min(16, len(work) // (workers * 8) or 1)))
+            for i, (done_path, digest, data) in enumerate(results, 1):
+                _collect(reports, cache, stats, done_path, digest, data)
+                if progress and (i % 25 == 0 or i == len(work)):
+                    progress(done + i, total)
+    else:
+        for i, item in enumerate(work, 1):
+            done_path, digest, data = _work(item)
+            _collect(reports, cache, stats, done_path, digest, data)
+            if progress and (i % 25 == 0 or i == len(work)):
+                progress(done + i, total)
+    if cache is not None:
+        with contextlib.suppress(OSError):  # an unwritable cache only costs speed next time
+            cache.save()
+    return [reports[k] for k in sorted(reports)]
+
+
+def _collect(
+    reports: dict[str, FileReport],
+    cache: Cache | None,
+    stats: dict[str, os.stat_result | None],
+    path: str,
+    digest: str,
+    data: Any,
+) -> None:
+    report = report_from_json(data)
+    reports[path] = report
+    if cache is not None and digest and not report.rule_errors:
+        cache.store(Path(path), stats.get(path), digest, data)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+class DocumentAnalyzer:
+    """Analysis of one open document across edits (the server keeps one per URI).
+
+    ``update`` returns the report for the new text. It currently re-analyzes the whole text;
+    the incremental block-level path plugs in here without changing callers.
+    """
+
+    def __init__(self, path: str, config: Config | None = None) -> None:
+        self.path = path
+        self.config = config or Config()
+        self.report: FileReport | None = None
+
+    def update(self, text: str, *, want_fixes: bool = True, metrics: bool = True) -> FileReport:
+        self.report = analyze_text(text, self.path, self.config, want_fixes=want_fixes, metrics=metrics)
+        return self.report

@@ -1,0 +1,346 @@
+"""The command line: ``perfsquad check | explain | rules | serve``.
+
+Exit codes (a contract): 0 nothing found, 1 findings remain, 2 error (bad usage, unreadable or
+unparseable input, a crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from perfsquad import __version__
+from perfsquad.config import Config, load_config
+from perfsquad.model import FileReport, Finding, FixSafety, Severity
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfsquad",
+        description="A Python performance auditor: idioms, complexity, I/O, vectorization, memory, profiling.",
+    )
+    parser.add_argument("--version", action="version", version=f"perfsquad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="analyze files and report findings")
+    check.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
+    check.add_argument("--select", type=_codes, help="comma-separated codes or prefixes to enable")
+    check.add_argument("--ignore", type=_codes, help="comma-separated codes or prefixes to disable")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (with --fix/--diff)")
+    check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change nothing")
+    check.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPU count)")
+    check.add_argument("--cache-dir", type=Path, default=None, help="cache location (default: .perfsquad/cache)")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    check.add_argument("--config", type=Path, default=None, help="pyproject.toml to read [tool.perfsquad] from")
+    check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
+    check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    explain = sub.add_parser("explain", help="show a rule's documentation")
+    explain.add_argument("code", help="rule code or name, e.g. IDM001")
+
+    rules = sub.add_parser("rules", help="list all rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "explain":
+            return cmd_explain(args.code)
+        if args.command == "rules":
+            return cmd_rules(args.format)
+        if args.command == "serve":
+            from perfsquad.server import run_server
+
+            return run_server(args.tcp)
+        parser.print_help()
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("perfsquad: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+# -- check ---------------------------------------------------------------------------------------
+def _load_config(args: argparse.Namespace) -> tuple[Config, Path]:
+    if args.config is not None:
+        from perfsquad.config import read_pyproject
+
+        config = read_pyproject(args.config)
+        root = args.config.parent
+    else:
+        config, pyproject = load_config(args.paths[0] if args.paths else Path("."))
+        root = pyproject.parent if pyproject else Path(".")
+    return config.with_overrides(args.select, args.ignore), root
+
+
+class _Progress:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 200:
+            return
+        width = 30
+        filled = int(width * done / total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from perfsquad.api import analyze_paths
+
+    for path in args.paths:
+        if not path.exists():
+            print(f"perfsquad: error: {path}: no such file or directory", file=sys.stderr)
+            return EXIT_ERROR
+    config, root = _load_config(args)
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
+    cache_dir = None if args.no_cache else (args.cache_dir or root / ".perfsquad" / "cache")
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() and not args.no_progress else None
+    want_fixes = args.fix or args.diff or args.format != "text"
+    try:
+        reports = analyze_paths(
+            args.paths,
+            config,
+            jobs=args.jobs,
+            cache_dir=cache_dir,
+            want_fixes=want_fixes,
+            progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
+
+    fixed_count = 0
+    if args.fix or args.diff:
+        reports, fixed_count = _apply_fixes(reports, config, args)
+
+    out = sys.stdout
+    if args.format == "json":
+        json.dump([finding_json(r.path, f) for r in reports for f in r.findings], out, indent=2)
+        out.write("\n")
+    elif args.format == "sarif":
+        from perfsquad.sarif import sarif_log
+
+        json.dump(sarif_log(reports), out, indent=2)
+        out.write("\n")
+    else:
+        _print_text(reports, out, quiet=args.quiet, fixed=fixed_count, fix_mode=args.fix or args.diff)
+
+    errors = [r for r in reports if r.error]
+    for r in errors:
+        where = f":{r.error_span.start.line}:{r.error_span.start.column + 1}" if r.error_span else ""
+        print(f"perfsquad: error: {r.path}{where}: {r.error}", file=sys.stderr)
+    for r in reports:
+        for problem in r.rule_errors:
+            print(f"perfsquad: internal error in {r.path}: {problem}", file=sys.stderr)
+    if errors:
+        return EXIT_ERROR
+    if args.diff and fixed_count:
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if any(r.findings for r in reports) else EXIT_CLEAN
+
+
+def _apply_fixes(reports: list[FileReport], config: Config, args: argparse.Namespace) -> tuple[list[FileReport], int]:
+    from perfsquad.fixes.apply import fix_text
+    from perfsquad.source import SourceDecodeError, decode_source
+
+    total = 0
+    result: list[FileReport] = []
+    for report in reports:
+        if not any(f.fix for f in report.findings):
+            result.append(report)
+            continue
+        path = Path(report.path)
+        data = path.read_bytes()
+        try:
+            text, had_bom = decode_source(data)
+        except SourceDecodeError:
+            result.append(report)
+            continue
+        fixed = fix_text(text, report.path, config, unsafe=args.unsafe_fixes)
+        if fixed.applied == 0:
+            result.append(report)
+            continue
+        total += fixed.applied
+        if args.diff:
+            diff = difflib.unified_diff(
+                text.splitlines(keepends=True),
+                fixed.text.splitlines(keepends=True),
+                fromfile=f"a/{report.path}",
+                tofile=f"b/{report.path}",
+            )
+            sys.stdout.writelines(diff)
+            result.append(report)
+        else:
+            encoding = _encoding_of(data)
+            out = ("\ufeff" if had_bom else "") + fixed.text
+            with open(path, "w", encoding=encoding, newline="") as handle:
+                handle.write(out)
+            result.append(fixed.report)
+    return result, total
+
+
+def _encoding_of(data: bytes) -> str:
+    import io
+    import tokenize
+
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+def rule_doc_url(code: str) -> str:
+    """Where a rule's documentation lives: the generated Markdown in ``docs/rules/``."""
+    repo_docs = Path(__file__).resolve().parent.parent / "docs" / "rules" / f"{code}.md"
+    if repo_docs.exists():
+        return repo_docs.as_uri()
+    return f"https://github.com/perfsquad/perfsquad/blob/main/docs/rules/{code}.md"
+
+
+def finding_json(path: str, f: Finding) -> dict[str, Any]:
+    fix = None
+    if f.fix is not None:
+        fix = {
+            "applicability": f.fix.safety.value,
+            "message": f.fix.title,
+            "edits": [
+                {
+                    "content": e.content,
+                    "location": {"row": e.span.start.line, "column": e.span.start.column + 1},
+                    "end_location": {"row": e.span.end.line, "column": e.span.end.column + 1},
+                }
+                for e in f.fix.edits
+            ],
+        }
+    speedup = None
+    if f.speedup is not None:
+        speedup = {
+            "low": f.speedup.low,
+            "high": f.speedup.high,
+            "scales_with": f.speedup.scales_with,
+            "measured_by": f.speedup.measured_by,
+        }
+    return {
+        "code": f.code,
+        "message": f.message,
+        "filename": path,
+        "location": {"row": f.span.start.line, "column": f.span.start.column + 1},
+        "end_location": {"row": f.span.end.line, "column": f.span.end.column + 1},
+        "severity": f.severity.value,
+        "fix": fix,
+        "speedup": speedup,
+        "notes": list(f.notes),
+        "url": rule_doc_url(f.code),
+    }
+
+
+_COLORS = {"code": "\033[1;31m", "path": "\033[1m", "dim": "\033[2m", "fix": "\033[36m", "reset": "\033[0m"}
+
+
+def _print_text(reports: list[FileReport], out: TextIO, *, quiet: bool, fixed: int, fix_mode: bool) -> None:
+    color = out.isatty() and os.environ.get("NO_COLOR") is None
+
+    def c(kind: str, text: str) -> str:
+        return f"{_COLORS[kind]}{text}{_COLORS['reset']}" if color else text
+
+    count = safe = unsafe = 0
+    for report in reports:
+        for f in report.findings:
+            count += 1
+            marker = ""
+            if f.fix is not None and f.fix.safety is FixSafety.SAFE:
+                safe += 1
+                marker = " " + c("fix", "[*]")
+            elif f.fix is not None and f.fix.safety is FixSafety.UNSAFE:
+                unsafe += 1
+                marker = " " + c("fix", "[unsafe fix]")
+            level = "" if f.severity is Severity.WARNING else f" ({f.severity.value})"
+            loc = f"{report.path}:{f.span.start.line}:{f.span.start.column + 1}:"
+            out.write(f"{c('path', loc)} {c('code', f.code)} {f.message}{level}{marker}\n")
+            if f.speedup is not None and not quiet:
+                out.write(c("dim", f"    speedup: {f.speedup.describe()}") + "\n")
+            for note in f.notes:
+                out.write(c("dim", f"    note: {note}") + "\n")
+    if quiet:
+        return
+    files = len(reports)
+    if fix_mode and fixed:
+        out.write(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.\n")
+    if count == 0:
+        out.write(f"All checks passed ({files} file{'s' if files != 1 else ''}).\n")
+        return
+    out.write(f"Found {count} finding{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''}.\n")
+    if safe and not fix_mode:
+        out.write(f"[*] {safe} fixable with `perfsquad check --fix`.\n")
+    if unsafe and not fix_mode:
+        out.write(f"{unsafe} more fixable with `--fix --unsafe-fixes` (review them: see `perfsquad explain CODE`).\n")
+
+
+# -- explain / rules -------------------------------------------------------------------------------
+def cmd_explain(code: str) -> int:
+    from perfsquad.analyzers import rule_by_code
+    from perfsquad.docs import rule_markdown
+
+    rule = rule_by_code(code)
+    if rule is None:
+        print(f"perfsquad: error: unknown rule {code!r}; see `perfsquad rules`", file=sys.stderr)
+        return EXIT_ERROR
+    sys.stdout.write(rule_markdown(rule))
+    return EXIT_CLEAN
+
+
+def cmd_rules(fmt: str) -> int:
+    from perfsquad.analyzers import RULES
+
+    if fmt == "json":
+        data = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "family": r.family().value,
+                "message": r.message,
+                "fix": r.fix_safety.value if r.fix_safety else None,
+                "speedup": [s.low, s.high] if (s := r.speedup()) else None,
+            }
+            for r in RULES
+        ]
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_CLEAN
+    for r in RULES:
+        fix = r.fix_safety.value if r.fix_safety else "-"
+        s = r.speedup()
+        speed = f"{s.low:.1f}-{s.high:.1f}x" if s else "not measured"
+        sys.stdout.write(f"{r.code}  {r.name:<28} fix: {fix:<12} speedup: {speed:<14} {r.message}\n")
+    return EXIT_CLEAN

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run linters, type checks and all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh dev
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff =="
+ruff check perfsquad tests bench scripts
+echo "== mypy =="
+mypy
+echo "== pytest =="
+python -m pytest -q -p no:cacheprovider "$@"
