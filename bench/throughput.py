@@ -68,9 +68,9 @@ class Result:
 
 
 def setup_run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-10:]
+        tail = [line[:300] for line in (proc.stderr or proc.stdout).strip().splitlines()[-5:]]
         raise SetupError(f"{what} failed (exit {proc.returncode}):\n" + "\n".join(tail))
 
 
@@ -110,14 +110,11 @@ def prepare_peers() -> dict[str, str]:
     if not all((PEER_BIN / exe).exists() for exe in PEER_PACKAGES):
         print("installing " + " ".join(PEER_PACKAGES) + " ...", file=sys.stderr)
         setup_run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], "pip install")
-    code = (
-        f"import importlib.metadata as m, json; print(json.dumps({{p: m.version(p) for p in {list(PEER_PACKAGES)!r}}}))"
-    )
-    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+    code = "import importlib.metadata as m, sys; print(*map(m.version, sys.argv[1:]))"
+    proc = subprocess.run([str(python), "-c", code, *PEER_PACKAGES], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SetupError(f"peer venv is broken: {proc.stderr.strip()}")
-    versions: dict[str, str] = json.loads(proc.stdout)
-    return versions
+    return dict(zip(PEER_PACKAGES, proc.stdout.split(), strict=True))
 
 
 Check = Callable[[int, str, Path], tuple[str | None, str | None]]
@@ -150,7 +147,7 @@ def check_pylint(code: int, out: str, scratch: Path) -> tuple[str | None, str | 
     fatals = re.findall(r": (F\d{4}): ", out)
     crashes = [p.read_text(errors="replace") for p in scratch.glob("pylint-crash-*.txt")]
     if set(fatals) == {"F0002"} and crashes and all(PERFLINT_BUG in c for c in crashes):
-        return None, (f"{len(fatals)} files cut short by the perflint 0.8.1 crash on starred for-targets (F0002)")
+        return None, f"{len(fatals)} files cut short by the perflint 0.8.1 crash on starred for-targets (F0002)"
     return f"exit {code}, fatal messages {sorted(set(fatals))}", None
 
 

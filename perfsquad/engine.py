@@ -172,9 +172,10 @@ def _parse(text: str, source: SourceText) -> tuple[ast.Module | None, str | None
         message = f"syntax error: {exc.msg} (line {line}); analyzed the blocks that parse"
         return _parse_blocks(text, source, line), message, span
     except ValueError as exc:  # e.g. lone surrogates, or other source the compiler refuses
-        return None, f"cannot parse source: {exc}", None
+        message = f"cannot parse source: {exc}; analyzed the blocks that parse"
     except (RecursionError, MemoryError) as exc:
-        return None, f"source too deeply nested or too large to parse ({type(exc).__name__})", None
+        message = f"source too deeply nested or too large to parse ({type(exc).__name__}); analyzed the blocks that parse"
+    return _parse_blocks(text, source, 0), message, None
 
 
 def top_level_block_starts(source: SourceText) -> list[int]:

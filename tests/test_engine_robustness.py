@@ -1,0 +1,135 @@
+"""The engine survives every malformed input, reports what it can, and never raises."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from perfsquad.api import analyze_source
+from perfsquad.config import Config
+from perfsquad.engine import analyze_bytes, analyze_text
+
+LOOP = "def f(xs):\n    result = []\n    for x in xs:\n        result.append(x)\n    return result\n"
+
+
+def codes(report) -> list[str]:
+    return [f.code for f in report.findings]
+
+
+def test_clean_file_has_no_error() -> None:
+    report = analyze_text(LOOP, "ok.py")
+    assert report.error is None
+    assert codes(report) == ["IDM001"]
+
+
+def test_syntax_error_still_reports_other_blocks() -> None:
+    text = "def broken(:\n    pass\n\n" + LOOP + "\nx = sorted(xs)[0]\n"
+    report = analyze_text(text, "half.py")
+    assert report.error is not None and "syntax error" in report.error
+    assert report.error_span is not None and report.error_span.start.line == 1
+    assert codes(report) == ["IDM001", "IDM007"]
+    assert report.findings[0].span.start.line == 6  # positions are the file's, not the block's
+
+
+def test_half_typed_code_in_the_middle() -> None:
+    text = LOOP + "\ndef g(\n" + "\nm = sorted(ys)[-1]\n"
+    report = analyze_text(text, "typing.py")
+    assert report.error is not None
+    assert "IDM001" in codes(report)
+
+
+def test_null_bytes_are_reported_and_the_rest_analyzed() -> None:
+    text = "x = 1\x00\n" + LOOP
+    report = analyze_text(text, "nul.py")
+    assert report.error is not None and "null byte" in report.error
+    assert codes(report) == ["IDM001"]
+
+
+def test_lone_surrogates() -> None:
+    report = analyze_text("s = '\ud800'\n" + LOOP, "surrogate.py")
+    assert report.error is not None and "surrogates" in report.error
+    assert codes(report) == ["IDM001"]
+
+
+def test_bom_crlf_lone_cr_and_tabs() -> None:
+    data = codecs.BOM_UTF8 + LOOP.replace("\n", "\r\n").replace("    ", "\t").encode()
+    report = analyze_bytes(data, "bom.py")
+    assert report.error is None
+    assert codes(report) == ["IDM001"]
+    assert report.findings[0].span.start.line == 3
+    cr = analyze_text(LOOP.replace("\n", "\r"), "cr.py")
+    assert codes(cr) == ["IDM001"] and cr.findings[0].span.start.line == 3
+
+
+def test_huge_expression_does_not_crash() -> None:
+    text = "x = " + " + ".join(["1"] * 10_000) + "\n" + LOOP
+    report = analyze_text(text, "deep.py")
+    assert report.error is not None and "too deeply nested" in report.error
+    assert codes(report) == ["IDM001"]
+
+
+def test_deep_nesting_brackets_and_blocks() -> None:
+    brackets = "x = " + "(" * 300 + "1" + ")" * 300 + "\n"
+    assert analyze_text(brackets, "brackets.py").error is not None
+    blocks = "".join("    " * i + f"if x{i}:\n" for i in range(100)) + "    " * 100 + "pass\n"
+    report = analyze_text(blocks, "blocks.py")
+    assert report.findings == () and report.rule_errors == ()
+
+
+def test_multi_megabyte_file_is_screened() -> None:
+    big = LOOP * 200_000  # ~18 MB
+    report = analyze_text(big, "big.py", Config(max_file_bytes=4_000_000))
+    assert report.error is not None and "too large" in report.error
+
+
+def test_multi_megabyte_file_under_limit_is_analyzed() -> None:
+    text = LOOP * 20_000  # ~1.8 MB, 100k lines
+    report = analyze_text(text, "large.py")
+    assert report.error is None
+    assert len(report.findings) == 20_000  # every copy of the loop is flagged
+
+
+def test_non_utf8_bytes() -> None:
+    report = analyze_bytes(b"x = '\xff\xfe'\n", "latin.py")
+    assert report.error is not None and "decode" in report.error
+    cookie = analyze_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n" + LOOP.encode(), "cookie.py")
+    assert cookie.error is None and codes(cookie) == ["IDM001"]
+
+
+def test_unknown_encoding_cookie() -> None:
+    report = analyze_bytes(b"# -*- coding: klingon -*-\nx = 1\n", "k.py")
+    assert report.error is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n", "#", "def", "for x in", "'''", "@", "if True:\n\tpass\n        pass\n", "\\", "x = (", "class A(:"],
+)
+def test_fragments(text: str) -> None:
+    report = analyze_source(text, "frag.py")
+    assert report.rule_errors == ()
+
+
+def test_a_crashing_rule_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfsquad.analyzers.idioms.sorted_for_min_max import SortedForMinMax
+
+    def boom(self: object, node: object, ctx: object) -> None:
+        raise RuntimeError("rule bug")
+
+    monkeypatch.setattr(SortedForMinMax, "check", boom)
+    report = analyze_text(LOOP + "m = sorted(xs)[0]\n", "crash.py")
+    assert codes(report) == ["IDM001"]
+    assert any("IDM007" in e and "rule bug" in e for e in report.rule_errors)
+
+
+def test_suppression_comments() -> None:
+    text = (
+        "a = sorted(xs)[0]  # perfsquad: ignore[IDM007]\n"
+        "b = sorted(xs)[0]  # noqa: IDM007\n"
+        "c = sorted(xs)[0]  # noqa\n"
+        "d = sorted(xs)[0]  # perfsquad: ignore[IDM001]\n"
+        "e = sorted(xs)[0]  # perfsquad: ignore\n"
+    )
+    report = analyze_text(text, "sup.py")
+    assert [f.span.start.line for f in report.findings] == [4]
