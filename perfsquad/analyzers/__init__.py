@@ -11,6 +11,7 @@ import json
 from importlib import resources
 
 from perfsquad.analyzers.base import Rule
+from perfsquad.analyzers.idioms.any_all_loop import AnyAllLoop
 from perfsquad.analyzers.idioms.dict_comprehension_loop import DictComprehensionLoop
 from perfsquad.analyzers.idioms.keys_membership import KeysMembership
 from perfsquad.analyzers.idioms.list_comprehension_loop import ListComprehensionLoop
@@ -28,6 +29,7 @@ RULES: tuple[type[Rule], ...] = (
     SumLoop,
     KeysMembership,
     SortedForMinMax,
+    AnyAllLoop,
 )
 
 

@@ -73,6 +73,11 @@ class SumLoop(Rule):
     )
     invalid = (
         Invalid(
+            "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n    return t\n",
+            fixed="def f(xs):\n    t = sum(xs)\n    return t\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
             "def f(xs):\n    t = 0\n    for x in xs:\n        t += len(x)\n    return t\n",
             fixed="def f(xs):\n    t = sum(len(x) for x in xs)\n    return t\n",
             safety=FixSafety.UNSAFE,
@@ -106,6 +111,10 @@ class SumLoop(Rule):
             if isinstance(term, ast.Lambda | ast.IfExp | ast.Tuple | ast.NamedExpr):
                 text = f"({text})"
             generator = f"{text} {comprehension_clause(ctx, acc)}"
+            if ctx.text(acc.loop.target) == text and acc.condition is None:
+                generator = ctx.text(acc.loop.iter)  # sum(xs) itself: no generator at all
+                if isinstance(acc.loop.iter, ast.Lambda | ast.IfExp | ast.Tuple | ast.NamedExpr):
+                    generator = f"({generator})"
             if init.value == 0 and type(init.value) is int:
                 code = f"{acc.name} = sum({generator})"
             else:
