@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
 from perfsquad.config import Config, exclusion_matcher
 from perfsquad.engine import analyze_bytes, analyze_text
 from perfsquad.model import FileReport, report_from_json, to_json
+
+if TYPE_CHECKING:
+    from perfsquad.incremental import IncrementalAnalyzer
 
 ProgressFn = Callable[[int, int], None]
 _POOL_THRESHOLD = 24
@@ -227,15 +230,25 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 class DocumentAnalyzer:
     """Analysis of one open document across edits (the server keeps one per URI).
 
-    ``update`` returns the report for the new text. It currently re-analyzes the whole text;
-    the incremental block-level path plugs in here without changing callers.
+    Edits inside one function or class re-analyze only that block (see ``perfsquad.incremental``);
+    the report is always what a whole-file analysis would give.
     """
 
     def __init__(self, path: str, config: Config | None = None) -> None:
         self.path = path
         self.config = config or Config()
         self.report: FileReport | None = None
+        self._inc: IncrementalAnalyzer | None = None
 
     def update(self, text: str, *, want_fixes: bool = True, metrics: bool = True) -> FileReport:
-        self.report = analyze_text(text, self.path, self.config, want_fixes=want_fixes, metrics=metrics)
+        from perfsquad.incremental import IncrementalAnalyzer
+
+        inc = self._inc
+        if inc is None or inc.want_fixes != want_fixes or inc.metrics != metrics or inc.config != self.config:
+            inc = self._inc = IncrementalAnalyzer(self.path, self.config, want_fixes=want_fixes, metrics=metrics)
+        self.report = inc.update(text)
         return self.report
+
+    @property
+    def last_was_incremental(self) -> bool:
+        return self._inc is not None and self._inc.last_was_incremental

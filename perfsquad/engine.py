@@ -20,6 +20,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from perfsquad.analyzers import RULES
 from perfsquad.analyzers.base import Rule
@@ -88,14 +89,40 @@ def analyze_text(
     rules: tuple[type[Rule], ...] | None = None,
 ) -> FileReport:
     """Analyze decoded source text. Never raises for any input."""
+    return analyze_full(
+        text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules
+    ).report
+
+
+@dataclass
+class Analysis:
+    """A report with the internals the incremental analyzer reuses (None when nothing parsed)."""
+
+    report: FileReport
+    ctx: Context | None = None
+    blocks: list[tuple[int, int]] = field(default_factory=list)
+    """Line range (first, last) of each top-level statement's block, trailing lines included."""
+
+
+def analyze_full(
+    text: str,
+    path: str,
+    config: Config | None = None,
+    *,
+    want_fixes: bool = True,
+    metrics: bool = False,
+    package: str | None = None,
+    rules: tuple[type[Rule], ...] | None = None,
+) -> Analysis:
     config = config or Config()
     if len(text) > config.max_file_bytes:
-        return _too_large(path, len(text), config)
+        return Analysis(_too_large(path, len(text), config))
     try:
         with _gc_paused():
             return _analyze(text, path, config, want_fixes, metrics, package, rules)
     except (RecursionError, MemoryError) as exc:
-        return FileReport(path=path, error=f"source too deeply nested or too large to analyze ({type(exc).__name__})")
+        message = f"source too deeply nested or too large to analyze ({type(exc).__name__})"
+        return Analysis(FileReport(path=path, error=message))
 
 
 def _analyze(
@@ -106,7 +133,7 @@ def _analyze(
     metrics: bool,
     package: str | None,
     rules: tuple[type[Rule], ...] | None,
-) -> FileReport:
+) -> Analysis:
     source = SourceText.from_text(text)
     error: str | None = None
     error_span: Span | None = None
@@ -121,18 +148,39 @@ def _analyze(
     if syntax_error is not None:
         error, error_span = syntax_error, syntax_span
     if tree is None:
-        return FileReport(path=path, error=error, error_span=error_span)
+        return Analysis(FileReport(path=path, error=error, error_span=error_span))
 
-    parents, buckets = _traverse(tree)
+    parents, buckets = traverse(tree)
     imports = _import_map(buckets, package)
     ctx = Context(tree, source, path, parents, buckets, imports, want_fixes)
+    rule_errors = run_rules(ctx, buckets, config, rules)
+    findings = postprocess(ctx.findings, source, config)
+    functions = function_metrics_of(ctx, buckets) if metrics else ()
+    report = FileReport(
+        path=path,
+        findings=findings,
+        functions=functions,
+        error=error,
+        error_span=error_span,
+        rule_errors=tuple(rule_errors),
+    )
+    return Analysis(report, ctx if error is None else None, block_ranges(tree, source) if error is None else [])
+
+
+def run_rules(
+    ctx: Context,
+    dispatch: dict[type, list[_AST]],
+    config: Config,
+    rules: tuple[type[Rule], ...] | None = None,
+) -> list[str]:
+    """Run every enabled rule on the nodes of its types in ``dispatch``; returns rule errors."""
     rule_errors: list[str] = []
     for rule_cls in rules if rules is not None else RULES:
-        if not config.code_enabled(rule_cls.code, path):
+        if not config.code_enabled(rule_cls.code, ctx.path):
             continue
         rule = rule_cls()
         for kind in rule_cls.node_types:
-            for node in buckets.get(kind, ()):
+            for node in dispatch.get(kind, ()):
                 try:
                     rule.check(node, ctx)
                 except (RecursionError, MemoryError):
@@ -143,16 +191,22 @@ def _analyze(
                     rule_errors.append(f"{rule_cls.code} crashed at line {line}: {type(exc).__name__}: {exc}")
                     break
     rule_errors.extend(ctx.fix_errors)
-    findings = _postprocess(ctx.findings, source, config)
-    functions = _function_metrics(ctx, buckets) if metrics else ()
-    return FileReport(
-        path=path,
-        findings=findings,
-        functions=functions,
-        error=error,
-        error_span=error_span,
-        rule_errors=tuple(rule_errors),
-    )
+    return rule_errors
+
+
+def statement_start(stmt: ast.stmt) -> int:
+    """First line of a statement, decorators included."""
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
+    return min([stmt.lineno, *(d.lineno for d in decorators)])
+
+
+def block_ranges(tree: ast.Module, source: SourceText) -> list[tuple[int, int]]:
+    starts = [statement_start(stmt) for stmt in tree.body]
+    ranges = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else source.line_count
+        ranges.append((start, end))
+    return ranges
 
 
 def _point(pos: Position) -> Span:
@@ -216,7 +270,7 @@ def _parse_blocks(text: str, source: SourceText, bad_line: int) -> ast.Module | 
     return ast.Module(body=body, type_ignores=[])
 
 
-def _traverse(tree: ast.Module) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
+def traverse(tree: ast.AST) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
     """One iterative pass: parent links and nodes bucketed by exact type (in source order)."""
     parents: dict[_AST, _AST] = {}
     buckets: dict[type, list[_AST]] = {}
@@ -285,7 +339,7 @@ def is_suppressed(finding: Finding, source: SourceText) -> bool:
     return False
 
 
-def _postprocess(findings: list[Finding], source: SourceText, config: Config) -> tuple[Finding, ...]:
+def postprocess(findings: list[Finding], source: SourceText, config: Config) -> tuple[Finding, ...]:
     kept: list[Finding] = []
     for f in findings:
         if is_suppressed(f, source):
@@ -298,7 +352,7 @@ def _postprocess(findings: list[Finding], source: SourceText, config: Config) ->
     return tuple(kept)
 
 
-def _function_metrics(ctx: Context, buckets: dict[type, list[_AST]]) -> tuple[FunctionMetrics, ...]:
+def function_metrics_of(ctx: Context, buckets: dict[type, list[_AST]]) -> tuple[FunctionMetrics, ...]:
     from perfsquad.metrics import function_metrics
 
     funcs = [*buckets.get(ast.FunctionDef, ()), *buckets.get(ast.AsyncFunctionDef, ())]

@@ -65,7 +65,7 @@ def test_json_output_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a.py").write_text("m = sorted(xs)[0]\n")
-    code, out, _ = run(capsys, "--format", "sarif", str(tmp_path))
+    _, out, _ = run(capsys, "--format", "sarif", str(tmp_path))
     log = json.loads(out)
     assert log["version"] == "2.1.0"
     run0 = log["runs"][0]
@@ -96,7 +96,7 @@ def test_pyproject_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (tmp_path / "legacy_b.py").write_text(LOOP)
     (tmp_path / "skipped").mkdir()
     (tmp_path / "skipped" / "c.py").write_text(LOOP)
-    code, out, _ = run(capsys, "--format", "json", str(tmp_path))
+    _, out, _ = run(capsys, "--format", "json", str(tmp_path))
     found = [(Path(d["filename"]).name, d["code"]) for d in json.loads(out)]
     assert found == [("a.py", "IDM001")]
 
@@ -207,7 +207,7 @@ def _function_of(tree: ast.Module, line: int) -> str | None:
 
 
 def test_demo_seeded_problems_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--format", "json", str(DEMO / "memoria" / "text.py"))
+    _, out, _ = run(capsys, "--format", "json", str(DEMO / "memoria" / "text.py"))
     tree = ast.parse((DEMO / "memoria" / "text.py").read_text())
     found = {(_function_of(tree, d["location"]["row"]), d["code"]) for d in json.loads(out)}
     missing = {(fn, c) for fn, c in SEEDED.items()} - found

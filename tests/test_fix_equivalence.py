@@ -23,9 +23,10 @@ from perfsquad.model import FixSafety
 scalars = st.one_of(st.integers(-5, 5), st.text(alphabet="ab ", max_size=3), st.booleans(), st.none())
 keys = st.one_of(st.integers(-3, 3), st.text(alphabet="ab", max_size=2))
 records = st.builds(
-    lambda i, n: types.SimpleNamespace(id=i, name=n, price=i, email=n),
+    lambda i, n, flag: types.SimpleNamespace(id=i, name=n, price=i, email=n, valid=flag, is_admin=not flag),
     st.integers(0, 5),
     st.text(alphabet="xyz", max_size=2),
+    st.booleans(),
 )
 
 STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
@@ -36,6 +37,7 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "lines": st.lists(st.text(alphabet="a \n", max_size=4), max_size=6),
     "pairs": st.lists(st.tuples(keys, scalars), max_size=6),
     "users": st.lists(records, max_size=5),
+    "rows": st.lists(records, max_size=5),
     "d": st.dictionaries(keys, st.integers(-3, 3), max_size=5),
     "k": keys,
     "key": keys,
@@ -43,6 +45,8 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "value": scalars,
     "n": st.integers(0, 6),
 }
+# Any other one-letter name is a scalar.
+STRATEGIES.update({c: scalars for c in "abcyz" if c not in STRATEGIES})
 
 
 def _free_names(tree: ast.Module) -> set[str]:
@@ -61,13 +65,13 @@ def _outcome(code: str, env: dict[str, Any], calls: list[tuple[str, dict[str, An
     namespace: dict[str, Any] = dict(env)
     try:
         exec(compile(code, "<example>", "exec"), namespace)
-    except Exception as exc:  # noqa: BLE001 - the exception type is part of the behaviour
+    except Exception as exc:  # the exception type is part of the behaviour
         return ("raised", type(exc))
     results = []
     for name, kwargs in calls:
         try:
             results.append(("ok", namespace[name](**kwargs)))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             results.append(("raised", type(exc)))
     state = {k: v for k, v in namespace.items() if k != "__builtins__" and not callable(v)}
     return results, state

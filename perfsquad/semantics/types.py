@@ -158,7 +158,8 @@ def infer_scope_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
                     bind(target.id, kind)
                 else:
                     for sub in ast.walk(target):
-                        if isinstance(sub, ast.Name):
+                        # Only names in Store context are bound: `d[k] = v` and `o.a = v` do not rebind `d`/`o`.
+                        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                             bind(sub.id, UNKNOWN)
         elif isinstance(node, ast.AnnAssign):
             if isinstance(node.target, ast.Name):

@@ -1,0 +1,200 @@
+"""Open documents: one analyzer each, debounced analysis off the event loop, stale results dropped.
+
+Scheduling rules (all on the event loop, so no locks are needed for the bookkeeping):
+
+- each change bumps the document's *generation* and restarts its debounce timer;
+- the analysis itself runs in a thread pool; a running analysis is never cancelled (threads
+  cannot be), and a per-document thread lock guarantees its ``DocumentAnalyzer`` is used by
+  one thread at a time;
+- a result is published only if its generation is still the document's current one and the
+  document is still open: anything else is stale and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from lsprotocol import types
+
+from perfsquad.api import DocumentAnalyzer
+from perfsquad.config import Config
+from perfsquad.model import FileReport
+from perfsquad.server.conversions import Encoding, LineIndex
+from perfsquad.server.diagnostics import diagnostic_key, report_diagnostics
+from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
+
+
+class Host(Protocol):
+    """What the document store needs from the server (a fake in unit tests)."""
+
+    def snapshot(self, uri: str) -> tuple[str, int | None] | None:
+        """The open document's current text and version."""
+
+    def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None: ...
+
+    def log(self, kind: types.MessageType, message: str) -> None: ...
+
+    def config_warnings(self, warnings: tuple[str, ...]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analyzed text: what was published for it, and what hover/lens/actions read back."""
+
+    generation: int
+    version: int | None
+    text: str
+    report: FileReport
+    index: LineIndex
+    diagnostics: list[types.Diagnostic]
+
+    def data_for(self, diagnostic: types.Diagnostic) -> object:
+        """The ``data`` we published for a diagnostic (for clients that do not send it back)."""
+        key = diagnostic_key(diagnostic)
+        return next((d.data for d in self.diagnostics if diagnostic_key(d) == key), None)
+
+
+@dataclass(eq=False)
+class DocumentState:
+    uri: str
+    path: str
+    analyzer: DocumentAnalyzer
+    generation: int = 0
+    analysis: Analysis | None = None
+    task: asyncio.Task[None] | None = None
+    analyzing: bool = False
+    thread_lock: threading.Lock = field(default_factory=threading.Lock)
+    rule_errors: tuple[str, ...] = ()
+
+
+def analyze_snapshot(
+    state: DocumentState, analyzer: DocumentAnalyzer, text: str, version: int | None, generation: int, encoding: Encoding
+) -> Analysis:
+    """Analyze and convert (in a worker thread). Never raises: an engine bug becomes a diagnostic."""
+    index = LineIndex.of(text, encoding)
+    try:
+        with state.thread_lock:
+            report = analyzer.update(text, want_fixes=True, metrics=True)
+        diagnostics = report_diagnostics(report, index, version)
+    except Exception as exc:  # the engine promises never to raise; if it does, say so and go on
+        report = FileReport(path=state.path, error=f"perfsquad internal error: {type(exc).__name__}: {exc}")
+        diagnostics = report_diagnostics(report, index, version)
+    return Analysis(generation, version, text, report, index, diagnostics)
+
+
+class Documents:
+    """The open documents of one server."""
+
+    def __init__(self, host: Host, executor: Executor, encoding: Callable[[], Encoding]) -> None:
+        self.host = host
+        self.executor = executor
+        self.encoding = encoding
+        self.options = ServerOptions()
+        self.root: Path | None = None
+        self._docs: dict[str, DocumentState] = {}
+        self._tables: dict[Path, ProjectTable] = {}
+
+    # --- configuration -------------------------------------------------------------------
+    def config_for(self, path: str) -> Config:
+        candidate = Path(path)
+        directory = candidate.parent if candidate.is_absolute() and candidate.parent.is_dir() else self.root
+        if directory is None:
+            table = ProjectTable({}, None)
+        elif (table := self._tables.get(directory)) is None:
+            table = self._tables[directory] = read_project_table(directory)
+        config = effective_config(table, self.options)
+        if config.warnings:
+            self.host.config_warnings(config.warnings)
+        return config
+
+    def reconfigure(self, options: ServerOptions | None = None) -> None:
+        """New editor settings or a changed pyproject: fresh analyzers, everything re-analyzed."""
+        if options is not None:
+            self.options = options
+        self._tables.clear()
+        for state in self._docs.values():
+            state.analyzer = DocumentAnalyzer(state.path, self.config_for(state.path))
+            self.schedule(state.uri, delay_ms=0)
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def get(self, uri: str) -> DocumentState | None:
+        return self._docs.get(uri)
+
+    def uris(self) -> list[str]:
+        return list(self._docs)
+
+    def open(self, uri: str, path: str) -> None:
+        self.close(uri, publish=False)
+        self._docs[uri] = DocumentState(uri, path, DocumentAnalyzer(path, self.config_for(path)))
+        self.schedule(uri, delay_ms=0)
+
+    def close(self, uri: str, *, publish: bool = True) -> None:
+        state = self._docs.pop(uri, None)
+        if state is not None and state.task is not None and not state.analyzing:
+            state.task.cancel()
+        if publish:
+            self.host.publish(uri, None, [])
+
+    def schedule(self, uri: str, delay_ms: int | None = None) -> None:
+        """(Re-)start the debounce timer of a document; its analysis follows."""
+        state = self._docs.get(uri)
+        if state is None:
+            return
+        state.generation += 1
+        if state.task is not None and not state.task.done() and not state.analyzing:
+            state.task.cancel()
+        delay = self.options.debounce_ms if delay_ms is None else delay_ms
+        state.task = asyncio.get_running_loop().create_task(self._run(state, state.generation, delay / 1000))
+
+    async def settled(self, uri: str, timeout: float = 5.0) -> Analysis | None:
+        """The latest analysis of a document, after waiting (bounded) for a pending one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (state := self._docs.get(uri)) is not None and state.task is not None and not state.task.done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await asyncio.wait({state.task}, timeout=remaining)
+        state = self._docs.get(uri)
+        return state.analysis if state is not None else None
+
+    # --- the work ------------------------------------------------------------------------
+    async def _run(self, state: DocumentState, generation: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        snapshot = self.host.snapshot(state.uri)
+        if snapshot is None or self._docs.get(state.uri) is not state:
+            return
+        text, version = snapshot
+        state.analyzing = True
+        try:
+            loop = asyncio.get_running_loop()
+            analysis = await loop.run_in_executor(
+                self.executor, analyze_snapshot, state, state.analyzer, text, version, generation, self.encoding()
+            )
+        finally:
+            state.analyzing = False
+        if self._docs.get(state.uri) is not state or state.generation != generation:
+            return  # stale: a newer change (or a close) superseded this text
+        state.analysis = analysis
+        self._log_rule_errors(state, analysis.report)
+        self.host.publish(state.uri, version, analysis.diagnostics)
+
+    def _log_rule_errors(self, state: DocumentState, report: FileReport) -> None:
+        if report.rule_errors and report.rule_errors != state.rule_errors:
+            lines = "\n  ".join(report.rule_errors)
+            self.host.log(types.MessageType.Warning, f"perfsquad: rules failed on {state.path}:\n  {lines}")
+        state.rule_errors = report.rule_errors
+
+    def shutdown(self) -> None:
+        for state in self._docs.values():
+            if state.task is not None and not state.analyzing:
+                with contextlib.suppress(Exception):
+                    state.task.cancel()
+        self._docs.clear()
