@@ -1,4 +1,5 @@
-"""The command line: ``perfsquad check | explain | rules | serve``.
+"""The command line: ``perfsquad check | explain | rules | serve`` plus the subcommands in
+:mod:`perfsquad.commands` (one module each).
 
 Exit codes (a contract): 0 nothing found, 1 findings remain, 2 error (bad usage, unreadable or
 unparseable input, a crash).
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
+
+    from perfsquad.commands import register_all
+
+    register_all(sub)
     return parser
 
 
@@ -74,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from perfsquad.server import run_server
 
             return run_server(args.tcp)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args))
         parser.print_help()
         return EXIT_ERROR
     except KeyboardInterrupt:

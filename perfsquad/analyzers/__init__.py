@@ -1,7 +1,7 @@
 """The rule registry: an explicit, ordered tuple of rules, validated at import.
 
 Adding a rule: write ``analyzers/<family>/<pattern_name>.py`` with one ``Rule`` subclass, add it
-here, regenerate the docs (``python -m perfsquad.docs``) and calibrate its speedup
+to its family's ``RULES`` tuple (``analyzers/<family>/__init__.py``), regenerate the docs (``python -m perfsquad.docs``) and calibrate its speedup
 (``python bench/calibrate.py --rule CODE``).
 """
 
@@ -10,33 +10,12 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from perfsquad.analyzers import algorithms, idioms, io, memory, vectorize
 from perfsquad.analyzers.base import Rule
-from perfsquad.analyzers.idioms.any_all_loop import AnyAllLoop
-from perfsquad.analyzers.idioms.counter_by_hand import CounterByHand
-from perfsquad.analyzers.idioms.dict_comprehension_loop import DictComprehensionLoop
-from perfsquad.analyzers.idioms.keys_membership import KeysMembership
-from perfsquad.analyzers.idioms.list_comprehension_loop import ListComprehensionLoop
-from perfsquad.analyzers.idioms.range_len_index import RangeLenIndex
-from perfsquad.analyzers.idioms.set_comprehension_loop import SetComprehensionLoop
-from perfsquad.analyzers.idioms.setdefault_by_hand import SetdefaultByHand
-from perfsquad.analyzers.idioms.sorted_for_min_max import SortedForMinMax
-from perfsquad.analyzers.idioms.string_concat_loop import StringConcatLoop
-from perfsquad.analyzers.idioms.sum_loop import SumLoop
 from perfsquad.model import Speedup
 
-RULES: tuple[type[Rule], ...] = (
-    ListComprehensionLoop,
-    SetComprehensionLoop,
-    DictComprehensionLoop,
-    StringConcatLoop,
-    SumLoop,
-    KeysMembership,
-    SortedForMinMax,
-    AnyAllLoop,
-    RangeLenIndex,
-    CounterByHand,
-    SetdefaultByHand,
-)
+# Each family package owns its own ordered ``RULES`` tuple; this is their concatenation.
+RULES: tuple[type[Rule], ...] = idioms.RULES + algorithms.RULES + io.RULES + vectorize.RULES + memory.RULES
 
 
 class RegistryError(Exception):

@@ -19,11 +19,11 @@ from perfsquad.model import Fix, FixSafety
 from perfsquad.semantics.types import SEQUENCES
 
 
-def _same(a: ast.AST, b: ast.AST) -> bool:
+def same_expr(a: ast.AST, b: ast.AST) -> bool:
     """Structurally equal expressions (ignoring positions and load/store context)."""
     strip = {"ctx"}
 
-    def fields(node: ast.AST) -> object:
+    def fields(node: object) -> object:
         if isinstance(node, ast.AST):
             return (type(node).__name__, *((f, fields(getattr(node, f, None))) for f in node._fields if f not in strip))
         if isinstance(node, list):
@@ -78,7 +78,7 @@ def _get_increment_key(stmt: ast.stmt, name: str) -> ast.expr | None:
         and isinstance(call.args[1], ast.Constant)
         and type(call.args[1].value) is int
         and call.args[1].value == 0
-        and _same(call.args[0], key)
+        and same_expr(call.args[0], key)
     ):
         return None
     return key
@@ -106,14 +106,14 @@ def match_counting(stmt: ast.stmt, name: str) -> tuple[ast.expr, ast.expr | None
         key, present = membership
         seen, first = (stmt.body[0], stmt.orelse[0]) if present else (stmt.orelse[0], stmt.body[0])
         inc, one = _increment_key(seen, name), _first_count_key(first, name)
-        if inc is None or one is None or not (_same(key, inc) and _same(key, one)):
+        if inc is None or one is None or not (same_expr(key, inc) and same_expr(key, one)):
             return None
         return key, None
     condition = None
     if isinstance(stmt, ast.If) and len(stmt.body) == 1 and not stmt.orelse:
         condition, stmt = stmt.test, stmt.body[0]
-    key = _get_increment_key(stmt, name)
-    return (key, condition) if key is not None else None
+    counted = _get_increment_key(stmt, name)
+    return (counted, condition) if counted is not None else None
 
 
 class CounterByHand(Rule):
@@ -246,7 +246,7 @@ class CounterByHand(Rule):
         acc = AccumulatorLoop(init, node, name, node.body[0], condition)
 
         def fix() -> Fix | None:
-            direct = condition is None and isinstance(key, ast.Name) and _same(key, node.target)
+            direct = condition is None and isinstance(key, ast.Name) and same_expr(key, node.target)
             if not direct and rewrite_blockers(ctx, acc, key):
                 return None
             spelled = insert_import(ctx, "collections", "Counter")

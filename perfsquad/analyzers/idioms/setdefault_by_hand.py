@@ -4,7 +4,7 @@ import ast
 
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import following_statements
-from perfsquad.analyzers.idioms.counter_by_hand import _same
+from perfsquad.analyzers.idioms.counter_by_hand import same_expr
 from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_constructor
 from perfsquad.analyzers.idioms.range_len_index import chain_parts
 from perfsquad.context import Context
@@ -142,8 +142,8 @@ class SetdefaultByHand(Rule):
             isinstance(create, ast.Assign)
             and len(create.targets) == 1
             and isinstance(create.targets[0], ast.Subscript)
-            and _same(create.targets[0].value, mapping)
-            and _same(create.targets[0].slice, key)
+            and same_expr(create.targets[0].value, mapping)
+            and same_expr(create.targets[0].slice, key)
         ):
             return
         kind = next((k for k in _METHODS if is_empty_constructor(ctx, create.value, k)), None)
@@ -161,8 +161,8 @@ class SetdefaultByHand(Rule):
             isinstance(func, ast.Attribute)
             and func.attr in _METHODS[kind]
             and isinstance(func.value, ast.Subscript)
-            and _same(func.value.value, mapping)
-            and _same(func.value.slice, key)
+            and same_expr(func.value.value, mapping)
+            and same_expr(func.value.slice, key)
             and isinstance(func.value.ctx, ast.Load)
         ):
             return

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.analyzers.idioms.keys_membership import keys_call
+from perfsquad.analyzers.idioms.range_len_index import (
+    analyze_indexed_loop,
+    chain_parts,
+    fresh_name,
+    replacement_reasons,
+    singular,
+)
+from perfsquad.context import Context
+from perfsquad.fixes import replace_spans
+from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.semantics.types import MAPPINGS, UNKNOWN
+
+
+class DictLookupInKeyLoop(Rule):
+    """
+    ## What it does
+    Flags `for k in d:` (or `for k in d.keys():`) loops whose body reads `d[k]`.
+
+    ## Why is this bad?
+    Every `d[k]` hashes the key and searches the dict again for a value the iteration already
+    passed over. `for k, v in d.items():` hands over key and value together; `for v in d.values():`
+    when the key is not needed at all.
+
+    ## Example
+    ```python
+    for user_id in users:
+        send(user_id, users[user_id].email)
+    ```
+
+    ## Use instead
+    ```python
+    for user_id, user in users.items():
+        send(user_id, user.email)
+    ```
+
+    ## Fix safety
+    The fix iterates `d.items()`, or `d.values()` when `k` is only ever used as `d[k]` (and not
+    after the loop); every read of `d[k]` becomes the value variable, named after the singular of
+    `d` (`users` -> `user`) or `value`, never a name the function already uses.
+    Safe when `d` is known to be a `dict` (or `defaultdict`, `Counter`, `OrderedDict`) from a
+    literal, constructor or annotation, and the body neither assigns to nor deletes `d[...]` nor
+    calls anything that receives `d`. Unsafe otherwise:
+    - `d` of unknown type: a custom mapping's `__getitem__` may compute values that `items()` does
+      not return, and an object that is not a mapping at all (a list of indices) has no `items()`;
+    - the body may change `d`: `d[k]` reads the current value where the loop variable holds the
+      value seen when the iteration reached `k`;
+    - in a class body, the new loop variable becomes a class attribute.
+    No fix when the body reassigns `k` or `d`, reads `d[k]` after assigning to `d[...]`, or reads
+    `d[k]` inside a nested function or lambda. Never flagged when `d` is known to be a list, tuple,
+    string, set or array, or when `d[k]` is only assigned to.
+
+    ## Speedup
+    Measured by `bench/calibrate.py` (`n` = entries iterated); see `perfsquad explain IDM012`.
+
+    ## References
+    - [`dict.items()`](https://docs.python.org/3/library/stdtypes.html#dict.items)
+    - [pylint C0206 consider-using-dict-items](https://pylint.readthedocs.io/en/stable/user_guide/messages/convention/consider-using-dict-items.html)
+    """
+
+    code = "IDM012"
+    name = "dict-lookup-in-key-loop"
+    message = "Looking up `d[key]` for each key iterated; iterate `.items()` (or `.values()`)"
+    fix_title = "Iterate `.items()`"
+    fix_safety = FixSafety.SAFE
+    node_types = (ast.For,)
+    effort_minutes = 2
+    bench = Bench(
+        setup="d = {i: i * 2 for i in range(n)}",
+        before="result = 0\nfor k in d:\n    result += k * d[k]",
+        after="result = 0\nfor k, v in d.items():\n    result += k * v",
+        scales_with="n = entries iterated",
+    )
+    valid = (
+        # Only stored to.
+        "def f(d: dict):\n    for k in d:\n        d[k] = 0\n",
+        # Another dict, another key, or not a plain name.
+        "def f(d, e):\n    for k in d:\n        print(e[k])\n",
+        "def f(d):\n    for k in d:\n        print(d[k + 1])\n",
+        "def f(g):\n    for k in g():\n        print(g()[k])\n",
+        "def f(d):\n    for k in sorted(d):\n        print(d[k])\n",
+        "def f(d):\n    for k in d.values():\n        print(d[k])\n",
+        # Known not to be a mapping: a permutation followed through a list.
+        "def f():\n    perm = [2, 0, 1]\n    for i in perm:\n        print(perm[i])\n",
+        "def f(s: set):\n    for k in s:\n        print(s[k])\n",
+        # A tuple target, or the key rebound by an inner comprehension.
+        "def f(d):\n    for k, j in d:\n        print(d[k])\n",
+        "def f(d):\n    for k in d:\n        print([d[k] for k in 'ab'])\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(d: dict):\n    for k in d:\n        print(k, d[k] + 1)\n",
+            fixed="def f(d: dict):\n    for k, value in d.items():\n        print(k, value + 1)\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(d: dict[str, int]):\n    total = 0\n    for k in d.keys():\n        total += d[k] * 2\n"
+            "    return total\n",
+            fixed="def f(d: dict[str, int]):\n    total = 0\n    for value in d.values():\n        total += value * 2\n"
+            "    return total\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(d: dict, value):\n    out = []\n    for k in d:\n        out.append((k, d[k], value))\n"
+            "    return out\n",
+            fixed="def f(d: dict, value):\n    out = []\n    for k, d_value in d.items():\n"
+            "        out.append((k, d_value, value))\n    return out\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(users):\n    for user_id in users:\n        send(user_id, users[user_id].email)\n",
+            fixed="def f(users):\n    for user_id, user in users.items():\n        send(user_id, user.email)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "def f(d: dict):\n    for k in d:\n        d[k] = d[k] + 1\n",
+            fixed="def f(d: dict):\n    for k, value in d.items():\n        d[k] = value + 1\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "def f(self):\n    for k in self.cache.keys():\n        use(self.cache[k])\n",
+            fixed="def f(self):\n    for value in self.cache.values():\n        use(value)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        # Flagged, no fix: the key is reassigned in the body.
+        Invalid("def f(d):\n    for k in d:\n        print(d[k])\n        k = 0\n"),
+    )
+
+    def check(self, node: ast.For, ctx: Context) -> None:
+        mapping = keys_call(node.iter) or node.iter
+        parts = chain_parts(mapping)
+        if parts is None or not isinstance(node.target, ast.Name) or node.target.id in parts:
+            return
+        kind = ctx.type_of(mapping)
+        if kind != UNKNOWN and kind not in MAPPINGS:
+            return
+        key = node.target.id
+        info = analyze_indexed_loop(ctx, node, mapping, key)
+        if not info.loads:
+            return
+
+        def fix() -> Fix | None:
+            if info.blockers:
+                return None
+            reasons = replacement_reasons(ctx, node, info, mapping)
+            shown = ctx.text(mapping)
+            if kind not in MAPPINGS:
+                reasons.insert(
+                    0,
+                    f"`{shown}` is not known to be a dict: a custom mapping's `[]` may differ from"
+                    " `items()`, and a sequence has no `items()`",
+                )
+            candidates = [c for c in (singular(parts[-1]),) if c and c != key]
+            candidates += ["value", f"{parts[-1]}_value"]
+            new = fresh_name(ctx, node, candidates)
+            if info.index_used_otherwise:
+                target, iterable, view = f"{key}, {new}", f"{shown}.items()", "items"
+            else:
+                target, iterable, view = new, f"{shown}.values()", "values"
+            replacements: list[tuple[Span, str]] = [
+                (ctx.span(node.target), target),
+                (ctx.span(node.iter), iterable),
+                *((ctx.span(load), new) for load in info.loads),
+            ]
+            title = f"Iterate `.{view}()`"
+            if reasons:
+                title += " (unsafe: " + "; ".join(reasons) + ")"
+            safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
+            return replace_spans(ctx, replacements, title, safety, node)
+
+        ctx.report(self, ctx.header_span(node), fix=fix)

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.context import Context
+from perfsquad.fixes import replace_node
+from perfsquad.model import Fix, FixSafety
+
+# Iterables that `list()` copies for nothing. Eager and side-effect free: dropping the copy is
+# safe. Lazy: dropping it interleaves their work with the loop body.
+_EAGER = frozenset({"range", "sorted"})
+_LAZY = frozenset({"reversed", "enumerate", "zip", "map", "filter"})
+
+
+class ListCopyForIteration(Rule):
+    """
+    ## What it does
+    Flags `for x in list(...)` (and comprehensions over `list(...)`) where the argument is
+    `range(...)`, `sorted(...)`, `reversed(...)`, `enumerate(...)`, `zip(...)`, `map(...)`,
+    `filter(...)` or a generator expression.
+
+    ## Why is this bad?
+    The loop iterates once, so materializing the whole sequence first allocates a list of every
+    element (and, for `sorted`, copies a list that is already new) for nothing: the iterable can
+    be looped over directly, in constant memory for the lazy ones.
+
+    ## Example
+    ```python
+    for i in list(range(n)):
+        ...
+    for name in list(sorted(names)):
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    for i in range(n):
+        ...
+    for name in sorted(names):
+        ...
+    ```
+
+    ## Fix safety
+    Safe for `range(...)` and `sorted(...)`: a range is immutable and computes nothing, and
+    `sorted` already returns a fresh list nobody else holds, so the copy is unobservable. Unsafe for
+    the lazy ones (`reversed`, `enumerate`, `zip`, `map`, `filter`, generator expressions): with
+    `list()` all of their work happens before the first iteration of the body, without it their
+    side effects (the mapped function, the generator's code) interleave with the body's, an
+    exception surfaces after part of the body ran, and changes the body makes to the underlying
+    collection (`reversed(xs)` while appending to `xs`) become visible to the iteration.
+    Never flagged: `list(d)`, `list(d.items())`, `list(some_name)` and other copies of existing
+    collections, which are usually deliberate (to mutate the collection while looping).
+
+    ## Speedup
+    Measured by `bench/calibrate.py` on `list(range(n))` (`n` = elements iterated): the saving is
+    the allocation and fill of the copy, modest in time and O(n) in memory.
+
+    ## References
+    - [ruff PERF101 unnecessary-list-cast](https://docs.astral.sh/ruff/rules/unnecessary-list-cast/)
+    - [Iterator types](https://docs.python.org/3/library/stdtypes.html#iterator-types)
+    """
+
+    code = "IDM014"
+    name = "list-copy-for-iteration"
+    message = "`list()` copies an iterable the loop only walks once; iterate it directly"
+    fix_title = "Remove the `list()` copy"
+    fix_safety = FixSafety.SAFE
+    node_types = (ast.For, ast.comprehension)
+    effort_minutes = 1
+    bench = Bench(
+        setup="",
+        before="result = 0\nfor i in list(range(n)):\n    result += i",
+        after="result = 0\nfor i in range(n):\n    result += i",
+        scales_with="n = elements iterated",
+    )
+    valid = (
+        # Copies of existing collections are usually deliberate.
+        "for k in list(d):\n    del d[k]\n",
+        "for k, v in list(d.items()):\n    d.pop(k)\n",
+        "for x in list(xs):\n    xs.remove(x)\n",
+        "for x in list(obj.children()):\n    pass\n",
+        # Not `list`, or not the builtins.
+        "for i in tuple(range(3)):\n    pass\n",
+        "def f(list):\n    for i in list(range(3)):\n        pass\n",
+        "from mylib import range\nfor i in list(range(3)):\n    pass\n",
+        "for i in list(range(3), 1):\n    pass\n",
+        "async def f():\n    return [x async for x in list(range(3))]\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(n):\n    out = 0\n    for i in list(range(n)):\n        out += i\n    return out\n",
+            fixed="def f(n):\n    out = 0\n    for i in range(n):\n        out += i\n    return out\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(xs):\n    return [x * 2 for x in list(sorted(xs, reverse=True))]\n",
+            fixed="def f(xs):\n    return [x * 2 for x in sorted(xs, reverse=True)]\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(xs):\n    for x in list(reversed(xs)):\n        xs.append(x)\n",
+            fixed="def f(xs):\n    for x in reversed(xs):\n        xs.append(x)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "for a, b in list(zip(xs, ys)):\n    print(a, b)\n",
+            fixed="for a, b in zip(xs, ys):\n    print(a, b)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "for y in list(x * 2 for x in xs):\n    print(y)\n",
+            fixed="for y in (x * 2 for x in xs):\n    print(y)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+    )
+
+    def check(self, node: ast.For | ast.comprehension, ctx: Context) -> None:
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return
+        copy = node.iter
+        if not (
+            isinstance(copy, ast.Call)
+            and len(copy.args) == 1
+            and not copy.keywords
+            and ctx.qualified_name(copy.func) == "builtins.list"
+        ):
+            return
+        inner = copy.args[0]
+        if isinstance(inner, ast.GeneratorExp):
+            what = "a generator expression"
+            eager = False
+        elif isinstance(inner, ast.Call):
+            qualified = ctx.qualified_name(inner.func) or ""
+            name = qualified.removeprefix("builtins.")
+            if not qualified.startswith("builtins.") or name not in _EAGER | _LAZY:
+                return
+            what = f"`{name}()`"
+            eager = name in _EAGER
+        else:
+            return
+
+        def fix() -> Fix | None:
+            text = ctx.text(inner)
+            if isinstance(inner, ast.GeneratorExp) and not text.startswith("("):
+                text = f"({text})"  # `list(x for x in xs)`: the call's parentheses were the genexp's
+            title = self.fix_title or ""
+            if not eager:
+                title += (
+                    f" (unsafe: {what} is lazy: its work and side effects would interleave with the"
+                    " loop body, and the body's changes to what it iterates become visible)"
+                )
+            return replace_node(ctx, copy, text, title, FixSafety.SAFE if eager else FixSafety.UNSAFE)
+
+        ctx.report(self, copy, fix=fix)
