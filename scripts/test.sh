@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev
+bash scripts/setup-editors.sh  # Neovim and Emacs + eglot for tests/test_editors.py
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff =="
 ruff check perfsquad tests bench scripts

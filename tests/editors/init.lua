@@ -1,0 +1,134 @@
+-- Drive Neovim's built-in LSP client against `perfsquad serve`, headless, for tests/test_editors.py.
+--
+-- Run as: nvim --headless --clean -u tests/editors/init.lua FILE.py
+-- Environment:
+--   PERFSQUAD_SERVE_CMD  JSON list: the server command, e.g. [".venv/bin/perfsquad", "serve"]
+--   PERFSQUAD_RESULT     where to write the JSON result (never stdout: headless nvim owns it)
+--   PERFSQUAD_MODE       "fix": wait for IDM001, apply its quick fix with vim.lsp.buf.code_action, save;
+--                        "hover": wait for IDM001, open hover there and on the function name in
+--                        floating windows (vim.lsp.buf.hover) and collect the code lenses
+--   PERFSQUAD_TIMEOUT_MS deadline for each wait (default 30000)
+-- Every wait polls inside the editor (vim.wait) until its condition holds or the deadline passes.
+
+local result = { steps = {} }
+local out_path = assert(os.getenv('PERFSQUAD_RESULT'), 'PERFSQUAD_RESULT is not set')
+local timeout = tonumber(os.getenv('PERFSQUAD_TIMEOUT_MS') or '30000')
+
+local function step(name)
+  table.insert(result.steps, name)
+end
+
+local function finish()
+  vim.fn.writefile({ vim.json.encode(result) }, out_path)
+  vim.cmd('qall!')
+end
+
+local function wait(what, condition)
+  if not vim.wait(timeout, condition, 20) then
+    error('timed out after ' .. timeout .. ' ms waiting for ' .. what, 0)
+  end
+  step(what)
+end
+
+local function perfsquad_diagnostics(buf, code)
+  local found = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    if d.source == 'perfsquad' and (code == nil or d.code == code) then
+      table.insert(found, d)
+    end
+  end
+  return found
+end
+
+local function float_text()
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= '' then
+      local lines = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false)
+      return table.concat(lines, '\n'), win
+    end
+  end
+  return nil, nil
+end
+
+local function hover_at(row, col)
+  vim.api.nvim_win_set_cursor(0, { row, col })
+  vim.lsp.buf.hover()
+  local text, win
+  wait('hover float at ' .. row .. ':' .. col, function()
+    text, win = float_text()
+    return text ~= nil and text ~= ''
+  end)
+  vim.api.nvim_win_close(win, true)
+  return text
+end
+
+local function run()
+  local buf = vim.api.nvim_get_current_buf()
+  local cmd = vim.json.decode((assert(os.getenv('PERFSQUAD_SERVE_CMD'), 'PERFSQUAD_SERVE_CMD is not set')))
+  local client_id = vim.lsp.start({
+    name = 'perfsquad',
+    cmd = cmd,
+    root_dir = vim.fn.getcwd(),
+  })
+  if client_id == nil then
+    error('vim.lsp.start returned nil', 0)
+  end
+  result.client_name = vim.lsp.get_client_by_id(client_id).name
+  wait('IDM001 diagnostic', function()
+    return #perfsquad_diagnostics(buf, 'IDM001') > 0
+  end)
+  local diag = perfsquad_diagnostics(buf, 'IDM001')[1]
+  result.diagnostic = { code = diag.code, source = diag.source, message = diag.message, lnum = diag.lnum, col = diag.col }
+  local mode = os.getenv('PERFSQUAD_MODE') or 'fix'
+
+  if mode == 'fix' then
+    vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, diag.col })
+    local tick = vim.api.nvim_buf_get_changedtick(buf)
+    local offered = {}
+    vim.lsp.buf.code_action({
+      filter = function(action)
+        table.insert(offered, action.title)
+        return action.title:find('list comprehension', 1, true) ~= nil
+      end,
+      apply = true,
+    })
+    wait('quick fix applied', function()
+      return vim.api.nvim_buf_get_changedtick(buf) ~= tick
+    end)
+    result.offered = offered
+    vim.cmd('write')
+    step('saved')
+    wait('IDM001 cleared after the fix', function()
+      return #perfsquad_diagnostics(buf, 'IDM001') == 0
+    end)
+  elseif mode == 'hover' then
+    result.finding_hover = hover_at(diag.lnum + 1, diag.col)
+    local def = vim.fn.search('^def ', 'bW') -- the function around the finding
+    result.function_hover = hover_at(def, 4)
+    vim.lsp.codelens.refresh({ bufnr = buf })
+    wait('code lenses', function()
+      return #vim.lsp.codelens.get(buf) > 0
+    end)
+    result.lenses = {}
+    for _, lens in ipairs(vim.lsp.codelens.get(buf)) do
+      table.insert(result.lenses, {
+        line = lens.range.start.line,
+        title = lens.command and lens.command.title or vim.NIL,
+      })
+    end
+  else
+    error('unknown PERFSQUAD_MODE ' .. mode, 0)
+  end
+end
+
+vim.api.nvim_create_autocmd('VimEnter', {
+  once = true,
+  callback = function()
+    local ok, err = xpcall(run, debug.traceback)
+    result.ok = ok
+    if not ok then
+      result.error = tostring(err)
+    end
+    finish()
+  end,
+})

@@ -1,0 +1,204 @@
+"""Real editors, driven headless against `perfsquad serve`: Neovim's built-in LSP client and Emacs' eglot.
+
+Each editor opens a file with a seeded finding (a loop building a list: IDM001), waits for the
+diagnostic (polling inside the editor up to a deadline), applies the quick fix through its own
+code-action machinery, saves; we check the saved file. The harnesses live in tests/editors/ and
+write what they saw as JSON. The editors are installed by scripts/setup-editors.sh (run by
+scripts/test.sh); a missing editor is a test failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+HARNESS = HERE / "editors"
+SETUP_HINT = "run `bash scripts/setup-editors.sh` (scripts/test.sh does it) to install the real editors"
+EGLOT_ROOT = Path("/usr/share/emacs/site-lisp/elpa")
+DEADLINE_S = 30  # each wait inside the editor; the process as a whole gets a few of those
+
+SEEDED = """\
+# A seeded finding: a loop that builds a list (IDM001).
+import os  # unrelated lines must come through the fix untouched
+
+
+def doubled(xs):
+    out = []
+    for x in xs:
+        out.append(x * 2)  # the loop body
+    return out
+
+
+def untouched(path):
+    return os.path.basename(path)
+"""
+
+FIXED = """\
+# A seeded finding: a loop that builds a list (IDM001).
+import os  # unrelated lines must come through the fix untouched
+
+
+def doubled(xs):
+    out = [x * 2 for x in xs]  # the loop body
+    return out
+
+
+def untouched(path):
+    return os.path.basename(path)
+"""
+
+
+def serve_command() -> list[str]:
+    """The venv's `perfsquad serve`, as a user's editor config would name it."""
+    exe = Path(sys.executable).with_name("perfsquad")
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: install the project with `bash scripts/bootstrap.sh dev`")
+    return [str(exe), "serve"]
+
+
+def find_nvim() -> str:
+    candidates = [Path(sys.executable).with_name("nvim"), shutil.which("nvim")]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            version = subprocess.run([str(candidate), "--version"], capture_output=True, text=True, timeout=30)
+            first = version.stdout.splitlines()[0] if version.stdout else ""
+            parts = first.removeprefix("NVIM v").split(".")
+            if len(parts) >= 2 and parts[0].isdigit() and (int(parts[0]), int(parts[1])) >= (0, 10):
+                return str(candidate)
+    pytest.fail(f"Neovim >= 0.10 (vim.lsp.start) not found: {SETUP_HINT}")
+
+
+def find_emacs() -> str:
+    emacs = shutil.which("emacs")
+    if emacs is None or not list(EGLOT_ROOT.glob("eglot-*")):
+        pytest.fail(f"Emacs with eglot (Debian emacs-nox elpa-eglot) not found: {SETUP_HINT}")
+    return emacs
+
+
+def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The editor's home, config, state and data dirs in tmp_path: no user config, no litter."""
+    home = tmp_path / "home"
+    for sub in ("config", "state", "data", "cache"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "PERFSQUAD_SERVE_CMD": json.dumps(serve_command()),
+        "PERFSQUAD_TIMEOUT_MS": str(DEADLINE_S * 1000),
+        "PERFSQUAD_TIMEOUT": str(DEADLINE_S),
+    }
+    env.update(extra)
+    return env
+
+
+def run_editor(cmd: list[str], workdir: Path, env: dict[str, str], result: Path) -> dict[str, Any]:
+    """Run one editor session; return the JSON its harness wrote, or fail with what it printed."""
+    try:
+        proc = subprocess.run(
+            cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=4 * DEADLINE_S
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{cmd[0]} did not finish in {exc.timeout} s:\n{exc.stdout!r}\n{exc.stderr!r}")
+    if not result.exists():
+        pytest.fail(f"{cmd[0]} wrote no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    data: dict[str, Any] = json.loads(result.read_text())
+    assert data.get("ok") is True, f"{cmd[0]} harness failed: {data}\nstderr:\n{proc.stderr[-3000:]}"
+    return data
+
+
+def seeded_project(tmp_path: Path) -> tuple[Path, Path]:
+    project = tmp_path / "project"
+    project.mkdir()
+    source = project / "seeded.py"
+    source.write_bytes(SEEDED.encode())  # "\n" line endings exactly, whatever the platform
+    return project, source
+
+
+def check_fixed(source: Path) -> None:
+    saved = source.read_bytes().decode()
+    assert saved == FIXED, f"saved file differs from the expected fix:\n{saved}"
+    ast.parse(saved)
+
+
+def check_diagnostic(data: dict[str, Any]) -> None:
+    diag = data["diagnostic"]
+    assert diag["code"] == "IDM001"
+    assert diag["source"] == "perfsquad"
+    assert "list comprehension" in diag["message"]
+
+
+def test_neovim_applies_quick_fix_and_saves(tmp_path: Path) -> None:
+    nvim = find_nvim()
+    project, source = seeded_project(tmp_path)
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="fix")
+    data = run_editor([nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result)
+    check_diagnostic(data)
+    assert data["diagnostic"]["lnum"] == 6  # 0-based: the `for` line
+    assert any("list comprehension" in t and "(unsafe)" not in t for t in data["offered"]), data["offered"]
+    assert data["steps"] == ["IDM001 diagnostic", "quick fix applied", "saved", "IDM001 cleared after the fix"]
+    check_fixed(source)
+
+
+def test_neovim_hover_and_code_lens(tmp_path: Path) -> None:
+    nvim = find_nvim()
+    project, source = seeded_project(tmp_path)
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="hover")
+    data = run_editor([nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result)
+    check_diagnostic(data)
+    finding = data["finding_hover"]
+    assert "IDM001" in finding
+    assert "Speedup" in finding and "faster" in finding, finding  # the speedup estimate and its measurement
+    assert "measured by bench/calibrate.py" in finding, finding
+    function = data["function_hover"]
+    assert "doubled" in function and "complexity" in function.lower(), function
+    lenses = {lens["line"]: lens["title"] for lens in data["lenses"]}
+    assert set(lenses) == {4, 11}, lenses  # 0-based lines of `def doubled` and `def untouched`
+    assert "complexity 2" in lenses[4], lenses
+    assert "complexity 1" in lenses[11], lenses
+    assert source.read_text() == SEEDED  # hovering changes nothing
+
+
+def test_emacs_eglot_applies_quick_fix_and_saves(tmp_path: Path) -> None:
+    emacs = find_emacs()
+    project, source = seeded_project(tmp_path)
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="fix", PERFSQUAD_FILE=str(source))
+    data = run_editor([emacs, "-Q", "--batch", "-l", str(HARNESS / "perfsquad-test.el")], project, env, result)
+    check_diagnostic(data)
+    assert data["diagnostic"]["line"] == 7  # 1-based: the `for` line
+    assert any("list comprehension" in t for t in data["offered"]), data["offered"]
+    assert data["steps"] == [
+        "eglot connected",
+        "IDM001 diagnostic",
+        "quick fix applied",
+        "saved",
+        "IDM001 cleared after the fix",
+    ]
+    check_fixed(source)
+
+
+def test_emacs_eglot_hover_shows_speedup(tmp_path: Path) -> None:
+    emacs = find_emacs()
+    project, source = seeded_project(tmp_path)
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="hover", PERFSQUAD_FILE=str(source))
+    data = run_editor([emacs, "-Q", "--batch", "-l", str(HARNESS / "perfsquad-test.el")], project, env, result)
+    check_diagnostic(data)
+    hover = data["finding_hover"]
+    assert "IDM001" in hover and "faster" in hover, hover
+    assert source.read_text() == SEEDED
