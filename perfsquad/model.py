@@ -12,6 +12,7 @@ Conversions to UTF-8 byte offsets (``ast``) and UTF-16 code units (LSP) live in
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +105,26 @@ class Speedup:
     high: float
     scales_with: str
     measured_by: str
+    sizes: tuple[tuple[int, float], ...] = ()
+    """``(n, ratio)`` per calibrated size, ascending (empty when only the range is known)."""
+    break_even: int | None = None
+    """For vectorizing rewrites: the measured size below which the rewrite is slower."""
 
     def describe(self) -> str:
         if abs(self.high - self.low) < 0.05:
             core = f"{self.low:.1f}x"
         else:
             core = f"{self.low:.1f}x-{self.high:.1f}x"
-        return f"{core} faster ({self.scales_with}; measured by {self.measured_by})"
+        text = f"{core} faster ({self.scales_with}; measured by {self.measured_by})"
+        if self.break_even is not None:
+            text += f"; slower than the original below n ≈ {self.break_even:,}"
+        return text
+
+    def at(self, n: int) -> tuple[int, float] | None:
+        """The measured ``(size, ratio)`` at the calibrated size nearest to ``n`` (on a log scale)."""
+        if not self.sizes or n <= 0:
+            return None
+        return min(self.sizes, key=lambda s: abs(math.log10(s[0]) - math.log10(n)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +137,8 @@ class Finding:
     speedup: Speedup | None = None
     notes: tuple[str, ...] = ()
     """Extra evidence, e.g. an interprocedural chain or the reason a fix is unsafe."""
+    measured_share: float | None = None
+    """Share of a measured profile's runtime spent in this finding's code (None: no profile)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +154,9 @@ class FunctionMetrics:
     complexity: str | None = None
     """A Big-O estimate such as ``O(n^2)`` when the algorithms analyzer provides one."""
     complexity_reason: str | None = None
+    """The line that drives the estimate, and what each size letter stands for."""
+    maintainability: float | None = None
+    """radon's maintainability index (0-100, higher is better) when computed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +211,8 @@ def _span(d: Any) -> Span:
 def _speedup(d: Any) -> Speedup | None:
     if d is None:
         return None
-    return Speedup(d["low"], d["high"], d["scales_with"], d["measured_by"])
+    sizes = tuple((int(n), float(r)) for n, r in d.get("sizes", ()))
+    return Speedup(d["low"], d["high"], d["scales_with"], d["measured_by"], sizes, d.get("break_even"))
 
 
 def _fix(d: Any) -> Fix | None:
@@ -211,6 +231,7 @@ def finding_from_json(d: Any) -> Finding:
         fix=_fix(d["fix"]),
         speedup=_speedup(d["speedup"]),
         notes=tuple(d["notes"]),
+        measured_share=d.get("measured_share"),
     )
 
 
@@ -225,6 +246,7 @@ def report_from_json(d: Any) -> FileReport:
             loop_depth=f["loop_depth"],
             complexity=f["complexity"],
             complexity_reason=f["complexity_reason"],
+            maintainability=f.get("maintainability"),
         )
         for f in d["functions"]
     )

@@ -62,3 +62,53 @@ def group_similar(vectors: list[list[float]], threshold: float) -> list[list[int
     for i in range(n):
         groups.setdefault(find(i), []).append(i)
     return sorted(groups.values(), key=lambda g: g[0])
+
+
+MEMORY_COUNT = 400
+EMBED_DIM = 384
+
+
+def similarity_matrix(vectors: list[list[float]]) -> list[list[float]]:
+    """All-pairs cosine similarities: ``matrix[i][j] == cosine(vectors[i], vectors[j])``."""
+    n = len(vectors)
+    matrix = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            matrix[i][j] = cosine(vectors[i], vectors[j])
+    return matrix
+
+
+def consolidate(vectors: list[list[float]], threshold: float = 0.5) -> list[list[int]]:
+    """Merge near-duplicate memories: the all-pairs grouping agent-memory stores run.
+
+    Every pair ``i < j`` whose cosine similarity is at least ``threshold`` is
+    linked (single-link, like :func:`group_similar`); returns the groups of
+    indices, each sorted, ordered by their smallest index.
+    """
+    n = len(vectors)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            if cosine(vectors[i], vectors[j]) >= threshold:
+                ri, rj = find(i), find(j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def consolidate_memories(
+    n: int = MEMORY_COUNT, dim: int = EMBED_DIM, threshold: float = 0.5, seed: int = 0
+) -> list[list[int]]:
+    """Consolidate ``n`` pseudo-embeddings of ``dim`` floats (400 x 384 by default)."""
+    return consolidate(make_vectors(n=n, dim=dim, seed=seed), threshold)

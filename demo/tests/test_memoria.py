@@ -260,6 +260,26 @@ def test_group_similar_transitive() -> None:
     assert similarity.group_similar(vectors, math.cos(0.6)) == [[0, 1, 2]]
 
 
+def test_similarity_matrix() -> None:
+    vectors = [[1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [0.0, 0.0]]
+    matrix = similarity.similarity_matrix(vectors)
+    assert len(matrix) == 4 and all(len(row) == 4 for row in matrix)
+    for i, u in enumerate(vectors):
+        for j, v in enumerate(vectors):
+            assert matrix[i][j] == similarity.cosine(u, v)
+    assert matrix[0][2] == pytest.approx(math.sqrt(0.5))
+    assert similarity.similarity_matrix([]) == []
+
+
+def test_consolidate_matches_group_similar() -> None:
+    vectors = similarity.make_vectors(n=30, dim=16, seed=2, clusters=4, noise=0.5)
+    for threshold in (-1.0, 0.3, 0.6, 0.9, 1.1):
+        assert similarity.consolidate(vectors, threshold) == similarity.group_similar(vectors, threshold)
+    assert similarity.consolidate([]) == []
+    groups = similarity.consolidate_memories(n=24, dim=32, threshold=0.6)
+    assert sorted(i for g in groups for i in g) == list(range(24))
+
+
 # --------------------------------------------------------------------------
 # cache
 # --------------------------------------------------------------------------

@@ -52,11 +52,15 @@ def _load_speedups(rules: tuple[type[Rule], ...]) -> None:
             continue
         ratios = [float(r) for r in entry.get("sizes", {}).values()]
         if ratios:
+            by_size = sorted((int(n), float(r)) for n, r in entry["sizes"].items() if str(n).isdigit())
+            break_even = entry.get("break_even")
             rule._speedup = Speedup(
                 low=min(ratios),
                 high=max(ratios),
                 scales_with=entry.get("scales_with", rule.bench.scales_with if rule.bench else "input size"),
-                measured_by=measured_by,
+                measured_by=entry.get("measured_by", measured_by),
+                sizes=tuple(by_size),
+                break_even=int(break_even) if isinstance(break_even, int | float) else None,
             )
 
 

@@ -202,3 +202,157 @@ def infer_scope_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bind(node.rest, UNKNOWN)
     return types
+
+
+# -- numeric facts (used by the vectorization rules) --------------------------------------------
+# Spelled like the other types: ``numpy.ndarray``, ``list[float]``, ``list[int]``,
+# ``list[list[float]]``, ``list[list[int]]``, ``float``, ``int``. Anything else is ``UNKNOWN``:
+# strings, dicts and objects never get a numeric type, so no NumPy rewrite is suggested for them.
+
+NDARRAY = "numpy.ndarray"
+NUMERIC_VECTORS = frozenset({"list[float]", "list[int]"})
+NUMERIC_MATRICES = frozenset({"list[list[float]]", "list[list[int]]"})
+_SEQUENCE_ANNOTATIONS = frozenset(
+    {
+        "builtins.list", "typing.List", "typing.Sequence", "collections.abc.Sequence",
+        "typing.MutableSequence", "collections.abc.MutableSequence",
+    }
+)  # fmt: skip
+_SCALAR_ANNOTATIONS = {"builtins.float": "float", "builtins.int": "int"}
+
+
+def numeric_annotation(node: ast.expr | None, imports: ImportMap) -> str:
+    """The numeric type an annotation declares (``list[float]``, ``numpy.ndarray``...) or ``UNKNOWN``."""
+    if node is None:
+        return UNKNOWN
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return UNKNOWN
+    if isinstance(node, ast.Subscript):
+        qn = imports.qualified_name(node.value)
+        if qn in ("numpy.ndarray", "numpy.typing.NDArray"):
+            return NDARRAY
+        if qn not in _SEQUENCE_ANNOTATIONS and qn not in ("builtins.tuple", "typing.Tuple"):
+            return UNKNOWN
+        args = node.slice
+        if qn in ("builtins.tuple", "typing.Tuple"):
+            # Only the homogeneous ``tuple[float, ...]``.
+            if not (isinstance(args, ast.Tuple) and len(args.elts) == 2):
+                return UNKNOWN
+            if not (isinstance(args.elts[1], ast.Constant) and args.elts[1].value is Ellipsis):
+                return UNKNOWN
+            args = args.elts[0]
+        inner = numeric_annotation(args, imports)
+        if inner in ("float", "int"):
+            return f"list[{inner}]"
+        if inner in NUMERIC_VECTORS:
+            return f"list[{inner}]"
+        return UNKNOWN
+    qn = imports.qualified_name(node)
+    if qn in ("numpy.ndarray", "numpy.typing.NDArray"):
+        return NDARRAY
+    return _SCALAR_ANNOTATIONS.get(qn or "", UNKNOWN)
+
+
+def _numeric_constant(node: ast.expr) -> str:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
+        if isinstance(node.value, float):
+            return "float"
+        if isinstance(node.value, int):
+            return "int"
+    return UNKNOWN
+
+
+def numeric_value_type(node: ast.expr, imports: ImportMap) -> str:
+    """The numeric type of an expression evident from the expression alone, or ``UNKNOWN``."""
+    scalar = _numeric_constant(node)
+    if scalar != UNKNOWN:
+        return scalar
+    if expr_type(node, imports) == NDARRAY:
+        return NDARRAY
+    if isinstance(node, ast.List) and node.elts:
+        kinds = {_numeric_constant(e) for e in node.elts}
+        if UNKNOWN not in kinds:
+            return "list[float]" if "float" in kinds else "list[int]"
+        rows = {numeric_value_type(e, imports) for e in node.elts}
+        if len(rows) == 1 and (row := rows.pop()) in NUMERIC_VECTORS:
+            return f"list[{row}]"
+        return UNKNOWN
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        # ``[0.0] * n`` / ``n * [0.0]``: a preallocated numeric list.
+        for seq in (node.left, node.right):
+            if isinstance(seq, ast.List) and len(seq.elts) == 1:
+                kind = _numeric_constant(seq.elts[0])
+                if kind != UNKNOWN:
+                    return f"list[{kind}]"
+    return UNKNOWN
+
+
+def infer_numeric_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
+    """Names of ``scope`` whose every binding has the same numeric type (others are absent).
+
+    ``x += ...`` does not change a name's type here (numeric in-place updates keep the container);
+    any other kind of binding (loop target, ``with``, unpacking, import, ``global``) makes it unknown.
+    """
+    kinds: dict[str, set[str]] = {}
+
+    def bind(name: str, kind: str) -> None:
+        kinds.setdefault(name, set()).add(kind)
+
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        args = scope.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            bind(arg.arg, numeric_annotation(arg.annotation, imports))
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                bind(extra.arg, UNKNOWN)
+    typed_targets: set[int] = set()
+    nodes = list(_scope_body_nodes(scope))
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            kind = numeric_value_type(node.value, imports)
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    typed_targets.add(id(target))
+                    bind(target.id, kind)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            kind = numeric_annotation(node.annotation, imports)
+            if kind == UNKNOWN and node.value is not None:
+                kind = numeric_value_type(node.value, imports)
+            typed_targets.add(id(node.target))
+            bind(node.target.id, kind)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            typed_targets.add(id(node.target))
+    for node in nodes:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in typed_targets:
+            bind(node.id, UNKNOWN)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            for name in node.names:
+                bind(name, UNKNOWN)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                bind((alias.asname or alias.name).split(".", 1)[0], UNKNOWN)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bind(node.name, UNKNOWN)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bind(node.name, UNKNOWN)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            bind(node.name, UNKNOWN)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bind(node.rest, UNKNOWN)
+    return {name: next(iter(ks)) for name, ks in kinds.items() if len(ks) == 1 and UNKNOWN not in ks}
+
+
+def function_return_types(tree: ast.Module, imports: ImportMap) -> dict[str, str]:
+    """Module-level functions whose return annotation is numeric (``-> list[list[float]]``)."""
+    result: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            kind = numeric_annotation(node.returns, imports)
+            if kind != UNKNOWN and not isinstance(node, ast.AsyncFunctionDef):
+                result[node.name] = kind
+    return result

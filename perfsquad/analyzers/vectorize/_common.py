@@ -1,0 +1,372 @@
+"""What the vectorization rules share: numeric type facts, libcst-built rewrites, the numpy import,
+and the measured speedup for the nearest calibrated size (shown as a note on every finding).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from perfsquad.context import Context
+from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, replace_statements
+from perfsquad.model import Edit, Fix, FixSafety, Position, Span, Speedup
+from perfsquad.semantics.types import (
+    NDARRAY,
+    NUMERIC_MATRICES,
+    NUMERIC_VECTORS,
+    UNKNOWN,
+    function_return_types,
+    infer_numeric_types,
+    numeric_value_type,
+)
+
+if TYPE_CHECKING:
+    from perfsquad.analyzers.base import Rule
+
+__all__ = ["NDARRAY", "NUMERIC_MATRICES", "NUMERIC_VECTORS", "UNKNOWN"]
+
+VECTORS = NUMERIC_VECTORS | {NDARRAY}
+"""Numeric types a 1-D NumPy rewrite accepts."""
+MATRICES = NUMERIC_MATRICES | {NDARRAY}
+
+# -- numeric types of expressions ------------------------------------------------------------------
+
+
+def _cache(ctx: Context) -> dict[int, dict[str, str]]:
+    cache: dict[int, dict[str, str]] | None = getattr(ctx, "_vec_numeric", None)
+    if cache is None:
+        cache = {}
+        ctx._vec_numeric = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _scope_numeric(ctx: Context, scope: ast.AST) -> dict[str, str]:
+    cache = _cache(ctx)
+    types = cache.get(id(scope))
+    if types is None:
+        types = infer_numeric_types(scope, ctx.imports)
+        cache[id(scope)] = types
+    return types
+
+
+def _returns(ctx: Context) -> dict[str, str]:
+    cached: dict[str, str] | None = getattr(ctx, "_vec_returns", None)
+    if cached is None:
+        cached = function_return_types(ctx.tree, ctx.imports)
+        ctx._vec_returns = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def name_type(ctx: Context, node: ast.Name) -> str:
+    """The numeric type of a name, looked up through enclosing function scopes to the module."""
+    scope: ast.AST | None = ctx.scope_of(node)
+    first = True
+    while scope is not None:
+        if first or not isinstance(scope, ast.ClassDef):
+            types = _scope_numeric(ctx, scope)
+            if node.id in types:
+                return types[node.id]
+            # A local binding of another kind hides outer ones: then the type is unknown.
+            if node.id in ctx.scope_types(scope):
+                return UNKNOWN
+        first = False
+        scope = None if isinstance(scope, ast.Module) else ctx.scope_of(scope)
+    return UNKNOWN
+
+
+def numeric_type(ctx: Context, node: ast.expr) -> str:
+    """``numpy.ndarray``, ``list[float]``, ``list[list[int]]``, ``float``... or ``UNKNOWN``."""
+    if isinstance(node, ast.Name):
+        return name_type(ctx, node)
+    if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice | ast.Tuple):
+        outer = numeric_type(ctx, node.value)
+        if outer in NUMERIC_MATRICES:
+            return outer[len("list[") : -1]
+        if outer in NUMERIC_VECTORS:
+            return outer[len("list[") : -1]
+        if outer == NDARRAY:
+            return NDARRAY  # a row of a 2-D array, or a scalar of a 1-D one
+        return UNKNOWN
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        kind = _returns(ctx).get(node.func.id)
+        if kind is not None and ctx.imports.resolve_name(node.func.id) is None:
+            return kind
+    return numeric_value_type(node, ctx.imports)
+
+
+def element_kind(kind: str) -> str:
+    """``float``/``int`` for the elements of a numeric list; ``numpy`` for arrays."""
+    if kind == NDARRAY:
+        return "numpy"
+    if kind in NUMERIC_VECTORS:
+        return kind[len("list[") : -1]
+    return UNKNOWN
+
+
+def is_builtin(ctx: Context, func: ast.expr, name: str) -> bool:
+    return isinstance(func, ast.Name) and func.id == name and ctx.imports.resolve_name(name) == f"builtins.{name}"
+
+
+def is_pure(node: ast.expr) -> bool:
+    """Evaluating it twice is the same as once: names, constants, attributes and subscripts of them."""
+    if isinstance(node, ast.Name | ast.Constant):
+        return True
+    if isinstance(node, ast.Attribute):
+        return is_pure(node.value)
+    if isinstance(node, ast.Subscript):
+        return is_pure(node.value) and isinstance(node.slice, ast.expr) and is_pure(node.slice)
+    return False
+
+
+def names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+# -- building rewrites with libcst -----------------------------------------------------------------
+
+
+def cst_expr(ctx: Context, node: ast.expr) -> cst.BaseExpression:
+    """The verbatim source of ``node`` as a libcst expression (comments and formatting kept)."""
+    text = ctx.text(node)
+    try:
+        return cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return cst.parse_expression(f"({text})")
+
+
+def cst_dotted(dotted: str) -> cst.BaseExpression:
+    parts = dotted.split(".")
+    expr: cst.BaseExpression = cst.Name(parts[0])
+    for part in parts[1:]:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def cst_call(func: str, *args: cst.BaseExpression, **kwargs: cst.BaseExpression) -> cst.Call:
+    arguments = [cst.Arg(value=a) for a in args]
+    arguments += [
+        cst.Arg(
+            value=v,
+            keyword=cst.Name(k),
+            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+        )
+        for k, v in kwargs.items()
+    ]
+    return cst.Call(func=cst_dotted(func), args=arguments)
+
+
+def cst_method(receiver: cst.BaseExpression, method: str, *args: cst.BaseExpression) -> cst.Call:
+    if not isinstance(receiver, cst.Name | cst.Attribute | cst.Call | cst.Subscript):
+        receiver = receiver.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)), args=[cst.Arg(a) for a in args])
+
+
+def code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+# -- numpy spelling and import ---------------------------------------------------------------------
+
+
+def numpy_name(ctx: Context) -> tuple[str, Edit | None] | None:
+    """How ``numpy`` is spelled here and the edit adding ``import numpy as np`` when it is missing.
+
+    None when no spelling is available (``np`` bound to something else and numpy not imported).
+    """
+    for alias in ("np", "numpy"):
+        if ctx.imports.resolve_name(alias) == "numpy":
+            return alias, None
+    if ctx.imports.resolve_name("np") is not None or _name_bound(ctx, "np"):
+        return None
+    line = _import_insertion_line(ctx)
+    if line > ctx.source.line_count:
+        pos = Position(ctx.source.line_count, len(ctx.source.line(ctx.source.line_count)))
+        return "np", Edit(Span(pos, pos), f"{ctx.source.newline}import numpy as np")
+    pos = Position(line, 0)
+    return "np", Edit(Span(pos, pos), f"import numpy as np{ctx.source.newline}")
+
+
+def with_import(fix: Fix | None, edit: Edit | None) -> Fix | None:
+    if fix is None or edit is None:
+        return fix
+    return Fix(fix.title, fix.safety, (*fix.edits, edit))
+
+
+def replace_expression(
+    ctx: Context, node: ast.expr, new: cst.CSTNode, title: str, import_edit: Edit | None
+) -> Fix | None:
+    return with_import(replace_node(ctx, node, code(new), title, FixSafety.UNSAFE), import_edit)
+
+
+def replace_block(
+    ctx: Context,
+    first: ast.stmt,
+    last: ast.stmt,
+    new: Sequence[cst.BaseSmallStatement],
+    title: str,
+    import_edit: Edit | None,
+) -> Fix | None:
+    text = "\n".join(code(cst.SimpleStatementLine(body=[s])).rstrip("\n") for s in new)
+    return with_import(replace_statements(ctx, first, last, text, title, FixSafety.UNSAFE), import_edit)
+
+
+def unsafe_title(base: str, reasons: Sequence[str]) -> str:
+    return f"{base} (unsafe: " + "; ".join(reasons) + ")"
+
+
+# -- the measured speedup for the nearest calibrated size ------------------------------------------
+
+
+def speedup_note(speedup: Speedup | None, n: int | None) -> str | None:
+    """The measured figure at the calibrated size nearest to ``n`` (all sizes when ``n`` is unknown)."""
+    if speedup is None or not speedup.sizes:
+        return None
+    below = speedup.break_even
+    tail = f"; NumPy is slower below n ≈ {below:,}" if below else ""
+    hit = speedup.at(n) if n is not None else None
+    if hit is not None and n is not None:
+        size, ratio = hit
+        return f"Measured speedup at n = {size:,} (nearest calibrated size to n = {n:,}): {ratio:.1f}x{tail}"
+    figures = ", ".join(f"{ratio:.1f}x at n = {size:,}" for size, ratio in speedup.sizes)
+    return f"Measured speedup (size unknown here): {figures}{tail}"
+
+
+def static_length(ctx: Context, node: ast.expr) -> int | None:
+    """The number of elements of ``range(<int>)``, ``np.zeros(<int>)``, ``[0.0] * <int>`` or a list literal."""
+    if isinstance(node, ast.List):
+        return len(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for seq, count in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(seq, ast.List) and isinstance(count, ast.Constant) and type(count.value) is int:
+                return len(seq.elts) * count.value
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        arg = node.args[0]
+        qn = ctx.qualified_name(node.func)
+        if (
+            isinstance(arg, ast.Constant)
+            and type(arg.value) is int
+            and qn is not None
+            and (qn == "builtins.range" or qn.startswith("numpy."))
+        ):
+            return arg.value
+    return None
+
+
+def report(
+    ctx: Context,
+    rule: type[Rule] | Rule,
+    node: ast.AST | Span,
+    fix: Callable[[], Fix | None] | None = None,
+    size: int | None = None,
+    notes: Sequence[str] = (),
+    message: str | None = None,
+) -> None:
+    """Report with the measured speedup for the nearest calibrated size as the last note."""
+    note = speedup_note(rule.speedup(), size)
+    ctx.report(rule, node, message=message, fix=fix, notes=(*notes, *([note] if note else [])))  # type: ignore[arg-type]
+
+
+# -- the dot-product shape: sum(x * y for x, y in zip(a, b)) and its spellings -----------------------
+
+
+def _is_square(elt: ast.expr, name: str) -> bool:
+    """``x * x`` or ``x ** 2`` for the name ``x``."""
+    if not isinstance(elt, ast.BinOp):
+        return False
+    if isinstance(elt.op, ast.Mult):
+        return all(isinstance(side, ast.Name) and side.id == name for side in (elt.left, elt.right))
+    if isinstance(elt.op, ast.Pow):
+        return (
+            isinstance(elt.left, ast.Name)
+            and elt.left.id == name
+            and isinstance(elt.right, ast.Constant)
+            and type(elt.right.value) is int
+            and elt.right.value == 2
+        )
+    return False
+
+
+def _indexed(node: ast.expr, index: str) -> ast.expr | None:
+    """``a`` for ``a[i]`` (``i`` the given name)."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id == index:
+        return node.value
+    return None
+
+
+def dot_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
+    """``(a, b)`` when ``call`` is a pure-Python dot product of ``a`` and ``b``; ``(a, a)`` for a sum of squares.
+
+    Spellings: ``sum(x * y for x, y in zip(a, b))``, ``sum(x * x for x in a)``, ``sum(x ** 2 for x in a)``,
+    ``sum(a[i] * b[i] for i in range(len(a)))`` (also with a list comprehension). No filter, no other arguments.
+    """
+    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
+        return None
+    gen = call.args[0]
+    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
+        return None
+    comp = gen.generators[0]
+    if comp.ifs or comp.is_async:
+        return None
+    elt, target, it = gen.elt, comp.target, comp.iter
+    if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        x, y = target.elts
+        if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
+            return None
+        if not (isinstance(it, ast.Call) and is_builtin(ctx, it.func, "zip")):
+            return None
+        if len(it.args) != 2 or it.keywords or any(isinstance(a, ast.Starred) for a in it.args):
+            return None
+        if not (isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult)):
+            return None
+        sides = {getattr(elt.left, "id", None), getattr(elt.right, "id", None)}
+        if sides != {x.id, y.id} or not all(isinstance(s, ast.Name) for s in (elt.left, elt.right)):
+            return None
+        return it.args[0], it.args[1]
+    if not isinstance(target, ast.Name):
+        return None
+    if _is_square(elt, target.id):
+        if target.id in names_in(it):
+            return None
+        return it, it
+    # sum(a[i] * b[i] for i in range(len(a)))
+    if not (
+        isinstance(it, ast.Call)
+        and is_builtin(ctx, it.func, "range")
+        and len(it.args) == 1
+        and isinstance(it.args[0], ast.Call)
+        and is_builtin(ctx, it.args[0].func, "len")
+        and len(it.args[0].args) == 1
+    ):
+        return None
+    measured = it.args[0].args[0]
+    if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult):
+        a, b = _indexed(elt.left, target.id), _indexed(elt.right, target.id)
+    elif (
+        isinstance(elt, ast.BinOp)
+        and isinstance(elt.op, ast.Pow)
+        and isinstance(elt.right, ast.Constant)
+        and type(elt.right.value) is int
+        and elt.right.value == 2
+    ):
+        a = b = _indexed(elt.left, target.id)
+    else:
+        return None
+    if a is None or b is None or target.id in names_in(a) | names_in(b):
+        return None
+    if ctx.text(measured) not in (ctx.text(a), ctx.text(b)):
+        return None
+    return a, b
+
+
+def operand_kinds(ctx: Context, *operands: ast.expr) -> list[str] | None:
+    """The element kinds (``float``, ``int``, ``numpy``) of 1-D numeric operands; None if any is not one."""
+    kinds = [element_kind(numeric_type(ctx, op)) for op in operands]
+    if UNKNOWN in kinds:
+        return None
+    return kinds
+
+
+INT_OVERFLOW = "fix withheld: these are Python ints, which never overflow; NumPy's int64 would wrap around"

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.analyzers.vectorize._common import (
+    MATRICES,
+    dot_operands,
+    is_builtin,
+    names_in,
+    numeric_type,
+    report,
+)
+from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
+from perfsquad.model import Fix, FixSafety, Span
+
+# Library functions that compare two vectors: a pair loop around them is a matrix product / cdist.
+_SIMILARITIES = {
+    "numpy.dot": "dot",
+    "numpy.inner": "dot",
+    "numpy.vdot": "dot",
+    "math.dist": "distance",
+    "scipy.spatial.distance.cosine": "cosine-distance",
+    "scipy.spatial.distance.euclidean": "distance",
+    "scipy.spatial.distance.sqeuclidean": "distance",
+}
+
+_SUGGESTIONS = {
+    "dot": "M = np.asarray({x}, dtype=float); S = M @ M.T  # S[i, j] == dot({x}[i], {x}[j])",
+    "cosine": (
+        "M = np.asarray({x}, dtype=float); N = np.linalg.norm(M, axis=1, keepdims=True); "
+        "U = np.divide(M, N, out=np.zeros_like(M), where=N > 0); S = U @ U.T  # S[i, j] == cosine(...)"
+    ),
+    "cosine-distance": (
+        "M = np.asarray({x}, dtype=float); U = M / np.linalg.norm(M, axis=1, keepdims=True); D = 1.0 - U @ U.T"
+    ),
+    "distance": (
+        "M = np.asarray({x}, dtype=float); sq = (M * M).sum(axis=1); "
+        "D = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (M @ M.T), 0.0))"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What one loop iterates: ``collection`` and the expressions naming its current element."""
+
+    collection: ast.expr
+    index: str | None
+    element: str | None
+
+
+def _side(ctx: Context, loop: ast.For | ast.comprehension) -> _Side | None:
+    target, it = loop.target, loop.iter
+    if isinstance(it, ast.Call) and is_builtin(ctx, it.func, "range") and isinstance(target, ast.Name):
+        # for i in range(len(X)) / range(n) / range(i + 1, n): the collection is whatever is indexed by i.
+        return _Side(it, target.id, None)
+    if isinstance(it, ast.Call) and is_builtin(ctx, it.func, "enumerate") and len(it.args) == 1:
+        if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            i, e = target.elts
+            if isinstance(i, ast.Name) and isinstance(e, ast.Name):
+                return _Side(it.args[0], i.id, e.id)
+        return None
+    if isinstance(target, ast.Name):
+        return _Side(it, None, target.id)
+    return None
+
+
+def _element_of(ctx: Context, side: _Side, node: ast.expr) -> ast.expr | None:
+    """The collection ``node`` is an element of (``X`` for ``X[i]`` or the loop's element name)."""
+    if side.element is not None and isinstance(node, ast.Name) and node.id == side.element:
+        return side.collection
+    if (
+        side.index is not None
+        and isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Name)
+        and node.slice.id == side.index
+        and side.index not in names_in(node.value)
+    ):
+        if isinstance(side.collection, ast.Call) and is_builtin(ctx, side.collection.func, "range"):
+            return node.value
+        if ctx.text(node.value) == ctx.text(side.collection):
+            return node.value
+    return None
+
+
+def similarity_functions(ctx: Context) -> dict[str, str]:
+    """Functions of this module that compare two vector parameters (a dot product, cosine, distance)."""
+    cached: dict[str, str] | None = getattr(ctx, "_vec_similarities", None)
+    if cached is not None:
+        return cached
+    found: dict[str, str] = {}
+    for fn in ctx.tree.body:
+        if not isinstance(fn, FUNCTIONS) or len(fn.args.args) < 2:
+            continue
+        params = {a.arg for a in fn.args.args[:2]}
+        kind: str | None = None
+        roots = 0
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call):
+                operands = dot_operands(ctx, node)
+                qn = ctx.qualified_name(node.func)
+                if operands is not None and {ctx.text(o) for o in operands} == params:
+                    kind = kind or "dot"
+                elif qn in _SIMILARITIES and {ctx.text(a) for a in node.args} == params:
+                    kind = kind or _SIMILARITIES[qn]
+                if qn in ("math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"):
+                    roots += 1
+        if kind == "dot" and roots:
+            kind = "cosine"
+        if kind is not None:
+            found[fn.name] = kind
+    ctx._vec_similarities = found  # type: ignore[attr-defined]
+    return found
+
+
+def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple[str, ast.expr, ast.expr] | None:
+    """``(kind, X, Y)`` when ``call`` compares an element of the outer loop's ``X`` with one of the inner's ``Y``."""
+    operands = dot_operands(ctx, call)
+    kind: str | None = None
+    if operands is not None and operands[0] is not operands[1]:
+        kind = "dot"
+        pair = operands
+    elif len(call.args) == 2 and not call.keywords:
+        pair = (call.args[0], call.args[1])
+        qn = ctx.qualified_name(call.func)
+        if qn in _SIMILARITIES:
+            kind = _SIMILARITIES[qn]
+        elif isinstance(call.func, ast.Name) and ctx.imports.resolve_name(call.func.id) is None:
+            kind = similarity_functions(ctx).get(call.func.id)
+    if kind is None:
+        return None
+    for first, second in (pair, pair[::-1]):
+        x, y = _element_of(ctx, outer, first), _element_of(ctx, inner, second)
+        if x is not None and y is not None:
+            if kind == "dot" and operands is not None and not (
+                numeric_type(ctx, x) in MATRICES and numeric_type(ctx, y) in MATRICES
+            ):
+                return None  # an inline generator: only on known numeric matrices
+            return kind, x, y
+    return None
+
+
+class AllPairsSimilarity(Rule):
+    """
+    ## What it does
+    Flags two nested loops that compare every vector with every other one, one pair at a time:
+    a dot product, a cosine similarity or a distance between `X[i]` and `X[j]` (or `u` and `v`).
+    The comparison is recognized as an inline `sum(x * y for x, y in zip(u, v))` on numeric
+    matrices, a library call (`numpy.dot`, `math.dist`, `scipy.spatial.distance.*`), or a function of
+    this module that computes one (a dot product of its two parameters, with a norm for cosine).
+
+    ## Why is this bad?
+    For `n` vectors of `d` floats this is `n²` interpreted calls each doing `d` boxed multiply-adds:
+    for 400 embeddings of 384 floats, 160,000 Python-level cosine calls. All the similarities are one
+    matrix product, `U @ U.T` on the row-normalized matrix: a single BLAS call that is hundreds of
+    times faster, after which thresholds and grouping work on a boolean matrix.
+
+    ## Example
+    ```python
+    for i in range(n):
+        for j in range(n):
+            if i != j and cosine(vectors[i], vectors[j]) >= threshold:
+                link(i, j)
+    ```
+
+    ## Use instead
+    ```python
+    import numpy as np
+
+    M = np.asarray(vectors, dtype=float)
+    norms = np.linalg.norm(M, axis=1, keepdims=True)
+    U = np.divide(M, norms, out=np.zeros_like(M), where=norms > 0)
+    similar = (U @ U.T) >= threshold
+    np.fill_diagonal(similar, False)
+    for i, j in zip(*np.nonzero(similar)):
+        link(i, j)
+    ```
+
+    ## Fix safety
+    Display-only: the loop body (grouping, early exits, side effects) is the user's algorithm and
+    cannot be rewritten mechanically. The finding's note gives the matrix expression to start from.
+    When rewriting by hand: float results can differ in the last digits (BLAS summation order), so
+    compare thresholds with a small tolerance; a zero vector needs the guarded division shown above;
+    the matrix takes `8 n²` bytes (1.3 MB for 400 vectors, 8 GB for 32,000: chunk the rows).
+
+    ## Speedup
+    Measured by `bench/vectorize.py` (`n` = vector pairs compared, 64 floats each; the Gram matrix
+    in Python against `M @ M.T`, conversion included). The demo's 400-by-384 grouping is timed too.
+
+    ## References
+    - [`numpy.matmul` / `@`](https://numpy.org/doc/stable/reference/generated/numpy.matmul.html)
+    - [`scipy.spatial.distance.cdist`](https://docs.scipy.org/doc/scipy/reference/generated/scipy.spatial.distance.cdist.html)
+    """
+
+    code = "VEC006"
+    name = "all-pairs-similarity-loop"
+    message = "All-pairs similarity computed pair by pair in Python; compute one matrix product"
+    fix_title = "Compute every pair at once with a matrix product"
+    fix_safety = FixSafety.DISPLAY_ONLY
+    node_types = (ast.For, ast.ListComp, ast.GeneratorExp)
+    effort_minutes = 30
+    bench = Bench(
+        setup=(
+            "import numpy as np\nk = max(1, round(n ** 0.5))\n"
+            "X = [[float((i * 7 + d) % 5) for d in range(64)] for i in range(k)]"
+        ),
+        before="result = [[sum(x * y for x, y in zip(u, v)) for v in X] for u in X]",
+        after="M = np.array(X)\nresult = (M @ M.T).tolist()",
+        scales_with="n = vector pairs compared, 64 floats each",
+    )
+    valid = (
+        # Comparing strings pair by pair is not numeric work.
+        "def f(words: list[str]):\n    for i in range(len(words)):\n        for j in range(len(words)):\n"
+        "            if words[i] == words[j]:\n                pass\n",
+        # An unknown function of the pair: not known to be a similarity.
+        "def f(xs):\n    for a in xs:\n        for b in xs:\n            combine(a, b)\n",
+        # One loop only.
+        "def cos(a, b):\n    return sum(x * y for x, y in zip(a, b))\n"
+        "def f(xs, q):\n    return [cos(q, v) for v in xs]\n",
+        # The inner loop does not pair with the outer element.
+        "import numpy as np\ndef f(xs, ys):\n    for i in range(len(xs)):\n        for j in range(len(ys)):\n"
+        "            np.dot(ys[j], ys[j])\n",
+    )
+    invalid = (
+        Invalid(
+            "import math\n\ndef cosine(a, b):\n    dot = sum(x * y for x, y in zip(a, b))\n"
+            "    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))\n\n"
+            "def group(vectors, threshold):\n    pairs = []\n    for i in range(len(vectors)):\n"
+            "        for j in range(len(vectors)):\n"
+            "            if i != j and cosine(vectors[i], vectors[j]) >= threshold:\n"
+            "                pairs.append((i, j))\n    return pairs\n"
+        ),
+        Invalid(
+            "def gram(X: list[list[float]]):\n    return [[sum(x * y for x, y in zip(u, v)) for v in X] for u in X]\n"
+            "def gram2(X: list[list[float]]):\n    G = []\n    for u in X:\n        for v in X:\n"
+            "            G.append(sum(x * y for x, y in zip(u, v)))\n    return G\n",
+            count=2,
+        ),
+        Invalid(
+            "import math\ndef closest(points, refs):\n    best = []\n    for i, p in enumerate(points):\n"
+            "        for r in refs:\n            best.append(math.dist(p, r))\n    return best\n"
+        ),
+    )
+
+    def check(self, node: ast.For | ast.ListComp | ast.GeneratorExp, ctx: Context) -> None:
+        pairs: list[tuple[_Side | None, ast.AST, ast.AST]] = []
+        if isinstance(node, ast.For):
+            outer = _side(ctx, node)
+            span = ctx.header_span(node)
+            pairs = [(_side(ctx, s), s, s) for s in node.body if isinstance(s, ast.For)]
+        else:
+            if any(isinstance(anc, COMPREHENSIONS) for anc in ctx.loops_around(node)):
+                return  # the outer comprehension reports
+            first = node.generators[0]
+            outer = _side(ctx, first) if not first.ifs else None
+            span = ctx.span(node)
+            if len(node.generators) == 2:
+                pairs = [(_side(ctx, node.generators[1]), node.elt, node.elt)]
+            elif isinstance(node.elt, COMPREHENSIONS) and len(node.elt.generators) == 1:
+                inner_comp = node.elt
+                pairs = [(_side(ctx, inner_comp.generators[0]), inner_comp, inner_comp)]
+        if outer is None:
+            return
+        for inner, where, _ in pairs:
+            if inner is None:
+                continue
+            for sub in ast.walk(where):
+                if isinstance(sub, ast.Call):
+                    found = pair_kind(ctx, sub, outer, inner)
+                    if found is not None:
+                        self._report(ctx, span, *found)
+                        return
+
+    def _report(self, ctx: Context, span: Span, kind: str, x: ast.expr, y: ast.expr) -> None:
+        suggestion = _SUGGESTIONS[kind].format(x=ctx.text(x))
+        if ctx.text(y) != ctx.text(x):
+            suggestion += f"  (with {ctx.text(y)} as the second matrix: A @ B.T)"
+        fix = Fix(f"{self.fix_title}: {suggestion}", FixSafety.DISPLAY_ONLY, ())
+        report(ctx, self, span, fix=lambda: fix, notes=(f"Vectorized: {suggestion}",))

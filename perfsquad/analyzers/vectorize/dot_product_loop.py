@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.analyzers.vectorize._common import (
+    INT_OVERFLOW,
+    cst_call,
+    cst_expr,
+    dot_operands,
+    is_pure,
+    numpy_name,
+    operand_kinds,
+    replace_expression,
+    report,
+    unsafe_title,
+)
+from perfsquad.context import Context
+from perfsquad.model import Fix, FixSafety
+
+
+def is_sqrt(ctx: Context, node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Call) and ctx.qualified_name(node.func) in ("math.sqrt", "numpy.sqrt")
+
+
+class DotProductLoop(Rule):
+    """
+    ## What it does
+    Flags a dot product (or a sum of squares) computed element by element in Python:
+    `sum(x * y for x, y in zip(a, b))`, `sum(x * x for x in a)`, `sum(a[i] * b[i] for i in range(len(a)))`,
+    when `a` and `b` are known to be NumPy arrays or lists of numbers (from NumPy constructors,
+    annotations such as `list[float]` or `np.ndarray`, or numeric literals). Strings, dicts and
+    objects are never flagged. A sum of squares under `math.sqrt` is a norm: VEC002 flags it.
+
+    ## Why is this bad?
+    The generator runs one interpreted iteration, a tuple unpack and two float boxings per element.
+    `numpy.dot` runs the same multiply-adds in one BLAS call, and on arrays never boxes a float.
+    This is the inner loop of every pure-Python cosine similarity.
+
+    ## Example
+    ```python
+    def score(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b))
+    ```
+
+    ## Use instead
+    ```python
+    import numpy as np
+
+    def score(a: list[float], b: list[float]) -> float:
+        return float(np.dot(a, b))
+    ```
+    Keep the vectors as arrays (`np.asarray` once, not per call) to skip the list conversion.
+
+    ## Fix safety
+    Always unsafe. Float sums can differ in the last digits (NumPy uses pairwise/BLAS summation,
+    the generator adds left to right). `zip` stops at the shorter input where `np.dot` raises on
+    unequal lengths. For 2-D arrays `np.dot` is a matrix product where the generator summed rows.
+    Lists of `int` get no fix: Python ints never overflow, NumPy's int64 wraps around (the
+    finding stays, the fix is withheld). For lists of floats the result is wrapped in `float()` so
+    its type does not change; for arrays it stays a NumPy scalar, as the generator's was. Empty
+    inputs give `0.0` instead of `0` (equal, but a float). `import numpy as np` is added if needed.
+
+    ## Speedup
+    Measured by `bench/vectorize.py` on lists of floats (`n` = vector length, conversion included);
+    on arrays the gain is larger. Below the break-even size the conversion costs more than the loop.
+
+    ## References
+    - [`numpy.dot`](https://numpy.org/doc/stable/reference/generated/numpy.dot.html)
+    - [NumPy: broadcasting and vectorization](https://numpy.org/doc/stable/user/basics.broadcasting.html)
+    """
+
+    code = "VEC001"
+    name = "dot-product-loop"
+    message = "Dot product computed element by element in Python; use numpy.dot"
+    fix_title = "Replace with numpy.dot"
+    fix_safety = FixSafety.UNSAFE
+    node_types = (ast.Call,)
+    effort_minutes = 3
+    bench = Bench(
+        setup="import numpy as np\na = [float(i % 7) for i in range(n)]\nb = [float(i % 5) for i in range(n)]",
+        before="result = sum(x * y for x, y in zip(a, b))",
+        after="result = float(np.dot(a, b))",
+        scales_with="n = vector length",
+    )
+    valid = (
+        # Strings, dicts, unknown objects: never NumPy.
+        "def f(a: list[str], b: list[str]):\n    return sum(x * y for x, y in zip(a, b))\n",
+        "def f(a, b):\n    return sum(x * y for x, y in zip(a, b))\n",
+        "def f(d: dict, e: dict):\n    return sum(x * y for x, y in zip(d, e))\n",
+        # A filter, a third iterable, or a different expression: not a dot product.
+        "def f(a: list[float], b: list[float]):\n    return sum(x * y for x, y in zip(a, b) if x > 0)\n",
+        "def f(a: list[float], b: list[float]):\n    return sum(x + y for x, y in zip(a, b))\n",
+        "def f(a: list[float]):\n    return sum(x * 2 for x in a)\n",
+        # A shadowed sum is not the builtin.
+        "from mylib import sum\ndef f(a: list[float], b: list[float]):\n    return sum(x * y for x, y in zip(a, b))\n",
+        # A norm (sqrt of a sum of squares) is VEC002's.
+        "import math\ndef f(a: list[float]):\n    return math.sqrt(sum(x * x for x in a))\n",
+        # A name rebound to something else is not known numeric.
+        "def f(a: list[float], b: list[float]):\n    a = load()\n    return sum(x * y for x, y in zip(a, b))\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(a: list[float], b: list[float]) -> float:\n    return sum(x * y for x, y in zip(a, b))\n",
+            fixed="import numpy as np\ndef f(a: list[float], b: list[float]) -> float:\n"
+            "    return float(np.dot(a, b))\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "import numpy as np\n\ndef f(n):\n    a = np.ones(n)\n    b = np.arange(n)\n"
+            "    return sum(a[i] * b[i] for i in range(len(a)))\n",
+            fixed="import numpy as np\n\ndef f(n):\n    a = np.ones(n)\n    b = np.arange(n)\n"
+            "    return np.dot(a, b)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            '"""Energy."""\nimport numpy\n\ndef energy(xs: "numpy.ndarray"):\n'
+            "    # squares\n    return sum(x ** 2 for x in xs)  # total\n",
+            fixed='"""Energy."""\nimport numpy\n\ndef energy(xs: "numpy.ndarray"):\n'
+            "    # squares\n    return numpy.dot(xs, xs)  # total\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        # Python ints: flagged, but the fix is withheld (int64 overflow).
+        Invalid("def f(a: list[int], b: list[int]):\n    return sum(x * y for x, y in zip(a, b))\n"),
+    )
+
+    def check(self, node: ast.Call, ctx: Context) -> None:
+        operands = dot_operands(ctx, node)
+        if operands is None:
+            return
+        a, b = operands
+        if a is b and is_sqrt(ctx, ctx.parent(node)):
+            return
+        kinds = operand_kinds(ctx, a, b)
+        if kinds is None:
+            return
+        if "int" in kinds:
+            report(ctx, self, node, notes=(INT_OVERFLOW,))
+            return
+
+        def fix() -> Fix | None:
+            spelled = numpy_name(ctx)
+            if spelled is None:
+                return None
+            np, import_edit = spelled
+            new = cst_call(f"{np}.dot", cst_expr(ctx, a), cst_expr(ctx, b))
+            reasons = ["float summation order changes", "unequal lengths raise instead of truncating"]
+            if a is b and not is_pure(a):
+                return None  # the rewrite would evaluate it twice
+            if "numpy" not in kinds:
+                if ctx.imports.resolve_name("float") != "builtins.float":
+                    return None
+                new = cst_call("float", new)
+            return replace_expression(ctx, node, new, unsafe_title(self.fix_title or "", reasons), import_edit)
+
+        report(ctx, self, node, fix=fix)
