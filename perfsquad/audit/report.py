@@ -1,0 +1,256 @@
+"""Audit reports: one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched),
+Markdown and JSON, all from the same :class:`~perfsquad.audit.pipeline.AuditResult`."""
+
+from __future__ import annotations
+
+import json
+import os
+from html import escape
+from pathlib import Path
+
+from perfsquad.audit.pipeline import PHASE_TITLES, PHASES, AuditResult, audit_json
+from perfsquad.audit.roadmap import RoadmapItem
+from perfsquad.audit.svg import Bar, Segment, column_chart, hbar_chart
+from perfsquad.model import Family
+
+FORMATS = ("html", "md", "json")
+ROADMAP_ROWS = 50
+_FAMILY_ORDER = [f.value for f in Family]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222;
+ padding:0 1em;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.meta{color:#555}.kpis{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
+.kpi{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
+.kpi b{display:block;font-size:1.4em}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e4e4e4;padding:4px 6px;
+ text-align:left;vertical-align:top}th{background:#f6f6f6}td.num{text-align:right;white-space:nowrap}
+code{background:#f3f3f3;padding:0 3px;border-radius:3px}.safe{color:#2a7d2a}.unsafe{color:#b35c00}
+.display-only,.manual{color:#666}.note{background:#fff8e0;border-left:4px solid #e0b000;padding:.4em .8em}
+.error{background:#fde8e8;border-left:4px solid #c00;padding:.4em .8em}svg.chart{display:block;margin:1em 0}
+details{margin:.3em 0}.formula{color:#555;font-size:12px}
+"""
+
+
+def _rel(path: str, root: str) -> str:
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g} s"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def time_chart(result: AuditResult, limit: int = 12) -> str:
+    prof = result.profile
+    bars: list[Bar] = []
+    if prof is not None:
+        from perfsquad.profiling.analysis import user_view
+
+        view = user_view(prof, Path(result.root))
+        functions = view.functions or prof.functions
+        for fn in sorted(functions, key=lambda f: -f.self_seconds)[:limit]:
+            busy = max(fn.self_seconds - fn.idle_seconds, 0.0)
+            label = f"{fn.name} ({os.path.basename(fn.file)}:{fn.line})"
+            bars.append(
+                Bar(label, (Segment("on CPU", busy), Segment("waiting", fn.idle_seconds)), f"{fn.self_seconds:.3g} s")
+            )
+    title = "Time by function (self time, library time charged to your code)"
+    return hbar_chart(title, bars, ("on CPU", "waiting"), chart_id="chart-time", unit=" s")
+
+
+def findings_chart(result: AuditResult) -> str:
+    counts = result.family_phase_counts()
+    families = [f for f in _FAMILY_ORDER if f in counts] + sorted(set(counts) - set(_FAMILY_ORDER))
+    groups = [(f, {PHASE_TITLES[p]: n for p, n in counts[f].items() if p in PHASE_TITLES}) for f in families]
+    return column_chart(
+        "Findings by family and phase", groups, [PHASE_TITLES[p] for p in PHASES], chart_id="chart-findings"
+    )
+
+
+def roadmap_chart(result: AuditResult, limit: int = 10) -> str:
+    bars: list[Bar] = []
+    measured = result.profile is not None
+    for item in result.roadmap[:limit]:
+        est = item.estimate
+        label = f"#{item.rank} {item.finding.code} {os.path.basename(item.path)}:{item.line}"
+        if measured:
+            saved = max(est.saved_seconds or 0.0, 0.0)
+            bars.append(Bar(label, (Segment("estimated time saved", saved),), f"{saved:.3g} s · {est.effort_minutes} min"))
+        else:
+            ratio = est.speedup.ratio if est.speedup else 0.0
+            bars.append(Bar(label, (Segment("calibrated speedup", ratio),), f"{ratio:.3g}x · {est.effort_minutes} min"))
+    series = ("estimated time saved",) if measured else ("calibrated speedup",)
+    title = "Roadmap: estimated time saved per item" if measured else "Roadmap (no profile): calibrated speedup per item"
+    return hbar_chart(title, bars, series, chart_id="chart-roadmap", unit=" s" if measured else "x")
+
+
+def _row(item: RoadmapItem, root: str) -> str:
+    est = item.estimate
+    f = item.finding
+    where = f"{_rel(item.path, root)}:{item.line}"
+    speed = f"{est.speedup.ratio:.3g}x" if est.speedup else "-"
+    fix = escape(f.fix.title) if f.fix else "manual change"
+    return (
+        f'<tr class="roadmap-row" data-code="{escape(f.code)}" data-rank="{item.rank}">'
+        f'<td class="num">{item.rank}</td><td><code>{escape(f.code)}</code></td>'
+        f"<td>{escape(f.message)}<div class='formula'>{escape(est.describe())}</div></td>"
+        f"<td><code>{escape(where)}</code><br>{escape(item.function or '(module)')}</td>"
+        f"<td>{escape(PHASE_TITLES.get(item.phase, item.phase))}</td>"
+        f'<td class="num">{_share(est.share)}</td><td class="num">{speed}</td>'
+        f'<td class="num">{_seconds(est.saved_seconds)}</td><td class="num">{est.effort_minutes} min</td>'
+        f'<td class="{escape(est.safety)}">{escape(est.safety)}<br>{fix}</td></tr>'
+    )
+
+
+def render_html(result: AuditResult) -> str:
+    root = result.root
+    prof = result.profile
+    title = f"perfsquad audit · {os.path.basename(root) or root}"
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">{escape(", ".join(_rel(p, root) for p in result.paths))} · {escape(result.created)}'
+        + (f" · run: <code>{escape(result.run_command)}</code>" if result.run_command else "")
+        + "</p>",
+        '<div class="kpis">',
+        f'<div class="kpi"><b>{result.findings_count}</b>findings</div>',
+        f'<div class="kpi"><b>{len(result.reports)}</b>files analyzed</div>',
+    ]
+    if prof is not None:
+        out.append(f'<div class="kpi"><b>{prof.wall_seconds:.2f} s</b>profiled wall time ({escape(prof.sampler)})</div>')
+        out.append(f'<div class="kpi"><b>{escape(result.bottleneck_kind or "?").upper()}</b>bottleneck</div>')
+        if result.roadmap and result.roadmap[0].estimate.saved_seconds:
+            out.append(f'<div class="kpi"><b>{result.roadmap[0].estimate.saved_seconds:.2f} s</b>saved by item #1</div>')
+    out.append("</div>")
+    if result.profile_error:
+        out.append(f'<p class="error">Profiling failed: {escape(result.profile_error)}</p>')
+    out.extend(f'<p class="note">{escape(n)}</p>' for n in result.notes)
+
+    out.append("<h2>Roadmap</h2>")
+    out.append(
+        "<p>Ranked by ROI = time saved ÷ effort, time saved = share of the measured run * (1 - 1/speedup) * wall time "
+        "(Amdahl's law); speedups are calibrated per rule by <code>bench/calibrate.py</code>. Apply from the top.</p>"
+        if prof is not None
+        else "<p>No profile was taken, so nothing is measured: items are ranked by static severity, then calibrated "
+        "speedup, then effort.</p>"
+    )
+    out.append(roadmap_chart(result))
+    out.append(
+        '<table id="roadmap"><thead><tr><th>#</th><th>rule</th><th>finding</th><th>where</th><th>phase</th>'
+        "<th>share</th><th>speedup</th><th>saved</th><th>effort</th><th>fix safety</th></tr></thead><tbody>"
+    )
+    out.extend(_row(item, root) for item in result.roadmap[:ROADMAP_ROWS])
+    out.append("</tbody></table>")
+    if len(result.roadmap) > ROADMAP_ROWS:
+        out.append(f"<p>… and {len(result.roadmap) - ROADMAP_ROWS} more in the JSON report.</p>")
+
+    out.append("<h2>Phase 2 · where the time goes</h2>")
+    if prof is not None:
+        out.append(f"<p><b>{escape(result.bottleneck_headline or '')}</b></p><ul>")
+        out.extend(f"<li>{escape(e)}</li>" for e in result.bottleneck_evidence)
+        out.append("</ul>")
+        if result.hotspot:
+            out.append(f"<p>The 80/20 set ({result.hotspot_share:.0%} of the time):</p><ul>")
+            out.extend(
+                f"<li><code>{escape(h.name)}</code> ({escape(_rel(h.file, root))}:{h.line}) "
+                f"{h.share:.0%} · {escape(h.kind)}</li>"
+                for h in result.hotspot
+            )
+            out.append("</ul>")
+        out.append(time_chart(result))
+    else:
+        out.append("<p>Not profiled.</p>")
+
+    out.append("<h2>Findings by family and phase</h2>")
+    out.append(findings_chart(result))
+    for phase, items in result.by_phase().items():
+        if not items:
+            continue
+        out.append(f"<details><summary>{escape(PHASE_TITLES.get(phase, phase))} ({len(items)})</summary><ul>")
+        out.extend(
+            f"<li><code>{escape(i.finding.code)}</code> {escape(_rel(i.path, root))}:{i.line} {escape(i.finding.message)}</li>"
+            for i in items
+        )
+        out.append("</ul></details>")
+    errors = [r for r in result.reports if r.error]
+    if errors:
+        out.append("<h2>Files with problems</h2><ul>")
+        out.extend(f"<li>{escape(_rel(r.path, root))}: {escape(r.error or '')}</li>" for r in errors)
+        out.append("</ul>")
+    out.append('<p class="meta">Generated by perfsquad. This page is self-contained: it loads nothing.</p>')
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def render_markdown(result: AuditResult) -> str:
+    root = result.root
+    prof = result.profile
+    md = [f"# perfsquad audit · {os.path.basename(root) or root}", ""]
+    md.append(f"- paths: {', '.join(_rel(p, root) for p in result.paths)}")
+    md.append(f"- findings: {result.findings_count} in {len(result.reports)} files")
+    if result.run_command:
+        md.append(f"- run: `{result.run_command}`")
+    if prof is not None:
+        md.append(f"- profiled wall time: {prof.wall_seconds:.2f} s ({prof.sampler})")
+        md.append(f"- bottleneck: **{result.bottleneck_headline}**")
+    if result.profile_error:
+        md.append(f"- profiling failed: {result.profile_error}")
+    md.extend(f"> {n}" for n in result.notes)
+    md += ["", "## Roadmap", ""]
+    md.append(
+        "Ranked by ROI = share * (1 - 1/speedup) * wall time ÷ effort."
+        if prof is not None
+        else "No profile: ranked by static severity, calibrated speedup, then effort."
+    )
+    md += ["", "| # | rule | where | phase | share | speedup | saved | effort | fix safety |", "|---|---|---|---|---|---|---|---|---|"]
+    for item in result.roadmap[:ROADMAP_ROWS]:
+        est = item.estimate
+        speed = f"{est.speedup.ratio:.3g}x" if est.speedup else "-"
+        md.append(
+            f"| {item.rank} | {item.finding.code} | `{_rel(item.path, root)}:{item.line}` {item.function or ''} | "
+            f"{item.phase} | {_share(est.share)} | {speed} | {_seconds(est.saved_seconds)} | "
+            f"{est.effort_minutes} min | {est.safety} |"
+        )
+    if result.roadmap:
+        md += ["", "Top item: " + result.roadmap[0].estimate.describe()]
+    if prof is not None:
+        md += ["", "## Where the time goes", ""]
+        md.extend(f"- {e}" for e in result.bottleneck_evidence)
+        md += [""]
+        md.extend(f"- `{h.name}` ({_rel(h.file, root)}:{h.line}) {h.share:.0%} · {h.kind}" for h in result.hotspot)
+    md += ["", "## Findings by family and phase", "", "| family | " + " | ".join(PHASES) + " |",
+           "|---|" + "---|" * len(PHASES)]  # fmt: skip
+    for family, counts in sorted(result.family_phase_counts().items()):
+        md.append(f"| {family} | " + " | ".join(str(counts.get(p, 0)) for p in PHASES) + " |")
+    return "\n".join(md) + "\n"
+
+
+def write_reports(result: AuditResult, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Write ``report.html`` / ``report.md`` / ``report.json`` into ``out_dir``; returns the files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = out_dir / f"report.{fmt}"
+        if fmt == "html":
+            text = render_html(result)
+        elif fmt == "md":
+            text = render_markdown(result)
+        elif fmt == "json":
+            text = json.dumps(audit_json(result), indent=1) + "\n"
+        else:
+            raise ValueError(f"unknown report format {fmt!r}")
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,131 @@
+"""The optimization roadmap: every finding ranked by ROI (time saved per minute of effort).
+
+With a profile, findings are ordered by ROI (Amdahl estimate ÷ effort, see :mod:`perfsquad.audit.roi`),
+then by measured share; findings the profile never saw have share 0 and sort after every
+finding with a positive estimate. Without a profile nothing is measured: the order is static
+severity, then the rule's calibrated speedup, then the smallest effort — and the roadmap says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from perfsquad.audit.roi import RoiEstimate, estimate
+from perfsquad.audit.shares import ShareIndex
+from perfsquad.model import FileReport, Finding, FunctionMetrics, Severity
+from perfsquad.profiling.model import Profile
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2, Severity.HINT: 3}
+
+
+@dataclass(frozen=True)
+class RoadmapItem:
+    path: str
+    finding: Finding
+    function: str | None
+    """Qualified name of the innermost function around the finding (None at module level)."""
+    family: str
+    phase: str
+    """``1-idioms``, ``3-hotspot`` (routed to the hotspot's bottleneck) or ``other``."""
+    estimate: RoiEstimate
+    rank: int = 0
+
+    @property
+    def line(self) -> int:
+        return self.finding.span.start.line
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "code": self.finding.code,
+            "message": self.finding.message,
+            "filename": self.path,
+            "line": self.line,
+            "column": self.finding.span.start.column + 1,
+            "function": self.function,
+            "family": self.family,
+            "phase": self.phase,
+            "fix": self.finding.fix.title if self.finding.fix else None,
+            **{k: v for k, v in self.estimate.to_json().items() if k != "code"},
+        }
+
+
+def enclosing_function(functions: Iterable[FunctionMetrics], line: int) -> FunctionMetrics | None:
+    """The innermost function whose span contains ``line``."""
+    best: FunctionMetrics | None = None
+    for fn in functions:
+        if fn.span.start.line <= line <= fn.span.end.line and (
+            best is None or fn.span.start.line >= best.span.start.line
+        ):
+            best = fn
+    return best
+
+
+def family_of(code: str) -> str:
+    return code.rstrip("0123456789")
+
+
+def order(items: list[RoadmapItem], measured: bool) -> list[RoadmapItem]:
+    """Sort roadmap items (see the module docstring) and number them from 1."""
+
+    def key_measured(item: RoadmapItem) -> tuple[float, float, float, int, str, int]:
+        roi = item.estimate.roi
+        return (
+            0.0 if roi is not None and roi > 0 else 1.0,
+            -(roi or 0.0),
+            -(item.estimate.share or 0.0),
+            _SEVERITY_RANK.get(item.finding.severity, 4),
+            item.path,
+            item.line,
+        )
+
+    def key_static(item: RoadmapItem) -> tuple[float, float, float, int, str, int]:
+        ratio = item.estimate.speedup.ratio if item.estimate.speedup else 1.0
+        return (
+            float(_SEVERITY_RANK.get(item.finding.severity, 4)),
+            -ratio,
+            float(item.estimate.effort_minutes),
+            0,
+            item.path,
+            item.line,
+        )
+
+    ranked = sorted(items, key=key_measured if measured else key_static)
+    return [
+        RoadmapItem(i.path, i.finding, i.function, i.family, i.phase, i.estimate, rank)
+        for rank, i in enumerate(ranked, 1)
+    ]
+
+
+def build_roadmap(
+    reports: Iterable[FileReport],
+    profile: Profile | None,
+    phase_of: dict[tuple[str, int, str], str] | None = None,
+) -> list[RoadmapItem]:
+    """Rank every finding of ``reports``; ``phase_of`` maps (path, line, code) to its audit phase."""
+    index = ShareIndex(profile) if profile is not None else None
+    wall = profile.wall_seconds if profile is not None else None
+    items: list[RoadmapItem] = []
+    for report in reports:
+        for finding in report.findings:
+            fn = enclosing_function(report.functions, finding.span.start.line)
+            share: float | None = None
+            if index is not None:
+                share = index.finding_share(
+                    report.path, finding.span.start.line, finding.span.end.line, fn.name if fn else None
+                )
+            est = estimate(
+                finding.code,
+                share=share,
+                wall_seconds=wall,
+                safety=finding.fix.safety if finding.fix else None,
+                declared=finding.speedup,
+            )
+            family = family_of(finding.code)
+            phase = (phase_of or {}).get((report.path, finding.span.start.line, finding.code))
+            if phase is None:
+                phase = "1-idioms" if family == "IDM" else "other"
+            items.append(RoadmapItem(report.path, finding, fn.qualname if fn else None, family, phase, est))
+    return order(items, measured=profile is not None)

@@ -1,0 +1,161 @@
+"""Return on investment of one finding: Amdahl's law over a measured share, per minute of effort.
+
+    time saved  T = W * share * (1 - 1/X)
+    ROI         = T ÷ effort
+
+``W`` is the profiled run's wall time, ``share`` the fraction of it spent in the finding's code
+(:mod:`perfsquad.audit.shares`), ``X`` the rule's speedup measured by ``bench/calibrate.py``
+(``perfsquad/data/speedups.json``) and ``effort`` the rule's ``effort_minutes`` (documented in
+every rule's reference page). A finding the profile never saw has share 0. With no profile at
+all there is nothing to multiply: the roadmap then ranks by static severity and says so.
+
+Which calibrated size stands for "the observed size": code that takes a measurable share of a
+run is, almost always, running on large inputs, so a measured finding uses the ratio at the
+largest calibrated size; an unmeasured one the median over sizes. The size used is shown.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import statistics
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from perfsquad.model import FixSafety, Speedup
+
+
+@dataclass(frozen=True)
+class SpeedupPoint:
+    ratio: float
+    """old time / new time."""
+    basis: str
+    """Where the ratio comes from, e.g. ``calibrated at n=100000 (bench/calibrate.py, Python 3.11.7)``."""
+
+
+@dataclass(frozen=True)
+class RoiEstimate:
+    code: str
+    share: float | None
+    """Fraction of the measured run spent in the finding's code; None without a profile."""
+    speedup: SpeedupPoint | None
+    wall_seconds: float | None
+    effort_minutes: int
+    safety: str
+    """``safe`` / ``unsafe`` / ``display-only`` for the finding's fix, ``manual`` without one."""
+
+    @property
+    def saved_seconds(self) -> float | None:
+        if self.share is None or self.wall_seconds is None:
+            return None
+        if self.speedup is None or self.speedup.ratio <= 0:
+            return None
+        return self.wall_seconds * self.share * (1.0 - 1.0 / self.speedup.ratio)
+
+    @property
+    def roi(self) -> float | None:
+        """Seconds saved per minute of effort."""
+        saved = self.saved_seconds
+        if saved is None:
+            return None
+        return saved / max(self.effort_minutes, 1)
+
+    def describe(self) -> str:
+        """The estimate with its inputs, e.g. for a hover or the roadmap's detail column."""
+        effort = f"effort {self.effort_minutes} min"
+        if self.share is None or self.wall_seconds is None:
+            sp = f"speedup {self.speedup.ratio:.3g}x ({self.speedup.basis})" if self.speedup else "no calibrated speedup"
+            return f"ROI: no profile, so no measured share ({sp}); {effort}"
+        if self.speedup is None:
+            return (
+                f"ROI: share {self.share:.1%} of {self.wall_seconds:.3g} s, but the rule has no calibrated "
+                f"speedup, so no time-saved estimate; {effort}"
+            )
+        saved = self.saved_seconds or 0.0
+        return (
+            f"ROI: share {self.share:.1%} * (1 - 1/speedup {self.speedup.ratio:.3g}x) = "
+            f"{saved:.3g} s saved of {self.wall_seconds:.3g} s; {effort} "
+            f"(speedup {self.speedup.basis})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "share": self.share,
+            "speedup": self.speedup.ratio if self.speedup else None,
+            "speedup_basis": self.speedup.basis if self.speedup else None,
+            "wall_seconds": self.wall_seconds,
+            "saved_seconds": self.saved_seconds,
+            "effort_minutes": self.effort_minutes,
+            "roi_seconds_per_minute": self.roi,
+            "safety": self.safety,
+            "formula": self.describe(),
+        }
+
+
+@functools.lru_cache(maxsize=1)
+def calibration() -> dict[str, Any]:
+    """The calibration data file (empty when missing or unreadable)."""
+    try:
+        raw = resources.files("perfsquad").joinpath("data/speedups.json").read_text(encoding="utf-8")
+        data = json.loads(raw)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) -> SpeedupPoint | None:
+    """The calibrated speedup of a rule: at the largest size for measured code, else the median."""
+    data = calibration()
+    entry = data.get("rules", {}).get(code)
+    where = f"bench/calibrate.py, Python {data.get('python', '?')}, {data.get('date', '?')}"
+    sizes: dict[str, Any] = entry.get("sizes", {}) if isinstance(entry, dict) else {}
+    points: list[tuple[int, float]] = []
+    for size, ratio in sizes.items():
+        try:
+            points.append((int(size), float(ratio)))
+        except (TypeError, ValueError):
+            continue
+    if points:
+        points.sort()
+        if measured:
+            largest, ratio = points[-1]
+            return SpeedupPoint(ratio, f"calibrated at n={largest}, the largest size; {where}")
+        ratio = statistics.median(r for _, r in points)
+        return SpeedupPoint(ratio, f"median over n={', '.join(str(s) for s, _ in points)}; {where}")
+    if fallback is not None:
+        ratio = fallback.high if measured else (fallback.low + fallback.high) / 2
+        return SpeedupPoint(ratio, f"{fallback.scales_with}; {fallback.measured_by}")
+    return None
+
+
+def rule_effort(code: str) -> int:
+    from perfsquad.analyzers import rule_by_code
+
+    rule = rule_by_code(code)
+    return rule.effort_minutes if rule is not None else 5
+
+
+def fix_safety_label(safety: FixSafety | None) -> str:
+    return safety.value if safety is not None else "manual"
+
+
+def estimate(
+    code: str,
+    *,
+    share: float | None,
+    wall_seconds: float | None,
+    safety: FixSafety | None,
+    declared: Speedup | None = None,
+) -> RoiEstimate:
+    """The ROI estimate of a finding of rule ``code`` (see the module docstring)."""
+    measured = share is not None and share > 0
+    return RoiEstimate(
+        code=code,
+        share=share,
+        speedup=rule_speedup(code, measured=measured, fallback=declared),
+        wall_seconds=wall_seconds,
+        effort_minutes=rule_effort(code),
+        safety=fix_safety_label(safety),
+    )

@@ -1,0 +1,85 @@
+"""End to end: `perfsquad bench` records real runs of the demo, `perfsquad compare` judges them.
+
+Speed is never asserted here beyond the verdicts themselves: the vectorized all-pairs similarity
+must come out as a significant speedup (with the ratio printed), and two records of the same
+code as no significant change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfsquad.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = str(ROOT / "bench" / "demo_variants.py")
+
+
+def bench(capsys: pytest.CaptureFixture[str], store: Path, name: str, *cmd: str, runs: int = 3) -> dict[str, object]:
+    code = main(["bench", "--runs", str(runs), "--warmup", "1", "--name", name, "--dir", str(store), "--", *cmd])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"wrote {store / (name + '.json')}" in out
+    data = json.loads((store / f"{name}.json").read_text())
+    assert data["schema"] == "perfsquad.bench/1" and len(data["runs"]) == runs
+    assert all(isinstance(x, float) and x > 0 for x in data["runs"])
+    return data
+
+
+def test_demo_vectorized_similarity_is_a_significant_speedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--runs", "1", "--warmup", "0", "--dir", str(tmp_path), "--name", "check", "--",
+                 sys.executable, VARIANTS, "check", "--n", "60"]) == 0  # fmt: skip
+    capsys.readouterr()
+    bench(capsys, tmp_path, "before", sys.executable, VARIANTS, "pure", "--n", "150", runs=5)
+    bench(capsys, tmp_path, "after", sys.executable, VARIANTS, "numpy", "--n", "150", runs=5)
+    code = main(["compare", "before", "after", "--dir", str(tmp_path)])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    m = re.search(r"verdict: significant speedup ×(\d+\.\d\d)", out)
+    assert m, out
+    ratio = float(m.group(1))
+    assert ratio > 1.0
+    assert "Welch's t-test: t = " in out and "mean " in out and " ± " in out
+
+    # The same comparison as JSON: the ratio is mean(before) / mean(after) of the recorded runs.
+    assert main(["compare", str(tmp_path / "before.json"), str(tmp_path / "after.json"), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    before, after = data["before"]["runs"], data["after"]["runs"]
+    assert data["ratio"] == pytest.approx((sum(before) / len(before)) / (sum(after) / len(after)))
+    assert f"{data['ratio']:.2f}" == m.group(1)
+    assert data["significant"] is True and data["p_value"] < 0.05
+
+
+def test_same_code_twice_is_no_significant_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The demo's simulated remote sync spends its time waiting, so machine load barely moves it.
+    cmd = (sys.executable, "-S", VARIANTS, "sync", "--n", "16")
+    bench(capsys, tmp_path, "first", *cmd, runs=4)
+    bench(capsys, tmp_path, "second", *cmd, runs=4)
+    assert main(["compare", "first", "second", "--dir", str(tmp_path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "verdict: no significant change" in out, out
+
+
+def test_bench_and_compare_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--dir", str(tmp_path), "--name", "x"]) == 2
+    assert "after `--`" in capsys.readouterr().err
+    assert main(["bench", "--dir", str(tmp_path), "--name", "../evil", "--", sys.executable, "-c", "pass"]) == 2
+    assert "bad record name" in capsys.readouterr().err
+    code = main(["bench", "--dir", str(tmp_path), "--name", "fails", "--runs", "1", "--warmup", "0", "--",
+                 sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "exited with code 3" in err and "boom" in err
+    assert not (tmp_path / "fails.json").exists()
+    code = main(["bench", "--dir", str(tmp_path), "--name", "slow", "--runs", "1", "--warmup", "0",
+                 "--timeout", "0.5", "--", sys.executable, "-c", "import time; time.sleep(30)"])  # fmt: skip
+    assert code == 2 and "timed out after 0.5 s" in capsys.readouterr().err
+    assert main(["compare", "nope", "nada", "--dir", str(tmp_path)]) == 2
+    assert "no benchmark record named 'nope'" in capsys.readouterr().err
+    (tmp_path / "junk.json").write_text("{not json")
+    assert main(["compare", str(tmp_path / "junk.json"), str(tmp_path / "junk.json")]) == 2
+    assert "cannot read benchmark record" in capsys.readouterr().err
