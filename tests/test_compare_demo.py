@@ -40,7 +40,7 @@ def test_demo_vectorized_similarity_is_a_significant_speedup(tmp_path: Path, cap
     code = main(["compare", "before", "after", "--dir", str(tmp_path)])
     out, _ = capsys.readouterr()
     assert code == 0
-    m = re.search(r"verdict: significant speedup ×(\d+\.\d\d)", out)
+    m = re.search(r"verdict: significant speedup \u00d7(\d+\.\d\d)", out)
     assert m, out
     ratio = float(m.group(1))
     assert ratio > 1.0

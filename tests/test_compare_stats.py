@@ -104,11 +104,11 @@ def test_verdicts() -> None:
     slow = _record("before", _noisy(rng, 1.0, 6))
     fast = _record("after", _noisy(rng, 0.25, 6))
     c = compare(slow, fast)
-    assert c.significant and c.verdict.startswith("significant speedup ×")
-    assert float(c.verdict.rsplit("×", 1)[1]) == pytest.approx(c.ratio, abs=0.006)
+    assert c.significant and c.verdict.startswith("significant speedup \u00d7")
+    assert float(c.verdict.rsplit("\u00d7", 1)[1]) == pytest.approx(c.ratio, abs=0.006)
     assert 3.5 < c.ratio < 4.5
     back = compare(fast, slow)
-    assert back.significant and back.verdict.startswith("significant slowdown ×")
+    assert back.significant and back.verdict.startswith("significant slowdown \u00d7")
 
     same = compare(_record("a", _noisy(rng, 1.0, 6)), _record("b", _noisy(rng, 1.0, 6)))
     assert not same.significant and same.verdict == "no significant change"
