@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from perfsquad import __version__
 from perfsquad.config import Config, load_config
-from perfsquad.model import FileReport, Finding, FixSafety, Severity
+from perfsquad.model import FileReport, Finding, FixSafety, FunctionMetrics, Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, default=None, help="pyproject.toml to read [tool.perfsquad] from")
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    check.add_argument("--complexity", action="store_true",
+                       help="also report each function's estimated Big-O, cyclomatic complexity and maintainability index")  # fmt: skip
+    check.add_argument("--profile", type=Path, default=None, metavar="PROFILE",
+                       help="rank findings by measured time: a perfsquad profile JSON, speedscope JSON or pstats file")  # fmt: skip
 
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("code", help="rule code or name, e.g. IDM001")
@@ -144,6 +148,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             cache_dir=cache_dir,
             want_fixes=want_fixes,
+            metrics=args.complexity,
             progress=progress,
         )
     finally:
@@ -153,10 +158,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     fixed_count = 0
     if args.fix or args.diff:
         reports, fixed_count = _apply_fixes(reports, config, args)
+    if args.profile is not None:
+        try:
+            reports = _weigh(reports, args.profile)
+        except (OSError, ValueError) as exc:
+            print(f"perfsquad: error: --profile {args.profile}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
 
     out = sys.stdout
     if args.format == "json":
-        json.dump([finding_json(r.path, f) for r in reports for f in r.findings], out, indent=2)
+        pairs = [(r, f) for r in reports for f in r.findings]
+        if args.profile is not None:
+            pairs.sort(key=lambda rf: -(rf[1].measured_share or 0.0))
+        findings = [finding_json(r.path, f) for r, f in pairs]
+        if args.complexity:  # an object instead of the plain list: {"findings": [...], "files": [...]}
+            files = [{"filename": r.path, "functions": [function_json(m) for m in r.functions]} for r in reports]
+            json.dump({"findings": findings, "files": files}, out, indent=2)
+        else:
+            json.dump(findings, out, indent=2)
         out.write("\n")
     elif args.format == "sarif":
         from perfsquad.sarif import sarif_log
@@ -165,6 +184,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         out.write("\n")
     else:
         _print_text(reports, out, quiet=args.quiet, fixed=fixed_count, fix_mode=args.fix or args.diff)
+        if args.complexity:
+            _print_functions(reports, out)
 
     errors = [r for r in reports if r.error]
     for r in errors:
@@ -178,6 +199,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.diff and fixed_count:
         return EXIT_FINDINGS
     return EXIT_FINDINGS if any(r.findings for r in reports) else EXIT_CLEAN
+
+
+def _weigh(reports: list[FileReport], path: Path) -> list[FileReport]:
+    """Escalate findings in measured hot code, demote cold ones; hottest files and findings first."""
+    from perfsquad.profiling.model import load_profile
+    from perfsquad.profiling.weighting import weigh_reports
+
+    weighed = weigh_reports(reports, load_profile(path))
+    weighed.sort(key=lambda r: (-max((f.measured_share or 0.0 for f in r.findings), default=0.0), r.path))
+    return weighed
 
 
 def _apply_fixes(reports: list[FileReport], config: Config, args: argparse.Namespace) -> tuple[list[FileReport], int]:
@@ -269,8 +300,35 @@ def finding_json(path: str, f: Finding) -> dict[str, Any]:
         "fix": fix,
         "speedup": speedup,
         "notes": list(f.notes),
+        "measured_share": f.measured_share,
         "url": rule_doc_url(f.code),
     }
+
+
+def function_json(m: FunctionMetrics) -> dict[str, Any]:
+    """One function's metrics in ``check --complexity --format json``."""
+    return {
+        "name": m.name,
+        "qualname": m.qualname,
+        "line": m.span.start.line,
+        "end_line": m.span.end.line,
+        "complexity": m.complexity,
+        "complexity_reason": m.complexity_reason,
+        "cyclomatic": m.cyclomatic,
+        "maintainability": m.maintainability,
+        "loop_depth": m.loop_depth,
+    }
+
+
+def _print_functions(reports: list[FileReport], out: TextIO) -> None:
+    for report in reports:
+        for m in report.functions:
+            mi = f"{m.maintainability:.0f}" if m.maintainability is not None else "-"
+            why = f"  ({m.complexity_reason})" if m.complexity_reason else ""
+            out.write(
+                f"{report.path}:{m.span.start.line}: {m.qualname} {m.complexity or '?'}"
+                f" cyclomatic={m.cyclomatic} maintainability={mi} loop-depth={m.loop_depth}{why}\n"
+            )
 
 
 _COLORS = {"code": "\033[1;31m", "path": "\033[1m", "dim": "\033[2m", "fix": "\033[36m", "reset": "\033[0m"}

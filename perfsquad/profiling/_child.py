@@ -1,0 +1,160 @@
+"""The wrapper every profiled Python command runs under (stdlib only: it runs in the user's interpreter).
+
+Usage: ``python _child.py [--cprofile OUT] [--memory] [--ready-fd FD --go-fd FD] --result FILE (script PATH | module NAME) ARGS...``
+
+It writes a byte to ``--ready-fd`` once the interpreter is up and waits for a byte on ``--go-fd`` (so
+a sampler can attach before the user's code starts), runs the
+target like ``python PATH`` or ``python -m NAME`` would, and writes run facts as JSON to ``--result``:
+wall and CPU seconds of the target alone, exit code, and with ``--memory`` the peak traced memory
+and the bytes allocated by each line that were alive at the peak (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import runpy
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+_POLL_SECONDS = 0.02
+
+
+class _PeakWatcher(threading.Thread):
+    """Snapshots tracemalloc whenever traced memory grows past the last snapshot's peak by 10%."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="perfsquad-peak-watcher")
+        self.stop = threading.Event()
+        self.snapshot: Any = None
+        self.snapshot_size = 0
+
+    def run(self) -> None:
+        import tracemalloc
+
+        while not self.stop.wait(_POLL_SECONDS):
+            current, _peak = tracemalloc.get_traced_memory()
+            if current > self.snapshot_size * 1.1 + 65536:
+                self.snapshot = tracemalloc.take_snapshot()
+                self.snapshot_size = current
+
+
+def _cpu_seconds() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _memory_lines(snapshot: Any) -> list[list[Any]]:
+    import tracemalloc
+
+    here = os.path.abspath(__file__)
+    snapshot = snapshot.filter_traces(
+        (
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, here),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+        )
+    )
+    rows = []
+    for stat in snapshot.statistics("lineno")[:500]:
+        frame = stat.traceback[0]
+        rows.append([os.path.abspath(frame.filename), frame.lineno, stat.size])
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    opts: dict[str, str | bool] = {}
+    i = 0
+    while i < len(argv) and argv[i].startswith("--"):
+        flag = argv[i][2:]
+        if flag == "memory":
+            opts["memory"] = True
+            i += 1
+        else:
+            opts[flag] = argv[i + 1]
+            i += 2
+    mode, target, args = argv[i], argv[i + 1], argv[i + 2 :]
+    result_path = str(opts["result"])
+    ready_fd, go_fd = opts.get("ready-fd"), opts.get("go-fd")
+    if isinstance(ready_fd, str):
+        os.write(int(ready_fd), b"r")
+        os.close(int(ready_fd))
+    if isinstance(go_fd, str):
+        os.read(int(go_fd), 1)
+        os.close(int(go_fd))
+
+    if mode == "script":
+        sys.argv = [target, *args]
+        sys.path[0] = os.path.dirname(os.path.abspath(target))
+    else:
+        sys.argv = [target, *args]
+        sys.path[0] = os.getcwd()
+
+    profiler: Any = None
+    watcher: _PeakWatcher | None = None
+    if opts.get("memory"):
+        import tracemalloc
+
+        tracemalloc.start(1)
+        watcher = _PeakWatcher()
+        watcher.start()
+    if isinstance(opts.get("cprofile"), str):
+        import cProfile
+
+        profiler = cProfile.Profile()
+
+    exit_code = 0
+    error: str | None = None
+    cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+    try:
+        if profiler is not None:
+            profiler.enable()
+        if mode == "script":
+            runpy.run_path(target, run_name="__main__")
+        else:
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        code = exc.code
+        exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+    except BaseException as exc:  # the user's program failed: report it like python would
+        exit_code = 1
+        error = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    finally:
+        if profiler is not None:
+            profiler.disable()
+    wall = time.perf_counter() - wall0
+    cpu = _cpu_seconds() - cpu0
+
+    facts: dict[str, Any] = {"wall_seconds": wall, "cpu_seconds": cpu, "exit_code": exit_code, "error": error}
+    if profiler is not None:
+        profiler.dump_stats(str(opts["cprofile"]))
+    if watcher is not None:
+        import tracemalloc
+
+        watcher.stop.set()
+        watcher.join()
+        current, peak = tracemalloc.get_traced_memory()
+        snapshot = watcher.snapshot
+        if snapshot is None or current >= watcher.snapshot_size:  # the end is the highest point seen
+            snapshot = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        facts["peak_memory_bytes"] = peak
+        facts["memory_lines"] = _memory_lines(snapshot)
+    with open(result_path, "w", encoding="utf-8") as fh:
+        json.dump(facts, fh)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,224 @@
+"""What a profile says: where the time goes in *your* code, the 80/20 set, and the bottleneck kind.
+
+*User code* is what lives under the project root and outside installed packages and the standard
+library. Time spent in library code is charged to the innermost user frame that led to it (for
+sampled stacks exactly; for cProfile through the caller edges), so "80% of the time is in
+``similarity.py:14``" means that line and everything it called.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfsquad.profiling.formats import aggregate
+from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile
+
+IO_IDLE_SHARE = 0.5
+"""A run (or function) is I/O-bound when at least this share of its time is spent waiting."""
+IO_CPU_RATIO = 0.5
+"""...or when its CPU time is below this share of its wall time (no idle samples needed)."""
+MEMORY_ALLOC_RATE = 256 * 1024 * 1024
+"""Bytes per second of peak traced memory growth above which allocation dominates..."""
+MEMORY_HOT_ALLOC_SHARE = 0.3
+"""...when at least this share of the time is in lines that hold >= 10% of the peak."""
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths.get("stdlib", ""), paths.get("platstdlib", ""), paths.get("purelib", ""), paths.get("platlib", "")}
+    roots.add(os.path.dirname(os.__file__))
+    roots.add(sys.base_prefix)
+    return tuple(sorted(r for r in roots if r))
+
+
+_LIB_ROOTS = _library_roots()
+_LIB_PARTS = ("site-packages", "dist-packages", ".venv", "venv", ".tox", ".nox")
+
+
+def is_user_file(file: str, root: Path | None = None) -> bool:
+    """A file of the user's project: a real path, not the stdlib, not an installed package."""
+    if not file or file.startswith("<") or file == "<builtin>":
+        return False
+    parts = Path(file).parts
+    if any(p in _LIB_PARTS for p in parts):
+        return False
+    if root is not None:
+        try:
+            Path(file).resolve().relative_to(root.resolve())
+        except (ValueError, OSError):
+            return False
+        return True
+    return not any(file.startswith(r + os.sep) for r in _LIB_ROOTS)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """The profile re-attributed to user code."""
+
+    functions: tuple[FunctionStat, ...]
+    lines: tuple[LineStat, ...]
+    total_seconds: float
+
+
+def user_view(profile: Profile, root: Path | None = None) -> UserView:
+    total = profile.total_seconds
+    keep: Callable[[str], bool] = lambda file: is_user_file(file, root)  # noqa: E731
+    if profile.stacks:
+        frames = list(profile.frames)
+        stacks = []
+        for stack, wall, idle in profile.stacks:
+            cut = len(stack)
+            while cut > 0 and not keep(frames[stack[cut - 1]].file):
+                cut -= 1
+            if cut:
+                stacks.append((tuple(i for i in stack[:cut] if keep(frames[i].file)), wall, idle))
+        functions, lines = aggregate(frames, stacks)
+        return UserView(functions, lines, total)
+    # cProfile: charge library functions' self time to their user callers, edge by edge.
+    by_key = {(f.name, f.file, f.line): f for f in profile.functions}
+    extra: dict[tuple[str, str, int], float] = defaultdict(float)
+    extra_idle: dict[tuple[str, str, int], float] = defaultdict(float)
+    for f in profile.functions:
+        if keep(f.file) or not f.callers:
+            continue
+        users = [c for c in f.callers if keep(c.file)]
+        for caller in users:
+            extra[(caller.name, caller.file, caller.line)] += f.self_seconds / len(users)
+            extra_idle[(caller.name, caller.file, caller.line)] += f.idle_seconds / len(users)
+    user_functions: list[FunctionStat] = []
+    for key, f in by_key.items():
+        if not keep(f.file):
+            continue
+        user_functions.append(
+            FunctionStat(f.name, f.file, f.line, f.self_seconds + extra.get(key, 0.0), f.total_seconds,
+                         f.idle_seconds + extra_idle.get(key, 0.0), f.calls, f.callers)
+        )  # fmt: skip
+    user_functions.sort(key=lambda f: (-f.self_seconds, -f.total_seconds))
+    fn_by_line = {(f.file, f.line): f for f in user_functions}
+    user_lines: list[LineStat] = []
+    for ln in profile.lines:
+        if not keep(ln.file):
+            continue
+        fn = fn_by_line.get((ln.file, ln.line))
+        user_lines.append(
+            LineStat(ln.file, ln.line, ln.function, fn.self_seconds if fn else ln.self_seconds, ln.total_seconds,
+                     fn.idle_seconds if fn else ln.idle_seconds, ln.alloc_bytes, ln.callers)
+        )  # fmt: skip
+    user_lines.sort(key=lambda ln: (-ln.self_seconds, -ln.total_seconds))
+    return UserView(tuple(user_functions), tuple(user_lines), total)
+
+
+@dataclass(frozen=True)
+class Pareto:
+    """The smallest set of functions (and of lines) whose self time covers ``target`` of the total."""
+
+    target: float
+    functions: tuple[FunctionStat, ...]
+    function_share: float
+    lines: tuple[LineStat, ...]
+    line_share: float
+
+
+def _cover(items: Sequence[FunctionStat | LineStat], total: float, target: float) -> tuple[int, float]:
+    acc = 0.0
+    for count, item in enumerate(items, 1):
+        acc += item.self_seconds
+        if total > 0 and acc / total >= target - 1e-9:
+            return count, acc / total
+    return len(items), (acc / total if total > 0 else 0.0)
+
+
+def pareto(profile: Profile, share: float = 0.8, root: Path | None = None) -> Pareto:
+    view = user_view(profile, root)
+    total = sum(f.self_seconds for f in view.functions) or view.total_seconds
+    fns = tuple(sorted(view.functions, key=lambda f: -f.self_seconds))
+    lns = tuple(sorted((ln for ln in view.lines if ln.self_seconds > 0), key=lambda ln: -ln.self_seconds))
+    n_fn, fn_share = _cover(fns, total, share)
+    n_ln, ln_share = _cover(lns, total, share)
+    return Pareto(share, fns[:n_fn], fn_share, lns[:n_ln], ln_share)
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    kind: str
+    """``cpu``, ``io`` or ``memory``."""
+    evidence: tuple[str, ...]
+    headline: str
+    idle_share: float | None
+    cpu_ratio: float | None
+
+
+KIND_LABEL = {"cpu": "CPU-bound", "io": "I/O-bound", "memory": "memory-bound"}
+
+
+def function_kind(stat: FunctionStat | LineStat) -> str:
+    """``io`` when most of this function's (or line's) own time was spent waiting, else ``cpu``."""
+    if stat.self_seconds > 0 and stat.idle_seconds / stat.self_seconds >= IO_IDLE_SHARE:
+        return "io"
+    return "cpu"
+
+
+def _where(stat: FunctionStat | LineStat) -> str:
+    name = stat.name if isinstance(stat, FunctionStat) else (stat.function or "?")
+    return f"{name} ({os.path.basename(stat.file)}:{stat.line})"
+
+
+def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
+    view = user_view(profile, root)
+    total = profile.total_seconds
+    evidence: list[str] = []
+    idle_share: float | None = None
+    if profile.samples:
+        if profile.idle_samples is not None:
+            idle_share = profile.idle_samples / profile.samples
+            evidence.append(
+                f"{profile.idle_samples} of {profile.samples} samples ({idle_share:.0%}) caught the program waiting"
+            )
+    elif total > 0:
+        idle = sum(f.idle_seconds for f in profile.functions if f.file == "<builtin>")
+        idle_share = idle / total
+        evidence.append(f"{idle:.2f} s of {total:.2f} s ({idle_share:.0%}) in blocking calls (sleep, socket, file, DB)")
+    cpu_ratio: float | None = None
+    if profile.cpu_seconds is not None and profile.wall_seconds > 0:
+        cpu_ratio = profile.cpu_seconds / profile.wall_seconds
+        evidence.append(
+            f"wall {profile.wall_seconds:.2f} s, CPU {profile.cpu_seconds:.2f} s ({cpu_ratio:.0%} of the time on a CPU)"
+        )
+    waiting = sorted((f for f in view.functions if f.idle_seconds > 0), key=lambda f: -f.idle_seconds)[:3]
+    if waiting:
+        evidence.append("waiting in: " + ", ".join(f"{_where(f)} {f.idle_seconds:.2f} s" for f in waiting))
+    busy = sorted(view.functions, key=lambda f: -(f.self_seconds - f.idle_seconds))[:3]
+    if busy and total > 0:
+        evidence.append(
+            "on CPU in: " + ", ".join(f"{_where(f)} {(f.self_seconds - f.idle_seconds) / total:.0%}" for f in busy)
+        )
+
+    kind = "cpu"
+    if (idle_share is not None and idle_share >= IO_IDLE_SHARE) or (cpu_ratio is not None and cpu_ratio < IO_CPU_RATIO):
+        kind = "io"
+    elif profile.peak_memory_bytes and profile.wall_seconds > 0:
+        rate = profile.peak_memory_bytes / profile.wall_seconds
+        heavy = [ln for ln in view.lines if (ln.alloc_bytes or 0) >= 0.1 * profile.peak_memory_bytes]
+        hot = sum(ln.self_seconds for ln in heavy) / total if total > 0 else 0.0
+        evidence.append(
+            f"peak traced memory {profile.peak_memory_bytes / 2**20:.1f} MiB ({rate / 2**20:.0f} MiB/s of run time); "
+            f"{hot:.0%} of the time in lines holding >= 10% of the peak"
+        )
+        if rate >= MEMORY_ALLOC_RATE and hot >= MEMORY_HOT_ALLOC_SHARE:
+            kind = "memory"
+    top = pareto(profile, 0.8, root)
+    headline = KIND_LABEL[kind]
+    if top.functions:
+        n = len(top.functions)
+        headline += f" · {top.function_share:.0%} in {n} function{'s' if n != 1 else ''}"
+    return Bottleneck(kind, tuple(evidence), headline, idle_share, cpu_ratio)
+
+
+def frame_label(ref: FrameRef) -> str:
+    return f"{ref.name} ({os.path.basename(ref.file)}:{ref.line})"

@@ -1,0 +1,388 @@
+"""Run a command under a profiler, always in a subprocess, with a timeout, cancellable.
+
+Samplers:
+
+* ``py-spy`` (default when usable): two non-blocking py-spy samplers attach to the target, one
+  counting every sample (``--idle``: wall time) and one only on-CPU samples; their difference per
+  stack is the *idle* (waiting) time. Overhead is a few percent (see ``bench/profiler_overhead.py``).
+  Needs ptrace: a clear :class:`ProfilerError` says how to allow it; ``auto`` falls back to cProfile.
+* ``cprofile``: deterministic, exact call counts, function-level only, higher overhead on call-heavy
+  code. Time in blocking builtins (``time.sleep``, socket and file reads, sqlite) counts as idle.
+
+``memory=True`` adds a separate tracemalloc pass (its overhead would distort timings): peak traced
+memory and the bytes allocated by each line that were alive at the peak.
+
+The target runs in its own process group; timeout and cancellation kill the whole group (SIGTERM,
+then SIGKILL after a grace period). Its stdout/stderr are captured, never mixed with ours (the
+language server's stdout is the LSP channel).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+from perfsquad.profiling.formats import from_pstats, from_samples
+from perfsquad.profiling.model import FrameRef, Profile
+from perfsquad.profiling.target import Target, command_for
+
+CHILD = Path(__file__).with_name("_child.py")
+DEFAULT_RATE = 100
+DEFAULT_TIMEOUT = 300.0
+_GRACE_SECONDS = 2.0
+_ATTACH_SECONDS = 10.0
+_PTRACE_HINT = (
+    "py-spy needs ptrace to read the target's memory and it is not permitted here. Run as root, "
+    "allow it with `sudo sysctl kernel.yama.ptrace_scope=0`, or in a container start with "
+    "`--cap-add SYS_PTRACE`; or profile without ptrace: `--sampler cprofile`."
+)
+Progress = Callable[[str], None]
+
+
+class ProfilerError(RuntimeError):
+    """The profile could not be taken; the message says why and what to do."""
+
+
+class ProfileCancelled(ProfilerError):
+    pass
+
+
+def py_spy_executable() -> str | None:
+    """py-spy next to our interpreter (installed with perfsquad), else on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    if beside.exists():
+        return str(beside)
+    return shutil.which("py-spy")
+
+
+def _is_wrapper_frame(frame: FrameRef) -> bool:
+    name = os.path.basename(frame.file)
+    return frame.file == str(CHILD) or name in ("runpy.py", "<frozen runpy>") or frame.file == "<frozen runpy>"
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group (the target and everything it started), SIGKILL after a grace period.
+
+    Stragglers that outlive the group leader (children ignoring SIGTERM) get SIGKILL too.
+    """
+    for sig, wait in ((signal.SIGTERM, _GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(wait)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None, what: str, timeout: float
+) -> int:
+    """Wait for ``proc``; on timeout or cancel kill its process group and raise."""
+    try:
+        while True:
+            try:
+                return proc.wait(0.05)
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel is not None and cancel.is_set():
+                _kill_group(proc)
+                raise ProfileCancelled(f"cancelled: {what} was stopped")
+            if time.monotonic() > deadline:
+                _kill_group(proc)
+                raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise --timeout)")
+    except KeyboardInterrupt:
+        _kill_group(proc)
+        raise ProfileCancelled(f"interrupted: {what} was stopped") from None
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class _Run:
+    """One wrapper-run of a Python target in a scratch directory."""
+
+    def __init__(self, target: Target, work: Path, cwd: Path | None, env: dict[str, str] | None) -> None:
+        if target.python is None:
+            raise ProfilerError(f"not a Python command: {target.display}")
+        self.target = target
+        self.work = work
+        self.cwd = cwd
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.result = work / "result.json"
+        self.stdout = work / "stdout.txt"
+        self.stderr = work / "stderr.txt"
+
+    def argv(self, *flags: str) -> list[str]:
+        assert self.target.python is not None
+        return [self.target.python, str(CHILD), *flags, "--result", str(self.result),
+                self.target.mode, self.target.target, *self.target.args]  # fmt: skip
+
+    def start(self, argv: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
+            try:
+                return subprocess.Popen(
+                    argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    pass_fds=pass_fds, start_new_session=True,
+                )  # fmt: skip
+            except OSError as exc:
+                raise ProfilerError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+
+    def facts(self, code: int) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.result.read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            detail = _tail(self.stderr)
+            raise ProfilerError(
+                f"{self.target.display} exited with code {code} before perfsquad could measure it"
+                + (f":\n{detail}" if detail else "")
+            ) from None
+
+
+def _warnings_for(facts: dict[str, Any], run: _Run) -> tuple[str, ...]:
+    if facts.get("exit_code"):
+        last = _tail(run.stderr, 1) or facts.get("error") or ""
+        return (f"the command exited with code {facts['exit_code']}" + (f": {last}" if last else ""),)
+    return ()
+
+
+class _Sampler:
+    """A py-spy process attached to ``pid``, writing raw collapsed stacks to ``out``."""
+
+    def __init__(self, exe: str, pid: int, out: Path, rate: int, idle: bool) -> None:
+        argv = [exe, "record", "-p", str(pid), "--nonblocking", "--full-filenames", "-f", "raw", "-o", str(out), "-r", str(rate)]
+        if idle:
+            argv.append("--idle")
+        self.out = out
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.lines: list[str] = []
+        self.started = threading.Event()
+        self.reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self.reader.start()
+
+    def _read(self, stream: IO[bytes] | None) -> None:
+        assert stream is not None
+        for raw in stream:
+            line = raw.decode("utf-8", errors="replace").strip()
+            self.lines.append(line)
+            if "Sampling process" in line:
+                self.started.set()
+        self.started.set()
+
+    def wait_started(self, timeout: float) -> None:
+        self.started.wait(timeout)
+        if self.proc.poll() is not None and not any("Sampling process" in ln for ln in self.lines):
+            text = "\n".join(self.lines[-5:])
+            if re.search(r"[Pp]ermission denied|[Oo]peration not permitted|ptrace", text):
+                raise ProfilerError(f"{_PTRACE_HINT}\npy-spy said: {text}")
+            raise ProfilerError(f"py-spy could not attach: {text or 'no output'}")
+
+    def finish(self, timeout: float = 15.0) -> str:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGINT)  # py-spy writes what it has on SIGINT
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.reader.join(2)
+        try:
+            return self.out.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def _run_py_spy(
+    run: _Run, exe: str, rate: int, deadline: float, timeout: float, cancel: threading.Event | None,
+    progress: Progress,
+) -> Profile:  # fmt: skip
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    try:
+        proc = run.start(run.argv("--ready-fd", str(ready_w), "--go-fd", str(go_r)), pass_fds=(ready_w, go_r))
+    finally:
+        os.close(ready_w)
+        os.close(go_r)
+    samplers: list[_Sampler] = []
+    try:
+        with os.fdopen(ready_r, "rb") as ready:
+            if not ready.read(1):
+                _wait(proc, deadline, cancel, run.target.display, timeout)
+                raise ProfilerError(f"{run.target.python} failed to start:\n{_tail(run.stderr)}")
+        progress(f"attaching py-spy at {rate} Hz")
+        samplers = [
+            _Sampler(exe, proc.pid, run.work / "wall.txt", rate, idle=True),
+            _Sampler(exe, proc.pid, run.work / "active.txt", rate, idle=False),
+        ]
+        for sampler in samplers:
+            sampler.wait_started(_ATTACH_SECONDS)
+        os.write(go_w, b"g")
+        progress(f"running {run.target.display}")
+        code = _wait(proc, deadline, cancel, run.target.display, timeout)
+    except BaseException:
+        _kill_group(proc)
+        for sampler in samplers:
+            sampler.stop()
+        raise
+    finally:
+        os.close(go_w)
+    progress("collecting samples")
+    wall_raw, active_raw = samplers[0].finish(), samplers[1].finish()
+    facts = run.facts(code)
+    profile = from_samples(
+        command=run.target.display.split(" "),
+        wall_raw=wall_raw,
+        active_raw=active_raw,
+        rate=rate,
+        wall_seconds=float(facts["wall_seconds"]),
+        cpu_seconds=float(facts["cpu_seconds"]),
+        exit_code=int(facts["exit_code"]),
+        drop_root=_is_wrapper_frame,
+    )
+    return replace(profile, warnings=_warnings_for(facts, run))
+
+
+def _run_cprofile(
+    run: _Run, deadline: float, timeout: float, cancel: threading.Event | None, progress: Progress
+) -> Profile:
+    stats = run.work / "profile.pstats"
+    progress(f"running {run.target.display} under cProfile")
+    proc = run.start(run.argv("--cprofile", str(stats)))
+    code = _wait(proc, deadline, cancel, run.target.display, timeout)
+    facts = run.facts(code)
+    profile = from_pstats(
+        stats,
+        command=run.target.display.split(" "),
+        wall_seconds=float(facts["wall_seconds"]),
+        cpu_seconds=float(facts["cpu_seconds"]),
+        exit_code=int(facts["exit_code"]),
+        drop=lambda name, file: _is_wrapper_frame(FrameRef(name, file, 0))
+        or (file == "<builtin>" and name == "method 'disable' of '_lsprof.Profiler' objects"),
+    )
+    return replace(profile, warnings=_warnings_for(facts, run))
+
+
+def _run_external(
+    target: Target, exe: str, work: Path, rate: int, cwd: Path | None, deadline: float, timeout: float,
+    cancel: threading.Event | None, progress: Progress,
+) -> Profile:  # fmt: skip
+    out = work / "wall.txt"
+    argv = [exe, "record", "--idle", "--subprocesses", "--full-filenames", "-f", "raw", "-o", str(out), "-r", str(rate), "--",
+            target.target, *target.args]  # fmt: skip
+    progress(f"running {target.display} under py-spy")
+    started = time.perf_counter()
+    with open(work / "stderr.txt", "wb") as err:
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                    start_new_session=True)  # fmt: skip
+        except OSError as exc:
+            raise ProfilerError(f"cannot start py-spy: {exc}") from None
+    code = _wait(proc, deadline, cancel, target.display, timeout)
+    wall = time.perf_counter() - started
+    raw = out.read_text(encoding="utf-8", errors="replace") if out.exists() else ""
+    if not raw and code != 0:
+        text = _tail(work / "stderr.txt")
+        hint = f"\n{_PTRACE_HINT}" if re.search(r"[Pp]ermission denied|not permitted", text) else ""
+        raise ProfilerError(f"py-spy failed on {target.display} (exit {code}):\n{text}{hint}")
+    return from_samples(
+        command=[target.target, *target.args], wall_raw=raw, active_raw=None, rate=rate,
+        wall_seconds=wall, cpu_seconds=None, exit_code=code,
+    )  # fmt: skip
+
+
+def _memory_pass(
+    run: _Run, deadline: float, timeout: float, cancel: threading.Event | None, progress: Progress
+) -> tuple[int | None, dict[tuple[str, int], int]]:
+    progress("memory pass (tracemalloc)")
+    proc = run.start(run.argv("--memory"))
+    code = _wait(proc, deadline, cancel, run.target.display, timeout)
+    facts = run.facts(code)
+    lines = {(str(f), int(n)): int(size) for f, n, size in facts.get("memory_lines", [])}
+    peak = facts.get("peak_memory_bytes")
+    return (int(peak) if peak is not None else None), lines
+
+
+def profile_command(
+    spec: str | Sequence[str] | Target,
+    *,
+    sampler: str = "auto",
+    cwd: Path | str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory: bool = False,
+    cancel: threading.Event | None = None,
+    on_progress: Progress | None = None,
+    rate: int = DEFAULT_RATE,
+    python: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Profile:
+    """Profile ``spec`` (see :func:`perfsquad.profiling.target.command_for`) and return its Profile.
+
+    Raises :class:`ProfilerError` (clear message) or :class:`ProfileCancelled`.
+    """
+    if sampler not in ("auto", "py-spy", "cprofile"):
+        raise ProfilerError(f"unknown sampler {sampler!r}: use auto, py-spy or cprofile")
+    target = spec if isinstance(spec, Target) else command_for(spec, python)
+    progress: Progress = on_progress or (lambda _msg: None)
+    workdir = Path(cwd) if cwd is not None else None
+    exe = py_spy_executable()
+    warnings: list[str] = []
+    if sampler == "py-spy" and exe is None:
+        raise ProfilerError("py-spy is not installed: `pip install py-spy`, or use `--sampler cprofile`")
+    chosen = "py-spy" if sampler == "py-spy" or (sampler == "auto" and exe is not None) else "cprofile"
+    if chosen == "cprofile" and sampler == "auto":
+        warnings.append("py-spy is not installed; used cProfile (function-level, higher overhead)")
+    if target.mode == "external" and chosen == "cprofile":
+        raise ProfilerError(f"{target.display} is not a Python command: only py-spy can profile it")
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryDirectory(prefix="perfsquad-profile-") as tmp:
+        work = Path(tmp)
+        if target.mode == "external":
+            assert exe is not None
+            profile = _run_external(target, exe, work, rate, workdir, deadline, timeout, cancel, progress)
+        else:
+            run = _Run(target, work, workdir, env)
+            if chosen == "py-spy":
+                assert exe is not None
+                try:
+                    profile = _run_py_spy(run, exe, rate, deadline, timeout, cancel, progress)
+                except ProfilerError as exc:
+                    if sampler != "auto" or isinstance(exc, ProfileCancelled) or _PTRACE_HINT not in str(exc):
+                        raise
+                    warnings.append(f"py-spy could not attach, used cProfile instead. {_PTRACE_HINT}")
+                    profile = _run_cprofile(run, deadline, timeout, cancel, progress)
+            else:
+                profile = _run_cprofile(run, deadline, timeout, cancel, progress)
+            if memory:
+                peak, lines = _memory_pass(_Run(target, work, workdir, env), deadline, timeout, cancel, progress)
+                profile = profile.with_memory(peak, lines)
+    return replace(profile, warnings=(*warnings, *profile.warnings))
