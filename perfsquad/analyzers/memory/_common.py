@@ -1,0 +1,311 @@
+"""Facts shared by the memory rules: cache decorators and module-level containers that only grow.
+
+A module-level container "only grows" when some function adds to it and nothing anywhere in the
+module can take anything out. Every use of the name is classified; a use we cannot account for
+(the container passed to an unknown function, aliased, returned, rebound through ``global``)
+counts as a possible eviction, so the rules stay silent: precise before broad.
+"""
+
+from __future__ import annotations
+
+import ast
+import weakref
+from dataclasses import dataclass, field
+
+from perfsquad.context import FUNCTIONS, Context
+
+CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
+
+MAPPING_TYPES = frozenset({"dict", "collections.defaultdict", "collections.OrderedDict", "collections.Counter"})
+GROWABLE_TYPES = frozenset({"list", "set", "collections.deque", "bytearray"})
+
+GROW_METHODS = frozenset({"append", "extend", "add", "insert", "appendleft", "extendleft", "update"})
+STORE_METHODS = frozenset({"setdefault", "update", "__setitem__"})
+EVICT_METHODS = frozenset({
+    "pop", "popitem", "popleft", "clear", "remove", "discard", "__delitem__", "difference_update",
+    "intersection_update", "symmetric_difference_update", "rotate",
+})  # fmt: skip
+READ_METHODS = frozenset({
+    "get", "keys", "values", "items", "copy", "count", "index", "__contains__", "__len__", "__getitem__",
+    "issubset", "issuperset", "isdisjoint", "union", "intersection", "difference", "most_common",
+})  # fmt: skip
+# Builtins that only read a container passed to them.
+READING_CALLS = frozenset({
+    "builtins.len", "builtins.list", "builtins.sorted", "builtins.tuple", "builtins.set", "builtins.frozenset",
+    "builtins.iter", "builtins.sum", "builtins.min", "builtins.max", "builtins.any", "builtins.all",
+    "builtins.enumerate", "builtins.reversed", "builtins.isinstance", "builtins.print", "builtins.repr",
+    "builtins.str", "builtins.dict", "builtins.bool", "builtins.zip", "builtins.map", "builtins.filter",
+})  # fmt: skip
+
+
+def cache_decorator(ctx: Context, dec: ast.expr) -> tuple[str, ast.expr | None] | None:
+    """``("lru_cache", maxsize_expr_or_None)`` or ``("cache", None)`` for a caching decorator.
+
+    ``maxsize`` is the expression given (``None`` when not given: lru_cache's default is 128);
+    a bare ``@lru_cache`` gets the default too.
+    """
+    target = dec.func if isinstance(dec, ast.Call) else dec
+    qualified = ctx.qualified_name(target)
+    if qualified not in CACHE_DECORATORS:
+        return None
+    kind = qualified.rsplit(".", 1)[1]
+    if kind == "cache":
+        return kind, None
+    if isinstance(dec, ast.Call):
+        for kw in dec.keywords:
+            if kw.arg == "maxsize":
+                return kind, kw.value
+        if dec.args and not isinstance(dec.args[0], ast.Lambda):
+            return kind, dec.args[0]
+    return kind, None
+
+
+def is_unbounded(kind: str, maxsize: ast.expr | None) -> bool:
+    if kind == "cache":
+        return True
+    return isinstance(maxsize, ast.Constant) and maxsize.value is None
+
+
+def method_kind(func: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> str | None:
+    """``"method"``, ``"classmethod"`` or ``"staticmethod"`` when ``func`` is defined in a class body."""
+    if not isinstance(ctx.parent(func), ast.ClassDef):
+        return None
+    for dec in func.decorator_list:
+        name = ctx.qualified_name(dec)
+        if name in ("builtins.staticmethod", "builtins.classmethod"):
+            return name.split(".", 1)[1]
+    return "method"
+
+
+@dataclass
+class ContainerUse:
+    """How one module-level container is used across the module."""
+
+    kind: str
+    growth: list[ast.AST] = field(default_factory=list)
+    """Statements/expressions inside functions that add to it."""
+    evicted: bool = False
+    """Something may remove from it (or we cannot tell)."""
+
+
+_CACHE: weakref.WeakKeyDictionary[ast.AST, dict[str, ContainerUse]] = weakref.WeakKeyDictionary()
+
+
+def module_containers(ctx: Context) -> dict[str, ContainerUse]:
+    """Module-level dicts/lists/sets/deques and how every function uses them (cached per tree)."""
+    cached = _CACHE.get(ctx.tree)
+    if cached is not None:
+        return cached
+    result = _analyze_containers(ctx)
+    _CACHE[ctx.tree] = result
+    return result
+
+
+def _module_container_types(ctx: Context) -> dict[str, str]:
+    types = ctx.scope_types(ctx.tree)
+    out = {name: kind for name, kind in types.items() if kind in MAPPING_TYPES or kind in GROWABLE_TYPES}
+    # A deque with a maxlen is bounded by construction.
+    for stmt in ctx.tree.body:
+        value: ast.expr | None = None
+        target: ast.expr | None = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign):
+            target, value = stmt.target, stmt.value
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(value, ast.Call)
+            and out.get(target.id) == "collections.deque"
+            and (len(value.args) > 1 or any(kw.arg == "maxlen" for kw in value.keywords))
+        ):
+            del out[target.id]
+    return out
+
+
+def _analyze_containers(ctx: Context) -> dict[str, ContainerUse]:
+    kinds = _module_container_types(ctx)
+    if not kinds:
+        return {}
+    uses = {name: ContainerUse(kind) for name, kind in kinds.items()}
+    parents: dict[ast.AST, ast.AST] = {}
+    decorators: set[str] = set()
+    # Walk the whole module with our own parent links (the context's buckets may describe only
+    # the block being re-analyzed in the editor).
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(ctx.tree, None)]
+    functions: dict[ast.AST, ast.AST | None] = {}
+    while stack:
+        node, func = stack.pop()
+        if isinstance(node, (*FUNCTIONS, ast.Lambda)):
+            inner: ast.AST | None = node
+            if not isinstance(node, ast.Lambda):
+                for dec in node.decorator_list:
+                    for n in ast.walk(dec):
+                        if isinstance(n, ast.Name):
+                            decorators.add(n.id)
+        else:
+            inner = func
+        functions[node] = func
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+            stack.append((child, inner))
+
+    local_cache: dict[ast.AST, tuple[set[str], set[str]]] = {}
+
+    def locals_of(func: ast.AST) -> tuple[set[str], set[str]]:
+        got = local_cache.get(func)
+        if got is None:
+            declared: set[str] = set()
+            bound: set[str] = set()
+            for n in _own_nodes(func):
+                if isinstance(n, ast.Global):
+                    declared.update(n.names)
+                elif isinstance(n, ast.Nonlocal):
+                    bound.update(n.names)
+                elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                    bound.add(n.id)
+                elif isinstance(n, ast.arg):
+                    bound.add(n.arg)
+                elif isinstance(n, (*FUNCTIONS, ast.ClassDef)) and n is not func:
+                    bound.add(n.name)
+                elif isinstance(n, ast.alias):
+                    bound.add((n.asname or n.name).split(".", 1)[0])
+            got = (declared, bound - declared)
+            local_cache[func] = got
+        return got
+
+    for node, func in functions.items():
+        if not isinstance(node, ast.Name) or node.id not in uses:
+            continue
+        use = uses[node.id]
+        if func is None:
+            # Module level: the definition itself and reads are fine; anything else is unknown.
+            if not isinstance(node.ctx, ast.Load):
+                parent = parents.get(node)
+                if isinstance(parent, ast.Assign | ast.AnnAssign) and parents.get(parent) is ctx.tree:
+                    continue
+                use.evicted = True
+                continue
+            _classify_load(ctx, node, parents, use, in_function=None)
+            continue
+        _, local = locals_of(func)
+        if node.id in local:
+            continue  # a local of the same name
+        if not isinstance(node.ctx, ast.Load):
+            use.evicted = True  # `global X; X = ...` / `del X`
+            continue
+        if isinstance(func, FUNCTIONS) and func.name in decorators:
+            use.evicted = True  # registries filled by decorators run once per definition
+            continue
+        before = len(use.growth)
+        _classify_load(ctx, node, parents, use, in_function=func)
+        if len(use.growth) > before and _guarded_by_emptiness(node.id, use.growth[-1], func, parents):
+            use.growth.pop()  # lazy one-time initialization: `if not X: X.extend(...)`
+    return uses
+
+
+def _guarded_by_emptiness(name: str, node: ast.AST, func: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether ``node`` only runs while the container is empty (``if not X:`` / ``if len(X) == 0:``)."""
+    child = node
+    parent = parents.get(node)
+    while parent is not None and parent is not func:
+        if isinstance(parent, ast.If) and any(child is s for s in parent.body):
+            test = parent.test
+            if (
+                isinstance(test, ast.UnaryOp)
+                and isinstance(test.op, ast.Not)
+                and isinstance(test.operand, ast.Name)
+                and test.operand.id == name
+            ):
+                return True
+            if (
+                isinstance(test, ast.Compare)
+                and isinstance(test.left, ast.Call)
+                and isinstance(test.left.func, ast.Name)
+                and test.left.func.id == "len"
+                and len(test.left.args) == 1
+                and isinstance(test.left.args[0], ast.Name)
+                and test.left.args[0].id == name
+                and isinstance(test.ops[0], ast.Eq)
+                and isinstance(test.comparators[0], ast.Constant)
+                and test.comparators[0].value == 0
+            ):
+                return True
+        child = parent
+        parent = parents.get(parent)
+    return False
+
+
+def _own_nodes(func: ast.AST) -> list[ast.AST]:
+    """Nodes of a function body that belong to its own scope (not nested defs' bodies)."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = []
+    if isinstance(func, ast.Lambda):
+        stack.append(func.args)
+        stack.append(func.body)
+    elif isinstance(func, FUNCTIONS):
+        stack.append(func.args)
+        stack.extend(func.body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _classify_load(
+    ctx: Context, node: ast.Name, parents: dict[ast.AST, ast.AST], use: ContainerUse, in_function: ast.AST | None
+) -> None:
+    parent = parents.get(node)
+    grand = parents.get(parent) if parent is not None else None
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        attr = parent.attr
+        called = isinstance(grand, ast.Call) and grand.func is parent
+        if attr in EVICT_METHODS:
+            use.evicted = True
+        elif (
+            called
+            and in_function is not None
+            and (
+                (attr in GROW_METHODS and use.kind in GROWABLE_TYPES)
+                or (attr in STORE_METHODS and use.kind in MAPPING_TYPES)
+            )
+        ):
+            assert grand is not None
+            use.growth.append(grand)
+        elif called and attr not in READ_METHODS and attr not in GROW_METHODS and attr not in STORE_METHODS:
+            use.evicted = True  # an unknown method: it may remove
+        return
+    if isinstance(parent, ast.Subscript) and parent.value is node:
+        if isinstance(parent.ctx, ast.Del) or isinstance(parent.slice, ast.Slice):
+            if not isinstance(parent.ctx, ast.Load):
+                use.evicted = True
+            return
+        if isinstance(parent.ctx, ast.Store):
+            if use.kind in MAPPING_TYPES and in_function is not None:
+                use.growth.append(parent)
+            return
+        if use.kind == "collections.defaultdict" and in_function is not None:
+            use.growth.append(parent)  # a missing key is created by reading it
+        return
+    if isinstance(parent, ast.Call) and node in parent.args:
+        if ctx.qualified_name(parent.func) in READING_CALLS:
+            return
+        use.evicted = True
+        return
+    if isinstance(parent, ast.Compare) and (
+        (node in parent.comparators and all(isinstance(op, ast.In | ast.NotIn) for op in parent.ops))
+        or parent.left is node
+    ):
+        return
+    if isinstance(parent, ast.For | ast.AsyncFor | ast.comprehension) and parent.iter is node:
+        return
+    if isinstance(parent, ast.If | ast.While | ast.IfExp | ast.Assert) and getattr(parent, "test", None) is node:
+        return
+    if isinstance(parent, ast.UnaryOp | ast.BoolOp | ast.FormattedValue):
+        return
+    use.evicted = True

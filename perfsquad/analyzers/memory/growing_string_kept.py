@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
+from perfsquad.context import FUNCTIONS, Context
+from perfsquad.semantics.types import expr_type
+
+_IMMUTABLE = frozenset({"str", "bytes", "tuple"})
+_STORE_METHODS = frozenset({"append", "add", "insert", "appendleft"})
+
+
+def _loop_statements(loop: ast.For | ast.AsyncFor | ast.While) -> list[ast.AST]:
+    """Every node executed by the loop's body, not descending into nested functions or classes."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(loop.body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, (*FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _bound_to_immutable(ctx: Context, name: ast.Name) -> bool:
+    """Every plain assignment to ``name`` in its scope is a str/bytes/tuple (and there is one)."""
+    scope = ctx.scope_of(name)
+    kinds = {
+        expr_type(n.value, ctx.imports)
+        for n in ast.walk(scope)
+        if isinstance(n, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name.id for t in n.targets)
+        and ctx.scope_of(n) is scope
+    }
+    return len(kinds) == 1 and kinds <= _IMMUTABLE
+
+
+class GrowingStringKept(Rule):
+    """
+    ## What it does
+    Flags a loop that builds a string (or bytes, or tuple) by concatenation and also stores the
+    growing value on every iteration: `s += piece` followed by `results.append(s)`,
+    `seen.add(s)` or `table[key] = s` in the same loop (likewise `s = s + piece` for any type).
+
+    ## Why is this bad?
+    Each stored value is a separate copy of everything built so far: after `n` pieces the
+    container holds `n` strings of average length `n/2` pieces, so memory is O(n²) in the number
+    of pieces, and the copying is O(n²) in time. A 10,000-piece loop of 10-character pieces keeps
+    about 500 MB alive.
+
+    ## Example
+    ```python
+    prefix = ""
+    prefixes = []
+    for token in tokens:
+        prefix += token
+        prefixes.append(prefix)
+    ```
+
+    ## Use instead
+    Store what is needed to rebuild a prefix instead of each copy (the end offsets, then slice
+    `"".join(tokens)` on demand), or keep only the final string if the intermediates are not
+    really used.
+
+    ## Fix safety
+    No automatic fix: what the intermediates are needed for decides the right structure.
+
+    ## Speedup
+    Not a speed rule first: memory retained is quadratic in the number of pieces. No benchmark;
+    `perfsquad leakcheck` and `perfsquad profile --memory` show the allocation at this line.
+
+    ## References
+    - [Python FAQ: most efficient way to concatenate many strings](https://docs.python.org/3/faq/programming.html#what-is-the-most-efficient-way-to-concatenate-many-strings-together)
+    - [`itertools.accumulate`](https://docs.python.org/3/library/itertools.html#itertools.accumulate)
+    """
+
+    code = "MEM007"
+    name = "growing-string-kept"
+    message = "Every intermediate of a growing string is stored: memory grows quadratically"
+    node_types = (ast.For, ast.AsyncFor, ast.While)
+    effort_minutes = 20
+    valid = (
+        "s = ''\nfor x in xs:\n    s += x\nout.append(s)\n",
+        "s = ''\nfor x in xs:\n    s += x\n    out.append(x)\n",
+        "s = []\nfor x in xs:\n    s += [x]\n    out.append(s)\n",  # the same list object each time
+        "s = ''\nfor x in xs:\n    s += x\n    out.append(len(s))\n",
+        "s = ''\nfor x in xs:\n    s += x\n    if len(s) > 10:\n        out.append(s)\n        s = ''\n",
+    )
+    invalid = (
+        Invalid(
+            "def prefixes(tokens):\n    prefix = ''\n    out = []\n    for t in tokens:\n        prefix += t\n"
+            "        out.append(prefix)\n    return out\n"
+        ),
+        Invalid("acc = ()\nwhile more():\n    acc = acc + (next_item(),)\n    seen[len(acc)] = acc\n"),
+        Invalid("b = b''\nfor chunk in chunks:\n    b += chunk\n    history.add(b)\n"),
+    )
+
+    def check(self, node: ast.For | ast.AsyncFor | ast.While, ctx: Context) -> None:
+        body = _loop_statements(node)
+        growing: dict[str, ast.stmt] = {}
+        resets: set[str] = set()
+        for stmt in body:
+            if isinstance(stmt, ast.AugAssign | ast.Assign):
+                target = (
+                    stmt.target
+                    if isinstance(stmt, ast.AugAssign)
+                    else (stmt.targets[0] if len(stmt.targets) == 1 else None)
+                )
+                if not isinstance(target, ast.Name):
+                    continue
+                if augmented_add(stmt, target.id) is None:
+                    if isinstance(stmt, ast.Assign):
+                        resets.add(target.id)
+                    continue
+                if isinstance(stmt, ast.AugAssign) and not (
+                    ctx.type_of(target) in _IMMUTABLE
+                    or expr_type(stmt.value, ctx.imports) in _IMMUTABLE
+                    or _bound_to_immutable(ctx, target)
+                ):
+                    continue
+                growing.setdefault(target.id, stmt)
+        names = set(growing) - resets
+        if not names:
+            return
+        for stmt in body:
+            stored: str | None = None
+            if (
+                isinstance(stmt, ast.Call)
+                and isinstance(stmt.func, ast.Attribute)
+                and stmt.func.attr in _STORE_METHODS
+                and stmt.args
+                and isinstance(stmt.args[-1], ast.Name)
+                and stmt.args[-1].id in names
+            ):
+                stored = stmt.args[-1].id
+            elif (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Name)
+                and stmt.value.id in names
+                and any(isinstance(t, ast.Subscript) for t in stmt.targets)
+            ):
+                stored = stmt.value.id
+            if stored is not None:
+                message = (
+                    f"`{stored}` grows by concatenation in this loop and every intermediate copy is stored here:"
+                    " memory grows quadratically with the pieces"
+                )
+                ctx.report(self, stmt, message=message)
+                return

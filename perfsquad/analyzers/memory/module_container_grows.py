@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.analyzers.memory._common import GROWABLE_TYPES, module_containers
+from perfsquad.context import Context
+
+
+class ModuleContainerGrows(Rule):
+    """
+    ## What it does
+    Flags a module-level list, set, deque (without `maxlen`) or bytearray that a function adds to
+    (`append`, `extend`, `add`, `insert`, `appendleft`, `update`...) when nothing in the module ever
+    removes from it: no `pop`, `clear`, `remove`, `del X[...]`, slice assignment or rebinding, and
+    the container is never handed to other code that might.
+
+    ## Why is this bad?
+    Each call leaves something behind for the life of the process: an audit trail, a "history" for
+    debugging, a list of callbacks registered per request. In a server or a long batch job memory
+    grows linearly with the number of calls, and the garbage collector cannot help because the
+    module keeps the references.
+
+    ## Example
+    ```python
+    _HISTORY = []
+
+    def handle(request):
+        _HISTORY.append(request)
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    _HISTORY = collections.deque(maxlen=1000)   # keeps the last 1000
+
+    def handle(request):
+        _HISTORY.append(request)
+        ...
+    ```
+    or drop the module-level state and pass a collector where it is needed.
+
+    ## Fix safety
+    No automatic fix: whether old entries may be dropped (and how many to keep) is the author's
+    call. A container filled by a decorator (a registry, bounded by the code that defines it) is
+    not flagged.
+
+    ## Speedup
+    Not a speed rule: it is about memory retained per call. `perfsquad leakcheck` measures the
+    growth per iteration of a workload and points at the line that allocates what is kept.
+
+    ## References
+    - [`collections.deque(maxlen=...)`](https://docs.python.org/3/library/collections.html#collections.deque)
+    - [`tracemalloc`](https://docs.python.org/3/library/tracemalloc.html)
+    """
+
+    code = "MEM003"
+    name = "module-container-grows"
+    message = "Module-level container grows on every call and is never emptied"
+    node_types = (ast.Call,)
+    effort_minutes = 10
+    valid = (
+        "import collections\nLOG = collections.deque(maxlen=100)\ndef f(x):\n    LOG.append(x)\n",
+        "LOG = []\ndef f(x):\n    LOG.append(x)\n    if len(LOG) > 100:\n        LOG.pop(0)\n",
+        "LOG = []\ndef f(x):\n    LOG.append(x)\ndef flush():\n    LOG.clear()\n",
+        "LOG = []\ndef f(x):\n    LOG.append(x)\ndef flush():\n    global LOG\n    LOG = []\n",
+        "LOG = []\ndef f(x):\n    LOG.append(x)\ndef flush():\n    del LOG[:]\n",
+        "LOG = []\ndef f(x):\n    LOG.append(x)\natexit.register(drain, LOG)\n",
+        "HOOKS = []\ndef hook(fn):\n    HOOKS.append(fn)\n    return fn\n@hook\ndef a():\n    pass\n",
+        "NAMES = []\nfor n in 'abc':\n    NAMES.append(n)\n",
+        "def f(x):\n    log = []\n    log.append(x)\n    return log\n",
+        "LOG = []\ndef f(x, LOG):\n    LOG.append(x)\n",
+        "LOG = ()\ndef f(x):\n    LOG.append(x)\n",
+        "PATTERNS = []\ndef match(x):\n    if not PATTERNS:\n        PATTERNS.extend(build())\n"
+        "    return any(p(x) for p in PATTERNS)\n",
+    )
+    invalid = (
+        Invalid("_HISTORY = []\n\ndef handle(request):\n    _HISTORY.append(request)\n    return len(_HISTORY)\n"),
+        Invalid("SEEN = set()\ndef f(x):\n    SEEN.add(x)\n    return x in SEEN\n"),
+        Invalid("import collections\nQ = collections.deque()\nclass A:\n    def m(self, xs):\n        Q.extend(xs)\n"),
+        Invalid(
+            "LOG: list[str] = []\ndef f(xs):\n    for x in xs:\n        LOG.append(x)\n        LOG.append(x)\n", count=2
+        ),
+    )
+
+    def check(self, node: ast.Call, ctx: Context) -> None:
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return
+        name = func.value.id
+        use = module_containers(ctx).get(name)
+        if use is None or use.kind not in GROWABLE_TYPES or use.evicted or not any(g is node for g in use.growth):
+            return
+        kind = use.kind.rsplit(".", 1)[-1]
+        message = f"Module-level {kind} `{name}` grows on every call here and nothing ever removes from it"
+        ctx.report(self, node, message=message)

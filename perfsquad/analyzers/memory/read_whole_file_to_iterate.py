@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.context import FUNCTIONS, Context
+from perfsquad.fixes import replace_node
+from perfsquad.model import Fix, FixSafety
+
+_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open"})
+# Calls a "simple" loop body may make: builtins without side effects on anything outside.
+_PURE_BUILTINS = frozenset({
+    "len", "int", "float", "str", "bool", "abs", "min", "max", "sum", "sorted", "list", "tuple", "set",
+    "dict", "isinstance", "repr", "range", "enumerate", "zip", "round", "ord", "chr", "hash",
+})  # fmt: skip
+_STR_METHODS = frozenset({
+    "strip", "rstrip", "lstrip", "split", "rsplit", "splitlines", "startswith", "endswith", "lower", "upper",
+    "replace", "partition", "rpartition", "find", "rfind", "count", "isdigit", "isspace", "isalpha",
+    "encode", "decode", "casefold", "removeprefix", "removesuffix", "join", "format",
+})  # fmt: skip
+_LOCAL_MUTATORS = frozenset({"append", "add", "extend", "update", "setdefault", "get"})
+
+
+def _is_open_call(ctx: Context, node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and ctx.qualified_name(node.func) in _OPENERS
+
+
+class ReadWholeFileToIterate(Rule):
+    """
+    ## What it does
+    Flags loops and comprehensions over `f.readlines()`, `f.read().splitlines()` or
+    `f.read().split("\\n")` where `f` is a file object (bound by `with open(...) as f`,
+    `f = open(...)`, or an `open(...)` call itself).
+
+    ## Why is this bad?
+    The whole file is read into memory (the text plus a list of every line) before the first line
+    is processed, so peak memory grows with the file size. A file object is already an iterator
+    over its lines: it reads a buffer at a time, and the loop holds one line at a time.
+
+    ## Example
+    ```python
+    with open(path) as f:
+        for line in f.readlines():
+            total += len(line)
+    ```
+
+    ## Use instead
+    ```python
+    with open(path) as f:
+        for line in f:
+            total += len(line)
+    ```
+
+    ## Fix safety
+    Offered for `readlines()` only (`read().splitlines()` strips line endings and splits on more
+    characters than `\\n`, so its lines are not the file's lines; the finding is reported without
+    a fix). The fix is **safe** when all of these hold, and **unsafe** otherwise:
+
+    - `f` is bound by a `with open(...) as f` around the loop, is not used in the loop body and not
+      used after the loop inside the `with` (its position after the loop is then unobservable);
+    - the body only calls side-effect-free builtins, string methods on the line, and
+      `append`/`add`/`extend`/`update` on containers created in the same function, and does not
+      `break`, `return`, `yield` or `await`; and no `try` around it in the function.
+
+    Otherwise reading lazily can change behaviour: the body (or another process) writing to the
+    same file is seen by the loop; an early exit leaves the file positioned after the lines
+    consumed instead of at the end; a decoding error in a later line surfaces after the body
+    already processed earlier lines instead of before any; and `open(p).readlines()` closes the
+    file right away where iterating `open(p)` keeps it open during the loop.
+
+    ## Speedup
+    Measured by `bench/calibrate.py` (`n` = lines in the file, read from an in-memory `StringIO`):
+    the time is similar; the saving is memory: peak goes from the whole file to one buffer.
+
+    ## References
+    - [Reading and writing files: looping over the file object](https://docs.python.org/3/tutorial/inputoutput.html#methods-of-file-objects)
+    - [`io.IOBase.readlines`](https://docs.python.org/3/library/io.html#io.IOBase.readlines)
+    """
+
+    code = "MEM004"
+    name = "read-whole-file-to-iterate"
+    message = "The whole file is read into memory only to iterate its lines; iterate the file object"
+    fix_title = "Iterate the file object directly"
+    fix_safety = FixSafety.SAFE
+    node_types = (ast.For, ast.comprehension)
+    effort_minutes = 1
+    bench = Bench(
+        setup="import io\ntext = 'some line of text\\n' * n\n",
+        before="result = 0\nfor line in io.StringIO(text).readlines():\n    result += len(line)",
+        after="result = 0\nfor line in io.StringIO(text):\n    result += len(line)",
+        scales_with="n = lines in the file",
+    )
+    valid = (
+        "with open(p) as f:\n    for line in f:\n        print(line)\n",
+        "with open(p) as f:\n    lines = f.readlines()\n",
+        "for line in reader.readlines():\n    print(line)\n",  # not known to be a file
+        "with open(p) as f:\n    for line in f.readlines(100):\n        print(line)\n",
+        "from mylib import open\nwith open(p) as f:\n    for line in f.readlines():\n        print(line)\n",
+        "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(p):\n    n = 0\n    with open(p) as fh:\n        for line in fh.readlines():\n"
+            "            n += len(line.strip())\n    return n\n",
+            fixed="def f(p):\n    n = 0\n    with open(p) as fh:\n        for line in fh:\n"
+            "            n += len(line.strip())\n    return n\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(p):\n    with open(p, encoding='utf-8') as fh:\n"
+            "        return [ln.rstrip() for ln in fh.readlines()]  # all lines\n",
+            fixed="def f(p):\n    with open(p, encoding='utf-8') as fh:\n"
+            "        return [ln.rstrip() for ln in fh]  # all lines\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(p):\n    with open(p) as fh:\n        for line in fh.readlines():\n"
+            "            if not line:\n                break\n            print(line)\n",
+            fixed="def f(p):\n    with open(p) as fh:\n        for line in fh:\n"
+            "            if not line:\n                break\n            print(line)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "for line in open('x.txt').readlines():\n    print(line)\n",
+            fixed="for line in open('x.txt'):\n    print(line)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "fh = open('x.txt')\nwords = [w for w in fh.read().splitlines()]\n",
+        ),
+    )
+
+    def check(self, node: ast.For | ast.comprehension, ctx: Context) -> None:
+        it = node.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)):
+            return
+        method = it.func.attr
+        receiver: ast.expr
+        fixable = False
+        if method == "readlines" and not it.args and not it.keywords:
+            receiver = it.func.value
+            fixable = True
+        elif method in ("splitlines", "split") and isinstance(it.func.value, ast.Call):
+            read = it.func.value
+            if not (isinstance(read.func, ast.Attribute) and read.func.attr == "read" and not read.args
+                    and not read.keywords):  # fmt: skip
+                return
+            if method == "split" and not (
+                len(it.args) == 1 and isinstance(it.args[0], ast.Constant) and it.args[0].value == "\n"
+            ):
+                return
+            if method == "splitlines" and (it.args or it.keywords):
+                return
+            receiver = read.func.value
+        else:
+            return
+        binding = self._file_binding(receiver, node, ctx)
+        if binding is None:
+            return
+        if not fixable:
+            ctx.report(
+                self, it, message="The whole file is read and split only to iterate its lines; iterate the file object"
+            )
+            return
+
+        def fix() -> Fix | None:
+            reasons = self._unsafe_reasons(receiver, node, binding, ctx)
+            title = self.fix_title or ""
+            if reasons:
+                title += " (unsafe: " + "; ".join(reasons) + ")"
+            return replace_node(ctx, it, ctx.text(receiver), title, FixSafety.UNSAFE if reasons else FixSafety.SAFE)
+
+        ctx.report(self, it, fix=fix)
+
+    @staticmethod
+    def _file_binding(receiver: ast.expr, node: ast.AST, ctx: Context) -> ast.AST | None:
+        """The `with` statement, assignment or call that makes ``receiver`` a file; None if unknown."""
+        if _is_open_call(ctx, receiver):
+            return receiver
+        if not isinstance(receiver, ast.Name):
+            return None
+        scope = ctx.scope_of(node)
+        bindings: list[ast.AST] = []
+        for n in ast.walk(scope):
+            if isinstance(n, ast.Name) and n.id == receiver.id and not isinstance(n.ctx, ast.Load):
+                if ctx.scope_of(n) is not scope:
+                    continue
+                parent = ctx.parent(n)
+                if isinstance(parent, ast.withitem) and _is_open_call(ctx, parent.context_expr):
+                    with_stmt = ctx.parent(parent)
+                    if with_stmt is not None:
+                        bindings.append(with_stmt)
+                        continue
+                if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and _is_open_call(ctx, parent.value):
+                    bindings.append(parent)
+                    continue
+                return None
+            elif isinstance(n, ast.Global | ast.Nonlocal) and receiver.id in n.names:
+                return None
+            elif isinstance(n, ast.arg) and n.arg == receiver.id and ctx.scope_of(n) is scope:
+                return None
+        if len(bindings) != 1:
+            return None
+        return bindings[0]
+
+    @staticmethod
+    def _unsafe_reasons(
+        receiver: ast.expr, node: ast.For | ast.comprehension, binding: ast.AST, ctx: Context
+    ) -> list[str]:
+        if not isinstance(binding, ast.With | ast.AsyncWith) or not isinstance(receiver, ast.Name):
+            if isinstance(binding, ast.Call):
+                return ["the file would stay open during the loop instead of being closed right after reading"]
+            return ["the file is not scoped by a `with` around the loop: later reads would see a different position"]
+        name = receiver.id
+        loop: ast.AST = node if isinstance(node, ast.For) else ctx.parent(node) or node
+        if not any(a is binding for a in ctx.ancestors(loop)):
+            return ["the loop is not inside the `with` that opens the file"]
+        body: list[ast.AST] = list(node.body) if isinstance(node, ast.For) else []
+        if isinstance(node, ast.comprehension):
+            comp = ctx.parent(node)
+            if isinstance(comp, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+                body = [comp.elt, *node.ifs]
+            elif isinstance(comp, ast.DictComp):
+                body = [comp.key, comp.value, *node.ifs]
+            if isinstance(comp, ast.GeneratorExp) or (comp is not None and len(getattr(comp, "generators", [])) != 1):
+                return ["a lazy or nested comprehension interleaves its reads with other code"]
+        for n in (x for b in body for x in ast.walk(b)):
+            if isinstance(n, ast.Name) and n.id == name:
+                return [f"the body uses `{name}` itself"]
+            if isinstance(n, ast.Break | ast.Return | ast.Yield | ast.YieldFrom | ast.Await | ast.Raise):
+                return ["the loop can exit early, leaving the file at a different position"]
+            if isinstance(n, ast.Call) and not _harmless_call(n, node, ctx):
+                return ["the body calls code that could read or write the same file while the loop reads it lazily"]
+        func = ctx.function_of(loop)
+        for anc in ctx.ancestors(loop):
+            if anc is func:
+                break
+            if isinstance(anc, ast.Try) or type(anc).__name__ == "TryStar":
+                return ["inside `try`: an error in a later line would surface after earlier lines were processed"]
+        end = (getattr(loop, "end_lineno", 0) or 0, getattr(loop, "end_col_offset", 0) or 0)
+        for n in ast.walk(binding):
+            if isinstance(n, ast.Name) and n.id == name and (n.lineno, n.col_offset) > end:
+                return [f"`{name}` is used after the loop, where its position would differ"]
+        return []
+
+
+def _harmless_call(call: ast.Call, loop: ast.For | ast.comprehension, ctx: Context) -> bool:
+    qualified = ctx.qualified_name(call.func)
+    if qualified is not None and qualified.startswith("builtins.") and qualified[9:] in _PURE_BUILTINS:
+        return True
+    if not isinstance(call.func, ast.Attribute):
+        return False
+    attr = call.func.attr
+    base = call.func.value
+    targets = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    if attr in _STR_METHODS and (
+        (isinstance(base, ast.Name) and base.id in targets) or isinstance(base, ast.Constant | ast.Call | ast.Subscript)
+    ):
+        return not (isinstance(base, ast.Call) and not _harmless_call(base, loop, ctx))
+    if attr in _LOCAL_MUTATORS and isinstance(base, ast.Name):
+        func = ctx.function_of(call)
+        if func is None or not isinstance(func, FUNCTIONS):
+            return False
+        params = {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
+        kind = ctx.type_of(base)
+        return base.id not in params and kind in ("list", "set", "dict") and ctx.scope_of(base) is func
+    return False

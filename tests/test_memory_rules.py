@@ -1,0 +1,288 @@
+"""MEM rules: positives and traps with all rules enabled, the demo's seeded leaks, and that the
+fixes keep behaviour when run."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from perfsquad.analyzers.memory.materialized_once import MaterializedOnce
+from perfsquad.analyzers.memory.read_whole_file_to_iterate import ReadWholeFileToIterate
+from perfsquad.analyzers.memory.small_class_without_slots import SmallClassWithoutSlots
+from perfsquad.engine import analyze_text
+from perfsquad.fixes.apply import fix_text
+from perfsquad.model import FixSafety
+
+DEMO = Path(__file__).resolve().parent.parent / "demo"
+
+
+def mem_findings(source: str) -> list[tuple[str, int]]:
+    report = analyze_text(textwrap.dedent(source), "example.py")
+    assert report.rule_errors == (), report.rule_errors
+    return [(f.code, f.span.start.line) for f in report.findings if f.code.startswith("MEM")]
+
+
+TRAPS = {
+    "bounded lru_cache on a function": """
+        import functools
+
+        @functools.lru_cache(maxsize=256)
+        def parse(line):
+            return line.split(",")
+
+        rows = [parse(x) for x in ["a,b", "c,d"]]
+        """,
+    "class with __slots__ created in a loop": """
+        class Point:
+            __slots__ = ("x", "y")
+
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+
+        points = [Point(i, i) for i in range(1000)]
+        """,
+    "iterating a file directly": """
+        def count(path):
+            n = 0
+            with open(path) as f:
+                for line in f:
+                    n += len(line)
+            return n
+        """,
+    "deque with maxlen": """
+        import collections
+        RECENT = collections.deque(maxlen=100)
+
+        def remember(x):
+            RECENT.append(x)
+        """,
+    "bounded module cache": """
+        _CACHE = {}
+
+        def get(key):
+            if key not in _CACHE:
+                if len(_CACHE) > 1000:
+                    _CACHE.clear()
+                _CACHE[key] = compute(key)
+            return _CACHE[key]
+        """,
+    "per-instance cache": """
+        class Embedder:
+            def __init__(self):
+                self._cache = {}
+
+            def embed(self, text):
+                if text not in self._cache:
+                    self._cache[text] = len(text)
+                return self._cache[text]
+        """,
+    "dataclass with slots": """
+        from dataclasses import dataclass
+
+        @dataclass(slots=True, frozen=True)
+        class P:
+            x: int
+
+        ps = [P(i) for i in range(10)]
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAPS))
+def test_traps_are_not_flagged_by_any_memory_rule(name: str) -> None:
+    assert mem_findings(TRAPS[name]) == []
+
+
+def test_positives_each_rule_once() -> None:
+    source = """
+        import functools
+        from dataclasses import dataclass
+
+        _SEEN = {}
+        _LOG = []
+
+
+        class Service:
+            @functools.lru_cache(maxsize=None)
+            def lookup(self, key):
+                return key
+
+
+        @functools.cache
+        def parse(line):
+            return line
+
+
+        def handle(request):
+            _SEEN[request.id] = request
+            _LOG.append(request)
+
+
+        def read(path):
+            with open(path) as f:
+                for line in f.readlines():
+                    print(line)
+
+
+        def total(xs):
+            return sum([x * 2 for x in xs])
+
+
+        @dataclass
+        class Row:
+            a: int
+            b: str
+
+
+        def rows(n):
+            return [Row(i, str(i)) for i in range(n)]
+
+
+        def prefixes(tokens):
+            acc = ""
+            out = []
+            for t in tokens:
+                acc += t
+                out.append(acc)
+            return out
+        """
+    found = mem_findings(source)
+    assert sorted(code for code, _ in found) == [
+        "MEM001", "MEM002", "MEM002", "MEM003", "MEM004", "MEM005", "MEM006", "MEM007",
+    ]  # fmt: skip
+    lines = {code: line for code, line in found if code != "MEM002"}
+    assert lines == {"MEM001": 10, "MEM003": 22, "MEM004": 27, "MEM005": 32, "MEM006": 36, "MEM007": 50}
+    assert sorted(line for code, line in found if code == "MEM002") == [15, 21]
+
+
+def test_demo_seeded_memory_problems_are_reported() -> None:
+    path = DEMO / "memoria" / "cache.py"
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    report = analyze_text(source, str(path))
+    found = {(f.code, f.span.start.line) for f in report.findings if f.code.startswith("MEM")}
+    store_line = next(
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Subscript)
+        and isinstance(n.ctx, ast.Store)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "_EMBED_CACHE"
+    )
+    method = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "Embedder")
+    decorator_line = next(n for n in method.body if isinstance(n, ast.FunctionDef) and n.name == "embed").lineno - 1
+    assert ("MEM002", store_line) in found
+    assert ("MEM001", decorator_line) in found
+    # The bounded reference implementation in the same file is not flagged.
+    bounded = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "BoundedEmbedCache")
+    assert not [line for _, line in found if bounded.lineno <= line <= (bounded.end_lineno or 0)]
+
+
+def test_eviction_anywhere_in_the_module_silences_the_leak_rules() -> None:
+    leaky = """
+        _CACHE = {}
+        _LOG = []
+
+        def put(k, v):
+            _CACHE[k] = v
+            _LOG.append(k)
+        """
+    assert sorted(code for code, _ in mem_findings(leaky)) == ["MEM002", "MEM003"]
+    fixed = leaky + "\n        def reset():\n            _CACHE.clear()\n            del _LOG[:]\n"
+    assert mem_findings(fixed) == []
+
+
+def test_readlines_safe_fix_keeps_behaviour(tmp_path: Path) -> None:
+    data = tmp_path / "data.txt"
+    data.write_text("alpha\nbeta\r\n\ngamma", encoding="utf-8", newline="")
+    source = textwrap.dedent(
+        """\
+        def lengths(path):
+            out = []
+            with open(path, newline="") as fh:
+                for line in fh.readlines():  # keep me
+                    out.append(len(line.rstrip()))
+            return out
+        """
+    )
+    report = analyze_text(source, "m.py", rules=(ReadWholeFileToIterate,))
+    assert [f.fix.safety for f in report.findings if f.fix] == [FixSafety.SAFE]
+    result = fix_text(source, "m.py", unsafe=False, rules=(ReadWholeFileToIterate,))
+    assert "for line in fh:  # keep me" in result.text
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    exec(compile(source, "before", "exec"), before)
+    exec(compile(result.text, "after", "exec"), after)
+    assert before["lengths"](str(data)) == after["lengths"](str(data)) == [5, 4, 0, 5]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("expr", "safety"),
+    [
+        ("sum([x * 2 for x in xs])", FixSafety.UNSAFE),
+        ("sorted([-x for x in xs])", FixSafety.SAFE),
+        ("tuple(list(map(abs, xs)))", FixSafety.SAFE),
+        ("max(list(range(len(xs))))", FixSafety.SAFE),
+        ("any([x > 2 for x in xs])", FixSafety.UNSAFE),
+    ],
+)
+def test_materialized_once_fixes_compute_the_same(expr: str, safety: FixSafety) -> None:
+    source = f"def f(xs):\n    return {expr}\n"
+    report = analyze_text(source, "m.py", rules=(MaterializedOnce,))
+    assert [f.fix.safety for f in report.findings if f.fix] == [safety]
+    result = fix_text(source, "m.py", unsafe=True, rules=(MaterializedOnce,))
+    assert result.converged and result.text != source and "[" not in result.text.split("return", 1)[1]
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    exec(source, before)
+    exec(result.text, after)
+    for xs in ([], [3], [1, -5, 2, 9], list(range(-50, 50))):
+        if not xs and expr.startswith("max"):
+            continue
+        assert before["f"](xs) == after["f"](xs)  # type: ignore[operator]
+
+
+def test_slots_fix_shrinks_instances_and_keeps_values() -> None:
+    source = textwrap.dedent(
+        """\
+        from dataclasses import dataclass
+
+
+        @dataclass(frozen=True)
+        class Point:
+            x: int
+            y: int
+
+
+        def build(n):
+            return [Point(i, -i) for i in range(n)]
+        """
+    )
+    result = fix_text(source, "m.py", unsafe=True, rules=(SmallClassWithoutSlots,))
+    assert "@dataclass(frozen=True, slots=True)" in result.text
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    exec(source, before)
+    exec(result.text, after)
+    old = before["build"](3)  # type: ignore[operator]
+    new = after["build"](3)  # type: ignore[operator]
+    assert [(p.x, p.y) for p in old] == [(p.x, p.y) for p in new]
+    assert hasattr(old[0], "__dict__") and not hasattr(new[0], "__dict__")
+
+
+def test_bad_input_never_crashes_memory_rules() -> None:
+    sources = [
+        "x = {}\ndef f(\n",
+        "class A:\n    @functools.lru_cache(\n",
+        "for line in open(",
+        "_C = {}\ndef f():\n    global _C\n    _C[1] = 2\n    del _C\n",
+        "class P:\n    pass\n" + "P()\n" * 3 + "[P() for _ in range(3)]\n",
+        "L = []\nL.append(1)\nlambda: L.append(2)\n",
+    ]
+    for source in sources:
+        report = analyze_text(source, "bad.py")
+        assert not [e for e in report.rule_errors if "MEM" in e], report.rule_errors
