@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from perfsquad.profiling.analysis import classify, function_kind, pareto, user_view
-from perfsquad.profiling.formats import from_pstats, from_samples, from_speedscope, parse_raw, to_speedscope
+from perfsquad.profiling.formats import from_samples, parse_raw, to_speedscope
 from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile, ProfileFormatError, load_profile
 from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
 from perfsquad.profiling.target import command_for
