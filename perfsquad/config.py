@@ -124,7 +124,8 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
         return Config(warnings=tuple(warnings))
     cfg = Config()
     known = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-             "severity", "max-file-bytes"}  # fmt: skip
+             "severity", "max-file-bytes",
+             "profile-command"}  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
     normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
     warnings.extend(f"perfsquad: unknown setting `{k}` in {source}; ignored" for k in normalized if k not in known)
     if "select" in normalized and (codes := _codes(normalized["select"], "select", warnings)) is not None:

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev
 bash scripts/setup-editors.sh  # Neovim and Emacs + eglot for tests/test_editors.py
+bash scripts/setup-chromium.sh  # headless Chromium for tests/test_audit_report.py
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff =="
 ruff check perfsquad tests bench scripts

@@ -171,10 +171,14 @@ def run_audit(
         except (ProfilerError, TargetError) as exc:
             profile_error = str(exc)
             say(f"phase 2/3: profiling failed: {exc}")
-        if profile is not None:
+        if profile is not None and profile.exit_code not in (0, None):
+            # A crashed run measures the crash, not the workload: report it rather than rank by it.
+            detail = "; ".join(profile.warnings) or f"the command exited with code {profile.exit_code}"
+            profile_error = f"`{run}` failed (exit code {profile.exit_code}): {detail}"
+            say(f"phase 2/3: profiling failed: {profile_error}")
+            profile = None
+        elif profile is not None:
             notes.extend(profile.warnings)
-            if profile.exit_code not in (0, None):
-                notes.append(f"the profiled command exited with code {profile.exit_code}")
     else:
         say("phase 2/3: skipped (no --run command and no [tool.perfsquad] profile-command)")
         notes.append(
@@ -223,6 +227,8 @@ def run_audit(
                     phase_of[key] = "other"
     else:
         say("phase 3/3: skipped (no profile)")
+        if profile_error:
+            notes.append("Profiling failed, so nothing was measured: the roadmap is ranked by static severity.")
 
     roadmap = build_roadmap(reports, profile, phase_of)
     say(f"done: {len(roadmap)} roadmap items")

@@ -125,6 +125,10 @@ def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) 
         ratio = statistics.median(r for _, r in points)
         return SpeedupPoint(ratio, f"median over n={', '.join(str(s) for s, _ in points)}; {where}")
     if fallback is not None:
+        if fallback.sizes:
+            sized = sorted(fallback.sizes)
+            n, ratio = sized[-1] if measured else sized[len(sized) // 2]
+            return SpeedupPoint(ratio, f"measured at n={n}; {fallback.measured_by}")
         ratio = fallback.high if measured else (fallback.low + fallback.high) / 2
         return SpeedupPoint(ratio, f"{fallback.scales_with}; {fallback.measured_by}")
     return None

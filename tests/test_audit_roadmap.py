@@ -1,0 +1,138 @@
+"""The ROI roadmap: Amdahl estimates from measured shares, ordering, and the no-profile fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perfsquad.api import analyze_source
+from perfsquad.audit.roadmap import build_roadmap
+from perfsquad.audit.roi import RoiEstimate, SpeedupPoint, calibration, estimate
+from perfsquad.audit.shares import ShareIndex, statement_lines
+from perfsquad.profiling.model import FrameRef, FunctionStat, Profile
+
+# Three functions, each with one idiom finding: IDM007 (sorted()[0]), IDM006 (in d.keys()) and
+# IDM013 (list(map(lambda ...))). The profile below says how much time each of them took.
+SOURCE = """\
+def lowest(xs):
+    return sorted(xs)[0]
+
+
+def lookup(d, k):
+    return k in d.keys()
+
+
+def squares(xs):
+    return list(map(lambda x: x * x, xs))
+
+
+def never_called(xs):
+    return sorted(xs)[0]
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    path = tmp_path / "app.py"
+    path.write_text(SOURCE)
+    return path
+
+
+def _profile(path: Path, seconds: dict[int, float], wall: float = 10.0) -> Profile:
+    """A sampled profile: one stack per (line -> seconds), rooted at a `main` frame."""
+    frames = [FrameRef("main", str(path), 100)]
+    stacks = []
+    functions = []
+    for line, secs in seconds.items():
+        frames.append(FrameRef(f"f{line}", str(path), line))
+        stacks.append(((0, len(frames) - 1), secs, 0.0))
+        functions.append(FunctionStat(f"f{line}", str(path), line, secs, secs))
+    return Profile(command=("python", "app.py"), sampler="py-spy", wall_seconds=wall, cpu_seconds=wall,
+                   functions=tuple(functions), lines=(), frames=tuple(frames), stacks=tuple(stacks))  # fmt: skip
+
+
+def _ratio_at_largest(code: str) -> float:
+    sizes = calibration()["rules"][code]["sizes"]
+    return float(sizes[max(sizes, key=int)])
+
+
+def test_amdahl_estimate_and_its_description() -> None:
+    est = RoiEstimate("IDM007", share=0.5, speedup=SpeedupPoint(4.0, "test"), wall_seconds=10.0,
+                      effort_minutes=5, safety="unsafe")  # fmt: skip
+    assert est.saved_seconds == pytest.approx(10.0 * 0.5 * (1 - 1 / 4))
+    assert est.roi == pytest.approx(3.75 / 5)
+    text = est.describe()
+    assert text.startswith("ROI: share 50.0% * (1 - 1/speedup 4x) = 3.75 s saved of 10 s; effort 5 min")
+    # A rewrite measured slower than the original saves negative time: it is never recommended for speed.
+    slower = RoiEstimate("X", 0.5, SpeedupPoint(0.8, "t"), 10.0, 1, "safe")
+    assert slower.saved_seconds is not None and slower.saved_seconds < 0
+    none = RoiEstimate("X", None, SpeedupPoint(2.0, "t"), None, 3, "safe")
+    assert none.saved_seconds is None and "no profile" in none.describe()
+
+
+def test_estimate_uses_calibration_and_rule_effort() -> None:
+    from perfsquad.analyzers import rule_by_code
+
+    est = estimate("IDM007", share=0.3, wall_seconds=2.0, safety=None)
+    assert est.speedup is not None and est.speedup.ratio == _ratio_at_largest("IDM007")
+    assert "largest size" in est.speedup.basis
+    rule = rule_by_code("IDM007")
+    assert rule is not None and est.effort_minutes == rule.effort_minutes
+    cold = estimate("IDM007", share=0.0, wall_seconds=2.0, safety=None)
+    assert cold.speedup is not None and "median" in cold.speedup.basis
+
+
+def test_share_of_a_statement_counts_each_sample_once(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    prof = _profile(path, {2: 3.0, 6: 1.0, 10: 1.0}, wall=6.0)
+    index = ShareIndex(prof)
+    assert index.total == pytest.approx(5.0)
+    assert index.share_of(str(path), 2, 2) == pytest.approx(0.6)
+    assert index.share_of(str(path), 1, 11) == pytest.approx(1.0)
+    assert index.share_of(str(path), 14, 14) == 0.0
+    assert statement_lines(str(path), 2, 2) == (2, 2)
+    assert statement_lines(str(path), 5, 5) == (5, 6)  # the def line widens to the whole function
+
+
+def test_roadmap_ranks_by_roi(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    report = analyze_source(path.read_text(), str(path), metrics=True)
+    codes = sorted(f.code for f in report.findings)
+    assert codes == ["IDM006", "IDM007", "IDM007", "IDM013"]
+    seconds = {2: 2.0, 6: 6.0, 10: 2.0}
+    prof = _profile(path, seconds, wall=10.0)
+    items = build_roadmap([report], prof)
+    assert [i.rank for i in items] == [1, 2, 3, 4]
+
+    # The expected ordering, computed independently from the calibration file.
+    def expected_roi(code: str, line: int) -> float:
+        from perfsquad.analyzers import rule_by_code
+
+        rule = rule_by_code(code)
+        assert rule is not None
+        share = seconds[line] / sum(seconds.values())
+        return 10.0 * share * (1 - 1 / _ratio_at_largest(code)) / rule.effort_minutes
+
+    measured = {("IDM007", 2): expected_roi("IDM007", 2), ("IDM006", 6): expected_roi("IDM006", 6),
+                ("IDM013", 10): expected_roi("IDM013", 10)}  # fmt: skip
+    for item in items[:3]:
+        assert item.estimate.roi == pytest.approx(measured[(item.finding.code, item.line)])
+    positive = sorted((roi, key) for key, roi in measured.items() if roi > 0)[::-1]
+    assert [(i.finding.code, i.line) for i in items[: len(positive)]] == [key for _, key in positive]
+    last = items[-1]
+    assert (last.finding.code, last.line, last.function) == ("IDM007", 14, "never_called")
+    assert last.estimate.share == 0.0 and last.estimate.saved_seconds == 0.0
+    assert all(i.phase == "1-idioms" for i in items)
+    data = items[0].to_json()
+    assert data["formula"].startswith("ROI: share ") and json.dumps(data)
+
+
+def test_roadmap_without_profile_is_static_and_says_so(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    report = analyze_source(path.read_text(), str(path), metrics=True)
+    items = build_roadmap([report], None)
+    assert all(i.estimate.share is None and i.estimate.saved_seconds is None for i in items)
+    ratios = [i.estimate.speedup.ratio if i.estimate.speedup else 1.0 for i in items]
+    assert ratios == sorted(ratios, reverse=True)  # same severity: higher calibrated speedup first
+    assert "no profile" in items[0].estimate.describe()
