@@ -62,18 +62,11 @@ def calibrate(rules: list[type[Rule]], sizes: list[int]) -> dict[str, Any]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rule", action="append", default=[], help="only these codes (repeatable)")
-    parser.add_argument("--sizes", default="10,1000,100000")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    chosen = [r for r in RULES if not args.rule or r.code in {c.upper() for c in args.rule}]
+def write_results(out: Path, results: dict[str, Any], sizes: list[int]) -> None:
+    """Merge ``results`` (rule code -> entry) into ``out``, keeping every other rule's entry."""
     existing: dict[str, Any] = {}
-    if args.out.exists():
-        existing = json.loads(args.out.read_text(encoding="utf-8")).get("rules", {})
-    results = calibrate(chosen, sizes)
+    if out.exists():
+        existing = json.loads(out.read_text(encoding="utf-8")).get("rules", {})
     merged = {**existing, **results}
     data = {
         "python": platform.python_version(),
@@ -83,8 +76,20 @@ def main() -> int:
         "sizes": sizes,
         "rules": dict(sorted(merged.items())),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rule", action="append", default=[], help="only these codes (repeatable)")
+    parser.add_argument("--sizes", default="10,1000,100000")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    chosen = [r for r in RULES if not args.rule or r.code in {c.upper() for c in args.rule}]
+    results = calibrate(chosen, sizes)
+    write_results(args.out, results, sizes)
     width = max((len(r.code) for r in chosen), default=6)
     print(f"{'rule':<{width}}  " + "  ".join(f"n={n:>7}" for n in sizes))
     for code, entry in results.items():

@@ -369,4 +369,107 @@ def operand_kinds(ctx: Context, *operands: ast.expr) -> list[str] | None:
     return kinds
 
 
+ON_LISTS = (
+    "no fix on lists: converting them to arrays on every call costs more than this loop"
+    " (bench/vectorize.py measures NumPy slower at every size); hold the vectors as NumPy arrays"
+    " (np.asarray once) or vectorize the caller (see VEC006)"
+)
 INT_OVERFLOW = "fix withheld: these are Python ints, which never overflow; NumPy's int64 would wrap around"
+
+
+# -- element-wise expressions: a[i] * b[i] + c, math.f(x) --------------------------------------------
+
+MATH_UFUNCS = {
+    "math.sqrt": "sqrt", "math.exp": "exp", "math.log": "log", "math.log10": "log10", "math.log2": "log2",
+    "math.log1p": "log1p", "math.expm1": "expm1", "math.sin": "sin", "math.cos": "cos", "math.tan": "tan",
+    "math.asin": "arcsin", "math.acos": "arccos", "math.atan": "arctan", "math.sinh": "sinh",
+    "math.cosh": "cosh", "math.tanh": "tanh", "math.fabs": "fabs", "math.degrees": "degrees",
+    "math.radians": "radians",
+}  # fmt: skip
+"""One-argument ``math`` functions and their NumPy ufuncs (``floor``/``ceil`` return ints in math: excluded)."""
+
+_ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+class ElementwiseExpr:
+    """Checks that an expression is element-wise in the loop index (on ``ast``), then rewrites it into
+    an array expression with libcst: ``a[i]`` -> ``a``, ``math.f(...)`` -> ``np.f(...)``; everything
+    else (parentheses, spacing, comments) is kept as written."""
+
+    def __init__(self, ctx: Context, index: str, out: str | None) -> None:
+        self.ctx = ctx
+        self.index = index
+        self.out = out
+        self.arrays: list[ast.expr] = []
+        """The indexed sequences (``a`` of ``a[i]``) in order of appearance."""
+        self.kinds: set[str] = set()
+        self._ufuncs: dict[str, str] = {}
+
+    def check(self, node: ast.expr) -> bool:
+        ctx = self.ctx
+        if isinstance(node, ast.Subscript):
+            base = _indexed(node, self.index)
+            if base is None or not isinstance(base, ast.Name):
+                return False
+            kind = element_kind(numeric_type(ctx, base))
+            if kind == UNKNOWN:
+                return False
+            self.kinds.add(kind)
+            self.arrays.append(base)
+            return True
+        if isinstance(node, ast.Name):
+            return node.id not in (self.index, self.out)  # loop-invariant: broadcast
+        if isinstance(node, ast.Constant):
+            return _numeric_value(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return self.check(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ELEMENTWISE_OPS):
+            return self.check(node.left) and self.check(node.right)
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+            ufunc = MATH_UFUNCS.get(ctx.qualified_name(node.func) or "")
+            if ufunc is None or not self.check(node.args[0]):
+                return False
+            self._ufuncs[ctx.text(node.func)] = ufunc
+            return True
+        return False
+
+    def rewrite(self, node: ast.expr, np: str) -> cst.BaseExpression:
+        index, ufuncs = self.index, self._ufuncs
+
+        class _ToArrays(cst.CSTTransformer):
+            def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+                if len(updated.slice) == 1:
+                    element = updated.slice[0].slice
+                    if isinstance(element, cst.Index) and isinstance(element.value, cst.Name):
+                        if element.value.value == index:
+                            return updated.value
+                return updated
+
+            def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+                ufunc = ufuncs.get(code(updated.func))
+                if ufunc is not None:
+                    return updated.with_changes(func=cst_dotted(f"{np}.{ufunc}"))
+                return updated
+
+        result = cst_expr(self.ctx, node).visit(_ToArrays())
+        assert isinstance(result, cst.BaseExpression)
+        return result
+
+
+def _numeric_value(node: ast.Constant) -> bool:
+    return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+
+
+def range_len_of(ctx: Context, it: ast.expr) -> ast.expr | None:
+    """``a`` for ``range(len(a))``."""
+    if (
+        isinstance(it, ast.Call)
+        and is_builtin(ctx, it.func, "range")
+        and len(it.args) == 1
+        and not it.keywords
+        and isinstance(it.args[0], ast.Call)
+        and is_builtin(ctx, it.args[0].func, "len")
+        and len(it.args[0].args) == 1
+    ):
+        return it.args[0].args[0]
+    return None

@@ -5,6 +5,7 @@ import ast
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     INT_OVERFLOW,
+    ON_LISTS,
     cst_call,
     cst_expr,
     dot_operands,
@@ -39,31 +40,30 @@ class DotProductLoop(Rule):
 
     ## Example
     ```python
-    def score(a: list[float], b: list[float]) -> float:
+    def score(a: np.ndarray, b: np.ndarray) -> float:
         return sum(x * y for x, y in zip(a, b))
     ```
 
     ## Use instead
     ```python
-    import numpy as np
-
-    def score(a: list[float], b: list[float]) -> float:
-        return float(np.dot(a, b))
+    def score(a: np.ndarray, b: np.ndarray) -> float:
+        return np.dot(a, b)
     ```
-    Keep the vectors as arrays (`np.asarray` once, not per call) to skip the list conversion.
+    On lists of floats the finding has no fix: `np.dot(list, list)` converts both lists on every
+    call, which `bench/vectorize.py` measures slower than the generator at every size. Convert the
+    vectors to arrays once, where they are created, or vectorize the caller (VEC006).
 
     ## Fix safety
-    Always unsafe. Float sums can differ in the last digits (NumPy uses pairwise/BLAS summation,
-    the generator adds left to right). `zip` stops at the shorter input where `np.dot` raises on
-    unequal lengths. For 2-D arrays `np.dot` is a matrix product where the generator summed rows.
-    Lists of `int` get no fix: Python ints never overflow, NumPy's int64 wraps around (the
-    finding stays, the fix is withheld). For lists of floats the result is wrapped in `float()` so
-    its type does not change; for arrays it stays a NumPy scalar, as the generator's was. Empty
-    inputs give `0.0` instead of `0` (equal, but a float). `import numpy as np` is added if needed.
+    Always unsafe; offered only when both operands are known NumPy arrays. Float sums can differ
+    in the last digits (BLAS/pairwise summation against left-to-right addition). `zip` stops at the
+    shorter input where `np.dot` raises on unequal lengths. For 2-D arrays `np.dot` is a matrix
+    product where the generator summed rows. An empty input gives `0.0` instead of the int `0`
+    (equal, but a float). Integer arrays overflow alike in both (int64). Lists of `int` never get a
+    fix (Python ints never overflow, int64 wraps around); lists of floats neither (slower, see
+    above). `import numpy as np` is added if needed.
 
     ## Speedup
-    Measured by `bench/vectorize.py` on lists of floats (`n` = vector length, conversion included);
-    on arrays the gain is larger. Below the break-even size the conversion costs more than the loop.
+    Measured by `bench/vectorize.py` on float arrays (`n` = vector length).
 
     ## References
     - [`numpy.dot`](https://numpy.org/doc/stable/reference/generated/numpy.dot.html)
@@ -78,9 +78,9 @@ class DotProductLoop(Rule):
     node_types = (ast.Call,)
     effort_minutes = 3
     bench = Bench(
-        setup="import numpy as np\na = [float(i % 7) for i in range(n)]\nb = [float(i % 5) for i in range(n)]",
+        setup="import numpy as np\na = np.arange(n) % 7.0\nb = np.arange(n) % 5.0",
         before="result = sum(x * y for x, y in zip(a, b))",
-        after="result = float(np.dot(a, b))",
+        after="result = np.dot(a, b)",
         scales_with="n = vector length",
     )
     valid = (
@@ -101,11 +101,19 @@ class DotProductLoop(Rule):
     )
     invalid = (
         Invalid(
-            "def f(a: list[float], b: list[float]) -> float:\n    return sum(x * y for x, y in zip(a, b))\n",
-            fixed="import numpy as np\ndef f(a: list[float], b: list[float]) -> float:\n"
-            "    return float(np.dot(a, b))\n",
+            "import numpy as np\ndef f(a: np.ndarray, b: np.ndarray) -> float:\n    return sum(x * y for x, y in zip(a, b))\n",
+            fixed="import numpy as np\ndef f(a: np.ndarray, b: np.ndarray) -> float:\n    return np.dot(a, b)\n",
             safety=FixSafety.UNSAFE,
         ),
+        Invalid(
+            "from numpy.typing import NDArray\ndef f(a: NDArray, b: NDArray) -> float:\n"
+            "    return sum(x * y for x, y in zip(a, b))\n",
+            fixed="from numpy.typing import NDArray\nimport numpy as np\ndef f(a: NDArray, b: NDArray) -> float:\n"
+            "    return np.dot(a, b)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        # Lists of floats: flagged (hold them as arrays), no fix: converting per call is slower.
+        Invalid("def f(a: list[float], b: list[float]) -> float:\n    return sum(x * y for x, y in zip(a, b))\n"),
         Invalid(
             "import numpy as np\n\ndef f(n):\n    a = np.ones(n)\n    b = np.arange(n)\n"
             "    return sum(a[i] * b[i] for i in range(len(a)))\n",
@@ -134,8 +142,8 @@ class DotProductLoop(Rule):
         kinds = operand_kinds(ctx, a, b)
         if kinds is None:
             return
-        if "int" in kinds:
-            report(ctx, self, node, notes=(INT_OVERFLOW,))
+        if kinds != ["numpy", "numpy"]:
+            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,))
             return
 
         def fix() -> Fix | None:
@@ -147,10 +155,6 @@ class DotProductLoop(Rule):
             reasons = ["float summation order changes", "unequal lengths raise instead of truncating"]
             if a is b and not is_pure(a):
                 return None  # the rewrite would evaluate it twice
-            if "numpy" not in kinds:
-                if ctx.imports.resolve_name("float") != "builtins.float":
-                    return None
-                new = cst_call("float", new)
             return replace_expression(ctx, node, new, unsafe_title(self.fix_title or "", reasons), import_edit)
 
         report(ctx, self, node, fix=fix)

@@ -5,6 +5,7 @@ import ast
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     INT_OVERFLOW,
+    ON_LISTS,
     cst_call,
     cst_expr,
     dot_operands,
@@ -32,29 +33,28 @@ class NormLoop(Rule):
 
     ## Example
     ```python
-    import math
-
-    def length(v: list[float]) -> float:
+    def length(v: np.ndarray) -> float:
         return math.sqrt(sum(x * x for x in v))
     ```
 
     ## Use instead
     ```python
-    import numpy as np
-
-    def length(v: list[float]) -> float:
-        return float(np.linalg.norm(v))
+    def length(v: np.ndarray) -> float:
+        return np.linalg.norm(v)
     ```
+    On a list of floats there is no NumPy fix (converting per call is slower than the loop, as
+    `bench/vectorize.py` measures); `math.hypot(*v)` is the fast standard-library spelling there.
 
     ## Fix safety
     Always unsafe. The float summation order differs (the last digits can change), and
     `numpy.linalg.norm` does not overflow to `inf` for huge elements where squaring them in Python
-    does (it returns the finite norm). Lists of `int` get no fix (Python ints never overflow;
-    NumPy's int64 wraps around). On lists the result is wrapped in `float()` so its type does not
-    change. An empty input gives `0.0` either way. `import numpy as np` is added if needed.
+    does (it returns the finite norm). Offered only on known NumPy arrays: lists of `int` never get
+    a fix (Python ints never overflow; int64 wraps around), lists of floats neither (slower). The
+    result is a NumPy float, as the loop's was on an array. An empty input gives `0.0` either way.
+    `import numpy as np` is added if needed.
 
     ## Speedup
-    Measured by `bench/vectorize.py` on lists of floats (`n` = vector length, conversion included).
+    Measured by `bench/vectorize.py` on float arrays (`n` = vector length).
 
     ## References
     - [`numpy.linalg.norm`](https://numpy.org/doc/stable/reference/generated/numpy.linalg.norm.html)
@@ -69,9 +69,9 @@ class NormLoop(Rule):
     node_types = (ast.Call, ast.BinOp)
     effort_minutes = 2
     bench = Bench(
-        setup="import math\nimport numpy as np\na = [float(i % 3) for i in range(n)]",
+        setup="import math\nimport numpy as np\na = np.arange(n) % 3.0",
         before="result = math.sqrt(sum(x * x for x in a))",
-        after="result = float(np.linalg.norm(a))",
+        after="result = np.linalg.norm(a)",
         scales_with="n = vector length",
     )
     valid = (
@@ -84,11 +84,14 @@ class NormLoop(Rule):
     )
     invalid = (
         Invalid(
-            "import math\n\n\ndef norm(a: list[float]) -> float:\n    return math.sqrt(sum(x * x for x in a))\n",
-            fixed="import math\nimport numpy as np\n\n\ndef norm(a: list[float]) -> float:\n"
-            "    return float(np.linalg.norm(a))\n",
+            "import math\nfrom numpy import ndarray\n\n\ndef norm(a: 'ndarray') -> float:\n"
+            "    return math.sqrt(sum(x * x for x in a))\n",
+            fixed="import math\nfrom numpy import ndarray\nimport numpy as np\n\n\ndef norm(a: 'ndarray') -> float:\n"
+            "    return np.linalg.norm(a)\n",
             safety=FixSafety.UNSAFE,
         ),
+        # A list of floats: flagged, no fix (converting per call is slower than the loop).
+        Invalid("import math\ndef norm(a: list[float]) -> float:\n    return math.sqrt(sum(x * x for x in a))\n"),
         Invalid(
             "import numpy as np\ndef f(v: np.ndarray):\n    return sum(x ** 2 for x in v) ** 0.5\n",
             fixed="import numpy as np\ndef f(v: np.ndarray):\n    return np.linalg.norm(v)\n",
@@ -116,8 +119,8 @@ class NormLoop(Rule):
         kinds = operand_kinds(ctx, vector)
         if kinds is None:
             return
-        if "int" in kinds:
-            report(ctx, self, node, notes=(INT_OVERFLOW,))
+        if kinds != ["numpy"]:
+            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,))
             return
 
         def fix() -> Fix | None:
@@ -126,10 +129,6 @@ class NormLoop(Rule):
                 return None
             np, import_edit = spelled
             new = cst_call(f"{np}.linalg.norm", cst_expr(ctx, vector))
-            if kinds != ["numpy"]:
-                if ctx.imports.resolve_name("float") != "builtins.float":
-                    return None
-                new = cst_call("float", new)
             reasons = ["float summation order changes", "no overflow to inf for huge elements"]
             return replace_expression(ctx, node, new, unsafe_title(self.fix_title or "", reasons), import_edit)
 

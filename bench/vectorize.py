@@ -1,0 +1,224 @@
+"""Measure the VEC rules' NumPy rewrites and the demo's vectorized grouping; calibrate the hovers.
+
+For every VEC rule with a ``Bench``: before/after timings at 10, 1,000 and 100,000 elements (the
+same timer and equality check as ``bench/calibrate.py``, imported from it), plus the break-even
+size below which the NumPy version is slower (scanned on powers of two). VEC008 (numba) is timed
+when numba is installed. Results are merged into ``perfsquad/data/speedups.json`` without touching
+other rules' entries; the demo comparison goes to ``bench/results/vectorize.json``.
+
+The demo: ``memoria.similarity.consolidate`` (pure-Python all-pairs cosine grouping of 400 vectors
+of 384 floats) against the matrix-product version below; both must give the same groups.
+
+Usage: python bench/vectorize.py [--rule CODE ...] [--sizes 10,1000,100000] [--skip-demo] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "demo"))
+
+from calibrate import DEFAULT_OUT, calibrate, measure, write_results  # noqa: E402
+
+from perfsquad.analyzers.base import Bench  # noqa: E402
+from perfsquad.analyzers.vectorize import RULES  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "vectorize.json"
+SCAN = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+DEMO_TARGET = 20.0
+
+
+def break_even(bench: Bench, budget: float = 0.05) -> int | None:
+    """The smallest scanned size from which the rewrite stays faster (ratio >= 1 for two sizes in a row).
+
+    None when it is faster from the smallest size on (no break-even) or never within the scan.
+    """
+    previous_fast: int | None = None
+    for n in SCAN:
+        _, _, ratio = measure(bench, n, budget)
+        if ratio >= 1.0:
+            if previous_fast is not None:
+                return None if previous_fast == SCAN[0] else previous_fast
+            previous_fast = n
+        else:
+            previous_fast = None
+    return None
+
+
+# -- VEC008: numba on a loop with data-dependent control flow -------------------------------------
+
+
+def _hysteresis(xs: Any, lo: float, hi: float) -> int:
+    """Count upward crossings with hysteresis: a state machine no array expression replaces."""
+    state = 0
+    count = 0
+    for x in xs:
+        if state == 0 and x > hi:
+            state = 1
+            count += 1
+        elif state == 1 and x < lo:
+            state = 0
+    return count
+
+
+def numba_entry(sizes: list[int], budget: float = 0.4) -> dict[str, Any] | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+    jitted = numba.njit(cache=False)(_hysteresis)
+    entry: dict[str, Any] = {
+        "scales_with": "n = loop iterations (list in Python vs array under numba.njit, compile excluded)",
+        "sizes": {},
+        "seconds": {},
+    }
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        values = rng.standard_normal(n)
+        as_list = values.tolist()
+        if jitted(values, -0.5, 0.5) != _hysteresis(as_list, -0.5, 0.5):
+            raise AssertionError(f"numba and Python disagree at n={n}")
+        old = _timed(lambda xs=as_list: _hysteresis(xs, -0.5, 0.5), budget)  # type: ignore[misc]
+        new = _timed(lambda arr=values: jitted(arr, -0.5, 0.5), budget)  # type: ignore[misc]
+        entry["sizes"][str(n)] = round(old / new, 2)
+        entry["seconds"][str(n)] = [old, new]
+    return entry
+
+
+def _timed(fn: Callable[[], object], budget: float) -> float:
+    import timeit
+
+    timer = timeit.Timer(fn)
+    number, elapsed = timer.autorange()
+    repeats = max(3, min(7, int(budget / max(elapsed, 1e-9))))
+    return min(timer.repeat(repeat=repeats, number=number)) / number
+
+
+# -- the demo: all-pairs cosine grouping, pure Python vs one matrix product ------------------------
+
+
+def consolidate_numpy(vectors: list[list[float]], threshold: float = 0.5) -> list[list[int]]:
+    """The same groups as ``memoria.similarity.consolidate``, from one matrix product."""
+    n = len(vectors)
+    if n == 0:
+        return []
+    m = np.asarray(vectors, dtype=float)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    unit = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+    linked = np.triu((unit @ unit.T) >= threshold, k=1)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(linked), strict=True):
+        ri, rj = find(int(i)), find(int(j))
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def demo(threshold: float = 0.5) -> dict[str, Any]:
+    from memoria import similarity  # type: ignore[import-not-found]
+
+    vectors = similarity.make_vectors(n=similarity.MEMORY_COUNT, dim=similarity.EMBED_DIM, seed=0)
+    start = time.perf_counter()
+    expected = similarity.consolidate(vectors, threshold)
+    python_s = time.perf_counter() - start
+    got = consolidate_numpy(vectors, threshold)
+    if got != expected:
+        raise AssertionError("the vectorized grouping differs from the pure-Python one")
+    numpy_s = _timed(lambda: consolidate_numpy(vectors, threshold), 0.5)
+    return {
+        "vectors": len(vectors),
+        "dim": len(vectors[0]),
+        "threshold": threshold,
+        "groups": len(expected),
+        "python_seconds": python_s,
+        "numpy_seconds": numpy_s,
+        "ratio": python_s / numpy_s,
+        "target": DEMO_TARGET,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rule", action="append", default=[], help="only these codes (repeatable)")
+    parser.add_argument("--sizes", default="10,1000,100000")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-break-even", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    wanted = {c.upper() for c in args.rule}
+    chosen = [r for r in RULES if not wanted or r.code in wanted]
+    measured_by = f"bench/vectorize.py (bench/calibrate.py timer) on Python {platform.python_version()}, "
+    measured_by += datetime.date.today().isoformat()
+
+    results = calibrate([r for r in chosen if r.bench is not None], sizes)
+    for code, entry in results.items():
+        entry["measured_by"] = measured_by
+        rule = next(r for r in chosen if r.code == code)
+        if rule.bench is not None and not args.skip_break_even:
+            point = break_even(rule.bench)
+            if point is not None:
+                entry["break_even"] = point
+    if any(r.code == "VEC008" for r in chosen):
+        entry8 = numba_entry(sizes)
+        if entry8 is None:
+            print("VEC008: numba is not installed (pip install numba): not measured")
+        else:
+            entry8["measured_by"] = measured_by
+            results["VEC008"] = entry8
+    write_results(args.out, results, sizes)
+
+    print(f"{'rule':<7}  " + "  ".join(f"n={n:>7}" for n in sizes) + "  break-even")
+    for code, entry in sorted(results.items()):
+        ratios = "  ".join(f"{entry['sizes'][str(n)]:>8.2f}x" for n in sizes)
+        point = entry.get("break_even")
+        print(f"{code:<7}  {ratios}  {'n < ' + str(point) if point else '-':>10}")
+    print(f"wrote {args.out}")
+
+    if not args.skip_demo:
+        figures = demo()
+        status = "PASS" if figures["ratio"] >= DEMO_TARGET else "FAIL"
+        print(
+            f"\ndemo: consolidate {figures['vectors']} vectors x {figures['dim']} floats "
+            f"(threshold {figures['threshold']}, {figures['groups']} groups): pure Python "
+            f"{figures['python_seconds']:.3f} s, NumPy {figures['numpy_seconds'] * 1000:.2f} ms, "
+            f"ratio {figures['ratio']:.0f}x (target >= {DEMO_TARGET:.0f}x: {status})"
+        )
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "date": datetime.date.today().isoformat(),
+            "demo": figures,
+            "rules": {code: entry["sizes"] for code, entry in results.items()},
+        }
+        RESULTS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
