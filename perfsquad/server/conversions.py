@@ -79,19 +79,26 @@ def from_units(line: str, units: int, encoding: Encoding) -> int:
 
 @dataclass(frozen=True)
 class LineIndex:
-    """A text's lines, and conversions between our spans and LSP ranges for that text."""
+    """A text's lines, and conversions between our spans and LSP ranges for that text.
 
-    lines: tuple[str, ...]
+    Backed by :class:`~perfsquad.source.SourceText` (line start offsets only): lines are sliced
+    on demand, so building one costs a single scan of the text.
+    """
+
+    source: SourceText
     encoding: Encoding
 
     @classmethod
     def of(cls, text: str, encoding: Encoding) -> LineIndex:
-        source = SourceText.from_text(text)
-        return cls(tuple(source.line(n) for n in range(1, source.line_count + 1)), encoding)
+        return cls(SourceText.from_text(text), encoding)
+
+    @property
+    def line_count(self) -> int:
+        return self.source.line_count
 
     def line(self, line0: int) -> str:
-        """A 0-based line's text (empty beyond the end)."""
-        return self.lines[line0] if 0 <= line0 < len(self.lines) else ""
+        """A 0-based line's text without its ending (empty beyond the end)."""
+        return self.source.line(line0 + 1)
 
     def position(self, pos: Position) -> types.Position:
         line0 = max(pos.line - 1, 0)
@@ -107,10 +114,32 @@ class LineIndex:
     def to_span(self, rng: types.Range) -> Span:
         return Span(self.to_position(rng.start), self.to_position(rng.end))
 
+    def offset(self, pos: types.Position) -> int:
+        """An LSP position as an offset into the text (clamped; past the last line means the end)."""
+        if pos.line >= self.source.line_count:
+            return len(self.source.text)
+        return self.source.offset(self.to_position(pos))
+
     def end(self) -> types.Position:
         """The position just past the last character of the text."""
-        last = max(len(self.lines) - 1, 0)
+        last = max(self.source.line_count - 1, 0)
         return types.Position(line=last, character=_units(self.line(last), self.encoding))
+
+
+def apply_change(text: str, change: types.TextDocumentContentChangeEvent, encoding: Encoding) -> str:
+    """One ``didChange`` content change applied to ``text``.
+
+    Lines are counted the LSP way (``\\r\\n``, ``\\r``, ``\\n`` only), unlike ``str.splitlines``,
+    which also breaks at form feeds and Unicode separators and would misplace edits after them.
+    """
+    rng = getattr(change, "range", None)
+    if rng is None:
+        return change.text
+    index = LineIndex.of(text, encoding)
+    start, end = index.offset(rng.start), index.offset(rng.end)
+    if end < start:
+        start, end = end, start
+    return text[:start] + change.text + text[end:]
 
 
 def contains(span: Span, pos: Position) -> bool:

@@ -6,6 +6,7 @@ The fix travels already converted to the client's ranges, so code actions never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,9 +84,12 @@ def error_diagnostic(report: FileReport, index: LineIndex) -> types.Diagnostic |
     )
 
 
-def report_diagnostics(report: FileReport, index: LineIndex, version: int | None) -> list[types.Diagnostic]:
-    """All diagnostics for one analyzed text: the file-level error first, then the findings."""
-    diagnostics = [finding_diagnostic(f, index, version) for f in report.findings]
+def report_diagnostics(
+    report: FileReport, index: LineIndex, version: int | None, findings: Sequence[Finding] | None = None
+) -> list[types.Diagnostic]:
+    """All diagnostics for one analyzed text: the file-level error first, then the findings
+    (``findings`` when given: the report's after weighing)."""
+    diagnostics = [finding_diagnostic(f, index, version) for f in (report.findings if findings is None else findings)]
     error = error_diagnostic(report, index)
     return [error, *diagnostics] if error is not None else diagnostics
 

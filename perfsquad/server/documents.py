@@ -25,9 +25,9 @@ from lsprotocol import types
 
 from perfsquad.api import DocumentAnalyzer
 from perfsquad.config import Config
-from perfsquad.model import FileReport
+from perfsquad.model import FileReport, Finding
 from perfsquad.server.conversions import Encoding, LineIndex
-from perfsquad.server.diagnostics import diagnostic_key, report_diagnostics
+from perfsquad.server.diagnostics import diagnostic_key
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
 
 
@@ -37,23 +37,35 @@ class Host(Protocol):
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:
         """The open document's current text and version."""
 
+    def present(self, uri: str, analysis: Analysis) -> Analysis:
+        """The analysis as it will be published: findings weighed, diagnostics (and extras) built."""
+
     def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None: ...
 
     def log(self, kind: types.MessageType, message: str) -> None: ...
 
     def config_warnings(self, warnings: tuple[str, ...]) -> None: ...
 
+    def config_changed(self) -> None:
+        """The settings changed: warnings about the new ones should be shown (once) again."""
+
 
 @dataclass(frozen=True)
 class Analysis:
-    """One analyzed text: what was published for it, and what hover/lens/actions read back."""
+    """One analyzed text: the engine's report, and what was published for it.
+
+    ``findings`` are the report's findings after the server's finding weighers; ``diagnostics``
+    is exactly what was published (our findings, then extension diagnostics). Hover, code lens and
+    code actions read these back instead of analyzing again.
+    """
 
     generation: int
     version: int | None
     text: str
     report: FileReport
     index: LineIndex
-    diagnostics: list[types.Diagnostic]
+    findings: tuple[Finding, ...] = ()
+    diagnostics: tuple[types.Diagnostic, ...] = ()
 
     def data_for(self, diagnostic: types.Diagnostic) -> object:
         """The ``data`` we published for a diagnostic (for clients that do not send it back)."""
@@ -75,18 +87,21 @@ class DocumentState:
 
 
 def analyze_snapshot(
-    state: DocumentState, analyzer: DocumentAnalyzer, text: str, version: int | None, generation: int, encoding: Encoding
+    state: DocumentState,
+    analyzer: DocumentAnalyzer,
+    text: str,
+    version: int | None,
+    generation: int,
+    encoding: Encoding,
 ) -> Analysis:
-    """Analyze and convert (in a worker thread). Never raises: an engine bug becomes a diagnostic."""
+    """Analyze (in a worker thread). Never raises: an engine bug becomes a file-level error."""
     index = LineIndex.of(text, encoding)
     try:
         with state.thread_lock:
             report = analyzer.update(text, want_fixes=True, metrics=True)
-        diagnostics = report_diagnostics(report, index, version)
     except Exception as exc:  # the engine promises never to raise; if it does, say so and go on
         report = FileReport(path=state.path, error=f"perfsquad internal error: {type(exc).__name__}: {exc}")
-        diagnostics = report_diagnostics(report, index, version)
-    return Analysis(generation, version, text, report, index, diagnostics)
+    return Analysis(generation, version, text, report, index, report.findings)
 
 
 class Documents:
@@ -103,12 +118,18 @@ class Documents:
 
     # --- configuration -------------------------------------------------------------------
     def config_for(self, path: str) -> Config:
+        """The configuration for a document: its directory's ``[tool.perfsquad]`` + editor settings."""
         candidate = Path(path)
         directory = candidate.parent if candidate.is_absolute() and candidate.parent.is_dir() else self.root
-        if directory is None:
-            table = ProjectTable({}, None)
-        elif (table := self._tables.get(directory)) is None:
-            table = self._tables[directory] = read_project_table(directory)
+        return self.config_in(directory)
+
+    def config_in(self, directory: Path | None) -> Config:
+        """The configuration for a directory; pyproject files are read once (until reconfigured)."""
+        table = ProjectTable({}, None)
+        if directory is not None:
+            if directory not in self._tables:
+                self._tables[directory] = read_project_table(directory)
+            table = self._tables[directory]
         config = effective_config(table, self.options)
         if config.warnings:
             self.host.config_warnings(config.warnings)
@@ -119,6 +140,8 @@ class Documents:
         if options is not None:
             self.options = options
         self._tables.clear()
+        self.host.config_changed()
+        self.config_in(self.root)  # bad settings are reported now, not at the next open
         for state in self._docs.values():
             state.analyzer = DocumentAnalyzer(state.path, self.config_for(state.path))
             self.schedule(state.uri, delay_ms=0)
@@ -182,9 +205,18 @@ class Documents:
             state.analyzing = False
         if self._docs.get(state.uri) is not state or state.generation != generation:
             return  # stale: a newer change (or a close) superseded this text
-        state.analysis = analysis
         self._log_rule_errors(state, analysis.report)
-        self.host.publish(state.uri, version, analysis.diagnostics)
+        self._present(state, analysis)
+
+    def _present(self, state: DocumentState, analysis: Analysis) -> None:
+        state.analysis = analysis = self.host.present(state.uri, analysis)
+        self.host.publish(state.uri, analysis.version, list(analysis.diagnostics))
+
+    def republish(self) -> None:
+        """Present every analyzed document again (new weighers or extra diagnostics), no re-analysis."""
+        for state in list(self._docs.values()):
+            if state.analysis is not None:
+                self._present(state, state.analysis)
 
     def _log_rule_errors(self, state: DocumentState, report: FileReport) -> None:
         if report.rule_errors and report.rule_errors != state.rule_errors:

@@ -53,9 +53,16 @@ def parse_options(raw: Any) -> ServerOptions:
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 60_000:
             debounce = int(value)
         else:
-            warnings.append(f"perfsquad: `debounceMs` must be a number of milliseconds, not {value!r}; using {debounce}")
+            warnings.append(
+                f"perfsquad: `debounceMs` must be a number of milliseconds, not {value!r}; using {debounce}"
+            )
     rules = {k: v for k, v in normalized.items() if k not in _SERVER_KEYS}
     return ServerOptions(rules, debounce, tuple(warnings))
+
+
+def settings_section(raw: Any) -> Any:
+    """The ``perfsquad`` section of ``workspace/didChangeConfiguration`` settings (None if absent)."""
+    return raw.get("perfsquad") if isinstance(raw, dict) else None
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ def read_project_table(directory: Path) -> ProjectTable:
     if table is None:
         return ProjectTable({}, pyproject)
     if not isinstance(table, dict):
-        return ProjectTable({}, pyproject, (f"perfsquad: [tool.perfsquad] in {pyproject} must be a table; using defaults",))
+        return ProjectTable(
+            {}, pyproject, (f"perfsquad: [tool.perfsquad] in {pyproject} must be a table; using defaults",)
+        )
     return ProjectTable({_kebab(k): v for k, v in table.items()}, pyproject)
 
 

@@ -1,0 +1,77 @@
+"""The perfsquad language server (pygls 2): a thin adapter from LSP to :mod:`perfsquad.api`.
+
+``perfsquad serve`` speaks LSP over stdio; ``perfsquad serve --tcp HOST:PORT`` listens on TCP
+(port 0 picks a free port; the address is logged to stderr as ``Serving on ...``).
+
+Extension points (a contract for other features)
+------------------------------------------------
+A feature lives in its own module ``perfsquad/server/ext_<name>.py`` defining
+``register(server: PerfsquadServer) -> None``. Every ``ext_*`` module is imported and registered
+when the server is created (:func:`perfsquad.server.app.create_server`); one that fails to import
+or register is logged (``window/logMessage``) and skipped. In ``register`` an extension may add
+commands with pygls' ``@server.command("perfsquad.xyz")`` and append to these attributes:
+
+``server.hover_providers: list[(doc: DocumentView, pos: Position) -> str | None]``
+    Markdown appended (after a rule) to the hover at ``pos``; ``None`` or ``""`` adds nothing.
+``server.lens_providers: list[(doc: DocumentView) -> Iterable[lsprotocol.types.CodeLens]]``
+    Code lenses added to ours (give each a ``command``; ``""`` as the command id shows a label).
+``server.inlay_providers: list[(doc: DocumentView, visible: Span) -> Iterable[types.InlayHint]]``
+    Inlay hints for the visible part of the document (``textDocument/inlayHint``).
+``server.finding_weighers: list[(doc: DocumentView, findings: Sequence[Finding]) -> Sequence[Finding]]``
+    Run in order before every publish, each on the previous one's output: reorder, change
+    severity, add ``notes`` (shown in the hover), or drop findings. Keep them fast (no I/O):
+    they run on the event loop.
+``server.extra_diagnostics: dict[str, Sequence[types.Diagnostic | Finding]]``
+    A plain dict keyed by document URI (as the client sent it) or by filesystem path; its
+    entries are appended to that document's diagnostics at every publish. A ``Finding`` is
+    converted like ours (code, source, doc link, fix in ``data``, client position encoding); a
+    ``types.Diagnostic`` is sent as is (build its range with ``doc.range(span)``).
+``server.refresh_overlays() -> None``
+    After changing any of the above: re-publishes every open document's diagnostics (weighers
+    and extras applied again, no re-analysis) and sends ``workspace/inlayHint/refresh`` and
+    ``workspace/codeLens/refresh`` when the client supports them. Callable from any thread.
+
+Providers receive a :class:`perfsquad.server.extensions.DocumentView` (``uri``, ``path``,
+``text``, ``version``, ``report``: the engine's FileReport, ``findings``: as published) whose
+``position``/``range``/``to_position``/``to_span`` convert between perfsquad positions (1-based
+lines, code point columns: :mod:`perfsquad.model`) and the client's LSP positions, so providers
+never handle position encodings. ``server.document(uri)`` gives the same view for commands.
+Providers run isolated: one that raises is logged once and skipped; it never breaks a response.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def parse_tcp(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> (host, port); raises ValueError."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def run_server(tcp: str | None = None) -> int:
+    """Serve until the client says exit (or disconnects); returns the process exit code."""
+    from perfsquad.server.app import create_server
+
+    address = None
+    if tcp is not None:
+        try:
+            address = parse_tcp(tcp)
+        except ValueError as exc:
+            print(f"perfsquad serve: --tcp: {exc}", file=sys.stderr)
+            return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    server = create_server()
+    if address is None:
+        server.start_io()
+    else:
+        logging.getLogger("pygls.server").setLevel(logging.INFO)  # "Serving on (host, port)"
+        server.start_tcp(*address)
+    return 0
+
+
+__all__ = ["parse_tcp", "run_server"]

@@ -1,0 +1,3 @@
+from perfsquad.server import run_server
+
+raise SystemExit(run_server())

@@ -1,0 +1,426 @@
+"""The language server: thin handlers over :mod:`documents`, :mod:`actions` and :mod:`hover`.
+
+Every handler is wrapped by :func:`guarded`: a crash is logged to the client (``window/logMessage``)
+and answered with an error for requests; it never takes the server down. Extension providers
+(see :mod:`perfsquad.server`) run isolated the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from perfsquad import __version__
+from perfsquad.model import Finding
+from perfsquad.server import actions, hover
+from perfsquad.server.conversions import Encoding, encoding_of
+from perfsquad.server.diagnostics import finding_diagnostic, report_diagnostics
+from perfsquad.server.documents import Analysis, Documents
+from perfsquad.server.extensions import (
+    DocumentView,
+    ExtraDiagnostic,
+    FindingWeigher,
+    HoverProvider,
+    InlayProvider,
+    Isolation,
+    LensProvider,
+    discover_extensions,
+    extra_for,
+)
+from perfsquad.server.protocol import PerfsquadProtocol
+from perfsquad.server.settings import parse_options, settings_section
+
+FIX_ALL_COMMAND = "perfsquad.fixAll"
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+
+class PerfsquadServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "perfsquad", __version__, types.TextDocumentSyncKind.Incremental, protocol_cls=PerfsquadProtocol
+        )
+        workers = min(4, os.cpu_count() or 1) + 1  # +1: a slow file never starves the others
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfsquad-analysis")
+        self.documents = Documents(self, self.executor, self.encoding)
+        self._shown_warnings: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending_logs: list[tuple[types.MessageType, str]] = []
+
+        # --- extension points (the contract is in perfsquad/server/__init__.py) ---
+        self.hover_providers: list[HoverProvider] = []
+        self.lens_providers: list[LensProvider] = []
+        self.inlay_providers: list[InlayProvider] = []
+        self.extra_diagnostics: dict[str, Sequence[ExtraDiagnostic]] = {}
+        self.finding_weighers: list[FindingWeigher] = []
+        self.extensions: list[str] = []
+        """The ext_* modules registered (module names)."""
+        self.isolation = Isolation(lambda message: self.log(types.MessageType.Error, message))
+
+    # --- what the document store needs (documents.Host) ---------------------------------
+    def snapshot(self, uri: str) -> tuple[str, int | None] | None:
+        if self.documents.get(uri) is None:
+            return None
+        doc = self.workspace.get_text_document(uri)
+        return doc.source, doc.version
+
+    def present(self, uri: str, analysis: Analysis) -> Analysis:
+        """Weigh the findings, convert them, and merge the extension diagnostics."""
+        state = self.documents.get(uri)
+        path = state.path if state is not None else analysis.report.path
+        report, index, version = analysis.report, analysis.index, analysis.version
+        findings = report.findings
+        if self.finding_weighers:
+            view = DocumentView(uri, path, analysis.text, version, report, findings, index)
+            findings = self.isolation.weigh(self.finding_weighers, view)
+        diagnostics = report_diagnostics(report, index, version, findings)
+        for extra in extra_for(self.extra_diagnostics, uri, path):
+            if isinstance(extra, Finding):
+                diagnostics.append(finding_diagnostic(extra, index, version))
+            elif isinstance(extra, types.Diagnostic):
+                diagnostics.append(extra)
+        return Analysis(analysis.generation, version, analysis.text, report, index, findings, tuple(diagnostics))
+
+    def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def log(self, kind: types.MessageType, message: str) -> None:
+        logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
+        if self._loop is None:  # no client yet: said once it is there
+            self._pending_logs.append((kind, message))
+            return
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def config_warnings(self, warnings: tuple[str, ...]) -> None:
+        """One showMessage per distinct set of warnings (not one per document or keystroke)."""
+        text = "\n".join(dict.fromkeys(warnings))
+        if text and text not in self._shown_warnings:
+            self._shown_warnings.add(text)
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=text))
+
+    def config_changed(self) -> None:
+        self._shown_warnings.clear()
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        self.log(types.MessageType.Error, f"perfsquad: {type(error).__name__}: {error}")
+
+    # --- for extensions ------------------------------------------------------------------
+    def document(self, uri: str) -> DocumentView | None:
+        """The latest analyzed state of an open document (None if not open or not analyzed yet)."""
+        state = self.documents.get(uri)
+        analysis = state.analysis if state is not None else None
+        if state is None or analysis is None:
+            return None
+        return DocumentView(
+            uri, state.path, analysis.text, analysis.version, analysis.report, analysis.findings, analysis.index
+        )
+
+    async def settled_document(self, uri: str) -> DocumentView | None:
+        """Like :meth:`document`, after waiting (bounded) for a pending analysis."""
+        await self.documents.settled(uri)
+        return self.document(uri)
+
+    def refresh_overlays(self) -> None:
+        """Re-publish every open document's diagnostics (weighers and extras applied again, no
+        re-analysis), then ask the client to refresh inlay hints and code lenses when it can.
+
+        Safe to call from any thread; a no-op before the server runs.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._refresh_overlays()
+        else:
+            loop.call_soon_threadsafe(self._refresh_overlays)
+
+    def _refresh_overlays(self) -> None:
+        try:
+            self.documents.republish()
+            if self.capability("workspace.inlay_hint.refresh_support"):
+                self._fire(self.workspace_inlay_hint_refresh(None))
+            if self.capability("workspace.code_lens.refresh_support"):
+                self._fire(self.workspace_code_lens_refresh(None))
+        except Exception as exc:
+            self.crashed("refresh_overlays", exc)
+
+    @staticmethod
+    def _fire(future: Future[Any] | Any) -> None:
+        """A request whose answer we do not need: observe its failure so nothing is reported."""
+        if isinstance(future, Future):
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    # --- client facts --------------------------------------------------------------------
+    def encoding(self) -> Encoding:
+        try:
+            return encoding_of(self.workspace.position_encoding)
+        except RuntimeError:  # not initialized yet
+            return Encoding.UTF16
+
+    def capability(self, field: str) -> Any:
+        try:
+            return get_capability(self.client_capabilities, field, None)
+        except AttributeError:
+            return None
+
+    def resolves_edits(self) -> bool:
+        support = self.capability("text_document.code_action.resolve_support")
+        return support is not None and "edit" in (support.properties or ())
+
+    def markdown(self) -> bool:
+        formats = self.capability("text_document.hover.content_format")
+        return formats is None or types.MarkupKind.Markdown in formats
+
+    def snap(self, uri: str) -> actions.Snapshot | None:
+        state, current = self.documents.get(uri), self.snapshot(uri)
+        if state is None or current is None:
+            return None
+        return actions.Snapshot(uri, state.path, current[0], current[1], self.encoding())
+
+    async def action_edits(self, data: Any) -> tuple[actions.Snapshot, list[types.TextEdit]]:
+        """The edits of one of our code actions (computed off the event loop)."""
+        snap = self.snap(str(data.get("uri"))) if isinstance(data, dict) else None
+        if snap is None:
+            raise JsonRpcInvalidParams("perfsquad: the document of this code action is not open")
+        config = self.documents.config_for(snap.path)
+        try:
+            loop = asyncio.get_running_loop()
+            return snap, await loop.run_in_executor(self.executor, actions.resolve_edits, snap, data, config)
+        except actions.StaleDocument:
+            raise JsonRpcContentModified("perfsquad: the document changed; ask again") from None
+        except ValueError as exc:
+            raise JsonRpcInvalidParams(f"perfsquad: {exc}") from None
+
+    async def resolve_action(self, action: types.CodeAction) -> types.CodeAction:
+        snap, edits = await self.action_edits(action.data)
+        document_changes = bool(self.capability("workspace.workspace_edit.document_changes"))
+        action.edit = actions.workspace_edit(snap, edits, document_changes)
+        return action
+
+    def crashed(self, where: str, exc: BaseException) -> None:
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))
+        self.log(types.MessageType.Error, f"perfsquad: {where} failed: {type(exc).__name__}: {exc}\n{detail}")
+
+    def started(self) -> None:
+        """Called on the event loop once the client is there (at ``initialize``)."""
+        self._loop = asyncio.get_running_loop()
+        pending, self._pending_logs = self._pending_logs, []
+        for kind, message in pending:
+            self.log(kind, message)
+
+
+def guarded(server: PerfsquadServer, request: bool) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Keep a handler's crash from escaping: log it; a request gets an InternalError response."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def fail(exc: Exception) -> None:
+            if isinstance(exc, JsonRpcException):
+                raise exc
+            server.crashed(fn.__name__, exc)
+            if request:
+                raise JsonRpcInternalError(f"perfsquad: {fn.__name__} failed: {type(exc).__name__}: {exc}") from None
+
+        if asyncio.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def run_async(*args: Any) -> Any:
+                try:
+                    return await fn(*args)
+                except Exception as exc:
+                    fail(exc)
+                    return None
+
+            return run_async
+
+        @functools.wraps(fn)
+        def run(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except Exception as exc:
+                fail(exc)
+                return None
+
+        return run
+
+    return decorate
+
+
+def _root(params: types.InitializeParams) -> Path | None:
+    uri = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
+    path = to_fs_path(uri) if uri else params.root_path
+    return Path(path) if path else None
+
+
+def _is_python(doc: types.TextDocumentItem) -> bool:
+    return doc.language_id == "python" or doc.uri.endswith((".py", ".pyi"))
+
+
+def _command_uri(args: tuple[Any, ...]) -> str:
+    first = args[0] if args else None
+    uri = first.get("uri") if isinstance(first, dict) else first
+    if not isinstance(uri, str):
+        raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND} expects a document URI as its argument")
+    return uri
+
+
+def create_server(*, extensions: bool = True) -> PerfsquadServer:
+    """A configured server; ``perfsquad/server/ext_*.py`` modules are registered unless told not to."""
+    server = PerfsquadServer()
+    feature, command = server.feature, server.command
+    notification, request = guarded(server, request=False), guarded(server, request=True)
+
+    @feature(types.INITIALIZE)
+    @request
+    def initialize(ls: PerfsquadServer, params: types.InitializeParams) -> None:
+        ls.started()
+        ls.documents.options = parse_options(params.initialization_options)
+        ls.documents.root = _root(params)
+
+    @feature(types.INITIALIZED)
+    @notification
+    async def initialized(ls: PerfsquadServer, params: types.InitializedParams) -> None:
+        ls.documents.config_in(ls.documents.root)  # shows bad settings right away
+        if ls.capability("workspace.did_change_watched_files.dynamic_registration"):
+            watcher = types.FileSystemWatcher(glob_pattern="**/pyproject.toml")
+            options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher])
+            registration = types.Registration(
+                id="perfsquad-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+            )
+            await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+
+    @feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @notification
+    def did_open(ls: PerfsquadServer, params: types.DidOpenTextDocumentParams) -> None:
+        if _is_python(params.text_document):
+            ls.documents.open(params.text_document.uri, ls.workspace.get_text_document(params.text_document.uri).path)
+
+    @feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @notification
+    def did_change(ls: PerfsquadServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.documents.schedule(params.text_document.uri)
+
+    @feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @notification
+    def did_save(ls: PerfsquadServer, params: types.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri.endswith("pyproject.toml"):
+            ls.documents.reconfigure()
+        else:
+            ls.documents.schedule(params.text_document.uri, delay_ms=0)
+
+    @feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @notification
+    def did_close(ls: PerfsquadServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.documents.close(params.text_document.uri)
+
+    @feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @notification
+    def did_change_watched_files(ls: PerfsquadServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+            ls.documents.reconfigure()
+
+    @feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    @notification
+    async def did_change_configuration(ls: PerfsquadServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = settings_section(params.settings)
+        if settings is None and ls.capability("workspace.configuration"):
+            items = [types.ConfigurationItem(section="perfsquad")]
+            settings = (await ls.workspace_configuration_async(types.ConfigurationParams(items=items)))[0]
+        # No settings at all (a client that only says "something changed"): keep what we have.
+        ls.documents.reconfigure(parse_options(settings) if settings is not None else None)
+
+    code_action_options = types.CodeActionOptions(code_action_kinds=list(actions.KINDS), resolve_provider=True)
+
+    @feature(types.TEXT_DOCUMENT_CODE_ACTION, code_action_options)
+    @request
+    async def code_action(ls: PerfsquadServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        snap = ls.snap(params.text_document.uri)
+        if snap is None:
+            return []
+        found = actions.code_actions(snap, params, await ls.documents.settled(snap.uri))
+        if ls.resolves_edits():
+            return found
+        return [await ls.resolve_action(a) for a in found]
+
+    @feature(types.CODE_ACTION_RESOLVE)
+    @request
+    async def code_action_resolve(ls: PerfsquadServer, params: types.CodeAction) -> types.CodeAction:
+        return await ls.resolve_action(params)
+
+    @feature(types.TEXT_DOCUMENT_HOVER)
+    @request
+    async def on_hover(ls: PerfsquadServer, params: types.HoverParams) -> types.Hover | None:
+        analysis = await ls.documents.settled(params.text_document.uri)
+        view = ls.document(params.text_document.uri)
+        if analysis is None or view is None:
+            return None
+        pos = analysis.index.to_position(params.position)
+        parts, rng = hover.hover_sections(analysis, pos)
+        parts += ls.isolation.hover(ls.hover_providers, view, pos)
+        return hover.make_hover(parts, rng, ls.markdown())
+
+    @feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+    @request
+    async def code_lens(ls: PerfsquadServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        analysis = await ls.documents.settled(params.text_document.uri)
+        view = ls.document(params.text_document.uri)
+        if analysis is None or view is None:
+            return []
+        return hover.code_lenses(params.text_document.uri, analysis) + ls.isolation.lenses(ls.lens_providers, view)
+
+    @feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
+    @request
+    async def inlay_hint(ls: PerfsquadServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+        if not ls.inlay_providers:
+            return []
+        view = await ls.settled_document(params.text_document.uri)
+        if view is None:
+            return []
+        return ls.isolation.inlays(ls.inlay_providers, view, view.to_span(params.range))
+
+    @command(FIX_ALL_COMMAND)
+    @request
+    async def fix_all(ls: PerfsquadServer, *args: Any) -> bool:
+        snap = ls.snap(_command_uri(args))
+        if snap is None:
+            raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND}: the document is not open")
+        snap, edits = await ls.action_edits(actions.fix_all_action(snap).data)
+        if not edits:
+            return False
+        edit = actions.workspace_edit(snap, edits, bool(ls.capability("workspace.workspace_edit.document_changes")))
+        params = types.ApplyWorkspaceEditParams(edit=edit, label="perfsquad: fix all safe findings")
+        return (await ls.workspace_apply_edit_async(params)).applied
+
+    @command(hover.SHOW_METRICS_COMMAND)
+    @request
+    def show_function_metrics(ls: PerfsquadServer, *args: Any) -> None:
+        return None  # the code lens title says it all; the command only makes the lens clickable
+
+    @feature(types.SHUTDOWN)
+    @request
+    def shutdown(ls: PerfsquadServer, params: None) -> None:
+        ls.documents.shutdown()
+        ls.executor.shutdown(wait=False, cancel_futures=True)
+
+    if extensions:
+        for problem in discover_extensions(server):
+            server.log(types.MessageType.Error, problem)
+    return server
