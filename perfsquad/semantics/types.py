@@ -282,6 +282,12 @@ def numeric_value_type(node: ast.expr, imports: ImportMap) -> str:
         if len(rows) == 1 and (row := rows.pop()) in NUMERIC_VECTORS:
             return f"list[{row}]"
         return UNKNOWN
+    if isinstance(node, ast.ListComp) and len(node.generators) == 1:
+        # ``[[0.0] * n for _ in range(m)]``: a preallocated numeric matrix.
+        row = numeric_value_type(node.elt, imports)
+        if row in NUMERIC_VECTORS:
+            return f"list[{row}]"
+        return UNKNOWN
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         # ``[0.0] * n`` / ``n * [0.0]``: a preallocated numeric list.
         for seq in (node.left, node.right):

@@ -440,9 +440,12 @@ class ElementwiseExpr:
             def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
                 if len(updated.slice) == 1:
                     element = updated.slice[0].slice
-                    if isinstance(element, cst.Index) and isinstance(element.value, cst.Name):
-                        if element.value.value == index:
-                            return updated.value
+                    if (
+                        isinstance(element, cst.Index)
+                        and isinstance(element.value, cst.Name)
+                        and element.value.value == index
+                    ):
+                        return updated.value
                 return updated
 
             def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
