@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""Editor latency benchmark: `perfsquad serve` against `ruff server`, through the same stdio LSP client.
+
+Stdlib only (the client is bench/lsp_client.py). Run from anywhere:
+
+    python3 bench/lsp_latency.py [--perfsquad CMD] [--ruff CMD] [--edits 20] [--rss-files 50]
+                                 [--py-spy FILE]   # also profile perfsquad's latency runs
+
+For each file and each server: initialize, open the file, wait for its first diagnostics, do one
+unmeasured warm-up edit, then make ``--edits`` edits (inserting a statement at the top of a
+function body, then removing it, in functions spread over the file) and time each from the moment
+``textDocument/didChange`` is written to the moment the ``publishDiagnostics`` for that document
+version is decoded. perfsquad runs with ``debounceMs: 0`` (initializationOptions), so nothing is
+subtracted; ruff server pushes diagnostics because our client does not advertise pull diagnostics.
+Then both servers open the ``--rss-files`` largest files of the django corpus and their VmRSS
+(/proc/PID/status) is read once every file has its diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from corpus import CORPORA, SetupError, prepare_corpus
+from lsp_client import LspClient, LspError, rss_kib
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results" / "lsp_latency.json"
+FILES = (  # (corpus, path inside the corpus package)
+    ("django", "db/models/query.py"),
+    ("sympy", "polys/polytools.py"),
+)
+PERFSQUAD_OPTIONS = {"debounceMs": 0}
+RUFF_SELECT = ["PERF", "FURB", "C4", "SIM", "UP"]  # the same peer rules as bench/throughput.py
+# editorOnly: ignore every pyproject/ruff.toml (this repository's [tool.ruff] excludes bench/.corpus).
+RUFF_OPTIONS = {"settings": {"configurationPreference": "editorOnly", "lint": {"select": RUFF_SELECT}}}
+WAIT_S = 60.0
+TARGET_P95_MS = 50.0
+TARGET_RSS_MIB = 150.0
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One didChange: ``text`` replaces lines [start, end) (0-based, whole lines)."""
+
+    start: int
+    end: int
+    text: str
+    function: str
+
+
+@dataclass
+class Run:
+    file: str
+    tool: str
+    lines: int
+    open_ms: float | None = None
+    latencies_ms: list[float] = field(default_factory=list)
+    diagnostics: list[int] = field(default_factory=list)  # diagnostics per measured publish
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    error: str | None = None
+
+
+def p95(values: list[float]) -> float:
+    """95th percentile, linear interpolation between closest ranks (what numpy calls 'linear')."""
+    ordered = sorted(values)
+    rank = 0.95 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def plan_edits(source: str, count: int, probe: str = "_bench_probe = len(str({k}))") -> list[Edit]:
+    """``count`` edits: insert a statement at the top of a function body, then remove it, in
+    functions spread evenly over the file (so every pair leaves the text as it found it).
+    Every edited text is checked to parse: the servers see realistic, valid code."""
+    lines = source.splitlines(keepends=True)
+    spots: list[tuple[int, str, str]] = []  # (0-based line, indentation, function name)
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # after the docstring
+        if not body:
+            continue
+        first = body[0]
+        decorators = getattr(first, "decorator_list", [])
+        line = min([first.lineno, *(d.lineno for d in decorators)]) - 1  # a decorated def starts at its "@"
+        indent = lines[line][: first.col_offset]
+        if indent.strip() == "" and lines[line][len(indent) :].strip():  # the statement starts its line
+            spots.append((line, indent, node.name))
+    spots.sort()
+    pairs = (count + 1) // 2
+    if len(spots) < pairs:
+        raise SetupError(f"only {len(spots)} functions to edit, {pairs} needed")
+    chosen = [spots[(i * len(spots)) // pairs] for i in range(pairs)]
+    edits: list[Edit] = []
+    for k, (line, indent, name) in enumerate(chosen):
+        statement = f"{indent}{probe.format(k=k)}\n"
+        ast.parse("".join([*lines[:line], statement, *lines[line:]]))  # SyntaxError if the plan is wrong
+        edits.append(Edit(line, line, statement, name))
+        edits.append(Edit(line, line + 1, "", name))
+    return edits[:count]
+
+
+def change_params(uri: str, version: int, edit: Edit) -> dict[str, Any]:
+    span = {"start": {"line": edit.start, "character": 0}, "end": {"line": edit.end, "character": 0}}
+    return {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": span, "text": edit.text}]}
+
+
+def diagnostics_of(uri: str, version: int | None) -> Any:
+    """A matcher for the publishDiagnostics of ``uri`` (for ``version`` if the server sends versions)."""
+
+    def match(body: dict[str, Any]) -> bool:
+        if body.get("method") != "textDocument/publishDiagnostics":
+            return False
+        params = body.get("params") or {}
+        if params.get("uri") != uri:
+            return False
+        return version is None or params.get("version") in (None, version)
+
+    return match
+
+
+def start(tool: str, cmd: list[str], cwd: Path, options: Any, log: Path) -> LspClient:
+    stderr = log.open("ab")
+    try:
+        client = LspClient(cmd, cwd, stderr=stderr)
+    finally:
+        stderr.close()  # the child has its own copy
+    client.initialize(cwd, options)
+    return client
+
+
+def measure_file(tool: str, cmd: list[str], options: Any, path: Path, root: Path, edits: list[Edit], log: Path) -> Run:
+    source = path.read_text(encoding="utf-8")
+    run = Run(str(path.relative_to(root.parent)), tool, len(source.splitlines()))
+    print(f"  {tool}: {run.file} ({run.lines:,} lines)", file=sys.stderr)
+    client = start(tool, cmd, root, options, log)
+    try:
+        uri = path.as_uri()
+        since = client.cursor()
+        sent = client.notify(
+            "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 0, "text": source}}
+        )
+        run.open_ms = (client.wait_for(diagnostics_of(uri, 0), WAIT_S, since).received - sent) * 1000
+        warmup = plan_edits(source, 2)
+        for version, edit in enumerate([*warmup, *edits], start=1):
+            since = client.cursor()
+            sent = client.notify("textDocument/didChange", change_params(uri, version, edit))
+            reply = client.wait_for(diagnostics_of(uri, version), WAIT_S, since)
+            if version > len(warmup):
+                run.latencies_ms.append((reply.received - sent) * 1000)
+                run.diagnostics.append(len(reply.body["params"].get("diagnostics") or []))
+        run.median_ms = statistics.median(run.latencies_ms)
+        run.p95_ms = p95(run.latencies_ms)
+    except (LspError, OSError, SetupError) as exc:
+        run.error = str(exc)
+        print(f"!!! {tool} on {run.file} FAILED: {exc}", file=sys.stderr)
+    finally:
+        client.close()
+    return run
+
+
+def measure_rss(tool: str, cmd: list[str], options: Any, files: list[Path], root: Path, log: Path) -> dict[str, Any]:
+    """VmRSS once every file is open and has its first diagnostics."""
+    print(f"  {tool}: opening {len(files)} files", file=sys.stderr)
+    client = start(tool, cmd, root, options, log)
+    out: dict[str, Any] = {"tool": tool, "files": len(files)}
+    try:
+        out["rss_before_open_mib"] = rss_kib(client.pid) / 1024
+        begin = time.perf_counter()
+        for path in files:
+            uri = path.as_uri()
+            since = client.cursor()
+            text = path.read_text(encoding="utf-8")
+            client.notify(
+                "textDocument/didOpen",
+                {"textDocument": {"uri": uri, "languageId": "python", "version": 0, "text": text}},
+            )
+            client.wait_for(diagnostics_of(uri, 0), WAIT_S, since)
+        out["open_all_s"] = time.perf_counter() - begin
+        out["lines"] = sum(len(p.read_bytes().splitlines()) for p in files)
+        out["rss_mib"] = rss_kib(client.pid) / 1024
+    except (LspError, OSError) as exc:
+        out["error"] = str(exc)
+        print(f"!!! {tool} RSS run FAILED: {exc}", file=sys.stderr)
+    finally:
+        client.close()
+    return out
+
+
+def version_of(cmd: list[str]) -> str:
+    try:
+        proc = subprocess.run([cmd[0], "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({exc})"
+    return (proc.stdout or proc.stderr).strip().splitlines()[0] if (proc.stdout or proc.stderr).strip() else "unknown"
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
+    ruff_median = {r.file: r.median_ms for r in runs if r.tool == "ruff server" and r.median_ms}
+    header = ("file", "tool", "lines", "edits", "median ms", "p95 ms", "max ms", "open ms", "median / ruff")
+    rows = [header]
+    for r in runs:
+        base = ruff_median.get(r.file)
+        ratio = f"{r.median_ms / base:.2f}x" if r.median_ms is not None and base else "-"
+        top = max(r.latencies_ms) if r.latencies_ms else None
+        rows.append(
+            (
+                r.file,
+                r.tool,
+                f"{r.lines:,}",
+                str(len(r.latencies_ms)),
+                fmt(r.median_ms),
+                fmt(r.p95_ms),
+                fmt(top),
+                fmt(r.open_ms, 0),
+                ratio,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print(
+            "  ".join(
+                [
+                    row[0].ljust(widths[0]),
+                    row[1].ljust(widths[1]),
+                    *(c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)),
+                ]
+            )
+        )
+    for r in runs:
+        if r.error:
+            print(f"{r.tool} on {r.file}: FAILED ({r.error})")
+    print()
+    for item in rss:
+        if "error" in item:
+            print(f"{item['tool']}: RSS run FAILED ({item['error']})")
+        else:
+            print(
+                f"{item['tool']}: VmRSS {item['rss_mib']:.1f} MiB with {item['files']} django files open "
+                f"({item['lines']:,} lines; {item['rss_before_open_mib']:.1f} MiB before; opened in {item['open_all_s']:.1f} s)"
+            )
+
+
+def check_targets(runs: list[Run], rss: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    targets: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, op: str, goal: float) -> None:
+        if value is None:
+            verdict = "FAIL"  # a failed or missing measurement never passes
+        else:
+            verdict = "PASS" if (value <= goal if op == "<=" else value < goal) else "FAIL"
+        targets.append({"target": name, "value": value, "op": op, "goal": goal, "verdict": verdict})
+
+    by = {(r.file, r.tool): r for r in runs}
+    for file in dict.fromkeys(r.file for r in runs):
+        ours, ruff = by.get((file, "perfsquad")), by.get((file, "ruff server"))
+        ratio = None
+        if ours and ruff and ours.median_ms is not None and ruff.median_ms:
+            ratio = ours.median_ms / ruff.median_ms
+        add(f"{file}: perfsquad median / ruff median", ratio, "<=", 1.0)
+        add(f"{file}: perfsquad p95 ms", ours.p95_ms if ours else None, "<", TARGET_P95_MS)
+    ours_rss = next((item for item in rss if item["tool"] == "perfsquad"), None)
+    add(
+        f"perfsquad VmRSS MiB, {ours_rss['files'] if ours_rss else '?'} files open",
+        ours_rss.get("rss_mib") if ours_rss else None,
+        "<",
+        TARGET_RSS_MIB,
+    )
+    print("\ntargets:")
+    for t in targets:
+        shown = "-" if t["value"] is None else f"{t['value']:.2f}"
+        print(f"  {t['verdict']:4}  {t['target']:52} {shown:>8}  (target {t['op']} {t['goal']:g})")
+    return targets
+
+
+def py_spy_prefix(out: Path) -> list[str]:
+    exe = Path(sys.executable).with_name("py-spy")
+    return [str(exe) if exe.exists() else "py-spy", "record", "--rate", "250", "--format", "raw", "-o", str(out), "--"]
+
+
+def print_hotspots(profile: Path, top: int = 25) -> None:
+    """Cumulative and self samples per function in the analysis threads of a py-spy raw profile."""
+    if not profile.exists():
+        print(f"\n(no profile at {profile})")
+        return
+    cumulative: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in profile.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")[1:]]  # drop the thread and line numbers
+        if not any("analyze_snapshot" in f for f in frames):
+            continue  # the event loop thread, idle workers
+        n = int(count)
+        total += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            cumulative[frame] += n
+    print(f"\nhotspots in {profile} ({total} samples in analysis threads at 250 Hz):")
+    for title, counter in (("cumulative", cumulative), ("self", own)):
+        print(f"  {title}:")
+        for frame, n in counter.most_common(top):
+            short = frame.replace(str(BENCH.parent) + "/", "")
+            print(f"    {100 * n / max(total, 1):5.1f}%  {short}")
+
+
+def default_perfsquad() -> list[str]:
+    exe = Path(sys.executable).with_name("perfsquad")
+    if exe.exists():
+        return [str(exe), "serve"]
+    venv = BENCH.parent / ".venv" / "bin" / "perfsquad"
+    return [str(venv), "serve"] if venv.exists() else [sys.executable, "-m", "perfsquad", "serve"]
+
+
+def default_ruff() -> list[str]:
+    for exe in (Path(sys.executable).with_name("ruff"), BENCH.parent / ".venv" / "bin" / "ruff"):
+        if exe.exists():
+            return [str(exe), "server"]
+    return ["ruff", "server"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--perfsquad", help="server command (default: the venv's `perfsquad serve`)")
+    parser.add_argument("--ruff", help="server command (default: the venv's `ruff server`)")
+    parser.add_argument("--edits", type=int, default=20, help="measured edits per file and server")
+    parser.add_argument("--rss-files", type=int, default=50, help="django files opened for the RSS figure")
+    parser.add_argument(
+        "--probe",
+        default="_bench_probe = len(str({k}))",
+        help="the statement each edit inserts ({k}: the edit pair's number); default: %(default)s",
+    )
+    parser.add_argument("--skip-ruff", action="store_true", help="measure perfsquad only")
+    parser.add_argument("--skip-rss", action="store_true", help="skip the many-files RSS run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="run perfsquad's latency runs under `py-spy record --format raw` (stacks to FILE.<n>) and print "
+        "its hotspots; the latencies then include py-spy's overhead (a few percent)",
+    )
+    args = parser.parse_args(argv)
+    servers = [
+        ("perfsquad", shlex.split(args.perfsquad) if args.perfsquad else default_perfsquad(), PERFSQUAD_OPTIONS),
+        ("ruff server", shlex.split(args.ruff) if args.ruff else default_ruff(), RUFF_OPTIONS),
+    ][: 1 if args.skip_ruff else 2]
+    try:
+        roots = {name: prepare_corpus(name).parent for name in dict.fromkeys(c for c, _ in FILES)}
+        targets_files = [(roots[c], roots[c] / CORPORA[c][2] / rel) for c, rel in FILES]
+        plans = [plan_edits(path.read_text(encoding="utf-8"), args.edits, args.probe) for _, path in targets_files]
+    except (SetupError, OSError, zipfile.BadZipFile, SyntaxError) as exc:
+        print(f"lsp_latency: setup failed: {exc}", file=sys.stderr)
+        return 2
+    django = roots["django"] / "django"
+    rss_files = sorted(django.rglob("*.py"), key=lambda p: (-p.stat().st_size, str(p)))[: args.rss_files]
+
+    runs: list[Run] = []
+    rss: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    profiles: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="lsp-latency-") as scratch:
+        for tool, cmd, options in servers:
+            log = Path(scratch) / f"{tool.split()[0]}.stderr"
+            print(f"running {tool}: {shlex.join(cmd)}", file=sys.stderr)
+            for (root, path), edits in zip(targets_files, plans, strict=True):
+                run_cmd = cmd
+                if args.py_spy is not None and tool == "perfsquad":
+                    profiles.append(args.py_spy.with_name(f"{args.py_spy.name}.{len(profiles) + 1}").resolve())
+                    profiles[-1].parent.mkdir(parents=True, exist_ok=True)
+                    run_cmd = [*py_spy_prefix(profiles[-1]), *cmd]
+                runs.append(measure_file(tool, run_cmd, options, path, root, edits, log))
+            if not args.skip_rss:
+                rss.append(measure_rss(tool, cmd, options, rss_files, roots["django"], log))
+            if any(r.error for r in runs if r.tool == tool) or any(
+                "error" in item for item in rss if item["tool"] == tool
+            ):
+                tail = log.read_text(errors="replace").strip().splitlines()[-10:]
+                print(f"{tool} stderr (last lines):\n  " + "\n  ".join(tail), file=sys.stderr)
+
+    load_after = os.getloadavg()
+    runs.sort(key=lambda r: (r.file, r.tool))
+    print()
+    print_table(runs, rss)
+    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} CPUs")
+    for profile in profiles:
+        print_hotspots(profile)
+    targets = check_targets(runs, rss)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_average_1min": {"before": load_before[0], "after": load_after[0]},
+        "servers": {
+            tool: {"cmd": cmd, "version": version_of(cmd), "initializationOptions": options}
+            for tool, cmd, options in servers
+        },
+        "method": {
+            "latency": "didChange written -> publishDiagnostics for that version decoded (reader thread stamp)",
+            "perfsquad_debounce_ms": PERFSQUAD_OPTIONS["debounceMs"],
+            "debounce_subtracted_ms": 0,
+            "ruff_diagnostics": "push (client advertises no pull diagnostics capability)",
+            "edits": f"insert `{args.probe}` at the top of a function body, then remove it",
+            "warmup_edits": 2,
+        },
+        "corpora": {name: {"dist": CORPORA[name][0], "version": CORPORA[name][1]} for name in roots},
+        "edits": {
+            str(path.relative_to(root)): [asdict(e) for e in plan]
+            for (root, path), plan in zip(targets_files, plans, strict=True)
+        },
+        "runs": [asdict(r) for r in runs],
+        "rss": rss,
+        "targets": targets,
+    }
+    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
