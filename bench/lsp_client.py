@@ -85,7 +85,9 @@ class LspClient:
                 body = json.loads(stream.read(length))
                 stamp = time.perf_counter()
                 if "method" in body and "id" in body:  # a request from the server
-                    self._send({"jsonrpc": "2.0", "id": body["id"], "result": _answer(body["method"], body.get("params"))})
+                    self._send(
+                        {"jsonrpc": "2.0", "id": body["id"], "result": _answer(body["method"], body.get("params"))}
+                    )
                 with self._cond:
                     self._messages.append(Message(stamp, body))
                     self._cond.notify_all()

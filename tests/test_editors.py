@@ -145,7 +145,9 @@ def test_neovim_applies_quick_fix_and_saves(tmp_path: Path) -> None:
     project, source = seeded_project(tmp_path)
     result = tmp_path / "result.json"
     env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="fix")
-    data = run_editor([nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result)
+    data = run_editor(
+        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
+    )
     check_diagnostic(data)
     assert data["diagnostic"]["lnum"] == 6  # 0-based: the `for` line
     assert any("list comprehension" in t and "(unsafe)" not in t for t in data["offered"]), data["offered"]
@@ -158,7 +160,9 @@ def test_neovim_hover_and_code_lens(tmp_path: Path) -> None:
     project, source = seeded_project(tmp_path)
     result = tmp_path / "result.json"
     env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="hover")
-    data = run_editor([nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result)
+    data = run_editor(
+        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
+    )
     check_diagnostic(data)
     finding = data["finding_hover"]
     assert "IDM001" in finding
