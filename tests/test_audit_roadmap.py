@@ -63,7 +63,7 @@ def test_amdahl_estimate_and_its_description() -> None:
     assert est.saved_seconds == pytest.approx(10.0 * 0.5 * (1 - 1 / 4))
     assert est.roi == pytest.approx(3.75 / 5)
     text = est.describe()
-    assert text.startswith("ROI: share 50.0% * (1 - 1/speedup 4x) = 3.75 s saved of 10 s; effort 5 min")
+    assert text.startswith("ROI: share 50.0% \u00d7 (1 \u2212 1/speedup 4x) = 3.75 s saved of 10 s; effort 5 min")
     # A rewrite measured slower than the original saves negative time: it is never recommended for speed.
     slower = RoiEstimate("X", 0.5, SpeedupPoint(0.8, "t"), 10.0, 1, "safe")
     assert slower.saved_seconds is not None and slower.saved_seconds < 0

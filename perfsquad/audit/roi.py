@@ -74,7 +74,7 @@ class RoiEstimate:
             )
         saved = self.saved_seconds or 0.0
         return (
-            f"ROI: share {self.share:.1%} * (1 - 1/speedup {self.speedup.ratio:.3g}x) = "
+            f"ROI: share {self.share:.1%} \u00d7 (1 \u2212 1/speedup {self.speedup.ratio:.3g}x) = "
             f"{saved:.3g} s saved of {self.wall_seconds:.3g} s; {effort} "
             f"(speedup {self.speedup.basis})"
         )

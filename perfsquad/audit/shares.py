@@ -101,6 +101,11 @@ class ShareIndex:
         self._keys[path] = key
         return key
 
+    @property
+    def line_level(self) -> bool:
+        """Whether the profile can tell lines apart (sampled stacks or per-line times)."""
+        return bool(self.profile.stacks) or self._line_level
+
     def measured(self, path: str) -> bool:
         """Whether the profile saw any code of this file."""
         key = self._key(path)

@@ -1,0 +1,276 @@
+"""Audits in the editor: ``perfsquad.auditPerformance``, ``perfsquad.quickDiagnose``,
+``perfsquad.estimateRoi`` (and ``perfsquad.cancelAudit``), plus the ROI hover.
+
+* ``perfsquad.auditPerformance`` — arguments: none (the workspace), a file/folder URI or path, or
+  ``{"uri"|"path", "run", "sampler", "timeout", "out", "formats"}``. Runs the three-phase audit off
+  the event loop with ``$/progress`` (cancellable: the profiled process group is killed), writes
+  the HTML/Markdown/JSON reports (default ``.perfsquad/audit`` in the workspace) and returns their
+  paths with the bottleneck and the top of the roadmap. Its profile feeds the ROI hover.
+* ``perfsquad.quickDiagnose`` — ``[uri, position]``, ``[uri, "function"]`` or
+  ``{"uri", "position"|"function", "profile": bool, "timeout"}``: the function's findings,
+  complexity, radon metrics and, when a test exercises it, a short profile (JSON plus ``text``).
+* ``perfsquad.estimateRoi`` — ``[uri, position]`` or ``{"uri", "position"}``: the Amdahl estimate
+  of every finding at that position, with its inputs.
+* Hover: with a profile loaded (by ``perfsquad.profile``/``loadProfile`` or an audit), a finding
+  under the cursor shows ``ROI: share S x (1 - 1/speedup X) = T s saved of W s; effort E min``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from perfsquad.audit.roadmap import enclosing_function
+from perfsquad.audit.roi import RoiEstimate, estimate
+from perfsquad.audit.shares import ShareIndex
+from perfsquad.model import Finding, Position
+from perfsquad.profiling.model import Profile
+
+if TYPE_CHECKING:
+    from perfsquad.server.app import PerfsquadServer
+    from perfsquad.server.extensions import DocumentView
+
+_tokens = itertools.count(1)
+
+
+def _path_of(value: str) -> Path:
+    if value.startswith("file:"):
+        return Path(unquote(urlparse(value).path))
+    return Path(value)
+
+
+@dataclass
+class AuditState:
+    profile: Profile | None = None
+    """The profile of the last audit."""
+    running: threading.Event | None = None
+    index: ShareIndex | None = None
+
+
+def _unwrap(args: Sequence[Any]) -> Sequence[Any]:
+    if len(args) == 1 and isinstance(args[0], list):
+        return args[0]  # some clients wrap the arguments once more
+    return args
+
+
+def _lsp_position(value: Any) -> types.Position | None:
+    if isinstance(value, types.Position):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("line"), int) and isinstance(value.get("character"), int):
+        return types.Position(line=value["line"], character=value["character"])
+    return None
+
+
+def _target(args: Sequence[Any], command: str) -> tuple[str, types.Position | None, str | None, dict[str, Any]]:
+    """(uri, LSP position, function name, options) from ``[uri, position|name]`` or an options object."""
+    args = _unwrap(args)
+    if args and isinstance(args[0], dict):
+        opts = dict(args[0])
+        uri = opts.get("uri") or opts.get("path")
+        pos, name = _lsp_position(opts.get("position")), opts.get("function")
+    elif args and isinstance(args[0], str):
+        opts, uri = {}, args[0]
+        pos = _lsp_position(args[1]) if len(args) > 1 else None
+        name = args[1] if len(args) > 1 and isinstance(args[1], str) else None
+    else:
+        raise ValueError(f"{command}: give [uri, position] or [uri, function name]")
+    if not isinstance(uri, str) or not uri:
+        raise ValueError(f"{command}: a document uri is required")
+    if pos is None and not (isinstance(name, str) and name):
+        raise ValueError(f"{command}: give a position ({{line, character}}) or a function name")
+    return uri, pos, name if isinstance(name, str) else None, opts
+
+
+def register(server: PerfsquadServer) -> None:
+    state = AuditState()
+    server.audit_state = state  # type: ignore[attr-defined]  # for tests and other extensions
+
+    def root() -> Path | None:
+        r = getattr(server.documents, "root", None)
+        return Path(r) if r is not None else None
+
+    def current_profile() -> Profile | None:
+        """The newest of the last audit's profile and the profile extension's loaded one."""
+        candidates = [state.profile]
+        profiling = getattr(server, "profile_state", None)
+        candidates.append(getattr(profiling, "profile", None))
+        found = [p for p in candidates if isinstance(p, Profile)]
+        return max(found, key=lambda p: p.created, default=None)
+
+    def share_index(profile: Profile) -> ShareIndex:
+        if state.index is None or state.index.profile is not profile:
+            state.index = ShareIndex(profile)
+        return state.index
+
+    def estimate_for(doc: DocumentView, finding: Finding, profile: Profile | None) -> RoiEstimate:
+        share = None
+        if profile is not None:
+            fn = enclosing_function(doc.report.functions, finding.span.start.line)
+            share = share_index(profile).finding_share(
+                doc.path, finding.span.start.line, finding.span.end.line, fn.name if fn else None
+            )
+        return estimate(
+            finding.code,
+            share=share,
+            wall_seconds=profile.wall_seconds if profile is not None else None,
+            safety=finding.fix.safety if finding.fix else None,
+            declared=finding.speedup,
+        )
+
+    def findings_at(doc: DocumentView, pos: Position) -> list[Finding]:
+        found = []
+        for f in doc.findings:
+            if f.code.startswith("HOT"):
+                continue
+            if f.span.start <= pos <= f.span.end or (f.span.start.line == pos.line == f.span.end.line):
+                found.append(f)
+        return found
+
+    def hover(doc: DocumentView, pos: Position) -> str | None:
+        profile = current_profile()
+        if profile is None:
+            return None
+        texts = [f"**{f.code}** {estimate_for(doc, f, profile).describe()}" for f in findings_at(doc, pos)]
+        return "\n\n".join(texts) or None
+
+    server.hover_providers.append(hover)
+
+    async def progress_token(ls: Any, title: str, cancel: threading.Event) -> str | None:
+        if not ls.capability("window.work_done_progress"):
+            return None
+        token = f"perfsquad-audit-{next(_tokens)}"
+        try:
+            await ls.progress.create_async(token)
+            ls.progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True))
+            future = ls.progress.tokens.get(token)
+            if future is not None:
+                future.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
+        except Exception:
+            return None
+        return token
+
+    def reporter(ls: Any, token: str | None) -> Callable[[str], None]:
+        loop = asyncio.get_running_loop()
+
+        def report(message: str) -> None:
+            if token is not None:
+                loop.call_soon_threadsafe(ls.progress.report, token, types.WorkDoneProgressReport(message=message))
+
+        return report
+
+    @server.command("perfsquad.auditPerformance")
+    async def audit_cmd(ls: Any, *args: Any) -> dict[str, Any]:
+        from perfsquad.audit.pipeline import run_audit
+        from perfsquad.audit.report import FORMATS, write_reports
+        from perfsquad.profiling.run import ProfileCancelled
+
+        args = tuple(_unwrap(args))
+        opts: dict[str, Any] = dict(args[0]) if args and isinstance(args[0], dict) else {}
+        target = opts.get("uri") or opts.get("path") or (args[0] if args and isinstance(args[0], str) else None)
+        workspace = root()
+        path = _path_of(str(target)) if target else workspace
+        if path is None:
+            raise ValueError("perfsquad.auditPerformance: no workspace folder; give a file or folder")
+        if not path.exists():
+            raise ValueError(f"perfsquad.auditPerformance: {path} does not exist")
+        if state.running is not None:
+            raise RuntimeError("an audit is already running: cancel it first")
+        cancel = threading.Event()
+        state.running = cancel
+        token = await progress_token(ls, "perfsquad: audit", cancel)
+        report = reporter(ls, token)
+        formats = tuple(f for f in opts.get("formats", FORMATS) if f in FORMATS) or FORMATS
+        try:
+            result = await asyncio.to_thread(
+                run_audit, [path], run=opts.get("run"), sampler=str(opts.get("sampler", "auto")),
+                timeout=float(opts.get("timeout", 300.0)), cancel=cancel, progress=report,
+                root=workspace if workspace is not None and path.resolve().is_relative_to(workspace.resolve()) else None,
+            )  # fmt: skip
+            out = Path(opts["out"]) if opts.get("out") else Path(result.root) / ".perfsquad" / "audit"
+            written = await asyncio.to_thread(write_reports, result, out, formats)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except ProfileCancelled as exc:
+            raise RuntimeError(str(exc)) from None
+        finally:
+            state.running = None
+            if token is not None:
+                ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
+        if result.profile is not None:
+            state.profile = result.profile
+            server.refresh_overlays()
+        files = {p.suffix.lstrip("."): str(p) for p in written}
+        return {
+            "html": files.get("html"),
+            "markdown": files.get("md"),
+            "json": files.get("json"),
+            "findings": result.findings_count,
+            "bottleneck": result.bottleneck_headline,
+            "profile_error": result.profile_error,
+            "notes": list(result.notes),
+            "roadmap": [item.to_json() for item in result.roadmap[:10]],
+        }
+
+    @server.command("perfsquad.cancelAudit")
+    def cancel_cmd(ls: Any, *args: Any) -> bool:
+        if state.running is None:
+            return False
+        state.running.set()
+        return True
+
+    @server.command("perfsquad.quickDiagnose")
+    async def diagnose_cmd(ls: Any, *args: Any) -> dict[str, Any]:
+        from perfsquad.audit.diagnose import diagnose
+        from perfsquad.profiling.run import ProfileCancelled
+
+        uri, lsp_pos, name, opts = _target(args, "perfsquad.quickDiagnose")
+        doc = await server.settled_document(uri)
+        path = Path(doc.path) if doc is not None else _path_of(uri)
+        line = None
+        if lsp_pos is not None:
+            line = doc.to_position(lsp_pos).line if doc is not None else lsp_pos.line + 1
+        cancel = threading.Event()
+        token = await progress_token(ls, "perfsquad: quick diagnose", cancel)
+        try:
+            result = await asyncio.to_thread(
+                diagnose, path, function=name, line=line, source=doc.text if doc is not None else None,
+                root=root(), profile=bool(opts.get("profile", True)), run=opts.get("run"),
+                timeout=float(opts.get("timeout", 20.0)), cancel=cancel, progress=reporter(ls, token),
+            )  # fmt: skip
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except ProfileCancelled as exc:
+            raise RuntimeError(str(exc)) from None
+        finally:
+            if token is not None:
+                ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
+        return {**result.to_json(), "text": result.format()}
+
+    @server.command("perfsquad.estimateRoi")
+    async def roi_cmd(ls: Any, *args: Any) -> dict[str, Any]:
+        uri, lsp_pos, _name, _opts = _target(args, "perfsquad.estimateRoi")
+        if lsp_pos is None:
+            raise ValueError("perfsquad.estimateRoi: give [uri, position]")
+        doc = await server.settled_document(uri)
+        if doc is None:
+            raise ValueError(f"perfsquad.estimateRoi: {uri} is not open")
+        pos = doc.to_position(lsp_pos)
+        profile = current_profile()
+        estimates = []
+        for f in findings_at(doc, pos):
+            est = estimate_for(doc, f, profile)
+            estimates.append({"line": f.span.start.line, "message": f.message, **est.to_json()})
+        return {
+            "profile": None if profile is None else {"command": list(profile.command), "wall_seconds": profile.wall_seconds},
+            "estimates": estimates,
+        }

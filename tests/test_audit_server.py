@@ -1,0 +1,122 @@
+"""End to end through the language server (pytest-lsp, VS Code and Neovim profiles):
+`perfsquad.auditPerformance`, `perfsquad.quickDiagnose`, `perfsquad.estimateRoi` and the ROI hover."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lsp_harness import ProbeClient, initialize, lsp_fixture
+from lsprotocol import types
+
+client = lsp_fixture()
+
+APP = """\
+def lowest(xs):
+    return sorted(xs)[0]
+
+
+def main():
+    total = 0
+    for i in range(400):
+        total += lowest(list(range(i, i + 4000)))
+    print(total)
+
+
+if __name__ == "__main__":
+    main()
+"""
+TEST_APP = """\
+from app import lowest
+
+
+def test_lowest():
+    for i in range(300):
+        assert lowest(list(range(i, i + 3000))) == i
+"""
+FINDING = types.Position(line=1, character=12)  # inside `sorted(xs)[0]`
+
+
+def _workspace(tmp_path: Path) -> Path:
+    (tmp_path / "app.py").write_text(APP, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_app.py").write_text(TEST_APP, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npythonpath = ['.']\n", encoding="utf-8")
+    return tmp_path / "app.py"
+
+
+async def _execute(client: ProbeClient, command: str, *args: object) -> object:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command, arguments=list(args))
+    )
+
+
+async def _hover(client: ProbeClient, uri: str, pos: types.Position) -> str:
+    result = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=pos)
+    )
+    if result is None:
+        return ""
+    contents = result.contents
+    return contents.value if isinstance(contents, types.MarkupContent) else str(contents)
+
+
+async def test_audit_command_feeds_roi_hover_and_estimate(client: ProbeClient, tmp_path: Path) -> None:
+    app = _workspace(tmp_path)
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+    uri = app.as_uri()
+    client.open(uri, APP)
+    diags = await client.diagnostics_for(uri, version=1)
+    assert "IDM007" in {d.code for d in diags}
+
+    # No profile yet: the hover has no ROI line, and estimateRoi says nothing was measured.
+    assert "ROI:" not in await _hover(client, uri, FINDING)
+    cold = await _execute(client, "perfsquad.estimateRoi", uri, {"line": FINDING.line, "character": FINDING.character})
+    assert isinstance(cold, dict) and cold["profile"] is None
+    assert cold["estimates"][0]["code"] == "IDM007" and cold["estimates"][0]["share"] is None
+
+    result = await _execute(client, "perfsquad.auditPerformance", {"run": "python app.py", "out": str(tmp_path / "r")})
+    assert isinstance(result, dict)
+    html = Path(result["html"])
+    assert html.is_file() and "<svg" in html.read_text() and Path(result["markdown"]).is_file()
+    top = result["roadmap"][0]
+    assert top["code"] == "IDM007" and top["function"] == "lowest" and top["share"] > 0
+    assert json.loads(Path(result["json"]).read_text())["roadmap"][0]["code"] == "IDM007"
+
+    text = await _hover(client, uri, FINDING)
+    assert "**IDM007** ROI: share " in text and " s saved of " in text and "effort 1 min" in text
+    assert "1/speedup" in text
+    warm = await _execute(client, "perfsquad.estimateRoi", {"uri": uri, "position": {"line": 1, "character": 12}})
+    assert isinstance(warm, dict) and warm["profile"]["command"]
+    est = warm["estimates"][0]
+    assert est["share"] > 0 and est["saved_seconds"] > 0 and est["effort_minutes"] == 1
+    assert est["saved_seconds"] == warm["profile"]["wall_seconds"] * est["share"] * (1 - 1 / est["speedup"])
+    assert est["formula"] in text  # the hover shows exactly the command's estimate
+    # Off any finding: no ROI text.
+    assert "ROI:" not in await _hover(client, uri, types.Position(line=5, character=4))
+
+
+async def test_quick_diagnose_by_position_and_by_name(client: ProbeClient, tmp_path: Path) -> None:
+    app = _workspace(tmp_path)
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+    uri = app.as_uri()
+    client.open(uri, APP)
+    await client.diagnostics_for(uri, version=1)
+
+    fast = await _execute(client, "perfsquad.quickDiagnose", {"uri": uri, "function": "main", "profile": False})
+    assert isinstance(fast, dict)
+    assert fast["function"] == "main" and fast["line"] == 5 and fast["profile"] is None
+    assert fast["complexity"] == "n/a" or fast["complexity"].startswith("O(")
+    assert fast["radon"]["cyclomatic"] == 2 and fast["radon"]["rank"] == "A"
+    assert [f["code"] for f in fast["findings"]] == ["IDM005"]  # `total += ...` in the loop
+    assert fast["findings"][0]["share"] is None and "no profile" in fast["text"]
+
+    result = await _execute(client, "perfsquad.quickDiagnose", uri, {"line": 1, "character": 4})
+    assert isinstance(result, dict)
+    assert result["function"] == "lowest" and result["radon"]["cyclomatic"] == 1
+    assert [f["code"] for f in result["findings"]] == ["IDM007"]
+    assert result["exercised_by"] == {"kind": "test", "spec": "tests/test_app.py::test_lowest"}
+    assert result["profile_error"] is None, result["profile_error"]
+    prof = result["profile"]
+    assert prof is not None and prof["wall_seconds"] > 0 and prof["share"] > 0
+    assert "of the run in this function" in result["text"]
