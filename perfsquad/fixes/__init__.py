@@ -4,8 +4,8 @@ Rules describe a rewrite as replacement text for one or more nodes, assembled fr
 source of the sub-expressions they keep (so their comments, quoting and formatting survive). This
 module turns that into a :class:`~perfsquad.model.Fix` only if
 
-* the rewritten statement still parses (checked on the statement alone: cheap, and the same
-  grammar as in place);
+* the rewritten statement still parses, with ``ast`` and as a lossless libcst round trip
+  (checked on the statement alone: cheap, and the same grammar as in place);
 * every comment of the replaced region is still there (a comment the rewrite would drop is moved
   above the new statement, never lost);
 * the edit is minimal (common prefix and suffix trimmed), so editors keep cursors and folds.
@@ -52,13 +52,25 @@ def comments(text: str) -> list[str] | None:
 
 
 def _parses(text: str) -> bool:
+    """The rewritten statement parses with ``ast`` *and* round-trips losslessly through libcst.
+
+    libcst is the concrete-syntax check: it keeps every byte (comments, whitespace, quoting), so
+    ``parse_module(code).code == code`` proves the statement is well-formed concrete syntax and
+    nothing in it is dropped. Only the smallest enclosing statement is parsed, never the file.
+    """
+    code = textwrap.dedent(text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(textwrap.dedent(text))
+            ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return True
+    import libcst
+
+    try:
+        return libcst.parse_module(code).code == code
+    except (libcst.ParserSyntaxError, RecursionError, MemoryError):
+        return False
 
 
 def line_indent(ctx: Context, node: ast.stmt) -> str:
