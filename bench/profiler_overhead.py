@@ -21,11 +21,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from perfsquad.profiling.run import CHILD, profile_command  # noqa: E402
-from perfsquad.profiling.target import Target  # noqa: E402
+from perfsquad.profiling.run import CHILD, profile_command
+from perfsquad.profiling.target import Target
 
 WORKLOADS = {
     "loop-heavy": """\
@@ -73,7 +74,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "profiler_overhead.json")
     args = parser.parse_args()
     modes = ("none", "py-spy", "cprofile")
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name, source in WORKLOADS.items():
