@@ -1,0 +1,584 @@
+"""Leak check: run a workload N times in a subprocess and measure what each iteration leaves behind.
+
+The workload is a callable (``pkg.module:func`` or ``path/to/file.py:func``, called with the
+extra arguments as strings), a script (its top level re-run as ``__main__``), or a module
+(``-m name``). Every iteration runs in the same interpreter, so whatever state the code keeps
+in imported modules (caches, registries, histories) accumulates exactly as it would in a
+long-running process.
+
+Method (in the child, under ``tracemalloc``):
+
+1. run ``warmup`` iterations (first-call caches, imports, lazily built tables settle);
+2. take a snapshot, then run the remaining iterations, each followed by ``gc.collect()`` and a
+   reading of *traced memory currently alive* (``tracemalloc.get_traced_memory()[0]``);
+3. take a final snapshot; the difference of the two, grouped by allocating line (with the call
+   chain that led there), is what the measured iterations allocated and did not free.
+
+The growth per iteration is the growth that persists through the whole run: the smaller of the
+Theil-Sen slopes (the median of the slopes between every pair of readings) of the first and the
+second half of the measured iterations (:func:`steady_growth`). A steady leak, or one that leaks
+every few iterations, grows in both halves; a one-off step (a table built lazily on first use
+after warm-up, a dict resizing once) lies in one half only and does not count. The workload is **flat**
+when that slope is below ``threshold`` bytes per iteration (:data:`DEFAULT_THRESHOLD`, 64 B). Flat
+workloads measured here (JSON round trips, regular expressions, ``Decimal`` arithmetic, objects in
+reference cycles, the demo with its cache bounded) show exactly 0 B per iteration after warm-up,
+because readings are taken after ``gc.collect()``; 64 B leaves room for rare interpreter-internal
+growth while still catching a leak of one small object per iteration (a 160-character string
+kept per call is 209 B).
+
+The child runs in its own session (process group); a timeout, cancellation or Ctrl-C kills the
+whole group. Its stdout/stderr are captured (they never reach the language server's channel).
+
+This module is also the child's entry point (run by path, stdlib only at import time).
+
+:func:`allocation_facts` summarizes a memory profile (``Profile.lines[].alloc_bytes``,
+``peak_memory_bytes``) for the bottleneck classifier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import linecache
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from perfsquad.profiling.model import Profile
+
+SCHEMA = "perfsquad.leakcheck/1"
+DEFAULT_ITERATIONS = 20
+DEFAULT_WARMUP = 5
+DEFAULT_THRESHOLD = 64
+"""Bytes per iteration below which the workload counts as flat."""
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_TOP = 10
+_FRAMES = 8
+_GRACE_SECONDS = 2.0
+
+
+class LeakCheckError(RuntimeError):
+    """The check could not run; the message says why."""
+
+
+class LeakCheckCancelled(LeakCheckError):
+    pass
+
+
+@dataclass(frozen=True)
+class Frame:
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RetainedLine:
+    """Memory allocated at one line during the measured iterations and still alive at the end."""
+
+    file: str
+    line: int
+    size_diff: int
+    count_diff: int
+    bytes_per_iteration: float
+    code: str = ""
+    function: str = ""
+    traceback: tuple[Frame, ...] = ()
+    """The call chain of the biggest retained allocation at this line, innermost first."""
+
+
+@dataclass(frozen=True)
+class LeakResult:
+    target: str
+    iterations: int
+    warmup: int
+    threshold: float
+    retained: tuple[int, ...]
+    """Traced bytes alive after each iteration (after ``gc.collect()``)."""
+    growth_per_iteration: float
+    flat: bool
+    top: tuple[RetainedLine, ...]
+    peak_bytes: int
+    wall_seconds: float
+    schema: str = SCHEMA
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def verdict(self) -> str:
+        return "flat" if self.flat else "grows"
+
+    @property
+    def measured(self) -> tuple[int, ...]:
+        return self.retained[self.warmup :]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict
+        data["growth_total"] = (self.measured[-1] - self.measured[0]) if len(self.measured) > 1 else 0
+        return data
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+def theil_sen_slope(values: Sequence[float]) -> float:
+    """The median of the slopes between every pair of points (x = index): robust to steps."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    slopes = sorted((values[j] - values[i]) / (j - i) for i in range(n) for j in range(i + 1, n))
+    mid = len(slopes) // 2
+    return slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
+
+
+def steady_growth(values: Sequence[float]) -> float:
+    """Growth per step present in both halves of ``values`` (see the module docstring)."""
+    n = len(values)
+    if n < 6:
+        return theil_sen_slope(values)
+    middle = n // 2
+    return min(theil_sen_slope(values[: middle + 1]), theil_sen_slope(values[middle:]))
+
+
+# -- the parent side -------------------------------------------------------------------------
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, _GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(wait)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers the leader left behind
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _function_at(file: str, line: int) -> str:
+    """The innermost ``def`` around a line of a Python file ('' if unknown)."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+        return ""
+    best = ""
+    best_start = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= line <= end and node.lineno >= best_start:
+                best, best_start = node.name, node.lineno
+    return best
+
+
+def describe_target(mode: str, target: str, args: Sequence[str]) -> str:
+    import shlex
+
+    head = {"callable": ["--callable", target], "script": [target], "module": ["-m", target]}[mode]
+    return shlex.join([*head, *args])
+
+
+def run_leakcheck(
+    mode: str,
+    target: str,
+    args: Sequence[str] = (),
+    *,
+    iterations: int = DEFAULT_ITERATIONS,
+    warmup: int = DEFAULT_WARMUP,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+    cwd: Path | str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    python: str | None = None,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> LeakResult:
+    """Run the leak check in a subprocess (``mode``: ``callable``, ``script`` or ``module``).
+
+    Raises :class:`LeakCheckError` with a readable message (bad target, the workload raised,
+    timeout) or :class:`LeakCheckCancelled`.
+    """
+    if mode not in ("callable", "script", "module"):
+        raise LeakCheckError(f"unknown target kind {mode!r}")
+    if iterations < 3:
+        raise LeakCheckError("--iterations must be at least 3")
+    if warmup < 0 or warmup > iterations - 2:
+        raise LeakCheckError(f"--warmup must be between 0 and iterations - 2 ({iterations - 2})")
+    progress = on_progress or (lambda _msg: None)
+    workdir = Path(cwd).resolve() if cwd is not None else Path.cwd()
+    if mode == "script" and not (workdir / target).is_file():
+        raise LeakCheckError(f"no such script: {target}")
+    if mode == "callable" and ":" not in target:
+        raise LeakCheckError(f"--callable needs MODULE:FUNCTION or FILE.py:FUNCTION, not {target!r}")
+    display = describe_target(mode, target, args)
+    with tempfile.TemporaryDirectory(prefix="perfsquad-leak-") as tmp:
+        work = Path(tmp)
+        result_path, out_path, err_path = work / "result.json", work / "stdout.txt", work / "stderr.txt"
+        argv = [
+            python or sys.executable, str(Path(__file__).resolve()), "--child", str(result_path),
+            str(iterations), str(warmup), str(top), mode, target, *args,
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        progress(f"leakcheck: {display}: {iterations} iterations ({warmup} warm-up)")
+        start = time.monotonic()
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            try:
+                proc = subprocess.Popen(
+                    argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    start_new_session=True,
+                )  # fmt: skip
+            except OSError as exc:
+                raise LeakCheckError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+        try:
+            while True:
+                try:
+                    code = proc.wait(0.05)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if cancel is not None and cancel.is_set():
+                    _kill_group(proc)
+                    raise LeakCheckCancelled(f"cancelled: {display} was stopped")
+                if time.monotonic() - start > timeout:
+                    _kill_group(proc)
+                    raise LeakCheckError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)")
+        except KeyboardInterrupt:
+            _kill_group(proc)
+            raise LeakCheckCancelled(f"interrupted: {display} was stopped") from None
+        finally:
+            _kill_group(proc)  # the workload's own children, if it left any
+        wall = time.monotonic() - start
+        try:
+            facts = json.loads(result_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            detail = _tail(err_path)
+            raise LeakCheckError(
+                f"{display} exited with code {code} before it could be measured" + (f":\n{detail}" if detail else "")
+            ) from None
+    if facts.get("error"):
+        raise LeakCheckError(f"{display}: {facts['error']}")
+    return _result_from_facts(facts, display, iterations, warmup, threshold, wall, workdir)
+
+
+def _result_from_facts(
+    facts: dict[str, Any], display: str, iterations: int, warmup: int, threshold: float, wall: float, root: Path
+) -> LeakResult:
+    retained = tuple(int(x) for x in facts["retained"])
+    measured = iterations - warmup
+    slope = steady_growth(retained[warmup:])
+    lines: list[RetainedLine] = []
+    for row in facts["top"]:
+        file = str(row["file"])
+        frames = tuple(Frame(str(f), int(n)) for f, n in row.get("traceback", ()))
+        lines.append(
+            RetainedLine(
+                file=file,
+                line=int(row["line"]),
+                size_diff=int(row["size_diff"]),
+                count_diff=int(row["count_diff"]),
+                bytes_per_iteration=int(row["size_diff"]) / max(measured, 1),
+                code=linecache.getline(file, int(row["line"])).strip(),
+                function=_function_at(file, int(row["line"])),
+                traceback=frames,
+            )
+        )
+    warnings = []
+    if facts.get("exit_codes"):
+        warnings.append(f"the workload exited with non-zero codes {sorted(set(facts['exit_codes']))}")
+    return LeakResult(
+        target=display,
+        iterations=iterations,
+        warmup=warmup,
+        threshold=threshold,
+        retained=retained,
+        growth_per_iteration=slope,
+        flat=slope < threshold,
+        top=tuple(lines),
+        peak_bytes=int(facts.get("peak", 0)),
+        wall_seconds=wall,
+        warnings=tuple(warnings),
+    )
+
+
+def _size(n: float) -> str:
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{sign}{n / scale:.1f} {unit}"
+    return f"{sign}{n:.0f} B"
+
+
+def format_text(result: LeakResult, root: Path | None = None) -> str:
+    def where(file: str, line: int) -> str:
+        path = file
+        if root is not None:
+            with contextlib.suppress(ValueError):
+                path = str(Path(file).resolve().relative_to(root.resolve()))
+        return f"{path}:{line}"
+
+    functions: dict[tuple[str, int], str] = {}
+
+    def function_of(frame: Frame) -> str:
+        key = (frame.file, frame.line)
+        if key not in functions:
+            functions[key] = _function_at(frame.file, frame.line)
+        return f" in {functions[key]}" if functions[key] else ""
+
+    measured = result.measured
+    verdict = (
+        "FLAT: no growth per iteration"
+        if result.flat
+        else f"GROWS: {_size(result.growth_per_iteration)} retained per iteration"
+    )
+    out = [
+        f"leakcheck {result.target}",
+        f"  {result.iterations} iterations ({result.warmup} warm-up), {result.wall_seconds:.1f} s",
+        f"  retained after gc: {_size(measured[0])} -> {_size(measured[-1])}"
+        f" over {len(measured) - 1} measured iterations",
+        f"  growth: {result.growth_per_iteration:,.0f} B/iteration (Theil-Sen slope, present in both halves;"
+        f" flat below {result.threshold:,.0f} B/iteration)",
+        f"  {verdict}",
+    ]
+    shown = [t for t in result.top if t.size_diff > 0]
+    if shown and not result.flat:
+        out.append("  retained by (allocating line, end vs warm-up):")
+        for t in shown:
+            fn = f" in {t.function}" if t.function else ""
+            out.append(
+                f"    {where(t.file, t.line)}{fn}: +{_size(t.size_diff)} ({_size(t.bytes_per_iteration)}/iteration,"
+                f" {t.count_diff:+d} blocks)  {t.code}"
+            )
+            out.extend(
+                f"        called from {where(frame.file, frame.line)}{function_of(frame)}" for frame in t.traceback[1:4]
+            )
+    out.extend(f"  warning: {w}" for w in result.warnings)
+    return "\n".join(out)
+
+
+# -- classification input --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllocationFacts:
+    """What a memory profile says about allocation, for the bottleneck classifier."""
+
+    peak_bytes: int
+    alloc_bytes: int
+    """Sum of the bytes attributed to lines (alive at the peak)."""
+    alloc_rate: float
+    """Peak traced bytes per second of wall time."""
+    heavy_lines: tuple[tuple[str, int, int], ...]
+    """(file, line, bytes) of lines holding at least ``heavy_share`` of the peak, biggest first."""
+    heavy_time_share: float
+    """Share of the profile's time spent in those lines."""
+    top_line_share: float
+    """Share of the peak held by the single biggest allocating line."""
+    memory_bound: bool
+    evidence: tuple[str, ...]
+
+
+def allocation_facts(
+    profile: Profile,
+    *,
+    rate_threshold: float = 256 * 1024 * 1024,
+    time_share_threshold: float = 0.3,
+    heavy_share: float = 0.1,
+) -> AllocationFacts | None:
+    """Allocation dominance facts from a memory profile; None when it has no memory data.
+
+    ``memory_bound`` is true when the program allocates fast (peak traced bytes per second of
+    wall time at least ``rate_threshold``) *and* at least ``time_share_threshold`` of its time is
+    spent on the lines that hold at least ``heavy_share`` of the peak: allocation is where the
+    time goes, not a side effect of it.
+    """
+    peak = profile.peak_memory_bytes
+    lines = [ln for ln in profile.lines if ln.alloc_bytes]
+    if not peak or not lines:
+        return None
+    total_alloc = sum(ln.alloc_bytes or 0 for ln in lines)
+    rate = peak / profile.wall_seconds if profile.wall_seconds > 0 else 0.0
+    heavy = sorted(
+        ((ln.file, ln.line, ln.alloc_bytes or 0) for ln in lines if (ln.alloc_bytes or 0) >= heavy_share * peak),
+        key=lambda t: -t[2],
+    )
+    times = {(ln.file, ln.line): ln.self_seconds for ln in profile.lines}
+    total_time = profile.total_seconds
+    heavy_time = sum(times.get((f, n), 0.0) for f, n, _ in heavy)
+    share = heavy_time / total_time if total_time > 0 else 0.0
+    biggest = max(ln.alloc_bytes or 0 for ln in lines)
+    evidence = [
+        f"peak traced memory {_size(peak)}, {_size(rate)}/s of run time",
+        f"{share:.0%} of the time in {len(heavy)} line(s) holding >= {heavy_share:.0%} of the peak",
+    ]
+    if heavy:
+        f, n, size = heavy[0]
+        evidence.append(f"biggest: {os.path.basename(f)}:{n} holds {_size(size)} ({size / peak:.0%} of the peak)")
+    return AllocationFacts(
+        peak_bytes=peak,
+        alloc_bytes=total_alloc,
+        alloc_rate=rate,
+        heavy_lines=tuple(heavy),
+        heavy_time_share=share,
+        top_line_share=biggest / peak,
+        memory_bound=rate >= rate_threshold and share >= time_share_threshold,
+        evidence=tuple(evidence),
+    )
+
+
+# -- the child side (stdlib only; runs in the user's interpreter) ----------------------------
+
+
+def _load_callable(spec: str, args: list[str]) -> Callable[[], object]:
+    import importlib
+    import importlib.util
+
+    where, _, name = spec.rpartition(":")
+    if where.endswith(".py") or os.sep in where:
+        path = os.path.abspath(where)
+        sys.path.insert(0, os.path.dirname(path))
+        module_name = os.path.splitext(os.path.basename(path))[0]
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        loader_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(where)
+    obj: Any = module
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{spec} is not callable")
+    func = obj
+    return lambda: func(*args)
+
+
+def _child(argv: list[str]) -> int:
+    import array
+    import runpy
+    import tracemalloc
+
+    result_path, iterations, warmup, top = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    mode, target, args = argv[4], argv[5], argv[6:]
+    facts: dict[str, Any] = {"error": None, "exit_codes": []}
+    exit_codes: list[int] = []
+    sys.path[0] = os.path.dirname(os.path.abspath(target)) if mode == "script" else os.getcwd()
+    here = os.path.abspath(__file__)
+
+    def record_exit(exc: SystemExit) -> None:
+        code = exc.code
+        value = code if isinstance(code, int) else (0 if code is None else 1)
+        if value:
+            exit_codes.append(value)
+
+    step: Callable[[], object]
+    if mode == "script":
+        path = os.path.abspath(target)
+
+        def step() -> object:
+            sys.argv = [path, *args]
+            try:
+                runpy.run_path(path, run_name="__main__")
+            except SystemExit as exc:
+                record_exit(exc)
+            return None
+
+    elif mode == "module":
+
+        def step() -> object:
+            sys.argv = [target, *args]
+            try:
+                runpy.run_module(target, run_name="__main__", alter_sys=True)
+            except SystemExit as exc:
+                record_exit(exc)
+            return None
+
+    else:
+        step = _load_callable(target, args)
+
+    tracemalloc.start(_FRAMES)
+    retained = array.array("q", bytes(8 * iterations))
+    warm: Any = None
+    try:
+        for i in range(iterations):
+            if i == warmup:
+                gc.collect()
+                warm = tracemalloc.take_snapshot()
+            step()
+            gc.collect()
+            retained[i] = tracemalloc.get_traced_memory()[0]
+        end = tracemalloc.take_snapshot()
+    except BaseException as exc:  # the workload failed: say how, like python would
+        import traceback
+
+        traceback.print_exc()
+        facts["error"] = f"the workload raised {type(exc).__name__}: {exc}"
+        tracemalloc.stop()
+        with open(result_path, "w", encoding="utf-8") as fh:
+            json.dump(facts, fh)
+        return 1
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    filters = (
+        tracemalloc.Filter(False, tracemalloc.__file__),
+        tracemalloc.Filter(False, here),
+        tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+        tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+        tracemalloc.Filter(False, "<unknown>"),
+    )
+    end = end.filter_traces(filters)
+    warm = warm.filter_traces(filters)
+    by_line = [s for s in end.compare_to(warm, "lineno") if s.size_diff > 0][:top]
+    chains: dict[tuple[str, int], tuple[int, list[list[Any]]]] = {}
+    for stat in end.compare_to(warm, "traceback"):
+        if stat.size_diff <= 0:
+            continue
+        frames = list(stat.traceback)
+        frames.reverse()  # most recent call first
+        key = (frames[0].filename, frames[0].lineno)
+        if key not in chains or stat.size_diff > chains[key][0]:
+            chain: list[list[Any]] = []
+            for f in frames:
+                entry = [os.path.abspath(f.filename), f.lineno]
+                if entry[0] == here or entry[0] == runpy.__file__ or (chain and chain[-1] == entry):
+                    continue  # our harness, and comprehension frames repeating their line
+                chain.append(entry)
+            chains[key] = (stat.size_diff, chain)
+    rows = []
+    for stat in by_line:
+        frame = stat.traceback[0]
+        chain = chains.get((frame.filename, frame.lineno), (0, []))[1]
+        rows.append({
+            "file": os.path.abspath(frame.filename), "line": frame.lineno, "size_diff": stat.size_diff,
+            "count_diff": stat.count_diff, "traceback": chain,
+        })  # fmt: skip
+    facts.update(retained=list(retained), top=rows, peak=peak, exit_codes=exit_codes)
+    with open(result_path, "w", encoding="utf-8") as fh:
+        json.dump(facts, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        sys.exit(_child(sys.argv[2:]))
+    sys.exit("usage: perfsquad leakcheck (this module is its subprocess entry point)")
