@@ -174,7 +174,7 @@ def radon_metrics(source: str, fn: FunctionMetrics) -> dict[str, Any]:
         return {"error": f"radon could not measure it: {type(exc).__name__}: {exc}"}
 
 
-def test_dirs(path: Path, root: Path) -> list[Path]:
+def search_dirs(path: Path, root: Path) -> list[Path]:
     """``tests/`` directories from the file's own folder up to ``root``, nearest first."""
     found: list[Path] = []
     here = path.resolve().parent
@@ -272,7 +272,7 @@ def diagnose(
     notes: list[str] = []
 
     exerciser: Exerciser | None = None
-    test = find_exercising_test(root, fn.name, test_dirs(path, root))
+    test = find_exercising_test(root, fn.name, search_dirs(path, root))
     if test is not None:
         exerciser = Exerciser("test", test)
     else:

@@ -1,0 +1,104 @@
+"""`perfsquad diagnose FILE:FUNCTION`, finding the test that exercises a function, and cancelling
+an audit (the profiled process group is killed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from perfsquad.audit.diagnose import find_exercising_test, search_dirs
+from perfsquad.audit.pipeline import run_audit
+from perfsquad.cli import main
+from perfsquad.profiling.run import ProfileCancelled
+
+ROOT = Path(__file__).resolve().parent.parent
+SIMILARITY = ROOT / "demo" / "memoria" / "similarity.py"
+
+
+def test_diagnose_demo_function_statically(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagnose", f"{SIMILARITY}:group_similar", "--no-profile", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["function"] == "group_similar" and data["profile"] is None
+    assert data["complexity"] == "n/a" or data["complexity"].startswith("O(")
+    radon = data["radon"]
+    assert radon["cyclomatic"] >= 5 and radon["rank"] in "ABCDEF" and radon["sloc"] > 10
+    assert radon["halstead_volume"] > 0 and 0 < radon["maintainability"] <= 100
+    codes = {f["code"] for f in data["findings"]}
+    assert codes & {"VEC006", "ALG001", "ALG002", "ALG003"}, codes
+    assert all(data["line"] <= f["line"] <= data["end_line"] for f in data["findings"])
+    # The demo's own tests exercise it: found, named relative to the workspace root.
+    assert data["exercised_by"]["kind"] == "test"
+    assert data["exercised_by"]["spec"].startswith("demo/tests/test_memoria.py::test_group_similar")
+
+    # FILE:LINE picks the innermost function around the line; text output is readable.
+    line = SIMILARITY.read_text().splitlines().index("def cosine(a: list[float], b: list[float]) -> float:") + 3
+    assert main(["diagnose", f"{SIMILARITY}:{line}", "--no-profile"]) == 0
+    out = capsys.readouterr().out
+    assert ": cosine (lines " in out and "complexity: " in out and "radon: cyclomatic " in out
+
+
+def test_diagnose_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "m.py"
+    src.write_text("x = 1\n\ndef f():\n    return x\n")
+    assert main(["diagnose", f"{src}:g", "--no-profile"]) == 2
+    assert "no function 'g'" in capsys.readouterr().err
+    assert main(["diagnose", f"{src}:1", "--no-profile"]) == 2
+    assert "not inside a function" in capsys.readouterr().err
+    assert main(["diagnose", str(src), "--no-profile"]) == 2
+    assert main(["diagnose", f"{tmp_path / 'none.py'}:f"]) == 2
+    capsys.readouterr()
+    # Nothing exercises f: no profile is taken, and the output says why.
+    assert main(["diagnose", f"{src}:f"]) == 0
+    assert "nothing found that exercises it" in capsys.readouterr().out
+
+
+def test_exercising_test_lookup(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("def target():\n    return 1\n")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_other.py").write_text("def test_other():\n    assert 'target' in 'a target string'\n")
+    (tests / "test_mod.py").write_text(
+        "from pkg.mod import target\n\n\nclass TestMod:\n    def test_it(self):\n        assert target() == 1\n"
+    )
+    dirs = search_dirs(tmp_path / "pkg" / "mod.py", tmp_path)
+    assert dirs == [tests]
+    # A mention in a string is not a use: the test that calls it is chosen.
+    assert find_exercising_test(tmp_path, "target", dirs) == "tests/test_mod.py::TestMod::test_it"
+    assert find_exercising_test(tmp_path, "missing", dirs) is None
+
+
+def test_cancelling_an_audit_kills_the_profiled_process(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    (tmp_path / "slow.py").write_text(
+        "import os, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(60)\n"
+    )
+    cancel = threading.Event()
+    outcome: list[BaseException] = []
+
+    def audit() -> None:
+        try:
+            run_audit([tmp_path], run="python slow.py", root=tmp_path, cancel=cancel, sampler="cprofile", timeout=120)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=audit)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the profiled script never started"
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    cancel.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert outcome and isinstance(outcome[0], ProfileCancelled)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
