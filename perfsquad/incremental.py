@@ -65,7 +65,12 @@ def _shift_finding(f: Finding, delta: int) -> Finding:
 
 
 def _shift_function(m: FunctionMetrics, delta: int) -> FunctionMetrics:
-    return dataclasses.replace(m, span=_shift_span(m.span, delta), name_span=_shift_span(m.name_span, delta))
+    reason = m.complexity_reason  # its "line N" references are all inside the function
+    if reason and delta:
+        reason = re.sub(r"\bline (\d+)", lambda g: f"line {int(g.group(1)) + delta}", reason)
+    return dataclasses.replace(
+        m, span=_shift_span(m.span, delta), name_span=_shift_span(m.name_span, delta), complexity_reason=reason
+    )
 
 
 class IncrementalAnalyzer:
@@ -161,6 +166,8 @@ class IncrementalAnalyzer:
         rule_errors = run_rules(new_ctx, buckets, self.config)
         block_findings = postprocess(new_ctx.findings, new_source, self.config)
         block_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
+        if self.metrics and _estimates_cross_blocks(analysis.report, block_functions, new_stmt, ctx, start, end):
+            return None  # Big-O estimates compose calls between blocks: recompute them all
 
         old = analysis.report
         findings = [f for f in old.findings if f.span.start.line < start]
@@ -183,6 +190,26 @@ class IncrementalAnalyzer:
         self.analysis = Analysis(report, new_ctx, blocks)
         self.source = new_source
         return report
+
+
+def _estimates_cross_blocks(
+    old: FileReport, new: tuple[FunctionMetrics, ...], stmt: ast.stmt, ctx: Context, start: int, end: int
+) -> bool:
+    """The block calls a top-level function of another block, or it is such a function, its
+    estimate changed, and other code may call it."""
+    own = getattr(stmt, "name", None)
+    others = {s.name for s in ctx.tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name != own}
+    if others and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in others for n in ast.walk(stmt)
+    ):
+        return True
+    if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    before = {m.qualname: m.complexity for m in old.functions if start <= m.span.start.line <= end}
+    after = {m.qualname: m.complexity for m in new}
+    if before.get(stmt.name) == after.get(stmt.name):
+        return False
+    return any(isinstance(n, ast.Name) and n.id == stmt.name for n in ctx.nodes(ast.Name))
 
 
 def _mentions_lines(error: str, start: int, end: int) -> bool:

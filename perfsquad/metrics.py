@@ -1,4 +1,5 @@
-"""Per-function metrics for hover and code lens: cyclomatic complexity (radon) and loop depth."""
+"""Per-function metrics for hover, code lens and JSON: cyclomatic complexity and maintainability
+index (radon), loop depth, and the estimated Big-O (:mod:`perfsquad.analyzers.algorithms.complexity`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,34 @@ def cyclomatic(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return int(sum(f.complexity for f in visitor.functions) or visitor.complexity)
 
 
+def maintainability(fn: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context, complexity: int) -> float | None:
+    """radon's maintainability index (0-100, higher is easier to maintain) of one function.
+
+    Halstead volume from radon's visitor on the function's tree; source and comment line counts
+    from the function's own lines (radon's ``mi_visit`` would re-tokenize the whole module)."""
+    from radon.metrics import h_visit_ast, mi_compute
+
+    try:
+        volume = float(h_visit_ast(fn).total.volume)
+    except (RecursionError, ZeroDivisionError, ValueError):
+        return None
+    first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+    last = fn.end_lineno or fn.lineno
+    sloc = comments = 0
+    for line in range(first, last + 1):
+        text = ctx.source.line(line).strip()
+        if not text:
+            continue
+        if text.startswith("#"):
+            comments += 1
+        else:
+            sloc += 1
+    try:
+        return round(float(mi_compute(volume, max(complexity, 1), sloc, comments)), 2)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
 def loop_depth(fn: ast.AST, ctx: Context) -> int:
     """The deepest nesting of loops (statements and comprehensions) inside ``fn``."""
     deepest = 0
@@ -43,16 +72,23 @@ def loop_depth(fn: ast.AST, ctx: Context) -> int:
 
 
 def function_metrics(fn: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> FunctionMetrics:
+    from perfsquad.analyzers.algorithms.complexity import estimate
+
     span = ctx.span(fn)
     line = fn.lineno
     text = ctx.source.line(line)
     col = text.find(fn.name, text.find("def") + 3 if "def" in text else 0)
     name_span = Span(Position(line, max(col, 0)), Position(line, max(col, 0) + len(fn.name)))
+    cc = cyclomatic(fn)
+    big_o, reason = estimate(fn, ctx)
     return FunctionMetrics(
         name=fn.name,
         qualname=_qualname(fn, ctx),
         span=span,
         name_span=name_span,
-        cyclomatic=cyclomatic(fn),
+        cyclomatic=cc,
         loop_depth=loop_depth(fn, ctx),
+        complexity=big_o,
+        complexity_reason=reason,
+        maintainability=maintainability(fn, ctx, cc),
     )

@@ -1,0 +1,197 @@
+"""What the ALG rules share: which loops really repeat, and how a local name is used."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import warnings
+import weakref
+from dataclasses import dataclass, field
+
+from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
+from perfsquad.fixes import minimal_edit
+from perfsquad.model import Edit, Fix, FixSafety
+from perfsquad.source import SourceText
+
+SMALL_LITERAL = 8
+"""A literal collection with at most this many elements is "small": searching it is cheap."""
+
+
+def constant_bounded(loop: ast.AST) -> bool:
+    """A loop that runs a small constant number of times: ``range(3)``, a literal tuple..."""
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        return _constant_iterable(loop.iter)
+    if isinstance(loop, COMPREHENSIONS):
+        return all(_constant_iterable(g.iter) for g in loop.generators)
+    return False
+
+
+def _constant_iterable(node: ast.expr) -> bool:
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return len(node.elts) <= SMALL_LITERAL and not any(isinstance(e, ast.Starred) for e in node.elts)
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str | bytes) and len(node.value) <= SMALL_LITERAL
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+        args = node.args
+        if args and all(isinstance(a, ast.Constant) and type(a.value) is int for a in args):
+            values = [a.value for a in args]  # type: ignore[attr-defined]
+            try:
+                return len(range(*values)) <= 64
+            except (TypeError, ValueError, OverflowError):
+                return False
+    return False
+
+
+def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:
+    """The loops around ``node`` (innermost first, up to its function) that are not constant-bounded."""
+    return [loop for loop in ctx.loops_around(node) if not constant_bounded(loop)]
+
+
+def loop_target_names(loop: ast.AST) -> set[str]:
+    targets: list[ast.expr] = []
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        targets.append(loop.target)
+    elif isinstance(loop, COMPREHENSIONS):
+        targets.extend(g.target for g in loop.generators)
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def assigned_in(node: ast.AST, name: str) -> bool:
+    """``name`` is (re)bound somewhere inside ``node`` (loop targets and walrus included)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id == name and not isinstance(sub.ctx, ast.Load):
+            return True
+        if isinstance(sub, ast.NamedExpr) and sub.target.id == name:
+            return True
+    return False
+
+
+@dataclass
+class NameUses:
+    """Every occurrence of one local name in its function."""
+
+    bindings: list[ast.AST] = field(default_factory=list)
+    """Statements or nodes that bind it (``Assign``, ``For``, ``AugAssign``, ``arg``...)."""
+    loads: list[ast.Name] = field(default_factory=list)
+    escapes_scope: bool = False
+    """Declared global/nonlocal, or used by a nested function or class."""
+
+
+_USES: weakref.WeakKeyDictionary[Context, dict[ast.AST, dict[str, NameUses]]] = weakref.WeakKeyDictionary()
+
+
+def name_uses(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, NameUses]:
+    """Uses of every name in ``fn`` (computed once per function, on demand)."""
+    per_ctx = _USES.get(ctx)
+    if per_ctx is None:
+        per_ctx = _USES[ctx] = {}
+    cached = per_ctx.get(fn)
+    if cached is not None:
+        return cached
+    uses: dict[str, NameUses] = {}
+
+    def get(name: str) -> NameUses:
+        u = uses.get(name)
+        if u is None:
+            u = uses[name] = NameUses()
+        return u
+
+    for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs, fn.args.vararg, fn.args.kwarg):
+        if a is not None:
+            get(a.arg).bindings.append(a)
+    stack: list[tuple[ast.AST, bool]] = [(s, False) for s in fn.body]
+    while stack:
+        node, nested = stack.pop()
+        if isinstance(node, ast.Name):
+            u = get(node.id)
+            if nested:
+                u.escapes_scope = True
+            elif isinstance(node.ctx, ast.Load):
+                u.loads.append(node)
+            else:
+                parent = ctx.parent(node)
+                u.bindings.append(parent if parent is not None else node)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            for n in node.names:
+                get(n).escapes_scope = True
+        elif isinstance(node, ast.NamedExpr):
+            get(node.target.id).bindings.append(node)
+            stack.append((node.value, nested))
+            continue
+        inner = nested or isinstance(node, (*FUNCTIONS, ast.Lambda, ast.ClassDef))
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+    per_ctx[fn] = uses
+    return uses
+
+
+def single_list_binding(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.Assign | None:
+    """The one ``name = <list>`` statement binding ``name`` in ``fn``, if that is its only binding."""
+    uses = name_uses(ctx, fn).get(name)
+    if uses is None or uses.escapes_scope or len(uses.bindings) != 1:
+        return None
+    stmt = uses.bindings[0]
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+        return None
+    target = stmt.targets[0]
+    if not (isinstance(target, ast.Name) and target.id == name):
+        return None
+    if ctx.type_of(stmt.value) != "list":
+        return None
+    return stmt
+
+
+def method_call_of(ctx: Context, name: ast.Name) -> tuple[str, ast.Call] | None:
+    """``(method, call)`` when ``name`` is the receiver of a method call ``name.method(...)``."""
+    attr = ctx.parent(name)
+    if isinstance(attr, ast.Attribute) and attr.value is name:
+        call = ctx.parent(attr)
+        if isinstance(call, ast.Call) and call.func is attr:
+            return attr.attr, call
+    return None
+
+
+def multi_edit_fix(ctx: Context, replacements: list[tuple[ast.AST, str]], extra: list[Edit], title: str,
+                   safety: FixSafety) -> Fix | None:  # fmt: skip
+    """Several replacements anywhere in the file, verified by parsing the rewritten module."""
+    src = ctx.source
+    edits: list[Edit] = []
+    pieces: list[tuple[int, int, str]] = []
+    for node, text in replacements:
+        span = ctx.span(node)
+        a, b = src.offset(span.start), src.offset(span.end)
+        pieces.append((a, b, text))
+        edits.append(minimal_edit(src, a, b, text.replace("\n", src.newline)))
+    for e in extra:
+        pieces.append((src.offset(e.span.start), src.offset(e.span.end), e.content))
+        edits.append(e)
+    pieces.sort()
+    for (a1, b1, _), (a2, _b2, _) in itertools.pairwise(pieces):
+        if b1 > a2 or (a1 == b1 == a2):
+            return None
+    text = src.text
+    for a, b, new in reversed(pieces):
+        text = text[:a] + new + text[b:]
+    if not _parses(text):
+        return None
+    return Fix(title, safety, tuple(edits))
+
+
+def _parses(text: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def is_zero(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0
+
+
+def line_start_edit(src: SourceText, line: int, text: str) -> Edit:
+    from perfsquad.model import Position, Span
+
+    pos = Position(line, 0)
+    return Edit(Span(pos, pos), text)
