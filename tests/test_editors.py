@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 HARNESS = HERE / "editors"
 SETUP_HINT = "run `bash scripts/setup-editors.sh` (scripts/test.sh does it) to install the real editors"
 EGLOT_ROOT = Path("/usr/share/emacs/site-lisp/elpa")
-DEADLINE_S = 30  # each wait inside the editor; the process as a whole gets a few of those
+DEADLINE_S = 60  # each wait inside the editor (generous: CI machines can be busy); the process gets 4x
 
 SEEDED = """\
 # A seeded finding: a loop that builds a list (IDM001).
@@ -170,10 +170,13 @@ def test_neovim_hover_and_code_lens(tmp_path: Path) -> None:
     assert "measured by bench/calibrate.py" in finding, finding
     function = data["function_hover"]
     assert "doubled" in function and "complexity" in function.lower(), function
-    lenses = {lens["line"]: lens["title"] for lens in data["lenses"]}
+    assert "O(n)" in function, function  # the estimated complexity of the loop over `xs`
+    lenses: dict[int, list[str]] = {}
+    for lens in data["lenses"]:
+        lenses.setdefault(lens["line"], []).append(lens["title"])
     assert set(lenses) == {4, 11}, lenses  # 0-based lines of `def doubled` and `def untouched`
-    assert "complexity 2" in lenses[4], lenses
-    assert "complexity 1" in lenses[11], lenses
+    assert any("complexity 2" in t and "O(n)" in t for t in lenses[4]), lenses
+    assert any("complexity 1" in t for t in lenses[11]), lenses
     assert source.read_text() == SEEDED  # hovering changes nothing
 
 
