@@ -48,6 +48,7 @@ class ProbeClient(LanguageClient):
     def __init__(self) -> None:
         super().__init__(converter_factory=default_converter)
         self.profile = ""
+        self.root = Path()
         self.events: list[tuple[str, Any]] = []
         self._waiters: list[tuple[str, Callable[[Any], bool], asyncio.Future[Any]]] = []
         self.apply_edit_result = True
@@ -189,12 +190,23 @@ async def initialize(
     return await client.initialize_session(params)
 
 
-def lsp_fixture(server: list[str] = SERVER) -> Any:
-    """A ``client`` fixture run once per capability profile; the test initializes the session."""
+def lsp_fixture(server: list[str] = SERVER, *, shared: bool = False) -> Any:
+    """A ``client`` fixture run once per capability profile.
 
-    @pytest_lsp.fixture(params=PROFILES, config=config(server))
+    By default each test gets its own server and initializes the session itself (to choose
+    settings and capabilities). ``shared=True``: one initialized server per profile for the whole
+    module (rooted in a fresh directory, ``client.root``), which saves a server start per test; the
+    module must then run its tests on the module's event loop
+    (``pytest.mark.asyncio(loop_scope="module")``).
+    """
+    scope = "module" if shared else "function"
+
+    @pytest_lsp.fixture(params=PROFILES, config=config(server), scope=scope)
     async def client(request: Any, lsp_client: ProbeClient) -> Any:
         lsp_client.profile = request.param
+        if shared:
+            lsp_client.root = request.getfixturevalue("tmp_path_factory").mktemp(request.param)
+            await initialize(lsp_client, lsp_client.root)
         yield
         await lsp_client.shutdown_session()
 

@@ -117,7 +117,14 @@ class PerfsquadServer(LanguageServer):
         self._shown_warnings.clear()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        self.log(types.MessageType.Error, f"perfsquad: {type(error).__name__}: {error}")
+        """pygls reports here what it could not handle, and every error response it sent.
+
+        Error responses we raise on purpose (invalid params, content modified, cancelled) are
+        part of the protocol, not server faults: they are logged at the lowest level.
+        """
+        expected = isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError)
+        kind = types.MessageType.Log if expected else types.MessageType.Error
+        self.log(kind, f"perfsquad: {type(error).__name__}: {error}")
 
     # --- for extensions ------------------------------------------------------------------
     def document(self, uri: str) -> DocumentView | None:
