@@ -111,11 +111,19 @@ class Speedup:
     """For vectorizing rewrites: the measured size below which the rewrite is slower."""
 
     def describe(self) -> str:
-        if abs(self.high - self.low) < 0.05:
-            core = f"{self.low:.1f}x"
+        """Honest words for the measured ratios (before time / after time): a ratio below 1 is a
+        slowdown and says so; per calibrated size when sizes are known."""
+        if self.sizes and len({_verdict(r) for _, r in self.sizes}) > 1:
+            core = "; ".join(f"{_verdict(r)} at n={n:,}" for n, r in self.sizes)
+        elif self.low >= 1.05 and abs(self.high - self.low) >= 0.05:
+            core = f"{self.low:.1f}x-{self.high:.1f}x faster"
+        elif self.high <= 0.95 and abs(self.high - self.low) >= 0.05:
+            core = f"{1 / self.high:.1f}x-{1 / self.low:.1f}x slower"
+        elif abs(self.high - self.low) < 0.05 or self.sizes:
+            core = _verdict((self.low + self.high) / 2)
         else:
-            core = f"{self.low:.1f}x-{self.high:.1f}x"
-        text = f"{core} faster ({self.scales_with}; measured by {self.measured_by})"
+            core = f"{self.low:.1f}x-{self.high:.1f}x (below 1x the rewrite is slower)"
+        text = f"{core} ({self.scales_with}; measured by {self.measured_by})"
         if self.break_even is not None:
             text += f"; slower than the original below n ≈ {self.break_even:,}"
         return text
@@ -125,6 +133,14 @@ class Speedup:
         if not self.sizes or n <= 0:
             return None
         return min(self.sizes, key=lambda s: abs(math.log10(s[0]) - math.log10(n)))
+
+
+def _verdict(ratio: float) -> str:
+    if ratio >= 1.05:
+        return f"{ratio:.1f}x faster"
+    if ratio <= 0.95:
+        return f"{1 / ratio:.1f}x slower"
+    return "no measurable change"
 
 
 @dataclass(frozen=True, slots=True)
