@@ -56,10 +56,17 @@ def test_demo_vectorized_similarity_is_a_significant_speedup(tmp_path: Path, cap
 
 
 def test_same_code_twice_is_no_significant_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The demo's simulated remote sync spends its time waiting, so machine load barely moves it.
+    # The demo's simulated remote sync spends its time waiting, so machine load barely moves it;
+    # the two records' runs are interleaved (--append) so drifting load hits both alike.
     cmd = (sys.executable, "-S", VARIANTS, "sync", "--n", "16")
-    bench(capsys, tmp_path, "first", *cmd, runs=4)
-    bench(capsys, tmp_path, "second", *cmd, runs=4)
+    for i in range(3):
+        for name in ("first", "second"):
+            code = main(["bench", "--runs", "2", "--warmup", "1" if i == 0 else "0", "--name", name, "--append",
+                         "--dir", str(tmp_path), "--", *cmd])  # fmt: skip
+            assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    for name in ("first", "second"):
+        assert len(json.loads((tmp_path / f"{name}.json").read_text())["runs"]) == 6
     assert main(["compare", "first", "second", "--dir", str(tmp_path)]) == 0
     out, _ = capsys.readouterr()
     assert "verdict: no significant change" in out, out
@@ -78,6 +85,9 @@ def test_bench_and_compare_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     code = main(["bench", "--dir", str(tmp_path), "--name", "slow", "--runs", "1", "--warmup", "0",
                  "--timeout", "0.5", "--", sys.executable, "-c", "import time; time.sleep(30)"])  # fmt: skip
     assert code == 2 and "timed out after 0.5 s" in capsys.readouterr().err
+    bench(capsys, tmp_path, "one", sys.executable, "-c", "pass", runs=1)
+    code = main(["bench", "--append", "--name", "one", "--dir", str(tmp_path), "--", sys.executable, "-c", "1"])
+    assert code == 2 and "records another command" in capsys.readouterr().err
     assert main(["compare", "nope", "nada", "--dir", str(tmp_path)]) == 2
     assert "no benchmark record named 'nope'" in capsys.readouterr().err
     (tmp_path / "junk.json").write_text("{not json")

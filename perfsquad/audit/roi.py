@@ -51,6 +51,8 @@ class RoiEstimate:
             return None
         if self.speedup is None or self.speedup.ratio <= 0:
             return None
+        if self.share == 0:
+            return 0.0  # unmeasured code saves nothing, whatever the rewrite's speedup
         return self.wall_seconds * self.share * (1.0 - 1.0 / self.speedup.ratio)
 
     @property

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before one run is killed")
     p.add_argument("--profile", action="store_true", help="also store one profiled run (per-function deltas)")
     p.add_argument("--sampler", choices=("auto", "py-spy", "cprofile"), default="auto")
+    p.add_argument("--append", action="store_true",
+                   help="add the runs to an existing record of the same name and command (interleave two "
+                        "records' runs to cancel out drifting machine load)")  # fmt: skip
     p.add_argument("--dir", type=Path, default=None, help="where records live (default: WORKSPACE/.perfsquad/bench)")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command to time")
     p.set_defaults(handler=run)
@@ -63,6 +66,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"perfsquad bench: error: {exc}", file=sys.stderr)
         return 2
     path = store / f"{name}.json"
+    if args.append and path.exists():
+        from dataclasses import replace
+
+        from perfsquad.audit.bench import load_record
+
+        try:
+            old = load_record(path)
+        except BenchError as exc:
+            print(f"perfsquad bench: error: {exc}", file=sys.stderr)
+            return 2
+        if old.command != record.command:
+            print(f"perfsquad bench: error: {name} records another command ({' '.join(old.command)}); "
+                  "use another name", file=sys.stderr)  # fmt: skip
+            return 2
+        record = replace(old, runs=old.runs + record.runs, profile=record.profile or old.profile)
     record.dump(path)
     print(f"{name}: {len(record.runs)} runs, mean {mean(record.runs):.4f} s ± {stdev(record.runs):.4f} s "
           f"(min {min(record.runs):.4f} s)")  # fmt: skip
