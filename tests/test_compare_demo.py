@@ -93,3 +93,46 @@ def test_bench_and_compare_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "junk.json").write_text("{not json")
     assert main(["compare", str(tmp_path / "junk.json"), str(tmp_path / "junk.json")]) == 2
     assert "cannot read benchmark record" in capsys.readouterr().err
+
+
+WORKLOAD = """\
+def parse(n):
+    total = 0
+    for i in range(n):
+        total += i % 7
+    return total
+
+
+def render(n):
+    total = 0
+    for i in range(n):
+        total += i % 5
+    return total
+
+
+parse({parse})
+render({render})
+"""
+
+
+def test_profiled_records_show_per_function_deltas_and_a_moved_bottleneck(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Same total work, moved from parse() to render(): no real speedup, the bottleneck moved.
+    for name, (p, r) in {"before": (3_000_000, 600_000), "after": (600_000, 3_000_000)}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "app.py").write_text(WORKLOAD.format(parse=p, render=r))
+        code = main(["bench", "--runs", "3", "--warmup", "0", "--profile", "--sampler", "cprofile", "--name", name,
+                     "--dir", str(tmp_path / "store"), "--", sys.executable, str(folder / "app.py")])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["compare", "before", "after", "--dir", str(tmp_path / "store"), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    deltas = {d["name"]: d for d in data["function_deltas"]}
+    assert deltas["parse"]["delta_seconds"] < 0 < deltas["render"]["delta_seconds"]
+    assert deltas["parse"]["before_seconds"] > deltas["parse"]["after_seconds"]
+    moved = any("bottleneck moved" in w and "parse" in w and "render" in w for w in data["warnings"])
+    # Equal work on both sides: normally "no significant change" plus the warning; should machine load
+    # make the totals differ by 10% or more, the top function changing is no longer "merely moved".
+    assert moved == (not data["significant"] or abs(data["change"]) < 0.10)
