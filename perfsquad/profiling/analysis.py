@@ -200,9 +200,19 @@ def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
         )
 
     kind = "cpu"
-    if (idle_share is not None and idle_share >= IO_IDLE_SHARE) or (cpu_ratio is not None and cpu_ratio < IO_CPU_RATIO):
+    # Idle samples are direct evidence of waiting; a low CPU/wall ratio alone is not (a busy machine
+    # lowers it too), so it decides only when there is no idle measure.
+    if idle_share is not None:
+        if idle_share >= IO_IDLE_SHARE:
+            kind = "io"
+        elif cpu_ratio is not None and cpu_ratio < IO_CPU_RATIO:
+            evidence.append(
+                "little waiting was sampled although CPU time is low: the machine was probably busy "
+                "(other processes competing for the CPU), so timings are inflated"
+            )
+    elif cpu_ratio is not None and cpu_ratio < IO_CPU_RATIO:
         kind = "io"
-    elif profile.peak_memory_bytes and profile.wall_seconds > 0:
+    if kind != "io" and profile.peak_memory_bytes and profile.wall_seconds > 0:
         rate = profile.peak_memory_bytes / profile.wall_seconds
         heavy = [ln for ln in view.lines if (ln.alloc_bytes or 0) >= 0.1 * profile.peak_memory_bytes]
         hot = sum(ln.self_seconds for ln in heavy) / total if total > 0 else 0.0
