@@ -1,0 +1,86 @@
+// The server-side commands the palette forwards, and the arguments each gets. Pure.
+
+/** Palette command id -> the server command (workspace/executeCommand) it runs. */
+export const SERVER_COMMANDS = {
+  profile: "perfsquad.profile",
+  clearProfile: "perfsquad.clearProfile",
+  fixAll: "perfsquad.fixAll",
+  auditPerformance: "perfsquad.auditPerformance",
+  quickDiagnose: "perfsquad.quickDiagnose",
+  leakcheck: "perfsquad.leakcheck",
+} as const;
+
+/** Audit commands: palette id, title, server command. They take a target (the active file or folder). */
+export const AUDIT_COMMANDS: readonly { id: string; title: string; server: string }[] = [
+  { id: "perfsquad.runAuditPerformance", title: "Audit Performance", server: SERVER_COMMANDS.auditPerformance },
+  { id: "perfsquad.runQuickDiagnose", title: "Quick Diagnose", server: SERVER_COMMANDS.quickDiagnose },
+  { id: "perfsquad.runLeakcheck", title: "Leak Check", server: SERVER_COMMANDS.leakcheck },
+];
+
+/** The commands a server advertised in its initialize result (executeCommandProvider). */
+export function advertisedCommands(initializeResult: unknown): string[] {
+  const caps = (initializeResult as { capabilities?: { executeCommandProvider?: { commands?: unknown } } } | undefined)
+    ?.capabilities;
+  const commands = caps?.executeCommandProvider?.commands;
+  return Array.isArray(commands) ? commands.filter((c): c is string => typeof c === "string") : [];
+}
+
+export function missingCommandMessage(command: string, advertised: string[]): string {
+  const offered = advertised.filter((c) => c.startsWith("perfsquad."));
+  const list = offered.length > 0 ? ` It offers: ${offered.join(", ")}.` : "";
+  return (
+    `perfsquad: the running server does not offer "${command}" (it may be older than this extension;` +
+    ` update perfsquad or use importStrategy "useBundled").${list}`
+  );
+}
+
+/** What to profile for "Profile Current File": the profileCommand setting with ${file}, else the file. */
+export function profileTarget(profileCommand: string, file: string, workspaceFolder: string | undefined): string {
+  const template = profileCommand.trim();
+  if (!template) {
+    return file;
+  }
+  let out = template.replace(/\$\{file\}/g, file);
+  if (workspaceFolder !== undefined) {
+    out = out.replace(/\$\{workspaceFolder\}/g, workspaceFolder);
+  }
+  return out;
+}
+
+export interface ProfileOptions {
+  sampler: string;
+  cwd?: string;
+  uri?: string;
+}
+
+/** The arguments of `perfsquad.profile`: the target (command line, script or pytest node id), then options. */
+export function profileArguments(target: string, options: ProfileOptions): unknown[] {
+  const opts: Record<string, string> = { sampler: options.sampler };
+  if (options.cwd !== undefined) {
+    opts.cwd = options.cwd;
+  }
+  if (options.uri !== undefined) {
+    opts.uri = options.uri;
+  }
+  return [target, opts];
+}
+
+/** A short message for a command's result (shown after a server command returns). */
+export function resultSummary(title: string, result: unknown): string {
+  if (result === null || result === undefined || result === true) {
+    return `perfsquad: ${title} done.`;
+  }
+  if (result === false) {
+    return `perfsquad: ${title}: nothing to do.`;
+  }
+  if (typeof result === "string") {
+    return `perfsquad: ${title}: ${result.split("\n")[0]}`;
+  }
+  const obj = result as Record<string, unknown>;
+  for (const key of ["headline", "summary", "message"]) {
+    if (typeof obj[key] === "string") {
+      return `perfsquad: ${title}: ${(obj[key] as string).split("\n")[0]}`;
+    }
+  }
+  return `perfsquad: ${title} done (details in the perfsquad output).`;
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { advertisedCommands, missingCommandMessage, profileArguments, profileTarget, resultSummary } from "../src/commands";
+import { pytestNodeAt } from "../src/pytest";
+import { applyStatus, statusText } from "../src/status";
+
+const TESTS = [
+  "import pytest",
+  "",
+  "def helper():",
+  "    return 1",
+  "",
+  "class TestMath:",
+  "    @pytest.mark.slow",
+  "    def test_add(self):",
+  "        x = helper()",
+  "",
+  "        assert x == 1",
+  "",
+  "    def setup_method(self):",
+  "        pass",
+  "",
+  "async def test_top(",
+  "    a,",
+  "):",
+  "    def inner():",
+  "        return 2",
+  "    assert inner() == 2",
+].join("\n");
+
+test("pytest node id of the test around the cursor", () => {
+  assert.equal(pytestNodeAt(TESTS, 8, "tests/test_m.py"), "tests/test_m.py::TestMath::test_add");
+  assert.equal(pytestNodeAt(TESTS, 9, "tests/test_m.py"), "tests/test_m.py::TestMath::test_add"); // blank line inside
+  assert.equal(pytestNodeAt(TESTS, 7, "tests/test_m.py"), "tests/test_m.py::TestMath::test_add"); // on the def
+  assert.equal(pytestNodeAt(TESTS, 19, "t.py"), "t.py::test_top"); // inside a nested function of a test
+  assert.equal(pytestNodeAt(TESTS, 20, "t.py"), "t.py::test_top"); // after a multi-line signature
+});
+
+test("no node id outside a test function", () => {
+  assert.equal(pytestNodeAt(TESTS, 3, "t.py"), undefined); // helper()
+  assert.equal(pytestNodeAt(TESTS, 13, "t.py"), undefined); // setup_method
+  assert.equal(pytestNodeAt(TESTS, 0, "t.py"), undefined);
+  assert.equal(pytestNodeAt(TESTS, 99, "t.py"), undefined);
+});
+
+test("status: the server's notification sets state and headline; null clears; junk is ignored", () => {
+  let view = applyStatus({ clientState: "running" }, { state: "profiling", headline: "CPU-bound · 82% in 3 functions" });
+  assert.equal(statusText(view).text, "$(pulse) perfsquad: profiling · CPU-bound · 82% in 3 functions");
+  view = applyStatus(view, { state: null });
+  assert.equal(statusText(view).text, "$(pulse) perfsquad · CPU-bound · 82% in 3 functions");
+  assert.match(statusText(view).tooltip, /Last profile: CPU-bound/);
+  assert.deepEqual(applyStatus(view, "nonsense"), view);
+  assert.deepEqual(applyStatus(view, { state: 3 }), view);
+  assert.equal(statusText({ clientState: "failed", headline: "old" }).text, "$(error) perfsquad: failed");
+});
+
+test("server commands: advertised list, and a clear message for a missing one", () => {
+  const init = { capabilities: { executeCommandProvider: { commands: ["perfsquad.fixAll", "perfsquad.profile", 3] } } };
+  assert.deepEqual(advertisedCommands(init), ["perfsquad.fixAll", "perfsquad.profile"]);
+  assert.deepEqual(advertisedCommands(undefined), []);
+  const msg = missingCommandMessage("perfsquad.leakcheck", advertisedCommands(init));
+  assert.match(msg, /does not offer "perfsquad\.leakcheck"/);
+  assert.match(msg, /It offers: perfsquad\.fixAll, perfsquad\.profile\./);
+});
+
+test("profile target and arguments", () => {
+  assert.equal(profileTarget("", "/ws/app.py", "/ws"), "/ws/app.py");
+  assert.equal(profileTarget("${file} --n 10", "/ws/app.py", "/ws"), "/ws/app.py --n 10");
+  assert.equal(profileTarget("-m app.main", "/ws/app.py", "/ws"), "-m app.main");
+  assert.deepEqual(profileArguments("t.py::test_x", { sampler: "cprofile", cwd: "/ws" }), [
+    "t.py::test_x",
+    { sampler: "cprofile", cwd: "/ws" },
+  ]);
+});
+
+test("result summaries", () => {
+  assert.equal(resultSummary("Fix All", false), "perfsquad: Fix All: nothing to do.");
+  assert.equal(resultSummary("Profile", { headline: "I/O-bound · 70% waiting" }), "perfsquad: Profile: I/O-bound · 70% waiting");
+  assert.equal(resultSummary("Audit", "report written\nmore"), "perfsquad: Audit: report written");
+});
