@@ -286,3 +286,22 @@ def test_bad_input_never_crashes_memory_rules() -> None:
     for source in sources:
         report = analyze_text(source, "bad.py")
         assert not [e for e in report.rule_errors if "MEM" in e], report.rule_errors
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "fix_offered"),
+    [
+        ('[project]\nname = "x"\nrequires-python = ">=3.8"\n', False),
+        ('[project]\nname = "x"\nrequires-python = ">=3.11, <4"\n', True),
+        ('[tool.ruff]\ntarget-version = "py39"\n', False),
+        ('[tool.ruff]\ntarget-version = "py312"\n', True),
+        ("", True),  # nothing said: 3.10+
+    ],
+)
+def test_slots_fix_follows_the_projects_target_version(tmp_path: Path, pyproject: str, fix_offered: bool) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    path = tmp_path / "pkg" / "m.py"
+    source = "from dataclasses import dataclass\n@dataclass\nclass P:\n    x: int\nps = [P(i) for i in range(3)]\n"
+    report = analyze_text(source, str(path), rules=(SmallClassWithoutSlots,))
+    assert [f.code for f in report.findings] == ["MEM006"]
+    assert (report.findings[0].fix is not None) is fix_offered

@@ -70,7 +70,8 @@ class ReadWholeFileToIterate(Rule):
 
     ## Speedup
     Measured by `bench/calibrate.py` (`n` = lines in the file, read from an in-memory `StringIO`):
-    the time is similar; the saving is memory: peak goes from the whole file to one buffer.
+    iterating is also faster, since no list of every line is built; the main saving is memory:
+    peak goes from the whole file to one buffer.
 
     ## References
     - [Reading and writing files: looping over the file object](https://docs.python.org/3/tutorial/inputoutput.html#methods-of-file-objects)

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import ast
+import functools
+import re
+import sys
 import weakref
+from pathlib import Path
 
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.context import FUNCTIONS, LOOPS, Context
@@ -12,8 +16,48 @@ MAX_ATTRIBUTES = 8
 """A class with at most this many instance attributes counts as small."""
 
 DEFAULT_TARGET_VERSION = (3, 10)
-"""perfsquad has no `target-version` setting yet: code is assumed to run on Python 3.10+ (the
-oldest Python perfsquad supports), where `dataclass(slots=True)` exists."""
+"""Assumed when the project does not say (the oldest Python perfsquad supports)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _target_of_pyproject(pyproject: str) -> tuple[int, int] | None:
+    """The oldest Python a project supports: ``[project] requires-python``'s lower bound, else
+    ``[tool.ruff] target-version``; None when neither says."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
+    try:
+        with open(pyproject, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, ValueError):
+        return None
+    project = data.get("project")
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    if isinstance(requires, str):
+        bounds = re.findall(r"(>=|>|~=|==)\s*3\.(\d+)", requires)
+        if bounds:
+            return 3, min(int(minor) + (1 if op == ">" else 0) for op, minor in bounds)
+    tool = data.get("tool")
+    ruff = tool.get("ruff") if isinstance(tool, dict) else None
+    target = ruff.get("target-version") if isinstance(ruff, dict) else None
+    if isinstance(target, str) and (m := re.fullmatch(r"py3(\d+)", target)):
+        return 3, int(m.group(1))
+    return None
+
+
+def target_version(path: str) -> tuple[int, int]:
+    """The Python version the analyzed file must run on, from the nearest pyproject.toml."""
+    from perfsquad.config import find_pyproject
+
+    try:
+        pyproject = find_pyproject(Path(path)) if path else None
+    except (OSError, ValueError, RuntimeError):
+        pyproject = None
+    found = _target_of_pyproject(str(pyproject)) if pyproject is not None else None
+    return found or DEFAULT_TARGET_VERSION
+
 
 _DYNAMIC = frozenset({"__getattr__", "__setattr__", "__getattribute__", "__delattr__", "__dict__", "__weakref__"})
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -80,8 +124,10 @@ class SmallClassWithoutSlots(Rule):
         x: float
         y: float
     ```
-    (`dataclass(slots=True)` needs Python 3.10+; perfsquad has no `target-version` setting yet and
-    assumes 3.10+. For a plain class, declare `__slots__ = ("x", "y")`.)
+    For a plain class, or when the project supports Python older than 3.10 (where
+    `dataclass(slots=True)` does not exist), declare `__slots__ = ("x", "y")` instead. The target
+    version is the lower bound of `requires-python` in the nearest `pyproject.toml`, else its
+    `[tool.ruff] target-version`, else 3.10.
 
     ## Fix safety
     Offered for `@dataclass` classes only, always **unsafe**: instances no longer have a `__dict__`,
@@ -219,7 +265,8 @@ class SmallClassWithoutSlots(Rule):
             f"Small class `{node.name}` has no `__slots__` and is instantiated in a loop (line {min(lines)}):"
             " each instance carries a `__dict__`"
         )
-        if dataclass_dec is None:
+        slots_allowed = target_version(ctx.path) >= (3, 10)
+        if dataclass_dec is None or not slots_allowed:
             ctx.report(
                 self,
                 span,
@@ -231,7 +278,7 @@ class SmallClassWithoutSlots(Rule):
         dec = dataclass_dec
 
         def fix() -> Fix | None:
-            if uses_super or DEFAULT_TARGET_VERSION < (3, 10):
+            if uses_super or not slots_allowed:
                 return None
             title = (
                 f"{self.fix_title} (unsafe: instances lose `__dict__`: undeclared attributes, `vars()` and"
