@@ -5,9 +5,10 @@
   ``{"uri"|"path", "run", "sampler", "timeout", "out", "formats"}``. Runs the three-phase audit off
   the event loop with ``$/progress`` (cancellable: the profiled process group is killed), writes
   the HTML/Markdown/JSON reports (default ``.perfsquad/audit`` in the workspace) and returns their
-  paths with the bottleneck and the top of the roadmap. Its profile feeds the ROI hover.
+  paths (``html``, ``markdown``, ``json``: a client opens ``html`` in a webview or browser), a
+  one-line ``summary``, the bottleneck and the top of the roadmap. Its profile feeds the ROI hover.
 * ``perfsquad.quickDiagnose`` — ``[uri, position]``, ``[uri, "function"]`` or
-  ``{"uri", "position"|"function", "profile": bool, "timeout"}``: the function's findings,
+  ``{"uri", "position"|"function", "profile": bool, "run"|"command", "timeout"}``: the function's findings,
   complexity, radon metrics and, when a test exercises it, a short profile (JSON plus ``text``).
 * ``perfsquad.estimateRoi`` — ``[uri, position]`` or ``{"uri", "position"}``: the Amdahl estimate
   of every finding at that position, with its inputs.
@@ -209,7 +210,18 @@ def register(server: PerfsquadServer) -> None:
             state.profile = result.profile
             server.refresh_overlays()
         files = {p.suffix.lstrip("."): str(p) for p in written}
+        summary = f"{result.findings_count} findings"
+        if result.bottleneck_headline:
+            summary += f"; {result.bottleneck_headline}"
+        if result.roadmap:
+            top = result.roadmap[0]
+            summary += f"; start with {top.finding.code} at {Path(top.path).name}:{top.line}"
+            if top.estimate.saved_seconds:
+                summary += f" (saves about {top.estimate.saved_seconds:.2g} s)"
+        if result.profile_error:
+            summary += f"; profiling failed: {result.profile_error}"
         return {
+            "summary": summary,
             "html": files.get("html"),
             "markdown": files.get("md"),
             "json": files.get("json"),
@@ -243,7 +255,7 @@ def register(server: PerfsquadServer) -> None:
         try:
             result = await asyncio.to_thread(
                 diagnose, path, function=name, line=line, source=doc.text if doc is not None else None,
-                root=root(), profile=bool(opts.get("profile", True)), run=opts.get("run"),
+                root=root(), profile=bool(opts.get("profile", True)), run=opts.get("run") or opts.get("command"),
                 timeout=float(opts.get("timeout", 20.0)), cancel=cancel, progress=reporter(ls, token),
             )  # fmt: skip
         except asyncio.CancelledError:
@@ -254,7 +266,11 @@ def register(server: PerfsquadServer) -> None:
         finally:
             if token is not None:
                 ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
-        return {**result.to_json(), "text": result.format()}
+        fn = result.function
+        summary = f"{fn.qualname}: {len(result.findings)} findings, complexity {result.complexity}"
+        if result.share is not None:
+            summary += f", {result.share:.1%} of {result.exerciser.spec if result.exerciser else 'the run'}"
+        return {**result.to_json(), "summary": summary, "text": result.format()}
 
     @server.command("perfsquad.estimateRoi")
     async def roi_cmd(ls: Any, *args: Any) -> dict[str, Any]:
