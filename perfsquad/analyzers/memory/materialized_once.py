@@ -116,7 +116,7 @@ class MaterializedOnce(Rule):
         ),
         Invalid("t = sum(list(range(n)))\n", fixed="t = sum(range(n))\n", safety=FixSafety.SAFE),
         Invalid("s = sorted([x.name for x in xs])\n", fixed="s = sorted(x.name for x in xs)\n", safety=FixSafety.SAFE),
-        Invalid("s = tuple(list(map(f, xs)))\n", fixed="s = tuple(map(f, xs))\n", safety=FixSafety.SAFE),
+        Invalid("s = tuple(list(map(abs, xs)))\n", fixed="s = tuple(map(abs, xs))\n", safety=FixSafety.SAFE),
         Invalid("s = set(list(map(f, xs)))\n", fixed="s = set(map(f, xs))\n", safety=FixSafety.UNSAFE),
         Invalid(
             "for row in [parse(r) for r in raw]:\n    print(row)\n",

@@ -100,18 +100,19 @@ class ReadWholeFileToIterate(Rule):
         "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
     )
     invalid = (
+        # /dev/null: the safe examples are also run on generated inputs (tests/test_fix_equivalence.py).
         Invalid(
-            "def f(p):\n    n = 0\n    with open(p) as fh:\n        for line in fh.readlines():\n"
-            "            n += len(line.strip())\n    return n\n",
-            fixed="def f(p):\n    n = 0\n    with open(p) as fh:\n        for line in fh:\n"
-            "            n += len(line.strip())\n    return n\n",
+            "def f(xs):\n    n = len(xs)\n    with open('/dev/null') as fh:\n"
+            "        for line in fh.readlines():\n            n += len(line.strip())\n    return n\n",
+            fixed="def f(xs):\n    n = len(xs)\n    with open('/dev/null') as fh:\n"
+            "        for line in fh:\n            n += len(line.strip())\n    return n\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "def f(p):\n    with open(p, encoding='utf-8') as fh:\n"
-            "        return [ln.rstrip() for ln in fh.readlines()]  # all lines\n",
-            fixed="def f(p):\n    with open(p, encoding='utf-8') as fh:\n"
-            "        return [ln.rstrip() for ln in fh]  # all lines\n",
+            "def f(xs):\n    with open('/dev/null', encoding='utf-8') as fh:\n"
+            "        return [ln.rstrip() for ln in fh.readlines()] + xs  # all lines\n",
+            fixed="def f(xs):\n    with open('/dev/null', encoding='utf-8') as fh:\n"
+            "        return [ln.rstrip() for ln in fh] + xs  # all lines\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
