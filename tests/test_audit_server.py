@@ -123,3 +123,42 @@ async def test_quick_diagnose_by_position_and_by_name(client: ProbeClient, tmp_p
     assert prof is not None and prof["wall_seconds"] > 0 and prof["share"] > 0
     assert "of the run in this function" in result["text"]
     assert result["summary"].startswith("lowest: 1 findings, complexity ")
+
+
+async def test_cancel_audit_and_bad_arguments(client: ProbeClient, tmp_path: Path) -> None:
+    import asyncio
+    import os
+
+    pid_file = tmp_path / "pid"
+    (tmp_path / "slow.py").write_text(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                      "time.sleep(60)\n")  # fmt: skip
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+    for bad in ([], [42], ["file:///nowhere.py"], [{"uri": ""}]):
+        try:
+            await _execute(client, "perfsquad.quickDiagnose", *bad)
+        except Exception as exc:  # the server answers with an error, and keeps serving
+            assert "quickDiagnose" in str(exc) or "uri" in str(exc) or "position" in str(exc)
+        else:
+            raise AssertionError(f"quickDiagnose accepted {bad!r}")
+
+    options = {"uri": tmp_path.as_uri(), "run": "python slow.py", "sampler": "cprofile"}
+    audit = asyncio.ensure_future(_execute(client, "perfsquad.auditPerformance", options))
+    for _ in range(600):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.05)
+    pid = int(pid_file.read_text())
+    assert await _execute(client, "perfsquad.cancelAudit") is True
+    try:
+        await asyncio.wait_for(audit, 30)
+    except Exception as exc:
+        assert "cancelled" in str(exc)
+    else:
+        raise AssertionError("a cancelled audit returned a result")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("the profiled process survived the cancel")
+    assert await _execute(client, "perfsquad.cancelAudit") is False  # nothing left to cancel
