@@ -77,11 +77,14 @@ def test_demo_audit_top_item_is_the_seeded_hotspot(demo_audit: tuple[Path, str, 
     roadmap = data["roadmap"]
     assert len(roadmap) >= 20 and [r["rank"] for r in roadmap] == list(range(1, len(roadmap) + 1))
     top = roadmap[0]
-    # demo/README.md: group_similar's all-pairs loop over cosine() is the dominant CPU hotspot.
+    # demo/README.md: the seeded hotspot is group_similar's all-pairs loop (+ the pure-Python dot
+    # products and norms of cosine() it calls): the dominant CPU cost.
     assert top["filename"].endswith("memoria/similarity.py")
-    assert top["function"] == "group_similar"
+    assert top["function"] in ("group_similar", "cosine")
     assert top["family"] in ("VEC", "ALG") and top["phase"] == "3-hotspot"
-    assert top["share"] > 0.3
+    assert top["share"] > 0.2 and top["saved_seconds"] > 0
+    all_pairs = [r for r in roadmap if r["function"] == "group_similar" and r["family"] in ("VEC", "ALG")]
+    assert all_pairs and all_pairs[0]["rank"] <= 5 and all_pairs[0]["share"] > 0.5
     assert "Roadmap (apply in this order):" in stdout
     assert f"1. {top['code']} demo/memoria/similarity.py:{top['line']}" in stdout
     # Idioms are phase 1 and, in code the run never executed, save nothing.

@@ -14,6 +14,7 @@ from perfsquad.audit.svg import Bar, Segment, column_chart, hbar_chart
 from perfsquad.model import Family
 
 FORMATS = ("html", "md", "json")
+PHASE_SHORT = {"1-idioms": "1 · idioms", "2-profile": "2 · profile", "3-hotspot": "3 · hotspot", "other": "outside hotspot"}
 ROADMAP_ROWS = 50
 _FAMILY_ORDER = [f.value for f in Family]
 
@@ -98,23 +99,29 @@ def _row(item: RoadmapItem, root: str) -> str:
     f = item.finding
     where = f"{_rel(item.path, root)}:{item.line}"
     speed = f"{est.speedup.ratio:.3g}x" if est.speedup else "-"
-    fix = escape(f.fix.title) if f.fix else "manual change"
+    title = f.fix.title if f.fix else "manual change"
+    short = title if len(title) <= 90 else title[:89] + "\u2026"
     return (
         f'<tr class="roadmap-row" data-code="{escape(f.code)}" data-rank="{item.rank}">'
         f'<td class="num">{item.rank}</td><td><code>{escape(f.code)}</code></td>'
         f"<td>{escape(f.message)}<div class='formula'>{escape(est.describe())}</div></td>"
         f"<td><code>{escape(where)}</code><br>{escape(item.function or '(module)')}</td>"
-        f"<td>{escape(PHASE_TITLES.get(item.phase, item.phase))}</td>"
+        f"<td>{escape(PHASE_SHORT.get(item.phase, item.phase))}</td>"
         f'<td class="num">{_share(est.share)}</td><td class="num">{speed}</td>'
         f'<td class="num">{_seconds(est.saved_seconds)}</td><td class="num">{est.effort_minutes} min</td>'
-        f'<td class="{escape(est.safety)}">{escape(est.safety)}<br>{fix}</td></tr>'
+        f'<td class="{escape(est.safety)}" title="{escape(title)}">{escape(est.safety)}<br>{escape(short)}</td></tr>'
     )
+
+
+def _title(result: AuditResult) -> str:
+    names = [os.path.basename(os.path.normpath(p)) or p for p in result.paths]
+    return f"perfsquad audit · {', '.join(names) or os.path.basename(result.root)}"
 
 
 def render_html(result: AuditResult) -> str:
     root = result.root
     prof = result.profile
-    title = f"perfsquad audit · {os.path.basename(root) or root}"
+    title = _title(result)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -197,7 +204,7 @@ def render_html(result: AuditResult) -> str:
 def render_markdown(result: AuditResult) -> str:
     root = result.root
     prof = result.profile
-    md = [f"# perfsquad audit · {os.path.basename(root) or root}", ""]
+    md = [f"# {_title(result)}", ""]
     md.append(f"- paths: {', '.join(_rel(p, root) for p in result.paths)}")
     md.append(f"- findings: {result.findings_count} in {len(result.reports)} files")
     if result.run_command:
