@@ -39,6 +39,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=run)
 
 
+def _cache_dir(path: Path) -> Path:
+    from perfsquad.config import find_pyproject
+
+    pyproject = find_pyproject(path)
+    base = pyproject.parent if pyproject else (path if path.is_dir() else path.parent)
+    return base / ".perfsquad" / "cache"
+
+
 def run(args: argparse.Namespace) -> int:
     from perfsquad.audit.pipeline import run_audit
     from perfsquad.audit.report import write_reports
@@ -53,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
-                           memory=args.memory, progress=progress)  # fmt: skip
+                           memory=args.memory, progress=progress, cache_dir=_cache_dir(args.path))  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
         return 130
