@@ -102,3 +102,37 @@ def test_cancelling_an_audit_kills_the_profiled_process(tmp_path: Path) -> None:
     assert outcome and isinstance(outcome[0], ProfileCancelled)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_ctrl_c_stops_the_audit_and_its_profiled_process(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "pid"
+    (tmp_path / "slow.py").write_text(
+        "import os, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfsquad", "audit", str(tmp_path), "--run", "python slow.py", "--out",
+         str(tmp_path / "out")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, "the profiled script never started"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err or "cancelled" in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    assert not (tmp_path / "out" / "report.html").exists()
