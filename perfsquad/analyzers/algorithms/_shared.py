@@ -124,6 +124,32 @@ def name_uses(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[
     return uses
 
 
+def local_kind(ctx: Context, name: ast.Name) -> str:
+    """``ctx.type_of(name)``, or for a function's local whose every plain assignment agrees (and
+    whose other bindings are only augmented assignments), that type."""
+    from perfsquad.semantics.types import UNKNOWN, expr_type
+
+    kind = ctx.type_of(name)
+    if kind != UNKNOWN:
+        return kind
+    fn = ctx.function_of(name)
+    if fn is None:
+        return UNKNOWN
+    uses = name_uses(ctx, fn).get(name.id)
+    if uses is None or uses.escapes_scope:
+        return UNKNOWN
+    kinds: set[str] = set()
+    for b in uses.bindings:
+        if isinstance(b, ast.Assign) and len(b.targets) == 1:
+            value = b.value
+            if isinstance(value, ast.BinOp) and isinstance(value.left, ast.Name) and value.left.id == name.id:
+                continue  # acc = acc + part keeps acc's type (for lists and tuples)
+            kinds.add(expr_type(value, ctx.imports))
+        elif not isinstance(b, ast.AugAssign):
+            return UNKNOWN
+    return kinds.pop() if len(kinds) == 1 else UNKNOWN
+
+
 def single_list_binding(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.Assign | None:
     """The one ``name = <list>`` statement binding ``name`` in ``fn``, if that is its only binding."""
     uses = name_uses(ctx, fn).get(name)

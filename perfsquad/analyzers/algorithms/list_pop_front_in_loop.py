@@ -86,10 +86,10 @@ class ListPopFrontInLoop(Rule):
     node_types = (ast.Call,)
     effort_minutes = 5
     bench = Bench(
-        setup="xs = list(range(n))",
+        setup="xs = list(range(min(n, 20_000)))",
         before="queue = list(xs)\nresult = 0\nwhile queue:\n    result += queue.pop(0)",
         after="from collections import deque\nqueue = deque(xs)\nresult = 0\nwhile queue:\n    result += queue.popleft()",
-        scales_with="n = elements drained from the front",
+        scales_with="n = elements drained from the front, capped at 20,000 (quadratic before)",
     )
     valid = (
         # A deque's popleft is O(1).

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.algorithms._shared import constant_bounded
+from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.context import Context
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _targets(loop: ast.For | ast.AsyncFor) -> set[str]:
+    return {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+
+
+class NestedLoopJoin(Rule):
+    """
+    ## What it does
+    Flags two nested `for` loops over two independent collections whose inner body only acts
+    when a key of the outer element equals a key of the inner element:
+    `for a in xs: for b in ys: if key(a) == key(b): ...`.
+
+    ## Why is this bad?
+    That is a join done by comparing every pair: O(n·m) comparisons. Indexing one side by its
+    key in a dict first (O(m)) and looking each element of the other side up (O(1) each) gives
+    the same pairs in O(n + m).
+
+    ## Example
+    ```python
+    def attach(orders, customers):
+        for order in orders:
+            for customer in customers:
+                if order.customer_id == customer.id:
+                    order.customer = customer
+    ```
+
+    ## Use instead
+    ```python
+    def attach(orders, customers):
+        by_id = {}
+        for customer in customers:
+            by_id.setdefault(customer.id, []).append(customer)
+        for order in orders:
+            for customer in by_id.get(order.customer_id, ()):
+                order.customer = customer
+    ```
+
+    ## Fix safety
+    No automatic fix: the keys must be hashable, the dict groups equal keys (the rewrite above
+    keeps every match, in the inner collection's order), and `==` between different types (a
+    custom `__eq__`, `1 == 1.0 == True`) may match pairs that hashing treats differently.
+
+    ## Speedup
+    Not calibrated (no automatic fix). The comparisons drop from n·m to n + m.
+
+    ## References
+    - [Hash join](https://en.wikipedia.org/wiki/Hash_join)
+    - [Mapping types: dict](https://docs.python.org/3/library/stdtypes.html#mapping-types-dict)
+    """
+
+    code = "ALG006"
+    name = "nested-loop-join"
+    message = "Nested loops join `{outer}` and `{inner}` on `==` (O(n·m)); index one side in a dict (O(n + m))"
+    node_types = (ast.For,)
+    effort_minutes = 15
+    valid = (
+        # The inner loop depends on the outer element: a traversal, not a join.
+        "def f(rows, k):\n    for row in rows:\n        for cell in row:\n            if cell == k:\n                print(cell)\n",
+        # Not an equality between the two sides.
+        "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if x < y:\n                print(x, y)\n",
+        # Compares to a constant.
+        "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if y == 3:\n                print(x)\n",
+        # The inner loop is constant-bounded.
+        "def f(xs):\n    for x in xs:\n        for c in (1, 2):\n            if x == c:\n                print(x)\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(orders, customers):\n    for o in orders:\n        for c in customers:\n"
+            "            if o.customer_id == c.id:\n                o.customer = c\n"
+        ),
+        Invalid(
+            "def f(xs, ys):\n    out = []\n    for x in xs:\n        for y in ys:\n            if y[0] == x[0]:\n"
+            "                out.append((x, y))\n    return out\n"
+        ),
+    )
+
+    def check(self, node: ast.For, ctx: Context) -> None:
+        outer = ctx.parent(node)
+        if not isinstance(outer, ast.For) or not any(s is node for s in outer.body):
+            return
+        if constant_bounded(node) or constant_bounded(outer):
+            return
+        outer_names = _targets(outer)
+        inner_names = _targets(node)
+        if not outer_names or not inner_names or _names(node.iter) & outer_names:
+            return
+        if len(node.body) != 1 or not isinstance(node.body[0], ast.If) or node.orelse:
+            return
+        test = node.body[0].test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+            return
+        left, right = _names(test.left), _names(test.comparators[0])
+
+        def only(names: set[str], mine: set[str], other: set[str]) -> bool:
+            return bool(names & mine) and not names & other
+
+        if not (
+            (only(left, outer_names, inner_names) and only(right, inner_names, outer_names))
+            or (only(right, outer_names, inner_names) and only(left, inner_names, outer_names))
+        ):
+            return
+        message = self.message.format(outer=ctx.text(outer.iter)[:30], inner=ctx.text(node.iter)[:30])
+        ctx.report(self, ctx.header_span(node), message)
+

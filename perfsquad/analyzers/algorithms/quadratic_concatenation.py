@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, multi_edit_fix
+from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.context import Context
+from perfsquad.fixes import _import_insertion_line as import_insertion_line
+from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+
+
+def _empty_sequence(node: ast.expr) -> str | None:
+    """``"list"``/``"tuple"`` for a literal ``[]``/``()``."""
+    if isinstance(node, ast.List) and not node.elts:
+        return "list"
+    if isinstance(node, ast.Tuple) and not node.elts:
+        return "tuple"
+    return None
+
+
+class QuadraticConcatenation(Rule):
+    """
+    ## What it does
+    Flags `sum(lists, [])` (and `sum(tuples, ())`), and a list or tuple rebuilt by `+` on every
+    iteration of a loop: `acc = acc + part` on a list, `acc += part` or `acc = acc + part` on a
+    tuple.
+
+    ## Why is this bad?
+    `a + b` builds a new sequence and copies both operands. Doing it once per element copies the
+    growing result again and again: O(n²) element copies for n elements in total. `sum()` with a
+    list start does exactly that. `itertools.chain.from_iterable` walks the parts once (O(n)),
+    and `list.extend` / `+=` on a list appends in place.
+
+    ## Example
+    ```python
+    flat = sum(rows, [])
+    ```
+
+    ## Use instead
+    ```python
+    import itertools
+
+    flat = list(itertools.chain.from_iterable(rows))
+    ```
+
+    ## Fix safety
+    The `sum(..., [])` fix is **unsafe**: `sum` requires every part to be a list (adding a tuple
+    or a generator raises `TypeError`), while `chain` accepts any iterable, so code that relied on
+    the error changes; and a list subclass with its own `__add__` is no longer called. The
+    rewrite of `sum(..., ())` builds a `tuple(...)` the same way. Loops that concatenate get no
+    automatic fix (use `extend`, `+=` on a list, or collect the parts and chain them once).
+
+    ## Speedup
+    Measured by `bench/calibrate.py` flattening `n` two-element lists; grows linearly with `n`.
+
+    ## References
+    - [`itertools.chain.from_iterable`](https://docs.python.org/3/library/itertools.html#itertools.chain.from_iterable)
+    - [`sum()`: "to concatenate a series of iterables, consider using itertools.chain()"](https://docs.python.org/3/library/functions.html#sum)
+    """
+
+    code = "ALG005"
+    name = "quadratic-concatenation"
+    message = "{what} copies the growing {kind} on every step (O(n²)); use `itertools.chain` or `extend`"
+    fix_title = "Use `itertools.chain.from_iterable`"
+    fix_safety = FixSafety.UNSAFE
+    node_types = (ast.Call, ast.Assign, ast.AugAssign)
+    effort_minutes = 3
+    bench = Bench(
+        setup="rows = [[i, i + 1] for i in range(min(n, 5_000))]",
+        before="result = sum(rows, [])",
+        after="import itertools\nresult = list(itertools.chain.from_iterable(rows))",
+        scales_with="n = two-element lists joined, capped at 5,000 (quadratic before)",
+    )
+    valid = (
+        "total = sum(xs)\n",
+        "total = sum(xs, 10)\n",
+        # += on a list extends in place: linear.
+        "def f(xs):\n    acc = []\n    for x in xs:\n        acc += [x]\n    return acc\n",
+        # Strings are IDM004's business.
+        "def f(xs):\n    s = ''\n    for x in xs:\n        s = s + x\n    return s\n",
+        # A constant number of times.
+        "def f():\n    acc = ()\n    for i in range(3):\n        acc += (i,)\n    return acc\n",
+        "def sum(a, b):\n    return a\nflat = sum(rows, [])\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(xs):\n    return sum(xs, [])\n",
+            fixed="import itertools\ndef f(xs):\n    return list(itertools.chain.from_iterable(xs))\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "import itertools\nflat = sum((p for p in pairs), start=())\n",
+            fixed="import itertools\nflat = tuple(itertools.chain.from_iterable(p for p in pairs))\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid("def f(xs):\n    acc = []\n    for x in xs:\n        acc = acc + [x]\n    return acc\n"),
+        Invalid("def f(xs):\n    acc = ()\n    for x in xs:\n        acc += (x,)\n    return acc\n"),
+    )
+
+    def check(self, node: ast.Call | ast.Assign | ast.AugAssign, ctx: Context) -> None:
+        if isinstance(node, ast.Call):
+            self._check_sum(node, ctx)
+        elif isinstance(node, ast.Assign):
+            self._check_assign(node, ctx)
+        else:
+            self._check_augassign(node, ctx)
+
+    def _check_sum(self, node: ast.Call, ctx: Context) -> None:
+        if not isinstance(node.func, ast.Name) or node.func.id != "sum" or len(node.args) not in (1, 2):
+            return
+        start = node.args[1] if len(node.args) == 2 else None
+        for kw in node.keywords:
+            if kw.arg == "start":
+                start = kw.value
+            else:
+                return
+        if start is None or isinstance(node.args[0], ast.Starred):
+            return
+        kind = _empty_sequence(start)
+        if kind is None or ctx.qualified_name(node.func) != "builtins.sum":
+            return
+        what = f"`sum(..., {'[]' if kind == 'list' else '()'})`"
+
+        def fix() -> Fix | None:
+            if ctx.imports.resolve_name(kind) != f"builtins.{kind}":
+                return None
+            extra = []
+            if ctx.imports.resolve_name("itertools") == "itertools":
+                head = "itertools.chain"
+            elif ctx.imports.resolve_name("chain") == "itertools.chain":
+                head = "chain"
+            elif ctx.imports.resolve_name("itertools") is None and not any(
+                n.id == "itertools" for n in ctx.nodes(ast.Name)
+            ):
+                head = "itertools.chain"
+                line = import_insertion_line(ctx)
+                if line > ctx.source.line_count:
+                    return None
+                where = Position(line, 0)
+                extra.append(Edit(Span(where, where), f"import itertools{ctx.source.newline}"))
+            else:
+                return None
+            arg = ctx.text(node.args[0])
+            if isinstance(node.args[0], ast.GeneratorExp) and arg.startswith("(") and arg.endswith(")"):
+                arg = arg[1:-1]  # the sole argument: its own parentheses are enough
+            text = f"{kind}({head}.from_iterable({arg}))"
+            return multi_edit_fix(ctx, [(node, text)], extra, self.fix_title, FixSafety.UNSAFE)
+
+        ctx.report(self, node, self.message.format(what=what, kind=kind), fix=fix)
+
+    def _check_assign(self, node: ast.Assign, ctx: Context) -> None:
+        # acc = acc + part
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            return
+        value = node.value
+        if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and isinstance(value.left, ast.Name)):
+            return
+        name = node.targets[0].id
+        if value.left.id != name:
+            return
+        kind = local_kind(ctx, node.targets[0])
+        if kind not in ("list", "tuple") or not hot_loops(ctx, node):
+            return
+        ctx.report(self, node, self.message.format(what=f"`{name} = {name} + …` in a loop", kind=kind))
+
+    def _check_augassign(self, node: ast.AugAssign, ctx: Context) -> None:
+        # acc += part on a tuple (on a list, += extends in place)
+        if not (isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name)):
+            return
+        if local_kind(ctx, node.target) != "tuple" or not hot_loops(ctx, node):
+            return
+        name = node.target.id
+        ctx.report(self, node, self.message.format(what=f"`{name} += …` in a loop", kind="tuple"))

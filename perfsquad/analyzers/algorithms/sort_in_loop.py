@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.algorithms._shared import hot_loops
+from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.context import Context
+
+_GROW = frozenset({"append", "insert", "extend"})
+
+
+def _grows_in(loop: ast.AST, name: str) -> bool:
+    for sub in ast.walk(loop):
+        if (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr in _GROW
+            and isinstance(sub.func.value, ast.Name)
+            and sub.func.value.id == name
+        ):
+            return True
+        if isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name) and sub.target.id == name:
+            return True
+    return False
+
+
+class SortInLoop(Rule):
+    """
+    ## What it does
+    Flags re-sorting a list that grows inside the same loop: `xs.sort()`, `sorted(xs)`,
+    `min(xs)` or `max(xs)` on every iteration after an `append`/`insert`/`extend`.
+
+    ## Why is this bad?
+    Sorting is O(n log n) and `min`/`max` are O(n); doing it after every insertion makes the
+    loop O(n² log n) or O(n²). Keeping the list sorted with `bisect.insort` costs O(n) per
+    insertion with a tiny constant (a memmove), and a heap (`heapq`) gives the minimum in O(1)
+    and insertions in O(log n).
+
+    ## Example
+    ```python
+    def running_median(stream):
+        seen = []
+        out = []
+        for x in stream:
+            seen.append(x)
+            seen.sort()
+            out.append(seen[len(seen) // 2])
+        return out
+    ```
+
+    ## Use instead
+    ```python
+    import bisect
+
+    def running_median(stream):
+        seen = []
+        out = []
+        for x in stream:
+            bisect.insort(seen, x)
+            out.append(seen[len(seen) // 2])
+        return out
+    ```
+
+    ## Fix safety
+    No automatic fix: `bisect.insort` needs the list sorted already and elements comparable the
+    same way the sort compared them (a `key=`/`reverse=` changes how to bisect), and a heap changes
+    the list's order, which other code may read.
+
+    ## Speedup
+    Not calibrated (no automatic fix). Sorting per insertion is O(n log n) against insort's O(n)
+    (or O(log n) for a heap).
+
+    ## References
+    - [`bisect.insort`](https://docs.python.org/3/library/bisect.html#bisect.insort)
+    - [`heapq`](https://docs.python.org/3/library/heapq.html)
+    """
+
+    code = "ALG004"
+    name = "sort-in-loop"
+    message = "`{call}` re-sorts or re-scans `{name}` after it grows on every iteration; use `bisect.insort` or `heapq`"
+    node_types = (ast.Call,)
+    effort_minutes = 15
+    valid = (
+        # Sorted once, after the loop.
+        "def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    out.sort()\n    return out\n",
+        # Sorting a list the loop does not grow.
+        "def f(xs, ys):\n    base = list(ys)\n    for x in xs:\n        print(min(base))\n",
+        # min of two values.
+        "def f(xs):\n    best = []\n    for x in xs:\n        best.append(x)\n        print(min(x, 3))\n",
+        # A constant number of times.
+        "def f(xs):\n    out = []\n    for x in range(3):\n        out.append(x)\n        out.sort()\n",
+    )
+    invalid = (
+        Invalid(
+            "def f(xs):\n    seen = []\n    for x in xs:\n        seen.append(x)\n        seen.sort()\n"
+            "        print(seen[0])\n"
+        ),
+        Invalid("def f(xs):\n    top = []\n    for x in xs:\n        top.append(x)\n        print(max(top))\n"),
+        Invalid(
+            "def f(xs):\n    acc = []\n    while xs:\n        acc.append(xs.pop())\n        acc = sorted(acc)\n    return acc\n"
+        ),
+    )
+
+    def check(self, node: ast.Call, ctx: Context) -> None:
+        func = node.func
+        target: ast.expr | None = None
+        if isinstance(func, ast.Attribute) and func.attr == "sort" and not node.args:
+            target = func.value
+            call = f"{ctx.text(func.value)}.sort()" if isinstance(func.value, ast.Name) else "sort()"
+        elif isinstance(func, ast.Name) and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred):
+            qn = ctx.qualified_name(func)
+            if qn not in ("builtins.sorted", "builtins.min", "builtins.max"):
+                return
+            target = node.args[0]
+            call = f"{func.id}(…)"
+        else:
+            return
+        if not isinstance(target, ast.Name) or ctx.type_of(target) != "list":
+            return
+        loops = hot_loops(ctx, node)
+        if not loops or not _grows_in(loops[0], target.id):
+            return
+        ctx.report(self, node, self.message.format(call=call, name=target.id))
