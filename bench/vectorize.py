@@ -9,7 +9,10 @@ other rules' entries; the demo comparison goes to ``bench/results/vectorize.json
 The demo: ``memoria.similarity.consolidate`` (pure-Python all-pairs cosine grouping of 400 vectors
 of 384 floats) against the matrix-product version below; both must give the same groups.
 
-Usage: python bench/vectorize.py [--rule CODE ...] [--sizes 10,1000,100000] [--skip-demo] [--quick]
+BLAS runs single-threaded (set OPENBLAS_NUM_THREADS to override): conservative, and stable on a
+shared machine.
+
+Usage: python bench/vectorize.py [--rule CODE ...] [--sizes 10,1000,100000] [--skip-demo] [--skip-break-even]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 import time
@@ -24,7 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# One BLAS thread: the per-call cost a library function pays, without thread wake-ups that make a
+# 100,000-element dot product take milliseconds on a loaded 2-core machine (measured: 600x noise).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,20 +51,17 @@ DEMO_TARGET = 20.0
 
 
 def break_even(bench: Bench, budget: float = 0.05) -> int | None:
-    """The smallest scanned size from which the rewrite stays faster (ratio >= 1 for two sizes in a row).
+    """The smallest scanned size from which the rewrite is faster at every larger scanned size.
 
-    None when it is faster from the smallest size on (no break-even) or never within the scan.
+    None when it is faster at every scanned size, or slower at the largest one.
     """
-    previous_fast: int | None = None
-    for n in SCAN:
-        _, _, ratio = measure(bench, n, budget)
-        if ratio >= 1.0:
-            if previous_fast is not None:
-                return None if previous_fast == SCAN[0] else previous_fast
-            previous_fast = n
-        else:
-            previous_fast = None
-    return None
+    ratios = [(n, measure(bench, n, budget)[2]) for n in SCAN]
+    point: int | None = None
+    for n, ratio in reversed(ratios):
+        if ratio < 1.0:
+            break
+        point = n
+    return None if point == SCAN[0] else point
 
 
 # -- VEC008: numba on a loop with data-dependent control flow -------------------------------------
