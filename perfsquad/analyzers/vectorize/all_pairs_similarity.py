@@ -134,8 +134,10 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple
     for first, second in (pair, pair[::-1]):
         x, y = _element_of(ctx, outer, first), _element_of(ctx, inner, second)
         if x is not None and y is not None:
-            if kind == "dot" and operands is not None and not (
-                numeric_type(ctx, x) in MATRICES and numeric_type(ctx, y) in MATRICES
+            if (
+                kind == "dot"
+                and operands is not None
+                and not (numeric_type(ctx, x) in MATRICES and numeric_type(ctx, y) in MATRICES)
             ):
                 return None  # an inline generator: only on known numeric matrices
             return kind, x, y
