@@ -4,6 +4,8 @@ a memory profile of the demo showing its top allocating line inline (HOT003 + in
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -163,3 +165,52 @@ async def test_memory_profile_of_the_demo_shows_the_top_allocating_line(vscode: 
     assert hover is not None
     contents = hover.contents.value if isinstance(hover.contents, types.MarkupContent) else str(hover.contents)
     assert "allocated here were alive at the peak" in contents
+
+
+HANG = """\
+import subprocess, sys, time
+
+
+def run(pid_file):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    with open(pid_file, "w") as fh:
+        fh.write(str(child.pid))
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+async def test_cancelling_a_leakcheck_kills_the_process_group(client: ProbeClient, tmp_path: Path) -> None:
+    await initialize(client, tmp_path)
+    (tmp_path / "hang.py").write_text(HANG, encoding="utf-8")
+    pid_file = tmp_path / "pid"
+    options = {"callable": "hang:run", "args": [str(pid_file)], "cwd": str(tmp_path)}
+    task = asyncio.ensure_future(_execute(client, "perfsquad.leakcheck", options))
+    for _ in range(600):  # until the workload has started its child (bounded)
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.05)
+    pid = int(pid_file.read_text())
+    assert _alive(pid)
+    # diagnostics keep flowing while the check runs
+    uri = (tmp_path / "other.py").as_uri()
+    client.open(uri, "import functools\nclass A:\n    @functools.cache\n    def f(self, x):\n        return x\n")
+    assert any(d.code == "MEM001" for d in await client.diagnostics_for(uri, version=1))
+    with pytest.raises(Exception, match="already running"):
+        await _execute(client, "perfsquad.leakcheck", options)
+    assert await _execute(client, "perfsquad.cancelLeakcheck") is True
+    with pytest.raises(Exception, match="cancelled"):
+        await task
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        await asyncio.sleep(0.05)
+    assert not _alive(pid)
