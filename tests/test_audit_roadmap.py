@@ -136,3 +136,74 @@ def test_roadmap_without_profile_is_static_and_says_so(tmp_path: Path) -> None:
     ratios = [i.estimate.speedup.ratio if i.estimate.speedup else 1.0 for i in items]
     assert ratios == sorted(ratios, reverse=True)  # same severity: higher calibrated speedup first
     assert "no profile" in items[0].estimate.describe()
+
+
+ROUTED = '''\
+import sqlite3
+
+
+def fetch(conn: sqlite3.Connection, ids: list[int]) -> list[object]:
+    cur = conn.cursor()
+    found = []
+    for memory_id in ids:
+        cur.execute("SELECT x FROM t WHERE id = ?", (memory_id,))
+        row = cur.fetchone()
+        if row is not None:
+            found.append(row)
+    return found
+
+
+def dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+def lowest(xs):
+    return sorted(xs)[0]
+'''
+
+
+def _waiting_profile(path: Path, lines: dict[int, tuple[float, float]]) -> Profile:
+    """line -> (wall seconds, of which idle seconds), one sampled stack each."""
+    frames = [FrameRef("main", str(path), 100)]
+    stacks = []
+    for line, (wall, idle) in lines.items():
+        frames.append(FrameRef(f"f{line}", str(path), line))
+        stacks.append(((0, len(frames) - 1), wall, idle))
+    functions = (FunctionStat("main", str(path), 100, 0.0, sum(w for w, _ in lines.values())),)
+    return Profile(command=("python", "x.py"), sampler="py-spy", wall_seconds=10.0, cpu_seconds=5.0,
+                   functions=functions, lines=(), frames=tuple(frames), stacks=tuple(stacks))  # fmt: skip
+
+
+def test_phase_three_routes_findings_by_what_their_code_waits_on(tmp_path: Path) -> None:
+    from perfsquad.audit.pipeline import route_findings
+
+    path = tmp_path / "mod.py"
+    path.write_text(ROUTED)
+    report = analyze_source(ROUTED, str(path), metrics=True)
+    found = {(f.code, f.span.start.line) for f in report.findings}
+    assert {("IO001", 8), ("VEC001", 16), ("IDM007", 20)} <= found
+
+    # The query loop waits (I/O), the dot product computes (CPU): both routed to phase 3.
+    io_and_cpu = _waiting_profile(path, {8: (4.0, 3.8), 16: (5.0, 0.1), 20: (1.0, 0.0)})
+    phases = route_findings([report], io_and_cpu, ())
+    assert phases[(str(path), 8, "IO001")] == "3-hotspot"
+    assert phases[(str(path), 16, "VEC001")] == "3-hotspot"
+    assert phases[(str(path), 20, "IDM007")] == "1-idioms"
+
+    # Swap what the code waits on: an I/O rule on CPU-bound code, a NumPy rule on waiting code,
+    # are not the hotspot's fix: they stay outside phase 3.
+    swapped = _waiting_profile(path, {8: (4.0, 0.1), 16: (5.0, 4.9)})
+    phases = route_findings([report], swapped, ())
+    assert phases[(str(path), 8, "IO001")] == "other"
+    assert phases[(str(path), 16, "VEC001")] == "other"
+
+    # Code below the hotspot threshold (and not in the 80/20 functions) is not phase 3 either.
+    tiny = _waiting_profile(path, {8: (0.01, 0.01), 16: (0.01, 0.0), 30: (9.98, 0.0)})
+    phases = route_findings([report], tiny, ())
+    assert phases[(str(path), 8, "IO001")] == "other" and phases[(str(path), 16, "VEC001")] == "other"
+    # ...unless its function is one of the 80/20 functions.
+    from perfsquad.audit.pipeline import HotspotFunction
+
+    hot = (HotspotFunction("dot", str(path), 15, 0.01, 0.001, "cpu"),)
+    phases = route_findings([report], tiny, hot)
+    assert phases[(str(path), 16, "VEC001")] == "3-hotspot" and phases[(str(path), 8, "IO001")] == "other"

@@ -125,6 +125,37 @@ def _kind_of_region(index: ShareIndex, profile: Profile, path: str, first: int, 
     return "io" if wall > 0 and idle / wall >= 0.5 else "cpu"
 
 
+def route_findings(
+    reports: Sequence[FileReport], profile: Profile, hotspot: Sequence[HotspotFunction]
+) -> dict[tuple[str, int, str], str]:
+    """The audit phase of every finding, keyed by (path, line, code): ``1-idioms`` for IDM,
+    ``2-profile`` for HOT, ``3-hotspot`` for a finding inside the hotspot whose family matches the
+    kind of time measured on its statement (see :data:`ROUTES`), ``other`` for the rest."""
+    index = ShareIndex(profile)
+    hot_keys = {(h.name.split(".<locals>")[0].split(".")[-1], os.path.basename(h.file)) for h in hotspot}
+    phase_of: dict[tuple[str, int, str], str] = {}
+    for report in reports:
+        for finding in report.findings:
+            family = family_of(finding.code)
+            key = (report.path, finding.span.start.line, finding.code)
+            if family == "IDM":
+                phase_of[key] = "1-idioms"
+                continue
+            if family == "HOT":
+                phase_of[key] = "2-profile"
+                continue
+            fn = enclosing_function(report.functions, finding.span.start.line)
+            lo, hi = statement_lines(report.path, finding.span.start.line, finding.span.end.line)
+            share = index.share_of(report.path, lo, hi, fn.name if fn else None)
+            in_pareto = fn is not None and (fn.name, os.path.basename(report.path)) in hot_keys
+            if share > 0 and (in_pareto or share >= HOTSPOT_SHARE):
+                region_kind = _kind_of_region(index, profile, report.path, lo, hi)
+                phase_of[key] = "3-hotspot" if family in ROUTES.get(region_kind, ()) else "other"
+            else:
+                phase_of[key] = "other"
+    return phase_of
+
+
 def run_audit(
     paths: Sequence[Path],
     *,
@@ -204,27 +235,7 @@ def run_audit(
             HotspotFunction(f.name, f.file, f.line, f.self_seconds, f.self_seconds / total, function_kind(f))
             for f in top.functions
         ]
-        index = ShareIndex(profile)
-        hot_keys = {(h.name.split(".<locals>")[0].split(".")[-1], os.path.basename(h.file)) for h in hotspot}
-        for report in reports:
-            for finding in report.findings:
-                family = family_of(finding.code)
-                key = (report.path, finding.span.start.line, finding.code)
-                if family == "IDM":
-                    phase_of[key] = "1-idioms"
-                    continue
-                if family == "HOT":
-                    phase_of[key] = "2-profile"
-                    continue
-                fn = enclosing_function(report.functions, finding.span.start.line)
-                lo, hi = statement_lines(report.path, finding.span.start.line, finding.span.end.line)
-                share = index.share_of(report.path, lo, hi, fn.name if fn else None)
-                in_pareto = fn is not None and (fn.name, os.path.basename(report.path)) in hot_keys
-                if share > 0 and (in_pareto or share >= HOTSPOT_SHARE):
-                    region_kind = _kind_of_region(index, profile, report.path, lo, hi)
-                    phase_of[key] = "3-hotspot" if family in ROUTES.get(region_kind, ()) else "other"
-                else:
-                    phase_of[key] = "other"
+        phase_of = route_findings(reports, profile, hotspot)
     else:
         say("phase 3/3: skipped (no profile)")
         if profile_error:
