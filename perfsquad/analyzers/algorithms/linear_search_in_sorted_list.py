@@ -55,7 +55,8 @@ class LinearSearchInSortedList(Rule):
 
     code = "ALG008"
     name = "linear-search-in-sorted-list"
-    message = "`{what}` scans the sorted list `{name}` linearly on every iteration; use `bisect` (O(log n))"
+    message = "Linear search in a sorted list inside a loop; use `bisect` (O(log n))"
+    template = "`{what}` scans the sorted list `{name}` linearly on every iteration; use `bisect` (O(log n))"
     node_types = (ast.Compare, ast.Call)
     effort_minutes = 10
     valid = (
@@ -89,4 +90,4 @@ class LinearSearchInSortedList(Rule):
         if not sorted_binding(ctx, name):
             return
         what = f"… in {name.id}" if how == "in" else f"{name.id}.index(…)"
-        ctx.report(self, node, self.message.format(what=what, name=name.id))
+        ctx.report(self, node, self.template.format(what=what, name=name.id))

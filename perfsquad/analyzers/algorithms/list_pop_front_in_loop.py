@@ -80,7 +80,8 @@ class ListPopFrontInLoop(Rule):
 
     code = "ALG001"
     name = "list-pop-front-in-loop"
-    message = "`{call}` in a loop moves every element of the list (O(n) each); use `collections.deque`"
+    message = "Front of a list popped or inserted in a loop (O(n) each); use `collections.deque`"
+    template = "`{call}` in a loop moves every element of the list (O(n) each); use `collections.deque`"
     fix_title = "Use `collections.deque`"
     fix_safety = FixSafety.SAFE
     node_types = (ast.Call,)
@@ -146,7 +147,7 @@ class ListPopFrontInLoop(Rule):
         if ctx.type_of(receiver) != "list" or not hot_loops(ctx, node):
             return
         call_text = f"{receiver.id}.{func.attr}(0{', …' if func.attr == 'insert' else ''})"
-        ctx.report(self, node, self.message.format(call=call_text), fix=lambda: self._fix(ctx, receiver))
+        ctx.report(self, node, self.template.format(call=call_text), fix=lambda: self._fix(ctx, receiver))
 
     def _fix(self, ctx: Context, receiver: ast.Name) -> Fix | None:
         fn = ctx.function_of(receiver)

@@ -55,7 +55,8 @@ class ListSearchInLoop(Rule):
 
     code = "ALG003"
     name = "list-search-in-loop"
-    message = "`{call}` scans the {kind} `{name}` on every iteration (O(n) each); build a dict or Counter once"
+    message = "`index`/`count`/`remove` on a list in a loop scans it each time; build a dict or Counter once"
+    template = "`{call}` scans the {kind} `{name}` on every iteration (O(n) each); build a dict or Counter once"
     node_types = (ast.Call,)
     effort_minutes = 10
     valid = (
@@ -98,4 +99,4 @@ class ListSearchInLoop(Rule):
         if isinstance(body, list) and any(assigned_in(stmt, receiver.id) for stmt in body):
             return
         call = f"{receiver.id}.{func.attr}(…)"
-        ctx.report(self, node, self.message.format(call=call, kind=kind, name=receiver.id))
+        ctx.report(self, node, self.template.format(call=call, kind=kind, name=receiver.id))

@@ -95,7 +95,8 @@ class MembershipInListInLoop(Rule):
 
     code = "ALG002"
     name = "membership-in-list-in-loop"
-    message = "`{test}` searches the {kind} `{name}` element by element on every iteration; use a set"
+    message = "Membership test on a list in a loop searches element by element; use a set"
+    template = "`{test}` searches the {kind} `{name}` element by element on every iteration; use a set"
     fix_title = "Make it a set"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Compare,)
@@ -161,7 +162,7 @@ class MembershipInListInLoop(Rule):
         test = ctx.text(node)
         if len(test) > 40:
             test = test[:39] + "…"
-        message = self.message.format(test=test, kind=kind, name=container.id)
+        message = self.template.format(test=test, kind=kind, name=container.id)
         ctx.report(self, node, message, fix=lambda: self._fix(ctx, container))
 
     def _fix(self, ctx: Context, container: ast.Name) -> Fix | None:

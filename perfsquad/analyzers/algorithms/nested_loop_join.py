@@ -62,7 +62,8 @@ class NestedLoopJoin(Rule):
 
     code = "ALG006"
     name = "nested-loop-join"
-    message = "Nested loops join `{outer}` and `{inner}` on `==` (O(n·m)); index one side in a dict (O(n + m))"
+    message = "Nested loops join two collections on `==` (O(n·m)); index one side in a dict (O(n + m))"
+    template = "Nested loops join `{outer}` and `{inner}` on `==` (O(n·m)); index one side in a dict (O(n + m))"
     node_types = (ast.For,)
     effort_minutes = 15
     valid = (
@@ -111,6 +112,6 @@ class NestedLoopJoin(Rule):
             or (only(right, outer_names, inner_names) and only(left, inner_names, outer_names))
         ):
             return
-        message = self.message.format(outer=ctx.text(outer.iter)[:30], inner=ctx.text(node.iter)[:30])
+        message = self.template.format(outer=ctx.text(outer.iter)[:30], inner=ctx.text(node.iter)[:30])
         ctx.report(self, ctx.header_span(node), message)
 

@@ -64,7 +64,8 @@ class OverlappingRecursion(Rule):
 
     code = "ALG007"
     name = "overlapping-recursion"
-    message = "`{name}` calls itself {calls} times per run on overlapping subproblems (exponential); memoize it"
+    message = "Recursion recomputes overlapping subproblems (exponential); memoize it"
+    template = "`{name}` calls itself {calls} times per run on overlapping subproblems (exponential); memoize it"
     fix_title = "Memoize with `functools.cache`"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.FunctionDef,)
@@ -136,7 +137,7 @@ class OverlappingRecursion(Rule):
         kinds = [_decrements(call, params) for call in calls]
         if not all(kinds):
             return
-        message = self.message.format(name=node.name, calls=per_run)
+        message = self.template.format(name=node.name, calls=per_run)
         ctx.report(self, _name_span(ctx, node), message, fix=lambda: self._fix(ctx, node))
 
     def _fix(self, ctx: Context, node: ast.FunctionDef) -> Fix | None:

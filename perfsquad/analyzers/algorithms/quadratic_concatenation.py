@@ -60,7 +60,8 @@ class QuadraticConcatenation(Rule):
 
     code = "ALG005"
     name = "quadratic-concatenation"
-    message = "{what} copies the growing {kind} on every step (O(n²)); use `itertools.chain` or `extend`"
+    message = "Lists or tuples concatenated with `+` repeatedly (O(n²)); use `itertools.chain` or `extend`"
+    template = "{what} copies the growing {kind} on every step (O(n²)); use `itertools.chain` or `extend`"
     fix_title = "Use `itertools.chain.from_iterable`"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Call, ast.Assign, ast.AugAssign)
@@ -146,7 +147,7 @@ class QuadraticConcatenation(Rule):
             text = f"{kind}({head}.from_iterable({arg}))"
             return multi_edit_fix(ctx, [(node, text)], extra, self.fix_title, FixSafety.UNSAFE)
 
-        ctx.report(self, node, self.message.format(what=what, kind=kind), fix=fix)
+        ctx.report(self, node, self.template.format(what=what, kind=kind), fix=fix)
 
     def _check_assign(self, node: ast.Assign, ctx: Context) -> None:
         # acc = acc + part
@@ -161,7 +162,7 @@ class QuadraticConcatenation(Rule):
         kind = local_kind(ctx, node.targets[0])
         if kind not in ("list", "tuple") or not hot_loops(ctx, node):
             return
-        ctx.report(self, node, self.message.format(what=f"`{name} = {name} + …` in a loop", kind=kind))
+        ctx.report(self, node, self.template.format(what=f"`{name} = {name} + …` in a loop", kind=kind))
 
     def _check_augassign(self, node: ast.AugAssign, ctx: Context) -> None:
         # acc += part on a tuple (on a list, += extends in place)
@@ -170,4 +171,4 @@ class QuadraticConcatenation(Rule):
         if local_kind(ctx, node.target) != "tuple" or not hot_loops(ctx, node):
             return
         name = node.target.id
-        ctx.report(self, node, self.message.format(what=f"`{name} += …` in a loop", kind="tuple"))
+        ctx.report(self, node, self.template.format(what=f"`{name} += …` in a loop", kind="tuple"))

@@ -77,7 +77,8 @@ class SortInLoop(Rule):
 
     code = "ALG004"
     name = "sort-in-loop"
-    message = "`{call}` re-sorts or re-scans `{name}` after it grows on every iteration; use `bisect.insort` or `heapq`"
+    message = "A list re-sorted (or min/max-scanned) after every insertion; use `bisect.insort` or `heapq`"
+    template = "`{call}` re-sorts or re-scans `{name}` after it grows on every iteration; use `bisect.insort` or `heapq`"
     node_types = (ast.Call,)
     effort_minutes = 15
     valid = (
@@ -120,4 +121,4 @@ class SortInLoop(Rule):
         loops = hot_loops(ctx, node)
         if not loops or not _grows_in(loops[0], target.id):
             return
-        ctx.report(self, node, self.message.format(call=call, name=target.id))
+        ctx.report(self, node, self.template.format(call=call, name=target.id))
