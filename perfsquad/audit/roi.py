@@ -121,6 +121,8 @@ def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) 
             continue
     if points:
         points.sort()
+        ratios = [r for _, r in points]
+        where = f"range {min(ratios):.3g}x-{max(ratios):.3g}x over n={points[0][0]}..{points[-1][0]}; {where}"
         if measured:
             largest, ratio = points[-1]
             return SpeedupPoint(ratio, f"calibrated at n={largest}, the largest size; {where}")
