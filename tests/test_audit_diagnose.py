@@ -136,3 +136,27 @@ def test_ctrl_c_stops_the_audit_and_its_profiled_process(tmp_path: Path) -> None
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_diagnose_profiles_the_test_that_calls_it_even_when_it_needs_a_plugin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npythonpath = ['.']\n")
+    (tmp_path / "app.py").write_text("def lowest(xs):\n    return sorted(xs)[0]\n")
+    (tmp_path / "tests").mkdir()
+    # `unused_tcp_port` is a fixture of the pytest-asyncio plugin: the fast plugin-less attempt
+    # fails, and diagnose must fall back to a normal run instead of profiling a failure.
+    (tmp_path / "tests" / "test_app.py").write_text(
+        "from app import lowest\n\n\n"
+        "def test_lowest(unused_tcp_port):\n"
+        "    xs = [(j * 7919) % 20011 for j in range(20000)]\n"
+        "    for _ in range(60):\n"
+        "        assert lowest(xs) == 0\n"
+    )
+    code = main(["diagnose", f"{tmp_path / 'app.py'}:lowest", "--format", "json", "--timeout", "120"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["exercised_by"] == {"kind": "test", "spec": "tests/test_app.py::test_lowest"}
+    assert data["profile_error"] is None and data["profile"] is not None
+    assert not any("exited with code" in n for n in data["notes"]), data["notes"]
+    assert data["profile"]["share"] > 0
