@@ -224,7 +224,7 @@ def test_readlines_safe_fix_keeps_behaviour(tmp_path: Path) -> None:
     ("expr", "safety"),
     [
         ("sum([x * 2 for x in xs])", FixSafety.UNSAFE),
-        ("sorted([-x for x in xs])", FixSafety.SAFE),
+        ("sorted(list(-x for x in xs))", FixSafety.SAFE),
         ("tuple(list(map(abs, xs)))", FixSafety.SAFE),
         ("max(list(range(len(xs))))", FixSafety.SAFE),
         ("any([x > 2 for x in xs])", FixSafety.UNSAFE),

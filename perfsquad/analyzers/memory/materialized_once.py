@@ -13,6 +13,8 @@ _REDUCERS = frozenset({"sum", "min", "max", "any", "all", "sorted", "set", "froz
 # instead of a list changes nothing but the extra copy.
 _MATERIALIZING = frozenset({"sorted", "tuple"})
 _SHORT_CIRCUIT = frozenset({"any", "all"})
+_CONSTANT_MEMORY = frozenset({"sum", "min", "max", "any", "all"})
+"""Consumers that need one element at a time: a list comprehension passed to them is pure overhead."""
 _LAZY_SOURCES = frozenset({"map", "filter", "zip", "enumerate", "reversed", "range"})
 
 
@@ -25,9 +27,10 @@ class MaterializedOnce(Rule):
     ## What it does
     Flags a list built only to be consumed once, right away:
 
-    - a list comprehension, or `list(...)` of a generator expression, `range`, `map`, `filter`,
-      `zip`, `enumerate` or `reversed`, passed to `sum`, `min`, `max`, `any`, `all`, `sorted`,
-      `set`, `frozenset` or `tuple`;
+    - a list comprehension passed to `sum`, `min`, `max`, `any` or `all`;
+    - `list(...)` of a generator expression, `range`, `map`, `filter`, `zip`, `enumerate` or
+      `reversed` passed to any of those or to `sorted`, `set`, `frozenset` or `tuple` (which make
+      their own collection from any iterable: the list is a copy for nothing);
     - a `for` loop (or a comprehension) over a list comprehension.
 
     `for x in list(range(n))` is IDM014's; `"".join([...])` is not flagged (`join` builds a list
@@ -36,7 +39,8 @@ class MaterializedOnce(Rule):
     ## Why is this bad?
     Every element is stored in a list that lives until the consumer is done with it, so peak memory
     is O(n) where the consumer needs O(1) (`sum`, `min`, `any`...) or already makes its own copy
-    (`sorted`, `tuple`).
+    (`sorted`, `tuple`). `sorted([...])` and `tuple([...])` of a comprehension are not flagged:
+    there the generator would only save one copy while being slower.
 
     ## Example
     ```python
@@ -97,6 +101,8 @@ class MaterializedOnce(Rule):
         "def sum(xs):\n    return 0\nt = sum([x for x in xs])\n",
         "for x in [a, b, c]:\n    pass\n",
         "n = len([x for x in xs if x])\n",
+        "s = sorted([x.name for x in xs])\n",
+        "t = tuple([x * 2 for x in xs])\n",
     )
     invalid = (
         Invalid(
@@ -115,7 +121,9 @@ class MaterializedOnce(Rule):
             safety=FixSafety.UNSAFE,
         ),
         Invalid("t = sum(list(range(n)))\n", fixed="t = sum(range(n))\n", safety=FixSafety.SAFE),
-        Invalid("s = sorted([x.name for x in xs])\n", fixed="s = sorted(x.name for x in xs)\n", safety=FixSafety.SAFE),
+        Invalid(
+            "s = sorted(list(x.name for x in xs))\n", fixed="s = sorted(x.name for x in xs)\n", safety=FixSafety.SAFE
+        ),
         Invalid("s = tuple(list(map(abs, xs)))\n", fixed="s = tuple(map(abs, xs))\n", safety=FixSafety.SAFE),
         Invalid("s = set(list(map(f, xs)))\n", fixed="s = set(map(f, xs))\n", safety=FixSafety.UNSAFE),
         Invalid(
@@ -139,7 +147,10 @@ class MaterializedOnce(Rule):
             return
         arg = node.args[0]
         if isinstance(arg, ast.ListComp):
-            self._report(arg, arg, node, ctx, consumer=consumer)
+            # sorted/tuple/set build their own collection anyway: a generator would save one copy
+            # and cost time (a frame resumed per element); only O(1) consumers are worth it.
+            if consumer in _CONSTANT_MEMORY:
+                self._report(arg, arg, node, ctx, consumer=consumer)
             return
         if (
             isinstance(arg, ast.Call)
@@ -169,10 +180,12 @@ class MaterializedOnce(Rule):
                 return None
             if isinstance(content, ast.ListComp | ast.GeneratorExp):
                 text = ctx.text(content)
-                if isinstance(content, ast.ListComp) or not text.startswith("("):
-                    inner = text[1:-1] if isinstance(content, ast.ListComp) else text
-                    alone = call is not None and len(call.args) == 1 and not call.keywords
-                    text = inner if alone else f"({inner})"
+                # A list comprehension's brackets, or the parentheses a generator expression's span
+                # includes (`list(x for x in xs)`): the bare comprehension goes in their place.
+                bracketed = isinstance(content, ast.ListComp) or (text.startswith("(") and text.endswith(")"))
+                inner = text[1:-1] if bracketed else text
+                alone = call is not None and len(call.args) == 1 and not call.keywords
+                text = inner if alone else f"({inner})"
             else:
                 text = ctx.text(content)
             if consumer in _MATERIALIZING or source == "range":
