@@ -23,6 +23,7 @@ from perfsquad.model import FileReport, report_from_json, to_json
 
 if TYPE_CHECKING:
     from perfsquad.incremental import IncrementalAnalyzer
+    from perfsquad.project import ProjectIndex
 
 ProgressFn = Callable[[int, int], None]
 _POOL_THRESHOLD = 24
@@ -140,16 +141,24 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _work(args: tuple[str, bytes | None, Config, bool, bool]) -> tuple[str, str, Any]:
-    """Analyze one file in a worker: returns (path, content digest, report as plain data)."""
+_LINKED: ProjectIndex | None = None
+"""The workspace index while re-analyzing files that depend on other modules (set before forking)."""
+
+
+def _work(args: tuple[str, bytes | None, Config, bool, bool]) -> tuple[str, str, Any, Any]:
+    """Analyze one file in a worker: (path, content digest, report as plain data, effect summary)."""
+    from perfsquad.project import ProjectIndex
+
     path, data, config, want_fixes, metrics = args
     if data is None:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}"))
-    report = analyze_bytes(data, path, config, want_fixes=want_fixes, metrics=metrics)
-    return path, _digest(data), to_json(report)
+            return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}")), None
+    index = _LINKED if _LINKED is not None else ProjectIndex()
+    report = analyze_bytes(data, path, config, want_fixes=want_fixes, metrics=metrics, project=index)
+    summary = index.collected.pop(path, None)
+    return path, _digest(data), to_json(report), summary.to_data() if summary is not None else None
 
 
 def analyze_paths(
@@ -163,16 +172,25 @@ def analyze_paths(
     progress: ProgressFn | None = None,
 ) -> list[FileReport]:
     """Analyze every Python file under ``paths``; reports come back sorted by path."""
+    from perfsquad.project import SummaryCache
+
     config = config or Config()
     files = list(dict.fromkeys(discover(paths, config)))
-    cache = Cache(cache_dir, config, f"fixes={want_fixes},metrics={metrics}") if cache_dir else None
+    flavour = f"fixes={want_fixes},metrics={metrics}"
+    cache = Cache(cache_dir, config, flavour) if cache_dir else None
+    index_cache = SummaryCache(cache_dir, f"{config.key()}|{flavour}") if cache_dir else None
+    summaries: dict[str, tuple[str, Any, str]] = {}
+    """path -> (content digest, effect summary, cross-module signature its report was computed with)."""
     reports: dict[str, FileReport] = {}
     todo: list[tuple[Path, os.stat_result | None, bytes | None]] = []
     for path in files:
-        if cache is not None:
+        if cache is not None and index_cache is not None:
             hit, st, data = cache.lookup(path)
-            if hit is not None:
+            entry = cache.entries.get(str(path))
+            known = index_cache.entries.get(str(path)) if entry is not None else None
+            if hit is not None and entry is not None and known is not None and known[0] == entry[2]:
                 reports[str(path)] = hit
+                summaries[str(path)] = known
                 continue
             todo.append((path, st, data))
         else:
@@ -186,23 +204,69 @@ def analyze_paths(
     work = [(str(p), data, config, want_fixes, metrics) for p, _, data in todo]
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(work) >= _POOL_THRESHOLD:
-        results: Iterable[tuple[str, str, Any]]
+        results: Iterable[tuple[str, str, Any, Any]]
         with _pool(min(workers, len(work))) as pool:
             results = pool.map(_work, work, chunksize=max(1, min(16, len(work) // (workers * 8) or 1)))
-            for i, (done_path, digest, data) in enumerate(results, 1):
+            for i, (done_path, digest, data, summary) in enumerate(results, 1):
                 _collect(reports, cache, stats, done_path, digest, data)
+                summaries[done_path] = (digest, summary, "")
                 if progress and (i % 25 == 0 or i == len(work)):
                     progress(done + i, total)
     else:
         for i, item in enumerate(work, 1):
-            done_path, digest, data = _work(item)
+            done_path, digest, data, summary = _work(item)
             _collect(reports, cache, stats, done_path, digest, data)
+            summaries[done_path] = (digest, summary, "")
             if progress and (i % 25 == 0 or i == len(work)):
                 progress(done + i, total)
+    _relink(summaries, reports, cache, stats, config, want_fixes, metrics, workers)
     if cache is not None:
         with contextlib.suppress(OSError):  # an unwritable cache only costs speed next time
             cache.save()
+    if index_cache is not None:
+        for path_key, (digest, summary, used) in summaries.items():
+            if digest and summary is not None and index_cache.entries.get(path_key) != (digest, summary, used):
+                index_cache.put(path_key, digest, summary, used)
+        index_cache.save()
     return [reports[k] for k in sorted(reports)]
+
+
+def _relink(
+    summaries: dict[str, tuple[str, Any, str]],
+    reports: dict[str, FileReport],
+    cache: Cache | None,
+    stats: dict[str, os.stat_result | None],
+    config: Config,
+    want_fixes: bool,
+    metrics: bool,
+    workers: int,
+) -> None:
+    """Cross-module effects: build the workspace index from every file's summary and analyze
+    again the (few) files whose calls into other modules reach I/O, or whose callees changed."""
+    global _LINKED
+    from perfsquad.project import link
+
+    index, stale = link((path, summary, used) for path, (_, summary, used) in summaries.items())
+    if not stale:
+        return
+    signatures = {s.path: index.signature_of(s) for s in index.modules() if s.path in set(stale)}
+    work = [(path, None, config, want_fixes, metrics) for path in stale]
+    for path in stale:
+        with contextlib.suppress(OSError):
+            stats[path] = Path(path).stat()
+    _LINKED = index
+    try:
+        results: Iterable[tuple[str, str, Any, Any]]
+        if workers > 1 and len(work) >= _POOL_THRESHOLD:
+            with _pool(min(workers, len(work))) as pool:
+                results = list(pool.map(_work, work, chunksize=max(1, len(work) // (workers * 4) or 1)))
+        else:
+            results = [_work(item) for item in work]
+    finally:
+        _LINKED = None
+    for done_path, digest, data, summary in results:
+        _collect(reports, cache, stats, done_path, digest, data)
+        summaries[done_path] = (digest, summary, signatures.get(done_path, ""))
 
 
 def _collect(
@@ -234,18 +298,27 @@ class DocumentAnalyzer:
     the report is always what a whole-file analysis would give.
     """
 
-    def __init__(self, path: str, config: Config | None = None) -> None:
+    def __init__(self, path: str, config: Config | None = None, *, project: bool = True) -> None:
         self.path = path
         self.config = config or Config()
         self.report: FileReport | None = None
         self._inc: IncrementalAnalyzer | None = None
+        self._want_project = project
+        """Attach the workspace index (interprocedural I/O findings across modules)."""
 
     def update(self, text: str, *, want_fixes: bool = True, metrics: bool = True) -> FileReport:
         from perfsquad.incremental import IncrementalAnalyzer
 
         inc = self._inc
         if inc is None or inc.want_fixes != want_fixes or inc.metrics != metrics or inc.config != self.config:
-            inc = self._inc = IncrementalAnalyzer(self.path, self.config, want_fixes=want_fixes, metrics=metrics)
+            project = None
+            if self._want_project:
+                from perfsquad.project import index_for
+
+                project = index_for(self.path, self.config)  # built once per project, then shared
+            inc = self._inc = IncrementalAnalyzer(
+                self.path, self.config, want_fixes=want_fixes, metrics=metrics, project=project
+            )
         self.report = inc.update(text)
         return self.report
 

@@ -17,6 +17,9 @@ from perfsquad.source import SourceText
 
 if TYPE_CHECKING:
     from perfsquad.analyzers.base import Rule
+    from perfsquad.project import ProjectIndex
+    from perfsquad.semantics.effects import EffectView, ModuleSummary
+    from perfsquad.semantics.io_catalog import IOTypes
 
 N = TypeVar("N", bound=ast.AST)
 
@@ -47,6 +50,11 @@ class Context:
         self.findings: list[Finding] = []
         self.fix_errors: list[str] = []
         self._scope_types: dict[ast.AST, dict[str, str]] = {}
+        self.project: ProjectIndex | None = None
+        """The workspace's effect summaries (None: this module alone); set by the engine."""
+        self._io: IOTypes | None = None
+        self._summary: ModuleSummary | None = None
+        self._effects: EffectView | None = None
 
     # -- navigation -------------------------------------------------------------------------
     def nodes(self, kind: type[N]) -> list[N]:
@@ -130,6 +138,36 @@ class Context:
             first = False
             scope = None if isinstance(scope, ast.Module) else self.scope_of(scope)
         return UNKNOWN
+
+    # -- I/O semantics (perfsquad.semantics.io_catalog / effects) ----------------------------------
+    @property
+    def io(self) -> IOTypes:
+        """Receiver types and the I/O catalogue lookup for this module (lazy)."""
+        if self._io is None:
+            from perfsquad.semantics.effects import module_name_for, package_of, project_imports
+            from perfsquad.semantics.io_catalog import IOTypes
+
+            io = IOTypes(self)
+            io.module = module_name_for(self.path)
+            io.imports = project_imports(self, package_of(io.module, self.path))
+            self._io = io
+        return self._io
+
+    def module_summary(self) -> ModuleSummary:
+        if self._summary is None:
+            from perfsquad.semantics.effects import summarize
+
+            self._summary = summarize(self)
+        return self._summary
+
+    @property
+    def effects(self) -> EffectView:
+        """Which calls (transitively) do I/O: this module first, then the project index."""
+        if self._effects is None:
+            from perfsquad.semantics.effects import EffectView
+
+            self._effects = EffectView(self.module_summary(), self.project)
+        return self._effects
 
     # -- positions and text -----------------------------------------------------------------
     def span(self, node: ast.AST) -> Span:

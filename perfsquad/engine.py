@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
 from perfsquad.analyzers.base import Rule
@@ -29,6 +30,9 @@ from perfsquad.context import Context
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
+
+if TYPE_CHECKING:
+    from perfsquad.project import ProjectIndex
 
 _AST = ast.AST
 _SUPPRESS_RE = re.compile(
@@ -57,6 +61,7 @@ def analyze_bytes(
     want_fixes: bool = True,
     metrics: bool = False,
     package: str | None = None,
+    project: ProjectIndex | None = None,
 ) -> FileReport:
     config = config or Config()
     if len(data) > config.max_file_bytes:
@@ -65,7 +70,7 @@ def analyze_bytes(
         text, _ = decode_source(data)
     except SourceDecodeError as exc:
         return FileReport(path=path, error=f"cannot decode source: {exc}")
-    return analyze_text(text, path, config, want_fixes=want_fixes, metrics=metrics, package=package)
+    return analyze_text(text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, project=project)
 
 
 def _too_large(path: str, size: int, config: Config) -> FileReport:
@@ -87,10 +92,11 @@ def analyze_text(
     metrics: bool = False,
     package: str | None = None,
     rules: tuple[type[Rule], ...] | None = None,
+    project: ProjectIndex | None = None,
 ) -> FileReport:
     """Analyze decoded source text. Never raises for any input."""
     return analyze_full(
-        text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules
+        text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules, project=project
     ).report
 
 
@@ -113,13 +119,14 @@ def analyze_full(
     metrics: bool = False,
     package: str | None = None,
     rules: tuple[type[Rule], ...] | None = None,
+    project: ProjectIndex | None = None,
 ) -> Analysis:
     config = config or Config()
     if len(text) > config.max_file_bytes:
         return Analysis(_too_large(path, len(text), config))
     try:
         with _gc_paused():
-            return _analyze(text, path, config, want_fixes, metrics, package, rules)
+            return _analyze(text, path, config, want_fixes, metrics, package, rules, project)
     except (RecursionError, MemoryError) as exc:
         message = f"source too deeply nested or too large to analyze ({type(exc).__name__})"
         return Analysis(FileReport(path=path, error=message))
@@ -133,6 +140,7 @@ def _analyze(
     metrics: bool,
     package: str | None,
     rules: tuple[type[Rule], ...] | None,
+    project: ProjectIndex | None = None,
 ) -> Analysis:
     source = SourceText.from_text(text)
     error: str | None = None
@@ -153,7 +161,10 @@ def _analyze(
     parents, buckets = traverse(tree)
     imports = _import_map(buckets, package)
     ctx = Context(tree, source, path, parents, buckets, imports, want_fixes)
+    ctx.project = project
     rule_errors = run_rules(ctx, buckets, config, rules)
+    if project is not None and error is None:
+        project.record(ctx)  # this module's effect summary, from the same parse
     findings = postprocess(ctx.findings, source, config)
     functions = function_metrics_of(ctx, buckets) if metrics else ()
     report = FileReport(

@@ -17,6 +17,7 @@ import builtins
 import dataclasses
 import re
 import warnings
+from typing import TYPE_CHECKING
 
 from perfsquad.config import Config
 from perfsquad.context import Context
@@ -31,7 +32,11 @@ from perfsquad.engine import (
     traverse,
 )
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
+from perfsquad.semantics.effects import block_effects
 from perfsquad.source import SourceText
+
+if TYPE_CHECKING:
+    from perfsquad.project import ProjectIndex
 
 _BUILTINS = frozenset(dir(builtins))
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -74,7 +79,16 @@ def _shift_function(m: FunctionMetrics, delta: int) -> FunctionMetrics:
 
 
 class IncrementalAnalyzer:
-    def __init__(self, path: str, config: Config | None = None, *, want_fixes: bool = True, metrics: bool = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        config: Config | None = None,
+        *,
+        want_fixes: bool = True,
+        metrics: bool = True,
+        project: ProjectIndex | None = None,
+    ) -> None:
+        self.project = project
         self.path = path
         self.config = config or Config()
         self.want_fixes = want_fixes
@@ -89,7 +103,7 @@ class IncrementalAnalyzer:
         self.last_was_incremental = report is not None
         if report is None:
             self.analysis = analyze_full(
-                text, self.path, self.config, want_fixes=self.want_fixes, metrics=self.metrics
+                text, self.path, self.config, want_fixes=self.want_fixes, metrics=self.metrics, project=self.project
             )
             self.source = SourceText.from_text(text)
             report = self.analysis.report
@@ -130,6 +144,8 @@ class IncrementalAnalyzer:
         if index is None:
             return None
         ctx = analysis.ctx
+        if delta and any(n.startswith("chain:") for f in analysis.report.findings for n in f.notes):
+            return None  # shifting lines would leave the line numbers cited in chains stale
         old_stmt = ctx.tree.body[index]
         start, end = analysis.blocks[index]
         if not isinstance(old_stmt, _DEFS):
@@ -160,10 +176,15 @@ class IncrementalAnalyzer:
         parents, buckets = traverse(new_stmt)
         parents[new_stmt] = module
         new_ctx = Context(module, new_source, self.path, parents, ctx._buckets, ctx.imports, self.want_fixes)
+        new_ctx.project = self.project
+        if block_effects(new_ctx, new_stmt) != block_effects(ctx, old_stmt):
+            return None  # what the block calls changed: other blocks' I/O findings may change
         module_types = ctx._scope_types.get(ctx.tree)
         if module_types is not None:
             new_ctx._scope_types[module] = module_types
         rule_errors = run_rules(new_ctx, buckets, self.config)
+        if new_ctx._effects is not None and new_ctx._effects.used:
+            return None  # a finding that cites other blocks (an interprocedural chain): whole file
         block_findings = postprocess(new_ctx.findings, new_source, self.config)
         block_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
         if self.metrics and _estimates_cross_blocks(analysis.report, block_functions, new_stmt, ctx, start, end):

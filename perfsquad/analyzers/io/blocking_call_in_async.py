@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.analyzers.io._common import chain_notes, enclosing_function
+from perfsquad.context import Context
+from perfsquad.semantics.effects import BLOCKING, Chain, call_target
+from perfsquad.semantics.io_catalog import FILE, PROCESS, SLEEP, call_label
+
+_ALTERNATIVES = {
+    SLEEP: "`await asyncio.sleep(...)`",
+    "http": "an async client (`httpx.AsyncClient`, `aiohttp`)",
+    "db": "an async driver (asyncpg, psycopg's AsyncConnection, aiosqlite) or `asyncio.to_thread`",
+    "vector": "the library's async client (e.g. `AsyncQdrantClient`) or `asyncio.to_thread`",
+    "ai": "the async client (`AsyncOpenAI`)",
+    FILE: "`asyncio.to_thread(path.read_text)` (or aiofiles) for large files",
+    PROCESS: "`asyncio.create_subprocess_exec`",
+}
+
+
+class BlockingCallInAsync(Rule):
+    """
+    ## What it does
+    Flags a blocking call made directly inside an `async def`: `time.sleep`, `requests` and other
+    synchronous HTTP clients, synchronous database drivers (sqlite3, psycopg2, pymysql, a sync
+    SQLAlchemy session...), synchronous vector-store and AI clients, `subprocess`, and reading a
+    whole file (`open(...).read()`, `Path.read_text()`). Also flags a call to a project function
+    that (transitively) blocks, with the chain.
+
+    Not flagged: calls inside a nested `def` or `lambda` (e.g. passed to `asyncio.to_thread` or
+    `run_in_executor`), async clients, and opening a file without reading it.
+
+    ## Why is this bad?
+    The event loop runs one thing at a time. A blocking call stops *every* task of the process
+    until it returns: one `requests.get` of 200 ms delays all other requests a server is
+    handling by 200 ms, and timers fire late.
+
+    ## Example
+    ```python
+    async def handler(request):
+        time.sleep(0.5)
+        data = requests.get(URL).json()
+    ```
+
+    ## Use instead
+    ```python
+    async def handler(request):
+        await asyncio.sleep(0.5)
+        async with httpx.AsyncClient() as client:
+            data = (await client.get(URL)).json()
+    ```
+
+    ## Fix safety
+    No automatic fix: the async equivalent is a different library or API (`httpx.AsyncClient`,
+    asyncpg), and even `time.sleep` -> `await asyncio.sleep` lets other tasks run during the
+    pause, which can change the order of their effects (shared state, locks held across the
+    await).
+
+    ## Speedup
+    Not calibrated by `bench/calibrate.py` (no automatic fix). The gain is concurrency: other
+    tasks progress during the wait instead of stalling for its whole duration.
+
+    ## References
+    - [asyncio: running blocking code](https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code)
+    - [asyncio.to_thread](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)
+    """
+
+    code = "IO004"
+    name = "blocking-call-in-async"
+    message = "Blocking call inside async def; it stalls the event loop"
+    node_types = (ast.Call,)
+    effort_minutes = 15
+    valid = (
+        "import asyncio\nasync def f():\n    await asyncio.sleep(1)\n",
+        "import asyncio, requests\nasync def f(url):\n    return await asyncio.to_thread(requests.get, url)\n",
+        "import time\ndef f():\n    time.sleep(1)\n",
+        "import requests\nasync def f(url):\n    def g():\n        return requests.get(url)\n    return g\n",
+        "async def f(d):\n    return d.get('k')\n",
+        "async def f(p):\n    with open(p, 'w') as fh:\n        return fh\n",
+    )
+    invalid = (
+        Invalid("import time\nasync def f():\n    time.sleep(1)\n"),
+        Invalid("import requests\nasync def f(url):\n    return requests.get(url).json()\n"),
+        Invalid("import sqlite3\nasync def f(path):\n    conn = sqlite3.connect(path)\n    return conn.execute('SELECT 1').fetchone()\n", count=2),
+        Invalid("async def f(p):\n    with open(p) as fh:\n        return fh.read()\n"),
+        Invalid("import subprocess\ndef build():\n    subprocess.run(['make'])\nasync def f():\n    build()\n"),
+    )
+
+    def check(self, call: ast.Call, ctx: Context) -> None:
+        if not isinstance(enclosing_function(ctx, call), ast.AsyncFunctionDef):
+            return
+        found = ctx.io.op_of(call)
+        if found is not None:
+            op = found.op
+            if not op.blocking or (op.kind == FILE and op.op != "read") or op.op in ("client", "fetch"):
+                return
+            ctx.report(
+                self,
+                call,
+                message=f"`{found.label}` blocks the event loop inside `async def`; use {_ALTERNATIVES[op.kind]}",
+            )
+            return
+        target = call_target(ctx.io, call)
+        if target is None:
+            return
+        callee = ctx.effects.lookup(target)
+        if callee is None or callee.is_async:
+            return
+        chain = ctx.effects.chain(target, BLOCKING)
+        if chain is None:
+            return
+        label = call_label(ctx, call)
+        full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
+        ctx.report(
+            self,
+            call,
+            message=(
+                f"`{label}` blocks the event loop inside `async def` ({full.describe('async def')});"
+                f" use {_ALTERNATIVES.get(chain.kind, 'an async equivalent')} or `asyncio.to_thread`"
+            ),
+            notes=chain_notes(full, "async def"),
+        )

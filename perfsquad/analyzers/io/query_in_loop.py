@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import ast
+
+from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.analyzers.io._common import (
+    BATCH_HINTS,
+    KIND_WORDS,
+    chain_notes,
+    gather_candidate,
+    insert_execute,
+    is_chunked,
+    is_retry_loop,
+    repeating_loop,
+)
+from perfsquad.context import Context
+from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
+from perfsquad.semantics.io_catalog import call_label, django_model_of
+
+
+class QueryInLoop(Rule):
+    """
+    ## What it does
+    Flags a database query, HTTP request, vector-store search or embeddings call made once per
+    item of a `for` loop or comprehension (the "N+1" pattern), directly or through any chain of
+    functions in the workspace: the finding shows the chain, e.g.
+    `loop → self._delete_memory → storage.delete_heuristic → cursor.execute`.
+
+    Calls are recognised by what they really are: receivers are typed from their assignments
+    (`conn = sqlite3.connect(...)`, `cur = conn.cursor()`, `with engine.connect() as c`,
+    `self.conn = ...` in `__init__`, annotations), so `dict.get` is never `requests.get`.
+    Covered: DB-API drivers (sqlite3, psycopg 2/3 including pgvector queries, pymysql, asyncpg),
+    SQLAlchemy (`Session.execute/get/scalars`, `Query`), Django (`Model.objects...` and lazy
+    related access on the rows of a queryset without `select_related`/`prefetch_related`), HTTP
+    clients (requests/httpx sessions, aiohttp), qdrant-client, pinecone, chromadb and OpenAI
+    embeddings, and `x.execute("SELECT ...")` with a literal SQL statement on any receiver.
+
+    Not flagged: a query outside the loop, iterating over a cursor's rows, `executemany` (already
+    batched), retry/backoff/polling loops (the loop sleeps, its variable is `attempt`/`retry`, or
+    the call sits in a `try` that leaves the loop on success), `while` loops (usually pagination
+    or polling), and calls the more specific rules report (IO002 for awaits that can be gathered,
+    IO003 for session-less requests, IO006 for `INSERT` executed row by row).
+
+    ## Why is this bad?
+    Every call is a round trip: network latency, query parsing and planning, a lock, a result set.
+    A loop of 1,000 single-row `SELECT`s costs 1,000 round trips where one `WHERE id IN (...)`
+    costs one; on a remote database at 1 ms per round trip that is a second spent waiting.
+
+    ## Example
+    ```python
+    def refresh(store, ids):
+        for memory_id in ids:
+            mem = _load_one(store.conn, memory_id)   # SELECT ... WHERE id = ?
+            store.hot[mem.id] = mem
+    ```
+
+    ## Use instead
+    ```python
+    def refresh(store, ids):
+        marks = ", ".join("?" * len(ids))
+        for row in store.conn.execute(f"SELECT ... WHERE id IN ({marks})", ids):
+            mem = _row_to_memory(row)
+            store.hot[mem.id] = mem
+    ```
+
+    ## Fix safety
+    No automatic fix: batching changes the shape of the code and its behaviour. Check when
+    rewriting by hand: **ordering** (`IN (...)` returns rows in any order: re-order by id),
+    duplicated and missing ids, **atomicity** (one statement instead of many: a failure now fails
+    all), the database's limit on bound parameters (chunk the ids), **rate limits** of HTTP and AI
+    APIs (one big request may be refused: chunk it), and **shared connections**: running the
+    calls concurrently on one connection instead of batching them is not the same fix.
+
+    ## Speedup
+    Measured by `bench/n_plus_one.py` on a file-backed SQLite database: the demo's row-by-row
+    lookups against one batched `IN (...)` query (see the bench's printed ratio; over 5x at
+    thousands of rows on a local file, far more over a network). Not calibrated by
+    `bench/calibrate.py` (no automatic fix).
+
+    ## References
+    - [Django: select_related and prefetch_related](https://docs.djangoproject.com/en/stable/ref/models/querysets/#select-related)
+    - [SQLAlchemy: relationship loading techniques](https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html)
+    - [sqlite3: executemany](https://docs.python.org/3/library/sqlite3.html#sqlite3.Cursor.executemany)
+    - [nplusone (run-time detector)](https://github.com/jmcarp/nplusone)
+    """
+
+    code = "IO001"
+    name = "query-in-loop"
+    message = "I/O round trip on every iteration (N+1); batch it"
+    node_types = (ast.Call, ast.For, ast.AsyncFor)
+    effort_minutes = 30
+    valid = (
+        # a single query outside the loop; iterating over a cursor's rows
+        "import sqlite3\nconn = sqlite3.connect('x.db')\nrows = conn.execute('SELECT id FROM t').fetchall()\nfor r in conn.execute('SELECT id FROM t'):\n    print(r)\n",
+        # dict.get and re.search are not I/O
+        "import re\ndef f(d, keys):\n    for k in keys:\n        d.get(k)\n        re.search(k, 'text')\n",
+        # a local function named get is not requests.get
+        "def get(x):\n    return x\ndef f(xs):\n    return [get(x) for x in xs]\n",
+        # executemany is already the batch
+        "import sqlite3\ndef f(conn: sqlite3.Connection, chunks):\n    for chunk in chunks:\n        conn.executemany('UPDATE t SET a = ? WHERE id = ?', chunk)\n",
+        # retry loop
+        "import requests, time\ns = requests.Session()\ndef f(url):\n    for attempt in range(3):\n        try:\n            return s.get(url)\n        except OSError:\n            time.sleep(2 ** attempt)\n",
+        # pagination with while
+        "import requests\ns = requests.Session()\ndef f(url):\n    while url:\n        page = s.get(url).json()\n        url = page['next']\n",
+        # select_related: no lazy load per row
+        "from django.db import models\nclass Author(models.Model):\n    name = models.CharField()\nclass Book(models.Model):\n    author = models.ForeignKey(Author, on_delete=models.CASCADE)\ndef f():\n    for b in Book.objects.select_related('author'):\n        print(b.author.name)\n",
+    )
+    invalid = (
+        Invalid(
+            "import sqlite3\ndef f(conn: sqlite3.Connection, ids):\n    cur = conn.cursor()\n    for i in ids:\n        cur.execute('SELECT * FROM t WHERE id = ?', (i,))\n        print(cur.fetchone())\n"
+        ),
+        Invalid(
+            "import sqlite3\nclass Store:\n    def __init__(self, path):\n        self.conn = sqlite3.connect(path)\n    def _delete(self, i):\n        self.conn.execute('DELETE FROM t WHERE id = ?', (i,))\n    def forget(self, ids):\n        for i in ids:\n            self._delete(i)\n"
+        ),
+        Invalid(
+            "from sqlalchemy.orm import Session\ndef f(session: Session, ids):\n    return [session.get(User, i) for i in ids]\n"
+        ),
+        Invalid(
+            "from django.db import models\nclass Author(models.Model):\n    name = models.CharField()\nclass Book(models.Model):\n    author = models.ForeignKey(Author, on_delete=models.CASCADE)\ndef f():\n    for b in Book.objects.all():\n        print(b.author.name)\n"
+        ),
+        Invalid(
+            "from openai import OpenAI\nclient = OpenAI()\ndef f(texts):\n    return [client.embeddings.create(model='m', input=t) for t in texts]\n"
+        ),
+    )
+
+    def check(self, node: ast.Call | ast.For | ast.AsyncFor, ctx: Context) -> None:
+        if isinstance(node, ast.Call):
+            self._check_call(node, ctx)
+        else:
+            self._check_django_rows(node, ctx)
+
+    def _check_call(self, call: ast.Call, ctx: Context) -> None:
+        loop = repeating_loop(ctx, call)
+        if loop is None:
+            return
+        found = ctx.io.op_of(call)
+        if found is not None:
+            op = found.op
+            if not op.roundtrip or op.sessionless or insert_execute(ctx, call, found):
+                return
+            receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+            if isinstance(receiver, ast.Call):
+                made = ctx.io.op_of(receiver)
+                if made is not None and made.op.op in ("connect", "client"):
+                    return  # `Client(...).get(...)` per iteration: IO003 reports the new client
+            if is_retry_loop(ctx, loop, call) or is_chunked(ctx, loop, call) or gather_candidate(ctx, call) is not None:
+                return
+            what = KIND_WORDS.get(op.kind, "I/O call")
+            ctx.report(
+                self,
+                call,
+                message=f"`{found.label}` makes a {what} on every iteration (N+1); batch it",
+                notes=(f"batch: {BATCH_HINTS[op.kind]}",),
+            )
+            return
+        target = call_target(ctx.io, call)
+        if target is None:
+            return
+        chain = ctx.effects.chain(target, ROUNDTRIP)
+        if chain is None or is_retry_loop(ctx, loop, call) or gather_candidate(ctx, call) is not None:
+            return
+        label = call_label(ctx, call)
+        full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
+        what = KIND_WORDS.get(chain.kind, "I/O call")
+        ctx.report(
+            self,
+            call,
+            message=f"`{label}` makes a {what} on every iteration (N+1: {full.describe()}); batch it",
+            notes=(*chain_notes(full), f"batch: {BATCH_HINTS.get(chain.kind, '')}"),
+        )
+
+    def _check_django_rows(self, loop: ast.For | ast.AsyncFor, ctx: Context) -> None:
+        """``for b in Book.objects.all(): b.author.name``: one query per row for ``author``."""
+        found = django_model_of(loop.iter)
+        if found is None or not isinstance(loop.target, ast.Name):
+            return
+        model, methods = found
+        if "select_related" in methods or "prefetch_related" in methods or "values" in methods or "values_list" in methods:
+            return
+        model_key = f"{ctx.io.module}.{model}" if model in ctx.io.classes() else ctx.io.imports.qualified_name(ast.Name(model))
+        fields = ctx.effects.model_fields(model_key) if model_key else None
+        if not fields:
+            return
+        row = loop.target.id
+        reported: set[str] = set()
+        for stmt in loop.body:
+            for node in ast.walk(stmt):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == row
+                    and node.attr in fields
+                    and node.attr not in reported
+                ):
+                    reported.add(node.attr)
+                    hint = "select_related" if fields[node.attr] == "fk" else "prefetch_related"
+                    ctx.report(
+                        self,
+                        node,
+                        message=(
+                            f"`{row}.{node.attr}` loads a related object with one database query per row"
+                            f" (N+1); use `.{hint}({node.attr!r})` on the queryset"
+                        ),
+                        notes=(f"chain: loop over {model}.objects \u2192 {row}.{node.attr} (lazy relation)",),
+                    )

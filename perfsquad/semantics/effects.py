@@ -1,0 +1,467 @@
+"""Per-function effect summaries: which functions (transitively) do I/O, and through which calls.
+
+A :class:`ModuleSummary` is extracted from one analyzed module: for every module-level function
+and every method of a top-level class, the I/O operations it performs directly (from the
+catalogue, :mod:`perfsquad.semantics.io_catalog`) and the calls it makes to other functions,
+resolved statically (``helper()``, ``storage.delete_heuristic()`` through imports,
+``self._delete_memory()``, ``self.store.load()`` through attribute types). Summaries are plain
+data (they cross process boundaries and live in the on-disk cache).
+
+An :class:`EffectView` answers "does calling this do a round trip / block?" with the *chain* that
+proves it (``self._delete_memory -> storage.delete_heuristic -> cursor.execute``), looking in the
+module under analysis first and then in the workspace's :class:`~perfsquad.project.ProjectIndex`.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOTypes, call_label, dotted
+from perfsquad.semantics.names import ImportMap
+
+if TYPE_CHECKING:
+    from perfsquad.context import Context
+    from perfsquad.project import ProjectIndex
+
+ROUNDTRIP = "roundtrip"
+BLOCKING = "blocking"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A direct I/O operation inside a function."""
+
+    label: str
+    qualified: str
+    kind: str
+    line: int
+    roundtrip: bool
+    blocking: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    target: str
+    """``pkg.mod.func``, or ``@pkg.mod.Class.method`` (looked up in the class and its bases)."""
+    label: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSummary:
+    key: str
+    is_async: bool
+    line: int
+    path: str
+    sites: tuple[Site, ...]
+    calls: tuple[CallSite, ...]
+
+
+@dataclass
+class ModuleSummary:
+    module: str
+    path: str
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Class key -> qualified names of its bases."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Imported names -> what they are (for re-exports: ``from .store import Store``)."""
+    models: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Django model class key -> {field name: "fk" | "m2m"}."""
+
+    def to_data(self) -> Any:
+        return (
+            self.module,
+            self.path,
+            [
+                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line) for c in f.calls])
+                for f in self.functions.values()
+            ],
+            {k: list(v) for k, v in self.classes.items()},
+            dict(self.aliases),
+            {k: dict(v) for k, v in self.models.items()},
+        )
+
+    @classmethod
+    def from_data(cls, data: Any) -> ModuleSummary:
+        module, path, functions, classes, aliases, models = data
+        summary = cls(module, path)
+        for key, is_async, line, sites, calls in functions:
+            summary.functions[key] = FunctionSummary(
+                key,
+                bool(is_async),
+                int(line),
+                path,
+                tuple(Site(*s) for s in sites),
+                tuple(CallSite(*c) for c in calls),
+            )
+        summary.classes = {k: tuple(v) for k, v in classes.items()}
+        summary.aliases = dict(aliases)
+        summary.models = {k: dict(v) for k, v in models.items()}
+        return summary
+
+
+def _site_data(s: Site) -> tuple[str, str, str, int, bool, bool]:
+    return (s.label, s.qualified, s.kind, s.line, s.roundtrip, s.blocking)
+
+
+# -- module naming ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _package_parts(directory: str) -> tuple[str, ...]:
+    """Package path of a directory: walk up while ``__init__.py`` exists."""
+    parts: list[str] = []
+    current = directory
+    for _ in range(64):
+        if not os.path.isfile(os.path.join(current, "__init__.py")):
+            break
+        parts.append(os.path.basename(current))
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return tuple(reversed(parts))
+
+
+def module_name_for(path: str) -> str:
+    """``demo/memoria/store.py`` -> ``memoria.store`` (``memoria`` has an ``__init__.py``)."""
+    directory, filename = os.path.split(os.path.abspath(path))
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    parts = list(_package_parts(directory))
+    if stem != "__init__":
+        parts.append(stem)
+    return ".".join(parts) or stem
+
+
+def package_of(module: str, path: str) -> str:
+    return module if path.endswith("__init__.py") or path.endswith("__init__.pyi") else module.rpartition(".")[0]
+
+
+def project_imports(ctx: Context, package: str) -> ImportMap:
+    """The module's imports resolved with its real package (relative imports included)."""
+    imports = ImportMap()
+    nodes: list[ast.Import | ast.ImportFrom] = [*ctx.nodes(ast.Import), *ctx.nodes(ast.ImportFrom)]
+    for node in nodes:
+        imports.add_import(node, package or None)
+    for name in getattr(ctx.imports, "_rebound", ()):
+        imports.add_rebinding(name)
+    return imports
+
+
+# -- extraction -------------------------------------------------------------------------------------
+_SKIP = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def body_calls(fn: ast.AST) -> list[ast.Call]:
+    """Calls executed by ``fn`` itself (not by nested functions, lambdas or classes)."""
+    calls: list[ast.Call] = []
+    stack: list[ast.AST] = [*getattr(fn, "body", [])]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SKIP):
+            continue
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    calls.sort(key=lambda c: (c.lineno, c.col_offset))
+    return calls
+
+
+def call_target(io: IOTypes, call: ast.Call) -> str | None:
+    """The function a call runs, as a key candidate for the summaries, or None."""
+    func = call.func
+    module = io.module
+    if isinstance(func, ast.Name):
+        if func.id in _module_defs(io):
+            return f"{module}.{func.id}"
+        if func.id in io.classes():
+            return f"@{module}.{func.id}.__init__"
+        qn = io.imports.qualified_name(func)
+        if qn is None or qn.startswith("builtins."):
+            return None
+        return qn
+    if isinstance(func, ast.Attribute):
+        owner = io.type_of(func.value)
+        if owner.startswith("@"):
+            return f"{owner}.{func.attr}"
+        if isinstance(func.value, ast.Name | ast.Attribute):
+            qn = io.imports.qualified_name(func)
+            if qn is not None and not qn.startswith("builtins."):
+                return qn
+    return None
+
+
+def _module_defs(io: IOTypes) -> frozenset[str]:
+    cached: frozenset[str] | None = getattr(io, "_defs", None)
+    if cached is None:
+        cached = frozenset(
+            s.name for s in io.ctx.tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        )
+        io._defs = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _calls_by_function(ctx: Context) -> dict[ast.AST, list[ast.Call]] | None:
+    """Calls grouped by the function that executes them, from the engine's buckets (None when
+    the context does not cover the whole module, e.g. an incremental one)."""
+    tree = ctx.tree
+    if not all(ctx.parent(stmt) is tree for stmt in tree.body):
+        return None
+    parent = ctx.parent
+    grouped: dict[ast.AST, list[ast.Call]] = {}
+    for call in ctx.nodes(ast.Call):
+        node: ast.AST | None = parent(call)
+        while node is not None and not isinstance(node, _SKIP):
+            node = parent(node)
+        if node is not None:
+            grouped.setdefault(node, []).append(call)
+    return grouped
+
+
+def summarize(ctx: Context) -> ModuleSummary:
+    io = ctx.io
+    module = io.module
+    summary = ModuleSummary(module, ctx.path)
+    grouped = _calls_by_function(ctx)
+    for stmt in ctx.tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            key = f"{module}.{stmt.name}"
+            summary.functions[key] = _summarize_function(ctx, io, stmt, key, grouped)
+        elif isinstance(stmt, ast.ClassDef):
+            cls_key = f"{module}.{stmt.name}"
+            bases = []
+            for base in stmt.bases:
+                if isinstance(base, ast.Name) and base.id in io.classes():
+                    bases.append(f"{module}.{base.id}")
+                else:
+                    qn = io.imports.qualified_name(base)
+                    if qn is not None:
+                        bases.append(qn)
+            summary.classes[cls_key] = tuple(bases)
+            fields = _django_fields(io, stmt)
+            if fields:
+                summary.models[cls_key] = fields
+            for item in stmt.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    key = f"{cls_key}.{item.name}"
+                    summary.functions[key] = _summarize_function(ctx, io, item, key, grouped)
+    imports_nodes: list[ast.Import | ast.ImportFrom] = [*ctx.nodes(ast.Import), *ctx.nodes(ast.ImportFrom)]
+    for node in imports_nodes:
+        if ctx.parent(node) is not ctx.tree:
+            continue
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name.split(".", 1)[0]
+            qn = io.imports.resolve_name(local)
+            if qn is not None:
+                summary.aliases[local] = qn
+    return summary
+
+
+def _summarize_function(
+    ctx: Context,
+    io: IOTypes,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    key: str,
+    grouped: dict[ast.AST, list[ast.Call]] | None,
+) -> FunctionSummary:
+    sites: list[Site] = []
+    calls: list[CallSite] = []
+    io.scope_hint = fn if grouped is not None else None
+    try:
+        _summarize_calls(ctx, io, body_calls(fn) if grouped is None else grouped.get(fn, []), sites, calls)
+    finally:
+        io.scope_hint = None
+    return FunctionSummary(key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls))
+
+
+def _summarize_calls(ctx: Context, io: IOTypes, found_calls: list[ast.Call], sites: list[Site], calls: list[CallSite]) -> None:
+    for call in found_calls:
+        found = io.op_of(call)
+        if found is not None:
+            if found.op.kind != NONE:
+                sites.append(
+                    Site(
+                        found.label,
+                        found.qualified,
+                        found.op.kind,
+                        call.lineno,
+                        found.op.roundtrip,
+                        # Reading a file is judged where it happens (IO004), not through callers.
+                        found.op.blocking and found.op.kind != FILE,
+                    )
+                )
+            continue
+        target = call_target(io, call)
+        if target is not None:
+            calls.append(CallSite(target, call_label(ctx, call), call.lineno))
+
+
+def _django_fields(io: IOTypes, cls: ast.ClassDef) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for stmt in cls.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            value = stmt.value
+            if isinstance(value, ast.Call):
+                name = dotted(value.func) or ""
+                kind = DJANGO_RELATIONS.get(name.rpartition(".")[2])
+                if kind is not None:
+                    fields[stmt.targets[0].id] = kind
+    return fields
+
+
+def block_effects(ctx: Context, stmt: ast.stmt) -> tuple[Any, ...]:
+    """What a top-level ``def``/``class`` contributes to the module's effect facts (line numbers
+    aside). Equal before and after an edit: no other block's I/O findings can change."""
+    io = ctx.io
+    module = io.module
+    out: list[Any] = []
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        functions: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = [(f"{module}.{stmt.name}", stmt)]
+    elif isinstance(stmt, ast.ClassDef):
+        functions = [
+            (f"{module}.{stmt.name}.{item.name}", item)
+            for item in stmt.body
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        bases = tuple(ast.dump(b) for b in stmt.bases)
+        out.append(("class", tuple(sorted(io.class_attrs(stmt).items())), bases, tuple(sorted(_django_fields(io, stmt).items()))))
+    else:
+        return ()
+    for key, fn in functions:
+        fs = _summarize_function(ctx, io, fn, key, None)
+        out.append(
+            (
+                key,
+                fs.is_async,
+                tuple((s.label, s.qualified, s.kind, s.roundtrip, s.blocking) for s in fs.sites),
+                tuple((c.target, c.label) for c in fs.calls),
+            )
+        )
+    return tuple(out)
+
+
+# -- answering questions ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """How a call reaches I/O: the labels of each step, ending with the I/O call itself."""
+
+    steps: tuple[str, ...]
+    where: tuple[str, ...]
+    """``path:line`` of each step's call."""
+    kind: str
+
+    def describe(self, start: str = "loop") -> str:
+        return " \u2192 ".join((start, *self.steps))
+
+
+class EffectView:
+    """Effects seen from one module: its own fresh summary first, then the project index."""
+
+    def __init__(self, local: ModuleSummary, project: ProjectIndex | None) -> None:
+        self.local = local
+        self.project = project
+        self._memo: dict[tuple[str, str], Chain | None] = {}
+        self.used = False
+        """Whether an answer relied on a chain (findings citing other functions' lines)."""
+
+    def lookup(self, target: str) -> FunctionSummary | None:
+        key = target[1:] if target.startswith("@") else target
+        for _ in range(8):
+            found = self.local.functions.get(key)
+            if found is not None:
+                return found
+            if self.project is not None:
+                module_of_key = key.rpartition(".")[0]
+                if not (module_of_key == self.local.module or key.startswith(self.local.module + ".")):
+                    found = self.project.function(key)
+                    if found is not None:
+                        return found
+            # A method inherited from a base class, or a re-exported name.
+            owner, _, name = key.rpartition(".")
+            bases = self.local.classes.get(owner)
+            if bases is None and self.project is not None:
+                bases = self.project.bases(owner)
+            if bases:
+                for base in bases:
+                    hit = self.lookup(f"{base}.{name}")
+                    if hit is not None:
+                        return hit
+                return None
+            alias = self._alias(owner, name)
+            if alias is None or alias == key:
+                return None
+            key = alias
+        return None
+
+    def _alias(self, owner: str, name: str) -> str | None:
+        """``pkg.Store`` re-exported by ``pkg/__init__.py`` -> ``pkg.store.Store``."""
+        module, _, head = owner.rpartition(".")
+        for mod, rest in ((owner, name), (module, f"{head}.{name}")):
+            summary = self.local if mod == self.local.module else (self.project.module(mod) if self.project else None)
+            if summary is None:
+                continue
+            first, _, tail = rest.partition(".")
+            target = summary.aliases.get(first)
+            if target is not None:
+                return f"{target}.{tail}" if tail else target
+        return None
+
+    def chain(self, target: str, mode: str = ROUNDTRIP) -> Chain | None:
+        fs = self.lookup(target)
+        if fs is None:
+            return None
+        found = self._chain_of(fs, mode, 0)
+        self.used = self.used or found is not None
+        return found
+
+    def _chain_of(self, fs: FunctionSummary, mode: str, depth: int) -> Chain | None:
+        memo_key = (fs.key, mode)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        self._memo[memo_key] = None  # cycle guard: a function in a cycle is judged by its other paths
+        best: Chain | None = None
+        for site in fs.sites:
+            if site.roundtrip if mode == ROUNDTRIP else site.blocking:
+                best = Chain((site.label,), (f"{fs.path}:{site.line}",), site.kind)
+                break
+        if best is None and depth < 12:
+            for call in fs.calls:
+                callee = self.lookup(call.target)
+                if callee is None or (mode == BLOCKING and callee.is_async):
+                    continue
+                sub = self._chain_of(callee, mode, depth + 1)
+                if sub is not None and (best is None or len(sub.steps) + 1 < len(best.steps)):
+                    best = Chain((call.label, *sub.steps), (f"{fs.path}:{call.line}", *sub.where), sub.kind)
+        self._memo[memo_key] = best
+        return best
+
+    def external_signature(self) -> str:
+        """What this module's findings depend on in other modules (the effects of what it calls)."""
+        if self.project is None:
+            return ""
+        parts: list[str] = []
+        seen: set[str] = set()
+        for fs in self.local.functions.values():
+            for call in fs.calls:
+                target = call.target[1:] if call.target.startswith("@") else call.target
+                if target in seen or target.startswith(self.local.module + "."):
+                    continue
+                seen.add(target)
+                for mode in (ROUNDTRIP, BLOCKING):
+                    found = self.chain(call.target, mode)
+                    if found is not None:
+                        callee = self.lookup(call.target)
+                        parts.append(f"{target}|{mode}|{callee.is_async if callee else ''}|{'/'.join(found.steps)}")
+        return "\n".join(sorted(parts))
+
+    def model_fields(self, model: str) -> dict[str, str] | None:
+        """Django relation fields of a model class (by qualified name)."""
+        fields = self.local.models.get(model)
+        if fields is None and self.project is not None:
+            fields = self.project.model_fields(model)
+        return fields

@@ -1,0 +1,175 @@
+"""Interprocedural I/O findings across modules: the workspace index through the CLI, the editor
+API (``DocumentAnalyzer``), incremental edits, and the language server (pytest-lsp)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lsp_harness import ProbeClient, initialize, lsp_fixture
+
+from perfsquad.api import DocumentAnalyzer
+from perfsquad.cli import main
+from perfsquad.engine import analyze_text
+from perfsquad.incremental import IncrementalAnalyzer
+from perfsquad.model import to_json
+from perfsquad.project import ProjectIndex, link, summarize_source
+
+CHAIN = "loop \u2192 self._delete_memory \u2192 storage.delete_heuristic \u2192 cursor.execute"
+STORAGE = '''import sqlite3
+
+
+def delete_heuristic(conn: sqlite3.Connection, hid: int) -> None:
+    cursor = conn.cursor()
+    cursor.execute("DELETE FROM heuristics WHERE id = ?", (hid,))
+
+
+def describe(hid: int) -> str:
+    return f"heuristic {hid}"
+'''
+AGENT = '''from app import storage
+
+
+class Agent:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def _delete_memory(self, hid):
+        storage.delete_heuristic(self.conn, hid)
+
+    def forget(self, ids):
+        for hid in ids:
+            self._delete_memory(hid)
+
+    def labels(self, ids):
+        return [storage.describe(hid) for hid in ids]
+'''
+
+
+def make_project(root: Path) -> Path:
+    (root / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    pkg = root / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "storage.py").write_text(STORAGE)
+    (pkg / "agent.py").write_text(AGENT)
+    return pkg
+
+
+def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
+    main(["check", "--format", "json", "--select", "IO", *args])
+    out, _ = capsys.readouterr()
+    data: list[dict[str, object]] = json.loads(out)
+    return data
+
+
+def test_cli_reports_the_chain_across_two_modules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pkg = make_project(tmp_path)
+    found = check_json(capsys, "--no-cache", str(tmp_path))
+    assert [(Path(str(d["filename"])).name, d["code"], d["location"]) for d in found] == [
+        ("agent.py", "IO001", {"row": 13, "column": 13})
+    ]
+    assert CHAIN in str(found[0]["message"])
+    notes = found[0]["notes"]
+    assert isinstance(notes, list) and f"chain: {CHAIN}" in notes
+    assert f"cursor.execute at {pkg / 'storage.py'}:6" in notes
+    # The pure helper called in `labels` does no I/O: no finding there.
+
+
+def test_cli_cache_follows_changes_in_the_other_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pkg = make_project(tmp_path)
+    cache = tmp_path / ".cache"
+    assert len(check_json(capsys, "--cache-dir", str(cache), str(tmp_path))) == 1
+    assert len(check_json(capsys, "--cache-dir", str(cache), str(tmp_path))) == 1  # warm
+    # Only storage.py changes: agent.py is unchanged on disk, but its finding must go.
+    (pkg / "storage.py").write_text(STORAGE.replace('cursor.execute("DELETE', 'print("DELETE'))
+    assert check_json(capsys, "--cache-dir", str(cache), str(tmp_path)) == []
+    (pkg / "storage.py").write_text(STORAGE)
+    again = check_json(capsys, "--cache-dir", str(cache), str(tmp_path))
+    assert [Path(str(d["filename"])).name for d in again] == ["agent.py"]
+
+
+def test_cli_pool_and_serial_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pkg = make_project(tmp_path)
+    for i in range(30):  # enough files for the process pool
+        (pkg / f"filler{i}.py").write_text(f"def f{i}(xs):\n    return [x for x in xs]\n")
+    pooled = check_json(capsys, "--no-cache", "--jobs", "2", str(tmp_path))
+    serial = check_json(capsys, "--no-cache", "--jobs", "1", str(tmp_path))
+    assert [(Path(str(d["filename"])).name, d["code"]) for d in pooled] == [("agent.py", "IO001")]
+    assert pooled == serial
+
+
+def test_document_analyzer_uses_the_workspace_index(tmp_path: Path) -> None:
+    pkg = make_project(tmp_path)
+    doc = DocumentAnalyzer(str(pkg / "agent.py"))
+    report = doc.update(AGENT)
+    assert [f.code for f in report.findings if f.code.startswith("IO")] == ["IO001"]
+    assert CHAIN in report.findings[0].message
+    # Without the index the chain stops at the module boundary.
+    alone = DocumentAnalyzer(str(pkg / "agent.py"), project=False).update(AGENT)
+    assert [f.code for f in alone.findings if f.code.startswith("IO")] == []
+
+
+def test_editing_the_callee_updates_the_index(tmp_path: Path) -> None:
+    pkg = make_project(tmp_path)
+    agent = DocumentAnalyzer(str(pkg / "agent.py"))
+    storage = DocumentAnalyzer(str(pkg / "storage.py"))
+    assert any(f.code == "IO001" for f in agent.update(AGENT).findings)
+    storage.update(STORAGE.replace("    cursor.execute(", "    print("))  # the open, unsaved version
+    agent_again = DocumentAnalyzer(str(pkg / "agent.py"))
+    assert not any(f.code == "IO001" for f in agent_again.update(AGENT).findings)
+
+
+def test_incremental_edits_stay_exact_with_io_effects() -> None:
+    base = (
+        "import sqlite3\n\n\n"
+        "def helper(conn: sqlite3.Connection, i):\n    return i\n\n\n"
+        "def caller(conn: sqlite3.Connection, ids):\n    for i in ids:\n        helper(conn, i)\n"
+    )
+    texts = [
+        base,
+        base.replace("    return i\n", "    return conn.execute('SELECT 1 WHERE ? > 0', (i,))\n"),
+        base.replace("    return i\n", "    x = i + 1\n    return conn.execute('SELECT 1 WHERE ? > 0', (x,))\n"),
+        base,
+    ]
+    inc = IncrementalAnalyzer("m.py")
+    codes = []
+    for text in texts:
+        got = inc.update(text)
+        want = analyze_text(text, "m.py")
+        assert to_json(got.findings) == to_json(want.findings)
+        codes.append([f.code for f in got.findings if f.code.startswith("IO")])
+    assert codes == [[], ["IO001"], ["IO001"], []]
+
+
+def test_summaries_round_trip_and_link_detects_stale_dependents(tmp_path: Path) -> None:
+    pkg = make_project(tmp_path)
+    summaries = []
+    for name in ("storage.py", "agent.py", "__init__.py"):
+        path = pkg / name
+        summary = summarize_source(path.read_bytes(), str(path))
+        assert summary is not None
+        summaries.append((str(path), summary.to_data(), ""))
+    index, stale = link(summaries)
+    assert stale == [str(pkg / "agent.py")]
+    agent = index.module("app.agent")
+    assert agent is not None
+    assert "app.storage.delete_heuristic" in index.signature_of(agent)
+    assert summarize_source(b"def broken(:\n", "x.py") is None
+    assert isinstance(index, ProjectIndex)
+
+
+# -- the language server ---------------------------------------------------------------------------
+client = lsp_fixture()
+
+
+async def test_server_publishes_the_cross_module_chain(client: ProbeClient, tmp_path: Path) -> None:
+    pkg = make_project(tmp_path)
+    await initialize(client, tmp_path)
+    uri = (pkg / "agent.py").as_uri()
+    client.open(uri, AGENT)
+    diagnostics = await client.diagnostics_for(uri, version=1)
+    io = [d for d in diagnostics if str(d.code).startswith("IO")]
+    assert [(d.code, d.range.start.line, d.range.start.character) for d in io] == [("IO001", 12, 12)]
+    assert CHAIN in io[0].message
