@@ -207,3 +207,24 @@ def test_phase_three_routes_findings_by_what_their_code_waits_on(tmp_path: Path)
     hot = (HotspotFunction("dot", str(path), 15, 0.01, 0.001, "cpu"),)
     phases = route_findings([report], tiny, hot)
     assert phases[(str(path), 16, "VEC001")] == "3-hotspot" and phases[(str(path), 8, "IO001")] == "other"
+
+
+def test_overlapping_estimates_are_marked(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    report = analyze_source(path.read_text(), str(path), metrics=True)
+    f = str(path)
+    frames = (FrameRef("main", f, 100), FrameRef("squares", f, 10), FrameRef("lowest", f, 2), FrameRef("lookup", f, 6))
+    # squares' line 10 calls into lowest's line 2 (3 s), runs on its own (1 s); lookup is separate (1 s).
+    stacks = (((0, 1, 2), 3.0, 0.0), ((0, 1), 1.0, 0.0), ((0, 3), 1.0, 0.0))
+    prof = Profile(command=("python", "app.py"), sampler="py-spy", wall_seconds=5.0, cpu_seconds=5.0,
+                   functions=(FunctionStat("main", f, 100, 0.0, 5.0),), lines=(), frames=frames,
+                   stacks=stacks)  # fmt: skip
+    items = {(i.finding.code, i.line): i for i in build_roadmap([report], prof)}
+    nested, outer, apart = items[("IDM007", 2)], items[("IDM013", 10)], items[("IDM006", 6)]
+    assert nested.estimate.share == pytest.approx(0.6) and outer.estimate.share == pytest.approx(0.8)
+    assert nested.within == outer.rank and outer.covers == (nested.rank,)
+    assert apart.within is None and apart.covers == ()
+    from perfsquad.audit.roadmap import overlap_note
+
+    assert f"#{outer.rank}" in overlap_note(nested) and "do not add up" in overlap_note(nested)
+    assert overlap_note(apart) == ""

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from perfsquad.audit.pipeline import PHASE_TITLES, PHASES, AuditResult, audit_json
-from perfsquad.audit.roadmap import RoadmapItem
+from perfsquad.audit.roadmap import RoadmapItem, overlap_note
 from perfsquad.audit.svg import Bar, Segment, column_chart, hbar_chart
 from perfsquad.model import Family
 
@@ -104,7 +104,9 @@ def _row(item: RoadmapItem, root: str) -> str:
     return (
         f'<tr class="roadmap-row" data-code="{escape(f.code)}" data-rank="{item.rank}">'
         f'<td class="num">{item.rank}</td><td><code>{escape(f.code)}</code></td>'
-        f"<td>{escape(f.message)}<div class='formula'>{escape(est.describe())}</div></td>"
+        f"<td>{escape(f.message)}<div class='formula'>{escape(est.describe())}</div>"
+        + (f"<div class='formula'>{escape(overlap_note(item))}</div>" if overlap_note(item) else "")
+        + "</td>"
         f"<td><code>{escape(where)}</code><br>{escape(item.function or '(module)')}</td>"
         f"<td>{escape(PHASE_SHORT.get(item.phase, item.phase))}</td>"
         f'<td class="num">{_share(est.share)}</td><td class="num">{speed}</td>'
@@ -232,6 +234,7 @@ def render_markdown(result: AuditResult) -> str:
         )
     if result.roadmap:
         md += ["", "Top item: " + result.roadmap[0].estimate.describe()]
+        md.extend(f"- #{i.rank}: {overlap_note(i)}" for i in result.roadmap[:ROADMAP_ROWS] if overlap_note(i))
     if prof is not None:
         md += ["", "## Where the time goes", ""]
         md.extend(f"- {e}" for e in result.bottleneck_evidence)

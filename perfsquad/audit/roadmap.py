@@ -9,14 +9,15 @@ severity, then the rule's calibrated speedup, then the smallest effort — and t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from perfsquad.audit.roi import RoiEstimate, estimate
-from perfsquad.audit.shares import ShareIndex
+from perfsquad.audit.shares import ShareIndex, statement_lines
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Severity
 from perfsquad.profiling.model import Profile
 
+OVERLAP = 0.8
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2, Severity.HINT: 3}
 
 
@@ -31,6 +32,11 @@ class RoadmapItem:
     """``1-idioms``, ``3-hotspot`` (routed to the hotspot's bottleneck) or ``other``."""
     estimate: RoiEstimate
     rank: int = 0
+    within: int | None = None
+    """Rank of another item whose code holds at least :data:`OVERLAP` of this one's measured time."""
+    covers: tuple[int, ...] = ()
+    """Ranks of the items whose measured time lies mostly (:data:`OVERLAP`) inside this one's code:
+    applying this one first makes their savings moot."""
 
     @property
     def line(self) -> int:
@@ -48,8 +54,21 @@ class RoadmapItem:
             "family": self.family,
             "phase": self.phase,
             "fix": self.finding.fix.title if self.finding.fix else None,
+            "within": self.within,
+            "covers": list(self.covers),
             **{k: v for k, v in self.estimate.to_json().items() if k != "code"},
         }
+
+
+def overlap_note(item: RoadmapItem) -> str:
+    """A sentence about overlapping estimates ("" when there is none)."""
+    parts = []
+    if item.covers:
+        ranks = ", ".join(f"#{r}" for r in item.covers)
+        parts.append(f"covers {ranks}: applied first, it makes their savings moot")
+    if item.within is not None:
+        parts.append(f"its time is mostly inside #{item.within}'s code: the two savings do not add up")
+    return "; ".join(parts)
 
 
 def enclosing_function(functions: Iterable[FunctionMetrics], line: int) -> FunctionMetrics | None:
@@ -93,10 +112,35 @@ def order(items: list[RoadmapItem], measured: bool) -> list[RoadmapItem]:
         )
 
     ranked = sorted(items, key=key_measured if measured else key_static)
-    return [
-        RoadmapItem(i.path, i.finding, i.function, i.family, i.phase, i.estimate, rank)
-        for rank, i in enumerate(ranked, 1)
-    ]
+    return [replace(i, rank=rank) for rank, i in enumerate(ranked, 1)]
+
+
+def mark_overlaps(items: list[RoadmapItem], index: ShareIndex) -> list[RoadmapItem]:
+    """Note which items' measured time lies inside another item's code (their savings overlap:
+    Amdahl estimates of nested code do not add up)."""
+    samples: dict[int, frozenset[int]] = {}
+    walls: dict[int, float] = {}
+    for item in items:
+        if not item.estimate.share:
+            continue
+        lo, hi = statement_lines(item.path, item.finding.span.start.line, item.finding.span.end.line)
+        found = index.samples_in(item.path, lo, hi)
+        if found:
+            samples[item.rank], walls[item.rank] = found, index.wall_of(found)
+    if not samples:
+        return items
+    within: dict[int, int] = {}
+    covers: dict[int, list[int]] = {}
+    for inner, inner_samples in samples.items():
+        for outer, outer_samples in samples.items():
+            if inner == outer or (outer_samples == inner_samples and outer > inner):
+                continue  # identical regions: the better-ranked one holds the other
+            shared = index.wall_of(inner_samples & outer_samples)
+            if walls[inner] > 0 and shared / walls[inner] >= OVERLAP and walls[outer] >= walls[inner]:
+                covers.setdefault(outer, []).append(inner)
+                if inner not in within or walls[outer] < walls[within[inner]]:
+                    within[inner] = outer  # the tightest enclosing item
+    return [replace(i, within=within.get(i.rank), covers=tuple(sorted(covers.get(i.rank, ())))) for i in items]
 
 
 def build_roadmap(
@@ -128,4 +172,5 @@ def build_roadmap(
             if phase is None:
                 phase = "1-idioms" if family == "IDM" else "other"
             items.append(RoadmapItem(report.path, finding, fn.qualname if fn else None, family, phase, est))
-    return order(items, measured=profile is not None)
+    ranked = order(items, measured=profile is not None)
+    return mark_overlaps(ranked, index) if index is not None else ranked

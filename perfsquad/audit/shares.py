@@ -134,6 +134,17 @@ class ShareIndex:
         enclosing = max(candidates, key=lambda fn: fn.line, default=None)
         return min(self.total, enclosing.total_seconds) if enclosing is not None else 0.0
 
+    def samples_in(self, path: str, first: int, last: int) -> frozenset[int]:
+        """Indices of the sampled stacks passing through lines ``first..last`` (empty without stacks)."""
+        key = self._key(path)
+        if not self.profile.stacks or key not in self._frames_by_file:
+            return frozenset()
+        wanted = {i for i, line in self._frames_by_file[key] if first <= line <= last}
+        return frozenset(n for n, (stack, _, _) in enumerate(self.profile.stacks) if wanted.intersection(stack))
+
+    def wall_of(self, samples: frozenset[int]) -> float:
+        return sum(self.profile.stacks[n][1] for n in samples)
+
     def wall_and_idle(self, path: str, first: int, last: int) -> tuple[float, float]:
         """Inclusive (wall, idle) seconds on lines ``first..last`` (idle: time spent waiting)."""
         key = self._key(path)
