@@ -1,0 +1,88 @@
+"""The editor-latency benchmark's own machinery (bench/lsp_client.py, bench/lsp_latency.py) works.
+
+No timing is asserted here (speed lives in the benchmark's table); these tests check that the
+benchmark measures what it says: every planned edit parses and undoes itself, and each measured
+latency belongs to a publishDiagnostics of the right document version, for perfsquad and ruff.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import lsp_latency  # noqa: E402
+
+SOURCE = '''\
+"""A module with a few functions and a seeded finding (IDM001 for perfsquad, PERF401 for ruff)."""
+import functools
+
+
+def doubled(xs):
+    """Docstring first: the probe goes after it."""
+    out = []
+    for x in xs:
+        out.append(x * 2)
+    return out
+
+
+class Box:
+    def size(self):
+        return 1
+
+    @functools.cache
+    def cached(self):
+        @functools.wraps(len)
+        def inner():
+            return 2
+
+        return inner
+'''
+
+
+def apply(lines: list[str], edit: lsp_latency.Edit) -> list[str]:
+    return [*lines[: edit.start], *([edit.text] if edit.text else []), *lines[edit.end :]]
+
+
+def test_planned_edits_parse_and_undo_themselves() -> None:
+    edits = lsp_latency.plan_edits(SOURCE, 6)
+    assert len(edits) == 6
+    assert {e.function for e in edits} <= {"doubled", "size", "cached", "inner"}
+    lines = SOURCE.splitlines(keepends=True)
+    for insert, remove in zip(edits[::2], edits[1::2], strict=True):
+        assert insert.text.strip().startswith("_bench_probe = ") and remove.text == ""
+        edited = apply(lines, insert)
+        ast.parse("".join(edited))
+        assert apply(edited, remove) == lines
+    doubled = next(e for e in edits if e.function == "doubled")
+    assert lines[doubled.start].strip() == "out = []"  # after the docstring
+    cached = next(e for e in edits if e.function == "cached")
+    assert lines[cached.start].strip() == "@functools.wraps(len)"  # before the decorator, not between
+
+
+def test_p95_interpolates() -> None:
+    assert lsp_latency.p95([float(v) for v in range(1, 21)]) == pytest.approx(19.05)
+    assert lsp_latency.p95([5.0]) == 5.0
+
+
+@pytest.mark.parametrize("tool", ["perfsquad", "ruff server"])
+def test_each_measured_edit_gets_its_versions_diagnostics(tool: str, tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(SOURCE)
+    cmd, options = {
+        "perfsquad": (lsp_latency.default_perfsquad(), lsp_latency.PERFSQUAD_OPTIONS),
+        "ruff server": (lsp_latency.default_ruff(), lsp_latency.RUFF_OPTIONS),
+    }[tool]
+    edits = lsp_latency.plan_edits(SOURCE, 4)
+    run = lsp_latency.measure_file(tool, cmd, options, path, tmp_path, edits, tmp_path / "stderr.log")
+    assert run.error is None, run.error
+    assert len(run.latencies_ms) == 4 and all(ms > 0 for ms in run.latencies_ms)
+    assert run.median_ms is not None and run.p95_ms is not None and run.open_ms is not None
+    # The seeded list-building loop is reported after every edit (IDM001 / PERF401), so each
+    # publish carries at least that finding: we timed real analyses, not empty clears.
+    assert all(count >= 1 for count in run.diagnostics), run.diagnostics
