@@ -11,6 +11,7 @@ from perfsquad.analyzers.memory._common import (
     module_containers,
 )
 from perfsquad.context import Context
+from perfsquad.model import Severity
 
 
 class UnboundedCache(Rule):
@@ -135,5 +136,11 @@ class UnboundedCache(Rule):
             found = cache_decorator(ctx, dec)
             if found is not None and is_unbounded(*found):
                 spelled = "cache" if found[0] == "cache" else "lru_cache(maxsize=None)"
-                ctx.report(self, dec, message=f"`{spelled}` never evicts: memory grows with every distinct argument")
+                ctx.report(
+                    self,
+                    dec,
+                    message=f"`{spelled}` never evicts: memory grows with every distinct argument",
+                    notes=("Fine when the arguments come from a small fixed set; bound it otherwise.",),
+                    severity=Severity.INFO,
+                )
                 return
