@@ -64,6 +64,43 @@ def break_even(bench: Bench, budget: float = 0.05) -> int | None:
     return None if point == SCAN[0] else point
 
 
+# On lists the NumPy rewrite pays a conversion per call: measured so the rules can say so (they offer
+# no fix on lists).
+LIST_BENCHES = {
+    "VEC001": Bench(
+        setup="import numpy as np\na = [float(i % 7) for i in range(n)]\nb = [float(i % 5) for i in range(n)]",
+        before="result = sum(x * y for x, y in zip(a, b))",
+        after="result = float(np.dot(a, b))",
+        scales_with="n = list length",
+    ),
+    "VEC002": Bench(
+        setup="import math\nimport numpy as np\na = [float(i % 3) for i in range(n)]",
+        before="result = math.sqrt(sum(x * x for x in a))",
+        after="result = float(np.linalg.norm(a))",
+        scales_with="n = list length",
+    ),
+    "VEC003": Bench(
+        setup="import numpy as np\na = [float(i % 7) for i in range(n)]\nb = [float(i % 5) for i in range(n)]",
+        before="out = [0.0] * len(a)\nfor i in range(len(a)):\n    out[i] = a[i] * b[i] + 1.0\nresult = out",
+        after="out = [0.0] * len(a)\nout[:] = (np.asarray(a) * np.asarray(b) + 1.0).tolist()\nresult = out",
+        scales_with="n = list length",
+    ),
+    "VEC005": Bench(
+        setup="import math\nimport numpy as np\na = [float(i % 7) for i in range(n)]",
+        before="result = [math.sqrt(x) for x in a]",
+        after="result = np.sqrt(a).tolist()",
+        scales_with="n = list length",
+    ),
+}
+
+
+def list_ratios(code: str, sizes: list[int]) -> dict[str, float] | None:
+    bench = LIST_BENCHES.get(code)
+    if bench is None:
+        return None
+    return {str(n): round(measure(bench, n)[2], 2) for n in sizes}
+
+
 # -- VEC008: numba on a loop with data-dependent control flow -------------------------------------
 
 
@@ -184,6 +221,9 @@ def main() -> int:
     for code, entry in results.items():
         entry["measured_by"] = measured_by
         rule = next(r for r in chosen if r.code == code)
+        on_lists = list_ratios(code, sizes)
+        if on_lists is not None:
+            entry["lists"] = on_lists
         if rule.bench is not None and not args.skip_break_even:
             point = break_even(rule.bench)
             if point is not None:
@@ -202,6 +242,9 @@ def main() -> int:
         ratios = "  ".join(f"{entry['sizes'][str(n)]:>8.2f}x" for n in sizes)
         point = entry.get("break_even")
         print(f"{code:<7}  {ratios}  {'n < ' + str(point) if point else '-':>10}")
+        if "lists" in entry:
+            ratios = "  ".join(f"{entry['lists'][str(n)]:>8.2f}x" for n in sizes)
+            print(f"{'  lists':<7}  {ratios}  (NumPy on Python lists, conversion included: no fix offered)")
     print(f"wrote {args.out}")
 
     if not args.skip_demo:

@@ -369,3 +369,18 @@ def test_unsafe_fix_docs_name_the_numeric_divergences(rule: Any) -> None:
     text = rule.doc_sections()["Fix safety"].lower()
     assert "unsafe" in text
     assert any(word in text for word in ("overflow", "summation", "last digits", "last bit", "nan"))
+
+
+def test_findings_on_lists_carry_the_speedup_measured_on_lists() -> None:
+    from perfsquad.analyzers.vectorize._common import list_speedup
+
+    source = SIMILARITY.read_text(encoding="utf-8")
+    report = analyze_text(source, str(SIMILARITY), rules=RULES)
+    dot = next(f for f in report.findings if f.code == "VEC001")
+    on_lists = list_speedup("VEC001")
+    rule = rule_by_code("VEC001")
+    assert on_lists is not None and rule is not None and rule.speedup() is not None
+    assert dot.speedup == on_lists != rule.speedup()
+    assert "conversion included" in on_lists.scales_with
+    figures = ", ".join(f"{r:.1f}x at n = {n:,}" for n, r in on_lists.sizes)
+    assert any(figures in note for note in dot.notes), dot.notes

@@ -5,8 +5,12 @@ and the measured speedup for the nearest calibrated size (shown as a note on eve
 from __future__ import annotations
 
 import ast
+import dataclasses
+import functools
+import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -226,6 +230,8 @@ def speedup_note(speedup: Speedup | None, n: int | None) -> str | None:
         return None
     below = speedup.break_even
     tail = f"; NumPy is slower below n ≈ {below:,}" if below else ""
+    if speedup.high < 1.0:
+        tail += " (slower at every measured size)"
     hit = speedup.at(n) if n is not None else None
     if hit is not None and n is not None:
         size, ratio = hit
@@ -255,6 +261,34 @@ def static_length(ctx: Context, node: ast.expr) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _list_calibration() -> dict[str, Any]:
+    try:
+        raw = resources.files("perfsquad").joinpath("data/speedups.json").read_text(encoding="utf-8")
+        data = json.loads(raw)
+    except (OSError, ValueError):
+        return {}
+    return {code: entry for code, entry in data.get("rules", {}).items() if isinstance(entry.get("lists"), dict)}
+
+
+def list_speedup(code: str) -> Speedup | None:
+    """The measured ratio of a rule's NumPy rewrite applied to Python *lists* (conversion included)."""
+    entry = _list_calibration().get(code)
+    if entry is None:
+        return None
+    sizes = tuple(sorted((int(n), float(r)) for n, r in entry["lists"].items() if str(n).isdigit()))
+    if not sizes:
+        return None
+    ratios = [r for _, r in sizes]
+    return Speedup(
+        low=min(ratios),
+        high=max(ratios),
+        scales_with="n = list length; NumPy on Python lists, conversion included",
+        measured_by=entry.get("measured_by", "bench/vectorize.py"),
+        sizes=sizes,
+    )
+
+
 def report(
     ctx: Context,
     rule: type[Rule] | Rule,
@@ -263,10 +297,18 @@ def report(
     size: int | None = None,
     notes: Sequence[str] = (),
     message: str | None = None,
+    on_lists: bool = False,
 ) -> None:
-    """Report with the measured speedup for the nearest calibrated size as the last note."""
-    note = speedup_note(rule.speedup(), size)
+    """Report with the measured speedup for the nearest calibrated size as the last note.
+
+    ``on_lists``: the operands are Python lists, where the rule's array calibration does not apply;
+    the finding carries the ratio measured on lists instead (when calibrated).
+    """
+    speedup = list_speedup(rule.code) if on_lists else rule.speedup()
+    note = speedup_note(speedup, size)
     ctx.report(rule, node, message=message, fix=fix, notes=(*notes, *([note] if note else [])))  # type: ignore[arg-type]
+    if on_lists and ctx.findings and ctx.findings[-1].code == rule.code:
+        ctx.findings[-1] = dataclasses.replace(ctx.findings[-1], speedup=speedup)
 
 
 # -- the dot-product shape: sum(x * y for x, y in zip(a, b)) and its spellings -----------------------
@@ -370,9 +412,9 @@ def operand_kinds(ctx: Context, *operands: ast.expr) -> list[str] | None:
 
 
 ON_LISTS = (
-    "no fix on lists: converting them to arrays on every call costs more than this loop"
-    " (bench/vectorize.py measures NumPy slower at every size); hold the vectors as NumPy arrays"
-    " (np.asarray once) or vectorize the caller (see VEC006)"
+    "no fix on lists: the NumPy rewrite would convert them to arrays every time it runs, which costs"
+    " about as much as the loop or more (measured on lists below); hold the vectors as NumPy arrays"
+    " (np.asarray once, where they are made) or vectorize the caller (see VEC006)"
 )
 INT_OVERFLOW = "fix withheld: these are Python ints, which never overflow; NumPy's int64 would wrap around"
 

@@ -143,7 +143,7 @@ class DotProductLoop(Rule):
         if kinds is None:
             return
         if kinds != ["numpy", "numpy"]:
-            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,))
+            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,), on_lists=True)
             return
 
         def fix() -> Fix | None:

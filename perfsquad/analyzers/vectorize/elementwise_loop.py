@@ -143,7 +143,7 @@ class ElementwiseLoop(Rule):
             return
         size = static_length(ctx, measured)
         if out_kind != "numpy" or expr.kinds != {"numpy"} or numeric_type(ctx, out) != NDARRAY:
-            report(ctx, self, ctx.header_span(node), notes=(ON_LISTS,), size=size)
+            report(ctx, self, ctx.header_span(node), notes=(ON_LISTS,), size=size, on_lists=True)
             return
 
         def fix() -> Fix | None:

@@ -131,7 +131,7 @@ class MathElementwise(Rule):
             return
         size = static_length(ctx, sequence)
         if kind != NDARRAY:
-            report(ctx, self, node, notes=(ON_LISTS,), size=size)
+            report(ctx, self, node, notes=(ON_LISTS,), size=size, on_lists=True)
             return
 
         def fix() -> Fix | None:
