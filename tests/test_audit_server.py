@@ -76,6 +76,16 @@ async def test_audit_command_feeds_roi_hover_and_estimate(client: ProbeClient, t
     assert isinstance(cold, dict) and cold["profile"] is None
     assert cold["estimates"][0]["code"] == "IDM007" and cold["estimates"][0]["share"] is None
 
+    # A profile taken by `perfsquad.profile` (the profiling extension) is enough for the ROI hover.
+    import sys
+
+    summary = await _execute(client, "perfsquad.profile", [sys.executable, str(app)])
+    assert isinstance(summary, dict)
+    profiled = await _hover(client, uri, FINDING)
+    assert "**IDM007** ROI: share " in profiled and " s saved of " in profiled
+    await _execute(client, "perfsquad.clearProfile")
+    assert "ROI:" not in await _hover(client, uri, FINDING)
+
     result = await _execute(client, "perfsquad.auditPerformance", {"run": "python app.py", "out": str(tmp_path / "r")})
     assert isinstance(result, dict)
     html = Path(result["html"])
