@@ -196,3 +196,18 @@ def test_audit_uses_the_configured_profile_command(tmp_path: Path, capsys: pytes
         data["profile"]["wall_seconds"] * top["share"] * (1 - 1 / top["speedup"])
     )
     assert outline((out / "report.html").read_text()).roadmap_rows
+
+
+def test_run_command_runs_where_the_user_typed_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.perfsquad]\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "app.py").write_text("def lowest(xs):\n    return sorted(xs)[0]\n\nprint(lowest([3, 1, 2]))\n")
+    monkeypatch.chdir(sub)  # the workspace root is tmp_path, the shell is in sub/
+    assert main(["audit", ".", "--run", "python app.py", "--out", str(tmp_path / "out"), "--format", "json",
+                 "--sampler", "cprofile"]) == 0  # fmt: skip
+    capsys.readouterr()
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["profile_error"] is None and data["profile"]["exit_code"] == 0

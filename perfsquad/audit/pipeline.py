@@ -168,9 +168,11 @@ def run_audit(
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    run_cwd: Path | None = None,
 ) -> AuditResult:
-    """Run the three phases. Raises ``ProfileCancelled`` when cancelled; a failing run command is
-    recorded in ``profile_error`` and the audit carries on statically."""
+    """Run the three phases (``run`` in ``run_cwd``, default the root; a configured
+    ``profile-command`` in its pyproject's directory). Raises ``ProfileCancelled`` when cancelled;
+    a failing run command is recorded in ``profile_error`` and the audit carries on statically."""
     from perfsquad.api import analyze_paths
 
     say: Progress = progress or (lambda _msg: None)
@@ -179,7 +181,11 @@ def run_audit(
         config, pyproject = load_config(first)
         root = root or (pyproject.parent if pyproject else None)
     root = (root or (first if first.is_dir() else first.parent)).resolve()
-    run = run or configured_command(first)
+    run_dir = run_cwd or root
+    if not run:
+        run = configured_command(first)
+        found = find_pyproject(first)
+        run_dir = found.parent.resolve() if found is not None else root  # relative to its pyproject
     notes: list[str] = list(config.warnings)
 
     say("phase 1/3: static analysis")
@@ -195,7 +201,7 @@ def run_audit(
 
         say(f"phase 2/3: profiling `{run}`")
         try:
-            profile = profile_command(run, sampler=sampler, cwd=root, timeout=timeout, memory=memory,
+            profile = profile_command(run, sampler=sampler, cwd=run_dir, timeout=timeout, memory=memory,
                                       cancel=cancel, on_progress=lambda m: say(f"phase 2/3: {m}"))  # fmt: skip
         except ProfileCancelled:
             raise

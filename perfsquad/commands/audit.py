@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
-                           memory=args.memory, progress=progress, cache_dir=_cache_dir(args.path))  # fmt: skip
+                           memory=args.memory, progress=progress, cache_dir=_cache_dir(args.path),
+                           run_cwd=Path.cwd())  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
         return 130
