@@ -255,6 +255,7 @@ def diagnose(
     timeout: float = DEFAULT_PROFILE_TIMEOUT,
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
+    run_cwd: Path | None = None,
 ) -> Diagnosis:
     """Diagnose one function of ``path`` (``source`` overrides the file's text, e.g. an editor buffer)."""
     from perfsquad.api import analyze_source
@@ -274,6 +275,7 @@ def diagnose(
     notes: list[str] = []
 
     exerciser: Exerciser | None = None
+    run_dir = root  # tests (ids relative to the root) and a configured command run in the root
     test = find_exercising_test(root, fn.name, search_dirs(path, root))
     if test is not None:
         exerciser = Exerciser("test", test)
@@ -281,6 +283,8 @@ def diagnose(
         from perfsquad.audit.pipeline import configured_command
 
         command = run or configured_command(root)
+        if run:
+            run_dir = run_cwd or root
         if command:
             exerciser = Exerciser("command", command)
 
@@ -300,7 +304,7 @@ def diagnose(
             if remaining <= 1.0:
                 break
             try:
-                prof = profile_command(exerciser.spec, sampler=sampler, cwd=root, timeout=remaining, cancel=cancel,
+                prof = profile_command(exerciser.spec, sampler=sampler, cwd=run_dir, timeout=remaining, cancel=cancel,
                                        on_progress=say, env=env)  # fmt: skip
                 profile_error = None
             except ProfileCancelled:

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = diagnose(path, function=function, line=line, profile=not args.no_profile, run=args.run,
-                          sampler=args.sampler, timeout=args.timeout, progress=progress)  # fmt: skip
+                          sampler=args.sampler, timeout=args.timeout, progress=progress, run_cwd=Path.cwd())  # fmt: skip
     except DiagnoseError as exc:
         print(f"perfsquad diagnose: error: {exc}", file=sys.stderr)
         return 2
