@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from perfsquad.model import FileReport, Finding
 from perfsquad.server.conversions import Encoding, LineIndex
 from perfsquad.server.diagnostics import diagnostic_key
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
+
+WARM_DOCUMENTS = 8
+"""How many documents keep their parse between edits (the ones being edited, in practice)."""
 
 
 class Host(Protocol):
@@ -115,6 +119,8 @@ class Documents:
         self.root: Path | None = None
         self._docs: dict[str, DocumentState] = {}
         self._tables: dict[Path, ProjectTable] = {}
+        self._warm: OrderedDict[str, None] = OrderedDict()
+        """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
 
     # --- configuration -------------------------------------------------------------------
     def config_for(self, path: str) -> Config:
@@ -160,6 +166,7 @@ class Documents:
 
     def close(self, uri: str, *, publish: bool = True) -> None:
         state = self._docs.pop(uri, None)
+        self._warm.pop(uri, None)
         if state is not None and state.task is not None and not state.analyzing:
             state.task.cancel()
         if publish:
@@ -203,10 +210,22 @@ class Documents:
             )
         finally:
             state.analyzing = False
+        self._keep_warm(state)
         if self._docs.get(state.uri) is not state or state.generation != generation:
             return  # stale: a newer change (or a close) superseded this text
         self._log_rule_errors(state, analysis.report)
         self._present(state, analysis)
+
+    def _keep_warm(self, state: DocumentState) -> None:
+        """Only the most recently analyzed documents keep their syntax trees (memory is bounded
+        with many files open); a cold one is analyzed whole at its next edit, then warm again."""
+        self._warm[state.uri] = None
+        self._warm.move_to_end(state.uri)
+        while len(self._warm) > WARM_DOCUMENTS:
+            uri, _ = self._warm.popitem(last=False)
+            cold = self._docs.get(uri)
+            if cold is not None and not cold.analyzing:
+                cold.analyzer = DocumentAnalyzer(cold.path, cold.analyzer.config)
 
     def _present(self, state: DocumentState, analysis: Analysis) -> None:
         state.analysis = analysis = self.host.present(state.uri, analysis)

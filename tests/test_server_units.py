@@ -1,0 +1,239 @@
+"""Unit tests of the server's pieces: the document store's scheduling (debounce, stale results,
+incremental reuse, bounded memory), position conversions and settings parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from lsp_harness import SAMPLE, WAIT
+from lsprotocol import types
+
+from perfsquad.api import DocumentAnalyzer
+from perfsquad.model import Position, Span
+from perfsquad.server import documents as documents_module
+from perfsquad.server.conversions import Encoding, LineIndex, apply_change, from_units, negotiate, to_units
+from perfsquad.server.diagnostics import report_diagnostics
+from perfsquad.server.documents import Analysis, Documents
+from perfsquad.server.settings import parse_options
+
+
+class FakeHost:
+    """Stands in for the server: holds document texts, records publishes and warnings."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, tuple[str, int]] = {}
+        self.published: list[tuple[str, int | None, list[types.Diagnostic]]] = []
+        self.warnings: list[tuple[str, ...]] = []
+        self.logs: list[str] = []
+        self._event = asyncio.Event()
+
+    def snapshot(self, uri: str) -> tuple[str, int | None] | None:
+        return self.texts.get(uri)
+
+    def present(self, uri: str, analysis: Analysis) -> Analysis:
+        diagnostics = report_diagnostics(analysis.report, analysis.index, analysis.version)
+        return dataclasses.replace(analysis, diagnostics=tuple(diagnostics))
+
+    def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+        self.published.append((uri, version, diagnostics))
+        self._event.set()
+
+    def log(self, kind: types.MessageType, message: str) -> None:
+        self.logs.append(message)
+
+    def config_warnings(self, warnings: tuple[str, ...]) -> None:
+        self.warnings.append(warnings)
+
+    def config_changed(self) -> None:
+        pass
+
+    async def published_version(self, uri: str, version: int | None) -> None:
+        while not any(u == uri and v == version for u, v, _ in self.published):
+            self._event.clear()
+            await asyncio.wait_for(self._event.wait(), WAIT)
+
+
+@pytest.fixture
+def executor() -> Any:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        yield pool
+
+
+def _store(host: FakeHost, executor: ThreadPoolExecutor, debounce_ms: int = 0) -> Documents:
+    docs = Documents(host, executor, lambda: Encoding.UTF16)
+    docs.options = parse_options({"debounceMs": debounce_ms})
+    return docs
+
+
+async def test_debounce_holds_analysis_until_it_expires_or_a_save(executor: ThreadPoolExecutor) -> None:
+    host = FakeHost()
+    docs = _store(host, executor, debounce_ms=60_000)
+    host.texts["u"] = (SAMPLE, 1)
+    docs.open("u", "/tmp/u.py")  # opening analyzes at once
+    await host.published_version("u", 1)
+
+    host.texts["u"] = (SAMPLE + "\n", 2)
+    docs.schedule("u")  # a change: waits for the (one minute) debounce
+    state = docs.get("u")
+    assert state is not None and state.task is not None
+    await asyncio.sleep(0)  # let the task start its debounce wait (a yield, not a timed wait)
+    assert not state.task.done() and not state.analyzing
+    assert [v for _, v, _ in host.published] == [1]
+
+    docs.schedule("u", delay_ms=0)  # a save analyzes now; the pending debounce is superseded
+    await host.published_version("u", 2)
+    assert [v for _, v, _ in host.published] == [1, 2]
+
+
+async def test_results_of_superseded_versions_are_dropped(
+    executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    update = DocumentAnalyzer.update
+
+    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
+        if "GATE" in text:
+            assert gate.wait(WAIT)
+        return update(self, text, **kwargs)
+
+    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    host = FakeHost()
+    docs = _store(host, executor)
+    host.texts["u"] = (SAMPLE + "# GATE\n", 1)
+    docs.open("u", "/tmp/u.py")
+    state = docs.get("u")
+    assert state is not None
+    while not state.analyzing:  # version 1 is now inside the (blocked) analyzer
+        await asyncio.sleep(0)
+    host.texts["u"] = (SAMPLE, 2)
+    docs.schedule("u")
+    gate.set()
+    await host.published_version("u", 2)
+    assert [v for _, v, _ in host.published] == [2]  # version 1's result was never published
+
+
+async def test_edit_inside_a_function_is_analyzed_incrementally(executor: ThreadPoolExecutor) -> None:
+    host = FakeHost()
+    docs = _store(host, executor)
+    host.texts["u"] = (SAMPLE, 1)
+    docs.open("u", "/tmp/u.py")
+    await host.published_version("u", 1)
+    state = docs.get("u")
+    assert state is not None and not state.analyzer.last_was_incremental
+
+    host.texts["u"] = (SAMPLE.replace("s = 0", "s = 10"), 2)
+    docs.schedule("u")
+    await host.published_version("u", 2)
+    assert state.analyzer.last_was_incremental
+    assert {d.code for d in host.published[-1][2]} == {"IDM001", "IDM005"}
+
+
+async def test_close_while_analyzing_publishes_only_the_clearing(
+    executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    update = DocumentAnalyzer.update
+
+    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
+        assert gate.wait(WAIT)
+        return update(self, text, **kwargs)
+
+    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    host = FakeHost()
+    docs = _store(host, executor)
+    host.texts["u"] = (SAMPLE, 1)
+    docs.open("u", "/tmp/u.py")
+    state = docs.get("u")
+    assert state is not None and state.task is not None
+    while not state.analyzing:
+        await asyncio.sleep(0)
+    docs.close("u")
+    gate.set()
+    await asyncio.wait_for(state.task, WAIT)
+    assert host.published == [("u", None, [])]
+
+
+async def test_only_recently_analyzed_documents_keep_their_parse(
+    executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents_module, "WARM_DOCUMENTS", 3)
+    host = FakeHost()
+    docs = _store(host, executor)
+    for n in range(6):
+        host.texts[f"u{n}"] = (SAMPLE, 1)
+        docs.open(f"u{n}", f"/tmp/u{n}.py")
+        await host.published_version(f"u{n}", 1)
+    warm = [n for n in range(6) if (s := docs.get(f"u{n}")) is not None and s.analyzer.report is not None]
+    assert warm == [3, 4, 5]
+    cold = docs.get("u0")
+    assert cold is not None and cold.analysis is not None  # its results are still there for hover etc.
+    host.texts["u0"] = (SAMPLE + "\n", 2)
+    docs.schedule("u0")
+    await host.published_version("u0", 2)
+    assert {d.code for d in host.published[-1][2]} == {"IDM001", "IDM005"}
+
+
+# --- conversions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [(Encoding.UTF16, [0, 1, 3, 4]), (Encoding.UTF8, [0, 1, 5, 7]), (Encoding.UTF32, [0, 1, 2, 3])],
+)
+def test_columns_round_trip(encoding: Encoding, expected: list[int]) -> None:
+    line = "a😀é!"
+    assert [to_units(line, c, encoding) for c in range(4)] == expected
+    assert [from_units(line, u, encoding) for u in expected] == [0, 1, 2, 3]
+    assert from_units(line, 999, encoding) == len(line)  # beyond the end: the end
+
+
+def test_a_column_inside_a_character_maps_to_its_start() -> None:
+    assert from_units("😀x", 1, Encoding.UTF16) == 0  # between the two UTF-16 units of the emoji
+    assert from_units("😀x", 2, Encoding.UTF8) == 0
+
+
+def test_apply_change_uses_lsp_line_breaks_only() -> None:
+    text = "a = 1\r\nb\x0c = 2\u2028\rc = 3\n"
+    change = types.TextDocumentContentChangePartial(
+        range=types.Range(start=types.Position(2, 0), end=types.Position(2, 1)), text="C"
+    )
+    assert apply_change(text, change, Encoding.UTF16) == "a = 1\r\nb\x0c = 2\u2028\rC = 3\n"
+    whole = types.TextDocumentContentChangeWholeDocument(text="x")
+    assert apply_change(text, whole, Encoding.UTF16) == "x"
+    beyond = types.TextDocumentContentChangePartial(
+        range=types.Range(start=types.Position(9, 0), end=types.Position(9, 0)), text="tail\n"
+    )
+    assert apply_change(text, beyond, Encoding.UTF16) == text + "tail\n"
+
+
+def test_line_index_ranges() -> None:
+    index = LineIndex.of("x = '😀'\nyy\n", Encoding.UTF16)
+    assert index.range(Span(Position(1, 5), Position(1, 7))) == types.Range(
+        start=types.Position(0, 5), end=types.Position(0, 8)
+    )
+    assert index.to_span(types.Range(start=types.Position(0, 8), end=types.Position(1, 2))) == Span(
+        Position(1, 7), Position(2, 2)
+    )
+    assert index.end() == types.Position(2, 0)
+
+
+def test_negotiation_preference() -> None:
+    assert negotiate(["utf-16", "utf-8", "utf-32"]) is Encoding.UTF32
+    assert negotiate(["utf-16", "utf-8"]) is Encoding.UTF8
+    assert negotiate(None) is Encoding.UTF16
+    assert negotiate(["latin-1"]) is Encoding.UTF16
+
+
+def test_settings_parsing() -> None:
+    options = parse_options({"perfsquad": {"debounceMs": 40, "extendSelect": ["ALG"], "per_file_ignores": {}}})
+    assert options.debounce_ms == 40 and not options.warnings
+    assert set(options.rules) == {"extend-select", "per-file-ignores"}
+    assert parse_options(None).debounce_ms == 150
+    bad = parse_options({"debounceMs": -5})
+    assert bad.debounce_ms == 150 and "debounceMs" in bad.warnings[0]
+    assert parse_options(["not", "a", "dict"]).warnings
