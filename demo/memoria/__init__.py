@@ -10,4 +10,4 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cache", "io_wait", "similarity", "store", "text"]
+__all__ = ["__version__", "agent", "cache", "io_wait", "similarity", "store", "text"]

@@ -111,6 +111,21 @@ def refresh(store: MemoryStore, ids: Iterable[int]) -> int:
     return loaded
 
 
+def load_memory(conn: sqlite3.Connection, memory_id: int) -> Memory | None:
+    """The memory with id ``memory_id``, or None."""
+    cursor = conn.cursor()
+    cursor.execute(_SELECT_COLUMNS + " WHERE id = ?", (memory_id,))
+    row = cursor.fetchone()
+    return None if row is None else _row_to_memory(row)
+
+
+def delete_memory(conn: sqlite3.Connection, memory_id: int) -> int:
+    """Delete one memory; returns how many rows went (0 or 1). Does not commit."""
+    cursor = conn.cursor()
+    cursor.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+    return cursor.rowcount
+
+
 def count_memories(conn: sqlite3.Connection) -> int:
     """Number of rows in the ``memories`` table."""
     (n,) = conn.execute("SELECT COUNT(*) FROM memories").fetchone()
@@ -154,3 +169,23 @@ def save_memories_batched(conn: sqlite3.Connection, rows: Iterable[Memory]) -> i
     )
     conn.commit()
     return len(params)
+
+
+def refresh_batched(store: MemoryStore, ids: Iterable[int]) -> int:
+    """REFERENCE (batched) version of :func:`refresh`: one ``IN (...)`` query per chunk."""
+    wanted = list(ids)
+    found = fetch_memories_batched(store.conn, wanted)
+    for mem in found:
+        store.hot[mem.id] = mem
+    return len(found)
+
+
+def delete_memories_batched(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
+    """REFERENCE (batched) deletion: ``DELETE ... WHERE id IN (...)`` per chunk. Does not commit."""
+    unique = list(dict.fromkeys(ids))
+    deleted = 0
+    for start in range(0, len(unique), _IN_CHUNK):
+        chunk = unique[start : start + _IN_CHUNK]
+        placeholders = ", ".join("?" * len(chunk))
+        deleted += conn.execute(f"DELETE FROM memories WHERE id IN ({placeholders})", chunk).rowcount
+    return deleted
