@@ -24,7 +24,6 @@ says which line drives the estimate and what each letter stands for.
 from __future__ import annotations
 
 import ast
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -1188,14 +1187,13 @@ def _plain(ctx: Context, node: ast.AST) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
-_ESTIMATORS: weakref.WeakKeyDictionary[Context, Estimator] = weakref.WeakKeyDictionary()
-
-
 def estimator_for(ctx: Context) -> Estimator:
-    est = _ESTIMATORS.get(ctx)
+    # Kept on the context itself: a WeakKeyDictionary[Context, Estimator] never lets go of an
+    # entry, since the estimator refers to its context (every analyzed tree stayed alive).
+    est: Estimator | None = getattr(ctx, "_complexity_estimator", None)
     if est is None:
         est = Estimator(ctx)
-        _ESTIMATORS[ctx] = est
+        ctx._complexity_estimator = est  # type: ignore[attr-defined]
     return est
 
 
