@@ -158,6 +158,19 @@ def test_errors_are_reported_not_crashed(tmp_path: Path) -> None:
     assert code == 2 and "no such script" in err
     code, _, err = leakcheck("--cwd", str(tmp_path))
     assert code == 2 and "nothing to run" in err
+    code, _, err = leakcheck("--cwd", str(tmp_path), "--frames", "0", "--callable", "bad:boom")
+    assert code == 2 and "--frames" in err
+
+
+def test_one_frame_still_locates_the_line_without_a_chain(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text(HELPER, encoding="utf-8")
+    code, out, _ = leakcheck(
+        "--format", "json", "--frames", "1", "--cwd", str(tmp_path), "--callable", "helper:handle", "--", "abc" * 50
+    )  # fmt: skip
+    assert code == 1
+    top = json.loads(out)["top"][0]
+    assert (Path(top["file"]).name, top["line"], top["function"]) == ("helper.py", 5, "handle")
+    assert [(Path(f["file"]).name, f["line"]) for f in top["traceback"]] == [("helper.py", 5)]
 
 
 def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:

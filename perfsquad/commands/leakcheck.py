@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsquad.profiling.leak import (
+    DEFAULT_FRAMES,
     DEFAULT_ITERATIONS,
     DEFAULT_THRESHOLD,
     DEFAULT_TIMEOUT,
@@ -42,6 +43,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                    help=f"bytes per iteration below which memory counts as flat ({DEFAULT_THRESHOLD})")  # fmt: skip
     p.add_argument("--top", type=int, default=DEFAULT_TOP, help=f"allocating lines to report ({DEFAULT_TOP})")
+    p.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                   help=f"call frames recorded per allocation; more is slower ({DEFAULT_FRAMES})")  # fmt: skip
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                    help=f"seconds before the workload is killed ({DEFAULT_TIMEOUT:g})")  # fmt: skip
     p.add_argument("--cwd", type=Path, default=None, help="directory to run in (default: the current one)")
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             warmup=args.warmup,
             threshold=args.threshold,
             top=args.top,
+            frames=args.frames,
             cwd=args.cwd,
             timeout=args.timeout,
             on_progress=lambda msg: print(msg, file=sys.stderr) if args.format == "text" else None,

@@ -9,7 +9,7 @@
   result (or ``perfsquad.clearLeakcheck``) removes them.
 
 Arguments: an options object ``{"callable": "pkg.mod:func" | "script": "file.py" | "module":
-"name", "args": [...], "iterations": 20, "warmup": 5, "threshold": 64, "timeout": 120, "cwd": ...}``
+"name", "args": [...], "iterations": 20, "warmup": 5, "threshold": 64, "timeout": 120, "frames": 4, "cwd": ...}``
 or the words of the CLI (``["--callable", "pkg.mod:func", "--iterations", "30", "--", "arg"]``).
 The result is the CLI's JSON (schema ``perfsquad.leakcheck/1``).
 """
@@ -108,7 +108,7 @@ def leak_options(args: Sequence[Any]) -> dict[str, Any]:
         args = args[0]
     if args and isinstance(args[0], dict):
         raw = dict(args[0])
-        from perfsquad.profiling.leak import DEFAULT_THRESHOLD
+        from perfsquad.profiling.leak import DEFAULT_FRAMES, DEFAULT_THRESHOLD
 
         kinds = [k for k in ("callable", "script", "module") if raw.get(k)]
         if len(kinds) != 1:
@@ -121,6 +121,7 @@ def leak_options(args: Sequence[Any]) -> dict[str, Any]:
             "warmup": int(raw.get("warmup", 5)),
             "threshold": float(raw.get("threshold", DEFAULT_THRESHOLD)),
             "timeout": float(raw.get("timeout", 120.0)),
+            "frames": int(raw.get("frames", DEFAULT_FRAMES)),
             "cwd": raw.get("cwd"),
         }
     if not args or not all(isinstance(a, str) for a in args):
@@ -140,6 +141,7 @@ def leak_options(args: Sequence[Any]) -> dict[str, Any]:
         "warmup": parsed.warmup,
         "threshold": parsed.threshold,
         "timeout": parsed.timeout,
+        "frames": parsed.frames,
         "cwd": str(parsed.cwd) if parsed.cwd is not None else None,
     }
 
@@ -217,6 +219,7 @@ def register(server: PerfsquadServer) -> None:
                 warmup=options["warmup"],
                 threshold=options["threshold"],
                 timeout=options["timeout"],
+                frames=options["frames"],
                 cwd=cwd,
                 cancel=cancel,
                 on_progress=progress,
