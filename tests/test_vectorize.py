@@ -229,6 +229,13 @@ def objects(items, others):
 def rebound(a: list[float]):
     a = load()
     return math.sqrt(sum(x * x for x in a))
+
+def string_and_object_arrays():
+    import numpy as np
+    names = np.array(["ada", "bob"])
+    blobs = np.empty(3, dtype=object)
+    tags = np.zeros(2, dtype="U8")
+    return sum(x * y for x, y in zip(names, tags)), [math.sqrt(b) for b in blobs], max(blobs)
 """
 
 
@@ -236,6 +243,16 @@ def test_no_numpy_suggested_for_strings_dicts_or_objects() -> None:
     report = analyze_text(TRAPS, "traps.py", rules=RULES)
     assert report.rule_errors == ()
     assert [f.code for f in report.findings] == []
+
+
+def test_random_arrays_are_arrays() -> None:
+    source = (
+        "import numpy as np\ndef f(n):\n    a = np.random.rand(n)\n    b = np.random.normal(0, 1, n)\n"
+        "    return sum(x * y for x, y in zip(a, b))\n"
+    )
+    report = analyze_text(source, "r.py", rules=RULES)
+    assert [f.code for f in report.findings] == ["VEC001"]
+    assert report.findings[0].fix is not None
 
 
 def test_fix_keeps_comments_crlf_and_adds_one_import() -> None:

@@ -272,8 +272,8 @@ def numeric_value_type(node: ast.expr, imports: ImportMap) -> str:
     scalar = _numeric_constant(node)
     if scalar != UNKNOWN:
         return scalar
-    if expr_type(node, imports) == NDARRAY:
-        return NDARRAY
+    if expr_type(node, imports) == NDARRAY or _numpy_random_array(node, imports):
+        return NDARRAY if _numeric_dtype(node, imports) else UNKNOWN
     if isinstance(node, ast.List) and node.elts:
         kinds = {_numeric_constant(e) for e in node.elts}
         if UNKNOWN not in kinds:
@@ -296,6 +296,39 @@ def numeric_value_type(node: ast.expr, imports: ImportMap) -> str:
                 if kind != UNKNOWN:
                     return f"list[{kind}]"
     return UNKNOWN
+
+
+_NUMPY_RANDOM = frozenset({"rand", "randn", "random", "uniform", "normal", "standard_normal", "randint"})
+_NON_NUMERIC_DTYPES = frozenset({"builtins.str", "builtins.object", "builtins.bytes", "numpy.str_", "numpy.object_"})
+
+
+def _numpy_random_array(node: ast.expr, imports: ImportMap) -> bool:
+    """``np.random.rand(n)`` and friends (the legacy module functions) return arrays."""
+    if not isinstance(node, ast.Call):
+        return False
+    qn = imports.qualified_name(node.func) or ""
+    head, _, tail = qn.rpartition(".")
+    return head == "numpy.random" and tail in _NUMPY_RANDOM
+
+
+def _numeric_dtype(node: ast.expr, imports: ImportMap) -> bool:
+    """False for arrays of strings or objects: ``np.array(["a"])``, ``dtype=str``, ``dtype="U8"``."""
+    if not isinstance(node, ast.Call):
+        return True
+    for kw in node.keywords:
+        if kw.arg != "dtype":
+            continue
+        value = kw.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value.lstrip("<>|=")[:1] not in ("U", "S", "O", "a") and value.value not in ("str", "object")
+        if imports.qualified_name(value) in _NON_NUMERIC_DTYPES:
+            return False
+    for arg in node.args[:1]:
+        if isinstance(arg, ast.List | ast.Tuple):
+            for element in ast.walk(arg):
+                if isinstance(element, ast.Constant) and isinstance(element.value, str | bytes):
+                    return False
+    return True
 
 
 def infer_numeric_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
