@@ -401,3 +401,41 @@ def test_findings_on_lists_carry_the_speedup_measured_on_lists() -> None:
     assert "conversion included" in on_lists.scales_with
     figures = ", ".join(f"{r:.1f}x at n = {n:,}" for n, r in on_lists.sizes)
     assert any(figures in note for note in dot.notes), dot.notes
+
+
+@pytest.mark.parametrize("kind", ["dot", "cosine", "cosine-distance", "distance", "squared-distance"])
+def test_all_pairs_suggestions_compute_what_the_loops_compute(kind: str) -> None:
+    from perfsquad.analyzers.vectorize.all_pairs_similarity import _SUGGESTIONS
+
+    def dot(u: list[float], v: list[float]) -> float:
+        return sum(x * y for x, y in zip(u, v, strict=True))
+
+    def cosine(u: list[float], v: list[float]) -> float:
+        nu, nv = math.sqrt(dot(u, u)), math.sqrt(dot(v, v))
+        return 0.0 if nu == 0 or nv == 0 else dot(u, v) / (nu * nv)
+
+    pure = {
+        "dot": (dot, "S"),
+        "cosine": (cosine, "S"),
+        "cosine-distance": (lambda u, v: 1.0 - cosine(u, v), "D"),
+        "distance": (lambda u, v: math.dist(u, v), "D"),
+        "squared-distance": (lambda u, v: math.dist(u, v) ** 2, "D2"),
+    }
+    fn, result_name = pure[kind]
+
+    @SETTINGS
+    @given(
+        st.integers(1, 5).flatmap(
+            lambda d: st.lists(st.lists(small_floats, min_size=d, max_size=d), min_size=1, max_size=5)
+        )
+    )
+    def check(vectors: list[list[float]]) -> None:
+        if kind == "cosine-distance" and any(not any(v) for v in vectors):
+            return  # documented: the unguarded division needs non-zero vectors
+        namespace: dict[str, Any] = {"np": np, "X": vectors}
+        exec(_SUGGESTIONS[kind].split("  #")[0].format(x="X"), namespace)
+        expected = [[fn(u, v) for v in vectors] for u in vectors]
+        got = namespace[result_name]
+        assert np.allclose(got, expected, rtol=1e-7, atol=1e-6 * max(1.0, float(np.abs(expected).max())))
+
+    check()

@@ -403,6 +403,42 @@ def dot_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | No
     return a, b
 
 
+def distance_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
+    """``(a, b)`` for a squared Euclidean distance: ``sum((x - y) ** 2 for x, y in zip(a, b))``
+    (also ``(x - y) * (x - y)``)."""
+    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
+        return None
+    gen = call.args[0]
+    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
+        return None
+    comp = gen.generators[0]
+    target, it, elt = comp.target, comp.iter, gen.elt
+    if comp.ifs or comp.is_async or not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+        return None
+    x, y = target.elts
+    if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
+        return None
+    if not (isinstance(it, ast.Call) and is_builtin(ctx, it.func, "zip") and len(it.args) == 2 and not it.keywords):
+        return None
+
+    def is_diff(node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Sub)
+            and {getattr(node.left, "id", None), getattr(node.right, "id", None)} == {x.id, y.id}
+        )
+
+    if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Pow):
+        ok = is_diff(elt.left) and isinstance(elt.right, ast.Constant) and elt.right.value == 2
+    elif isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult):
+        ok = is_diff(elt.left) and is_diff(elt.right)
+    else:
+        ok = False
+    if not ok or any(isinstance(a, ast.Starred) for a in it.args):
+        return None
+    return it.args[0], it.args[1]
+
+
 def operand_kinds(ctx: Context, *operands: ast.expr) -> list[str] | None:
     """The element kinds (``float``, ``int``, ``numpy``) of 1-D numeric operands; None if any is not one."""
     kinds = [element_kind(numeric_type(ctx, op)) for op in operands]

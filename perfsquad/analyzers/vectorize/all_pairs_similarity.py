@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     MATRICES,
+    distance_operands,
     dot_operands,
     is_builtin,
     names_in,
@@ -34,6 +35,10 @@ _SUGGESTIONS = {
     ),
     "cosine-distance": (
         "M = np.asarray({x}, dtype=float); U = M / np.linalg.norm(M, axis=1, keepdims=True); D = 1.0 - U @ U.T"
+    ),
+    "squared-distance": (
+        "M = np.asarray({x}, dtype=float); sq = (M * M).sum(axis=1); "
+        "D2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (M @ M.T), 0.0)"
     ),
     "distance": (
         "M = np.asarray({x}, dtype=float); sq = (M * M).sum(axis=1); "
@@ -101,14 +106,19 @@ def similarity_functions(ctx: Context) -> dict[str, str]:
             if isinstance(node, ast.Call):
                 operands = dot_operands(ctx, node)
                 qn = ctx.qualified_name(node.func)
+                distance = distance_operands(ctx, node)
                 if operands is not None and {ctx.text(o) for o in operands} == params:
                     kind = kind or "dot"
+                elif distance is not None and {ctx.text(o) for o in distance} == params:
+                    kind = kind or "distance"
                 elif qn in _SIMILARITIES and {ctx.text(a) for a in node.args} == params:
                     kind = kind or _SIMILARITIES[qn]
                 if qn in ("math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"):
                     roots += 1
         if kind == "dot" and roots:
             kind = "cosine"
+        elif kind == "distance" and not roots:
+            kind = "squared-distance"
         if kind is not None:
             found[fn.name] = kind
     ctx._vec_similarities = found  # type: ignore[attr-defined]
@@ -118,10 +128,15 @@ def similarity_functions(ctx: Context) -> dict[str, str]:
 def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple[str, ast.expr, ast.expr] | None:
     """``(kind, X, Y)`` when ``call`` compares an element of the outer loop's ``X`` with one of the inner's ``Y``."""
     operands = dot_operands(ctx, call)
+    distance = distance_operands(ctx, call)
     kind: str | None = None
     if operands is not None and operands[0] is not operands[1]:
         kind = "dot"
         pair = operands
+    elif distance is not None:
+        kind = "squared-distance"
+        pair = distance
+        operands = distance
     elif len(call.args) == 2 and not call.keywords:
         pair = (call.args[0], call.args[1])
         qn = ctx.qualified_name(call.func)
@@ -185,7 +200,8 @@ class AllPairsSimilarity(Rule):
     cannot be rewritten mechanically. The finding's note gives the matrix expression to start from.
     When rewriting by hand: float results can differ in the last digits (BLAS summation order), so
     compare thresholds with a small tolerance; a zero vector needs the guarded division shown above;
-    the matrix takes `8 n²` bytes (1.3 MB for 400 vectors, 8 GB for 32,000: chunk the rows).
+    distances through the Gram matrix (`|u|² + |v|² - 2 u·v`) lose precision for nearly identical
+    vectors (use `scipy.spatial.distance.cdist` when that matters); the matrix takes `8 n²` bytes (1.3 MB for 400 vectors, 8 GB for 32,000: chunk the rows).
 
     ## Speedup
     Measured by `bench/vectorize.py` (`n` = vector pairs compared, 64 floats each; the Gram matrix
@@ -239,6 +255,15 @@ class AllPairsSimilarity(Rule):
             "def gram2(X: list[list[float]]):\n    G = []\n    for u in X:\n        for v in X:\n"
             "            G.append(sum(x * y for x, y in zip(u, v)))\n    return G\n",
             count=2,
+        ),
+        Invalid(
+            "import math\ndef dist(a, b):\n    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))\n"
+            "def far(points, limit):\n    out = []\n    for i in range(len(points)):\n"
+            "        for j in range(i + 1, len(points)):\n            if dist(points[i], points[j]) > limit:\n"
+            "                out.append((i, j))\n    return out\n"
+        ),
+        Invalid(
+            "def sq(X: list[list[float]]):\n    return [[sum((x - y) * (x - y) for x, y in zip(u, v)) for v in X] for u in X]\n"
         ),
         Invalid(
             "import math\ndef closest(points, refs):\n    best = []\n    for i, p in enumerate(points):\n"
