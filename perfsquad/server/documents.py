@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,8 +33,22 @@ from perfsquad.server.conversions import Encoding, LineIndex
 from perfsquad.server.diagnostics import diagnostic_key
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
 
-WARM_DOCUMENTS = 8
+WARM_DOCUMENTS = 4
 """How many documents keep their parse between edits (the ones being edited, in practice)."""
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (None elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_TRIM = _malloc_trim()
 
 
 class Host(Protocol):
@@ -120,6 +136,7 @@ class Documents:
         self._docs: dict[str, DocumentState] = {}
         self._tables: dict[Path, ProjectTable] = {}
         self._warm: OrderedDict[str, None] = OrderedDict()
+        self._trimmed = 0.0
         """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
 
     # --- configuration -------------------------------------------------------------------
@@ -211,10 +228,20 @@ class Documents:
         finally:
             state.analyzing = False
         self._keep_warm(state)
+        self._release_memory_when_idle()
         if self._docs.get(state.uri) is not state or state.generation != generation:
             return  # stale: a newer change (or a close) superseded this text
         self._log_rule_errors(state, analysis.report)
         self._present(state, analysis)
+
+    def _release_memory_when_idle(self) -> None:
+        """With no analysis running, hand freed heap memory back to the system (at most once a
+        second): analyses in several threads otherwise leave it held in per-thread malloc arenas."""
+        loop = asyncio.get_running_loop()
+        if _TRIM is None or any(s.analyzing for s in self._docs.values()) or loop.time() - self._trimmed < 1.0:
+            return
+        self._trimmed = loop.time()
+        loop.run_in_executor(self.executor, _TRIM, 0)
 
     def _keep_warm(self, state: DocumentState) -> None:
         """Only the most recently analyzed documents keep their syntax trees (memory is bounded
