@@ -173,3 +173,13 @@ async def test_server_publishes_the_cross_module_chain(client: ProbeClient, tmp_
     io = [d for d in diagnostics if str(d.code).startswith("IO")]
     assert [(d.code, d.range.start.line, d.range.start.character) for d in io] == [("IO001", 12, 12)]
     assert CHAIN in io[0].message
+
+
+def test_demo_seeded_cross_module_n_plus_one_is_flagged_with_its_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).resolve().parent.parent / "demo"
+    found = check_json(capsys, "--no-cache", str(demo))
+    messages = {(Path(str(d["filename"])).name, str(d["code"]), str(d["message"])) for d in found}
+    chain = "loop \u2192 self._recall_memory \u2192 store.load_memory \u2192 cursor.execute"
+    assert any(name == "agent.py" and code == "IO001" and chain in msg for name, code, msg in messages), messages
+    assert any(name == "store.py" and "loop \u2192 _load_one \u2192 conn.execute" in msg for name, _, msg in messages)
+    assert ("store.py", "IO006") in {(n, c) for n, c, _ in messages}
