@@ -394,3 +394,17 @@ def test_demo_profile_names_the_seeded_cpu_hotspot_and_io_function(tmp_path: Pat
     assert sleep_line.line in _demo_lines(io_wait, "sync_remote")
     neck = classify(profile, ROOT / "demo")
     assert any("sync_remote" in e for e in neck.evidence)
+
+
+def test_sampled_profile_keeps_the_memory_pass_by_line(tmp_path: Path) -> None:
+    script = tmp_path / "alloc.py"
+    script.write_text(
+        "import time\n\n\ndef build():\n    big = [bytes(1000) for _ in range(20_000)]\n    time.sleep(0.3)\n"
+        "    return big\n\n\nkeep = build()\n",
+        encoding="utf-8",
+    )
+    profile = profile_command([sys.executable, str(script)], sampler="py-spy", memory=True, cwd=tmp_path)
+    view = user_view(profile, tmp_path)
+    top = max(view.lines, key=lambda ln: ln.alloc_bytes or 0)
+    assert top.line == 5 and (top.alloc_bytes or 0) >= 20_000 * 1000
+    assert not any(ln.file.startswith(str(ROOT)) and "<" in ln.file for ln in profile.lines)

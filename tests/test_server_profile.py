@@ -147,7 +147,9 @@ def _alive(pid: int) -> bool:
     return status.exists() and "zombie" not in status.read_text()
 
 
-async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["command", "progress"])
+async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_path: Path, how: str) -> None:
+    """Cancel with `perfsquad.cancelProfile`, or from the progress UI (window/workDoneProgress/cancel)."""
     await initialize(client, tmp_path)
     script, pid_file = tmp_path / "spawner.py", tmp_path / "pid"
     script.write_text(SPAWNER, encoding="utf-8")
@@ -163,7 +165,14 @@ async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_p
     client.open(uri, "def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    return out\n")
     assert any(d.code == "IDM001" for d in await client.diagnostics_for(uri, version=1))
 
-    assert await _execute(client, "perfsquad.cancelProfile") is True
+    if how == "command":
+        assert await _execute(client, "perfsquad.cancelProfile") is True
+    else:
+        tokens = [t for t in client.progress_reports if str(t).startswith("perfsquad-profile")]
+        assert tokens, (client.progress_reports, client.log_messages)
+        assert isinstance(client.progress_reports[tokens[-1]][0], types.WorkDoneProgressBegin)
+        assert client.progress_reports[tokens[-1]][0].cancellable
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=tokens[-1]))
     with pytest.raises(Exception, match="cancelled"):
         await task
     for _ in range(100):

@@ -64,7 +64,8 @@ def _memory_lines(snapshot: Any) -> list[list[Any]]:
     rows = []
     for stat in snapshot.statistics("lineno")[:500]:
         frame = stat.traceback[0]
-        rows.append([os.path.abspath(frame.filename), frame.lineno, stat.size])
+        name = frame.filename if frame.filename.startswith("<") else os.path.abspath(frame.filename)
+        rows.append([name, frame.lineno, stat.size])
     return rows
 
 

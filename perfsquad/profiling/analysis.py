@@ -13,7 +13,7 @@ import sys
 import sysconfig
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfsquad.profiling.formats import aggregate
@@ -79,7 +79,7 @@ def user_view(profile: Profile, root: Path | None = None) -> UserView:
             if cut:
                 stacks.append((tuple(i for i in stack[:cut] if keep(frames[i].file)), wall, idle))
         functions, lines = aggregate(frames, stacks)
-        return UserView(functions, lines, total)
+        return UserView(functions, _with_allocations(lines, profile, keep), total)
     # cProfile: charge library functions' self time to their user callers, edge by edge.
     by_key = {(f.name, f.file, f.line): f for f in profile.functions}
     extra: dict[tuple[str, str, int], float] = defaultdict(float)
@@ -112,6 +112,19 @@ def user_view(profile: Profile, root: Path | None = None) -> UserView:
         )  # fmt: skip
     user_lines.sort(key=lambda ln: (-ln.self_seconds, -ln.total_seconds))
     return UserView(tuple(user_functions), tuple(user_lines), total)
+
+
+def _with_allocations(
+    lines: tuple[LineStat, ...], profile: Profile, keep: Callable[[str], bool]
+) -> tuple[LineStat, ...]:
+    """Sampled lines carry no memory data: merge the memory pass's bytes (and allocation-only lines)."""
+    allocs = {(ln.file, ln.line): ln for ln in profile.lines if ln.alloc_bytes and keep(ln.file)}
+    if not allocs:
+        return lines
+    merged = [replace(ln, alloc_bytes=allocs.pop((ln.file, ln.line)).alloc_bytes) if (ln.file, ln.line) in allocs
+              else ln for ln in lines]  # fmt: skip
+    merged.extend(allocs.values())
+    return tuple(merged)
 
 
 @dataclass(frozen=True)

@@ -285,18 +285,19 @@ def register(server: PerfsquadServer) -> None:
         if ls.capability("window.work_done_progress"):
             token = f"perfsquad-profile-{next(_tokens)}"
             try:
-                await ls.progress.create_async(token)
-                ls.progress.begin(token, types.WorkDoneProgressBegin(title="perfsquad: profiling", cancellable=True,
+                await ls.work_done_progress.create_async(token)
+                ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="perfsquad: profiling", cancellable=True,
                                                                       message=" ".join(map(str, options["command"]))))  # fmt: skip
-                future = ls.progress.tokens.get(token)
+                future = ls.work_done_progress.tokens.get(token)
                 if future is not None:
                     future.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
-            except Exception:
+            except Exception as exc:
+                ls.log(types.MessageType.Warning, f"perfsquad: no progress reporting: {exc!r}")
                 token = None
 
         def progress(message: str) -> None:
             if token is not None:
-                loop.call_soon_threadsafe(ls.progress.report, token, types.WorkDoneProgressReport(message=message))
+                loop.call_soon_threadsafe(ls.work_done_progress.report, token, types.WorkDoneProgressReport(message=message))
 
         _status("profiling")
         cwd = options.get("cwd") or (str(root()) if root() is not None else None)
@@ -319,7 +320,7 @@ def register(server: PerfsquadServer) -> None:
         finally:
             state.running = None
             if token is not None:
-                ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
+                ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
         out = Path(cwd or ".") / PROFILE_FILE
         with contextlib.suppress(OSError):
             profile.dump(out)
