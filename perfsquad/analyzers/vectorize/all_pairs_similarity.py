@@ -200,7 +200,8 @@ class AllPairsSimilarity(Rule):
     cannot be rewritten mechanically. The finding's note gives the matrix expression to start from.
     When rewriting by hand: float results can differ in the last digits (BLAS summation order), so
     compare thresholds with a small tolerance; a zero vector needs the guarded division shown above;
-    distances through the Gram matrix (`|u|² + |v|² - 2 u·v`) lose precision for nearly identical
+    the loop's own squares underflow for components below about 1e-154 where `np.linalg.norm` does
+    not, so such vectors compare differently; distances through the Gram matrix (`|u|² + |v|² - 2 u·v`) lose precision for nearly identical
     vectors (use `scipy.spatial.distance.cdist` when that matters); the matrix takes `8 n²` bytes (1.3 MB for 400 vectors, 8 GB for 32,000: chunk the rows).
 
     ## Speedup
