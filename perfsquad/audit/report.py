@@ -10,6 +10,7 @@ from pathlib import Path
 
 from perfsquad.audit.pipeline import PHASE_TITLES, PHASES, AuditResult, audit_json
 from perfsquad.audit.roadmap import RoadmapItem, overlap_note
+from perfsquad.audit.roi import times
 from perfsquad.audit.svg import Bar, Segment, column_chart, hbar_chart
 from perfsquad.model import Family
 
@@ -88,7 +89,7 @@ def roadmap_chart(result: AuditResult, limit: int = 10) -> str:
             bars.append(Bar(label, (Segment("estimated time saved", saved),), f"{saved:.3g} s · {est.effort_minutes} min"))
         else:
             ratio = est.speedup.ratio if est.speedup else 0.0
-            bars.append(Bar(label, (Segment("calibrated speedup", ratio),), f"{ratio:.3g}x · {est.effort_minutes} min"))
+            bars.append(Bar(label, (Segment("calibrated speedup", ratio),), f"{times(ratio)} · {est.effort_minutes} min"))
     series = ("estimated time saved",) if measured else ("calibrated speedup",)
     title = "Roadmap: estimated time saved per item" if measured else "Roadmap (no profile): calibrated speedup per item"
     return hbar_chart(title, bars, series, chart_id="chart-roadmap", unit=" s" if measured else "x")
@@ -98,7 +99,7 @@ def _row(item: RoadmapItem, root: str) -> str:
     est = item.estimate
     f = item.finding
     where = f"{_rel(item.path, root)}:{item.line}"
-    speed = f"{est.speedup.ratio:.3g}x" if est.speedup else "-"
+    speed = times(est.speedup.ratio) if est.speedup else "-"
     title = f.fix.title if f.fix else "manual change"
     short = title if len(title) <= 90 else title[:89] + "\u2026"
     return (
@@ -226,7 +227,7 @@ def render_markdown(result: AuditResult) -> str:
     md += ["", "| # | rule | where | phase | share | speedup | saved | effort | fix safety |", "|---|---|---|---|---|---|---|---|---|"]
     for item in result.roadmap[:ROADMAP_ROWS]:
         est = item.estimate
-        speed = f"{est.speedup.ratio:.3g}x" if est.speedup else "-"
+        speed = times(est.speedup.ratio) if est.speedup else "-"
         md.append(
             f"| {item.rank} | {item.finding.code} | `{_rel(item.path, root)}:{item.line}` {item.function or ''} | "
             f"{item.phase} | {_share(est.share)} | {speed} | {_seconds(est.saved_seconds)} | "

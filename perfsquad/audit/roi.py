@@ -26,6 +26,11 @@ from typing import Any
 from perfsquad.model import FixSafety, Speedup
 
 
+def times(ratio: float) -> str:
+    """A speedup ratio for people: ``1.06x``, ``33.7x``, ``1230x``."""
+    return f"{ratio:.0f}x" if abs(ratio) >= 100 else f"{ratio:.3g}x"
+
+
 @dataclass(frozen=True)
 class SpeedupPoint:
     ratio: float
@@ -67,7 +72,7 @@ class RoiEstimate:
         """The estimate with its inputs, e.g. for a hover or the roadmap's detail column."""
         effort = f"effort {self.effort_minutes} min"
         if self.share is None or self.wall_seconds is None:
-            sp = f"speedup {self.speedup.ratio:.3g}x ({self.speedup.basis})" if self.speedup else "no calibrated speedup"
+            sp = f"speedup {times(self.speedup.ratio)} ({self.speedup.basis})" if self.speedup else "no calibrated speedup"
             return f"ROI: no profile, so no measured share ({sp}); {effort}"
         if self.speedup is None:
             return (
@@ -76,7 +81,7 @@ class RoiEstimate:
             )
         saved = self.saved_seconds or 0.0
         return (
-            f"ROI: share {self.share:.1%} \u00d7 (1 \u2212 1/speedup {self.speedup.ratio:.3g}x) = "
+            f"ROI: share {self.share:.1%} \u00d7 (1 \u2212 1/speedup {times(self.speedup.ratio)}) = "
             f"{saved:.3g} s saved of {self.wall_seconds:.3g} s; {effort} "
             f"(speedup {self.speedup.basis})"
         )
@@ -122,7 +127,7 @@ def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) 
     if points:
         points.sort()
         ratios = [r for _, r in points]
-        where = f"range {min(ratios):.3g}x-{max(ratios):.3g}x over n={points[0][0]}..{points[-1][0]}; {where}"
+        where = f"range {times(min(ratios))}-{times(max(ratios))} over n={points[0][0]}..{points[-1][0]}; {where}"
         if measured:
             largest, ratio = points[-1]
             return SpeedupPoint(ratio, f"calibrated at n={largest}, the largest size; {where}")
