@@ -256,6 +256,18 @@ def test_random_arrays_are_arrays() -> None:
     assert report.findings[0].fix is not None
 
 
+def test_function_return_annotations_type_their_results() -> None:
+    source = (
+        "import numpy as np\n\ndef load() -> np.ndarray:\n    return np.loadtxt('x')\n\n"
+        "def names() -> list[str]:\n    return []\n\n"
+        "def f():\n    a = load()\n    s = names()\n"
+        "    return sum(x * x for x in a), sum(x * y for x, y in zip(s, s))\n"
+    )
+    report = analyze_text(source, "ret.py", rules=RULES)
+    assert [(f.code, f.span.start.line) for f in report.findings] == [("VEC001", 12)]
+    assert report.findings[0].fix is not None
+
+
 def test_fix_keeps_comments_crlf_and_adds_one_import() -> None:
     source = (
         '"""Doc."""\r\nimport math\r\nfrom numpy import ndarray\r\n\r\n\r\ndef f(a: ndarray, b: ndarray):\r\n'

@@ -331,8 +331,11 @@ def _numeric_dtype(node: ast.expr, imports: ImportMap) -> bool:
     return True
 
 
-def infer_numeric_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
+def infer_numeric_types(scope: ast.AST, imports: ImportMap, returns: dict[str, str] | None = None) -> dict[str, str]:
     """Names of ``scope`` whose every binding has the same numeric type (others are absent).
+
+    ``returns`` maps this module's functions to their numeric return annotations (the index of
+    :func:`function_return_types`), so ``x = load()`` is typed by ``def load() -> np.ndarray``.
 
     ``x += ...`` does not change a name's type here (numeric in-place updates keep the container);
     any other kind of binding (loop target, ``with``, unpacking, import, ``global``) makes it unknown.
@@ -354,6 +357,16 @@ def infer_numeric_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
     for node in nodes:
         if isinstance(node, ast.Assign):
             kind = numeric_value_type(node.value, imports)
+            call = node.value
+            if (
+                kind == UNKNOWN
+                and returns
+                and isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and imports.resolve_name(call.func.id) is None
+            ):
+                # ``x = load()`` where ``def load() -> np.ndarray`` is a function of this module.
+                kind = returns.get(call.func.id, UNKNOWN)
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     typed_targets.add(id(target))

@@ -51,7 +51,7 @@ def _scope_numeric(ctx: Context, scope: ast.AST) -> dict[str, str]:
     cache = _cache(ctx)
     types = cache.get(id(scope))
     if types is None:
-        types = infer_numeric_types(scope, ctx.imports)
+        types = infer_numeric_types(scope, ctx.imports, _returns(ctx))
         cache[id(scope)] = types
     return types
 
