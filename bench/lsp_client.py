@@ -195,3 +195,19 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise LspError(f"no VmRSS for pid {pid}")
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time the process' threads have run so far, in ns (/proc/PID/task/*/schedstat), or -1.
+
+    With a py-spy wrapper this is py-spy's own time, not the server's."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue  # a thread that just ended
+    except OSError:
+        return -1
+    return total

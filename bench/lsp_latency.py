@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus import CORPORA, SetupError, prepare_corpus
-from lsp_client import LspClient, LspError, rss_kib
+from lsp_client import LspClient, LspError, cpu_ns, rss_kib
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "lsp_latency.json"
@@ -72,9 +72,11 @@ class Run:
     lines: int
     open_ms: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # server CPU time (all threads) per measured edit
     diagnostics: list[int] = field(default_factory=list)  # diagnostics per measured publish
     median_ms: float | None = None
     p95_ms: float | None = None
+    median_cpu_ms: float | None = None
     error: str | None = None
 
 
@@ -165,13 +167,18 @@ def measure_file(tool: str, cmd: list[str], options: Any, path: Path, root: Path
         warmup = plan_edits(source, 2)
         for version, edit in enumerate([*warmup, *edits], start=1):
             since = client.cursor()
+            cpu_before = cpu_ns(client.pid)
             sent = client.notify("textDocument/didChange", change_params(uri, version, edit))
             reply = client.wait_for(diagnostics_of(uri, version), WAIT_S, since)
+            cpu_after = cpu_ns(client.pid)
             if version > len(warmup):
                 run.latencies_ms.append((reply.received - sent) * 1000)
+                if cpu_before >= 0 and cpu_after >= 0:
+                    run.cpu_ms.append((cpu_after - cpu_before) / 1e6)
                 run.diagnostics.append(len(reply.body["params"].get("diagnostics") or []))
         run.median_ms = statistics.median(run.latencies_ms)
         run.p95_ms = p95(run.latencies_ms)
+        run.median_cpu_ms = statistics.median(run.cpu_ms) if run.cpu_ms else None
     except (LspError, OSError, SetupError) as exc:
         run.error = str(exc)
         print(f"!!! {tool} on {run.file} FAILED: {exc}", file=sys.stderr)
@@ -222,7 +229,7 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
     ruff_median = {r.file: r.median_ms for r in runs if r.tool == "ruff server" and r.median_ms}
-    header = ("file", "tool", "lines", "edits", "median ms", "p95 ms", "max ms", "open ms", "median / ruff")
+    header = ("file", "tool", "lines", "edits", "median ms", "p95 ms", "max ms", "open ms", "median / ruff", "CPU ms")
     rows = [header]
     for r in runs:
         base = ruff_median.get(r.file)
@@ -239,6 +246,7 @@ def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
                 fmt(top),
                 fmt(r.open_ms, 0),
                 ratio,
+                fmt(r.median_cpu_ms),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -426,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "method": {
             "latency": "didChange written -> publishDiagnostics for that version decoded (reader thread stamp)",
+            "cpu": "server CPU time (all threads, /proc/PID/task/*/schedstat) from before didChange to after its publish",
             "perfsquad_debounce_ms": PERFSQUAD_OPTIONS["debounceMs"],
             "debounce_subtracted_ms": 0,
             "ruff_diagnostics": "push (client advertises no pull diagnostics capability)",
