@@ -183,18 +183,29 @@ def analyze_paths(
     """path -> (content digest, effect summary, cross-module signature its report was computed with)."""
     reports: dict[str, FileReport] = {}
     todo: list[tuple[Path, os.stat_result | None, bytes | None]] = []
+    looked: list[tuple[Path, FileReport | None, os.stat_result | None, bytes | None]] = []
     for path in files:
-        if cache is not None and index_cache is not None:
-            hit, st, data = cache.lookup(path)
-            entry = cache.entries.get(str(path))
-            known = index_cache.entries.get(str(path)) if entry is not None else None
-            if hit is not None and entry is not None and known is not None and known[0] == entry[2]:
-                reports[str(path)] = hit
-                summaries[str(path)] = known
-                continue
-            todo.append((path, st, data))
+        if cache is not None:
+            looked.append((path, *cache.lookup(path)))
         else:
             todo.append((path, None, None))
+    if cache is not None and index_cache is not None:
+        from perfsquad.project import run_key
+
+        digests = {str(p): cache.entries[str(p)][2] for p, hit, _, _ in looked if hit is not None}
+        unchanged = len(digests) == len(looked) and index_cache.linked_key() == run_key(digests.items())
+        for path, hit, st, data in looked:
+            # A hit also needs its effect summary (for the workspace index), unless nothing at
+            # all changed since the last linking: then no summary is read.
+            known = None if unchanged or hit is None else index_cache.entries.get(str(path))
+            if hit is not None and (unchanged or (known is not None and known[0] == digests[str(path)])):
+                reports[str(path)] = hit
+                if known is not None:
+                    summaries[str(path)] = known
+                continue
+            todo.append((path, st, data))
+        if unchanged:
+            index_cache = None  # nothing to link, nothing to write
 
     total = len(files)
     done = total - len(todo)
@@ -219,7 +230,11 @@ def analyze_paths(
             summaries[done_path] = (digest, summary, "")
             if progress and (i % 25 == 0 or i == len(work)):
                 progress(done + i, total)
-    _relink(summaries, reports, cache, stats, config, want_fixes, metrics, workers)
+    from perfsquad.project import run_key
+
+    key = run_key((path_key, digest) for path_key, (digest, _, _) in summaries.items())
+    if summaries and (todo or index_cache is None or index_cache.linked_key() != key):
+        _relink(summaries, reports, cache, stats, config, want_fixes, metrics, workers)
     if cache is not None:
         with contextlib.suppress(OSError):  # an unwritable cache only costs speed next time
             cache.save()
@@ -227,6 +242,7 @@ def analyze_paths(
         for path_key, (digest, summary, used) in summaries.items():
             if digest and summary is not None and index_cache.entries.get(path_key) != (digest, summary, used):
                 index_cache.put(path_key, digest, summary, used)
+        index_cache.set_linked_key(key)
         index_cache.save()
     return [reports[k] for k in sorted(reports)]
 

@@ -117,8 +117,8 @@ class ProjectIndex:
     def modules(self) -> list[ModuleSummary]:
         return list(self._modules.values())
 
-    def signature_of(self, summary: ModuleSummary) -> str:
-        return EffectView(summary, self).external_signature()
+    def signature_of(self, summary: ModuleSummary, memo: dict[Any, Any] | None = None) -> str:
+        return EffectView(summary, self, memo).external_signature()
 
 
 def _digest(data: bytes) -> str:
@@ -210,19 +210,42 @@ def _scan(index: ProjectIndex, root: Path, config: Config | None, recursive: boo
 
 # -- the CLI: link after a first pass, re-analyze what depends on other modules -------------------
 class SummaryCache:
-    """``{path: (content digest, summary data, signature the cached report was computed with)}``."""
+    """``{path: (content digest, summary data, signature the cached report was computed with)}``,
+    plus (in a small file of its own) the ``run_key`` of the files last linked: when nothing changed,
+    a warm run reads only that key."""
 
     def __init__(self, directory: Path, key: str) -> None:
         digest = hashlib.blake2b(f"{__version__}|{key}".encode(), digest_size=8).hexdigest()
         self.path = directory / f"index-{digest}.marshal"
-        self.entries: dict[str, tuple[str, Any, str]] = {}
+        self.key_path = directory / f"index-{digest}.key"
+        self._entries: dict[str, tuple[str, Any, str]] | None = None
+        self._linked: str | None = None
         self.dirty = False
-        try:
-            data = marshal.loads(self.path.read_bytes())
-            if isinstance(data, dict):
-                self.entries = data
-        except (OSError, ValueError, EOFError, TypeError):
-            self.entries = {}
+
+    @property
+    def entries(self) -> dict[str, tuple[str, Any, str]]:
+        if self._entries is None:
+            self._entries = {}
+            try:
+                data = marshal.loads(self.path.read_bytes())
+                if isinstance(data, dict):
+                    self._entries = data
+            except (OSError, ValueError, EOFError, TypeError):
+                self._entries = {}
+        return self._entries
+
+    def linked_key(self) -> str:
+        if self._linked is None:
+            try:
+                self._linked = self.key_path.read_text(encoding="ascii").strip()
+            except (OSError, ValueError):
+                self._linked = ""
+        return self._linked
+
+    def set_linked_key(self, key: str) -> None:
+        if key != self.linked_key():
+            self._linked = key
+            self.dirty = True
 
     def get(self, path: str, digest: str) -> tuple[ModuleSummary, str] | None:
         entry = self.entries.get(path)
@@ -245,6 +268,7 @@ class SummaryCache:
             tmp = self.path.with_suffix(f".tmp{os.getpid()}")
             tmp.write_bytes(marshal.dumps(self.entries))
             tmp.replace(self.path)
+            self.key_path.write_text(self.linked_key(), encoding="ascii")
 
 
 def link(summaries: Iterable[tuple[str, Any, str]]) -> tuple[ProjectIndex, list[str]]:
@@ -261,5 +285,15 @@ def link(summaries: Iterable[tuple[str, Any, str]]) -> tuple[ProjectIndex, list[
             continue
         index.add(summary)
         loaded.append((summary, used))
-    stale = [summary.path for summary, used in loaded if index.signature_of(summary) != used]
+    memo: dict[Any, Any] = {}  # every view sees the same summaries: share the chains
+    stale = [summary.path for summary, used in loaded if index.signature_of(summary, memo) != used]
     return index, stale
+
+
+def run_key(summaries: Iterable[tuple[str, str]]) -> str:
+    """Identifies a set of files by content: when it equals the last run's, every signature does
+    too (a signature depends only on the summaries), so linking can be skipped."""
+    h = hashlib.blake2b(digest_size=16)
+    for path, digest in sorted(summaries):
+        h.update(f"{path}\0{digest}\n".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()

@@ -362,10 +362,16 @@ class Chain:
 class EffectView:
     """Effects seen from one module: its own fresh summary first, then the project index."""
 
-    def __init__(self, local: ModuleSummary, project: ProjectIndex | None) -> None:
+    def __init__(
+        self,
+        local: ModuleSummary,
+        project: ProjectIndex | None,
+        memo: dict[tuple[str, str], Chain | None] | None = None,
+    ) -> None:
         self.local = local
         self.project = project
-        self._memo: dict[tuple[str, str], Chain | None] = {}
+        self._memo: dict[tuple[str, str], Chain | None] = memo if memo is not None else {}
+        """Shareable between views that agree on every summary (the CLI's linking pass)."""
         self.used = False
         """Whether an answer relied on a chain (findings citing other functions' lines)."""
 
