@@ -77,6 +77,8 @@ class Run:
     median_ms: float | None = None
     p95_ms: float | None = None
     median_cpu_ms: float | None = None
+    rss_open_mib: float | None = None  # VmRSS once the file's first diagnostics arrived
+    rss_end_mib: float | None = None  # VmRSS after all the edits (growth here is kept per-edit state)
     error: str | None = None
 
 
@@ -164,6 +166,7 @@ def measure_file(tool: str, cmd: list[str], options: Any, path: Path, root: Path
             "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 0, "text": source}}
         )
         run.open_ms = (client.wait_for(diagnostics_of(uri, 0), WAIT_S, since).received - sent) * 1000
+        run.rss_open_mib = rss_kib(client.pid) / 1024
         warmup = plan_edits(source, 2)
         for version, edit in enumerate([*warmup, *edits], start=1):
             since = client.cursor()
@@ -179,6 +182,7 @@ def measure_file(tool: str, cmd: list[str], options: Any, path: Path, root: Path
         run.median_ms = statistics.median(run.latencies_ms)
         run.p95_ms = p95(run.latencies_ms)
         run.median_cpu_ms = statistics.median(run.cpu_ms) if run.cpu_ms else None
+        run.rss_end_mib = rss_kib(client.pid) / 1024
     except (LspError, OSError, SetupError) as exc:
         run.error = str(exc)
         print(f"!!! {tool} on {run.file} FAILED: {exc}", file=sys.stderr)
@@ -263,6 +267,10 @@ def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
     for r in runs:
         if r.error:
             print(f"{r.tool} on {r.file}: FAILED ({r.error})")
+        elif r.rss_open_mib is not None and r.rss_end_mib is not None:
+            print(
+                f"{r.tool} on {r.file}: VmRSS {r.rss_open_mib:.1f} MiB after open, {r.rss_end_mib:.1f} MiB after the edits"
+            )
     print()
     for item in rss:
         if "error" in item:
