@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -40,6 +41,23 @@ def _constant_iterable(node: ast.expr) -> bool:
             except (TypeError, ValueError, OverflowError):
                 return False
     return False
+
+
+_SEQ_BINDING = re.compile(
+    r"\b(\w+)\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())"
+)
+_SEQ_NAMES: weakref.WeakKeyDictionary[Context, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def maybe_sequence(ctx: Context, name: str) -> bool:
+    """A cheap textual screen before ``ctx.type_of`` (which infers a whole scope's types): can the
+    module bind ``name`` to a list or tuple at all (a literal, ``list()``/``tuple()``/``sorted()``,
+    a comprehension, an annotation)? False means it certainly cannot be a *known* list or tuple.
+    One regex pass over the module, on the first question."""
+    names = _SEQ_NAMES.get(ctx)
+    if names is None:
+        names = _SEQ_NAMES[ctx] = frozenset(m.group(1) for m in _SEQ_BINDING.finditer(ctx.source.text))
+    return name in names
 
 
 def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import hot_loops
+from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.algorithms.membership_in_list_in_loop import sorted_binding
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.context import Context
@@ -85,7 +85,7 @@ class LinearSearchInSortedList(Rule):
             self._check_one(node, func.value, "index", ctx)
 
     def _check_one(self, node: ast.AST, name: ast.Name, how: str, ctx: Context) -> None:
-        if ctx.type_of(name) != "list" or not hot_loops(ctx, node):
+        if not hot_loops(ctx, node) or not maybe_sequence(ctx, name.id) or ctx.type_of(name) != "list":
             return
         if not sorted_binding(ctx, name):
             return

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import assigned_in, hot_loops, loop_target_names
+from perfsquad.analyzers.algorithms._shared import assigned_in, hot_loops, loop_target_names, maybe_sequence
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.context import Context
 
@@ -86,11 +86,13 @@ class ListSearchInLoop(Rule):
         receiver = func.value
         if not isinstance(receiver, ast.Name) or len(node.args) != 1:
             return
-        kind = ctx.type_of(receiver)
-        if kind not in ("list", "tuple"):
-            return
         loops = hot_loops(ctx, node)
         if not loops:
+            return
+        if not maybe_sequence(ctx, receiver.id):
+            return
+        kind = ctx.type_of(receiver)
+        if kind not in ("list", "tuple"):
             return
         inner = loops[0]
         if receiver.id in loop_target_names(inner):

@@ -7,6 +7,7 @@ from perfsquad.analyzers.algorithms._shared import (
     NameUses,
     assigned_in,
     hot_loops,
+    maybe_sequence,
     method_call_of,
     multi_edit_fix,
     name_uses,
@@ -143,11 +144,13 @@ class MembershipInListInLoop(Rule):
                 self._check_one(node, right, ctx)
 
     def _check_one(self, node: ast.Compare, container: ast.Name, ctx: Context) -> None:
-        kind = ctx.type_of(container)
-        if kind not in _SEQUENCES:
-            return
         loops = hot_loops(ctx, node)
         if not loops:
+            return
+        if not maybe_sequence(ctx, container.id):
+            return
+        kind = ctx.type_of(container)
+        if kind not in _SEQUENCES:
             return
         # Rebuilt on every iteration of the loop: each test searches a fresh, per-iteration list.
         if _rebinds_in_body(loops[0], container.id):

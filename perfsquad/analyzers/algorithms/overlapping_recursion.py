@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import weakref
 
 from perfsquad.analyzers.algorithms._shared import line_start_edit, multi_edit_fix
 from perfsquad.analyzers.algorithms.complexity import _calls_per_run, estimator_for
@@ -114,7 +115,9 @@ class OverlappingRecursion(Rule):
     )
 
     def check(self, node: ast.FunctionDef, ctx: Context) -> None:
-        # Cheap screen first: two or more calls to its own name.
+        # Cheap screen first: the module calls this name at least twice.
+        if not _maybe_recursive(ctx, node):
+            return
         own = 0
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
@@ -161,6 +164,38 @@ class OverlappingRecursion(Rule):
             extra.append(line_start_edit(ctx.source, node.lineno, decorator))
         return multi_edit_fix(ctx, [], extra, f"{self.fix_title} (unsafe: arguments must be hashable; "
                               "side effects run once per distinct arguments)", FixSafety.UNSAFE)  # fmt: skip
+
+
+_CALLS: weakref.WeakKeyDictionary[Context, tuple[dict[str, list[ast.Call]], set[int]]] = weakref.WeakKeyDictionary()
+
+
+def _maybe_recursive(ctx: Context, fn: ast.FunctionDef) -> bool:
+    """Whether ``fn`` calls its own name twice or more, found from the engine's call bucket
+    (grouped by name once per module) without walking the function. A function missing from the
+    buckets (an incrementally re-parsed block) is always a candidate."""
+    cached = _CALLS.get(ctx)
+    if cached is None:
+        by_name: dict[str, list[ast.Call]] = {}
+        for call in ctx.nodes(ast.Call):
+            func = call.func
+            name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
+            if name is not None:
+                by_name.setdefault(name, []).append(call)
+        cached = _CALLS[ctx] = (by_name, {id(f) for f in ctx.nodes(ast.FunctionDef)})
+    by_name, known = cached
+    if id(fn) not in known:
+        return True
+    calls = by_name.get(fn.name, ())
+    if len(calls) < 2:
+        return False
+    inside = 0
+    for call in calls:
+        for anc in ctx.ancestors(call):
+            if isinstance(anc, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                if anc is fn:
+                    inside += 1
+                break
+    return inside >= 2
 
 
 def _decrements(call: ast.Call, params: list[str]) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, multi_edit_fix
+from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_sequence, multi_edit_fix
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line as import_insertion_line
@@ -159,8 +159,10 @@ class QuadraticConcatenation(Rule):
         name = node.targets[0].id
         if value.left.id != name:
             return
+        if not hot_loops(ctx, node) or not maybe_sequence(ctx, name):
+            return
         kind = local_kind(ctx, node.targets[0])
-        if kind not in ("list", "tuple") or not hot_loops(ctx, node):
+        if kind not in ("list", "tuple"):
             return
         ctx.report(self, node, self.template.format(what=f"`{name} = {name} + …` in a loop", kind=kind))
 
@@ -168,7 +170,11 @@ class QuadraticConcatenation(Rule):
         # acc += part on a tuple (on a list, += extends in place)
         if not (isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name)):
             return
-        if local_kind(ctx, node.target) != "tuple" or not hot_loops(ctx, node):
+        if isinstance(node.value, ast.Constant | ast.BinOp | ast.JoinedStr | ast.List):
+            return  # counters (`i += 1`), strings, lists (+= extends in place)
+        if not hot_loops(ctx, node) or not maybe_sequence(ctx, node.target.id):
+            return
+        if local_kind(ctx, node.target) != "tuple":
             return
         name = node.target.id
         ctx.report(self, node, self.template.format(what=f"`{name} += …` in a loop", kind="tuple"))

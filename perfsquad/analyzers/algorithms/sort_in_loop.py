@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import hot_loops
+from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.context import Context
 
@@ -116,9 +116,11 @@ class SortInLoop(Rule):
             call = f"{func.id}(…)"
         else:
             return
-        if not isinstance(target, ast.Name) or ctx.type_of(target) != "list":
+        if not isinstance(target, ast.Name):
             return
         loops = hot_loops(ctx, node)
-        if not loops or not _grows_in(loops[0], target.id):
+        if not loops or not maybe_sequence(ctx, target.id) or not _grows_in(loops[0], target.id):
+            return
+        if ctx.type_of(target) != "list":
             return
         ctx.report(self, node, self.template.format(call=call, name=target.id))
