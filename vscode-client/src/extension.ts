@@ -13,7 +13,6 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  TransportKind,
 } from "vscode-languageclient/node";
 import {
   AUDIT_COMMANDS,
@@ -131,7 +130,7 @@ async function start(): Promise<void> {
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
-    transport: TransportKind.stdio,
+    // No `transport`: with TransportKind.stdio the client would append "--stdio" to the arguments.
     options: { env: launch.env as NodeJS.ProcessEnv, cwd: folder?.uri.fsPath },
   };
   const clientOptions: LanguageClientOptions = {

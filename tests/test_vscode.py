@@ -1,0 +1,247 @@
+"""The VS Code client, tested in a real VS Code and with its own unit tests.
+
+- ``test_client_unit_tests``: the TypeScript unit tests (interpreter choice, settings plumbing,
+  status bar, pytest node ids) run by ``npm test`` in vscode-client/.
+- ``test_real_vscode``: builds the .vsix (scripts/build-vsix.sh), installs it into code-server
+  4.100.3 (scripts/setup-vscode-tests.sh), opens a workspace with a seeded file in Debian Chromium
+  driven by playwright-core (tests/vscode/drive.js), and checks on screen and on disk: the squiggle
+  and the Problems entry, the hover's speedup text, a quick fix applied and saved, two palette
+  commands (Fix All, Restart Server). Screenshots and logs go to tests/vscode/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT = ROOT / "vscode-client"
+ARTIFACTS = ROOT / "tests" / "vscode" / "artifacts"
+
+SEEDED = '''"""Seeded for the VS Code test."""
+
+
+def has_user(users: dict[str, int], name: str) -> bool:
+    return name in users.keys()
+
+
+def doubled(values: list[int]) -> list[int]:
+    return list(map(lambda v: v * 2, values))
+'''
+
+
+def _run(cmd: list[str], timeout: float, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def e2e_prefix() -> Path:
+    out = _run(["bash", "scripts/setup-vscode-tests.sh"], timeout=1200)
+    prefix = Path(out.stdout.strip().splitlines()[-1])
+    assert (prefix / "node_modules" / ".bin" / "code-server").exists()
+    return prefix
+
+
+@pytest.fixture(scope="module")
+def vsix() -> Path:
+    out = _run(["bash", "scripts/build-vsix.sh"], timeout=1200)
+    path = Path(out.stdout.strip().splitlines()[-1])
+    assert path.is_file() and path.suffix == ".vsix"
+    return path
+
+
+def test_client_unit_tests() -> None:
+    if not (CLIENT / "node_modules" / ".package-lock.json").exists():
+        _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], timeout=600, cwd=CLIENT)
+    proc = subprocess.run(["npm", "test"], cwd=CLIENT, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    passed = re.search(r"^# pass (\d+)$", output, re.MULTILINE)
+    failed = re.search(r"^# fail (\d+)$", output, re.MULTILINE)
+    assert passed and failed, output[-3000:]
+    assert int(failed.group(1)) == 0
+    assert int(passed.group(1)) >= 20  # the suites in vscode-client/test/ all ran
+    for name in ("the perfsquad.interpreter setting wins", "client-only settings never reach the server"):
+        assert re.search(rf"^ok \d+ - {re.escape(name)}", output, re.MULTILINE), name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The environment without this project's venv: `python3` must be the machine's own."""
+    venv_bin = str(ROOT / ".venv" / "bin")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def code_server(tmp_path: Path, e2e_prefix: Path, vsix: Path) -> Iterator[dict[str, object]]:
+    data, extensions, workspace = tmp_path / "user-data", tmp_path / "extensions", tmp_path / "workspace"
+    for d in (data / "User", extensions, workspace):
+        d.mkdir(parents=True)
+    (workspace / "slow.py").write_text(SEEDED, encoding="utf-8")
+    (workspace / ".vscode").mkdir()
+    (workspace / ".vscode" / "settings.json").write_text("{}\n", encoding="utf-8")  # changed by drive.js
+    settings = {
+        "workbench.startupEditor": "none",
+        "security.workspace.trust.enabled": False,
+        "telemetry.telemetryLevel": "off",
+        "extensions.ignoreRecommendations": True,
+        "workbench.enableExperiments": False,
+        "workbench.tips.enabled": False,
+        "update.mode": "none",
+        "editor.hover.delay": 150,
+        "files.autoSave": "off",
+    }
+    (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    code_server_bin = str(e2e_prefix / "node_modules" / ".bin" / "code-server")
+    env = _clean_env(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    common = ["--user-data-dir", str(data), "--extensions-dir", str(extensions)]
+    install = subprocess.run(
+        [code_server_bin, *common, "--install-extension", str(vsix)],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    installed = list(extensions.glob("perfsquad.perfsquad-*"))
+    assert installed and (installed[0] / "bundled" / "libs" / "perfsquad").is_dir(), install.stdout
+
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "code-server.log").open("w")
+    proc = subprocess.Popen(
+        [code_server_bin, "--auth", "none", "--bind-addr", f"127.0.0.1:{port}", "--disable-telemetry",
+         "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override",
+         "--config", str(tmp_path / "code-server.yaml"), *common, str(workspace)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, f"code-server exited: {(ARTIFACTS / 'code-server.log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "code-server did not answer /healthz within 120 s"
+            time.sleep(0.5)
+        yield {
+            "url": f"http://127.0.0.1:{port}/?folder={workspace}",
+            "workspace": workspace,
+            "extensions": extensions,
+            "data": data,
+            "env": env,
+        }
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+        log.close()
+        logs = ARTIFACTS / "logs"
+        shutil.rmtree(logs, ignore_errors=True)
+        if (data / "logs").is_dir():
+            shutil.copytree(data / "logs", logs)
+
+
+def _step(result: dict[str, object], name: str) -> dict[str, object]:
+    steps = result["steps"]
+    assert isinstance(steps, list)
+    found = [s for s in steps if s["name"] == name]
+    assert found, f"step {name!r} not reached; steps: {[s['name'] for s in steps]}; errors: {result['errors']}"
+    return dict(found[0])
+
+
+def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:
+    workspace = code_server["workspace"]
+    assert isinstance(workspace, Path)
+    seeded = workspace / "slow.py"
+    result_file = tmp_path / "drive-result.json"
+    env = dict(code_server["env"])  # type: ignore[call-overload]
+    env.update(
+        PLAYWRIGHT_CORE=str(e2e_prefix / "node_modules" / "playwright-core"),
+        URL=str(code_server["url"]),
+        FILE="slow.py",
+        FILE_PATH=str(seeded),
+        ARTIFACTS=str(ARTIFACTS),
+        RESULT=str(result_file),
+        EXT_MARK=str(code_server["extensions"]),
+        WORKSPACE_SETTINGS=str(workspace / ".vscode" / "settings.json"),
+        PY3_PATH=str(shutil.which("python3", path=env["PATH"])),
+    )
+    started = time.monotonic()
+    drive = subprocess.run(
+        ["node", str(ROOT / "tests" / "vscode" / "drive.js")], env=env, capture_output=True, text=True, timeout=900
+    )
+    elapsed = time.monotonic() - started
+    result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}
+    (ARTIFACTS / "drive-result.json").write_text(json.dumps(result, indent=2))
+    assert not result["errors"], f"driver failed after {elapsed:.0f} s: {result['errors']}\n{drive.stderr[-3000:]}"
+    assert drive.returncode == 0, drive.stderr[-3000:]
+
+    # The diagnostic: a squiggle in the editor and its entries in the Problems panel.
+    assert int(_step(result, "squiggle shown")["squiggles"]) >= 1  # type: ignore[call-overload]
+    problems = "\n".join(_step(result, "problems listed")["problems"])  # type: ignore[arg-type]
+    assert "IDM006" in problems and "`.keys()` is redundant" in problems
+    assert "IDM013" in problems
+
+    # The hover: the rule, and the speedup measured for its fix.
+    hover = str(_step(result, "hover shown")["hover"])
+    assert "IDM006" in hover
+    assert re.search(r"Speedup.*\d(\.\d)?x faster", hover, re.DOTALL), hover
+
+    # The quick fix, chosen by its label, applied and saved: the file on disk is fixed, only there.
+    actions = _step(result, "quick fixes offered")["actions"]
+    assert any("Fix IDM006: Remove `.keys()`" in a for a in actions), actions  # type: ignore[union-attr]
+    after_quick_fix = str(_step(result, "quick fix applied and saved")["disk"])
+    assert "return name in users\n" in after_quick_fix
+    assert "map(lambda v: v * 2, values)" in after_quick_fix  # the other finding is untouched
+
+    # Palette command "perfsquad: Fix All Safe Findings in File": the remaining safe fix, saved.
+    after_fix_all = str(_step(result, "fix all applied and saved")["disk"])
+    assert "return [v * 2 for v in values]" in after_fix_all
+    compile(after_fix_all, "slow.py", "exec")
+    assert after_fix_all.startswith('"""Seeded for the VS Code test."""\n')
+
+    # Palette command "perfsquad: Restart Server": a new server process (running the server bundled
+    # in the installed extension: its PYTHONPATH names the extensions folder), which publishes again.
+    restart = _step(result, "restart ran")
+    before, after = restart["pidsBefore"], restart["pidsAfter"]
+    assert before and after and not set(before) & set(after)  # type: ignore[arg-type, call-overload]
+    assert restart["squigglesBeforeEdit"] == 0
+    assert "perfsquad" in str(restart["statusAfter"])
+
+    # Settings: a severity override reaches the running server (same process, the squiggle becomes an
+    # error); changing the interpreter setting restarts it.
+    severity = _step(result, "severity setting applied")
+    assert severity["errorsBefore"] == 0
+    assert severity["pidsBeforeSeverity"] == severity["pidsAfterSeverity"]
+    restarted = _step(result, "interpreter setting restarted the server")["pidsAfterInterpreter"]
+    assert restarted and not set(restarted) & set(severity["pidsAfterSeverity"])  # type: ignore[arg-type, call-overload]
+
+    # The screenshot for vscode-client/README.md exists.
+    assert (ARTIFACTS / "readme-screenshot.png").stat().st_size > 10_000
+    print(f"real VS Code drive: {elapsed:.0f} s")
