@@ -97,3 +97,17 @@ async def test_client_without_resolve_gets_edits_inline(client: ProbeClient, tmp
     fix = next(a for a in actions if isinstance(a, types.CodeAction) and a.title.startswith("Fix IDM001"))
     fixed = apply_text_edits(SAMPLE, workspace_edits(fix.edit, uri))
     assert "out = [k for k in d]" in fixed
+
+
+async def test_stale_versions_are_dropped(client: ProbeClient, tmp_path: Path) -> None:
+    # A long debounce: the burst of edits below arrives well inside it.
+    await initialize(client, tmp_path, options={"debounceMs": 500})
+    uri = (tmp_path / "burst.py").as_uri()
+    client.open(uri, SAMPLE)
+    await client.diagnostics_for(uri, version=1)
+    mark = client.mark()
+    for version in range(2, 7):
+        client.replace_all(uri, version, SAMPLE + f"\nX{version} = {version}\n")
+    await client.diagnostics_for(uri, version=6, since=mark)
+    versions = [p.version for p in client.seen("diagnostics", mark) if p.uri == uri]
+    assert versions == [6]

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from pathlib import Path
 
 import pytest
-from lsp_harness import SAMPLE, ProbeClient, by_code, initialize, lsp_fixture
+from lsp_harness import SAMPLE, ProbeClient, by_code, lsp_fixture
 from lsprotocol import types
 
-pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
-client = lsp_fixture()
+pytestmark = [
+    pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning"),
+    pytest.mark.asyncio(loop_scope="module"),
+]
+client = lsp_fixture(shared=True)
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
 
 
-async def test_diagnostics_carry_code_source_link_and_fix(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path)
-    uri = (tmp_path / "sample.py").as_uri()
+async def test_diagnostics_carry_code_source_link_and_fix(client: ProbeClient) -> None:
+    uri = (client.root / "sample.py").as_uri()
     client.open(uri, SAMPLE)
     diagnostics = await client.diagnostics_for(uri, version=1)
 
@@ -39,9 +40,8 @@ async def test_diagnostics_carry_code_source_link_and_fix(client: ProbeClient, t
     assert by_code(diagnostics, "IDM005").data["fix"]["safety"] == "unsafe"
 
 
-async def test_edit_republishes_and_shifts_other_blocks(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path, options={"debounceMs": 10})
-    uri = (tmp_path / "edit.py").as_uri()
+async def test_edit_republishes_and_shifts_other_blocks(client: ProbeClient) -> None:
+    uri = (client.root / "edit.py").as_uri()
     client.open(uri, SAMPLE)
     before = await client.diagnostics_for(uri, version=1)
     assert by_code(before, "IDM001").range.start.line == 9
@@ -65,23 +65,8 @@ async def test_edit_republishes_and_shifts_other_blocks(client: ProbeClient, tmp
     assert final[0].range.start.line == 8
 
 
-async def test_stale_versions_are_dropped(client: ProbeClient, tmp_path: Path) -> None:
-    # A long debounce: the burst of edits below arrives well inside it.
-    await initialize(client, tmp_path, options={"debounceMs": 500})
-    uri = (tmp_path / "burst.py").as_uri()
-    client.open(uri, SAMPLE)
-    await client.diagnostics_for(uri, version=1)
-    mark = client.mark()
-    for version in range(2, 7):
-        client.replace_all(uri, version, SAMPLE + f"\nX{version} = {version}\n")
-    await client.diagnostics_for(uri, version=6, since=mark)
-    versions = [p.version for p in client.seen("diagnostics", mark) if p.uri == uri]
-    assert versions == [6]
-
-
-async def test_close_clears_diagnostics(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path)
-    uri = (tmp_path / "closing.py").as_uri()
+async def test_close_clears_diagnostics(client: ProbeClient) -> None:
+    uri = (client.root / "closing.py").as_uri()
     client.open(uri, SAMPLE)
     assert await client.diagnostics_for(uri, version=1)
     mark = client.mark()
@@ -90,9 +75,8 @@ async def test_close_clears_diagnostics(client: ProbeClient, tmp_path: Path) -> 
     assert cleared == []
 
 
-async def test_syntax_error_is_one_diagnostic_and_the_rest_still_reports(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path)
-    uri = (tmp_path / "broken.py").as_uri()
+async def test_syntax_error_is_one_diagnostic_and_the_rest_still_reports(client: ProbeClient) -> None:
+    uri = (client.root / "broken.py").as_uri()
     client.open(uri, SAMPLE + "\ndef half(:\n    pass\n")
     diagnostics = await client.diagnostics_for(uri, version=1)
     errors = [d for d in diagnostics if d.severity == types.DiagnosticSeverity.Error]
@@ -100,14 +84,13 @@ async def test_syntax_error_is_one_diagnostic_and_the_rest_still_reports(client:
     assert {"IDM001", "IDM005"} <= {d.code for d in diagnostics}
 
 
-async def test_analysis_runs_off_the_event_loop(client: ProbeClient, tmp_path: Path) -> None:
+async def test_analysis_runs_off_the_event_loop(client: ProbeClient) -> None:
     """While a large file is analyzed, requests on another file are answered (before its publish)."""
-    await initialize(client, tmp_path)
-    small = (tmp_path / "small.py").as_uri()
+    small = (client.root / "small.py").as_uri()
     client.open(small, SAMPLE)
     await client.diagnostics_for(small, version=1)
 
-    big = (tmp_path / "big.py").as_uri()
+    big = (client.root / "big.py").as_uri()
     block = "\ndef f{i}(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    return out\n"
     client.open(big, "".join(block.format(i=i) for i in range(1000)))
     answered_before_publish = []
@@ -176,16 +159,3 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
-
-
-def test_tcp_address_parsing() -> None:
-    from perfsquad.server import parse_tcp
-
-    assert parse_tcp("127.0.0.1:2087") == ("127.0.0.1", 2087)
-    assert parse_tcp("[::1]:9000") == ("::1", 9000)
-    assert parse_tcp(":0") == ("127.0.0.1", 0)
-    for bad in ("localhost", "host:port", "h:70000"):
-        with pytest.raises(ValueError):
-            parse_tcp(bad)
-    with socket.socket() as s:  # the server binds what we parse
-        s.bind(parse_tcp("127.0.0.1:0"))

@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_harness import PROBE_SERVER, SAMPLE, WAIT, ProbeClient, initialize, lsp_fixture
+from lsp_harness import PROBE_SERVER, SAMPLE, WAIT, ProbeClient, lsp_fixture
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
-client = lsp_fixture()
-probe = lsp_fixture(PROBE_SERVER)
+pytestmark = [
+    pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning"),
+    pytest.mark.asyncio(loop_scope="module"),
+]
+client = lsp_fixture(shared=True)
+probe = lsp_fixture(PROBE_SERVER, shared=True)
 
 
 async def _raw_request(client: ProbeClient, method: str, params: Any) -> Any:
@@ -48,8 +51,8 @@ async def _still_serving(client: ProbeClient, root: Path, name: str) -> None:
     assert hover is not None
 
 
-async def test_malformed_requests_get_error_responses(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path)
+async def test_malformed_requests_get_error_responses(client: ProbeClient) -> None:
+    tmp_path = client.root
     uri = (tmp_path / "target.py").as_uri()
     client.open(uri, SAMPLE)
     await client.diagnostics_for(uri, version=1)
@@ -87,8 +90,8 @@ async def test_malformed_requests_get_error_responses(client: ProbeClient, tmp_p
     await _still_serving(client, tmp_path, "after.py")
 
 
-async def test_handler_crashes_are_isolated(probe: ProbeClient, tmp_path: Path) -> None:
-    await initialize(probe, tmp_path)
+async def test_handler_crashes_are_isolated(probe: ProbeClient) -> None:
+    tmp_path = probe.root
     uri = (tmp_path / "hover.py").as_uri()
     probe.open(uri, SAMPLE + "\nX = 1  # CRASH_HOVER\n")
     await probe.diagnostics_for(uri, version=1)
@@ -118,8 +121,8 @@ async def test_handler_crashes_are_isolated(probe: ProbeClient, tmp_path: Path) 
     await _still_serving(probe, tmp_path, "after.py")
 
 
-async def test_malformed_sources_never_stop_other_files(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path)
+async def test_malformed_sources_never_stop_other_files(client: ProbeClient) -> None:
+    tmp_path = client.root
     bad = {
         "null.py": SAMPLE.replace("s = 0", "s = 0\x00"),
         "deep.py": "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -237,3 +238,16 @@ def test_settings_parsing() -> None:
     bad = parse_options({"debounceMs": -5})
     assert bad.debounce_ms == 150 and "debounceMs" in bad.warnings[0]
     assert parse_options(["not", "a", "dict"]).warnings
+
+
+def test_tcp_address_parsing() -> None:
+    from perfsquad.server import parse_tcp
+
+    assert parse_tcp("127.0.0.1:2087") == ("127.0.0.1", 2087)
+    assert parse_tcp("[::1]:9000") == ("::1", 9000)
+    assert parse_tcp(":0") == ("127.0.0.1", 0)
+    for bad in ("localhost", "host:port", "h:70000"):
+        with pytest.raises(ValueError):
+            parse_tcp(bad)
+    with socket.socket() as s:  # the server binds what we parse
+        s.bind(parse_tcp("127.0.0.1:0"))
