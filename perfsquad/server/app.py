@@ -312,7 +312,10 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
             registration = types.Registration(
                 id="perfsquad-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
             )
-            await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+            try:
+                await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+            except JsonRpcException as exc:  # a client may refuse: pyproject saves still reconfigure
+                ls.log(types.MessageType.Log, f"perfsquad: no pyproject.toml watcher: {exc}")
 
     @feature(types.TEXT_DOCUMENT_DID_OPEN)
     @notification
@@ -350,7 +353,10 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
         settings = settings_section(params.settings)
         if settings is None and ls.capability("workspace.configuration"):
             items = [types.ConfigurationItem(section="perfsquad")]
-            settings = (await ls.workspace_configuration_async(types.ConfigurationParams(items=items)))[0]
+            try:
+                settings = (await ls.workspace_configuration_async(types.ConfigurationParams(items=items)))[0]
+            except (JsonRpcException, IndexError, TypeError) as exc:
+                ls.log(types.MessageType.Log, f"perfsquad: workspace/configuration failed: {exc}")
         # No settings at all (a client that only says "something changed"): keep what we have.
         ls.documents.reconfigure(parse_options(settings) if settings is not None else None)
 
