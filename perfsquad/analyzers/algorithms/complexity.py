@@ -244,6 +244,12 @@ def render(cost: Cost, order: list[str]) -> tuple[str, str | None]:
     for t, _ in terms:
         names |= t.names()
     letters = _letters(names, order)
+
+    def weight(term: Term) -> tuple[int, int, int, list[int]]:
+        exps, pows, logs = term.rank()
+        return (-exps, -pows, -logs, sorted(_rank(letters[v]) for v in term.names()))
+
+    terms = sorted(terms, key=lambda tr: weight(tr[0]))
     text = " + ".join(render_term(t, letters) for t, _ in terms) or "1"
     best = cost.dominant()
     if best is None or best[0].constant:
