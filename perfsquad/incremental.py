@@ -32,7 +32,7 @@ from perfsquad.engine import (
     traverse,
 )
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
-from perfsquad.semantics.effects import block_effects
+from perfsquad.semantics.effects import block_effects, block_fingerprint
 from perfsquad.source import SourceText
 
 if TYPE_CHECKING:
@@ -89,6 +89,8 @@ class IncrementalAnalyzer:
         project: ProjectIndex | None = None,
     ) -> None:
         self.project = project
+        self._print: tuple[ast.stmt, tuple[str, ...]] | None = None
+        """The effect fingerprint of the last re-analyzed block."""
         self.path = path
         self.config = config or Config()
         self.want_fixes = want_fixes
@@ -177,8 +179,14 @@ class IncrementalAnalyzer:
         parents[new_stmt] = module
         new_ctx = Context(module, new_source, self.path, parents, ctx._buckets, ctx.imports, self.want_fixes)
         new_ctx.project = self.project
-        if block_effects(new_ctx, new_stmt) != block_effects(ctx, old_stmt):
+        # Other blocks' I/O findings depend on what this block calls: a cheap fingerprint first
+        # (kept from the previous edit), the precise effect summary only when it differs.
+        cached = self._print
+        old_print = cached[1] if cached is not None and cached[0] is old_stmt else block_fingerprint(old_stmt)
+        new_print = block_fingerprint(new_stmt)
+        if old_print != new_print and block_effects(new_ctx, new_stmt) != block_effects(ctx, old_stmt):
             return None  # what the block calls changed: other blocks' I/O findings may change
+        self._print = (new_stmt, new_print)
         module_types = ctx._scope_types.get(ctx.tree)
         if module_types is not None:
             new_ctx._scope_types[module] = module_types

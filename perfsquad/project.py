@@ -50,6 +50,8 @@ class ProjectIndex:
         self._lock = threading.Lock()
         self.collected: dict[str, ModuleSummary] = {}
         """Summaries recorded by analyses run with this index (see :meth:`record`)."""
+        self._pending: dict[str, tuple[str, str]] = {}
+        """Editor: module -> (path, text) analyzed but not summarized yet."""
         self.generation = 0
         self.live = False
         """Editor indexes: every analyzed document updates the index itself."""
@@ -83,11 +85,26 @@ class ProjectIndex:
 
     def record(self, ctx: Context) -> None:
         """Called by the engine after analyzing a module with this index attached."""
-        summary = ctx.module_summary()
         if self.live:
-            self.add(summary, _digest(ctx.source.text.encode("utf-8", "surrogatepass")))
-        else:
-            self.collected[ctx.path] = summary
+            # The editor: summarize lazily, when another module first asks about this one (an
+            # edit costs nothing here; most edits are followed by more edits of the same file).
+            module = ctx.io.module
+            with self._lock:
+                self._pending[module] = (ctx.path, ctx.source.text)
+            return
+        self.collected[ctx.path] = ctx.module_summary()
+
+    def _flush(self, key: str) -> None:
+        """Summarize the pending version of the module ``key`` names (or is in), if any."""
+        if not self._pending:
+            return
+        parts = key.split(".")
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            with self._lock:
+                pending = self._pending.pop(module, None)
+            if pending is not None:
+                self.add_text(*pending)
 
     def add_text(self, path: str, text: str | bytes) -> None:
         """Summarize a file that is not open (parse only; never runs it)."""
@@ -103,15 +120,19 @@ class ProjectIndex:
 
     # -- queries ----------------------------------------------------------------------------------
     def function(self, key: str) -> FunctionSummary | None:
+        self._flush(key)
         return self._functions.get(key)
 
     def bases(self, cls: str) -> tuple[str, ...] | None:
+        self._flush(cls)
         return self._bases.get(cls)
 
     def module(self, name: str) -> ModuleSummary | None:
+        self._flush(name)
         return self._modules.get(name)
 
     def model_fields(self, model: str) -> dict[str, str] | None:
+        self._flush(model)
         return self._models.get(model)
 
     def modules(self) -> list[ModuleSummary]:

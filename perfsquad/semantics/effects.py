@@ -314,6 +314,31 @@ def _django_fields(io: IOTypes, cls: ast.ClassDef) -> dict[str, str]:
     return fields
 
 
+def block_fingerprint(stmt: ast.stmt) -> tuple[str, ...]:
+    """A cheap, conservative stand-in for :func:`block_effects`: the names of the calls a block
+    makes, its annotations and simple assignments. Equal fingerprints imply equal effects."""
+    parts: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call):
+            parts.add("c:" + (dotted(node.func) or type(node.func).__name__))
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                parts.add("s:" + node.args[0].value[:16].upper())
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            parts.add(f"a:{node.arg}:{ast.dump(node.annotation)}")
+        elif isinstance(node, ast.AnnAssign):
+            parts.add(f"n:{ast.dump(node.target)}:{ast.dump(node.annotation)}")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            parts.add(f"f:{getattr(node, 'name', '')}:{type(node).__name__}:{len(getattr(node, 'decorator_list', ()))}")
+        elif isinstance(node, ast.Assign):
+            targets = ",".join(dotted(t) or ast.dump(t) for t in node.targets)
+            parts.add(f"=:{targets}:{dotted(node.value) or type(node.value).__name__}")
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            parts.add(f"w:{ast.dump(node.optional_vars)}")
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr | ast.Global | ast.Nonlocal):
+            parts.add(f"b:{ast.dump(getattr(node, 'target', node))}")
+    return tuple(sorted(parts))
+
+
 def block_effects(ctx: Context, stmt: ast.stmt) -> tuple[Any, ...]:
     """What a top-level ``def``/``class`` contributes to the module's effect facts (line numbers
     aside). Equal before and after an edit: no other block's I/O findings can change."""
