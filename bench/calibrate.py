@@ -87,7 +87,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    chosen = [r for r in RULES if not args.rule or r.code in {c.upper() for c in args.rule}]
+    named = {c.upper() for c in args.rule}
+    # The vectorization rules are calibrated by bench/vectorize.py (single-threaded BLAS, lists vs
+    # arrays, break-even sizes); a blanket run here would replace those richer entries.
+    chosen = [r for r in RULES if r.code in named or (not named and not r.code.startswith("VEC"))]
+    if not named:
+        print("VEC rules: calibrated by bench/vectorize.py (run it for them)")
     results = calibrate(chosen, sizes)
     write_results(args.out, results, sizes)
     width = max((len(r.code) for r in chosen), default=6)
