@@ -433,7 +433,9 @@ class Estimator:
     def _body_cost(self, fn: FunctionNode, facts: _FunctionFacts) -> Cost:
         """The sum, over every costly node of ``fn``, of its cost times the loops around it."""
         total = CONST
-        for node in self._sites.get(fn, ()):
+        # Source order, whichever way the nodes were found (buckets or a walk): equal terms keep
+        # the first reason, so the result must not depend on discovery order.
+        for node in sorted(self._sites.get(fn, ()), key=_position):
             if isinstance(node, _LOOP_NODES):
                 cost = self._trips(node, facts)
                 if cost.constant:
@@ -514,7 +516,7 @@ class Estimator:
         if args.vararg:
             params.append(args.vararg.arg)
         facts = _FunctionFacts(fn, params)
-        for node in self._fact_nodes.get(fn, ()):
+        for node in sorted(self._fact_nodes.get(fn, ()), key=_position):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     self._bind(facts, target, node.value)
@@ -1076,6 +1078,12 @@ class Estimator:
                 limits = [n.id for n in ast.walk(halving[0]) if isinstance(n, ast.Name) and n.id in facts.params]
                 return ("halve", limits[-1] if limits else p)
         return None
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    if isinstance(node, ast.comprehension):
+        node = node.target
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
