@@ -480,3 +480,29 @@ def test_cli_text_lists_functions(tmp_path: Path) -> None:
         timeout=120,
     )
     assert f"{path}:{_line_of('def fib(n)')}: fib O(2^n) cyclomatic=2" in run.stdout
+
+
+def test_incremental_estimates_stay_exact_across_blocks() -> None:
+    """Editing a helper changes its callers' estimates in other blocks; shifted functions keep
+    their reasons' line numbers right."""
+    from perfsquad.incremental import IncrementalAnalyzer
+
+    base = (
+        "def helper(ys):\n    return len(ys)\n\n\n"
+        "def caller(xs, table):\n    for x in xs:\n        helper(table)\n\n\n"
+        "def later(zs):\n    for z in zs:\n        print(z)\n"
+    )
+    texts = [
+        base,
+        base.replace("    return len(ys)\n", "    for y in ys:\n        print(y)\n    return len(ys)\n"),
+        base.replace("        helper(table)\n", "        helper(table)\n        helper(table)\n"),
+        base.replace("    for z in zs:\n", "    # a comment\n    for z in zs:\n"),
+    ]
+    inc = IncrementalAnalyzer("m.py", metrics=True)
+    seen = set()
+    for text in texts:
+        got = inc.update(text)
+        want = analyze_text(text, "m.py", metrics=True)
+        assert to_json(got.functions) == to_json(want.functions), text
+        seen.add({f.name: f.complexity for f in want.functions}["caller"])
+    assert seen == {"O(n)", "O(n·m)"}
