@@ -187,6 +187,9 @@ class IncrementalAnalyzer:
         if old_print != new_print and block_effects(new_ctx, new_stmt) != block_effects(ctx, old_stmt):
             return None  # what the block calls changed: other blocks' I/O findings may change
         self._print = (new_stmt, new_print)
+        # Same effects: the previous summary answers "does this call reach I/O?" alike. Its line
+        # numbers may be stale, but any answer that cites them sends us to the whole-file path.
+        new_ctx._summary = ctx._summary
         module_types = ctx._scope_types.get(ctx.tree)
         if module_types is not None:
             new_ctx._scope_types[module] = module_types
