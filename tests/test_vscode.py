@@ -29,6 +29,21 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "vscode-client"
 ARTIFACTS = ROOT / "tests" / "vscode" / "artifacts"
 
+PROFILED = '''"""A CPU-bound script for "perfsquad: Profile Current File"."""
+
+
+def busy(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+if __name__ == "__main__":
+    for _ in range(40):
+        busy(200_000)
+'''
+
 SEEDED = '''"""Seeded for the VS Code test."""
 
 
@@ -100,6 +115,7 @@ def code_server(tmp_path: Path, e2e_prefix: Path, vsix: Path) -> Iterator[dict[s
     for d in (data / "User", extensions, workspace):
         d.mkdir(parents=True)
     (workspace / "slow.py").write_text(SEEDED, encoding="utf-8")
+    (workspace / "work.py").write_text(PROFILED, encoding="utf-8")
     (workspace / ".vscode").mkdir()
     (workspace / ".vscode" / "settings.json").write_text("{}\n", encoding="utf-8")  # changed by drive.js
     settings = {
@@ -185,6 +201,7 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
         PLAYWRIGHT_CORE=str(e2e_prefix / "node_modules" / "playwright-core"),
         URL=str(code_server["url"]),
         FILE="slow.py",
+        PROFILE_FILE="work.py",
         FILE_PATH=str(seeded),
         ARTIFACTS=str(ARTIFACTS),
         RESULT=str(result_file),
@@ -241,6 +258,12 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
     assert severity["pidsBeforeSeverity"] == severity["pidsAfterSeverity"]
     restarted = _step(result, "interpreter setting restarted the server")["pidsAfterInterpreter"]
     assert restarted and not set(restarted) & set(severity["pidsAfterSeverity"])  # type: ignore[arg-type, call-overload]
+
+    # "perfsquad: Profile Current File": the profile's headline reaches the status bar, and the
+    # server's HOT diagnostics point at the hot code.
+    profiled = _step(result, "profile shown")
+    assert re.search(r"(CPU|I/O|memory)-bound", str(profiled["status"]), re.IGNORECASE), profiled["status"]
+    assert any("HOT00" in p for p in profiled["problems"]), profiled["problems"]  # type: ignore[union-attr]
 
     # The screenshot for vscode-client/README.md exists.
     assert (ARTIFACTS / "readme-screenshot.png").stat().st_size > 10_000

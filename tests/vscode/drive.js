@@ -287,6 +287,29 @@ async function main() {
       60000,
     );
     step("interpreter setting restarted the server", { pidsAfterInterpreter: afterInterpreter });
+
+    // 6. "perfsquad: Profile Current File" on a CPU-bound script: the status bar shows the profile's
+    //    headline (perfsquad/status notification or the command's result) and HOT findings appear.
+    await page.keyboard.press(`${mod}+P`);
+    await quick.waitFor({ state: "visible" });
+    await quick.fill(process.env.PROFILE_FILE);
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: process.env.PROFILE_FILE }).first().waitFor();
+    await page.keyboard.press("Enter");
+    await page.locator(".monaco-editor .view-line", { hasText: "def busy" }).first().waitFor({ state: "visible" });
+    await runPaletteCommand(page, "perfsquad: Profile Current File");
+    const headline = await waitFor(
+      async () => {
+        const text = await statusText(page);
+        return /bound/i.test(text) ? text : null;
+      },
+      "the profile headline in the status bar",
+      120000,
+    );
+    await page.keyboard.press(`${mod}+Shift+M`);
+    const hot = page.locator(".markers-panel .monaco-list-row", { hasText: "HOT00" }).first();
+    await hot.waitFor({ state: "visible", timeout: 60000 });
+    const hotProblems = await page.locator(".markers-panel .monaco-list-row").allInnerTexts();
+    step("profile shown", { status: headline, problems: hotProblems, screenshot: await shot(page, "09-profile") });
   } catch (error) {
     result.errors.push(String(error && error.stack ? error.stack : error));
     try {

@@ -8,6 +8,8 @@ export const SERVER_COMMANDS = {
   auditPerformance: "perfsquad.auditPerformance",
   quickDiagnose: "perfsquad.quickDiagnose",
   leakcheck: "perfsquad.leakcheck",
+  estimateRoi: "perfsquad.estimateRoi",
+  cancelProfile: "perfsquad.cancelProfile",
 } as const;
 
 /** Audit commands: palette id, title, server command. They take a target (the active file or folder). */
@@ -15,6 +17,7 @@ export const AUDIT_COMMANDS: readonly { id: string; title: string; server: strin
   { id: "perfsquad.runAuditPerformance", title: "Audit Performance", server: SERVER_COMMANDS.auditPerformance },
   { id: "perfsquad.runQuickDiagnose", title: "Quick Diagnose", server: SERVER_COMMANDS.quickDiagnose },
   { id: "perfsquad.runLeakcheck", title: "Leak Check", server: SERVER_COMMANDS.leakcheck },
+  { id: "perfsquad.runEstimateRoi", title: "Estimate ROI at Cursor", server: SERVER_COMMANDS.estimateRoi },
 ];
 
 /** The commands a server advertised in its initialize result (executeCommandProvider). */
@@ -50,19 +53,39 @@ export function profileTarget(profileCommand: string, file: string, workspaceFol
 export interface ProfileOptions {
   sampler: string;
   cwd?: string;
-  uri?: string;
 }
 
-/** The arguments of `perfsquad.profile`: the target (command line, script or pytest node id), then options. */
+/** The arguments of `perfsquad.profile`: one options object, `command` being the target (a command
+ * line, a script, `-m module` or a pytest node id). */
 export function profileArguments(target: string, options: ProfileOptions): unknown[] {
-  const opts: Record<string, string> = { sampler: options.sampler };
+  const opts: Record<string, string> = { command: target, sampler: options.sampler };
   if (options.cwd !== undefined) {
     opts.cwd = options.cwd;
   }
-  if (options.uri !== undefined) {
-    opts.uri = options.uri;
+  return [opts];
+}
+
+/** The arguments of `perfsquad.leakcheck` for a file: its script, or the `-m module` of profileCommand. */
+export function leakcheckArguments(file: string, profileCommand: string, cwd: string | undefined): unknown[] {
+  const module = /^-m\s+(\S+)/.exec(profileCommand.trim());
+  const opts: Record<string, string> = module ? { module: module[1] } : { script: file };
+  if (cwd !== undefined) {
+    opts.cwd = cwd;
   }
-  return [target, opts];
+  return [opts];
+}
+
+/** The arguments of `perfsquad.quickDiagnose` / `perfsquad.estimateRoi`: the document and position. */
+export function positionArguments(
+  uri: string,
+  position: { line: number; character: number },
+  run: string | undefined,
+): unknown[] {
+  const opts: Record<string, unknown> = { uri, position };
+  if (run) {
+    opts.run = run;
+  }
+  return [opts];
 }
 
 /** A short message for a command's result (shown after a server command returns). */

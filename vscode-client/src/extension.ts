@@ -18,7 +18,9 @@ import {
   AUDIT_COMMANDS,
   SERVER_COMMANDS,
   advertisedCommands,
+  leakcheckArguments,
   missingCommandMessage,
+  positionArguments,
   profileArguments,
   profileTarget,
   resultSummary,
@@ -305,7 +307,7 @@ async function profileFile(): Promise<void> {
   const s = settings();
   const folder = vscode.workspace.getWorkspaceFolder(editor.document.uri);
   const target = profileTarget(s.profileCommand, editor.document.uri.fsPath, folder?.uri.fsPath);
-  const args = profileArguments(target, { sampler: s.profiler, cwd: folder?.uri.fsPath, uri: editor.document.uri.toString() });
+  const args = profileArguments(target, { sampler: s.profiler, cwd: folder?.uri.fsPath });
   showResult("Profile", await runServerCommand(SERVER_COMMANDS.profile, args, `Profile ${path.basename(editor.document.uri.fsPath)}`));
 }
 
@@ -327,7 +329,7 @@ async function profileTest(): Promise<void> {
     await editor.document.save();
   }
   const s = settings();
-  const args = profileArguments(node, { sampler: s.profiler, cwd: folder?.uri.fsPath, uri: editor.document.uri.toString() });
+  const args = profileArguments(node, { sampler: s.profiler, cwd: folder?.uri.fsPath });
   showResult("Profile", await runServerCommand(SERVER_COMMANDS.profile, args, `Profile ${node}`));
 }
 
@@ -342,28 +344,27 @@ async function clearProfile(): Promise<void> {
 function auditArguments(server: string): unknown[] | undefined {
   const editor = vscode.window.activeTextEditor;
   const s = settings();
-  if (server === SERVER_COMMANDS.quickDiagnose || server === SERVER_COMMANDS.leakcheck) {
-    const py = activePython();
-    if (!py) {
+  if (server === SERVER_COMMANDS.auditPerformance) {
+    const folder = workspaceFolder();
+    const uri = folder?.uri.toString() ?? editor?.document.uri.toString();
+    if (!uri) {
+      void vscode.window.showWarningMessage("perfsquad: open a folder or a Python file to audit.");
       return undefined;
     }
-    const folder = vscode.workspace.getWorkspaceFolder(py.document.uri);
-    return [
-      {
-        uri: py.document.uri.toString(),
-        position: { line: py.selection.active.line, character: py.selection.active.character },
-        command: profileTarget(s.profileCommand, py.document.uri.fsPath, folder?.uri.fsPath),
-      },
-    ];
+    const run = s.profileCommand ? profileTarget(s.profileCommand, editor?.document.uri.fsPath ?? "", folder?.uri.fsPath) : undefined;
+    return [run ? { uri, run } : { uri }];
   }
-  const folder = workspaceFolder();
-  const uri = folder?.uri.toString() ?? editor?.document.uri.toString();
-  if (!uri) {
-    void vscode.window.showWarningMessage("perfsquad: open a folder or a Python file to audit.");
+  const py = activePython();
+  if (!py) {
     return undefined;
   }
-  const file = editor?.document.uri.fsPath;
-  return [{ uri, run: s.profileCommand ? profileTarget(s.profileCommand, file ?? "", folder?.uri.fsPath) : undefined }];
+  const folder = vscode.workspace.getWorkspaceFolder(py.document.uri);
+  if (server === SERVER_COMMANDS.leakcheck) {
+    return leakcheckArguments(py.document.uri.fsPath, s.profileCommand, folder?.uri.fsPath);
+  }
+  const position = { line: py.selection.active.line, character: py.selection.active.character };
+  const run = s.profileCommand ? profileTarget(s.profileCommand, py.document.uri.fsPath, folder?.uri.fsPath) : undefined;
+  return positionArguments(py.document.uri.toString(), position, server === SERVER_COMMANDS.quickDiagnose ? run : undefined);
 }
 
 async function runAnyServerCommand(): Promise<void> {
@@ -371,8 +372,8 @@ async function runAnyServerCommand(): Promise<void> {
   const offered = client ? advertisedCommands(client.initializeResult) : [];
   const pick = await vscode.window.showQuickPick(offered, { placeHolder: "perfsquad: a command the server offers" });
   if (pick) {
-    const editor = vscode.window.activeTextEditor;
-    showResult(pick, await runServerCommand(pick, editor ? [editor.document.uri.toString()] : [], pick));
+    // No arguments: each server command then works on its defaults (the workspace, the last profile).
+    showResult(pick, await runServerCommand(pick, [], pick));
   }
 }
 
@@ -391,6 +392,9 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   register("perfsquad.profileFile", profileFile);
   register("perfsquad.profileTestAtCursor", profileTest);
   register("perfsquad.clearProfileResults", clearProfile);
+  register("perfsquad.cancelRunningProfile", async () =>
+    showResult("Cancel Profile", await runServerCommand(SERVER_COMMANDS.cancelProfile, [], "Cancel Profile")),
+  );
   register("perfsquad.runServerCommand", runAnyServerCommand);
   for (const audit of AUDIT_COMMANDS) {
     register(audit.id, async () => {

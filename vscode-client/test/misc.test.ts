@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { test } from "node:test";
-import { advertisedCommands, missingCommandMessage, profileArguments, profileTarget, resultSummary } from "../src/commands";
+import {
+  advertisedCommands,
+  leakcheckArguments,
+  missingCommandMessage,
+  positionArguments,
+  profileArguments,
+  profileTarget,
+  resultSummary,
+  SERVER_COMMANDS,
+} from "../src/commands";
 import { pytestNodeAt } from "../src/pytest";
 import { applyStatus, statusText } from "../src/status";
 
@@ -67,14 +78,44 @@ test("profile target and arguments", () => {
   assert.equal(profileTarget("", "/ws/app.py", "/ws"), "/ws/app.py");
   assert.equal(profileTarget("${file} --n 10", "/ws/app.py", "/ws"), "/ws/app.py --n 10");
   assert.equal(profileTarget("-m app.main", "/ws/app.py", "/ws"), "-m app.main");
+  // One options object with `command` (perfsquad/server/ext_profile.py `_options`).
   assert.deepEqual(profileArguments("t.py::test_x", { sampler: "cprofile", cwd: "/ws" }), [
-    "t.py::test_x",
-    { sampler: "cprofile", cwd: "/ws" },
+    { command: "t.py::test_x", sampler: "cprofile", cwd: "/ws" },
   ]);
+  assert.deepEqual(profileArguments("/ws/app.py", { sampler: "auto" }), [{ command: "/ws/app.py", sampler: "auto" }]);
+});
+
+test("leakcheck and position-based command arguments", () => {
+  // Exactly one of script/module (perfsquad/server/ext_memory.py `leak_options`).
+  assert.deepEqual(leakcheckArguments("/ws/app.py", "", "/ws"), [{ script: "/ws/app.py", cwd: "/ws" }]);
+  assert.deepEqual(leakcheckArguments("/ws/app.py", "-m app.main --n 3", undefined), [{ module: "app.main" }]);
+  // {uri, position[, run]} (perfsquad/server/ext_audit.py `_target`).
+  assert.deepEqual(positionArguments("file:///ws/a.py", { line: 3, character: 4 }, undefined), [
+    { uri: "file:///ws/a.py", position: { line: 3, character: 4 } },
+  ]);
+  assert.deepEqual(positionArguments("file:///ws/a.py", { line: 0, character: 0 }, "-m app")[0], {
+    uri: "file:///ws/a.py",
+    position: { line: 0, character: 0 },
+    run: "-m app",
+  });
 });
 
 test("result summaries", () => {
   assert.equal(resultSummary("Fix All", false), "perfsquad: Fix All: nothing to do.");
   assert.equal(resultSummary("Profile", { headline: "I/O-bound · 70% waiting" }), "perfsquad: Profile: I/O-bound · 70% waiting");
   assert.equal(resultSummary("Audit", "report written\nmore"), "perfsquad: Audit: report written");
+});
+
+test("no palette command id collides with a server command (languageclient registers those itself)", () => {
+  // out-test/test/ -> the package root
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
+  const contributed: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
+  const server = new Set<string>([
+    ...Object.values(SERVER_COMMANDS),
+    // what the server advertised in the real-VS-Code test (perfsquad/server/ext_*.py)
+    "perfsquad.showFunctionMetrics", "perfsquad.cancelAudit", "perfsquad.cancelLeakcheck",
+    "perfsquad.clearLeakcheck", "perfsquad.loadProfile",
+  ]);
+  assert.deepEqual(contributed.filter((c) => server.has(c)), []);
+  assert.ok(contributed.length >= 12);
 });
