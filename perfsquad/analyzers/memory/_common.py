@@ -101,7 +101,16 @@ def module_containers(ctx: Context) -> dict[str, ContainerUse]:
     return result
 
 
+_CONTAINER_VALUES = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp, ast.Call)
+
+
 def _module_container_types(ctx: Context) -> dict[str, str]:
+    # Cheap screen: no module-level assignment of a display, comprehension or call, no container.
+    if not any(
+        isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, _CONTAINER_VALUES)
+        for stmt in ctx.tree.body
+    ):
+        return {}
     types = ctx.scope_types(ctx.tree)
     out = {name: kind for name, kind in types.items() if kind in MAPPING_TYPES or kind in GROWABLE_TYPES}
     # A deque with a maxlen is bounded by construction.

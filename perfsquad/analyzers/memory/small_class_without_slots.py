@@ -4,11 +4,10 @@ import ast
 import functools
 import re
 import sys
-import weakref
 from pathlib import Path
 
 from perfsquad.analyzers.base import Bench, Invalid, Rule
-from perfsquad.context import FUNCTIONS, LOOPS, Context
+from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Fix, FixSafety, Position, Severity, Span
 
@@ -62,37 +61,28 @@ def target_version(path: str) -> tuple[int, int]:
 _DYNAMIC = frozenset({"__getattr__", "__setattr__", "__getattribute__", "__delattr__", "__dict__", "__weakref__"})
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
-_LOOP_CALLS: weakref.WeakKeyDictionary[ast.AST, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+def _calls_in_loops(ctx: Context, name: str) -> list[int]:
+    """Lines where ``name(...)`` is called inside a loop or comprehension (of its own function or of
+    the module), skipping calls where an enclosing function's parameter shadows the name.
 
-
-def _calls_in_loops(tree: ast.Module) -> dict[str, list[int]]:
-    """For every simple name called inside a loop or comprehension (in a function or at module
-    level), the lines of those calls. Names bound locally in the calling function are skipped."""
-    cached = _LOOP_CALLS.get(tree)
-    if cached is not None:
-        return cached
-    out: dict[str, list[int]] = {}
-    stack: list[tuple[ast.AST, bool, frozenset[str]]] = [(tree, False, frozenset())]
-    while stack:
-        node, in_loop, local = stack.pop()
-        if isinstance(node, ast.Call) and in_loop and isinstance(node.func, ast.Name) and node.func.id not in local:
-            out.setdefault(node.func.id, []).append(node.lineno)
-        if isinstance(node, (*FUNCTIONS, ast.Lambda)):
-            names = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-            for n in ast.walk(node):
-                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-                    names.add(n.id)
-            child_local = frozenset(names)
-            stack.extend((child, False, child_local) for child in ast.iter_child_nodes(node))
+    Uses the engine's buckets and parent links: no extra walk of the tree. (The caller has checked
+    that the class statement is the module's only binding of ``name``, so only parameters can
+    shadow it.)
+    """
+    lines: list[int] = []
+    for call in ctx.nodes(ast.Call):
+        func = call.func
+        if not (isinstance(func, ast.Name) and func.id == name) or not ctx.loops_around(call):
             continue
-        looping = in_loop or isinstance(node, (*LOOPS, *_COMPREHENSIONS))
-        for child in ast.iter_child_nodes(node):
-            if isinstance(node, ast.For | ast.AsyncFor) and child is node.iter:
-                stack.append((child, in_loop, local))
-            else:
-                stack.append((child, looping, local))
-    _LOOP_CALLS[tree] = out
-    return out
+        shadowed = any(
+            isinstance(anc, (*FUNCTIONS, ast.Lambda))
+            and any(a.arg == name for a in (*anc.args.posonlyargs, *anc.args.args, *anc.args.kwonlyargs,
+                                             *(x for x in (anc.args.vararg, anc.args.kwarg) if x is not None)))
+            for anc in ctx.ancestors(call)
+        )  # fmt: skip
+        if not shadowed:
+            lines.append(call.lineno)
+    return lines
 
 
 class SmallClassWithoutSlots(Rule):
@@ -210,6 +200,9 @@ class SmallClassWithoutSlots(Rule):
             return
         if any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
             return
+        lines = _calls_in_loops(ctx, node.name)
+        if not lines:
+            return  # cheap screen first: most classes are not instantiated in a loop
         dataclass_dec: ast.expr | None = None
         for dec in node.decorator_list:
             target = dec.func if isinstance(dec, ast.Call) else dec
@@ -246,16 +239,13 @@ class SmallClassWithoutSlots(Rule):
                 uses_super = True
         if len(attributes) > MAX_ATTRIBUTES:
             return
-        bindings = sum(
-            1 for stmt in ctx.tree.body
-            for n in ast.walk(stmt)
-            if (isinstance(n, ast.Name) and n.id == node.name and not isinstance(n.ctx, ast.Load))
-            or (isinstance(n, (*FUNCTIONS, ast.ClassDef)) and n.name == node.name)
-        )  # fmt: skip
+        name = node.name
+        bindings = sum(1 for n in ctx.nodes(ast.Name) if n.id == name and not isinstance(n.ctx, ast.Load))
+        defs: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = [
+            *ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef), *ctx.nodes(ast.ClassDef)
+        ]
+        bindings += sum(1 for d in defs if d.name == name)
         if bindings != 1:
-            return
-        lines = _calls_in_loops(ctx.tree).get(node.name)
-        if not lines:
             return
         line_text = ctx.source.line(node.lineno)
         col = line_text.find(node.name, ctx.source.char_column(node.lineno, node.col_offset))

@@ -112,10 +112,10 @@ class UnboundedCache(Rule):
             name = func.value.id
         else:
             return
-        if ctx.function_of(node) is None:
-            return
         use = module_containers(ctx).get(name)
         if use is None or use.kind not in MAPPING_TYPES or use.evicted or not any(g is node for g in use.growth):
+            return
+        if ctx.function_of(node) is None:
             return
         message = f"Module-level `{name}` is filled here and nothing removes from it: it grows with every new key"
         ctx.report(self, ctx.span(node), message=message)

@@ -137,6 +137,9 @@ class ArrayReductionLoop(Rule):
         return numeric_type(ctx, node) == NDARRAY and not isinstance(node, ast.Subscript)
 
     def _builtin(self, node: ast.Call, ctx: Context) -> None:
+        func = node.func
+        if not (isinstance(func, ast.Name) and func.id in ("sum", "min", "max")):
+            return  # cheap screen first: type inference only for the calls that could matter
         if len(node.args) != 1 or node.keywords or not self._is_array(ctx, node.args[0]):
             return
         method = next((m for m in ("sum", "min", "max") if is_builtin(ctx, node.func, m)), None)
