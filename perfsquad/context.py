@@ -56,6 +56,14 @@ class Context:
         self._summary: ModuleSummary | None = None
         self._effects: EffectView | None = None
 
+    def release(self) -> None:
+        """Drop everything this context holds (it is unusable afterwards).
+
+        Derived caches (I/O types, effect views) refer back to the context; clearing breaks those
+        cycles so the tree is freed by reference counting at once instead of by the collector.
+        """
+        self.__dict__.clear()
+
     # -- navigation -------------------------------------------------------------------------
     def nodes(self, kind: type[N]) -> list[N]:
         return self._buckets.get(kind, [])  # type: ignore[return-value]

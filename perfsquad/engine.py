@@ -95,9 +95,21 @@ def analyze_text(
     project: ProjectIndex | None = None,
 ) -> FileReport:
     """Analyze decoded source text. Never raises for any input."""
-    return analyze_full(
-        text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules, project=project
-    ).report
+    config = config or Config()
+    if len(text) > config.max_file_bytes:
+        return _too_large(path, len(text), config)
+    try:
+        with _gc_paused():
+            # Keep only the report: the tree and its context are freed by reference counting
+            # (they hold no cycles) *before* the collector is re-enabled, so re-enabling it does
+            # not trigger a collection that walks the whole tree.
+            analysis = _analyze(text, path, config, want_fixes, metrics, package, rules, project)
+            if analysis.ctx is not None:
+                analysis.ctx.release()  # break the caches' reference cycles: the tree is freed now
+            return analysis.report
+    except (RecursionError, MemoryError) as exc:
+        message = f"source too deeply nested or too large to analyze ({type(exc).__name__})"
+        return FileReport(path=path, error=message)
 
 
 @dataclass

@@ -66,9 +66,22 @@ class UserView:
     total_seconds: float
 
 
+def _any_real_file(file: str) -> bool:
+    return bool(file) and not file.startswith("<")
+
+
 def user_view(profile: Profile, root: Path | None = None) -> UserView:
-    total = profile.total_seconds
+    """The profile charged to user code; when none of it ran under ``root`` (profiling a tool
+    installed elsewhere), every real source file counts as user code instead."""
     keep: Callable[[str], bool] = lambda file: is_user_file(file, root)  # noqa: E731
+    files = {f.file for f in profile.frames} | {f.file for f in profile.functions}
+    if not any(keep(f) for f in files):
+        keep = _any_real_file
+    return _view(profile, keep)
+
+
+def _view(profile: Profile, keep: Callable[[str], bool]) -> UserView:
+    total = profile.total_seconds
     if profile.stacks:
         frames = list(profile.frames)
         stacks = []

@@ -12,10 +12,9 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, replace_statements
+from perfsquad.fixes.cst import cst
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span, Speedup
 from perfsquad.semantics.types import (
     NDARRAY,

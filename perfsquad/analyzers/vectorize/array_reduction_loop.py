@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import match_accumulator
 from perfsquad.analyzers.vectorize._common import (
@@ -22,18 +20,20 @@ from perfsquad.analyzers.vectorize._common import (
     unsafe_title,
 )
 from perfsquad.context import Context
+from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
 
-_AXIS = cst.Arg(
-    value=cst.Integer("0"),
-    keyword=cst.Name("axis"),
-    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-)
+def _axis() -> cst.Arg:
+    return cst.Arg(
+        value=cst.Integer("0"),
+        keyword=cst.Name("axis"),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
 
 
 def _reduce(array: cst.BaseExpression, method: str) -> cst.Call:
     call = cst_method(array, method)
-    return call.with_changes(args=[_AXIS])
+    return call.with_changes(args=[_axis()])
 
 
 class ArrayReductionLoop(Rule):

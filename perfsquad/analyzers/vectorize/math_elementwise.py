@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     MATH_UFUNCS,
@@ -22,6 +20,7 @@ from perfsquad.analyzers.vectorize._common import (
     unsafe_title,
 )
 from perfsquad.context import Context
+from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
 
 
