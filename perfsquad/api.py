@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perfsquad import __version__
 from perfsquad.config import Config, exclusion_matcher
 from perfsquad.engine import analyze_bytes, analyze_text
-from perfsquad.model import FileReport, report_from_json, to_json
+from perfsquad.model import FileReport, FunctionMetrics, report_from_json, to_json
 
 if TYPE_CHECKING:
     from perfsquad.incremental import IncrementalAnalyzer
@@ -305,6 +305,14 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def function_metrics_for(text: str, path: str, config: Config | None = None) -> tuple[FunctionMetrics, ...]:
+    """Per-function metrics (cyclomatic, loop depth, Big-O estimate, maintainability) of a text,
+    without running the rules: what hover and code lens show, computed only when asked for."""
+    from perfsquad.engine import analyze_full
+
+    return analyze_full(text, path, config, want_fixes=False, metrics=True, rules=()).report.functions
 
 
 class DocumentAnalyzer:

@@ -127,8 +127,20 @@ class PerfsquadServer(LanguageServer):
         self.log(kind, f"perfsquad: {type(error).__name__}: {error}")
 
     # --- for extensions ------------------------------------------------------------------
+    async def analysis_with_metrics(self, uri: str) -> Analysis | None:
+        """The settled analysis of a document, with its per-function metrics (computed off the loop)."""
+        analysis = await self.documents.settled(uri)
+        state = self.documents.get(uri)
+        if analysis is None or state is None:
+            return analysis
+        return await self.documents.with_metrics_async(state, analysis)
+
     def document(self, uri: str) -> DocumentView | None:
-        """The latest analyzed state of an open document (None if not open or not analyzed yet)."""
+        """The latest analyzed state of an open document (None if not open or not analyzed yet).
+
+        Its ``report.functions`` (per-function metrics) are filled once hover, code lens or
+        :meth:`settled_document` has asked for them; they are never computed on the edit path.
+        """
         state = self.documents.get(uri)
         analysis = state.analysis if state is not None else None
         if state is None or analysis is None:
@@ -138,8 +150,8 @@ class PerfsquadServer(LanguageServer):
         )
 
     async def settled_document(self, uri: str) -> DocumentView | None:
-        """Like :meth:`document`, after waiting (bounded) for a pending analysis."""
-        await self.documents.settled(uri)
+        """Like :meth:`document`, after waiting (bounded) for a pending analysis, with metrics."""
+        await self.analysis_with_metrics(uri)
         return self.document(uri)
 
     def refresh_overlays(self) -> None:
@@ -381,7 +393,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @feature(types.TEXT_DOCUMENT_HOVER)
     @request
     async def on_hover(ls: PerfsquadServer, params: types.HoverParams) -> types.Hover | None:
-        analysis = await ls.documents.settled(params.text_document.uri)
+        analysis = await ls.analysis_with_metrics(params.text_document.uri)
         view = ls.document(params.text_document.uri)
         if analysis is None or view is None:
             return None
@@ -393,7 +405,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     @request
     async def code_lens(ls: PerfsquadServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        analysis = await ls.documents.settled(params.text_document.uri)
+        analysis = await ls.analysis_with_metrics(params.text_document.uri)
         view = ls.document(params.text_document.uri)
         if analysis is None or view is None:
             return []

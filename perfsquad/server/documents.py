@@ -20,15 +20,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from lsprotocol import types
 
-from perfsquad.api import DocumentAnalyzer
+from perfsquad.api import DocumentAnalyzer, function_metrics_for
 from perfsquad.config import Config
-from perfsquad.model import FileReport, Finding
+from perfsquad.model import FileReport, Finding, FunctionMetrics
 from perfsquad.server.conversions import Encoding, LineIndex
 from perfsquad.server.diagnostics import diagnostic_key
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
@@ -104,6 +104,8 @@ class DocumentState:
     analyzing: bool = False
     thread_lock: threading.Lock = field(default_factory=threading.Lock)
     rule_errors: tuple[str, ...] = ()
+    metrics: tuple[int, tuple[FunctionMetrics, ...]] | None = None
+    """Per-function metrics of the analysis of that generation (computed on first hover/lens)."""
 
 
 def analyze_snapshot(
@@ -118,7 +120,9 @@ def analyze_snapshot(
     index = LineIndex.of(text, encoding)
     try:
         with state.thread_lock:
-            report = analyzer.update(text, want_fixes=True, metrics=True)
+            # Per-function metrics (radon, Big-O) are not needed for diagnostics: they are computed
+            # when hover or code lens first asks (see Documents.with_metrics), off the edit path.
+            report = analyzer.update(text, want_fixes=True, metrics=False)
     except Exception as exc:  # the engine promises never to raise; if it does, say so and go on
         report = FileReport(path=state.path, error=f"perfsquad internal error: {type(exc).__name__}: {exc}")
     return Analysis(generation, version, text, report, index, report.findings)
@@ -168,6 +172,29 @@ class Documents:
         for state in self._docs.values():
             state.analyzer = DocumentAnalyzer(state.path, self.config_for(state.path))
             self.schedule(state.uri, delay_ms=0)
+
+    # --- per-function metrics, on demand ---------------------------------------------------
+    def with_metrics(self, state: DocumentState, analysis: Analysis) -> Analysis:
+        """``analysis`` with per-function metrics in its report (computed once per analysis)."""
+        if analysis.report.error is not None and not analysis.report.findings:
+            return analysis
+        cached = state.metrics
+        if cached is None or cached[0] != analysis.generation:
+            try:
+                functions = function_metrics_for(analysis.text, state.path, state.analyzer.config)
+            except Exception:  # the engine promises never to raise; metrics are a nicety
+                functions = ()
+            cached = state.metrics = (analysis.generation, functions)
+        enriched = replace(analysis, report=replace(analysis.report, functions=cached[1]))
+        if state.analysis is analysis:
+            state.analysis = enriched
+        return enriched
+
+    async def with_metrics_async(self, state: DocumentState, analysis: Analysis) -> Analysis:
+        if state.metrics is not None and state.metrics[0] == analysis.generation:
+            return self.with_metrics(state, analysis)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.with_metrics, state, analysis)
 
     # --- lifecycle -----------------------------------------------------------------------
     def get(self, uri: str) -> DocumentState | None:
