@@ -23,6 +23,7 @@ from perfsquad.context import Context
 from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
 
+
 def _axis() -> cst.Arg:
     return cst.Arg(
         value=cst.Integer("0"),
