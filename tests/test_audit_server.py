@@ -18,8 +18,8 @@ def lowest(xs):
 
 def main():
     total = 0
-    for i in range(400):
-        total += lowest(list(range(i, i + 4000)))
+    for i in range(600):  # unsorted inputs: the sort dominates and the run lasts long enough to sample
+        total += lowest([(j * 7919 + i) % 20011 for j in range(4000)])
     print(total)
 
 

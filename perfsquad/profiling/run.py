@@ -42,6 +42,8 @@ from perfsquad.profiling.target import Target, command_for
 CHILD = Path(__file__).with_name("_child.py")
 DEFAULT_RATE = 100
 DEFAULT_TIMEOUT = 300.0
+MIN_SAMPLES = 30
+"""Fewer samples than this and the profile says it is not reliable."""
 _GRACE_SECONDS = 2.0
 _ATTACH_SECONDS = 10.0
 _PTRACE_HINT = (
@@ -269,7 +271,13 @@ def _run_py_spy(
         exit_code=int(facts["exit_code"]),
         drop_root=_is_wrapper_frame,
     )
-    return replace(profile, warnings=_warnings_for(facts, run))
+    warnings = _warnings_for(facts, run)
+    if (profile.samples or 0) < MIN_SAMPLES:
+        warnings += (
+            f"only {profile.samples or 0} samples at {rate} Hz: the run was too short to sample reliably "
+            "(raise --rate, run the workload longer, or use --sampler cprofile)",
+        )
+    return replace(profile, warnings=warnings)
 
 
 def _run_cprofile(

@@ -19,9 +19,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,12 +33,12 @@ from perfsquad.audit.roi import RoiEstimate, estimate
 from perfsquad.audit.shares import ShareIndex
 from perfsquad.model import Finding, Position
 from perfsquad.profiling.model import Profile
+from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
     from perfsquad.server.app import PerfsquadServer
     from perfsquad.server.extensions import DocumentView
 
-_tokens = itertools.count(1)
 
 
 def _path_of(value: str) -> Path:
@@ -144,29 +143,6 @@ def register(server: PerfsquadServer) -> None:
 
     server.hover_providers.append(hover)
 
-    async def progress_token(ls: Any, title: str, cancel: threading.Event) -> str | None:
-        if not ls.capability("window.work_done_progress"):
-            return None
-        token = f"perfsquad-audit-{next(_tokens)}"
-        try:
-            await ls.progress.create_async(token)
-            ls.progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True))
-            future = ls.progress.tokens.get(token)
-            if future is not None:
-                future.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
-        except Exception:
-            return None
-        return token
-
-    def reporter(ls: Any, token: str | None) -> Callable[[str], None]:
-        loop = asyncio.get_running_loop()
-
-        def report(message: str) -> None:
-            if token is not None:
-                loop.call_soon_threadsafe(ls.progress.report, token, types.WorkDoneProgressReport(message=message))
-
-        return report
-
     @server.command("perfsquad.auditPerformance")
     async def audit_cmd(ls: Any, *args: Any) -> dict[str, Any]:
         from perfsquad.audit.pipeline import run_audit
@@ -186,8 +162,9 @@ def register(server: PerfsquadServer) -> None:
             raise RuntimeError("an audit is already running: cancel it first")
         cancel = threading.Event()
         state.running = cancel
-        token = await progress_token(ls, "perfsquad: audit", cancel)
-        report = reporter(ls, token)
+        progress = CommandProgress(ls, "audit", cancel)
+        await progress.begin("perfsquad: audit")
+        report = progress.report
         formats = tuple(f for f in opts.get("formats", FORMATS) if f in FORMATS) or FORMATS
         try:
             result = await asyncio.to_thread(
@@ -204,8 +181,7 @@ def register(server: PerfsquadServer) -> None:
             raise RuntimeError(str(exc)) from None
         finally:
             state.running = None
-            if token is not None:
-                ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
+            progress.end()
         if result.profile is not None:
             state.profile = result.profile
             server.refresh_overlays()
@@ -251,12 +227,13 @@ def register(server: PerfsquadServer) -> None:
         if lsp_pos is not None:
             line = doc.to_position(lsp_pos).line if doc is not None else lsp_pos.line + 1
         cancel = threading.Event()
-        token = await progress_token(ls, "perfsquad: quick diagnose", cancel)
+        progress = CommandProgress(ls, "diagnose", cancel)
+        await progress.begin("perfsquad: quick diagnose")
         try:
             result = await asyncio.to_thread(
                 diagnose, path, function=name, line=line, source=doc.text if doc is not None else None,
                 root=root(), profile=bool(opts.get("profile", True)), run=opts.get("run") or opts.get("command"),
-                timeout=float(opts.get("timeout", 20.0)), cancel=cancel, progress=reporter(ls, token),
+                timeout=float(opts.get("timeout", 20.0)), cancel=cancel, progress=progress.report,
             )  # fmt: skip
         except asyncio.CancelledError:
             cancel.set()
@@ -264,8 +241,7 @@ def register(server: PerfsquadServer) -> None:
         except ProfileCancelled as exc:
             raise RuntimeError(str(exc)) from None
         finally:
-            if token is not None:
-                ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
+            progress.end()
         fn = result.function
         summary = f"{fn.qualname}: {len(result.findings)} findings, complexity {result.complexity}"
         if result.share is not None:

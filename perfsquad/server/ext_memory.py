@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import itertools
 import os
 import threading
 from collections.abc import Sequence
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from perfsquad.model import Finding, Position, Severity, Span
+from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
     from perfsquad.profiling.leak import LeakResult
@@ -41,7 +40,6 @@ MIN_LINE_SHARE = 0.02
 """A retaining line gets a diagnostic when it holds at least this share of the growth..."""
 MIN_LINE_BYTES = 16.0
 """...and at least this many bytes per iteration."""
-_tokens = itertools.count(1)
 
 
 @dataclass
@@ -186,27 +184,8 @@ def register(server: PerfsquadServer) -> None:
             raise RuntimeError("a leak check is already running: cancel it first")
         cancel = threading.Event()
         state.running = cancel
-        loop = asyncio.get_running_loop()
-        token: str | None = None
-        if ls.capability("window.work_done_progress"):
-            token = f"perfsquad-leakcheck-{next(_tokens)}"
-            try:
-                await ls.progress.create_async(token)
-                ls.progress.begin(
-                    token,
-                    types.WorkDoneProgressBegin(
-                        title="perfsquad: leak check", cancellable=True, message=str(options["target"])
-                    ),
-                )
-                future = ls.progress.tokens.get(token)
-                if future is not None:
-                    future.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
-            except Exception:
-                token = None
-
-        def progress(message: str) -> None:
-            if token is not None:
-                loop.call_soon_threadsafe(ls.progress.report, token, types.WorkDoneProgressReport(message=message))
+        progress = CommandProgress(ls, "leakcheck", cancel)
+        await progress.begin("perfsquad: leak check", str(options["target"]))
 
         cwd = options["cwd"] or (str(root()) if root() is not None else None)
         try:
@@ -222,7 +201,7 @@ def register(server: PerfsquadServer) -> None:
                 frames=options["frames"],
                 cwd=cwd,
                 cancel=cancel,
-                on_progress=progress,
+                on_progress=progress.report,
             )
         except asyncio.CancelledError:
             cancel.set()
@@ -234,9 +213,7 @@ def register(server: PerfsquadServer) -> None:
             raise RuntimeError(str(exc)) from None
         finally:
             state.running = None
-            if token is not None:
-                with contextlib.suppress(Exception):
-                    ls.progress.end(token, types.WorkDoneProgressEnd(message="done"))
+            progress.end()
         shown = apply(result)
         if result.flat:
             text = (

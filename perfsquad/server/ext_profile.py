@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
-import itertools
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -33,6 +32,7 @@ from perfsquad.model import Finding, Position, Span
 from perfsquad.profiling.analysis import Bottleneck, Pareto, classify, frame_label, function_kind, pareto, user_view
 from perfsquad.profiling.model import FunctionStat, LineStat, Profile, load_profile
 from perfsquad.profiling.weighting import ProfileIndex, weigh_finding
+from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
     from perfsquad.server.app import PerfsquadServer
@@ -42,7 +42,6 @@ HOT_DIAGNOSTICS_PER_FILE = 5
 HINT_MIN_SHARE = 0.01
 """Lines below this share of the runtime get no inlay hint (noise)."""
 DOC_URL = (Path(__file__).resolve().parents[2] / "docs" / "profiling.md").as_uri()
-_tokens = itertools.count(1)
 
 
 def _norm(path: str) -> str:
@@ -280,24 +279,8 @@ def register(server: PerfsquadServer) -> None:
             raise RuntimeError("a profile is already running: cancel it first")
         cancel = threading.Event()
         state.running = cancel
-        loop = asyncio.get_running_loop()
-        token: str | None = None
-        if ls.capability("window.work_done_progress"):
-            token = f"perfsquad-profile-{next(_tokens)}"
-            try:
-                await ls.work_done_progress.create_async(token)
-                ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="perfsquad: profiling", cancellable=True,
-                                                                      message=" ".join(map(str, options["command"]))))  # fmt: skip
-                future = ls.work_done_progress.tokens.get(token)
-                if future is not None:
-                    future.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
-            except Exception as exc:
-                ls.log(types.MessageType.Warning, f"perfsquad: no progress reporting: {exc!r}")
-                token = None
-
-        def progress(message: str) -> None:
-            if token is not None:
-                loop.call_soon_threadsafe(ls.work_done_progress.report, token, types.WorkDoneProgressReport(message=message))
+        progress = CommandProgress(ls, "profile", cancel)
+        await progress.begin("perfsquad: profiling", " ".join(map(str, options["command"])))
 
         _status("profiling")
         cwd = options.get("cwd") or (str(root()) if root() is not None else None)
@@ -305,7 +288,7 @@ def register(server: PerfsquadServer) -> None:
             profile = await asyncio.to_thread(
                 profile_command, options["command"], sampler=options.get("sampler", "auto"), cwd=cwd,
                 timeout=float(options.get("timeout", 300.0)), memory=bool(options.get("memory", False)),
-                cancel=cancel, on_progress=progress,
+                cancel=cancel, on_progress=progress.report,
             )  # fmt: skip
         except asyncio.CancelledError:
             cancel.set()
@@ -319,8 +302,7 @@ def register(server: PerfsquadServer) -> None:
             raise RuntimeError(str(exc)) from None
         finally:
             state.running = None
-            if token is not None:
-                ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+            progress.end()
         out = Path(cwd or ".") / PROFILE_FILE
         with contextlib.suppress(OSError):
             profile.dump(out)
