@@ -119,7 +119,7 @@ async def test_quick_diagnose_by_position_and_by_name(client: ProbeClient, tmp_p
     assert isinstance(fast, dict)
     assert fast["function"] == "main" and fast["line"] == 5 and fast["profile"] is None
     assert fast["complexity"] == "n/a" or fast["complexity"].startswith("O(")
-    assert fast["radon"]["cyclomatic"] == 2 and fast["radon"]["rank"] == "A"
+    assert fast["radon"]["cyclomatic"] == 3 and fast["radon"]["rank"] == "A"  # for + comprehension
     assert [f["code"] for f in fast["findings"]] == ["IDM005"]  # `total += ...` in the loop
     assert fast["findings"][0]["share"] is None and "no profile" in fast["text"]
 
