@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
 from perfsquad.config import Config, exclusion_matcher
-from perfsquad.engine import analyze_bytes, analyze_text
 from perfsquad.model import FileReport, FunctionMetrics, report_from_json, to_json
 
 if TYPE_CHECKING:
@@ -39,6 +38,8 @@ def analyze_source(
     metrics: bool = False,
 ) -> FileReport:
     """Analyze one in-memory source. Never raises."""
+    from perfsquad.engine import analyze_bytes, analyze_text  # imported when first needed: warm CLI runs never are
+
     if isinstance(source, bytes):
         return analyze_bytes(source, path, config, want_fixes=want_fixes, metrics=metrics)
     return analyze_text(source, path, config, want_fixes=want_fixes, metrics=metrics)
@@ -156,6 +157,8 @@ def _work(args: tuple[str, bytes | None, Config, bool, bool]) -> tuple[str, str,
         except OSError as exc:
             return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}")), None
     index = _LINKED if _LINKED is not None else ProjectIndex()
+    from perfsquad.engine import analyze_bytes
+
     report = analyze_bytes(data, path, config, want_fixes=want_fixes, metrics=metrics, project=index)
     summary = index.collected.pop(path, None)
     return path, _digest(data), to_json(report), summary.to_data() if summary is not None else None
