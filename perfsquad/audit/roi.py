@@ -113,7 +113,15 @@ def calibration() -> dict[str, Any]:
 
 
 def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) -> SpeedupPoint | None:
-    """The calibrated speedup of a rule: at the largest size for measured code, else the median."""
+    """The calibrated speedup of a rule: at the largest size for measured code, else the median.
+
+    A finding's own measured speedup (``fallback``, e.g. a vectorization finding on lists, which
+    carries the figures measured on lists rather than on arrays) wins over the rule-wide entry.
+    """
+    if fallback is not None and fallback.sizes:
+        sized = sorted(fallback.sizes)
+        n, ratio = sized[-1] if measured else sized[len(sized) // 2]
+        return SpeedupPoint(ratio, f"measured at n={n}; {fallback.measured_by}")
     data = calibration()
     entry = data.get("rules", {}).get(code)
     where = f"bench/calibrate.py, Python {data.get('python', '?')}, {data.get('date', '?')}"
