@@ -119,6 +119,9 @@ def test_ctrl_c_stops_the_audit_and_its_profiled_process(tmp_path: Path) -> None
         [sys.executable, "-m", "perfsquad", "audit", str(tmp_path), "--run", "python slow.py", "--out",
          str(tmp_path / "out")],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A test run started in the background (`cmd &` in a shell) ignores SIGINT, and an ignored
+        # signal stays ignored across exec: give the audit the default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
