@@ -50,11 +50,16 @@ class Context:
         self.findings: list[Finding] = []
         self.fix_errors: list[str] = []
         self._scope_types: dict[ast.AST, dict[str, str]] = {}
+        self.whole = True
+        """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
+        incremental contexts, which index only the re-analyzed unit)."""
         self.project: ProjectIndex | None = None
         """The workspace's effect summaries (None: this module alone); set by the engine."""
         self._io: IOTypes | None = None
         self._summary: ModuleSummary | None = None
         self._effects: EffectView | None = None
+        self.inherits: Inheritance | None = None
+        """Facts an incremental context takes over from the previous one (see ``inherit_from``)."""
 
     def release(self) -> None:
         """Drop everything this context holds (it is unusable afterwards).
@@ -63,6 +68,23 @@ class Context:
         cycles so the tree is freed by reference counting at once instead of by the collector.
         """
         self.__dict__.clear()
+
+    def inherit_from(self, old: Context, classes: dict[ast.ClassDef, ast.ClassDef | None], summary: bool) -> None:
+        """Take over, lazily, what ``old`` knows and an edit did not change: the ``self.x`` types
+        of classes (``classes`` maps each class of this tree to its counterpart in ``old``, or to
+        None when the edit may have changed them) and, if ``summary``, the module's I/O effect
+        summary. Never a chain of contexts: what ``old`` itself had not computed yet is taken
+        from the context ``old`` would have taken it from."""
+        source: Context | None = old
+        mapped = dict(classes)
+        summary_source = old if summary else None
+        pending = old.inherits
+        if old._io is None and pending is not None and pending.source is not None:
+            source = pending.source
+            mapped = {new: pending.classes.get(cls) if cls is not None else None for new, cls in mapped.items()}
+        if summary and old._summary is None and pending is not None and pending.summary is not None:
+            summary_source = pending.summary
+        self.inherits = Inheritance(source, mapped, summary_source)
 
     # -- navigation -------------------------------------------------------------------------
     def nodes(self, kind: type[N]) -> list[N]:
@@ -157,15 +179,31 @@ class Context:
 
             io = IOTypes(self)
             io.module = module_name_for(self.path)
-            io.imports = project_imports(self, package_of(io.module, self.path))
+            inherits = self.inherits
+            source_io = inherits.source._io if inherits is not None and inherits.source is not None else None
+            if source_io is not None and source_io.module == io.module:
+                io.imports = source_io.imports  # the edit changed no import (the editor checks)
+            else:
+                io.imports = project_imports(self, package_of(io.module, self.path))
             self._io = io
+            if inherits is not None and inherits.source is not None:
+                for cls, old in inherits.classes.items():
+                    if old is not None:
+                        io.inherit_class_attrs(cls, inherits.source, old)
+                # Drop the reference: the earlier context is freed once nothing pends on it.
+                self.inherits = Inheritance(None, {}, inherits.summary) if inherits.summary is not None else None
         return self._io
 
     def module_summary(self) -> ModuleSummary:
         if self._summary is None:
             from perfsquad.semantics.effects import summarize
 
-            self._summary = summarize(self)
+            inherits = self.inherits
+            if inherits is not None and inherits.summary is not None:
+                self._summary = inherits.summary.module_summary()
+                self.inherits = Inheritance(inherits.source, inherits.classes, None) if inherits.source else None
+            else:
+                self._summary = summarize(self)
         return self._summary
 
     @property
@@ -239,3 +277,16 @@ def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) ->
         if node.returns is not None:
             parts.append(node.returns)
     return parts
+
+
+class Inheritance:
+    """What an incremental :class:`Context` takes from an earlier one (see ``Context.inherit_from``)."""
+
+    __slots__ = ("classes", "source", "summary")
+
+    def __init__(
+        self, source: Context | None, classes: dict[ast.ClassDef, ast.ClassDef | None], summary: Context | None
+    ) -> None:
+        self.source = source
+        self.classes = classes
+        self.summary = summary

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
+
+import pytest
 
 from perfsquad.engine import analyze_text
 from perfsquad.incremental import IncrementalAnalyzer
@@ -43,13 +46,13 @@ def same(a: object, b: object) -> bool:
     return to_json(a) == to_json(b)
 
 
-def check_sequence(texts: list[str]) -> int:
-    inc = IncrementalAnalyzer("f.py", metrics=True)
+def check_sequence(texts: list[str], *, metrics: bool = True) -> int:
+    inc = IncrementalAnalyzer("f.py", metrics=metrics)
     incremental_hits = 0
     for text in texts:
         got = inc.update(text)
         incremental_hits += inc.last_was_incremental
-        want = analyze_text(text, "f.py", metrics=True)
+        want = analyze_text(text, "f.py", metrics=metrics)
         assert same(got.findings, want.findings), text
         assert same(got.functions, want.functions), text
         assert got.error == want.error
@@ -94,3 +97,131 @@ def test_random_line_edits_match_whole_file() -> None:
         text = "".join(lines)
         texts.append(text)
     check_sequence(texts)
+
+
+# A module whose findings reach across units: a class's `self.x` types, I/O effect summaries,
+# a module-level cache, a small class instantiated in loops, a similarity function.
+RICH = '''import sqlite3
+from dataclasses import dataclass
+
+CACHE = {}
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+
+def cosine(a, b):
+    return sum(p * q for p, q in zip(a, b))
+
+
+def remember(key, value):
+    CACHE[key] = value
+
+
+def reset():
+    return len(CACHE)
+
+
+def build(n):
+    out = []
+    for i in range(n):
+        out.append(i)
+    p = Point(1, 2)
+    return out, p
+
+
+def pairs(rows):
+    scores = []
+    for a in rows:
+        for b in rows:
+            scores.append(cosine(a, b))
+    return scores
+
+
+class Repo:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path)
+        self.names = []
+
+    def fetch(self, key):
+        return self.conn.execute("SELECT v FROM t WHERE k = ?", (key,)).fetchone()
+
+    def load_all(self, keys):
+        out = []
+        for key in keys:
+            out.append(self.fetch(key))
+        return out
+
+    def total(self, xs):
+        t = 0
+        for x in xs:
+            t += x
+        return t
+'''
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def test_edits_reaching_other_units_match_whole_file() -> None:
+    """Every edit that changes what other units' findings read: the result is still exact."""
+    steps = [
+        ("        t = 0\n", "        t = 0\n        u = 1\n"),  # a method body: method-level
+        ("        return t\n", "        return t + u\n"),
+        ("        self.conn = sqlite3.connect(path)\n", "        self.conn = {}\n"),  # self.x types
+        ("        self.conn = {}\n", "        self.conn = sqlite3.connect(path)\n"),
+        ("    return len(CACHE)\n", "    CACHE.clear()\n    return 0\n"),  # the cache is evicted
+        ("    CACHE.clear()\n    return 0\n", "    return len(CACHE)\n"),
+        ("    p = Point(1, 2)\n", "    p = [Point(i, i) for i in range(n)]\n"),  # instantiated in a loop
+        ("    return sum(p * q for p, q in zip(a, b))\n", "    return 0\n"),  # no longer a similarity
+        ("    return 0\n", "    return sum(p * q for p, q in zip(a, b))\n"),
+        ("        return self.conn.execute(", "        return self.names.index(key) or self.conn.execute("),
+        ("        out = []\n        for key", "        out = []\n        self.names.append(1)\n        for key"),
+        ("    def total(self, xs):\n", "    def total(self, xs):\n        vars(self)\n"),  # dynamic attributes
+        ("        vars(self)\n", ""),
+        ("        return self.names.index(key) or self.conn.execute(", "        return self.conn.execute("),
+        ('"SELECT v FROM t WHERE k = ?"', "'SELECT v FROM t WHERE k = ' + key"),
+    ]
+    texts = [RICH]
+    for old, new in steps:
+        texts.append(_edit(texts[-1], old, new))
+    hits = check_sequence(texts)
+    assert hits >= 2  # the first two (inside one method, nothing else reads them) stay incremental
+
+
+@pytest.mark.parametrize("metrics", [True, False], ids=["with-metrics", "diagnostics-only"])
+def test_random_edits_in_methods_match_whole_file(metrics: bool) -> None:
+    rng = random.Random(11)
+    snippets = [
+        "        x = 1\n",
+        "        self.conn.execute('SELECT 1')\n",
+        "        for i in range(3):\n            Point(i, i)\n",
+        "        CACHE.clear()\n",
+        "        self.names.append(x)\n",
+        "        y = cosine(xs, xs)\n",
+        "        import json\n",
+        "        # a comment\n",
+        "\n",
+    ]
+    singles = {line for line in snippets if line.count("\n") == 1}
+    text = RICH
+    texts = [text]
+    for _ in range(60):
+        lines = text.splitlines(keepends=True)
+        in_class = lines.index("class Repo:\n")
+        # Insert before a statement of a method body (always valid code); delete an inserted line.
+        statements = [i for i in range(in_class, len(lines)) if re.match(r"        \S", lines[i])]
+        inserted = [i for i in range(in_class, len(lines)) if lines[i] in singles]
+        if inserted and rng.random() < 0.4:
+            del lines[rng.choice(inserted)]
+        else:
+            lines.insert(rng.choice(statements), rng.choice(snippets))
+        text = "".join(lines)
+        texts.append(text)
+    hits = check_sequence(texts, metrics=metrics)
+    assert hits >= 5  # the edits nothing else reads (a local, a comment) stay incremental

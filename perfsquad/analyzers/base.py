@@ -76,6 +76,19 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        """What ``unit`` (a top-level ``def``/``class``, or a method of a top-level class)
+        contributes to the module-wide facts this rule reads beyond the node it checks.
+
+        The editor re-analyzes only the unit an edit touched and keeps the other findings; when a
+        rule's findings elsewhere can depend on the unit, the rule returns a comparable summary
+        here (computed on the unit before and after the edit with the context it belongs to), and
+        a difference sends the editor to a whole-file analysis. ``None``: the rule's findings
+        depend only on the unit that contains them and on module-level statements.
+        """
+        return None
+
+    @classmethod
     def family(cls) -> Family:
         return Family(re.sub(r"\d+$", "", cls.code))
 

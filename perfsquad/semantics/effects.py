@@ -208,7 +208,7 @@ def _calls_by_function(ctx: Context) -> dict[ast.AST, list[ast.Call]] | None:
     """Calls grouped by the function that executes them, from the engine's buckets (None when
     the context does not cover the whole module, e.g. an incremental one)."""
     tree = ctx.tree
-    if not all(ctx.parent(stmt) is tree for stmt in tree.body):
+    if not ctx.whole or not all(ctx.parent(stmt) is tree for stmt in tree.body):
         return None
     parent = ctx.parent
     grouped: dict[ast.AST, list[ast.Call]] = {}
@@ -331,22 +331,26 @@ def block_fingerprint(stmt: ast.stmt) -> tuple[str, ...]:
             parts.add(f"f:{getattr(node, 'name', '')}:{type(node).__name__}:{len(getattr(node, 'decorator_list', ()))}")
         elif isinstance(node, ast.Assign):
             targets = ",".join(dotted(t) or ast.dump(t) for t in node.targets)
-            parts.add(f"=:{targets}:{dotted(node.value) or type(node.value).__name__}")
+            value = node.value.func if isinstance(node.value, ast.Call) else node.value
+            parts.add(f"=:{targets}:{type(node.value).__name__}:{dotted(value) or type(value).__name__}")
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            parts.add(f"w:{ast.dump(node.optional_vars)}")
+            expr = node.context_expr.func if isinstance(node.context_expr, ast.Call) else node.context_expr
+            parts.add(f"w:{ast.dump(node.optional_vars)}:{dotted(expr) or ast.dump(expr)}")
         elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr | ast.Global | ast.Nonlocal):
             parts.add(f"b:{ast.dump(getattr(node, 'target', node))}")
     return tuple(sorted(parts))
 
 
-def block_effects(ctx: Context, stmt: ast.stmt) -> tuple[Any, ...]:
-    """What a top-level ``def``/``class`` contributes to the module's effect facts (line numbers
-    aside). Equal before and after an edit: no other block's I/O findings can change."""
+def block_effects(ctx: Context, stmt: ast.stmt, owner: str | None = None) -> tuple[Any, ...]:
+    """What a top-level ``def``/``class`` (or, with ``owner``, a method of that top-level class)
+    contributes to the module's effect facts (line numbers aside). Equal before and after an
+    edit: no other block's I/O findings can change."""
     io = ctx.io
     module = io.module
     out: list[Any] = []
     if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-        functions: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = [(f"{module}.{stmt.name}", stmt)]
+        key = f"{module}.{owner}.{stmt.name}" if owner is not None else f"{module}.{stmt.name}"
+        functions: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = [(key, stmt)]
     elif isinstance(stmt, ast.ClassDef):
         functions = [
             (f"{module}.{stmt.name}.{item.name}", item)

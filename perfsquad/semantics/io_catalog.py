@@ -445,6 +445,8 @@ class IOTypes:
         self._memo: dict[tuple[ast.AST, str], str] = {}
         self._param_types: dict[ast.AST, dict[str, str]] = {}
         self._class_attrs: dict[ast.ClassDef, dict[str, str]] = {}
+        self._inherited: dict[ast.ClassDef, tuple[Context, ast.ClassDef]] = {}
+        """Classes whose ``self.x`` types another context knows (see :meth:`inherit_class_attrs`)."""
         self._class_of: Callable[[ast.AST], ast.AST | None] = ctx.parent
         self._classes: dict[str, ast.ClassDef] | None = None
         self.imports: ImportMap = ctx.imports
@@ -552,38 +554,45 @@ class IOTypes:
         if self._bindings is None:
             self._bindings = {}
             self._attr_bindings = {}
-            self._whole = all(ctx.parent(stmt) is ctx.tree for stmt in ctx.tree.body)
+            self._whole = ctx.whole and all(ctx.parent(stmt) is ctx.tree for stmt in ctx.tree.body)
             if self._whole:
                 self._class_of = ctx.parent
                 self._ingest(ctx.nodes, ctx.scope_of, ctx.parent)
         if self._whole:
             return self._bindings
         # An incremental context (one re-parsed block among old statements): the engine's buckets
-        # and parent links do not cover the module, so walk what is asked about, one top-level
-        # statement at a time (the module's own level counts as one).
-        top = self._top_statement(scope) if scope is not None else ctx.tree
+        # and parent links do not cover the module, so walk what is asked about, one unit at a
+        # time: a method of a top-level class, a top-level statement, or the module's own level.
+        top, around = self._unit_of(scope) if scope is not None else (ctx.tree, ctx.tree)
         if top is not None and top not in self._walked:
             self._walked.add(top)
             stmts = [top] if top is not ctx.tree else list(ctx.tree.body)
-            buckets, scopes, owners = _walk_scopes(stmts, ctx.tree, shallow_defs=top is ctx.tree)
+            buckets, scopes, owners = _walk_scopes(
+                stmts, ctx.tree, shallow_defs=top is ctx.tree, around=around, skip=self._walked
+            )
             self._owners.update(owners)
             self._class_of = self._owners.get
             self._ingest(lambda kind: buckets.get(kind, []), lambda node: scopes.get(node, ctx.tree), self._owners.get)
         return self._bindings
 
-    def _top_statement(self, scope: ast.AST) -> ast.AST | None:
+    def _unit_of(self, scope: ast.AST) -> tuple[ast.AST | None, ast.AST]:
+        """The unit walked to learn ``scope``'s bindings, and the scope around that unit: the
+        method of a top-level class that contains ``scope`` (its bindings are all inside it), else
+        the top-level statement, else the module."""
         tree = self.ctx.tree
         if scope is tree:
-            return tree
-        node = scope
+            return tree, tree
+        node, below = scope, scope
         for _ in range(200):
             parent = self.ctx.parent(node)
-            if parent is tree:
-                return node
-            if parent is None:
-                return node if any(node is stmt for stmt in tree.body) else None
-            node = parent
-        return None
+            if parent is None and not any(node is stmt for stmt in tree.body):
+                return None, tree
+            if parent is tree or parent is None:
+                if isinstance(node, ast.ClassDef) and below is not node and isinstance(below, _DEFS):
+                    return below, node
+                return node, tree
+            below, node = node, parent
+        return None, tree
 
     def _ingest(
         self,
@@ -734,6 +743,10 @@ class IOTypes:
         attrs = self._class_attrs.get(cls)
         if attrs is not None:
             return attrs
+        inherited = self._inherited.pop(cls, None)
+        if inherited is not None:
+            attrs = self._class_attrs[cls] = inherited[0].io.class_attrs(inherited[1])
+            return attrs
         attrs = self._class_attrs[cls] = {}  # cycle guard
         self._collect(cls)
         for name, bound in self._attr_bindings.get(cls, {}).items():
@@ -741,6 +754,22 @@ class IOTypes:
             # An annotation declares the type; assignments must agree with it or be unknown.
             attrs[name] = self._agree(annotated, None) if annotated else self._agree(bound, None)
         return attrs
+
+    def inherit_class_attrs(self, cls: ast.ClassDef, source: Context, source_cls: ast.ClassDef) -> None:
+        """``cls`` binds exactly the ``self.x`` that ``source_cls`` binds in ``source`` (the same
+        class, or one whose edit assigned no attribute): take their types from there, lazily,
+        instead of walking every method of ``cls`` again."""
+        old = source._io
+        if old is not None:
+            known = old._class_attrs.get(source_cls)
+            if known is not None:
+                self._class_attrs[cls] = known
+                return
+            pending = old._inherited.get(source_cls)
+            if pending is not None:
+                self._inherited[cls] = pending  # never a chain of contexts: point at the one that knows
+                return
+        self._inherited[cls] = (source, source_cls)
 
     # -- the catalogue lookup ---------------------------------------------------------------------
     def op_of(self, call: ast.Call) -> IOCall | None:
@@ -764,7 +793,7 @@ class IOTypes:
             ctx = self.ctx
             self._any_loop = any(
                 ctx.nodes(kind) for kind in (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
-            ) or not all(ctx.parent(stmt) is ctx.tree for stmt in ctx.tree.body)
+            ) or not ctx.whole or not all(ctx.parent(stmt) is ctx.tree for stmt in ctx.tree.body)
         return self._any_loop
 
     def _op_of(self, call: ast.Call) -> IOCall | None:
@@ -869,18 +898,31 @@ def django_model_of(node: ast.expr) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 def _walk_scopes(
-    stmts: list[ast.stmt] | list[ast.AST], tree: ast.Module, *, shallow_defs: bool = False
+    stmts: list[ast.stmt] | list[ast.AST],
+    tree: ast.Module,
+    *,
+    shallow_defs: bool = False,
+    around: ast.AST | None = None,
+    skip: set[ast.AST] | frozenset[ast.AST] = frozenset(),
 ) -> tuple[dict[type, list[Any]], dict[ast.AST, ast.AST], dict[ast.AST, ast.AST | None]]:
     """Buckets by type, the scope of every node (as ``Context.scope_of`` defines it) and the class
     of every method, in one iterative walk of ``stmts`` that needs no parent links.
-    ``shallow_defs``: top-level defs and classes are recorded but not entered."""
+    ``shallow_defs``: top-level defs and classes are recorded but not entered. ``around``: the
+    scope around ``stmts`` (the module by default). ``skip``: units walked before (not again)."""
     buckets: dict[type, list[Any]] = {}
     scopes: dict[ast.AST, ast.AST] = {}
     owners: dict[ast.AST, ast.AST | None] = {}
-    stack: list[tuple[ast.AST, ast.AST]] = [(stmt, tree) for stmt in reversed(stmts)]
+    start = tree if around is None else around
+    stack: list[tuple[ast.AST, ast.AST]] = [(stmt, start) for stmt in reversed(stmts)]
+    roots = {id(stmt) for stmt in stmts}
     while stack:
         node, scope = stack.pop()
+        if skip and node in skip and id(node) not in roots:
+            continue
         scopes[node] = scope
         buckets.setdefault(type(node), []).append(node)
         if shallow_defs and scope is tree and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

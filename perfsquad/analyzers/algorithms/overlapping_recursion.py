@@ -173,6 +173,8 @@ def _maybe_recursive(ctx: Context, fn: ast.FunctionDef) -> bool:
     """Whether ``fn`` calls its own name twice or more, found from the engine's call bucket
     (grouped by name once per module) without walking the function. A function missing from the
     buckets (an incrementally re-parsed block) is always a candidate."""
+    if not ctx.whole:
+        return True  # an editor's incremental context: the unit is small, check it precisely
     cached = _CALLS.get(ctx)
     if cached is None:
         by_name: dict[str, list[ast.Call]] = {}

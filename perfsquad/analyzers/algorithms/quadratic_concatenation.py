@@ -98,6 +98,11 @@ class QuadraticConcatenation(Rule):
         Invalid("def f(xs):\n    acc = ()\n    for x in xs:\n        acc += (x,)\n    return acc\n"),
     )
 
+    @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        """The fix imports ``itertools`` only when the name is free anywhere in the module."""
+        return any(isinstance(n, ast.Name) and n.id == "itertools" for n in ast.walk(unit))
+
     def check(self, node: ast.Call | ast.Assign | ast.AugAssign, ctx: Context) -> None:
         if isinstance(node, ast.Call):
             self._check_sum(node, ctx)

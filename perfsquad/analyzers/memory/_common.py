@@ -318,3 +318,43 @@ def _classify_load(
     if isinstance(parent, ast.UnaryOp | ast.BoolOp | ast.FormattedValue):
         return
     use.evicted = True
+
+
+class ReadsModuleContainers:
+    """Mixin for rules reading :func:`module_containers`: a container's findings depend on every
+    use of it in the module (an eviction anywhere clears them)."""
+
+    @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        names = set(_module_container_types(ctx))
+        if not names:
+            return None
+        facts: set[tuple[object, ...]] = set()
+        Frame = tuple[ast.AST, ast.stmt | None, tuple[str, ...], str]
+        stack: list[Frame] = [(unit, None, (), "")]
+        while stack:
+            node, stmt, guards, function = stack.pop()
+            if isinstance(node, ast.stmt):
+                stmt = node
+            if isinstance(node, ast.Name) and node.id in names:
+                facts.add(("use", ast.dump(stmt) if stmt is not None else node.id, guards, function))
+                continue
+            if isinstance(node, (*FUNCTIONS, ast.Lambda)):
+                if not isinstance(node, ast.Lambda):
+                    facts.add(("def", node.name))
+                    for dec in node.decorator_list:
+                        facts.update(("decorator", n.id) for n in ast.walk(dec) if isinstance(n, ast.Name))
+                function = getattr(node, "name", "<lambda>")
+                facts.update(("arg", a.arg, function) for a in ast.walk(node.args) if isinstance(a, ast.arg) and a.arg in names)
+            elif isinstance(node, ast.Global | ast.Nonlocal):
+                facts.add((type(node).__name__, tuple(node.names), function))
+            elif isinstance(node, ast.alias) and (node.asname or node.name).split(".", 1)[0] in names:
+                facts.add(("import", node.asname or node.name, function))
+            if isinstance(node, ast.If):
+                test = ast.dump(node.test)
+                stack.append((node.test, stmt, guards, function))
+                stack.extend((s, stmt, (*guards, "if " + test), function) for s in node.body)
+                stack.extend((s, stmt, (*guards, "else " + test), function) for s in node.orelse)
+                continue
+            stack.extend((child, stmt, guards, function) for child in ast.iter_child_nodes(node))
+        return frozenset(facts)

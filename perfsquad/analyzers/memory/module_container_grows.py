@@ -3,11 +3,11 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.base import Invalid, Rule
-from perfsquad.analyzers.memory._common import GROWABLE_TYPES, module_containers
+from perfsquad.analyzers.memory._common import GROWABLE_TYPES, ReadsModuleContainers, module_containers
 from perfsquad.context import Context
 
 
-class ModuleContainerGrows(Rule):
+class ModuleContainerGrows(ReadsModuleContainers, Rule):
     """
     ## What it does
     Flags a module-level list, set, deque (without `maxlen`) or bytearray that a function adds to

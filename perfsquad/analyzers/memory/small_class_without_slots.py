@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.analyzers.facts import calls_with_loop_flag
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Fix, FixSafety, Position, Severity, Span
@@ -194,6 +195,32 @@ class SmallClassWithoutSlots(Rule):
             "        return super().__repr__()\nps = [P(i) for i in range(3)]\n",
         ),
     )
+
+    @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        """A class's finding depends on its instantiations anywhere in the module, on the bindings
+        of its name, and on what its methods do with attributes."""
+        classes = {s.name for s in ctx.tree.body if isinstance(s, ast.ClassDef)}
+        facts: set[tuple[str, ...]] = set()
+        for call, looped in calls_with_loop_flag(unit):
+            func = call.func
+            if isinstance(func, ast.Name) and func.id in classes:
+                facts.add(("call", func.id, str(looped)))
+            elif isinstance(func, ast.Name) and func.id == "super" and not call.args:
+                facts.add(("super",))
+        for n in ast.walk(unit):
+            if isinstance(n, ast.Name):
+                if n.id in classes and not isinstance(n.ctx, ast.Load):
+                    facts.add(("bind", n.id))
+                elif n.id in ("vars", "__dict__"):
+                    facts.add(("dynamic", n.id))
+            elif isinstance(n, ast.arg) and n.arg in classes:
+                facts.add(("param", n.arg))
+            elif isinstance(n, (*FUNCTIONS, ast.ClassDef)) and (n.name in classes or n.name in _DYNAMIC):
+                facts.add(("def", n.name))
+            elif isinstance(n, ast.Attribute) and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
+                facts.add(("attribute", n.attr, type(n.ctx).__name__))
+        return frozenset(facts)
 
     def check(self, node: ast.ClassDef, ctx: Context) -> None:
         if not isinstance(ctx.parent(node), ast.Module) or node.keywords:

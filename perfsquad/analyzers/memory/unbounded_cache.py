@@ -5,6 +5,7 @@ import ast
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.analyzers.memory._common import (
     MAPPING_TYPES,
+    ReadsModuleContainers,
     cache_decorator,
     is_unbounded,
     method_kind,
@@ -14,7 +15,7 @@ from perfsquad.context import Context
 from perfsquad.model import Severity
 
 
-class UnboundedCache(Rule):
+class UnboundedCache(ReadsModuleContainers, Rule):
     """
     ## What it does
     Flags caches that can only grow:

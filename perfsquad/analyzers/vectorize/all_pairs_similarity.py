@@ -97,32 +97,51 @@ def similarity_functions(ctx: Context) -> dict[str, str]:
         return cached
     found: dict[str, str] = {}
     for fn in ctx.tree.body:
-        if not isinstance(fn, FUNCTIONS) or len(fn.args.args) < 2:
-            continue
-        params = {a.arg for a in fn.args.args[:2]}
-        kind: str | None = None
-        roots = 0
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Call):
-                operands = dot_operands(ctx, node)
-                qn = ctx.qualified_name(node.func)
-                distance = distance_operands(ctx, node)
-                if operands is not None and {ctx.text(o) for o in operands} == params:
-                    kind = kind or "dot"
-                elif distance is not None and {ctx.text(o) for o in distance} == params:
-                    kind = kind or "distance"
-                elif qn in _SIMILARITIES and {ctx.text(a) for a in node.args} == params:
-                    kind = kind or _SIMILARITIES[qn]
-                if qn in ("math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"):
-                    roots += 1
-        if kind == "dot" and roots:
-            kind = "cosine"
-        elif kind == "distance" and not roots:
-            kind = "squared-distance"
-        if kind is not None:
-            found[fn.name] = kind
+        if isinstance(fn, FUNCTIONS):
+            kind = similarity_kind(ctx, fn)
+            if kind is not None:
+                found[fn.name] = kind
     ctx._vec_similarities = found  # type: ignore[attr-defined]
     return found
+
+
+def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """How ``fn`` compares its first two parameters (``dot``, ``cosine``, ``distance``...), if it does."""
+    if len(fn.args.args) < 2:
+        return None
+    params = {a.arg for a in fn.args.args[:2]}
+    kind: str | None = None
+    roots = 0
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call):
+            operands = dot_operands(ctx, node)
+            qn = ctx.qualified_name(node.func)
+            distance = distance_operands(ctx, node)
+            if operands is not None and {ctx.text(o) for o in operands} == params:
+                kind = kind or "dot"
+            elif distance is not None and {ctx.text(o) for o in distance} == params:
+                kind = kind or "distance"
+            elif qn in _SIMILARITIES and {ctx.text(a) for a in node.args} == params:
+                kind = kind or _SIMILARITIES[qn]
+            if qn in ("math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"):
+                roots += 1
+    if kind == "dot" and roots:
+        kind = "cosine"
+    elif kind == "distance" and not roots:
+        kind = "squared-distance"
+    return kind
+
+
+class ReadsModuleVectors:
+    """Mixin for the vectorization rules: they read the numeric return types and the similarity
+    kind of every top-level function (a call's result, a pairwise loop)."""
+
+    @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        if not isinstance(unit, FUNCTIONS) or not any(unit is stmt for stmt in ctx.tree.body):
+            return None
+        returns = ast.dump(unit.returns) if unit.returns is not None else None
+        return unit.name, type(unit).__name__, returns, similarity_kind(ctx, unit)
 
 
 def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple[str, ast.expr, ast.expr] | None:
@@ -159,7 +178,7 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple
     return None
 
 
-class AllPairsSimilarity(Rule):
+class AllPairsSimilarity(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags two nested loops that compare every vector with every other one, one pair at a time:

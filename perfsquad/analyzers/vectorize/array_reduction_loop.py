@@ -19,6 +19,7 @@ from perfsquad.analyzers.vectorize._common import (
     report,
     unsafe_title,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
 from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
@@ -37,7 +38,7 @@ def _reduce(array: cst.BaseExpression, method: str) -> cst.Call:
     return call.with_changes(args=[_axis()])
 
 
-class ArrayReductionLoop(Rule):
+class ArrayReductionLoop(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags a reduction over a NumPy array done by the Python interpreter: an accumulation loop

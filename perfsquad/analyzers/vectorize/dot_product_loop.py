@@ -16,6 +16,7 @@ from perfsquad.analyzers.vectorize._common import (
     report,
     unsafe_title,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
 
@@ -24,7 +25,7 @@ def is_sqrt(ctx: Context, node: ast.AST | None) -> bool:
     return isinstance(node, ast.Call) and ctx.qualified_name(node.func) in ("math.sqrt", "numpy.sqrt")
 
 
-class DotProductLoop(Rule):
+class DotProductLoop(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags a dot product (or a sum of squares) computed element by element in Python:

@@ -17,12 +17,13 @@ from perfsquad.analyzers.vectorize._common import (
     static_length,
     unsafe_title,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
 from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
 
 
-class ElementwiseLoop(Rule):
+class ElementwiseLoop(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags a loop that computes an array element by element, `out[i] = a[i] * b[i] + c`, over

@@ -19,12 +19,13 @@ from perfsquad.analyzers.vectorize._common import (
     static_length,
     unsafe_title,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
 from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
 
 
-class MathElementwise(Rule):
+class MathElementwise(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags a one-argument `math` function applied element by element to a numeric sequence:

@@ -15,12 +15,13 @@ from perfsquad.analyzers.vectorize._common import (
     report,
     unsafe_title,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.analyzers.vectorize.dot_product_loop import is_sqrt
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
 
 
-class NormLoop(Rule):
+class NormLoop(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags a Euclidean norm computed element by element in Python: `math.sqrt(sum(x * x for x in a))`

@@ -11,6 +11,7 @@ from perfsquad.analyzers.vectorize._common import (
     range_len_of,
     report,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
 
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.If, ast.Break, ast.Continue, ast.Pass, ast.For, ast.While, ast.Expr)
@@ -43,7 +44,7 @@ def _nopython(ctx: Context, loop: ast.For) -> bool:
     return True
 
 
-class NumbaCandidate(Rule):
+class NumbaCandidate(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags a numeric loop whose control flow depends on the data (an `if`, `break` or `continue`

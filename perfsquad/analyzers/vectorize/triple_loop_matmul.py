@@ -17,6 +17,7 @@ from perfsquad.analyzers.vectorize._common import (
     report,
     unsafe_title,
 )
+from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
 from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
@@ -57,7 +58,7 @@ def _range_loop(ctx: Context, node: ast.stmt) -> str | None:
     return None
 
 
-class TripleLoopMatmul(Rule):
+class TripleLoopMatmul(ReadsModuleVectors, Rule):
     """
     ## What it does
     Flags matrix multiplication written as three nested `range` loops,
