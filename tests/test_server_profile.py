@@ -19,8 +19,9 @@ from lsprotocol import types
 
 client = lsp_fixture()
 
-# crunch (~0.3 s of CPU) and the 0.5 s wait each take well over a fifth of the run, even on a
-# loaded machine where the sampler loses samples: both are among the 80% hotspots.
+# crunch (called until it has used 0.5 s of CPU, whatever the machine's speed) and the 0.5 s wait
+# each take about half of the run (on a loaded machine crunch's wall time only grows): both are
+# among the 80% hotspots.
 WORKLOAD = """\
 import time
 
@@ -44,7 +45,9 @@ def never_called(items):
 
 
 def main():
-    crunch(4_000_000)
+    start = time.process_time()
+    while time.process_time() - start < 0.5:
+        crunch(100_000)
     wait_for_remote()
 
 
