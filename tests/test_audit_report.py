@@ -84,7 +84,11 @@ def test_demo_audit_top_item_is_the_seeded_hotspot(demo_audit: tuple[Path, str, 
     assert top["family"] in ("VEC", "ALG") and top["phase"] == "3-hotspot"
     assert top["share"] > 0.2 and top["saved_seconds"] > 0
     all_pairs = [r for r in roadmap if r["function"] == "group_similar" and r["family"] in ("VEC", "ALG")]
-    assert all_pairs and all_pairs[0]["rank"] <= 5 and all_pairs[0]["share"] > 0.5
+    assert all_pairs and all_pairs[0]["rank"] <= 5
+    # The all-pairs loop holds the largest measured share of any finding, and most of the CPU time
+    # (not "most of the run": the demo's seeded 1 s wait is a larger part of it on a faster machine).
+    assert all_pairs[0]["share"] == max(r["share"] or 0 for r in roadmap)
+    assert all_pairs[0]["share"] * data["profile"]["total_seconds"] > 0.5 * data["profile"]["cpu_seconds"]
     assert "Roadmap (apply in this order):" in stdout
     assert f"1. {top['code']} demo/memoria/similarity.py:{top['line']}" in stdout
     # Idioms are phase 1 and, in code the run never executed, save nothing.

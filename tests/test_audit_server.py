@@ -172,3 +172,93 @@ async def test_cancel_audit_and_bad_arguments(client: ProbeClient, tmp_path: Pat
     else:
         raise AssertionError("the profiled process survived the cancel")
     assert await _execute(client, "perfsquad.cancelAudit") is False  # nothing left to cancel
+
+
+async def test_roadmap_ranks_by_measured_roi_once_a_profile_is_loaded(client: ProbeClient, tmp_path: Path) -> None:
+    import sys
+
+    app = _workspace(tmp_path)
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+
+    static = await _execute(client, "perfsquad.optimizationRoadmap")
+    assert isinstance(static, dict) and static["measured"] is False and static["profile"] is None
+    assert "no profile loaded" in static["summary"]
+    assert {item["code"] for item in static["items"]} == {"IDM007", "IDM005"}
+    assert all(item["share"] is None for item in static["items"])
+    markdown = Path(static["markdown"])
+    assert markdown == tmp_path / ".perfsquad" / "roadmap.md" and "nothing is measured" in markdown.read_text()
+
+    await _execute(client, "perfsquad.profile", [sys.executable, str(app)])
+    measured = await _execute(client, "perfsquad.optimizationRoadmap", {"uri": app.as_uri(), "limit": 1})
+    assert isinstance(measured, dict) and measured["measured"] is True and measured["total"] == 2
+    [top] = measured["items"]  # limit 1
+    assert top["code"] == "IDM007" and top["function"] == "lowest" and top["rank"] == 1
+    assert top["share"] > 0 and top["saved_seconds"] > 0
+    assert "start with IDM007 at app.py:2" in measured["summary"]
+    assert "IDM007 app.py:2 in lowest" in measured["text"] and "1/speedup" in measured["text"]
+
+    for bad in ({"limit": 0}, {"path": str(tmp_path / "missing.py")}):
+        try:
+            await _execute(client, "perfsquad.optimizationRoadmap", bad)
+        except Exception as exc:
+            assert "optimizationRoadmap" in str(exc)
+        else:
+            raise AssertionError(f"optimizationRoadmap accepted {bad!r}")
+
+
+async def test_benchmark_records_survive_in_the_workspace_and_compare(client: ProbeClient, tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    (tmp_path / "slow.py").write_text("print(sum(i * i for i in range(3_000_000)))\n", encoding="utf-8")
+    (tmp_path / "fast.py").write_text("print(sum(i * i for i in range(3_000)))\n", encoding="utf-8")
+    (tmp_path / "stuck.py").write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+
+    before = await _execute(client, "perfsquad.benchmark", {"command": [sys.executable, "slow.py"], "name": "before",
+                                                            "runs": 4, "warmup": 1})  # fmt: skip
+    assert isinstance(before, dict) and len(before["runs"]) == 4 and before["mean"] > 0
+    stored = tmp_path / ".perfsquad" / "bench" / "before.json"
+    assert Path(before["path"]) == stored and json.loads(stored.read_text())["runs"] == before["runs"]
+    after = await _execute(client, "perfsquad.benchmark", {"command": f"{sys.executable} fast.py", "name": "after",
+                                                           "runs": 4})  # fmt: skip
+    assert isinstance(after, dict) and after["mean"] < before["mean"]
+    assert set(await _execute(client, "perfsquad.listBenchmarks")) == {"before", "after"}  # type: ignore[arg-type]
+
+    result = await _execute(client, "perfsquad.compareBenchmarks", "before", "after")
+    assert isinstance(result, dict) and result["significant"] is True
+    assert result["verdict"].startswith("significant speedup") and "Welch's t-test" in result["text"]
+    same = await _execute(client, "perfsquad.compareBenchmarks", {"before": "before", "after": "before"})
+    assert isinstance(same, dict) and same["verdict"] == "no significant change" and same["significant"] is False
+
+    for command, bad in (
+        ("perfsquad.compareBenchmarks", ["nope", "before"]),
+        ("perfsquad.compareBenchmarks", [{"before": "before"}]),
+        ("perfsquad.benchmark", [{"command": [], "name": "x"}]),
+        ("perfsquad.benchmark", [{"command": ["true"], "name": "../escape"}]),
+        ("perfsquad.benchmark", [{"command": ["true"], "runs": 0}]),
+    ):
+        try:
+            await _execute(client, command, *bad)
+        except Exception as exc:  # an error response; the server keeps serving
+            assert "no benchmark record named 'nope'" in str(exc) or "perfsquad.benchmark" in str(exc) or \
+                "compareBenchmarks" in str(exc) or "runs" in str(exc)  # fmt: skip
+        else:
+            raise AssertionError(f"{command} accepted {bad!r}")
+
+    stuck = asyncio.ensure_future(
+        _execute(client, "perfsquad.benchmark", {"command": [sys.executable, "stuck.py"], "name": "stuck", "warmup": 0})
+    )
+    for _ in range(200):
+        if await _execute(client, "perfsquad.cancelBenchmark") is True:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the benchmark never started")
+    try:
+        await asyncio.wait_for(stuck, 30)
+    except Exception as exc:
+        assert "cancel" in str(exc)
+    else:
+        raise AssertionError("a cancelled benchmark returned a result")
+    assert not (tmp_path / ".perfsquad" / "bench" / "stuck.json").exists()

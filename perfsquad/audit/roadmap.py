@@ -8,8 +8,11 @@ severity, then the rule's calibrated speedup, then the smallest effort — and t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from perfsquad.audit.roi import RoiEstimate, estimate
@@ -69,6 +72,41 @@ def overlap_note(item: RoadmapItem) -> str:
     if item.within is not None:
         parts.append(f"its time is mostly inside #{item.within}'s code: the two savings do not add up")
     return "; ".join(parts)
+
+
+def roadmap_lines(items: Sequence[RoadmapItem], limit: int, root: Path | None = None) -> list[str]:
+    """The top ``limit`` items as indented text: rank, rule, place, phase, message, then the
+    estimate with its inputs, the fix safety and any overlap (the CLI's and the editor's view)."""
+    out: list[str] = []
+    for item in items[: max(limit, 0)]:
+        where = item.path
+        if root is not None:
+            with contextlib.suppress(ValueError):  # another drive (Windows)
+                where = os.path.relpath(item.path, root)
+        function = f" in {item.function}" if item.function else ""
+        out.append(f"  {item.rank:>2}. {item.finding.code} {where}:{item.line}{function} [{item.phase}] {item.finding.message}")
+        out.append(f"      {item.estimate.describe()}; fix: {item.estimate.safety}")
+        if overlap_note(item):
+            out.append(f"      note: {overlap_note(item)}")
+    return out
+
+
+def format_roadmap(items: Sequence[RoadmapItem], profile: Profile | None, root: Path | None, limit: int) -> str:
+    """A standalone roadmap (Markdown-friendly text) with what it is ranked by."""
+    if profile is not None:
+        basis = (
+            f"ranked by ROI = time saved / effort, with the shares measured by `{' '.join(profile.command)}` "
+            f"(wall {profile.wall_seconds:.3g} s)"
+        )
+    else:
+        basis = "no profile loaded, so nothing is measured: ranked by severity, calibrated speedup and effort"
+    head = [f"# Optimization roadmap ({len(items)} findings)", "", basis + ".", ""]
+    if not items:
+        return "\n".join([*head, "No findings.", ""])
+    body = roadmap_lines(items, limit, root)
+    if len(items) > limit:
+        body.append(f"  ... and {len(items) - limit} more")
+    return "\n".join([*head, "```", *body, "```", ""])
 
 
 def enclosing_function(functions: Iterable[FunctionMetrics], line: int) -> FunctionMetrics | None:

@@ -50,7 +50,7 @@ def _cache_dir(path: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from perfsquad.audit.pipeline import run_audit
     from perfsquad.audit.report import write_reports
-    from perfsquad.audit.roadmap import overlap_note
+    from perfsquad.audit.roadmap import roadmap_lines
     from perfsquad.profiling.run import ProfileCancelled
 
     if not args.path.exists():
@@ -78,11 +78,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     if result.roadmap:
         print("Roadmap (apply in this order):")
-        for item in result.roadmap[: max(args.top, 0)]:
-            print(f"  {item.rank:>2}. {item.finding.code} {item.path}:{item.line} [{item.phase}] {item.finding.message}")
-            print(f"      {item.estimate.describe()}; fix: {item.estimate.safety}")
-            if overlap_note(item):
-                print(f"      note: {overlap_note(item)}")
+        for line in roadmap_lines(result.roadmap, args.top):
+            print(line)
     for path in written:
         print(f"wrote {path}")
     return 2 if result.profile_error else 0

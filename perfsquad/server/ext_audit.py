@@ -12,6 +12,12 @@
   complexity, radon metrics and, when a test exercises it, a short profile (JSON plus ``text``).
 * ``perfsquad.estimateRoi`` — ``[uri, position]`` or ``{"uri", "position"}``: the Amdahl estimate
   of every finding at that position, with its inputs.
+* ``perfsquad.optimizationRoadmap`` — arguments: none (the workspace), a file/folder URI or path, or
+  ``{"uri"|"path", "limit"}``: every finding of the target (as saved on disk) ranked by ROI with the
+  loaded profile (by ``perfsquad.profile``/``loadProfile`` or the last audit; without one, by
+  severity and calibrated speedup, and it says so); no program is run. Returns ``items`` (the
+  roadmap rows of the audit's JSON report), ``measured``, a ``summary``, the ``text`` and the path
+  of a Markdown copy (``markdown``, ``.perfsquad/roadmap.md`` in the workspace).
 * Hover: with a profile loaded (by ``perfsquad.profile``/``loadProfile`` or an audit), a finding
   under the cursor shows ``ROI: share S x (1 - 1/speedup X) = T s saved of W s; effort E min``.
 """
@@ -247,6 +253,57 @@ def register(server: PerfsquadServer) -> None:
         if result.share is not None:
             summary += f", {result.share:.1%} of {result.exerciser.spec if result.exerciser else 'the run'}"
         return {**result.to_json(), "summary": summary, "text": result.format()}
+
+    @server.command("perfsquad.optimizationRoadmap")
+    async def roadmap_cmd(ls: Any, *args: Any) -> dict[str, Any]:
+        from perfsquad.api import analyze_paths
+        from perfsquad.audit.roadmap import build_roadmap, format_roadmap
+
+        args = tuple(_unwrap(args))
+        opts: dict[str, Any] = dict(args[0]) if args and isinstance(args[0], dict) else {}
+        target = opts.get("uri") or opts.get("path") or (args[0] if args and isinstance(args[0], str) else None)
+        workspace = root()
+        path = _path_of(str(target)) if target else workspace
+        if path is None:
+            raise ValueError("perfsquad.optimizationRoadmap: no workspace folder; give a file or folder")
+        if not path.exists():
+            raise ValueError(f"perfsquad.optimizationRoadmap: {path} does not exist")
+        limit = opts.get("limit", 20)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValueError("perfsquad.optimizationRoadmap: limit must be a positive integer")
+        profile = current_profile()
+        config = server.documents.config_in(path if path.is_dir() else path.parent)
+        base = workspace if workspace is not None else (path if path.is_dir() else path.parent)
+
+        def build() -> tuple[list[Any], str, Path]:
+            # One process: forking a threaded server is not safe, and a roadmap reads few files.
+            reports = analyze_paths([path], config, want_fixes=True, metrics=True, jobs=1)
+            items = build_roadmap(reports, profile)
+            text = format_roadmap(items, profile, base, limit)
+            out = base / ".perfsquad" / "roadmap.md"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            return items, text, out
+
+        items, text, out = await asyncio.to_thread(build)
+        if not items:
+            summary = "no findings: nothing to optimize statically"
+        else:
+            top = items[0]
+            summary = f"{len(items)} items; start with {top.finding.code} at {Path(top.path).name}:{top.line}"
+            if top.estimate.saved_seconds:
+                summary += f" (saves about {top.estimate.saved_seconds:.2g} s)"
+            if profile is None:
+                summary += " (no profile loaded: ranked by severity and calibrated speedup)"
+        return {
+            "summary": summary,
+            "measured": profile is not None,
+            "profile": None if profile is None else {"command": list(profile.command), "wall_seconds": profile.wall_seconds},
+            "items": [item.to_json() for item in items[:limit]],
+            "total": len(items),
+            "text": text,
+            "markdown": str(out),
+        }
 
     @server.command("perfsquad.estimateRoi")
     async def roi_cmd(ls: Any, *args: Any) -> dict[str, Any]:

@@ -10,6 +10,11 @@ export const SERVER_COMMANDS = {
   leakcheck: "perfsquad.leakcheck",
   estimateRoi: "perfsquad.estimateRoi",
   cancelProfile: "perfsquad.cancelProfile",
+  optimizationRoadmap: "perfsquad.optimizationRoadmap",
+  benchmark: "perfsquad.benchmark",
+  cancelBenchmark: "perfsquad.cancelBenchmark",
+  compareBenchmarks: "perfsquad.compareBenchmarks",
+  listBenchmarks: "perfsquad.listBenchmarks",
 } as const;
 
 /** Audit commands: palette id, title, server command. They take a target (the active file or folder). */
@@ -18,6 +23,7 @@ export const AUDIT_COMMANDS: readonly { id: string; title: string; server: strin
   { id: "perfsquad.runQuickDiagnose", title: "Quick Diagnose", server: SERVER_COMMANDS.quickDiagnose },
   { id: "perfsquad.runLeakcheck", title: "Leak Check", server: SERVER_COMMANDS.leakcheck },
   { id: "perfsquad.runEstimateRoi", title: "Estimate ROI at Cursor", server: SERVER_COMMANDS.estimateRoi },
+  { id: "perfsquad.runOptimizationRoadmap", title: "Optimization Roadmap", server: SERVER_COMMANDS.optimizationRoadmap },
 ];
 
 /** The commands a server advertised in its initialize result (executeCommandProvider). */
@@ -106,4 +112,34 @@ export function resultSummary(title: string, result: unknown): string {
     }
   }
   return `perfsquad: ${title} done (details in the perfsquad output).`;
+}
+
+/** The arguments of `perfsquad.benchmark`: a command line (the server splits it like a shell), the
+ * record's name (kept as .perfsquad/bench/NAME.json in the workspace) and where to run it. */
+export function benchmarkArguments(commandLine: string, name: string, cwd: string | undefined): unknown[] {
+  const opts: Record<string, unknown> = { command: commandLine.trim(), name: name.trim() };
+  if (cwd !== undefined) {
+    opts.cwd = cwd;
+  }
+  return [opts];
+}
+
+/** A record name the server accepts (letters, digits, `.`, `_`, `-`), or an error message. */
+export function benchmarkNameError(name: string): string | undefined {
+  const trimmed = name.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(trimmed)) {
+    return "letters, digits, '.', '_' and '-' only, starting with a letter or digit";
+  }
+  return undefined;
+}
+
+/** The arguments of `perfsquad.compareBenchmarks`. */
+export function compareArguments(before: string, after: string): unknown[] {
+  return [{ before, after }];
+}
+
+/** The default command line to benchmark: the profile command setting, else the file itself. */
+export function benchmarkCommandLine(profileCommand: string, python: string, file: string, workspaceFolder: string | undefined): string {
+  const target = profileTarget(profileCommand, file, workspaceFolder);
+  return /\.py$/.test(target) || target.startsWith("-m ") ? `${python} ${target}` : target;
 }

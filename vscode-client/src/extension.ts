@@ -18,6 +18,10 @@ import {
   AUDIT_COMMANDS,
   SERVER_COMMANDS,
   advertisedCommands,
+  benchmarkArguments,
+  benchmarkCommandLine,
+  benchmarkNameError,
+  compareArguments,
   leakcheckArguments,
   missingCommandMessage,
   positionArguments,
@@ -45,6 +49,7 @@ let view: StatusView = { clientState: "stopped" };
 let context: vscode.ExtensionContext;
 let starting: Promise<void> = Promise.resolve();
 const shownWarnings = new Set<string>();
+let interpreterCommand: string[] = ["python3"];
 
 function log(message: string): void {
   output.info(message);
@@ -108,6 +113,7 @@ async function start(): Promise<void> {
     workspaceFolder: folder?.uri.fsPath,
     home: os.homedir(),
   });
+  interpreterCommand = choice.command.length ? choice.command : ["python3"];
   const described = describeInterpreter(choice, s.importStrategy);
   setView({ ...view, clientState: "starting", interpreter: described, serverState: undefined });
   log(`starting perfsquad serve with ${described}`);
@@ -258,12 +264,19 @@ function showResult(title: string, result: unknown): void {
     if (typeof obj.headline === "string") {
       setView({ ...view, headline: obj.headline });
     }
-    for (const value of Object.values(obj)) {
-      if (typeof value === "string" && value.endsWith(".html") && fs.existsSync(value)) {
-        const panel = vscode.window.createWebviewPanel("perfsquad.report", `perfsquad: ${title}`, vscode.ViewColumn.Beside, {});
-        panel.webview.html = fs.readFileSync(value, "utf8");
-        break;
-      }
+    if (typeof obj.text === "string") {
+      log(`${title}:\n${obj.text}`);
+    }
+    const files = Object.values(obj).filter((v): v is string => typeof v === "string" && fs.existsSync(v));
+    const html = files.find((f) => f.endsWith(".html"));
+    const markdown = files.find((f) => f.endsWith(".md"));
+    if (html) {
+      const panel = vscode.window.createWebviewPanel("perfsquad.report", `perfsquad: ${title}`, vscode.ViewColumn.Beside, {});
+      panel.webview.html = fs.readFileSync(html, "utf8");
+    } else if (markdown) {
+      void vscode.workspace
+        .openTextDocument(markdown)
+        .then((doc) => vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true }));
     }
   }
   void vscode.window.showInformationMessage(resultSummary(title, result));
@@ -344,7 +357,7 @@ async function clearProfile(): Promise<void> {
 function auditArguments(server: string): unknown[] | undefined {
   const editor = vscode.window.activeTextEditor;
   const s = settings();
-  if (server === SERVER_COMMANDS.auditPerformance) {
+  if (server === SERVER_COMMANDS.auditPerformance || server === SERVER_COMMANDS.optimizationRoadmap) {
     const folder = workspaceFolder();
     const uri = folder?.uri.toString() ?? editor?.document.uri.toString();
     if (!uri) {
@@ -352,7 +365,7 @@ function auditArguments(server: string): unknown[] | undefined {
       return undefined;
     }
     const run = s.profileCommand ? profileTarget(s.profileCommand, editor?.document.uri.fsPath ?? "", folder?.uri.fsPath) : undefined;
-    return [run ? { uri, run } : { uri }];
+    return [run && server === SERVER_COMMANDS.auditPerformance ? { uri, run } : { uri }];
   }
   const py = activePython();
   if (!py) {
@@ -365,6 +378,57 @@ function auditArguments(server: string): unknown[] | undefined {
   const position = { line: py.selection.active.line, character: py.selection.active.character };
   const run = s.profileCommand ? profileTarget(s.profileCommand, py.document.uri.fsPath, folder?.uri.fsPath) : undefined;
   return positionArguments(py.document.uri.toString(), position, server === SERVER_COMMANDS.quickDiagnose ? run : undefined);
+}
+
+async function recordBenchmark(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const folder = workspaceFolder();
+  const file = editor?.document.languageId === "python" ? editor.document.uri.fsPath : "";
+  const suggested = file ? benchmarkCommandLine(settings().profileCommand, interpreterCommand[0], file, folder?.uri.fsPath) : "";
+  const commandLine = await vscode.window.showInputBox({
+    title: "perfsquad: Record Benchmark (1/2)",
+    prompt: "The command to time (each run in a subprocess, in the workspace folder)",
+    value: suggested,
+    validateInput: (v) => (v.trim() ? undefined : "give a command"),
+  });
+  if (!commandLine) {
+    return;
+  }
+  const name = await vscode.window.showInputBox({
+    title: "perfsquad: Record Benchmark (2/2)",
+    prompt: "Record name, kept as .perfsquad/bench/NAME.json (e.g. before, after)",
+    value: "before",
+    validateInput: benchmarkNameError,
+  });
+  if (!name) {
+    return;
+  }
+  const args = benchmarkArguments(commandLine, name, folder?.uri.fsPath);
+  showResult("Benchmark", await runServerCommand(SERVER_COMMANDS.benchmark, args, `Benchmark ${name.trim()}`));
+}
+
+async function compareBenchmarks(): Promise<void> {
+  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [], "List Benchmarks");
+  if (records === undefined) {
+    return;
+  }
+  const names = Array.isArray(records) ? records.filter((r): r is string => typeof r === "string") : [];
+  if (names.length < 2) {
+    void vscode.window.showWarningMessage("perfsquad: record two benchmarks first (perfsquad: Record Benchmark...).");
+    return;
+  }
+  const before = await vscode.window.showQuickPick(names, { title: "perfsquad: Compare Benchmarks", placeHolder: "before" });
+  if (!before) {
+    return;
+  }
+  const after = await vscode.window.showQuickPick(names.filter((n) => n !== before), {
+    title: "perfsquad: Compare Benchmarks",
+    placeHolder: `after (compared with ${before})`,
+  });
+  if (!after) {
+    return;
+  }
+  showResult("Compare Benchmarks", await runServerCommand(SERVER_COMMANDS.compareBenchmarks, compareArguments(before, after), "Compare Benchmarks"));
 }
 
 async function runAnyServerCommand(): Promise<void> {
@@ -396,6 +460,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     showResult("Cancel Profile", await runServerCommand(SERVER_COMMANDS.cancelProfile, [], "Cancel Profile")),
   );
   register("perfsquad.runServerCommand", runAnyServerCommand);
+  register("perfsquad.runBenchmark", recordBenchmark);
+  register("perfsquad.runCompareBenchmarks", compareBenchmarks);
   for (const audit of AUDIT_COMMANDS) {
     register(audit.id, async () => {
       const args = auditArguments(audit.server);

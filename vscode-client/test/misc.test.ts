@@ -4,6 +4,10 @@ import * as path from "node:path";
 import { test } from "node:test";
 import {
   advertisedCommands,
+  benchmarkArguments,
+  benchmarkCommandLine,
+  benchmarkNameError,
+  compareArguments,
   leakcheckArguments,
   missingCommandMessage,
   positionArguments,
@@ -118,4 +122,20 @@ test("no palette command id collides with a server command (languageclient regis
   ]);
   assert.deepEqual(contributed.filter((c) => server.has(c)), []);
   assert.ok(contributed.length >= 12);
+});
+
+test("benchmark and compare arguments", () => {
+  assert.deepEqual(benchmarkArguments("  python app.py --n 5 ", " before ", "/ws"), [
+    { command: "python app.py --n 5", name: "before", cwd: "/ws" },
+  ]);
+  assert.deepEqual(benchmarkArguments("make bench", "after", undefined), [{ command: "make bench", name: "after" }]);
+  assert.equal(benchmarkNameError("before"), undefined);
+  assert.equal(benchmarkNameError("v1.2_after-fix"), undefined);
+  assert.ok(benchmarkNameError("../escape"));
+  assert.ok(benchmarkNameError(""));
+  assert.ok(benchmarkNameError("with space"));
+  assert.deepEqual(compareArguments("before", "after"), [{ before: "before", after: "after" }]);
+  assert.equal(benchmarkCommandLine("", "/venv/bin/python", "/ws/app.py", "/ws"), "/venv/bin/python /ws/app.py");
+  assert.equal(benchmarkCommandLine("-m app.main", "python3", "/ws/app.py", "/ws"), "python3 -m app.main");
+  assert.equal(benchmarkCommandLine("pytest -q ${workspaceFolder}/tests", "python3", "/ws/a.py", "/ws"), "pytest -q /ws/tests");
 });
