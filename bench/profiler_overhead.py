@@ -8,7 +8,7 @@ the median of ``--repeat`` runs is reported.
 
 Target: the sampling runner's overhead <= 1.1x on both workloads.
 
-Usage: python bench/profiler_overhead.py [--repeat 5] [--json bench/results/profiler_overhead.json]
+Usage: python bench/profiler_overhead.py [--repeat 7] [--json bench/results/profiler_overhead.json]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def middle(x):
 
 def main():
     acc = 0
-    for i in range(2_000_000):
+    for i in range(6_000_000):
         acc += middle(i)
     return acc
 
@@ -70,7 +70,7 @@ def profiled(script: Path, sampler: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "profiler_overhead.json")
     args = parser.parse_args()
     modes = ("none", "py-spy", "cprofile")

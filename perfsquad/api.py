@@ -146,20 +146,29 @@ _LINKED: ProjectIndex | None = None
 """The workspace index while re-analyzing files that depend on other modules (set before forking)."""
 
 
-def _work(args: tuple[str, bytes | None, Config, bool, bool]) -> tuple[str, str, Any, Any]:
-    """Analyze one file in a worker: (path, content digest, report as plain data, effect summary)."""
+_WorkItem = tuple[str, "bytes | None", Config, bool, bool, bool]
+"""(path, content or None to read it, config, want_fixes, metrics, project rules only)."""
+
+
+def _work(args: _WorkItem) -> tuple[str, str, Any, Any]:
+    """Analyze one file in a worker: (path, content digest, report as plain data, effect summary).
+    With ``project_only``, only the rules that read the workspace index run (see ``_relink``)."""
     from perfsquad.project import ProjectIndex
 
-    path, data, config, want_fixes, metrics = args
+    path, data, config, want_fixes, metrics, project_only = args
     if data is None:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}")), None
     index = _LINKED if _LINKED is not None else ProjectIndex()
+    from perfsquad.analyzers import PROJECT_RULES
     from perfsquad.engine import analyze_bytes
 
-    report = analyze_bytes(data, path, config, want_fixes=want_fixes, metrics=metrics, project=index)
+    rules = PROJECT_RULES if project_only else None
+    report = analyze_bytes(
+        data, path, config, want_fixes=want_fixes, metrics=metrics and not project_only, project=index, rules=rules
+    )
     summary = index.collected.pop(path, None)
     return path, _digest(data), to_json(report), summary.to_data() if summary is not None else None
 
@@ -215,9 +224,10 @@ def analyze_paths(
     if progress and todo:
         progress(done, total)
     stats = {str(p): st for p, st, _ in todo}
-    work = [(str(p), data, config, want_fixes, metrics) for p, _, data in todo]
+    work: list[_WorkItem] = [(str(p), data, config, want_fixes, metrics, False) for p, _, data in todo]
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(work) >= _POOL_THRESHOLD:
+        _preload(want_fixes)
         results: Iterable[tuple[str, str, Any, Any]]
         with _pool(min(workers, len(work))) as pool:
             results = pool.map(_work, work, chunksize=max(1, min(16, len(work) // (workers * 8) or 1)))
@@ -269,7 +279,12 @@ def _relink(
     if not stale:
         return
     signatures = {s.path: index.signature_of(s) for s in index.modules() if s.path in set(stale)}
-    work = [(path, None, config, want_fixes, metrics) for path in stale]
+    # Only the rules that read the index can change their findings: the others' stand (a file
+    # whose first report is missing, or failed, is analyzed whole).
+    first = {path: reports.get(path) for path in stale}
+    work: list[_WorkItem] = [
+        (path, None, config, want_fixes, metrics, _reusable(first[path])) for path in stale
+    ]
     for path in stale:
         with contextlib.suppress(OSError):
             stats[path] = Path(path).stat()
@@ -284,8 +299,40 @@ def _relink(
     finally:
         _LINKED = None
     for done_path, digest, data, summary in results:
+        previous = first.get(done_path)
+        if _reusable(previous):
+            assert previous is not None
+            data = _merge_project_findings(previous, data)
         _collect(reports, cache, stats, done_path, digest, data)
         summaries[done_path] = (digest, summary, signatures.get(done_path, ""))
+
+
+def _reusable(report: FileReport | None) -> bool:
+    """Whether a first-pass report keeps its findings of rules that ignore the workspace index."""
+    return report is not None and report.error is None and not report.rule_errors
+
+
+def _merge_project_findings(previous: FileReport, data: Any) -> Any:
+    """``previous`` with its findings of the index-reading rules replaced by those in ``data``."""
+    from dataclasses import replace
+
+    from perfsquad.analyzers import PROJECT_RULES
+
+    project_codes = {rule.code for rule in PROJECT_RULES}
+    fresh = report_from_json(data)
+    kept = [f for f in previous.findings if f.code not in project_codes]
+    findings = sorted([*kept, *fresh.findings], key=lambda f: (f.span.start.line, f.span.start.column, f.code))
+    merged = replace(previous, findings=tuple(findings), rule_errors=fresh.rule_errors, error=fresh.error)
+    return to_json(merged)
+
+
+def _preload(want_fixes: bool) -> None:
+    """Import the engine and rules (and libcst, which fixes use) before forking workers: each
+    worker would otherwise import them again (about 0.2 s of CPU each)."""
+    import perfsquad.engine  # noqa: F401
+
+    if want_fixes:
+        import libcst  # noqa: F401
 
 
 def _collect(

@@ -62,6 +62,7 @@ def analyze_bytes(
     metrics: bool = False,
     package: str | None = None,
     project: ProjectIndex | None = None,
+    rules: tuple[type[Rule], ...] | None = None,
 ) -> FileReport:
     config = config or Config()
     if len(data) > config.max_file_bytes:
@@ -70,7 +71,9 @@ def analyze_bytes(
         text, _ = decode_source(data)
     except SourceDecodeError as exc:
         return FileReport(path=path, error=f"cannot decode source: {exc}")
-    return analyze_text(text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, project=project)
+    return analyze_text(
+        text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules, project=project
+    )
 
 
 def _too_large(path: str, size: int, config: Config) -> FileReport:

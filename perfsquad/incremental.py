@@ -22,6 +22,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
+from perfsquad.analyzers.algorithms._shared import carry_sequence_names
 from perfsquad.config import Config
 from perfsquad.context import Context
 from perfsquad.engine import (
@@ -59,6 +60,48 @@ def _signature(stmt: ast.stmt) -> tuple[str, tuple[str, ...], frozenset[str]]:
         elif isinstance(node, _DEFS) and node.name in _BUILTINS:
             shadowed.add(node.name)
     return getattr(stmt, "name", ""), tuple(sorted(imports)), frozenset(shadowed)
+
+
+_CHUNK = 4096
+
+
+def _common_prefix(a: str, b: str, limit: int) -> int:
+    """Length of the common prefix of ``a`` and ``b`` (at most ``limit``): chunk by chunk, then a
+    binary search inside the first chunk that differs (slices compare at C speed; copying whole
+    texts at every step of a binary search would cost more than the analysis of a small edit)."""
+    start = 0
+    while start < limit:
+        end = min(start + _CHUNK, limit)
+        if a[start:end] != b[start:end]:
+            lo, hi = start, end - 1  # the answer lies in [start, end - 1]
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if a[start:mid] == b[start:mid]:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            return lo
+        start = end
+    return limit
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """Length of the common suffix of ``a`` and ``b`` (at most ``limit``), like ``_common_prefix``."""
+    la, lb = len(a), len(b)
+    done = 0
+    while done < limit:
+        step = min(_CHUNK, limit - done)
+        if a[la - done - step : la - done] != b[lb - done - step : lb - done]:
+            lo, hi = done, done + step - 1
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if a[la - mid : la - done] == b[lb - mid : lb - done]:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            return lo
+        done += step
+    return limit
 
 
 def _shift_span(span: Span, delta: int) -> Span:
@@ -189,24 +232,10 @@ class IncrementalAnalyzer:
             return None
         # The common prefix and suffix, found by comparing slices (C speed), then turned into lines.
         limit = min(len(old_text), len(new_text))
-        lo, hi = 0, limit
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if old_text[:mid] == new_text[:mid]:
-                lo = mid
-            else:
-                hi = mid - 1
-        prefix = lo
+        prefix = _common_prefix(old_text, new_text, limit)
         if prefix and old_text[prefix - 1] == "\r":
             prefix -= 1  # "\r" then "\n" in one text only: the line's ending changed
-        lo, hi = 0, limit - prefix
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if old_text[len(old_text) - mid :] == new_text[len(new_text) - mid :]:
-                lo = mid
-            else:
-                hi = mid - 1
-        suffix = lo
+        suffix = _common_suffix(old_text, new_text, limit - prefix)
         old_n, new_n = old.line_count, new.line_count
         # Lines whose text and line ending lie wholly in the common prefix are unchanged; so are
         # the lines that start after the first character of the common suffix.
@@ -505,6 +534,10 @@ def _carry_caches(ctx: Context, new_ctx: Context, unit: _Unit, module: ast.Modul
     for name in ("_vec_returns", "_vec_similarities"):
         if hasattr(ctx, name):
             setattr(new_ctx, name, getattr(ctx, name))
+    first, last = statement_start(unit.new), unit.new.end_lineno or unit.new.lineno
+    source = new_ctx.source
+    unit_text = source.text[source.line_starts[first - 1] : source.line_starts[last] if last < source.line_count else None]
+    carry_sequence_names(ctx, new_ctx, unit_text)
 
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

@@ -10,7 +10,9 @@ import codecs
 import io
 import itertools
 import re
+import threading
 import tokenize
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from perfsquad.model import Position, Span
@@ -43,6 +45,13 @@ def decode_source(data: bytes) -> tuple[str, bool]:
         raise SourceDecodeError(f"cannot decode as {encoding}: {exc}") from None
 
 
+_SHARE_FROM = 32_768
+"""Texts shorter than this (characters) build their table every time: it takes microseconds."""
+_RECENT_SIZE = 8
+_RECENT: OrderedDict[int, SourceText] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
+
+
 @dataclass(slots=True)
 class SourceText:
     text: str
@@ -53,6 +62,26 @@ class SourceText:
 
     @classmethod
     def from_text(cls, text: str) -> SourceText:
+        """The line table of ``text``. A large text seen recently (the same ``str`` object, as the
+        editor hands one version of a document to the change applier, the analyzer and the
+        position converter) shares its table: building one costs a scan of the whole text."""
+        if len(text) < _SHARE_FROM:
+            return cls._build(text)
+        key = id(text)
+        with _RECENT_LOCK:
+            hit = _RECENT.get(key)
+            if hit is not None and hit.text is text:
+                _RECENT.move_to_end(key)
+                return hit
+        table = cls._build(text)
+        with _RECENT_LOCK:
+            _RECENT[key] = table  # the table holds the text: its id cannot be reused while cached
+            while len(_RECENT) > _RECENT_SIZE:
+                _RECENT.popitem(last=False)
+        return table
+
+    @classmethod
+    def _build(cls, text: str) -> SourceText:
         if "\r" not in text:
             # The common case, at C speed: "\n" is the only line break.
             lengths = [len(line) + 1 for line in text.split("\n")]

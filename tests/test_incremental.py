@@ -6,6 +6,8 @@ import random
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perfsquad.engine import analyze_text
 from perfsquad.incremental import IncrementalAnalyzer
@@ -225,3 +227,26 @@ def test_random_edits_in_methods_match_whole_file(metrics: bool) -> None:
         texts.append(text)
     hits = check_sequence(texts, metrics=metrics)
     assert hits >= 5  # the edits nothing else reads (a local, a comment) stay incremental
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.text(alphabet="ab\r\n", max_size=9000),
+    edits=st.lists(st.tuples(st.integers(0, 9000), st.integers(0, 3), st.text(alphabet="abz\n", max_size=3)), max_size=3),
+)
+def test_common_prefix_and_suffix_match_a_character_loop(base: str, edits: list[tuple[int, int, str]]) -> None:
+    from perfsquad.incremental import _common_prefix, _common_suffix
+
+    other = base
+    for pos, cut, text in edits:
+        pos = min(pos, len(other))
+        other = other[:pos] + text + other[pos + cut :]
+    limit = min(len(base), len(other))
+    prefix = 0
+    while prefix < limit and base[prefix] == other[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and base[-1 - suffix] == other[-1 - suffix]:
+        suffix += 1
+    assert _common_prefix(base, other, limit) == prefix
+    assert _common_suffix(base, other, limit - prefix) == suffix

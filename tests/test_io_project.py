@@ -183,3 +183,28 @@ def test_demo_seeded_cross_module_n_plus_one_is_flagged_with_its_chain(capsys: p
     assert any(name == "agent.py" and code == "IO001" and chain in msg for name, code, msg in messages), messages
     assert any(name == "store.py" and "loop \u2192 _load_one \u2192 conn.execute" in msg for name, _, msg in messages)
     assert ("store.py", "IO006") in {(n, c) for n, c, _ in messages}
+
+
+def test_relinked_files_keep_their_other_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file re-analyzed once the workspace index is linked runs only the index-reading rules
+    again; its other findings are the first pass's. The result is what the editor computes for
+    the file with the whole index."""
+    pkg = make_project(tmp_path)
+    agent = pkg / "agent.py"
+    agent.write_text(AGENT + "\n\ndef names(rows):\n    out = []\n    for r in rows:\n        out.append(r.name)\n    return out\n")
+    main(["check", "--format", "json", "--no-cache", "--jobs", "1", str(tmp_path)])
+    out, _ = capsys.readouterr()
+    cli = [(d["code"], d["location"]["row"], d["message"]) for d in json.loads(out) if d["filename"] == str(agent)]
+    assert {code for code, _, _ in cli} >= {"IO001", "IDM001"}
+    editor = DocumentAnalyzer(str(agent)).update(agent.read_text())
+    assert cli == [(f.code, f.span.start.line, f.message) for f in editor.findings]
+
+
+def test_only_the_project_rules_read_the_workspace_index() -> None:
+    from perfsquad.analyzers import PROJECT_RULES, RULES
+
+    root = Path(__file__).resolve().parent.parent / "perfsquad" / "analyzers"
+    readers = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if ".effects" in p.read_text()}
+    assert readers and all(name.startswith("io/") for name in readers)
+    io_codes = {r.code for r in RULES if r.__module__.startswith("perfsquad.analyzers.io.")}
+    assert {r.code for r in PROJECT_RULES} == io_codes

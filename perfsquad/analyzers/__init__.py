@@ -17,6 +17,11 @@ from perfsquad.model import Speedup
 # Each family package owns its own ordered ``RULES`` tuple; this is their concatenation.
 RULES: tuple[type[Rule], ...] = idioms.RULES + algorithms.RULES + io.RULES + vectorize.RULES + memory.RULES
 
+PROJECT_RULES: tuple[type[Rule], ...] = io.RULES
+"""The rules whose findings depend on the workspace index (they read the context's effect view:
+what other modules' functions do). When the index changes, only these run again on a file (``api._relink``);
+a test checks that no other rule reads it."""
+
 
 class RegistryError(Exception):
     pass

@@ -46,7 +46,13 @@ def _constant_iterable(node: ast.expr) -> bool:
 _SEQ_BINDING = re.compile(
     r"\b(\w+)\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())"
 )
-_SEQ_NAMES: weakref.WeakKeyDictionary[Context, frozenset[str]] = weakref.WeakKeyDictionary()
+_SEQ_ATTR = "_alg_sequence_names"
+"""Kept on the context (like the vectorization rules' tables) so that an incremental re-analysis
+can carry it over (``carry_sequence_names``) instead of scanning the whole module again."""
+
+
+def sequence_binding_names(text: str) -> frozenset[str]:
+    return frozenset(m.group(1) for m in _SEQ_BINDING.finditer(text))
 
 
 def maybe_sequence(ctx: Context, name: str) -> bool:
@@ -54,10 +60,19 @@ def maybe_sequence(ctx: Context, name: str) -> bool:
     module bind ``name`` to a list or tuple at all (a literal, ``list()``/``tuple()``/``sorted()``,
     a comprehension, an annotation)? False means it certainly cannot be a *known* list or tuple.
     One regex pass over the module, on the first question."""
-    names = _SEQ_NAMES.get(ctx)
+    names: frozenset[str] | None = getattr(ctx, _SEQ_ATTR, None)
     if names is None:
-        names = _SEQ_NAMES[ctx] = frozenset(m.group(1) for m in _SEQ_BINDING.finditer(ctx.source.text))
+        names = sequence_binding_names(ctx.source.text)
+        setattr(ctx, _SEQ_ATTR, names)
     return name in names
+
+
+def carry_sequence_names(old: Context, new: Context, unit_text: str) -> None:
+    """After an edit of one unit: the old module's names plus the new unit's. Names the old unit
+    bound may stay: a larger set only lets more names through to the exact ``ctx.type_of``."""
+    names: frozenset[str] | None = getattr(old, _SEQ_ATTR, None)
+    if names is not None:
+        setattr(new, _SEQ_ATTR, names | sequence_binding_names(unit_text))
 
 
 def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:
