@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import os
 import sys
@@ -259,8 +260,10 @@ def _encoding_of(data: bytes) -> str:
     return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
+@functools.lru_cache(maxsize=256)
 def rule_doc_url(code: str) -> str:
-    """Where a rule's documentation lives: the generated Markdown in ``docs/rules/``."""
+    """Where a rule's documentation lives: the generated Markdown in ``docs/rules/`` (looked up
+    once per code: every diagnostic of every publish carries it)."""
     repo_docs = Path(__file__).resolve().parent.parent / "docs" / "rules" / f"{code}.md"
     if repo_docs.exists():
         return repo_docs.as_uri()
