@@ -28,7 +28,12 @@ def _codes(value: str) -> list[str]:
     return [c.strip().upper() for c in value.split(",") if c.strip()]
 
 
-def build_parser() -> argparse.ArgumentParser:
+_CORE_COMMANDS = ("check", "explain", "rules", "serve")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser. Given a core ``command`` (the one on the command line), the other
+    subcommands' modules are not imported: ``check`` on a warm cache is mostly start-up time."""
     parser = argparse.ArgumentParser(
         prog="perfsquad",
         description="A Python performance auditor: idioms, complexity, I/O, vectorization, memory, profiling.",
@@ -64,15 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
 
-    from perfsquad.commands import register_all
+    if command not in _CORE_COMMANDS:
+        from perfsquad.commands import register_all
 
-    register_all(sub)
+        register_all(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = next((i for i, a in enumerate(args_list) if not a.startswith("-")), None)
+    core = None
+    if first is not None and args_list[first] in _CORE_COMMANDS and "-h" not in args_list[:first] and "--help" not in args_list[:first]:
+        core = args_list[first]  # `perfsquad --help` still lists every command
+    parser = build_parser(core)
+    args = parser.parse_args(args_list)
     try:
         if args.command == "check":
             return cmd_check(args)
@@ -174,14 +185,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         findings = [finding_json(r.path, f) for r, f in pairs]
         if args.complexity:  # an object instead of the plain list: {"findings": [...], "files": [...]}
             files = [{"filename": r.path, "functions": [function_json(m) for m in r.functions]} for r in reports]
-            json.dump({"findings": findings, "files": files}, out, indent=2)
+            out.write(json.dumps({"findings": findings, "files": files}, indent=2))
         else:
-            json.dump(findings, out, indent=2)
+            out.write(json.dumps(findings, indent=2))  # one write: json.dump writes token by token
         out.write("\n")
     elif args.format == "sarif":
         from perfsquad.sarif import sarif_log
 
-        json.dump(sarif_log(reports), out, indent=2)
+        out.write(json.dumps(sarif_log(reports), indent=2))
         out.write("\n")
     else:
         _print_text(reports, out, quiet=args.quiet, fixed=fixed_count, fix_mode=args.fix or args.diff)

@@ -145,9 +145,13 @@ class _MergedBuckets:
                 if self._dead_ids is None:
                     self._dead_ids = {id(n) for n in ast.walk(self._dead)}
                 dead = self._dead_ids
-                # A subtree is contiguous in the pre-order buckets: splice the new nodes in its place.
+                # A subtree is contiguous in the pre-order buckets (and every splice keeps each
+                # unit's nodes contiguous): replace its run by the new nodes.
                 first = next((i for i, n in enumerate(old) if id(n) in dead), len(old))
-                merged = [*old[:first], *new, *(n for n in old[first:] if id(n) not in dead)]
+                end = first
+                while end < len(old) and id(old[end]) in dead:
+                    end += 1
+                merged = [*old[:first], *new, *old[end:]]
             else:
                 merged = list(new)
             self._merged[kind] = merged

@@ -17,3 +17,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     touch "$stamp"
 fi
+# Byte-compile perfsquad like a wheel install does (the editable install leaves that to the first
+# import, which PYTHONDONTWRITEBYTECODE=1 turns into a compile on every start): checks mtimes, cheap.
+.venv/bin/python -m compileall -q perfsquad >/dev/null
