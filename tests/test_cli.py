@@ -234,3 +234,19 @@ def test_demo_fix_then_recheck_and_demo_tests_pass(tmp_path: Path, capsys: pytes
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_help_lists_every_command_and_core_commands_skip_the_others(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    for command in ("check", "explain", "rules", "serve", "audit", "bench", "compare", "diagnose", "leakcheck", "profile"):
+        assert f"    {command}" in listed
+    for module in [m for m in sys.modules if m.startswith("perfsquad.commands.")]:
+        del sys.modules[module]
+    assert main(["rules", "--format", "json"]) == 0
+    capsys.readouterr()
+    assert not [m for m in sys.modules if m.startswith("perfsquad.commands.")]  # `rules` imported no subcommand
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0 and "--warmup" in capsys.readouterr().out
