@@ -136,12 +136,13 @@ class DictLookupInKeyLoop(Rule):
         parts = chain_parts(mapping)
         if parts is None or not isinstance(node.target, ast.Name) or node.target.id in parts:
             return
-        kind = ctx.type_of(mapping)
-        if kind != UNKNOWN and kind not in MAPPINGS:
-            return
         key = node.target.id
         info = analyze_indexed_loop(ctx, node, mapping, key)
         if not info.loads:
+            return
+        # Only now the scope's types (inferred for the whole function): most loops never index.
+        kind = ctx.type_of(mapping)
+        if kind != UNKNOWN and kind not in MAPPINGS:
             return
 
         def fix() -> Fix | None:
