@@ -95,6 +95,20 @@ def _target(args: Sequence[Any], command: str) -> tuple[str, types.Position | No
     return uri, pos, name if isinstance(name, str) else None, opts
 
 
+def _folder_target(args: Sequence[Any], workspace: Path | None, command: str) -> tuple[Path, dict[str, Any]]:
+    """(existing file or folder, options) from none (the workspace), a URI/path, or
+    ``{"uri"|"path", ...options}``."""
+    args = tuple(_unwrap(args))
+    opts: dict[str, Any] = dict(args[0]) if args and isinstance(args[0], dict) else {}
+    target = opts.get("uri") or opts.get("path") or (args[0] if args and isinstance(args[0], str) else None)
+    path = _path_of(str(target)) if target else workspace
+    if path is None:
+        raise ValueError(f"{command}: no workspace folder; give a file or folder")
+    if not path.exists():
+        raise ValueError(f"{command}: {path} does not exist")
+    return path, opts
+
+
 def register(server: PerfsquadServer) -> None:
     state = AuditState()
     server.audit_state = state  # type: ignore[attr-defined]  # for tests and other extensions
@@ -155,15 +169,8 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.audit.report import FORMATS, write_reports
         from perfsquad.profiling.run import ProfileCancelled
 
-        args = tuple(_unwrap(args))
-        opts: dict[str, Any] = dict(args[0]) if args and isinstance(args[0], dict) else {}
-        target = opts.get("uri") or opts.get("path") or (args[0] if args and isinstance(args[0], str) else None)
         workspace = root()
-        path = _path_of(str(target)) if target else workspace
-        if path is None:
-            raise ValueError("perfsquad.auditPerformance: no workspace folder; give a file or folder")
-        if not path.exists():
-            raise ValueError(f"perfsquad.auditPerformance: {path} does not exist")
+        path, opts = _folder_target(args, workspace, "perfsquad.auditPerformance")
         if state.running is not None:
             raise RuntimeError("an audit is already running: cancel it first")
         cancel = threading.Event()
@@ -259,15 +266,8 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.api import analyze_paths
         from perfsquad.audit.roadmap import build_roadmap, format_roadmap
 
-        args = tuple(_unwrap(args))
-        opts: dict[str, Any] = dict(args[0]) if args and isinstance(args[0], dict) else {}
-        target = opts.get("uri") or opts.get("path") or (args[0] if args and isinstance(args[0], str) else None)
         workspace = root()
-        path = _path_of(str(target)) if target else workspace
-        if path is None:
-            raise ValueError("perfsquad.optimizationRoadmap: no workspace folder; give a file or folder")
-        if not path.exists():
-            raise ValueError(f"perfsquad.optimizationRoadmap: {path} does not exist")
+        path, opts = _folder_target(args, workspace, "perfsquad.optimizationRoadmap")
         limit = opts.get("limit", 20)
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError("perfsquad.optimizationRoadmap: limit must be a positive integer")
