@@ -127,9 +127,13 @@ class NumbaCandidate(ReadsModuleVectors, Rule):
         if ctx.function_of(node) is None or any(isinstance(anc, ast.For | ast.While) for anc in ctx.loops_around(node)):
             return
         sequence = range_len_of(ctx, node.iter) or node.iter
-        if not isinstance(sequence, ast.Name) or element_kind(numeric_type(ctx, sequence)) == UNKNOWN:
+        if not isinstance(sequence, ast.Name):
             return
+        # The syntactic conditions first: most loops call a method or touch an attribute, and the
+        # numeric types of a scope cost an inference over the whole function.
         branching = any(isinstance(n, ast.If | ast.Break | ast.Continue | ast.While) for n in ast.walk(node))
         if not branching or not _nopython(ctx, node):
+            return
+        if element_kind(numeric_type(ctx, sequence)) == UNKNOWN:
             return
         report(ctx, self, ctx.header_span(node))
