@@ -24,6 +24,25 @@ def _loop_statements(loop: ast.For | ast.AsyncFor | ast.While) -> list[ast.AST]:
     return out
 
 
+def _stored_name(node: ast.AST) -> str | None:
+    """The name ``node`` stores into a container: ``xs.append(name)`` (and the like), ``d[k] = name``."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _STORE_METHODS
+        and node.args
+        and isinstance(node.args[-1], ast.Name)
+    ):
+        return node.args[-1].id
+    if (
+        isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Name)
+        and any(isinstance(t, ast.Subscript) for t in node.targets)
+    ):
+        return node.value.id
+    return None
+
+
 def _bound_to_immutable(ctx: Context, name: ast.Name) -> bool:
     """Every plain assignment to ``name`` in its scope is a str/bytes/tuple (and there is one)."""
     scope = ctx.scope_of(name)
@@ -99,7 +118,7 @@ class GrowingStringKept(Rule):
 
     def check(self, node: ast.For | ast.AsyncFor | ast.While, ctx: Context) -> None:
         body = _loop_statements(node)
-        growing: dict[str, ast.stmt] = {}
+        candidates: dict[str, list[ast.stmt]] = {}
         resets: set[str] = set()
         for stmt in body:
             if isinstance(stmt, ast.AugAssign | ast.Assign):
@@ -114,35 +133,31 @@ class GrowingStringKept(Rule):
                     if isinstance(stmt, ast.Assign):
                         resets.add(target.id)
                     continue
-                if isinstance(stmt, ast.AugAssign) and not (
-                    ctx.type_of(target) in _IMMUTABLE
-                    or expr_type(stmt.value, ctx.imports) in _IMMUTABLE
-                    or _bound_to_immutable(ctx, target)
-                ):
-                    continue
-                growing.setdefault(target.id, stmt)
-        names = set(growing) - resets
+                candidates.setdefault(target.id, []).append(stmt)
+        # Types (an inference over the scope) only for names the loop also stores somewhere.
+        stored_names = {_stored_name(stmt) for stmt in body} - {None}
+        growing: set[str] = set()
+        for name, stmts in candidates.items():
+            if name in resets or name not in stored_names:
+                continue
+            for stmt in stmts:
+                if isinstance(stmt, ast.AugAssign):
+                    target = stmt.target
+                    assert isinstance(target, ast.Name)
+                    if not (
+                        ctx.type_of(target) in _IMMUTABLE
+                        or expr_type(stmt.value, ctx.imports) in _IMMUTABLE
+                        or _bound_to_immutable(ctx, target)
+                    ):
+                        continue
+                growing.add(name)
+                break
+        names = growing
         if not names:
             return
         for stmt in body:
-            stored: str | None = None
-            if (
-                isinstance(stmt, ast.Call)
-                and isinstance(stmt.func, ast.Attribute)
-                and stmt.func.attr in _STORE_METHODS
-                and stmt.args
-                and isinstance(stmt.args[-1], ast.Name)
-                and stmt.args[-1].id in names
-            ):
-                stored = stmt.args[-1].id
-            elif (
-                isinstance(stmt, ast.Assign)
-                and isinstance(stmt.value, ast.Name)
-                and stmt.value.id in names
-                and any(isinstance(t, ast.Subscript) for t in stmt.targets)
-            ):
-                stored = stmt.value.id
-            if stored is not None:
+            stored = _stored_name(stmt)
+            if stored is not None and stored in names:
                 message = (
                     f"`{stored}` grows by concatenation in this loop and every intermediate copy is stored here:"
                     " memory grows quadratically with the pieces"
