@@ -180,18 +180,14 @@ def register(server: PerfsquadServer) -> None:
         report = progress.report
         formats = tuple(f for f in opts.get("formats", FORMATS) if f in FORMATS) or FORMATS
         try:
-            result = await asyncio.to_thread(
+            result = await progress.in_thread(
                 run_audit, [path], run=opts.get("run"), sampler=str(opts.get("sampler", "auto")),
                 timeout=float(opts.get("timeout", 300.0)), cancel=cancel, progress=report,
                 root=workspace if workspace is not None and path.resolve().is_relative_to(workspace.resolve()) else None,
+                cancelled=(ProfileCancelled,),
             )  # fmt: skip
             out = Path(opts["out"]) if opts.get("out") else Path(result.root) / ".perfsquad" / "audit"
-            written = await asyncio.to_thread(write_reports, result, out, formats)
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except ProfileCancelled as exc:
-            raise RuntimeError(str(exc)) from None
+            written = await progress.in_thread(write_reports, result, out, formats)
         finally:
             state.running = None
             progress.end()
@@ -243,16 +239,12 @@ def register(server: PerfsquadServer) -> None:
         progress = CommandProgress(ls, "diagnose", cancel)
         await progress.begin("perfsquad: quick diagnose")
         try:
-            result = await asyncio.to_thread(
+            result = await progress.in_thread(
                 diagnose, path, function=name, line=line, source=doc.text if doc is not None else None,
                 root=root(), profile=bool(opts.get("profile", True)), run=opts.get("run") or opts.get("command"),
                 timeout=float(opts.get("timeout", 20.0)), cancel=cancel, progress=progress.report,
+                cancelled=(ProfileCancelled,),
             )  # fmt: skip
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except ProfileCancelled as exc:
-            raise RuntimeError(str(exc)) from None
         finally:
             progress.end()
         fn = result.function

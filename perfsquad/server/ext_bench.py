@@ -17,7 +17,6 @@ survives restarts and can be compared with an "after" recorded in the editor.
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 import threading
 from collections.abc import Sequence
@@ -84,17 +83,13 @@ def register(server: PerfsquadServer) -> None:
         progress = CommandProgress(ls, "bench", cancel)
         await progress.begin(f"perfsquad: benchmark {name}")
         try:
-            record = await asyncio.to_thread(
+            record = await progress.in_thread(
                 run_bench, argv, name=name, runs=runs, warmup=warmup, timeout=timeout, cwd=cwd,
                 profile=bool(opts.get("profile", False)), cancel=cancel, on_progress=progress.report,
+                cancelled=(BenchCancelled,),
             )  # fmt: skip
             path = store() / f"{name}.json"
-            await asyncio.to_thread(record.dump, path)
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except BenchCancelled as exc:
-            raise RuntimeError(str(exc)) from None
+            await progress.in_thread(record.dump, path)
         finally:
             running.pop("benchmark", None)
             progress.end()

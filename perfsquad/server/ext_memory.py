@@ -17,7 +17,6 @@ The result is the CLI's JSON (schema ``perfsquad.leakcheck/1``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import threading
 from collections.abc import Sequence
@@ -189,7 +188,7 @@ def register(server: PerfsquadServer) -> None:
 
         cwd = options["cwd"] or (str(root()) if root() is not None else None)
         try:
-            result = await asyncio.to_thread(
+            result = await progress.in_thread(
                 run_leakcheck,
                 options["mode"],
                 options["target"],
@@ -202,12 +201,8 @@ def register(server: PerfsquadServer) -> None:
                 cwd=cwd,
                 cancel=cancel,
                 on_progress=progress.report,
+                cancelled=(LeakCheckCancelled,),
             )
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except LeakCheckCancelled as exc:
-            raise RuntimeError(str(exc)) from None
         except LeakCheckError as exc:
             ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"perfsquad: {exc}"))
             raise RuntimeError(str(exc)) from None

@@ -17,7 +17,6 @@ Hints are plain text: nothing relies on colour. A "Profile this test" lens on te
 from __future__ import annotations
 
 import ast
-import asyncio
 import contextlib
 import os
 import threading
@@ -285,15 +284,12 @@ def register(server: PerfsquadServer) -> None:
         _status("profiling")
         cwd = options.get("cwd") or (str(root()) if root() is not None else None)
         try:
-            profile = await asyncio.to_thread(
+            profile = await progress.in_thread(
                 profile_command, options["command"], sampler=options.get("sampler", "auto"), cwd=cwd,
                 timeout=float(options.get("timeout", 300.0)), memory=bool(options.get("memory", False)),
                 cancel=cancel, on_progress=progress.report,
             )  # fmt: skip
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except ProfileCancelled as exc:
+        except ProfileCancelled as exc:  # its status first, then the request's error
             _status("idle")
             raise RuntimeError(str(exc)) from None
         except (ProfilerError, TargetError) as exc:

@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import itertools
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lsprotocol import types
 
 _tokens = itertools.count(1)
+T = TypeVar("T")
 
 
 class CommandProgress:
@@ -55,3 +57,17 @@ class CommandProgress:
             with contextlib.suppress(Exception):
                 self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
             self.token = None
+
+    async def in_thread(
+        self, fn: Callable[..., T], /, *args: Any, cancelled: tuple[type[Exception], ...] = (), **kwargs: Any
+    ) -> T:
+        """Run the command's work off the event loop. A cancelled request (the client's
+        ``$/cancelRequest``) sets the cancel event so that the worker kills what it started;
+        the work's own ``cancelled`` exceptions become the request's error ("... cancelled")."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except asyncio.CancelledError:
+            self.cancel.set()
+            raise
+        except cancelled as exc:
+            raise RuntimeError(str(exc)) from None
