@@ -39,6 +39,7 @@ from perfsquad.audit.roi import RoiEstimate, estimate
 from perfsquad.audit.shares import ShareIndex
 from perfsquad.model import Finding, Position
 from perfsquad.profiling.model import Profile
+from perfsquad.server.arguments import int_option, unwrap
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -61,12 +62,6 @@ class AuditState:
     index: ShareIndex | None = None
 
 
-def _unwrap(args: Sequence[Any]) -> Sequence[Any]:
-    if len(args) == 1 and isinstance(args[0], list):
-        return args[0]  # some clients wrap the arguments once more
-    return args
-
-
 def _lsp_position(value: Any) -> types.Position | None:
     if isinstance(value, types.Position):
         return value
@@ -77,7 +72,7 @@ def _lsp_position(value: Any) -> types.Position | None:
 
 def _target(args: Sequence[Any], command: str) -> tuple[str, types.Position | None, str | None, dict[str, Any]]:
     """(uri, LSP position, function name, options) from ``[uri, position|name]`` or an options object."""
-    args = _unwrap(args)
+    args = unwrap(args)
     if args and isinstance(args[0], dict):
         opts = dict(args[0])
         uri = opts.get("uri") or opts.get("path")
@@ -98,7 +93,7 @@ def _target(args: Sequence[Any], command: str) -> tuple[str, types.Position | No
 def _folder_target(args: Sequence[Any], workspace: Path | None, command: str) -> tuple[Path, dict[str, Any]]:
     """(existing file or folder, options) from none (the workspace), a URI/path, or
     ``{"uri"|"path", ...options}``."""
-    args = tuple(_unwrap(args))
+    args = tuple(unwrap(args))
     opts: dict[str, Any] = dict(args[0]) if args and isinstance(args[0], dict) else {}
     target = opts.get("uri") or opts.get("path") or (args[0] if args and isinstance(args[0], str) else None)
     path = _path_of(str(target)) if target else workspace
@@ -260,9 +255,7 @@ def register(server: PerfsquadServer) -> None:
 
         workspace = root()
         path, opts = _folder_target(args, workspace, "perfsquad.optimizationRoadmap")
-        limit = opts.get("limit", 20)
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError("perfsquad.optimizationRoadmap: limit must be a positive integer")
+        limit = int_option(opts, "limit", 20, 1, "perfsquad.optimizationRoadmap")
         profile = current_profile()
         config = server.documents.config_in(path if path.is_dir() else path.parent)
         base = workspace if workspace is not None else (path if path.is_dir() else path.parent)

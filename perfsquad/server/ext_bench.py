@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfsquad.server.arguments import int_option, unwrap
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -30,18 +31,10 @@ if TYPE_CHECKING:
 
 
 def _options(args: Sequence[Any]) -> dict[str, Any]:
-    if len(args) == 1 and isinstance(args[0], list):
-        args = args[0]  # some clients wrap the arguments once more
+    args = unwrap(args)
     if args and isinstance(args[0], dict):
         return dict(args[0])
     return {"positional": list(args)}
-
-
-def _positive_int(opts: dict[str, Any], key: str, default: int, minimum: int) -> int:
-    value = opts.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{key} must be an integer >= {minimum}")
-    return value
 
 
 def register(server: PerfsquadServer) -> None:
@@ -71,8 +64,8 @@ def register(server: PerfsquadServer) -> None:
         name = opts.get("name") or default_name()
         if not isinstance(name, str) or not valid_name(name):
             raise ValueError(f"perfsquad.benchmark: bad record name {name!r} (letters, digits, . _ -)")
-        runs = _positive_int(opts, "runs", 5, 1)
-        warmup = _positive_int(opts, "warmup", 1, 0)
+        runs = int_option(opts, "runs", 5, 1, "perfsquad.benchmark")
+        warmup = int_option(opts, "warmup", 1, 0, "perfsquad.benchmark")
         timeout = float(opts.get("timeout", 300.0))
         root = getattr(server.documents, "root", None)
         cwd = Path(opts["cwd"]) if opts.get("cwd") else (Path(root) if root is not None else None)

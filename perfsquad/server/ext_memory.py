@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from perfsquad.model import Finding, Position, Severity, Span
+from perfsquad.server.arguments import unwrap
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -101,8 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def leak_options(args: Sequence[Any]) -> dict[str, Any]:
     """Normalize the command's arguments (an options object or CLI words) to run_leakcheck's."""
-    if len(args) == 1 and isinstance(args[0], list):
-        args = args[0]
+    args = unwrap(args)
     if args and isinstance(args[0], dict):
         raw = dict(args[0])
         from perfsquad.profiling.leak import DEFAULT_FRAMES, DEFAULT_THRESHOLD
