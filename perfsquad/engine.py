@@ -284,7 +284,7 @@ def _parse_blocks(text: str, source: SourceText, bad_line: int) -> ast.Module | 
         end = starts[i + 1] - 1 if i + 1 < len(starts) else source.line_count
         if start <= bad_line <= end:
             continue
-        chunk = text[source.line_starts[start - 1] : source.line_starts[end] if end < source.line_count else None]
+        chunk = text[source.lines_slice(start, end)]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -538,9 +538,8 @@ def _carry_caches(ctx: Context, new_ctx: Context, unit: _Unit, module: ast.Modul
     for name in ("_vec_returns", "_vec_similarities"):
         if hasattr(ctx, name):
             setattr(new_ctx, name, getattr(ctx, name))
-    first, last = statement_start(unit.new), unit.new.end_lineno or unit.new.lineno
     source = new_ctx.source
-    unit_text = source.text[source.line_starts[first - 1] : source.line_starts[last] if last < source.line_count else None]
+    unit_text = source.text[source.lines_slice(statement_start(unit.new), unit.new.end_lineno or unit.new.lineno)]
     carry_sequence_names(ctx, new_ctx, unit_text)
 
 
@@ -552,9 +551,7 @@ def _parse_unit(text: str, source: SourceText, start: int, end: int, member_of: 
     ``member_of``: the old method it replaces (it is parsed inside a stand-in class)."""
     if end < start:
         return None
-    chunk_start = source.line_starts[start - 1]
-    chunk_end = source.line_starts[end] if end < source.line_count else len(text)
-    chunk = text[chunk_start:chunk_end]
+    chunk = text[source.lines_slice(start, end)]
     if member_of is not None:
         if start < 2:
             return None

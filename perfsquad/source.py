@@ -108,6 +108,11 @@ class SourceText:
         line = self.text[start:end]
         return line.rstrip("\r\n")
 
+    def lines_slice(self, first: int, last: int) -> slice:
+        """Where lines ``first..last`` (1-based, endings included) lie in the text (or in another
+        text of the same length, such as one with its null bytes blanked)."""
+        return slice(self.line_starts[first - 1], self.line_starts[last] if last < len(self.line_starts) else None)
+
     def line_with_ending(self, lineno: int) -> str:
         start = self.line_starts[lineno - 1]
         end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.text)
