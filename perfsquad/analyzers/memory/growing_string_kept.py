@@ -118,7 +118,7 @@ class GrowingStringKept(Rule):
 
     def check(self, node: ast.For | ast.AsyncFor | ast.While, ctx: Context) -> None:
         body = _loop_statements(node)
-        candidates: dict[str, list[ast.stmt]] = {}
+        candidates: dict[str, list[tuple[ast.AugAssign | ast.Assign, ast.Name]]] = {}
         resets: set[str] = set()
         for stmt in body:
             if isinstance(stmt, ast.AugAssign | ast.Assign):
@@ -133,31 +133,27 @@ class GrowingStringKept(Rule):
                     if isinstance(stmt, ast.Assign):
                         resets.add(target.id)
                     continue
-                candidates.setdefault(target.id, []).append(stmt)
+                candidates.setdefault(target.id, []).append((stmt, target))
         # Types (an inference over the scope) only for names the loop also stores somewhere.
         stored_names = {_stored_name(stmt) for stmt in body} - {None}
         growing: set[str] = set()
         for name, stmts in candidates.items():
             if name in resets or name not in stored_names:
                 continue
-            for stmt in stmts:
-                if isinstance(stmt, ast.AugAssign):
-                    target = stmt.target
-                    assert isinstance(target, ast.Name)
-                    if not (
-                        ctx.type_of(target) in _IMMUTABLE
-                        or expr_type(stmt.value, ctx.imports) in _IMMUTABLE
-                        or _bound_to_immutable(ctx, target)
-                    ):
-                        continue
+            for stmt, target in stmts:
+                if isinstance(stmt, ast.AugAssign) and not (
+                    ctx.type_of(target) in _IMMUTABLE
+                    or expr_type(stmt.value, ctx.imports) in _IMMUTABLE
+                    or _bound_to_immutable(ctx, target)
+                ):
+                    continue
                 growing.add(name)
                 break
-        names = growing
-        if not names:
+        if not growing:
             return
         for stmt in body:
             stored = _stored_name(stmt)
-            if stored is not None and stored in names:
+            if stored is not None and stored in growing:
                 message = (
                     f"`{stored}` grows by concatenation in this loop and every intermediate copy is stored here:"
                     " memory grows quadratically with the pieces"
