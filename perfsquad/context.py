@@ -87,6 +87,17 @@ class Context:
         self.inherits = Inheritance(source, mapped, summary_source)
 
     # -- navigation -------------------------------------------------------------------------
+    def links_whole_tree(self) -> bool:
+        """Whether the buckets and parent links cover the whole module (an editor's incremental
+        context indexes only the re-analyzed unit, and its tree may hold old statements)."""
+        tree = self.tree
+        return self.whole and all(self._parents.get(stmt) is tree for stmt in tree.body)
+
+    @property
+    def parent_links(self) -> dict[ast.AST, ast.AST]:
+        """The engine's map from each node to its parent (read it, never change it)."""
+        return self._parents
+
     def nodes(self, kind: type[N]) -> list[N]:
         return self._buckets.get(kind, [])  # type: ignore[return-value]
 

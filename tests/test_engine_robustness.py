@@ -133,3 +133,82 @@ def test_suppression_comments() -> None:
     )
     report = analyze_text(text, "sup.py")
     assert [f.span.start.line for f in report.findings] == [4]
+
+
+_ALL_SYNTAX = """
+import os.path as p, sys
+from . import x as y
+@dec(1)
+class C(B, metaclass=M):
+    a: int = 1
+    async def f(self, /, a, *args, b=2, **kw) -> "C":
+        global g
+        async with ctx() as (u, v):
+            async for i in aiter():
+                await z
+        r = [w async for w in s if w] + {k: v for k, v in d.items()}.get(1, {*s})
+        x = (yield) or (yield from q) or (lambda a=1: a)(-a) or not b
+        if (n := len(r)) > 10 and 1 < n <= 3 is not None:
+            del r[1:2:3], x.attr
+        else:
+            raise E from err
+        try:
+            pass
+        except* ValueError as e:
+            print(f"{x!r:>{w}} {y=}", e, sep="")
+        finally:
+            nonlocal_ = ...
+        match cmd:
+            case [1, *rest] | {"k": None, **others} if rest:
+                pass
+            case Point(x=0, y=True) as pt:
+                pass
+            case _:
+                assert pt, b"msg"
+        while x:
+            x >>= 1; continue
+        return x[i] if x else ~x, 1j, 0.5
+"""
+
+
+def test_traversal_links_and_buckets_every_node() -> None:
+    """The engine's one pass reaches every node a full ``ast.walk`` reaches, with the same parent,
+    except the shared context and operator singletons (``Load()``, ``Add()``...)."""
+    import ast
+    from pathlib import Path
+
+    from perfsquad.engine import traverse
+
+    singletons = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+    sources = [_ALL_SYNTAX, *(Path(m.__file__).read_text() for m in (ast, codecs, pytest))]
+    for text in sources:
+        tree = ast.parse(text)
+        parents, buckets = traverse(tree)
+        expected: dict[ast.AST, ast.AST] = {}
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                if not isinstance(child, singletons):
+                    expected[child] = node
+        assert parents == expected
+        reached = [n for n in ast.walk(tree) if not isinstance(n, singletons)]
+        assert sorted(map(id, (n for bucket in buckets.values() for n in bucket))) == sorted(map(id, reached))
+        preorder = _engine_order(tree, singletons)
+        for kind, bucket in buckets.items():
+            assert bucket == [n for n in preorder if type(n) is kind]
+
+
+def _engine_order(tree: object, skip: tuple[type, ...]) -> list[object]:
+    """The engine's documented bucket order, recursively: pre-order, fields last to first."""
+    import ast
+
+    out: list[object] = []
+
+    def visit(node: ast.AST) -> None:
+        out.append(node)
+        for _, value in reversed(list(ast.iter_fields(node))):
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST) and not isinstance(child, skip):
+                    visit(child)
+
+    visit(tree)  # type: ignore[arg-type]
+    return out

@@ -207,8 +207,7 @@ def _module_defs(io: IOTypes) -> frozenset[str]:
 def _calls_by_function(ctx: Context) -> dict[ast.AST, list[ast.Call]] | None:
     """Calls grouped by the function that executes them, from the engine's buckets (None when
     the context does not cover the whole module, e.g. an incremental one)."""
-    tree = ctx.tree
-    if not ctx.whole or not all(ctx.parent(stmt) is tree for stmt in tree.body):
+    if not ctx.links_whole_tree():
         return None
     parent = ctx.parent
     grouped: dict[ast.AST, list[ast.Call]] = {}

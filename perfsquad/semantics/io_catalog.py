@@ -554,7 +554,7 @@ class IOTypes:
         if self._bindings is None:
             self._bindings = {}
             self._attr_bindings = {}
-            self._whole = ctx.whole and all(ctx.parent(stmt) is ctx.tree for stmt in ctx.tree.body)
+            self._whole = ctx.links_whole_tree()
             if self._whole:
                 self._class_of = ctx.parent
                 self._ingest(ctx.nodes, ctx.scope_of, ctx.parent)
@@ -791,9 +791,10 @@ class IOTypes:
     def _has_loops(self) -> bool:
         if self._any_loop is None:
             ctx = self.ctx
-            self._any_loop = any(
-                ctx.nodes(kind) for kind in (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
-            ) or not ctx.whole or not all(ctx.parent(stmt) is ctx.tree for stmt in ctx.tree.body)
+            self._any_loop = (
+                any(ctx.nodes(kind) for kind in (ast.For, ast.AsyncFor, ast.While, ast.comprehension))
+                or not ctx.links_whole_tree()
+            )
         return self._any_loop
 
     def _op_of(self, call: ast.Call) -> IOCall | None:

@@ -131,20 +131,39 @@ def _module_container_types(ctx: Context) -> dict[str, str]:
     return out
 
 
-def _analyze_containers(ctx: Context) -> dict[str, ContainerUse]:
-    kinds = _module_container_types(ctx)
-    if not kinds:
-        return {}
-    uses = {name: ContainerUse(kind) for name, kind in kinds.items()}
+def _container_names_linked(
+    ctx: Context, uses: dict[str, ContainerUse]
+) -> tuple[dict[ast.AST, ast.AST], dict[ast.AST, ast.AST | None], set[str]]:
+    """From the engine's buckets and parent links: the loads and stores of the containers' names,
+    each with its innermost function or lambda (None at module level), and decorator names."""
+    parents = ctx.parent_links
+    functions: dict[ast.AST, ast.AST | None] = {}
+    for name in ctx.nodes(ast.Name):
+        if name.id in uses:
+            func = parents.get(name)
+            while func is not None and not isinstance(func, _SCOPE_FUNCTIONS):
+                func = parents.get(func)
+            functions[name] = func
+    decorators: set[str] = set()
+    defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = [*ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef)]
+    for fn in defs:
+        for dec in fn.decorator_list:
+            decorators.update(n.id for n in ast.walk(dec) if isinstance(n, ast.Name))
+    return parents, functions, decorators
+
+
+def _container_names_walked(
+    ctx: Context,
+) -> tuple[dict[ast.AST, ast.AST], dict[ast.AST, ast.AST | None], set[str]]:
+    """:func:`_container_names_linked` for a context whose links cover only part of the tree (the
+    editor's incremental contexts): the whole module is walked with parent links of our own."""
     parents: dict[ast.AST, ast.AST] = {}
     decorators: set[str] = set()
-    # Walk the whole module with our own parent links (the context's buckets may describe only
-    # the block being re-analyzed in the editor).
     stack: list[tuple[ast.AST, ast.AST | None]] = [(ctx.tree, None)]
     functions: dict[ast.AST, ast.AST | None] = {}
     while stack:
         node, func = stack.pop()
-        if isinstance(node, (*FUNCTIONS, ast.Lambda)):
+        if isinstance(node, _SCOPE_FUNCTIONS):
             inner: ast.AST | None = node
             if not isinstance(node, ast.Lambda):
                 for dec in node.decorator_list:
@@ -157,6 +176,21 @@ def _analyze_containers(ctx: Context) -> dict[str, ContainerUse]:
         for child in ast.iter_child_nodes(node):
             parents[child] = node
             stack.append((child, inner))
+    return parents, functions, decorators
+
+
+_SCOPE_FUNCTIONS = (*FUNCTIONS, ast.Lambda)
+
+
+def _analyze_containers(ctx: Context) -> dict[str, ContainerUse]:
+    kinds = _module_container_types(ctx)
+    if not kinds:
+        return {}
+    uses = {name: ContainerUse(kind) for name, kind in kinds.items()}
+    if ctx.links_whole_tree():
+        parents, functions, decorators = _container_names_linked(ctx, uses)
+    else:
+        parents, functions, decorators = _container_names_walked(ctx)
 
     local_cache: dict[ast.AST, tuple[set[str], set[str]]] = {}
 

@@ -11,6 +11,16 @@ _IMMUTABLE = frozenset({"str", "bytes", "tuple"})
 _STORE_METHODS = frozenset({"append", "add", "insert", "appendleft"})
 
 
+_OPAQUE = (*FUNCTIONS, ast.ClassDef, ast.Lambda)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+
+def _target(stmt: ast.AugAssign | ast.Assign) -> ast.Name | None:
+    """The one name an augmented or plain assignment binds, if that is what it binds."""
+    target = stmt.target if isinstance(stmt, ast.AugAssign) else (stmt.targets[0] if len(stmt.targets) == 1 else None)
+    return target if isinstance(target, ast.Name) else None
+
+
 def _loop_statements(loop: ast.For | ast.AsyncFor | ast.While) -> list[ast.AST]:
     """Every node executed by the loop's body, not descending into nested functions or classes."""
     out: list[ast.AST] = []
@@ -18,7 +28,7 @@ def _loop_statements(loop: ast.For | ast.AsyncFor | ast.While) -> list[ast.AST]:
     while stack:
         node = stack.pop()
         out.append(node)
-        if isinstance(node, (*FUNCTIONS, ast.ClassDef, ast.Lambda)):
+        if isinstance(node, _OPAQUE):
             continue
         stack.extend(ast.iter_child_nodes(node))
     return out
@@ -116,18 +126,40 @@ class GrowingStringKept(Rule):
         Invalid("b = b''\nfor chunk in chunks:\n    b += chunk\n    history.add(b)\n"),
     )
 
+    def __init__(self) -> None:
+        self._screened: set[ast.AST] | None = None
+
+    def _loops_with_candidates(self, ctx: Context) -> set[ast.AST]:
+        """The loops whose body (nested defs aside) holds a ``name += ...`` or ``name = name + ...``:
+        found once per module from the engine's buckets, going up from each such statement,
+        instead of walking the body of every loop (a rule instance serves one context)."""
+        if self._screened is None:
+            loops: set[ast.AST] = set()
+            parents = ctx.parent_links
+            statements: list[ast.AugAssign | ast.Assign] = [*ctx.nodes(ast.AugAssign), *ctx.nodes(ast.Assign)]
+            for stmt in statements:
+                target = _target(stmt)
+                if target is None or augmented_add(stmt, target.id) is None:
+                    continue
+                child: ast.AST = stmt
+                parent = parents.get(stmt)
+                while parent is not None and not isinstance(parent, _OPAQUE):
+                    if isinstance(parent, _LOOPS) and any(child is s for s in parent.body):
+                        loops.add(parent)
+                    child, parent = parent, parents.get(parent)
+            self._screened = loops
+        return self._screened
+
     def check(self, node: ast.For | ast.AsyncFor | ast.While, ctx: Context) -> None:
+        if node not in self._loops_with_candidates(ctx):
+            return
         body = _loop_statements(node)
         candidates: dict[str, list[tuple[ast.AugAssign | ast.Assign, ast.Name]]] = {}
         resets: set[str] = set()
         for stmt in body:
             if isinstance(stmt, ast.AugAssign | ast.Assign):
-                target = (
-                    stmt.target
-                    if isinstance(stmt, ast.AugAssign)
-                    else (stmt.targets[0] if len(stmt.targets) == 1 else None)
-                )
-                if not isinstance(target, ast.Name):
+                target = _target(stmt)
+                if target is None:
                     continue
                 if augmented_add(stmt, target.id) is None:
                     if isinstance(stmt, ast.Assign):
