@@ -66,6 +66,11 @@ class Rule:
     effort_minutes: ClassVar[int] = 5
     """Typical minutes for a person to apply the change by hand (used by the ROI roadmap)."""
     node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
+    call_names: ClassVar[frozenset[str] | None] = None
+    """For a rule that checks ``ast.Call`` nodes: the callee names it can flag, as the last part of
+    the callee (``sort`` for ``xs.sort()``, ``sqrt`` for ``math.sqrt(x)`` and for ``root(x)`` after
+    ``from math import sqrt as root``). The engine then hands the rule only those calls (most of a
+    module's calls are none of them). None: every call."""
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
     bench: ClassVar[Bench | None] = None
@@ -128,6 +133,8 @@ class Rule:
             problems.append(f"{where}: no message")
         if not cls.node_types:
             problems.append(f"{where}: no node_types")
+        if cls.call_names is not None and ast.Call not in cls.node_types:
+            problems.append(f"{where}: call_names without ast.Call in node_types")
         if (cls.fix_title is None) != (cls.fix_safety is None):
             problems.append(f"{where}: fix_title and fix_safety go together")
         sections = cls.doc_sections()

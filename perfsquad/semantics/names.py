@@ -67,6 +67,15 @@ class ImportMap:
             return f"builtins.{name}"
         return None
 
+    def imported_tail(self, name: str) -> str | None:
+        """The last part of what an import binds ``name`` to (``sqrt`` for ``root`` after
+        ``from math import sqrt as root``), even if the name is rebound too; None when no import
+        binds it, or imports bind it to different things (it resolves to nothing then)."""
+        target = self._aliases.get(name)
+        if target is None or target == _AMBIGUOUS:
+            return None
+        return target.rpartition(".")[2]
+
     def qualified_name(self, node: ast.expr) -> str | None:
         """``np.linalg.norm`` -> ``numpy.linalg.norm``; ``None`` when not statically known."""
         attrs: list[str] = []

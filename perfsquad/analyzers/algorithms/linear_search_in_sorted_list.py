@@ -58,6 +58,7 @@ class LinearSearchInSortedList(Rule):
     message = "Linear search in a sorted list inside a loop; use `bisect` (O(log n))"
     template = "`{what}` scans the sorted list `{name}` linearly on every iteration; use `bisect` (O(log n))"
     node_types = (ast.Compare, ast.Call)
+    call_names = frozenset({"index"})
     effort_minutes = 10
     valid = (
         # A set.

@@ -85,6 +85,7 @@ class ListPopFrontInLoop(Rule):
     fix_title = "Use `collections.deque`"
     fix_safety = FixSafety.SAFE
     node_types = (ast.Call,)
+    call_names = frozenset({"pop", "insert"})
     effort_minutes = 5
     bench = Bench(
         setup="xs = list(range(min(n, 20_000)))",

@@ -58,6 +58,7 @@ class ListSearchInLoop(Rule):
     message = "`index`/`count`/`remove` on a list in a loop scans it each time; build a dict or Counter once"
     template = "`{call}` scans the {kind} `{name}` on every iteration (O(n) each); build a dict or Counter once"
     node_types = (ast.Call,)
+    call_names = frozenset({"index", "count", "remove"})
     effort_minutes = 10
     valid = (
         # The receiver is the loop's own element: one scan per element, not a repeated search.

@@ -80,6 +80,7 @@ class SortInLoop(Rule):
     message = "A list re-sorted (or min/max-scanned) after every insertion; use `bisect.insort` or `heapq`"
     template = "`{call}` re-sorts or re-scans `{name}` after it grows on every iteration; use `bisect.insort` or `heapq`"
     node_types = (ast.Call,)
+    call_names = frozenset({"sort", "sorted", "min", "max"})
     effort_minutes = 15
     valid = (
         # Sorted once, after the loop.

@@ -91,6 +91,7 @@ class MapFilterLambda(Rule):
     fix_title = "Replace with a comprehension"
     fix_safety = FixSafety.SAFE
     node_types = (ast.Call,)
+    call_names = frozenset({"map", "filter"})
     effort_minutes = 1
     bench = Bench(
         setup="xs = list(range(n))",

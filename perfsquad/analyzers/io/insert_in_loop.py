@@ -65,6 +65,7 @@ class InsertInLoop(Rule):
     fix_title = "Insert all rows with executemany"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Call,)
+    call_names = frozenset({"execute"})
     effort_minutes = 5
     bench = Bench(
         setup=(

@@ -84,6 +84,7 @@ class MaterializedOnce(Rule):
     fix_title = "Drop the intermediate list"
     fix_safety = FixSafety.SAFE
     node_types = (ast.Call, ast.For, ast.comprehension)
+    call_names = _REDUCERS
     effort_minutes = 1
     bench = Bench(
         setup="xs = list(range(n))",

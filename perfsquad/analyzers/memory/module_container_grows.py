@@ -3,7 +3,13 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.base import Invalid, Rule
-from perfsquad.analyzers.memory._common import GROWABLE_TYPES, ReadsModuleContainers, module_containers
+from perfsquad.analyzers.memory._common import (
+    GROW_METHODS,
+    GROWABLE_TYPES,
+    STORE_METHODS,
+    ReadsModuleContainers,
+    module_containers,
+)
 from perfsquad.context import Context
 
 
@@ -58,6 +64,7 @@ class ModuleContainerGrows(ReadsModuleContainers, Rule):
     name = "module-container-grows"
     message = "Module-level container grows on every call and is never emptied"
     node_types = (ast.Call,)
+    call_names = GROW_METHODS | STORE_METHODS  # what `module_containers` counts as growth
     effort_minutes = 10
     valid = (
         "import collections\nLOG = collections.deque(maxlen=100)\ndef f(x):\n    LOG.append(x)\n",

@@ -4,7 +4,9 @@ import ast
 
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.analyzers.memory._common import (
+    GROW_METHODS,
     MAPPING_TYPES,
+    STORE_METHODS,
     ReadsModuleContainers,
     cache_decorator,
     is_unbounded,
@@ -68,6 +70,7 @@ class UnboundedCache(ReadsModuleContainers, Rule):
     name = "unbounded-cache"
     message = "Unbounded cache: entries are never evicted, so memory grows with every distinct key"
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Subscript, ast.Call)
+    call_names = GROW_METHODS | STORE_METHODS  # what `module_containers` counts as growth
     effort_minutes = 10
     valid = (
         "import functools\n@functools.lru_cache(maxsize=256)\ndef f(x):\n    return x\n",

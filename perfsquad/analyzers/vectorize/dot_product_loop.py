@@ -77,6 +77,7 @@ class DotProductLoop(ReadsModuleVectors, Rule):
     fix_title = "Replace with numpy.dot"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Call,)
+    call_names = frozenset({"sum"})
     effort_minutes = 3
     bench = Bench(
         setup="import numpy as np\na = np.arange(n) % 7.0\nb = np.arange(n) % 5.0",

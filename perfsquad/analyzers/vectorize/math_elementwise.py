@@ -69,6 +69,7 @@ class MathElementwise(ReadsModuleVectors, Rule):
     fix_title = "Use the NumPy ufunc on the whole array"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.ListComp, ast.Call)
+    call_names = frozenset({"list"})
     effort_minutes = 2
     bench = Bench(
         setup="import math\nimport numpy as np\na = np.arange(n) % 7.0",

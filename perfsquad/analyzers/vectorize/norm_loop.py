@@ -68,6 +68,7 @@ class NormLoop(ReadsModuleVectors, Rule):
     fix_title = "Replace with numpy.linalg.norm"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Call, ast.BinOp)
+    call_names = frozenset({"sqrt"})
     effort_minutes = 2
     bench = Bench(
         setup="import math\nimport numpy as np\na = np.arange(n) % 3.0",

@@ -1,0 +1,77 @@
+"""The engine hands each rule only the nodes it can flag: screening changes no finding."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from perfsquad.analyzers import RULES
+from perfsquad.engine import analyze_text
+from perfsquad.model import Finding
+
+DEMO = Path(__file__).resolve().parent.parent / "demo"
+
+# Calls whose callee is spelled through an import alias, a module attribute or a rebinding:
+# the screen must see through each of them exactly as the rules' own name resolution does.
+ALIASES = """\
+import math as m
+import builtins
+from math import sqrt as root
+from builtins import sorted as srt, sum as total
+from memoria.store import remove as drop
+
+def norm(xs: list[float]) -> float:
+    return root(sum(x * x for x in xs))
+
+def norm2(xs: list[float]) -> float:
+    return m.sqrt(total(x * x for x in xs))
+
+def f(items, needles):
+    seen = []
+    for n in needles:
+        seen.append(n)
+        seen.sort()
+        first = srt(seen)[0]
+        if builtins.sum([1 for _ in items]) > 3:
+            drop(n)
+    return first
+"""
+
+
+def _sources() -> list[str]:
+    sources = [ALIASES]
+    for rule in RULES:
+        sources.extend(rule.valid)
+        sources.extend(example.code for example in rule.invalid)
+    sources.extend(p.read_text() for p in sorted(DEMO.rglob("*.py")))
+    sources.extend(Path(m.__file__).read_text() for m in (ast, pytest))  # type: ignore[arg-type]
+    return sources
+
+
+def _findings(sources: list[str]) -> list[list[Finding]]:
+    reports = [analyze_text(source, "example.py") for source in sources]
+    assert all(not r.rule_errors for r in reports)
+    return [list(r.findings) for r in reports]
+
+
+def test_call_name_screens_change_no_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    screened = [rule for rule in RULES if rule.call_names is not None]
+    assert len(screened) >= 10
+    sources = _sources()
+    with_screens = _findings(sources)
+    assert sum(map(len, with_screens)) > 100  # the sources do exercise the rules
+    # Found through `root(...)`, `srt(...)` and `builtins.sum(...)`.
+    found = {(f.code, f.span.start.line) for f in with_screens[0]}
+    assert {("VEC002", 8), ("ALG004", 18), ("MEM005", 19)} <= found, found
+    for rule in screened:
+        monkeypatch.setattr(rule, "call_names", None)
+    assert _findings(sources) == with_screens
+
+
+def test_call_names_need_calls() -> None:
+    for rule in RULES:
+        assert rule.validate() == []
+        if rule.call_names is not None:
+            assert ast.Call in rule.node_types
