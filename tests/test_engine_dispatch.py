@@ -75,3 +75,19 @@ def test_call_names_need_calls() -> None:
         assert rule.validate() == []
         if rule.call_names is not None:
             assert ast.Call in rule.node_types
+
+
+def test_indexed_read_screen_changes_no_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IDM012 skips loops with no `...[key]` read within their lines: without the screen (every
+    loop's body walked) the findings are the same."""
+    from perfsquad.analyzers.idioms.range_len_index import IndexedReads
+
+    sources = [
+        *_sources(),
+        "def f(d):\n    for k in d:\n        g(\n            d[\n                k\n            ]\n        )\n",
+        "def f(d):\n    for k in d:\n        h = lambda: d[k]\n        print(h())\n",
+    ]
+    screened = _findings(sources)
+    assert [f.code for f in screened[-2]] == ["IDM012"] and [f.code for f in screened[-1]] == ["IDM012"]
+    monkeypatch.setattr(IndexedReads, "within", lambda self, ctx, index, loop: True)
+    assert _findings(sources) == screened

@@ -5,6 +5,7 @@ import ast
 from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms.keys_membership import keys_call
 from perfsquad.analyzers.idioms.range_len_index import (
+    IndexedReads,
     analyze_indexed_loop,
     chain_parts,
     fresh_name,
@@ -131,12 +132,17 @@ class DictLookupInKeyLoop(Rule):
         Invalid("def f(d):\n    for k in d:\n        print(d[k])\n        k = 0\n"),
     )
 
+    def __init__(self) -> None:
+        self._reads = IndexedReads()  # a rule instance serves one context
+
     def check(self, node: ast.For, ctx: Context) -> None:
         mapping = keys_call(node.iter) or node.iter
         parts = chain_parts(mapping)
         if parts is None or not isinstance(node.target, ast.Name) or node.target.id in parts:
             return
         key = node.target.id
+        if not self._reads.within(ctx, key, node):
+            return  # no `...[key]` anywhere in the loop: nothing to walk it for
         info = analyze_indexed_loop(ctx, node, mapping, key)
         if not info.loads:
             return

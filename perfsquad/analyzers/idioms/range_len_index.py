@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import keyword
 from dataclasses import dataclass, field
@@ -148,6 +149,31 @@ def _before_store(ctx: Context, load: ast.expr, store: ast.expr, loop: ast.stmt)
     if value is not None and (load is value or any(a is value for a in ctx.ancestors(load))):
         return True
     return (load.lineno, load.col_offset) < (stmt.lineno, stmt.col_offset)
+
+
+class IndexedReads:
+    """Where a module reads ``something[name]`` with a plain name as the index: the lines, by name.
+    A screen before :func:`analyze_indexed_loop`, which walks a loop's whole body: a loop with no
+    such read of its variable within its lines has nothing to find (built once per module from
+    the engine's buckets)."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, list[int]] | None = None
+
+    def within(self, ctx: Context, index: str, loop: ast.For) -> bool:
+        if self._lines is None:
+            lines: dict[str, list[int]] = {}
+            for sub in ctx.nodes(ast.Subscript):
+                if isinstance(sub.slice, ast.Name) and isinstance(sub.ctx, ast.Load):
+                    lines.setdefault(sub.slice.id, []).append(sub.lineno)
+            for numbers in lines.values():
+                numbers.sort()
+            self._lines = lines
+        found = self._lines.get(index)
+        if not found or not loop.body:
+            return False
+        i = bisect.bisect_left(found, loop.body[0].lineno)
+        return i < len(found) and found[i] <= (loop.end_lineno or loop.lineno)
 
 
 def analyze_indexed_loop(ctx: Context, loop: ast.For, container: ast.expr, index: str) -> IndexedLoop:
