@@ -44,7 +44,7 @@ class Config:
         return repr((self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes))
 
     def code_enabled(self, code: str, path: str | None = None) -> bool:
-        if not _matches(code, self.select) or _matches(code, self.ignore):
+        if not _selected(code, self.select, self.ignore):
             return False
         if path is not None and self.per_file_ignores:
             pure = PurePath(path)
@@ -93,6 +93,12 @@ def exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str, str], bool]:
         return path_re is not None and (path_re.match(relpath) is not None)
 
     return excluded
+
+
+@functools.lru_cache(maxsize=4096)
+def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """Selected and not ignored (asked for every rule of every file: memoized)."""
+    return _matches(code, select) and not _matches(code, ignore)
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
