@@ -141,7 +141,8 @@ class DictLookupInKeyLoop(Rule):
         if parts is None or not isinstance(node.target, ast.Name) or node.target.id in parts:
             return
         key = node.target.id
-        if not self._reads.within(ctx, key, node):
+        # (An editor's incremental context checks one unit's loops: walking them beats indexing.)
+        if ctx.whole and not self._reads.within(ctx, key, node):
             return  # no `...[key]` anywhere in the loop: nothing to walk it for
         info = analyze_indexed_loop(ctx, node, mapping, key)
         if not info.loads:

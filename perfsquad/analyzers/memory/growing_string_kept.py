@@ -151,7 +151,9 @@ class GrowingStringKept(Rule):
         return self._screened
 
     def check(self, node: ast.For | ast.AsyncFor | ast.While, ctx: Context) -> None:
-        if node not in self._loops_with_candidates(ctx):
+        # An editor's incremental context checks the loops of one unit only: walking those is
+        # cheaper than indexing the whole module.
+        if ctx.whole and node not in self._loops_with_candidates(ctx):
             return
         body = _loop_statements(node)
         candidates: dict[str, list[tuple[ast.AugAssign | ast.Assign, ast.Name]]] = {}
