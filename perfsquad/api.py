@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
 from perfsquad.config import Config, exclusion_matcher
+from perfsquad.files import write_atomically
 from perfsquad.model import FileReport, FunctionMetrics, report_from_json, to_json
 
 if TYPE_CHECKING:
@@ -133,9 +134,7 @@ class Cache:
         gitignore = self.path.parent / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(marshal.dumps(self.entries))
-        tmp.replace(self.path)
+        write_atomically(self.path, marshal.dumps(self.entries))
 
 
 def _digest(data: bytes) -> str:

@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import hashlib
 import marshal
-import os
 import threading
 import warnings
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
+from perfsquad.files import write_atomically
 from perfsquad.semantics.effects import EffectView, FunctionSummary, ModuleSummary, summarize
 
 if TYPE_CHECKING:
@@ -286,9 +286,7 @@ class SummaryCache:
             return
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(marshal.dumps(self.entries))
-            tmp.replace(self.path)
+            write_atomically(self.path, marshal.dumps(self.entries))
             self.key_path.write_text(self.linked_key(), encoding="ascii")
 
 

@@ -205,6 +205,38 @@ async def test_roadmap_ranks_by_measured_roi_once_a_profile_is_loaded(client: Pr
         else:
             raise AssertionError(f"optimizationRoadmap accepted {bad!r}")
 
+    # Open documents count as the editor has them: an unsaved fix of app.py, a never-saved file.
+    client.open(app.as_uri(), APP.replace("return sorted(xs)[0]", "return min(xs)"))
+    scratch = tmp_path / "scratch.py"
+    client.open(scratch.as_uri(), "def top(xs):\n    return sorted(xs)[-1]\n")
+    edited = await _execute(client, "perfsquad.optimizationRoadmap")
+    assert isinstance(edited, dict)
+    rows = {(Path(item["filename"]).name, item["code"]) for item in edited["items"]}
+    assert rows == {("app.py", "IDM005"), ("scratch.py", "IDM007")}, rows
+    assert "sorted(xs)[0]" in app.read_text()  # nothing was saved
+    assert list((tmp_path / ".perfsquad" / "cache").glob("reports-*.marshal"))  # the CLI's cache
+
+
+def test_roadmap_analysis_stops_when_cancelled(tmp_path: Path) -> None:
+    import threading
+
+    from perfsquad.config import Config
+    from perfsquad.server.ext_audit import RoadmapCancelled, _saved_reports
+
+    for i in range(30):
+        (tmp_path / f"m{i}.py").write_text("def f(xs):\n    return sorted(xs)[0]\n", encoding="utf-8")
+    cancel = threading.Event()
+    messages: list[str] = []
+    reports = _saved_reports(tmp_path, Config(), tmp_path / "cache", {}, cancel, messages.append)
+    assert len(reports) == 30 and messages and messages[-1] == "30/30 files"
+    cancel.set()
+    try:
+        _saved_reports(tmp_path, Config(), tmp_path / "cache2", {}, cancel, messages.append)
+    except RoadmapCancelled as exc:
+        assert "cancelled" in str(exc)
+    else:
+        raise AssertionError("a cancelled roadmap analysis went on")
+
 
 async def test_benchmark_records_survive_in_the_workspace_and_compare(client: ProbeClient, tmp_path: Path) -> None:
     import asyncio

@@ -13,9 +13,11 @@
 * ``perfsquad.estimateRoi`` — ``[uri, position]`` or ``{"uri", "position"}``: the Amdahl estimate
   of every finding at that position, with its inputs.
 * ``perfsquad.optimizationRoadmap`` — arguments: none (the workspace), a file/folder URI or path, or
-  ``{"uri"|"path", "limit"}``: every finding of the target (as saved on disk) ranked by ROI with the
-  loaded profile (by ``perfsquad.profile``/``loadProfile`` or the last audit; without one, by
-  severity and calibrated speedup, and it says so); no program is run. Returns ``items`` (the
+  ``{"uri"|"path", "limit"}``: every finding of the target ranked by ROI with the loaded profile
+  (by ``perfsquad.profile``/``loadProfile`` or the last audit; without one, by severity and
+  calibrated speedup, and it says so); no program is run. Open documents count as the editor has
+  them (their analyses are reused, unsaved edits included), other files as saved (unchanged ones
+  from the CLI's cache, ``.perfsquad/cache``); cancellable ``$/progress``. Returns ``items`` (the
   roadmap rows of the audit's JSON report), ``measured``, a ``summary``, the ``text`` and the path
   of a Markdown copy (``markdown``, ``.perfsquad/roadmap.md`` in the workspace).
 * Hover: with a profile loaded (by ``perfsquad.profile``/``loadProfile`` or an audit), a finding
@@ -24,9 +26,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,8 @@ from lsprotocol import types
 from perfsquad.audit.roadmap import enclosing_function
 from perfsquad.audit.roi import RoiEstimate, estimate
 from perfsquad.audit.shares import ShareIndex
-from perfsquad.model import Finding, Position
+from perfsquad.config import Config
+from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import int_option, unwrap
 from perfsquad.server.progress import CommandProgress
@@ -102,6 +104,47 @@ def _folder_target(args: Sequence[Any], workspace: Path | None, command: str) ->
     if not path.exists():
         raise ValueError(f"{command}: {path} does not exist")
     return path, opts
+
+
+class RoadmapCancelled(Exception):
+    """The roadmap's analysis was cancelled."""
+
+
+def _key(path: Path) -> str:
+    return str(path.resolve())
+
+
+def _within(path: Path, target: Path) -> bool:
+    path, target = path.resolve(), target.resolve()
+    return path == target or (target.is_dir() and path.is_relative_to(target))
+
+
+def _saved_reports(
+    target: Path,
+    config: Config,
+    cache_dir: Path,
+    editor: dict[str, FileReport],
+    cancel: threading.Event,
+    report: Callable[[str], None],
+) -> list[FileReport]:
+    """Every file's report under ``target``: as the editor has it when the file is open
+    (``editor``, by resolved path), else as saved (analyzed in this thread, one process: forking a
+    threaded server is not safe; unchanged files come from the cache). The saved copies of open
+    files are analyzed too, so the workspace's cross-module effects see every module."""
+    from perfsquad.api import analyze_paths
+
+    def progress(done: int, total: int) -> None:
+        if cancel.is_set():
+            raise RoadmapCancelled("perfsquad.optimizationRoadmap cancelled")
+        report(f"{done}/{total} files")
+
+    saved = analyze_paths([target], config, want_fixes=True, metrics=True, jobs=1, cache_dir=cache_dir, progress=progress)
+    if cancel.is_set():
+        raise RoadmapCancelled("perfsquad.optimizationRoadmap cancelled")
+    reports = [editor.get(_key(Path(r.path)), r) for r in saved]
+    seen = {_key(Path(r.path)) for r in saved}
+    reports.extend(r for k, r in editor.items() if k not in seen)  # open, never saved there
+    return reports
 
 
 def register(server: PerfsquadServer) -> None:
@@ -250,7 +293,6 @@ def register(server: PerfsquadServer) -> None:
 
     @server.command("perfsquad.optimizationRoadmap")
     async def roadmap_cmd(ls: Any, *args: Any) -> dict[str, Any]:
-        from perfsquad.api import analyze_paths
         from perfsquad.audit.roadmap import build_roadmap, format_roadmap
 
         workspace = root()
@@ -259,10 +301,20 @@ def register(server: PerfsquadServer) -> None:
         profile = current_profile()
         config = server.documents.config_in(path if path.is_dir() else path.parent)
         base = workspace if workspace is not None else (path if path.is_dir() else path.parent)
+        # Open documents count as the editor has them (unsaved edits included), from the analyses
+        # it already made; the other files as saved, through the workspace cache the CLI uses.
+        editor: dict[str, FileReport] = {}
+        for uri in server.documents.uris():
+            doc_state = server.documents.get(uri)
+            if doc_state is not None and _within(Path(doc_state.path), path):
+                view = await server.settled_document(uri)
+                if view is not None:
+                    editor[_key(Path(view.path))] = view.report
+        cancel = threading.Event()
+        progress = CommandProgress(ls, "roadmap", cancel)
 
         def build() -> tuple[list[Any], str, Path]:
-            # One process: forking a threaded server is not safe, and a roadmap reads few files.
-            reports = analyze_paths([path], config, want_fixes=True, metrics=True, jobs=1)
+            reports = _saved_reports(path, config, base / ".perfsquad" / "cache", editor, cancel, progress.report)
             items = build_roadmap(reports, profile)
             text = format_roadmap(items, profile, base, limit)
             out = base / ".perfsquad" / "roadmap.md"
@@ -270,7 +322,11 @@ def register(server: PerfsquadServer) -> None:
             out.write_text(text, encoding="utf-8")
             return items, text, out
 
-        items, text, out = await asyncio.to_thread(build)
+        await progress.begin("perfsquad: optimization roadmap")
+        try:
+            items, text, out = await progress.in_thread(build, cancelled=(RoadmapCancelled,))
+        finally:
+            progress.end()
         if not items:
             summary = "no findings: nothing to optimize statically"
         else:

@@ -1,0 +1,19 @@
+"""Writing the files perfsquad keeps (caches, benchmark records) safely."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path``'s contents in one step: readers never see half a file. The temporary file
+    is named after the process *and* thread, so the server's concurrent commands, and CLI runs
+    beside it, never write the same one."""
+    tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
