@@ -225,7 +225,7 @@ def analyze_paths(
     stats = {str(p): st for p, st, _ in todo}
     work: list[_WorkItem] = [(str(p), data, config, want_fixes, metrics, False) for p, _, data in todo]
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(work) >= _POOL_THRESHOLD:
+    if workers > 1 and len(work) >= _POOL_THRESHOLD and _can_fork():
         _preload(want_fixes)
         results: Iterable[tuple[str, str, Any, Any]]
         with _pool(min(workers, len(work))) as pool:
@@ -290,7 +290,7 @@ def _relink(
     _LINKED = index
     try:
         results: Iterable[tuple[str, str, Any, Any]]
-        if workers > 1 and len(work) >= _POOL_THRESHOLD:
+        if workers > 1 and len(work) >= _POOL_THRESHOLD and _can_fork():
             with _pool(min(workers, len(work))) as pool:
                 results = list(pool.map(_work, work, chunksize=max(1, len(work) // (workers * 4) or 1)))
         else:
@@ -325,13 +325,29 @@ def _merge_project_findings(previous: FileReport, data: Any) -> Any:
     return to_json(merged)
 
 
+def _can_fork() -> bool:
+    """Whether worker processes can be forked: the platform forks, and this process runs one
+    thread. A thread holding a lock at the fork (the language server has several) leaves it held
+    forever in the child; a threaded process analyzes in its own thread instead."""
+    import multiprocessing
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def _preload(want_fixes: bool) -> None:
     """Import the engine and rules (and libcst, which fixes use) before forking workers: each
-    worker would otherwise import them again (about 0.2 s of CPU each)."""
+    worker would otherwise import them again (about 0.2 s of CPU each). Then freeze what is
+    loaded: the workers' garbage collections skip it instead of touching (and so copying) every
+    inherited page."""
     import perfsquad.engine  # noqa: F401
 
     if want_fixes:
         import libcst  # noqa: F401
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _collect(
@@ -351,9 +367,7 @@ def _collect(
 def _pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def function_metrics_for(text: str, path: str, config: Config | None = None) -> tuple[FunctionMetrics, ...]:

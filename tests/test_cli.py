@@ -165,6 +165,46 @@ def test_cache_and_pool_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert len(after) == 39
 
 
+def test_pool_only_in_a_single_threaded_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI forks workers; a threaded process (the language server's audit) never forks: a
+    lock another thread holds at the fork would stay held in the child."""
+    import threading
+
+    from perfsquad import api
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(30):
+        (src / f"m{i}.py").write_text(LOOP if i % 2 else "m = sorted(xs)[0]\n")
+    pools: list[int] = []
+    real_pool = api._pool
+
+    def counting_pool(workers: int) -> object:
+        pools.append(threading.active_count())
+        return real_pool(workers)
+
+    monkeypatch.setattr(api, "_pool", counting_pool)
+    args = ["check", "--format", "json", "--no-cache", "-j", "2", str(src)]
+    assert threading.active_count() == 1
+    main(args)
+    forked = json.loads(capsys.readouterr().out)
+    assert pools == [1]
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        main(args)
+        threaded = json.loads(capsys.readouterr().out)
+    finally:
+        release.set()
+        other.join()
+    assert pools == [1]  # no fork with two threads running
+    assert threaded == forked and len(forked) == 30
+
+
 def test_explain_and_rules(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "IDM001"]) == 0
     out = capsys.readouterr().out
