@@ -113,13 +113,22 @@ class Context:
     def scope_of(self, node: ast.AST) -> ast.AST:
         """The function, lambda, class or module whose local names ``node`` sees first."""
         child = node
-        for anc in self.ancestors(node):
+        parents = self._parents
+        anc = parents.get(node)
+        while anc is not None:
             if isinstance(anc, SCOPES):
-                if isinstance(anc, (*FUNCTIONS, ast.ClassDef)) and child in _outer_parts(anc):
+                # A statement is in a body, never a decorator, default, annotation or base.
+                if (
+                    not isinstance(child, ast.stmt)
+                    and isinstance(anc, (*FUNCTIONS, ast.ClassDef))
+                    and child in _outer_parts(anc)
+                ):
                     child = anc
+                    anc = parents.get(anc)
                     continue
                 return anc
             child = anc
+            anc = parents.get(anc)
         return self.tree
 
     def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:

@@ -209,14 +209,29 @@ def _calls_by_function(ctx: Context) -> dict[ast.AST, list[ast.Call]] | None:
     the context does not cover the whole module, e.g. an incremental one)."""
     if not ctx.links_whole_tree():
         return None
-    parent = ctx.parent
+    parents = ctx.parent_links
     grouped: dict[ast.AST, list[ast.Call]] = {}
+    owners: dict[ast.AST, ast.AST] = {}  # node -> its function (the tree itself: none), found once
+    tree = ctx.tree
     for call in ctx.nodes(ast.Call):
-        node: ast.AST | None = parent(call)
-        while node is not None and not isinstance(node, _SKIP):
-            node = parent(node)
-        if node is not None:
-            grouped.setdefault(node, []).append(call)
+        climbed: list[ast.AST] = []
+        node: ast.AST | None = parents.get(call)
+        owner: ast.AST | None = None
+        while node is not None:
+            if isinstance(node, _SKIP):
+                owner = node
+                break
+            owner = owners.get(node)
+            if owner is not None:
+                break
+            climbed.append(node)
+            node = parents.get(node)
+        if owner is None:
+            owner = tree
+        for passed in climbed:
+            owners[passed] = owner
+        if owner is not tree:
+            grouped.setdefault(owner, []).append(call)
     return grouped
 
 
