@@ -88,6 +88,8 @@ class BlockingCallInAsync(Rule):
     )
 
     def check(self, call: ast.Call, ctx: Context) -> None:
+        if not ctx.nodes(ast.AsyncFunctionDef):
+            return  # no `async def` in the module (most modules): no call to climb from
         if not isinstance(enclosing_function(ctx, call), ast.AsyncFunctionDef):
             return
         found = ctx.io.op_of(call)
