@@ -160,6 +160,47 @@ def test_summaries_round_trip_and_link_detects_stale_dependents(tmp_path: Path) 
     assert isinstance(index, ProjectIndex)
 
 
+def test_only_calls_a_finding_can_show_make_a_module_stale(tmp_path: Path) -> None:
+    """A module is analyzed again after linking only if a call in a loop or in an ``async def``
+    (or a function of its own such a call reaches) has effects in another module."""
+    pkg = make_project(tmp_path)
+    modules = {
+        "once.py": "from app import storage\n\ndef once(conn):\n    storage.delete_heuristic(conn, 1)\n",
+        "helper.py": (
+            "from app import storage\n\ndef _drop(conn, i):\n    storage.delete_heuristic(conn, i)\n\n"
+            "def drop_all(conn, ids):\n    for i in ids:\n        _drop(conn, i)\n"
+        ),
+        "aio.py": "from app import storage\n\nasync def handler(conn):\n    storage.delete_heuristic(conn, 1)\n",
+    }
+    for name, text in modules.items():
+        (pkg / name).write_text(text)
+    summaries = []
+    for path in sorted(pkg.glob("*.py")):
+        summary = summarize_source(path.read_bytes(), str(path))
+        assert summary is not None
+        summaries.append((str(path), summary.to_data(), ""))
+    _, stale = link(summaries)
+    assert sorted(Path(p).name for p in stale) == ["agent.py", "aio.py", "helper.py"]
+    # A summary cached before calls knew whether they are in a loop counts them as in one.
+    old = [(p, (*d[:2], [(*f[:4], [c[:3] for c in f[4]]) for f in d[2]], *d[3:]), u) for p, d, u in summaries]
+    _, stale_old = link(old)
+    assert sorted(Path(p).name for p in stale_old) == ["agent.py", "aio.py", "helper.py", "once.py"]
+
+
+def test_cli_finds_chains_through_a_local_helper_and_in_async_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pkg = make_project(tmp_path)
+    (pkg / "helper.py").write_text(
+        "from app import storage\n\ndef _drop(conn, i):\n    storage.delete_heuristic(conn, i)\n\n"
+        "def drop_all(conn, ids):\n    for i in ids:\n        _drop(conn, i)\n"
+    )
+    (pkg / "aio.py").write_text("from app import storage\n\nasync def handler(conn):\n    storage.delete_heuristic(conn, 1)\n")
+    (pkg / "once.py").write_text("from app import storage\n\ndef once(conn):\n    storage.delete_heuristic(conn, 1)\n")
+    found = sorted((Path(str(d["filename"])).name, str(d["code"])) for d in check_json(capsys, "--no-cache", str(pkg)))
+    assert found == [("agent.py", "IO001"), ("aio.py", "IO004"), ("helper.py", "IO001")]
+
+
 # -- the language server ---------------------------------------------------------------------------
 client = lsp_fixture()
 

@@ -49,6 +49,9 @@ class CallSite:
     """``pkg.mod.func``, or ``@pkg.mod.Class.method`` (looked up in the class and its bases)."""
     label: str
     line: int
+    in_loop: bool = True
+    """Made on every iteration of a loop of its function (what the N+1 rules look at). True when
+    unknown (summaries cached before the field existed): the cautious answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class ModuleSummary:
             self.module,
             self.path,
             [
-                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line) for c in f.calls])
+                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line, c.in_loop) for c in f.calls])
                 for f in self.functions.values()
             ],
             {k: list(v) for k, v in self.classes.items()},
@@ -312,7 +315,7 @@ def _summarize_calls(ctx: Context, io: IOTypes, found_calls: list[ast.Call], sit
             continue
         target = call_target(io, call)
         if target is not None:
-            calls.append(CallSite(target, call_label(ctx, call), call.lineno))
+            calls.append(CallSite(target, call_label(ctx, call), call.lineno, bool(io.loops(call))))
 
 
 def _django_fields(io: IOTypes, cls: ast.ClassDef) -> dict[str, str]:
@@ -495,18 +498,40 @@ class EffectView:
             return ""
         parts: list[str] = []
         seen: set[str] = set()
-        for fs in self.local.functions.values():
-            for call in fs.calls:
-                target = call.target[1:] if call.target.startswith("@") else call.target
-                if target in seen or target.startswith(self.local.module + "."):
-                    continue
-                seen.add(target)
-                for mode in (ROUNDTRIP, BLOCKING):
-                    found = self.chain(call.target, mode)
-                    if found is not None:
-                        callee = self.lookup(call.target)
-                        parts.append(f"{target}|{mode}|{callee.is_async if callee else ''}|{'/'.join(found.steps)}")
+        for call in self._reachable_from_hot_calls():
+            target = call.target[1:] if call.target.startswith("@") else call.target
+            if target in seen or target.startswith(self.local.module + "."):
+                continue
+            seen.add(target)
+            for mode in (ROUNDTRIP, BLOCKING):
+                found = self.chain(call.target, mode)
+                if found is not None:
+                    callee = self.lookup(call.target)
+                    parts.append(f"{target}|{mode}|{callee.is_async if callee else ''}|{'/'.join(found.steps)}")
         return "\n".join(sorted(parts))
+
+    def _reachable_from_hot_calls(self) -> list[CallSite]:
+        """The call sites whose effects the I/O rules can report on: those made in a loop or by an
+        ``async def`` (N+1 chains, awaits in loops, blocking calls in async code), and every call
+        of this module's functions they reach. A call elsewhere never shows in a finding, so the
+        effects of its callee in other modules cannot change this module's report."""
+        functions = self.local.functions
+        queue = [call for fs in functions.values() for call in fs.calls if call.in_loop or fs.is_async]
+        reached: list[CallSite] = []
+        seen: set[CallSite] = set()
+        expanded: set[str] = set()
+        while queue:
+            call = queue.pop()
+            if call in seen:
+                continue
+            seen.add(call)
+            reached.append(call)
+            key = call.target[1:] if call.target.startswith("@") else call.target
+            local = functions.get(key)
+            if local is not None and key not in expanded:
+                expanded.add(key)
+                queue.extend(local.calls)
+        return reached
 
     def model_fields(self, model: str) -> dict[str, str] | None:
         """Django relation fields of a model class (by qualified name)."""
