@@ -119,6 +119,10 @@ class ProjectIndex:
             self._digests[path] = digest
 
     # -- queries ----------------------------------------------------------------------------------
+    def knows_modules(self) -> bool:
+        """Whether any module is (or, in the editor, may soon be) summarized here."""
+        return self.live or bool(self._modules) or bool(self._pending)
+
     def function(self, key: str) -> FunctionSummary | None:
         self._flush(key)
         return self._functions.get(key)

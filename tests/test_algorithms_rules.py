@@ -258,3 +258,33 @@ def test_alg_fix_keeps_behaviour(rule: Any, index: int, example: Any) -> None:
 
 def test_there_are_alg_fixes_to_check() -> None:
     assert {r.code for r, _, _ in FIXED} >= {"ALG001", "ALG002", "ALG005", "ALG007"}
+
+
+def test_sequence_screen_sees_every_binding_of_the_name() -> None:
+    """The ALG rules' textual screen (before the exact scope-type inference) answers per name:
+    a whole word followed by what binds a list or tuple, at any occurrence."""
+    from pathlib import Path
+
+    from perfsquad.analyzers.algorithms._shared import binds_sequence
+
+    assert binds_sequence("xs = []\n", "xs")
+    assert binds_sequence("def f(xs: list[int]): ...\n", "xs")
+    assert binds_sequence("order = sorted(items)\n", "order")
+    assert binds_sequence("pair: 'Tuple[int, int]' = (1, 2)\n", "pair")
+    assert not binds_sequence("axs = []\n", "xs") and not binds_sequence("xs1 = []\n", "xs")
+    assert not binds_sequence("if xs == [1]:\n    pass\n", "xs")
+    assert not binds_sequence("xs = {}\n", "xs")
+    # An occurrence inside another name's binding still counts (a scan of whole matches would
+    # have skipped it: `ax: int, x: List` is one match for `ax`).
+    assert binds_sequence("def f(ax: int, x: List[int]): ...\n", "x")
+
+    # Never narrower than the module-wide scan it replaced (every name it found is still found).
+    whole = re.compile(r"\b(\w+)\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())")
+    sources = [code for rule in RULES for code in (*rule.valid, *(ex.code for ex in rule.invalid))]
+    sources += [p.read_text() for p in sorted((Path(__file__).parent.parent / "demo").rglob("*.py"))]
+    checked = 0
+    for text in sources:
+        for name in {m.group(1) for m in whole.finditer(text)}:
+            assert binds_sequence(text, name), (name, text)
+            checked += 1
+    assert checked > 50

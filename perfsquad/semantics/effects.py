@@ -420,6 +420,17 @@ class EffectView:
         """Shareable between views that agree on every summary (the CLI's linking pass)."""
         self.used = False
         """Whether an answer relied on a chain (findings citing other functions' lines)."""
+        self._may_chain: bool | None = None
+
+    def may_chain(self) -> bool:
+        """Whether a chain to I/O can be found at all: a function of this module does I/O itself,
+        or the project index knows other modules (an empty one: the CLI's first pass)."""
+        if self._may_chain is None:
+            project = self.project
+            self._may_chain = (project is not None and project.knows_modules()) or any(
+                fs.sites for fs in self.local.functions.values()
+            )
+        return self._may_chain
 
     def lookup(self, target: str) -> FunctionSummary | None:
         key = target[1:] if target.startswith("@") else target

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-import sys
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -44,40 +43,40 @@ def _constant_iterable(node: ast.expr) -> bool:
     return False
 
 
-# A possessive `\w++` (3.11+) never gives back a word's characters: what follows a name must be
-# blank, `:` or `=`, never a word character, so giving back could not match anyway; it only cost
-# one failed attempt per character of every word in the module. Same matches, half the time.
-_SEQ_BINDING = re.compile(
-    (r"\b(\w++)" if sys.version_info >= (3, 11) else r"\b(\w+)")
-    + r"\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())"
-)
-_SEQ_ATTR = "_alg_sequence_names"
-"""Kept on the context (like the vectorization rules' tables) so that an incremental re-analysis
-can carry it over (``carry_sequence_names``) instead of scanning the whole module again."""
+_SEQ_TAIL = r"\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())"
+"""What follows a name the module binds to a list or tuple: an annotation naming one, or ``=``
+with a literal, a ``list(``/``tuple(``/``sorted(`` call, or a comprehension."""
+_SEQ_ATTR = "_alg_sequence_answers"
 
 
-def sequence_binding_names(text: str) -> frozenset[str]:
-    return frozenset(m.group(1) for m in _SEQ_BINDING.finditer(text))
+def binds_sequence(text: str, name: str) -> bool:
+    """Whether ``name``, as a whole word, is followed somewhere in ``text`` by what binds a list
+    or tuple (``_SEQ_TAIL``). The search starts from the name's letters (a fast literal scan) and
+    looks at every occurrence, overlapping ones included."""
+    pattern = re.compile(re.escape(name) + r"(?!\w)" + _SEQ_TAIL)
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        before = text[start - 1] if start else ""
+        if not (before.isalnum() or before == "_"):  # `\w` before it: part of a longer name
+            return True
+        pos = start + 1
+    return False
 
 
 def maybe_sequence(ctx: Context, name: str) -> bool:
     """A cheap textual screen before ``ctx.type_of`` (which infers a whole scope's types): can the
     module bind ``name`` to a list or tuple at all (a literal, ``list()``/``tuple()``/``sorted()``,
     a comprehension, an annotation)? False means it certainly cannot be a *known* list or tuple.
-    One regex pass over the module, on the first question."""
-    names: frozenset[str] | None = getattr(ctx, _SEQ_ATTR, None)
-    if names is None:
-        names = sequence_binding_names(ctx.source.text)
-        setattr(ctx, _SEQ_ATTR, names)
-    return name in names
-
-
-def carry_sequence_names(old: Context, new: Context, unit_text: str) -> None:
-    """After an edit of one unit: the old module's names plus the new unit's. Names the old unit
-    bound may stay: a larger set only lets more names through to the exact ``ctx.type_of``."""
-    names: frozenset[str] | None = getattr(old, _SEQ_ATTR, None)
-    if names is not None:
-        setattr(new, _SEQ_ATTR, names | sequence_binding_names(unit_text))
+    One search of the module's text per name asked about (answers kept on the context)."""
+    answers: dict[str, bool] | None = getattr(ctx, _SEQ_ATTR, None)
+    if answers is None:
+        answers = {}
+        setattr(ctx, _SEQ_ATTR, answers)
+    found = answers.get(name)
+    if found is None:
+        found = answers[name] = binds_sequence(ctx.source.text, name)
+    return found
 
 
 def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:

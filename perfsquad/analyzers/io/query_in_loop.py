@@ -153,6 +153,8 @@ class QueryInLoop(Rule):
                 notes=(f"batch: {BATCH_HINTS[op.kind]}",),
             )
             return
+        if not ctx.effects.may_chain():
+            return  # nothing in reach does I/O: no chain to find, whatever the call's target
         target = call_target(ctx.io, call)
         if target is None:
             return
