@@ -288,3 +288,31 @@ def test_sequence_screen_sees_every_binding_of_the_name() -> None:
             assert binds_sequence(text, name), (name, text)
             checked += 1
     assert checked > 50
+
+
+def test_multi_edit_fixes_reparse_only_the_top_level_statements_they_touch() -> None:
+    import ast as _ast
+
+    from perfsquad.analyzers.algorithms._shared import _top_level_region, multi_edit_fix
+    from perfsquad.engine import analyze_full
+    from perfsquad.model import FixSafety
+
+    text = "import os\n\n\n@deco\ndef f(xs):\n    seen = []\n    return seen\n\n# between\nx = 1; y = 2\n\ndef g():\n    pass\n"
+    ctx = analyze_full(text, "m.py").ctx
+    assert ctx is not None
+    inside_f = text.index("seen = []")
+    lo, hi = _top_level_region(ctx, inside_f, inside_f + 4)
+    assert text[lo:hi] == "@deco\ndef f(xs):\n    seen = []\n    return seen\n\n# between\n"
+    lo, hi = _top_level_region(ctx, 0, inside_f)  # an import added at the top and an edit in f
+    assert text[lo:hi].startswith("import os\n") and text[lo:hi].endswith("# between\n")
+    y = text.index("y = 2")
+    assert text[slice(*_top_level_region(ctx, y, y))] == "x = 1; y = 2\n\n"
+    last = text.index("pass")
+    assert text[slice(*_top_level_region(ctx, last, last))] == "def g():\n    pass\n"
+
+    fn = ctx.tree.body[1]
+    assert isinstance(fn, _ast.FunctionDef)
+    value = fn.body[0].value  # type: ignore[attr-defined]
+    good = multi_edit_fix(ctx, [(value, "set()")], [], "t", FixSafety.UNSAFE)
+    assert good is not None and good.edits[0].content == "set()"
+    assert multi_edit_fix(ctx, [(value, "set(")], [], "t", FixSafety.UNSAFE) is None  # would not parse

@@ -43,24 +43,34 @@ def _constant_iterable(node: ast.expr) -> bool:
     return False
 
 
-_SEQ_TAIL = r"\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())"
+_SEQ_TAIL = re.compile(
+    r"\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())"
+)
 """What follows a name the module binds to a list or tuple: an annotation naming one, or ``=``
 with a literal, a ``list(``/``tuple(``/``sorted(`` call, or a comprehension."""
 _SEQ_ATTR = "_alg_sequence_answers"
 
 
+def _word_char(c: str) -> bool:
+    """A regex word character: a letter, digit or underscore (any script); False for ""."""
+    return c.isalnum() or c == "_"
+
+
 def binds_sequence(text: str, name: str) -> bool:
     """Whether ``name``, as a whole word, is followed somewhere in ``text`` by what binds a list
-    or tuple (``_SEQ_TAIL``). The search starts from the name's letters (a fast literal scan) and
-    looks at every occurrence, overlapping ones included."""
-    pattern = re.compile(re.escape(name) + r"(?!\w)" + _SEQ_TAIL)
-    pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        start = m.start()
-        before = text[start - 1] if start else ""
-        if not (before.isalnum() or before == "_"):  # `\w` before it: part of a longer name
+    or tuple (``_SEQ_TAIL``), at any of its occurrences (found by substring search: no pattern is
+    compiled per name)."""
+    size = len(name)
+    i = text.find(name)
+    while i >= 0:
+        end = i + size
+        if (
+            not _word_char(text[i - 1] if i else "")
+            and not _word_char(text[end : end + 1])
+            and _SEQ_TAIL.match(text, end) is not None
+        ):
             return True
-        pos = start + 1
+        i = text.find(name, i + 1)
     return False
 
 
@@ -231,12 +241,32 @@ def multi_edit_fix(ctx: Context, replacements: list[tuple[ast.AST, str]], extra:
     for (a1, b1, _), (a2, _b2, _) in itertools.pairwise(pieces):
         if b1 > a2 or (a1 == b1 == a2):
             return None
-    text = src.text
+    lo, hi = _top_level_region(ctx, pieces[0][0], max(b for _, b, _ in pieces))
+    text = src.text[lo:hi]
     for a, b, new in reversed(pieces):
-        text = text[:a] + new + text[b:]
+        text = text[: a - lo] + new + text[b - lo :]
     if not _parses(text):
         return None
     return Fix(title, safety, tuple(edits))
+
+
+def _top_level_region(ctx: Context, start: int, end: int) -> tuple[int, int]:
+    """The offsets of the whole top-level statements (with the lines up to the next one) around
+    ``start..end``. Top-level statements parse independently of each other: edits that leave
+    their region parsing leave the module parsing, and the region is all that needs parsing
+    again. The whole text when the context's tree may hold stale positions (the editor's)."""
+    from perfsquad.engine import statement_start  # (the engine imports the rules)
+
+    src = ctx.source
+    if not ctx.whole:
+        return 0, len(src.text)
+    first, last = src.position(start).line, src.position(end).line
+    starts = [statement_start(stmt) for stmt in ctx.tree.body]
+    begin = max((line for line in starts if line <= first), default=1)
+    after = min((line for line in starts if line > last), default=src.line_count + 1)
+    lo = src.line_starts[begin - 1]
+    hi = src.line_starts[after - 1] if after <= src.line_count else len(src.text)
+    return lo, hi
 
 
 def _parses(text: str) -> bool:
