@@ -316,3 +316,42 @@ def test_multi_edit_fixes_reparse_only_the_top_level_statements_they_touch() -> 
     good = multi_edit_fix(ctx, [(value, "set()")], [], "t", FixSafety.UNSAFE)
     assert good is not None and good.edits[0].content == "set()"
     assert multi_edit_fix(ctx, [(value, "set(")], [], "t", FixSafety.UNSAFE) is None  # would not parse
+
+
+def test_multi_edit_fixes_in_a_method_check_the_method_alone_or_its_class() -> None:
+    import ast as _ast
+
+    from perfsquad.analyzers.algorithms import _shared
+    from perfsquad.engine import analyze_full
+    from perfsquad.model import FixSafety
+
+    text = (
+        "class C:\n    def m(self, xs):\n        seen = []\n        return seen\n\n"
+        '    def n(self):\n        """doc\nat column 0"""\n        seen = []\n        return seen\n'
+    )
+    ctx = analyze_full(text, "m.py").ctx
+    assert ctx is not None
+    cls = ctx.tree.body[0]
+    assert isinstance(cls, _ast.ClassDef)
+    m, n = cls.body
+    parsed: list[str] = []
+    real = _shared._parses
+
+    def spy(code: str) -> bool:
+        parsed.append(code)
+        return real(code)
+
+    _shared._parses = spy  # type: ignore[assignment]
+    try:
+        value = m.body[0].value  # type: ignore[attr-defined]
+        assert _shared.multi_edit_fix(ctx, [(value, "set()")], [], "t", FixSafety.UNSAFE) is not None
+        assert parsed == ["def m(self, xs):\n    seen = set()\n    return seen\n"]  # the method alone
+        parsed.clear()
+        assert _shared.multi_edit_fix(ctx, [(value, "set(")], [], "t", FixSafety.UNSAFE) is None
+        assert len(parsed) == 2 and parsed[1].startswith("class C:")  # then its class: refused
+        parsed.clear()
+        value = n.body[1].value  # type: ignore[attr-defined]
+        assert _shared.multi_edit_fix(ctx, [(value, "set()")], [], "t", FixSafety.UNSAFE) is not None
+        assert len(parsed) == 2 and parsed[1].startswith("class C:")  # a docstring left of the def
+    finally:
+        _shared._parses = real  # type: ignore[assignment]

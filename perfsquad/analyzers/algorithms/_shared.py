@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+import textwrap
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -241,13 +242,46 @@ def multi_edit_fix(ctx: Context, replacements: list[tuple[ast.AST, str]], extra:
     for (a1, b1, _), (a2, _b2, _) in itertools.pairwise(pieces):
         if b1 > a2 or (a1 == b1 == a2):
             return None
-    lo, hi = _top_level_region(ctx, pieces[0][0], max(b for _, b, _ in pieces))
-    text = src.text[lo:hi]
-    for a, b, new in reversed(pieces):
-        text = text[: a - lo] + new + text[b - lo :]
-    if not _parses(text):
+    first, last = pieces[0][0], max(b for _, b, _ in pieces)
+    fn = None if extra else _common_function(ctx, [node for node, _ in replacements])
+    # The function that holds every replacement, on its own and dedented, is the cheapest text
+    # that proves the rewrite parses (a method's class can be thousands of lines); when it does
+    # not parse alone (a string with lines left of the def), its top-level statement is checked.
+    alone = fn is not None and _parses(textwrap.dedent(_rewritten(src.text, _lines_of(ctx, fn), pieces)))
+    if not alone and not _parses(_rewritten(src.text, _top_level_region(ctx, first, last), pieces)):
         return None
     return Fix(title, safety, tuple(edits))
+
+
+def _rewritten(text: str, region: tuple[int, int], pieces: list[tuple[int, int, str]]) -> str:
+    """``text[lo:hi]`` with the (sorted, non-overlapping) replacements inside it applied."""
+    lo, hi = region
+    out = text[lo:hi]
+    for a, b, new in reversed(pieces):
+        out = out[: a - lo] + new + out[b - lo :]
+    return out
+
+
+def _common_function(ctx: Context, nodes: list[ast.AST]) -> ast.AST | None:
+    """The innermost ``def`` containing every node (None if there is none, or the context's
+    positions may be stale: the editor's)."""
+    if not nodes or not ctx.whole:
+        return None
+    chains = [[a for a in ctx.ancestors(node) if isinstance(a, FUNCTIONS)] for node in nodes]
+    for fn in chains[0]:
+        if all(any(fn is a for a in chain) for chain in chains[1:]):
+            return fn
+    return None
+
+
+def _lines_of(ctx: Context, node: ast.AST) -> tuple[int, int]:
+    """The offsets of the whole lines of a statement, decorators included."""
+    from perfsquad.engine import statement_start  # (the engine imports the rules)
+
+    src = ctx.source
+    first = statement_start(node)  # type: ignore[arg-type]
+    last = getattr(node, "end_lineno", None) or first
+    return src.line_starts[first - 1], src.line_starts[last] if last < src.line_count else len(src.text)
 
 
 def _top_level_region(ctx: Context, start: int, end: int) -> tuple[int, int]:
