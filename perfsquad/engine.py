@@ -30,6 +30,7 @@ from perfsquad.context import Context
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
+from perfsquad.syntax import CHILD_FIELDS, child_fields
 
 if TYPE_CHECKING:
     from perfsquad.project import ProjectIndex
@@ -339,30 +340,6 @@ def _parse_blocks(text: str, source: SourceText, bad_line: int) -> ast.Module | 
     return ast.Module(body=body, type_ignores=[])
 
 
-_SCALAR_FIELDS = frozenset(
-    {"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "type_comment", "kind", "is_async"}
-    | {"conversion", "tag", "lineno"}
-)
-"""Fields that never hold a node worth visiting: identifiers, numbers, and the shared singleton
-nodes of contexts and operators (``Load()``, ``Add()``, ``Eq()``: one object for the whole tree,
-so a parent link to them would be meaningless anyway)."""
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _child_fields(kind: type) -> tuple[str, ...]:
-    """The fields of ``kind`` that may hold child nodes (computed once per node type)."""
-    names = tuple(
-        name
-        for name in kind._fields  # type: ignore[attr-defined]
-        if name not in _SCALAR_FIELDS
-        # `name` is an identifier everywhere but in `type X = ...` (3.12+), where it is a Name.
-        and not (name == "name" and kind.__name__ != "TypeAlias")
-        and not (name == "value" and kind in (ast.Constant, ast.MatchSingleton))
-    )
-    _CHILD_FIELDS[kind] = names
-    return names
-
-
 def traverse(tree: ast.AST) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
     """One iterative pass: parent links and nodes bucketed by exact type.
 
@@ -376,7 +353,7 @@ def traverse(tree: ast.AST) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
     stack: list[_AST] = [tree]
     pop = stack.pop
     push = stack.append
-    table = _CHILD_FIELDS
+    table = CHILD_FIELDS
     while stack:
         node = pop()
         kind = type(node)
@@ -387,7 +364,7 @@ def traverse(tree: ast.AST) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
             bucket.append(node)
         names = table.get(kind)
         if names is None:
-            names = _child_fields(kind)
+            names = child_fields(kind)
         for name in names:
             value = getattr(node, name, None)
             if type(value) is list:

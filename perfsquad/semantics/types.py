@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterator
 
 from perfsquad.semantics.names import ImportMap
+from perfsquad.syntax import children
 
 UNKNOWN = "?"
 
@@ -117,7 +118,7 @@ def annotation_type(node: ast.expr | None, imports: ImportMap) -> str:
 
 def _scope_body_nodes(scope: ast.AST) -> Iterator[ast.AST]:
     """Every node of ``scope`` that belongs to it (not to nested functions, classes or lambdas)."""
-    stack: list[ast.AST] = list(ast.iter_child_nodes(scope))
+    stack: list[ast.AST] = children(scope)
     while stack:
         node = stack.pop()
         yield node
@@ -130,7 +131,7 @@ def _scope_body_nodes(scope: ast.AST) -> Iterator[ast.AST]:
             # Only the first iterable is evaluated in the enclosing scope.
             stack.append(node.generators[0].iter)
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
 
 
 def infer_scope_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:

@@ -1,0 +1,43 @@
+"""Which fields of an ``ast`` node hold child nodes: looked up once per node type, for the
+engine's traversal and the walks of the semantics."""
+
+from __future__ import annotations
+
+import ast
+
+_SCALAR_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "type_comment", "kind", "is_async"}
+    | {"conversion", "tag", "lineno"}
+)
+"""Fields that never hold a node worth visiting: identifiers, numbers, and the shared singleton
+nodes of contexts and operators (``Load()``, ``Add()``, ``Eq()``: one object for the whole tree,
+so a parent link to them would be meaningless anyway)."""
+CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Node type -> its child fields (filled as types are met; read it directly in hot loops)."""
+
+
+def child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of ``kind`` that may hold child nodes, in ``_fields`` order."""
+    names = CHILD_FIELDS.get(kind)
+    if names is None:
+        names = CHILD_FIELDS[kind] = tuple(
+            name
+            for name in kind._fields  # type: ignore[attr-defined]
+            if name not in _SCALAR_FIELDS
+            # `name` is an identifier everywhere but in `type X = ...` (3.12+), where it is a Name.
+            and not (name == "name" and kind.__name__ != "TypeAlias")
+            and not (name == "value" and kind in (ast.Constant, ast.MatchSingleton))
+        )
+    return names
+
+
+def children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` in the same order, without the context and operator singletons."""
+    out: list[ast.AST] = []
+    for name in child_fields(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            out.extend(child for child in value if isinstance(child, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
