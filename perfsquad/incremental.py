@@ -37,6 +37,7 @@ from perfsquad.engine import (
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint
 from perfsquad.source import SourceText
+from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.project import ProjectIndex
@@ -49,7 +50,7 @@ def _signature(stmt: ast.stmt) -> tuple[str, tuple[str, ...], frozenset[str]]:
     """What a block exposes to the rest of the module: its name, imports and shadowed builtins."""
     imports = []
     shadowed = set()
-    for node in ast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.append(ast.dump(node, include_attributes=False))
         elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id in _BUILTINS:
@@ -142,7 +143,7 @@ class _MergedBuckets:
             new = self._new.get(kind, [])
             if old:
                 if self._dead_ids is None:
-                    self._dead_ids = {id(n) for n in ast.walk(self._dead)}
+                    self._dead_ids = {id(n) for n in walk(self._dead)}
                 dead = self._dead_ids
                 # A subtree is contiguous in the pre-order buckets (and every splice keeps each
                 # unit's nodes contiguous): replace its run by the new nodes.
@@ -485,12 +486,12 @@ def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
         return any(
             isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me
             and not isinstance(n.ctx, ast.Load)
-            for n in ast.walk(target)
+            for n in walk(target)
         )
 
     stmts: list[ast.AST] = []
     binders: list[tuple[ast.AST, set[str]]] = []  # statements binding local names, and which
-    for node in ast.walk(unit):
+    for node in walk(unit):
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         elif isinstance(node, ast.With | ast.AsyncWith):
@@ -501,13 +502,13 @@ def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
             continue
         if any(binds_self(t) for t in targets):
             stmts.append(node)
-        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        names = {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
         if names:
             binders.append((node, names))
     if not stmts:
         return ()
     out = [ast.dump(unit.args), *(ast.dump(s) for s in stmts)]
-    wanted = {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and n.id != me}
+    wanted = {n.id for s in stmts for n in walk(s) if isinstance(n, ast.Name) and n.id != me}
     seen: set[int] = {id(s) for s in stmts}
     while wanted:
         name = wanted.pop()
@@ -515,14 +516,14 @@ def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
             if name in names and id(node) not in seen:
                 seen.add(id(node))
                 out.append(ast.dump(node))
-                wanted |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id != me} - names
+                wanted |= {n.id for n in walk(node) if isinstance(n, ast.Name) and n.id != me} - names
     return tuple(out)
 
 
 def _carry_caches(ctx: Context, new_ctx: Context, unit: _Unit, module: ast.Module, owner: ast.ClassDef | None) -> None:
     """Scope type facts of everything the edit did not touch (the module's, the class's, other
     units'), and the vectorization rules' module tables (their facts were equal)."""
-    dead = {id(n) for n in ast.walk(unit.old) if isinstance(n, _SCOPE_NODES)}
+    dead = {id(n) for n in walk(unit.old) if isinstance(n, _SCOPE_NODES)}
     types = {k: v for k, v in ctx._scope_types.items() if id(k) not in dead and k is not ctx.tree}
     module_types = ctx._scope_types.get(ctx.tree)
     if module_types is not None:
@@ -598,7 +599,7 @@ def _estimates_cross_blocks(
         methods = {m.name for m in owner.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)} - {own}
         if any(
             isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in methods
-            for n in ast.walk(stmt)
+            for n in walk(stmt)
         ):
             return True
         before = {m.qualname: m.complexity for m in old.functions if start <= m.span.start.line <= end}
@@ -607,7 +608,7 @@ def _estimates_cross_blocks(
             return True  # other methods may compose this one's estimate
     others = {s.name for s in ctx.tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name != own}
     if others and any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in others for n in ast.walk(stmt)
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in others for n in walk(stmt)
     ):
         return True
     if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -4,6 +4,7 @@ engine's traversal and the walks of the semantics."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 _SCALAR_FIELDS = frozenset(
     {"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "type_comment", "kind", "is_async"}
@@ -41,3 +42,15 @@ def children(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, ast.AST):
             out.append(value)
     return out
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk``: the same nodes in the same (breadth-first) order, without the context and
+    operator singletons, and without ``iter_child_nodes``' per-field generators."""
+    todo = [node]
+    i = 0
+    while i < len(todo):
+        current = todo[i]
+        i += 1
+        todo.extend(children(current))
+        yield current

@@ -212,3 +212,20 @@ def _engine_order(tree: object, skip: tuple[type, ...]) -> list[object]:
 
     visit(tree)  # type: ignore[arg-type]
     return out
+
+
+def test_syntax_walks_match_the_ast_modules_minus_the_singletons() -> None:
+    """``perfsquad.syntax.walk`` and ``children`` visit what ``ast.walk`` and ``ast.iter_child_nodes``
+    visit, in the same order, minus the context and operator singletons."""
+    import ast
+    from pathlib import Path
+
+    from perfsquad.syntax import children, walk
+
+    singletons = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+    for text in [_ALL_SYNTAX, *(Path(m.__file__).read_text() for m in (ast, codecs))]:
+        tree = ast.parse(text)
+        assert list(walk(tree)) == [n for n in ast.walk(tree) if not isinstance(n, singletons)]
+        for node in ast.walk(tree):
+            expected = [c for c in ast.iter_child_nodes(node) if not isinstance(c, singletons)]
+            assert children(node) == expected

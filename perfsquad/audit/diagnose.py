@@ -30,6 +30,7 @@ from perfsquad.audit.shares import ShareIndex
 from perfsquad.config import Config, find_pyproject, load_config
 from perfsquad.model import FileReport, FunctionMetrics
 from perfsquad.profiling.model import Profile
+from perfsquad.syntax import walk
 
 DEFAULT_PROFILE_TIMEOUT = 20.0
 FAST_PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -235,7 +236,7 @@ def find_exercising_test(root: Path, function: str, tests: list[Path] | None = N
                 )
         for node_id, test_node in candidates:
             if any(isinstance(n, ast.Name | ast.Attribute) and (getattr(n, "id", None) == function
-                   or getattr(n, "attr", None) == function) for n in ast.walk(test_node)):  # fmt: skip
+                   or getattr(n, "attr", None) == function) for n in walk(test_node)):  # fmt: skip
                 return node_id
     return None
 

@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from perfsquad.profiling.model import FunctionStat, LineStat, Profile
+from perfsquad.syntax import walk
 
 _MAX_PARSE_BYTES = 4 * 1024 * 1024
 
@@ -49,7 +50,7 @@ def _statements(path: str, mtime_ns: int) -> tuple[tuple[int, int], ...]:
         return ()
     spans = [
         (node.lineno, node.end_lineno or node.lineno)
-        for node in ast.walk(tree)
+        for node in walk(tree)
         if isinstance(node, ast.stmt)
     ]
     return tuple(spans)

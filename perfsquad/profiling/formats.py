@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile
+from perfsquad.syntax import walk
 
 Stack = tuple[int, ...]
 _RAW_FRAME = re.compile(r"^(?P<name>.*?) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
@@ -27,7 +28,7 @@ def _function_starts(file: str) -> dict[str, list[tuple[int, int]]]:
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     result: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             result[node.name].append((node.lineno, node.end_lineno or node.lineno))
     return dict(result)

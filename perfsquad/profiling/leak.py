@@ -53,6 +53,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfsquad.syntax import walk
+
 if TYPE_CHECKING:
     from perfsquad.profiling.model import Profile
 
@@ -184,7 +186,7 @@ def _function_at(file: str, line: int) -> str:
         return ""
     best = ""
     best_start = 0
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             end = node.end_lineno or node.lineno
             if node.lineno <= line <= end and node.lineno >= best_start:

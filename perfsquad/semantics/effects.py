@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOTypes, call_label, dotted
 from perfsquad.semantics.names import ImportMap
+from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.context import Context
@@ -335,7 +336,7 @@ def block_fingerprint(stmt: ast.stmt) -> tuple[str, ...]:
     """A cheap, conservative stand-in for :func:`block_effects`: the names of the calls a block
     makes, its annotations and simple assignments. Equal fingerprints imply equal effects."""
     parts: set[str] = set()
-    for node in ast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, ast.Call):
             parts.add("c:" + (dotted(node.func) or type(node.func).__name__))
             if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN
+from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.context import Context
@@ -608,7 +609,7 @@ class IOTypes:
             bindings.setdefault(scope, {}).setdefault(name, []).append((kind, value))
 
         def unknown_names(scope: ast.AST, target: ast.AST) -> None:
-            for sub in ast.walk(target):
+            for sub in walk(target):
                 if isinstance(sub, ast.Name):
                     add(scope, sub.id, "?")
 
@@ -632,7 +633,7 @@ class IOTypes:
                 if isinstance(target, ast.Name):
                     add(scope, target.id, "=", assign.value)
                 elif not self_attr(assign, target, "=", assign.value):
-                    for sub in ast.walk(target):
+                    for sub in walk(target):
                         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                             add(scope, sub.id, "?")
         for ann in nodes(ast.AnnAssign):

@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterator
 
 from perfsquad.semantics.names import ImportMap
-from perfsquad.syntax import children
+from perfsquad.syntax import children, walk
 
 UNKNOWN = "?"
 
@@ -158,7 +158,7 @@ def infer_scope_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
                 if isinstance(target, ast.Name):
                     bind(target.id, kind)
                 else:
-                    for sub in ast.walk(target):
+                    for sub in walk(target):
                         # Only names in Store context are bound: `d[k] = v` and `o.a = v` do not rebind `d`/`o`.
                         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                             bind(sub.id, UNKNOWN)
@@ -185,7 +185,7 @@ def infer_scope_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
                 else [i.optional_vars for i in node.items if i.optional_vars is not None]
             )
             for target in targets:
-                for sub in ast.walk(target):
+                for sub in walk(target):
                     if isinstance(sub, ast.Name):
                         bind(sub.id, UNKNOWN)
         elif isinstance(node, ast.Global | ast.Nonlocal):
@@ -326,7 +326,7 @@ def _numeric_dtype(node: ast.expr, imports: ImportMap) -> bool:
             return False
     for arg in node.args[:1]:
         if isinstance(arg, ast.List | ast.Tuple):
-            for element in ast.walk(arg):
+            for element in walk(arg):
                 if isinstance(element, ast.Constant) and isinstance(element.value, str | bytes):
                     return False
     return True

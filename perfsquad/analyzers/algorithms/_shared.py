@@ -14,6 +14,7 @@ from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Edit, Fix, FixSafety
 from perfsquad.source import SourceText
+from perfsquad.syntax import walk
 
 SMALL_LITERAL = 8
 """A literal collection with at most this many elements is "small": searching it is cheap."""
@@ -101,12 +102,12 @@ def loop_target_names(loop: ast.AST) -> set[str]:
         targets.append(loop.target)
     elif isinstance(loop, COMPREHENSIONS):
         targets.extend(g.target for g in loop.generators)
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
 
 
 def assigned_in(node: ast.AST, name: str) -> bool:
     """``name`` is (re)bound somewhere inside ``node`` (loop targets and walrus included)."""
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, ast.Name) and sub.id == name and not isinstance(sub.ctx, ast.Load):
             return True
         if isinstance(sub, ast.NamedExpr) and sub.target.id == name:

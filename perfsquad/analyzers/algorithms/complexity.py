@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from perfsquad.context import Context
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
+from perfsquad.syntax import walk
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -527,7 +528,7 @@ class Estimator:
                 if isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add | ast.BitOr):
                     facts.growth.setdefault(node.target.id, []).append(node)
             elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-                for sub in ast.walk(node.target):
+                for sub in walk(node.target):
                     if isinstance(sub, ast.Name):
                         facts.loop_targets[sub.id] = node.iter
             elif isinstance(node, ast.Call):
@@ -554,7 +555,7 @@ class Estimator:
                 if values is not None and len(values) == len(target.elts):
                     Estimator._bind(facts, elt, values[i])
                 else:
-                    for sub in ast.walk(elt):
+                    for sub in walk(elt):
                         if isinstance(sub, ast.Name):
                             facts.assigns.setdefault(sub.id, []).append(value)
 
@@ -1043,7 +1044,7 @@ class Estimator:
         return None
 
     def _arg_shrink(self, arg: ast.expr, p: str, facts: _FunctionFacts) -> tuple[str, str] | None:
-        names = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+        names = {n.id for n in walk(arg) if isinstance(n, ast.Name)}
         if isinstance(arg, ast.BinOp) and _mentions(arg.left, p):
             if isinstance(arg.op, ast.Sub) and isinstance(arg.right, ast.Constant):
                 return ("decrement", p)
@@ -1061,7 +1062,7 @@ class Estimator:
             return ("structural", "")
         if isinstance(arg, ast.Name) and arg.id in facts.loop_targets:
             it = facts.loop_targets[arg.id]
-            if any(isinstance(n, ast.Name) and n.id == p for n in ast.walk(it)):
+            if any(isinstance(n, ast.Name) and n.id == p for n in walk(it)):
                 return ("structural", "")
         if isinstance(arg, ast.Name) and arg.id != p:
             for value in facts.assigns.get(arg.id, ()):
@@ -1075,7 +1076,7 @@ class Estimator:
             halving = [v for v in facts.assigns.get(arg.left.id, ()) if _halving_expr(v, facts)]
             if halving:
                 # bs(xs, mid + 1, hi) with mid = (lo + hi) // 2: the range is bounded by the last bound.
-                limits = [n.id for n in ast.walk(halving[0]) if isinstance(n, ast.Name) and n.id in facts.params]
+                limits = [n.id for n in walk(halving[0]) if isinstance(n, ast.Name) and n.id in facts.params]
                 return ("halve", limits[-1] if limits else p)
         return None
 
@@ -1087,13 +1088,13 @@ def _position(node: ast.AST) -> tuple[int, int]:
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
 
 
 def _halving_expr(node: ast.expr, facts: _FunctionFacts, depth: int = 0) -> bool:
     if depth > 3:
         return False
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.BinOp) and isinstance(n.op, ast.FloorDiv | ast.RShift | ast.Div):
             return True
         if (
@@ -1109,7 +1110,7 @@ def _halving_expr(node: ast.expr, facts: _FunctionFacts, depth: int = 0) -> bool
 
 def _halves(loop: ast.While) -> bool:
     """The body divides a bound of the test (``n //= 2``; ``lo = mid + 1`` with ``mid = (lo + hi) // 2``)."""
-    test_names = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
+    test_names = {n.id for n in walk(loop.test) if isinstance(n, ast.Name)}
     values: dict[str, list[ast.expr]] = {}
     for stmt in loop.body:
         for node in _walk_stmt(stmt):
@@ -1122,7 +1123,7 @@ def _halves(loop: ast.While) -> bool:
                         values.setdefault(t.id, []).append(node.value)
 
     def halving(expr: ast.expr, depth: int) -> bool:
-        for n in ast.walk(expr):
+        for n in walk(expr):
             if isinstance(n, ast.BinOp) and (
                 isinstance(n.op, ast.RShift)
                 or (isinstance(n.op, ast.FloorDiv | ast.Div) and isinstance(n.right, ast.Constant) and n.right.value == 2)

@@ -5,14 +5,15 @@ import ast
 from perfsquad.analyzers.algorithms._shared import constant_bounded
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.context import Context
+from perfsquad.syntax import walk
 
 
 def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def _targets(loop: ast.For | ast.AsyncFor) -> set[str]:
-    return {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
 
 
 class NestedLoopJoin(Rule):

@@ -9,6 +9,7 @@ from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+from perfsquad.syntax import walk
 
 
 class OverlappingRecursion(Rule):
@@ -119,7 +120,7 @@ class OverlappingRecursion(Rule):
         if not _maybe_recursive(ctx, node):
             return
         own = 0
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Call):
                 func = sub.func
                 if (isinstance(func, ast.Name) and func.id == node.name) or (

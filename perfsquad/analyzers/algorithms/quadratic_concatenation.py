@@ -7,6 +7,7 @@ from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line as import_insertion_line
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+from perfsquad.syntax import walk
 
 
 def _empty_sequence(node: ast.expr) -> str | None:
@@ -102,7 +103,7 @@ class QuadraticConcatenation(Rule):
     @classmethod
     def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
         """The fix imports ``itertools`` only when the name is free anywhere in the module."""
-        return any(isinstance(n, ast.Name) and n.id == "itertools" for n in ast.walk(unit))
+        return any(isinstance(n, ast.Name) and n.id == "itertools" for n in walk(unit))
 
     def check(self, node: ast.Call | ast.Assign | ast.AugAssign, ctx: Context) -> None:
         if isinstance(node, ast.Call):

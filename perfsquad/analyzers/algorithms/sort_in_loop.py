@@ -5,12 +5,13 @@ import ast
 from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.context import Context
+from perfsquad.syntax import walk
 
 _GROW = frozenset({"append", "insert", "extend"})
 
 
 def _grows_in(loop: ast.AST, name: str) -> bool:
-    for sub in ast.walk(loop):
+    for sub in walk(loop):
         if (
             isinstance(sub, ast.Call)
             and isinstance(sub.func, ast.Attribute)

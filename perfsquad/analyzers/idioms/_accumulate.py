@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.model import FixSafety
+from perfsquad.syntax import walk
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
 
@@ -55,18 +56,18 @@ class AccumulatorLoop:
 
     @property
     def target_names(self) -> set[str]:
-        return {n.id for n in ast.walk(self.loop.target) if isinstance(n, ast.Name)}
+        return {n.id for n in walk(self.loop.target) if isinstance(n, ast.Name)}
 
 
 def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def match_accumulator(ctx: Context, loop: ast.For) -> AccumulatorLoop | None:
     """Match the shape; None if it is not there (including when ``acc`` is read inside the loop)."""
     if loop.orelse or len(loop.body) != 1:
         return None
-    if not all(isinstance(n, ast.Name | ast.Tuple | ast.List) for n in ast.walk(loop.target)
+    if not all(isinstance(n, ast.Name | ast.Tuple | ast.List) for n in walk(loop.target)
                if not isinstance(n, ast.expr_context)):  # fmt: skip
         return None
     stmt = loop.body[0]
@@ -93,7 +94,7 @@ def rewrite_blockers(ctx: Context, acc: AccumulatorLoop, *exprs: ast.expr) -> bo
     if acc.condition is not None:
         parts.append(acc.condition)
     for part in parts:
-        for n in ast.walk(part):
+        for n in walk(part):
             if isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
                 return True
     # Class bodies: a comprehension cannot see the class's own names.
@@ -109,7 +110,7 @@ def behaviour_reasons(ctx: Context, acc: AccumulatorLoop) -> list[str]:
     later_reads = sorted(
         {
             n.id
-            for n in ast.walk(scope)
+            for n in walk(scope)
             if isinstance(n, ast.Name)
             and n.id in targets
             and (n.lineno, n.col_offset) > loop_end
@@ -132,7 +133,7 @@ def behaviour_reasons(ctx: Context, acc: AccumulatorLoop) -> list[str]:
             break
     if isinstance(scope, ast.Module) and not later_reads:
         reasons.append("at module level the loop variable is a module attribute the comprehension would not define")
-    for n in ast.walk(scope):
+    for n in walk(scope):
         if isinstance(n, ast.Global | ast.Nonlocal) and acc.name in n.names:
             reasons.append(f"`{acc.name}` is declared {type(n).__name__.lower()}")
             break

@@ -7,6 +7,7 @@ from perfsquad.analyzers.idioms._accumulate import following_statements
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety, Severity
+from perfsquad.syntax import walk
 
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SUSPENDING = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)
@@ -61,7 +62,7 @@ def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> se
 
 def calls_frame_sensitive(ctx: Context, node: ast.AST) -> bool:
     """``super()``, ``locals()``, ``eval(...)``...: calls that would see another frame in a genexp."""
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _FRAME_SENSITIVE:
             return True
         if isinstance(n, ast.Name) and n.id == "__class__":
@@ -247,7 +248,7 @@ class AnyAllLoop(Rule):
         def fix() -> Fix | None:
             if node.orelse or ctx.imports.resolve_name(func) != f"builtins.{func}":
                 return None
-            if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in ast.walk(part)):
+            if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in walk(part)):
                 return None
             if calls_frame_sensitive(ctx, cond) or self._captured(ctx, node, cond, names):
                 return None
@@ -271,11 +272,11 @@ class AnyAllLoop(Rule):
         function = ctx.function_of(loop)
         if function is None:
             return True
-        inside_cond = {id(n) for n in ast.walk(cond)}
-        for n in ast.walk(function):
+        inside_cond = {id(n) for n in walk(cond)}
+        for n in walk(function):
             if n is function or id(n) in inside_cond or not isinstance(n, _FUNCTION_SCOPES):
                 continue
-            mentioned = {m.id for m in ast.walk(n) if isinstance(m, ast.Name)} & names
+            mentioned = {m.id for m in walk(n) if isinstance(m, ast.Name)} & names
             if mentioned - _parameters(n):
                 return True
         return False
@@ -285,7 +286,7 @@ class AnyAllLoop(Rule):
         reasons: list[str] = []
         function = ctx.function_of(loop)
         shown = ", ".join(f"`{n}`" for n in sorted(names))
-        for n in ast.walk(function) if function is not None else ():
+        for n in walk(function) if function is not None else ():
             if isinstance(n, ast.Global | ast.Nonlocal) and names & set(n.names):
                 reasons.append(f"{shown} is declared {type(n).__name__.lower()}: the loop leaves it assigned")
                 break
@@ -294,7 +295,7 @@ class AnyAllLoop(Rule):
                 break
             if isinstance(anc, ast.Try) or type(anc).__name__ == "TryStar":
                 handlers: list[ast.AST] = [*anc.handlers, *anc.finalbody]  # type: ignore[attr-defined]
-                if any(isinstance(m, ast.Name) and m.id in names for h in handlers for m in ast.walk(h)):
+                if any(isinstance(m, ast.Name) and m.id in names for h in handlers for m in walk(h)):
                     reasons.append(
                         f"an enclosing `try` reads {shown} in `except`/`finally`, where the loop"
                         " leaves it bound to the current element"

@@ -17,6 +17,7 @@ from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
 from perfsquad.model import Fix, FixSafety
 from perfsquad.semantics.types import SEQUENCES
+from perfsquad.syntax import walk
 
 
 def same_expr(a: ast.AST, b: ast.AST) -> bool:
@@ -241,7 +242,7 @@ class CounterByHand(Rule):
             return
         key, condition = matched
         mentioned = [node.target, node.iter, key, *([condition] if condition is not None else [])]
-        if any(isinstance(n, ast.Name) and n.id == name for part in mentioned for n in ast.walk(part)):
+        if any(isinstance(n, ast.Name) and n.id == name for part in mentioned for n in walk(part)):
             return
         acc = AccumulatorLoop(init, node, name, node.body[0], condition)
 

@@ -15,6 +15,7 @@ from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_construc
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.syntax import walk
 
 
 class DictComprehensionLoop(Rule):
@@ -102,7 +103,7 @@ class DictComprehensionLoop(Rule):
             return
         key = stmt.targets[0].slice
         value = stmt.value
-        names = {n.id for part in (key, value) for n in ast.walk(part) if isinstance(n, ast.Name)}
+        names = {n.id for part in (key, value) for n in walk(part) if isinstance(n, ast.Name)}
         if acc.name in names:
             return
 

@@ -7,6 +7,7 @@ from perfsquad.analyzers.idioms.any_all_loop import operand_text
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
+from perfsquad.syntax import walk
 
 # Builtins that only iterate their (first) argument: handing them a generator instead of a
 # map/filter object cannot be observed.
@@ -32,7 +33,7 @@ def _calls_next(node: ast.AST) -> bool:
             (isinstance(n.func, ast.Name) and n.func.id == "next")
             or (isinstance(n.func, ast.Attribute) and n.func.attr in ("next", "__next__"))
         )
-        for n in ast.walk(node)
+        for n in walk(node)
     )
 
 
@@ -188,7 +189,7 @@ class MapFilterLambda(Rule):
         )
 
         def fix() -> Fix | None:
-            if any(isinstance(n, ast.NamedExpr | ast.Yield | ast.YieldFrom | ast.Await) for n in ast.walk(lam)):
+            if any(isinstance(n, ast.NamedExpr | ast.Yield | ast.YieldFrom | ast.Await) for n in walk(lam)):
                 return None
             if len(iterables) > 1:
                 if ctx.imports.resolve_name("zip") != "builtins.zip":

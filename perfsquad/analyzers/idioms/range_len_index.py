@@ -11,6 +11,7 @@ from perfsquad.context import FUNCTIONS, LOOPS, Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.semantics.types import MAPPINGS, SEQUENCES, UNKNOWN
+from perfsquad.syntax import walk
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _NESTED_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -58,7 +59,7 @@ def used_names(ctx: Context, node: ast.AST) -> set[str]:
     """Every identifier mentioned in the function around ``node`` (or the module, at top level)."""
     root: ast.AST = ctx.function_of(node) or ctx.tree
     names: set[str] = set()
-    for n in ast.walk(root):
+    for n in walk(root):
         if isinstance(n, ast.Name):
             names.add(n.id)
         elif isinstance(n, ast.arg):
@@ -124,7 +125,7 @@ def _binds(scope: ast.AST, names: set[str]) -> bool:
         return bool(params & names)
     if isinstance(scope, _COMPREHENSIONS):
         return any(
-            isinstance(n, ast.Name) and n.id in names for gen in scope.generators for n in ast.walk(gen.target)
+            isinstance(n, ast.Name) and n.id in names for gen in scope.generators for n in walk(gen.target)
         )
     return False
 
@@ -262,18 +263,18 @@ def _index_read_elsewhere(ctx: Context, loop: ast.For, index: str) -> bool:
     function = ctx.function_of(loop)
     if function is None:
         return True
-    inside = {id(n) for n in ast.walk(loop)}
+    inside = {id(n) for n in walk(loop)}
     outer = {id(a) for a in ctx.ancestors(loop)}
     rebinding_loops = [
         n
-        for n in ast.walk(function)
+        for n in walk(function)
         if isinstance(n, ast.For | ast.AsyncFor)
         and n is not loop
         and id(n) not in outer
         and isinstance(n.target, ast.Name)
         and n.target.id == index
     ]
-    for n in ast.walk(function):
+    for n in walk(function):
         if isinstance(n, ast.Global | ast.Nonlocal) and index in n.names:
             return True
         if not (isinstance(n, ast.Name) and n.id == index and not isinstance(n.ctx, ast.Store)):

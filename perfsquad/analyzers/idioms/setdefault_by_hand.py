@@ -10,6 +10,7 @@ from perfsquad.analyzers.idioms.range_len_index import chain_parts
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.syntax import walk
 
 # The empty container the `if` creates -> the methods that may then add to it.
 _METHODS = {"list": ("append", "extend"), "set": ("add", "update")}
@@ -168,7 +169,7 @@ class SetdefaultByHand(Rule):
             return
         # A key that reads the mapping would change once the empty container is stored.
         root = (chain_parts(mapping) or ("",))[0]
-        if any(isinstance(n, ast.Name) and n.id == root for n in ast.walk(key)):
+        if any(isinstance(n, ast.Name) and n.id == root for n in walk(key)):
             return
 
         def fix() -> Fix | None:

@@ -12,6 +12,7 @@ from perfsquad.analyzers.idioms._accumulate import (
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.syntax import walk
 
 
 def augmented_add(stmt: ast.stmt, name: str) -> ast.expr | None:
@@ -115,7 +116,7 @@ class StringConcatLoop(Rule):
         if not (isinstance(init, ast.Constant) and isinstance(init.value, str)):
             return
         piece = augmented_add(acc.update, acc.name)
-        if piece is None or any(isinstance(n, ast.Name) and n.id == acc.name for n in ast.walk(piece)):
+        if piece is None or any(isinstance(n, ast.Name) and n.id == acc.name for n in walk(piece)):
             return
 
         def fix() -> Fix | None:

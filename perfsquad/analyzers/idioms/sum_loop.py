@@ -13,6 +13,7 @@ from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.syntax import walk
 
 
 class SumLoop(Rule):
@@ -99,7 +100,7 @@ class SumLoop(Rule):
         ):
             return
         term = augmented_add(acc.update, acc.name)
-        if term is None or any(isinstance(n, ast.Name) and n.id == acc.name for n in ast.walk(term)):
+        if term is None or any(isinstance(n, ast.Name) and n.id == acc.name for n in walk(term)):
             return
 
         def fix() -> Fix | None:

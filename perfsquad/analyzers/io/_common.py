@@ -7,6 +7,7 @@ import ast
 from perfsquad.context import COMPREHENSIONS, Context
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import SLEEPS, IOCall, is_insert, sql_text
+from perfsquad.syntax import walk
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _RETRY_WORDS = ("attempt", "retry", "retries", "tries", "backoff")
@@ -49,10 +50,8 @@ def repeating_loop(ctx: Context, node: ast.AST) -> ast.AST | None:
 
 
 def _sleeps(ctx: Context, loop: ast.AST) -> bool:
-    for node in ast.walk(loop):
-        if isinstance(node, ast.Call) and ctx.io.imports.qualified_name(node.func) in SLEEPS:
-            return True
-    return False
+    imports = ctx.io.imports
+    return any(isinstance(node, ast.Call) and imports.qualified_name(node.func) in SLEEPS for node in walk(loop))
 
 
 def _exits(body: list[ast.stmt]) -> bool:
@@ -75,7 +74,7 @@ def is_chunked(ctx: Context, loop: ast.AST, call: ast.Call) -> bool:
     """Already batched, one chunk per iteration: the statement takes many ids (``IN (...)``,
     ``= ANY(%s)``), the loop steps through a range in strides, or its variable names a chunk."""
     for arg in call.args[:1]:
-        for n in ast.walk(arg):
+        for n in walk(arg):
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and any(
                 marker in n.value.upper() for marker in _BATCH_SQL
             ):
@@ -84,7 +83,7 @@ def is_chunked(ctx: Context, loop: ast.AST, call: ast.Call) -> bool:
         it = loop.iter
         if isinstance(it, ast.Call) and ctx.io.imports.qualified_name(it.func) == "builtins.range" and len(it.args) == 3:
             return True
-        names = {n.id.lower() for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        names = {n.id.lower() for n in walk(loop.target) if isinstance(n, ast.Name)}
         if any(word in name for name in names for word in _CHUNK_WORDS):
             return True
     return False
@@ -94,7 +93,7 @@ def is_retry_loop(ctx: Context, loop: ast.AST, node: ast.AST) -> bool:
     """A retry, backoff or polling loop: it sleeps, its variable says so, or the call sits in a
     ``try`` that leaves the loop on success."""
     if isinstance(loop, ast.For | ast.AsyncFor):
-        names = {n.id.lower() for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        names = {n.id.lower() for n in walk(loop.target) if isinstance(n, ast.Name)}
         if any(word in name for name in names for word in _RETRY_WORDS):
             return True
     if _sleeps(ctx, loop):
@@ -119,14 +118,14 @@ def loop_names(loop: ast.AST) -> set[str]:
     else:
         parts = []
     for part in parts:
-        for n in ast.walk(part):
+        for n in walk(part):
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 names.add(n.id)
     return names
 
 
 def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def insert_execute(ctx: Context, call: ast.Call, found: IOCall | None) -> bool:

@@ -9,6 +9,7 @@ from perfsquad.fixes import insert_import, replace_statements
 from perfsquad.model import Fix, FixSafety
 from perfsquad.semantics.effects import ROUNDTRIP, call_target
 from perfsquad.semantics.io_catalog import call_label
+from perfsquad.syntax import walk
 
 ARROW = " \u2192 "
 
@@ -169,12 +170,12 @@ class AwaitInLoop(Rule):
             and len(expr.args) == 1
             and not expr.keywords
             and expr.args[0] is node
-            and expr.func.value.id not in {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+            and expr.func.value.id not in {n.id for n in walk(call) if isinstance(n, ast.Name)}
         ):
             acc = expr.func.value.id
         else:
             return None
-        if any(isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr) for n in ast.walk(call)):
+        if any(isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr) for n in walk(call)):
             return None
         spelling = insert_import(ctx, "asyncio", "gather")
         if spelling is None:

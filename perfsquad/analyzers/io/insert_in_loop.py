@@ -7,6 +7,7 @@ from perfsquad.analyzers.io._common import insert_execute, is_retry_loop, loop_n
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import line_indent, replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.syntax import walk
 
 _SYNC_DBAPI = ("sqlite3.", "psycopg2.", "psycopg.Connection", "psycopg.Cursor", "pymysql.", "sql:")
 
@@ -141,7 +142,7 @@ class InsertInLoop(Rule):
             if names_in(call.args[0]) & loop_names(loop):
                 return None
             function = next((a for a in ctx.ancestors(loop) if isinstance(a, FUNCTIONS)), ctx.tree)
-            if any(isinstance(n, ast.Attribute) and n.attr == "lastrowid" for n in ast.walk(function)):
+            if any(isinstance(n, ast.Attribute) and n.attr == "lastrowid" for n in walk(function)):
                 return None
             params = ctx.text(call.args[1])
             target = ctx.text(loop.target)
@@ -165,7 +166,7 @@ class InsertInLoop(Rule):
             # The statement moves out of the loop body: shift its continuation lines left (never
             # inside a multi-line string, whose text would change).
             if any(
-                isinstance(n, ast.Constant | ast.JoinedStr) and n.end_lineno != n.lineno for n in ast.walk(call)
+                isinstance(n, ast.Constant | ast.JoinedStr) and n.end_lineno != n.lineno for n in walk(call)
             ):
                 return None
             body_indent = line_indent(ctx, stmt)

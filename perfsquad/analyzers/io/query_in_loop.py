@@ -16,6 +16,7 @@ from perfsquad.analyzers.io._common import (
 from perfsquad.context import Context
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import call_label, django_model_of
+from perfsquad.syntax import walk
 
 
 class QueryInLoop(Rule):
@@ -186,7 +187,7 @@ class QueryInLoop(Rule):
         row = loop.target.id
         reported: set[str] = set()
         for stmt in loop.body:
-            for node in ast.walk(stmt):
+            for node in walk(stmt):
                 if (
                     isinstance(node, ast.Attribute)
                     and isinstance(node.value, ast.Name)

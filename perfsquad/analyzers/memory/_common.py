@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from perfsquad.context import FUNCTIONS, Context
+from perfsquad.syntax import walk
 
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 
@@ -148,7 +149,7 @@ def _container_names_linked(
     defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = [*ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef)]
     for fn in defs:
         for dec in fn.decorator_list:
-            decorators.update(n.id for n in ast.walk(dec) if isinstance(n, ast.Name))
+            decorators.update(n.id for n in walk(dec) if isinstance(n, ast.Name))
     return parents, functions, decorators
 
 
@@ -167,7 +168,7 @@ def _container_names_walked(
             inner: ast.AST | None = node
             if not isinstance(node, ast.Lambda):
                 for dec in node.decorator_list:
-                    for n in ast.walk(dec):
+                    for n in walk(dec):
                         if isinstance(n, ast.Name):
                             decorators.add(n.id)
         else:
@@ -377,9 +378,9 @@ class ReadsModuleContainers:
                 if not isinstance(node, ast.Lambda):
                     facts.add(("def", node.name))
                     for dec in node.decorator_list:
-                        facts.update(("decorator", n.id) for n in ast.walk(dec) if isinstance(n, ast.Name))
+                        facts.update(("decorator", n.id) for n in walk(dec) if isinstance(n, ast.Name))
                 function = getattr(node, "name", "<lambda>")
-                facts.update(("arg", a.arg, function) for a in ast.walk(node.args) if isinstance(a, ast.arg) and a.arg in names)
+                facts.update(("arg", a.arg, function) for a in walk(node.args) if isinstance(a, ast.arg) and a.arg in names)
             elif isinstance(node, ast.Global | ast.Nonlocal):
                 facts.add((type(node).__name__, tuple(node.names), function))
             elif isinstance(node, ast.alias) and (node.asname or node.name).split(".", 1)[0] in names:

@@ -6,6 +6,7 @@ from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.semantics.types import expr_type
+from perfsquad.syntax import walk
 
 _IMMUTABLE = frozenset({"str", "bytes", "tuple"})
 _STORE_METHODS = frozenset({"append", "add", "insert", "appendleft"})
@@ -58,7 +59,7 @@ def _bound_to_immutable(ctx: Context, name: ast.Name) -> bool:
     scope = ctx.scope_of(name)
     kinds = {
         expr_type(n.value, ctx.imports)
-        for n in ast.walk(scope)
+        for n in walk(scope)
         if isinstance(n, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == name.id for t in n.targets)
         and ctx.scope_of(n) is scope

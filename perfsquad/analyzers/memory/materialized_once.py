@@ -6,6 +6,7 @@ from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety, Severity
+from perfsquad.syntax import walk
 
 # Consumers that walk their argument exactly once.
 _REDUCERS = frozenset({"sum", "min", "max", "any", "all", "sorted", "set", "frozenset", "tuple"})
@@ -19,7 +20,7 @@ _LAZY_SOURCES = frozenset({"map", "filter", "zip", "enumerate", "reversed", "ran
 
 
 def _has_await(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Await) for n in ast.walk(node))
+    return any(isinstance(n, ast.Await) for n in walk(node))
 
 
 class MaterializedOnce(Rule):

@@ -6,6 +6,7 @@ from perfsquad.analyzers.base import Bench, Invalid, Rule
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
+from perfsquad.syntax import walk
 
 _OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open"})
 # Calls a "simple" loop body may make: builtins without side effects on anything outside.
@@ -183,7 +184,7 @@ class ReadWholeFileToIterate(Rule):
             return None
         scope = ctx.scope_of(node)
         bindings: list[ast.AST] = []
-        for n in ast.walk(scope):
+        for n in walk(scope):
             if isinstance(n, ast.Name) and n.id == receiver.id and not isinstance(n.ctx, ast.Load):
                 if ctx.scope_of(n) is not scope:
                     continue
@@ -226,7 +227,7 @@ class ReadWholeFileToIterate(Rule):
                 body = [comp.key, comp.value, *node.ifs]
             if isinstance(comp, ast.GeneratorExp) or (comp is not None and len(getattr(comp, "generators", [])) != 1):
                 return ["a lazy or nested comprehension interleaves its reads with other code"]
-        for n in (x for b in body for x in ast.walk(b)):
+        for n in (x for b in body for x in walk(b)):
             if isinstance(n, ast.Name) and n.id == name:
                 return [f"the body uses `{name}` itself"]
             if isinstance(n, ast.Break | ast.Return | ast.Yield | ast.YieldFrom | ast.Await | ast.Raise):
@@ -240,7 +241,7 @@ class ReadWholeFileToIterate(Rule):
             if isinstance(anc, ast.Try) or type(anc).__name__ == "TryStar":
                 return ["inside `try`: an error in a later line would surface after earlier lines were processed"]
         end = (getattr(loop, "end_lineno", 0) or 0, getattr(loop, "end_col_offset", 0) or 0)
-        for n in ast.walk(binding):
+        for n in walk(binding):
             if isinstance(n, ast.Name) and n.id == name and (n.lineno, n.col_offset) > end:
                 return [f"`{name}` is used after the loop, where its position would differ"]
         return []
@@ -254,7 +255,7 @@ def _harmless_call(call: ast.Call, loop: ast.For | ast.comprehension, ctx: Conte
         return False
     attr = call.func.attr
     base = call.func.value
-    targets = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    targets = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
     if attr in _STR_METHODS and (
         (isinstance(base, ast.Name) and base.id in targets) or isinstance(base, ast.Constant | ast.Call | ast.Subscript)
     ):

@@ -11,6 +11,7 @@ from perfsquad.analyzers.facts import calls_with_loop_flag
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Fix, FixSafety, Position, Severity, Span
+from perfsquad.syntax import walk
 
 MAX_ATTRIBUTES = 8
 """A class with at most this many instance attributes counts as small."""
@@ -208,7 +209,7 @@ class SmallClassWithoutSlots(Rule):
                 facts.add(("call", func.id, str(looped)))
             elif isinstance(func, ast.Name) and func.id == "super" and not call.args:
                 facts.add(("super",))
-        for n in ast.walk(unit):
+        for n in walk(unit):
             if isinstance(n, ast.Name):
                 if n.id in classes and not isinstance(n.ctx, ast.Load):
                     facts.add(("bind", n.id))
@@ -252,7 +253,7 @@ class SmallClassWithoutSlots(Rule):
                     and "ClassVar" not in ctx.text(stmt.annotation)
                 ):
                     attributes.add(stmt.target.id)
-        for n in ast.walk(node):
+        for n in walk(node):
             if isinstance(n, FUNCTIONS) and n.name in _DYNAMIC:
                 return
             if isinstance(n, ast.Attribute):

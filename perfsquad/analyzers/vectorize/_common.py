@@ -25,6 +25,7 @@ from perfsquad.semantics.types import (
     infer_numeric_types,
     numeric_value_type,
 )
+from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.analyzers.base import Rule
@@ -125,7 +126,7 @@ def is_pure(node: ast.expr) -> bool:
 
 
 def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 # -- building rewrites with libcst -----------------------------------------------------------------

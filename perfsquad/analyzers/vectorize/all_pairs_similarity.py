@@ -15,6 +15,7 @@ from perfsquad.analyzers.vectorize._common import (
 )
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.syntax import walk
 
 # Library functions that compare two vectors: a pair loop around them is a matrix product / cdist.
 _SIMILARITIES = {
@@ -112,7 +113,7 @@ def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) ->
     params = {a.arg for a in fn.args.args[:2]}
     kind: str | None = None
     roots = 0
-    for node in ast.walk(fn):
+    for node in walk(fn):
         if isinstance(node, ast.Call):
             operands = dot_operands(ctx, node)
             qn = ctx.qualified_name(node.func)
@@ -313,7 +314,7 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
         for inner, where, _ in pairs:
             if inner is None:
                 continue
-            for sub in ast.walk(where):
+            for sub in walk(where):
                 if isinstance(sub, ast.Call):
                     found = pair_kind(ctx, sub, outer, inner)
                     if found is not None:

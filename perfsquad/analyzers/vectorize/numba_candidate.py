@@ -13,6 +13,7 @@ from perfsquad.analyzers.vectorize._common import (
 )
 from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
+from perfsquad.syntax import walk
 
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.If, ast.Break, ast.Continue, ast.Pass, ast.For, ast.While, ast.Expr)
 _EXPRESSIONS = (
@@ -24,7 +25,7 @@ _BUILTINS = ("abs", "min", "max", "len", "range", "float", "int")
 
 def _nopython(ctx: Context, loop: ast.For) -> bool:
     """Only what numba's nopython mode compiles: numbers, indexing, arithmetic, math, a few builtins."""
-    for node in ast.walk(loop):
+    for node in walk(loop):
         if isinstance(node, ast.stmt):
             if not isinstance(node, _STATEMENTS):
                 return False
@@ -131,7 +132,7 @@ class NumbaCandidate(ReadsModuleVectors, Rule):
             return
         # The syntactic conditions first: most loops call a method or touch an attribute, and the
         # numeric types of a scope cost an inference over the whole function.
-        branching = any(isinstance(n, ast.If | ast.Break | ast.Continue | ast.While) for n in ast.walk(node))
+        branching = any(isinstance(n, ast.If | ast.Break | ast.Continue | ast.While) for n in walk(node))
         if not branching or not _nopython(ctx, node):
             return
         if element_kind(numeric_type(ctx, sequence)) == UNKNOWN:
