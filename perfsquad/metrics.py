@@ -7,6 +7,7 @@ import ast
 
 from perfsquad.context import COMPREHENSIONS, LOOPS, Context
 from perfsquad.model import FunctionMetrics, Position, Span
+from perfsquad.syntax import children
 
 
 def _qualname(fn: ast.AST, ctx: Context) -> str:
@@ -62,7 +63,7 @@ def loop_depth(fn: ast.AST, ctx: Context) -> int:
     stack: list[tuple[ast.AST, int]] = [(fn, 0)]
     while stack:
         node, depth = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
                 continue
             d = depth + 1 if isinstance(child, (*LOOPS, *COMPREHENSIONS)) else depth

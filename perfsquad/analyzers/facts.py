@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from perfsquad.syntax import children
+
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -20,7 +22,7 @@ def calls_with_loop_flag(unit: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
             yield node, looped
         if isinstance(node, _SCOPES) and node is not unit:
             # Loops outside a nested function do not repeat what runs inside it.
-            stack.extend((child, False) for child in ast.iter_child_nodes(node))
+            stack.extend((child, False) for child in children(node))
             continue
         if isinstance(node, ast.For | ast.AsyncFor):
             stack.append((node.target, looped))
@@ -33,7 +35,7 @@ def calls_with_loop_flag(unit: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
             stack.extend((s, looped) for s in node.orelse)
         elif isinstance(node, _COMPREHENSIONS):
             first = node.generators[0]
-            for child in ast.iter_child_nodes(node):
+            for child in children(node):
                 if child is first:
                     stack.append((first.iter, looped))
                     stack.append((first.target, True))
@@ -41,4 +43,4 @@ def calls_with_loop_flag(unit: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
                 else:
                     stack.append((child, True))
         else:
-            stack.extend((child, looped) for child in ast.iter_child_nodes(node))
+            stack.extend((child, looped) for child in children(node))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOTypes, call_label, dotted
 from perfsquad.semantics.names import ImportMap
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 if TYPE_CHECKING:
     from perfsquad.context import Context
@@ -169,7 +169,7 @@ def body_calls(fn: ast.AST) -> list[ast.Call]:
             continue
         if isinstance(node, ast.Call):
             calls.append(node)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     calls.sort(key=lambda c: (c.lineno, c.col_offset))
     return calls
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 if TYPE_CHECKING:
     from perfsquad.context import Context
@@ -945,7 +945,7 @@ def _walk_scopes(
             stack.extend((child, scope) for child in reversed(outer))
             stack.extend((child, node) for child in reversed(node.body))
         else:
-            stack.extend((child, scope) for child in reversed(list(ast.iter_child_nodes(node))))
+            stack.extend((child, scope) for child in reversed(children(node)))
     return buckets, scopes, owners
 
 

@@ -14,7 +14,7 @@ from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Edit, Fix, FixSafety
 from perfsquad.source import SourceText
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 SMALL_LITERAL = 8
 """A literal collection with at most this many elements is "small": searching it is cheap."""
@@ -168,7 +168,7 @@ def name_uses(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[
             stack.append((node.value, nested))
             continue
         inner = nested or isinstance(node, (*FUNCTIONS, ast.Lambda, ast.ClassDef))
-        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+        stack.extend((child, inner) for child in children(node))
     per_ctx[fn] = uses
     return uses
 

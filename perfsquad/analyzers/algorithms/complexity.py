@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from perfsquad.context import Context
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -272,13 +272,13 @@ def _short(ctx: Context, node: ast.AST) -> str:
 
 def _body_nodes(root: ast.AST) -> Iterator[ast.AST]:
     """Nodes of ``root`` that run when it runs: nested functions, classes and lambdas excluded."""
-    stack = list(ast.iter_child_nodes(root))
+    stack = children(root)
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, _NESTED_SCOPES):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
 
 
 @dataclass
@@ -416,7 +416,7 @@ class Estimator:
         self._fn_names.add(fn.name)
         sites: list[ast.AST] = []
         facts: list[ast.AST] = []
-        stack: list[ast.AST] = list(ast.iter_child_nodes(fn))
+        stack: list[ast.AST] = children(fn)
         while stack:
             node = stack.pop()
             if isinstance(node, _NESTED_SCOPES):
@@ -426,7 +426,7 @@ class Estimator:
                 sites.append(node)
             if fact:
                 facts.append(node)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
         self._sites[fn] = sites
         self._fact_nodes[fn] = facts
         self._indexed.add(id(fn))

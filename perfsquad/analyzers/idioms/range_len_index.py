@@ -11,7 +11,7 @@ from perfsquad.context import FUNCTIONS, LOOPS, Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.semantics.types import MAPPINGS, SEQUENCES, UNKNOWN
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _NESTED_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -221,7 +221,7 @@ def analyze_indexed_loop(ctx: Context, loop: ast.For, container: ast.expr, index
             mutator = _mutating_call(ctx, node, prefixes)
             if mutator is not None:
                 result.mutators.append(mutator)
-        stack.extend((child, nested, shadowed) for child in ast.iter_child_nodes(node))
+        stack.extend((child, nested, shadowed) for child in children(node))
 
     if any(id(n) not in counted_index_reads for n in index_reads):
         result.index_used_otherwise = True

@@ -7,7 +7,7 @@ import ast
 from perfsquad.context import COMPREHENSIONS, Context
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import SLEEPS, IOCall, is_insert, sql_text
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _RETRY_WORDS = ("attempt", "retry", "retries", "tries", "backoff")
@@ -62,7 +62,7 @@ def _exits(body: list[ast.stmt]) -> bool:
             return True
         if isinstance(node, (*_FUNCS, ast.ClassDef, ast.For, ast.AsyncFor, ast.While)):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     return False
 
 

@@ -13,7 +13,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from perfsquad.context import FUNCTIONS, Context
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 
@@ -174,7 +174,7 @@ def _container_names_walked(
         else:
             inner = func
         functions[node] = func
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             parents[child] = node
             stack.append((child, inner))
     return parents, functions, decorators
@@ -297,7 +297,7 @@ def _own_nodes(func: ast.AST) -> list[ast.AST]:
             continue
         if isinstance(node, ast.Lambda):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     return out
 
 
@@ -391,5 +391,5 @@ class ReadsModuleContainers:
                 stack.extend((s, stmt, (*guards, "if " + test), function) for s in node.body)
                 stack.extend((s, stmt, (*guards, "else " + test), function) for s in node.orelse)
                 continue
-            stack.extend((child, stmt, guards, function) for child in ast.iter_child_nodes(node))
+            stack.extend((child, stmt, guards, function) for child in children(node))
         return frozenset(facts)

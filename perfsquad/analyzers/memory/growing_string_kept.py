@@ -6,7 +6,7 @@ from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.semantics.types import expr_type
-from perfsquad.syntax import walk
+from perfsquad.syntax import children, walk
 
 _IMMUTABLE = frozenset({"str", "bytes", "tuple"})
 _STORE_METHODS = frozenset({"append", "add", "insert", "appendleft"})
@@ -31,7 +31,7 @@ def _loop_statements(loop: ast.For | ast.AsyncFor | ast.While) -> list[ast.AST]:
         out.append(node)
         if isinstance(node, _OPAQUE):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     return out
 
 
