@@ -345,6 +345,21 @@ CATALOG_ROOTS = frozenset(
 """Libraries whose objects are typed receivers (function-only modules like ``os`` are not)."""
 _FILE_METHODS = frozenset({"read", "readlines", "write"})
 
+def op_names(accept: Callable[[IOOp], bool]) -> frozenset[str] | None:
+    """The last parts of the callees whose operation ``accept`` takes, for a rule's
+    ``call_names`` screen: every function and method of the catalogue, the guessed ``execute``
+    and the Django query methods included. None when a typed *object* is called with such an
+    operation (its callee may have any name)."""
+    ops: list[tuple[str, IOOp]] = [(name, op) for name, op in FUNCTIONS.items()]
+    ops += [(path, op) for methods in METHODS.values() for path, op in methods.items()]
+    ops += [(name, op) for name, op in _SQL_GUESS.items()]
+    ops += [(name, _q(DB)) for name in DJANGO_QS_IO]
+    taken = [name for name, op in ops if accept(op)]
+    if "__call__" in taken:
+        return None
+    return frozenset(name.rpartition(".")[2] for name in taken)
+
+
 _SQL_RE = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(SELECT|INSERT|UPDATE|DELETE|REPLACE|UPSERT|WITH|MERGE)\b", re.IGNORECASE)
 _INSERT_RE = re.compile(r"^\s*(INSERT|REPLACE)\b", re.IGNORECASE)
 _SQL_GUESS = {"execute": _q(DB), "executemany": _BATCH_DB}

@@ -5,6 +5,7 @@ import ast
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.analyzers.io._common import is_retry_loop, repeating_loop
 from perfsquad.context import Context
+from perfsquad.semantics.io_catalog import op_names
 
 
 class ConnectionInLoop(Rule):
@@ -58,6 +59,7 @@ class ConnectionInLoop(Rule):
     name = "connection-in-loop"
     message = "New connection on every iteration; open it once"
     node_types = (ast.Call,)
+    call_names = op_names(lambda op: op.sessionless or op.op in ("connect", "client"))
     effort_minutes = 10
     valid = (
         "import requests\ndef f(ids):\n    with requests.Session() as s:\n        return [s.get(f'/u/{i}') for i in ids]\n",

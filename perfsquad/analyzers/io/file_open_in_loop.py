@@ -5,7 +5,7 @@ import ast
 from perfsquad.analyzers.base import Invalid, Rule
 from perfsquad.analyzers.io._common import loop_names, names_in
 from perfsquad.context import Context
-from perfsquad.semantics.io_catalog import FILE
+from perfsquad.semantics.io_catalog import FILE, op_names
 
 
 class FileOpenInLoop(Rule):
@@ -55,6 +55,7 @@ class FileOpenInLoop(Rule):
     name = "file-open-in-loop"
     message = "The same file is opened on every iteration; open it once"
     node_types = (ast.Call,)
+    call_names = op_names(lambda op: op.kind == FILE)
     effort_minutes = 5
     valid = (
         "def f(paths):\n    for p in paths:\n        with open(p) as fh:\n            print(fh.read())\n",
