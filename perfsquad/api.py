@@ -346,8 +346,7 @@ def _preload(want_fixes: bool) -> None:
         import libcst  # noqa: F401
     import gc
 
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # (no collection first: what little garbage it freezes dies with the process)
 
 
 def _collect(
