@@ -50,6 +50,7 @@ class Context:
         self.findings: list[Finding] = []
         self.fix_errors: list[str] = []
         self._scope_types: dict[ast.AST, dict[str, str]] = {}
+        self._stmt_loops: dict[ast.AST, list[ast.AST]] = {}
         self.whole = True
         """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
         incremental contexts, which index only the re-analyzed unit)."""
@@ -139,16 +140,28 @@ class Context:
 
     def loops_around(self, node: ast.AST) -> list[ast.AST]:
         """Loops (statements and comprehensions) that execute ``node`` repeatedly, innermost first,
-        up to the enclosing function boundary. A node in a loop's ``iter`` or ``else`` is not in it."""
+        up to the enclosing function boundary. A node in a loop's ``iter`` or ``else`` is not in it.
+
+        What lies above a statement is worked out once per statement (a module's calls share
+        their statements' chains of ancestors)."""
         loops: list[ast.AST] = []
+        parents = self._parents
         child = node
+        anc = parents.get(node)
         via_iter = False
-        for anc in self.ancestors(node):
+        while anc is not None:
+            if child is not node and isinstance(child, ast.stmt):
+                above = self._stmt_loops.get(child)
+                if above is None:
+                    above = self._stmt_loops[child] = self.loops_around(child)
+                loops.extend(above)
+                return loops
             if isinstance(anc, ast.For | ast.AsyncFor):
-                if any(child is s for s in anc.body):
+                # `child` is one of the loop's children: in its body unless it is another part.
+                if not (child is anc.iter or child is anc.target or any(child is s for s in anc.orelse)):
                     loops.append(anc)
             elif isinstance(anc, ast.While):
-                if child is anc.test or any(child is s for s in anc.body):
+                if not any(child is s for s in anc.orelse):
                     loops.append(anc)
             elif isinstance(anc, ast.comprehension):
                 via_iter = child is anc.iter
@@ -159,6 +172,7 @@ class Context:
             elif isinstance(anc, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
                 break
             child = anc
+            anc = parents.get(anc)
         return loops
 
     # -- semantics --------------------------------------------------------------------------
