@@ -22,6 +22,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
+from perfsquad.analyzers.algorithms._shared import carry_sequence_answers
 from perfsquad.config import Config
 from perfsquad.context import Context
 from perfsquad.engine import (
@@ -538,6 +539,9 @@ def _carry_caches(ctx: Context, new_ctx: Context, unit: _Unit, module: ast.Modul
     for name in ("_vec_returns", "_vec_similarities"):
         if hasattr(ctx, name):
             setattr(new_ctx, name, getattr(ctx, name))
+    source = new_ctx.source
+    unit_text = source.text[source.lines_slice(statement_start(unit.new), unit.new.end_lineno or unit.new.lineno)]
+    carry_sequence_answers(ctx, new_ctx, unit_text)
 
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

@@ -250,3 +250,21 @@ def test_common_prefix_and_suffix_match_a_character_loop(base: str, edits: list[
         suffix += 1
     assert _common_prefix(base, other, limit) == prefix
     assert _common_suffix(base, other, limit - prefix) == suffix
+
+
+def test_sequence_screen_answers_follow_edits_of_the_unit() -> None:
+    """The ALG rules' sequence screen carries its answers over an incremental edit and searches
+    the edited unit for names it had not found: a new list binding is seen at once."""
+    head = "def other(seen):\n    return len(seen)\n\n\n"
+    before = head + "def f(items, seen):\n    out = 0\n    for x in items:\n        if x in seen:\n            out += 1\n    return out\n"
+    after = before.replace("def f(items, seen):\n", "def f(items):\n    seen = []\n").replace(
+        "            out += 1\n", "            out += 1\n        seen.append(x)\n"
+    )
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    assert "ALG002" not in [f.code for f in inc.update(before).findings]
+    got = inc.update(after)
+    assert inc.last_was_incremental
+    assert "ALG002" in [f.code for f in got.findings]
+    assert same(got.findings, analyze_text(after, "f.py").findings)
+    back = inc.update(before)  # the binding removed again: the screen may still let `seen` through
+    assert same(back.findings, analyze_text(before, "f.py").findings)

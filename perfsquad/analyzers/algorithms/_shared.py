@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 import textwrap
@@ -53,26 +54,23 @@ with a literal, a ``list(``/``tuple(``/``sorted(`` call, or a comprehension."""
 _SEQ_ATTR = "_alg_sequence_answers"
 
 
-def _word_char(c: str) -> bool:
-    """A regex word character: a letter, digit or underscore (any script); False for ""."""
-    return c.isalnum() or c == "_"
+@functools.lru_cache(maxsize=1024)
+def _name_then_boundary(name: str) -> re.Pattern[str]:
+    # The name first (a literal: the regex engine skips ahead to it), its end checked here, its
+    # start by the caller: a leading `\b` would make the engine try every position of the text.
+    return re.compile(re.escape(name) + r"\b")
 
 
 def binds_sequence(text: str, name: str) -> bool:
     """Whether ``name``, as a whole word, is followed somewhere in ``text`` by what binds a list
-    or tuple (``_SEQ_TAIL``), at any of its occurrences (found by substring search: no pattern is
-    compiled per name)."""
-    size = len(name)
-    i = text.find(name)
-    while i >= 0:
-        end = i + size
-        if (
-            not _word_char(text[i - 1] if i else "")
-            and not _word_char(text[end : end + 1])
-            and _SEQ_TAIL.match(text, end) is not None
-        ):
+    or tuple (``_SEQ_TAIL``), at any of its occurrences."""
+    tail = _SEQ_TAIL.match
+    for m in _name_then_boundary(name).finditer(text):
+        start = m.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue  # the end of a longer name
+        if tail(text, m.end()) is not None:
             return True
-        i = text.find(name, i + 1)
     return False
 
 
@@ -81,14 +79,43 @@ def maybe_sequence(ctx: Context, name: str) -> bool:
     module bind ``name`` to a list or tuple at all (a literal, ``list()``/``tuple()``/``sorted()``,
     a comprehension, an annotation)? False means it certainly cannot be a *known* list or tuple.
     One search of the module's text per name asked about (answers kept on the context)."""
-    answers: dict[str, bool] | None = getattr(ctx, _SEQ_ATTR, None)
+    answers: _SequenceAnswers | None = getattr(ctx, _SEQ_ATTR, None)
     if answers is None:
-        answers = {}
+        answers = _SequenceAnswers(ctx.source.text)
         setattr(ctx, _SEQ_ATTR, answers)
-    found = answers.get(name)
-    if found is None:
-        found = answers[name] = binds_sequence(ctx.source.text, name)
-    return found
+    return answers.ask(name)
+
+
+class _SequenceAnswers:
+    """``maybe_sequence``'s answers for one text; after an edit of one unit, the previous text's
+    answers stand for what the unit did not change: a name found before is still let through (a
+    larger set only sends more names to the exact type inference), a name not found before is
+    searched for in the new unit only."""
+
+    def __init__(self, text: str, previous: dict[str, bool] | None = None, unit_text: str = "") -> None:
+        self.text = text
+        self.answers: dict[str, bool] = {}
+        self.previous = previous
+        self.unit_text = unit_text
+
+    def ask(self, name: str) -> bool:
+        found = self.answers.get(name)
+        if found is None:
+            before = self.previous.get(name) if self.previous is not None else None
+            if before is None:
+                found = binds_sequence(self.text, name)
+            else:
+                found = before or binds_sequence(self.unit_text, name)
+            self.answers[name] = found
+        return found
+
+
+def carry_sequence_answers(old: Context, new: Context, unit_text: str) -> None:
+    """After an edit of one unit (see ``_SequenceAnswers``): the old answers are copied, so the
+    contexts never form a chain."""
+    answers: _SequenceAnswers | None = getattr(old, _SEQ_ATTR, None)
+    if answers is not None:
+        setattr(new, _SEQ_ATTR, _SequenceAnswers(new.source.text, dict(answers.answers), unit_text))
 
 
 def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:
