@@ -11,7 +11,6 @@ import hashlib
 import marshal
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,8 @@ from perfsquad.files import write_atomically
 from perfsquad.model import FileReport, FunctionMetrics, report_from_json, to_json
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from perfsquad.incremental import IncrementalAnalyzer
     from perfsquad.project import ProjectIndex
 
@@ -364,7 +365,8 @@ def _collect(
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing
+    import multiprocessing  # (imported here: a warm run never starts a pool)
+    from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 

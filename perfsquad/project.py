@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
 from perfsquad.files import write_atomically
-from perfsquad.semantics.effects import EffectView, FunctionSummary, ModuleSummary, summarize
 
 if TYPE_CHECKING:
     from perfsquad.config import Config
     from perfsquad.context import Context
+    from perfsquad.semantics.effects import FunctionSummary, ModuleSummary
 
 _MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 MAX_INDEX_FILES = 5000
@@ -143,6 +143,8 @@ class ProjectIndex:
         return list(self._modules.values())
 
     def signature_of(self, summary: ModuleSummary, memo: dict[Any, Any] | None = None) -> str:
+        from perfsquad.semantics.effects import EffectView
+
         return EffectView(summary, self, memo).external_signature()
 
 
@@ -167,6 +169,8 @@ def summarize_source(data: bytes, path: str) -> ModuleSummary | None:
             tree = ast.parse(text)
             parents, buckets = traverse(tree)
             ctx = Context(tree, SourceText.from_text(text), path, parents, buckets, _import_map(buckets, None), False)
+            from perfsquad.semantics.effects import summarize
+
             return summarize(ctx)
     except (SourceDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
@@ -277,6 +281,8 @@ class SummaryCache:
         if entry is None or entry[0] != digest:
             return None
         try:
+            from perfsquad.semantics.effects import ModuleSummary
+
             return ModuleSummary.from_data(entry[1]), entry[2]
         except (TypeError, ValueError):
             return None
@@ -298,6 +304,8 @@ def link(summaries: Iterable[tuple[str, Any, str]]) -> tuple[ProjectIndex, list[
     """Build the index from ``(path, summary data, signature used)`` and list the paths whose
     cross-module signature changed (they must be analyzed again with the index)."""
     index = ProjectIndex()
+    from perfsquad.semantics.effects import ModuleSummary
+
     loaded: list[tuple[ModuleSummary, str]] = []
     for _path, data, used in summaries:
         if data is None:
