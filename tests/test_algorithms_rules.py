@@ -301,14 +301,14 @@ def test_multi_edit_fixes_reparse_only_the_top_level_statements_they_touch() -> 
     ctx = analyze_full(text, "m.py").ctx
     assert ctx is not None
     inside_f = text.index("seen = []")
-    lo, hi = _top_level_region(ctx, inside_f, inside_f + 4)
-    assert text[lo:hi] == "@deco\ndef f(xs):\n    seen = []\n    return seen\n\n# between\n"
-    lo, hi = _top_level_region(ctx, 0, inside_f)  # an import added at the top and an edit in f
-    assert text[lo:hi].startswith("import os\n") and text[lo:hi].endswith("# between\n")
+    region = text[_top_level_region(ctx, inside_f, inside_f + 4)]
+    assert region == "@deco\ndef f(xs):\n    seen = []\n    return seen\n\n# between\n"
+    region = text[_top_level_region(ctx, 0, inside_f)]  # an import added at the top and an edit in f
+    assert region.startswith("import os\n") and region.endswith("# between\n")
     y = text.index("y = 2")
-    assert text[slice(*_top_level_region(ctx, y, y))] == "x = 1; y = 2\n\n"
+    assert text[_top_level_region(ctx, y, y)] == "x = 1; y = 2\n\n"
     last = text.index("pass")
-    assert text[slice(*_top_level_region(ctx, last, last))] == "def g():\n    pass\n"
+    assert text[_top_level_region(ctx, last, last)] == "def g():\n    pass\n"
 
     fn = ctx.tree.body[1]
     assert isinstance(fn, _ast.FunctionDef)

@@ -281,10 +281,10 @@ def multi_edit_fix(ctx: Context, replacements: list[tuple[ast.AST, str]], extra:
     return Fix(title, safety, tuple(edits))
 
 
-def _rewritten(text: str, region: tuple[int, int], pieces: list[tuple[int, int, str]]) -> str:
-    """``text[lo:hi]`` with the (sorted, non-overlapping) replacements inside it applied."""
-    lo, hi = region
-    out = text[lo:hi]
+def _rewritten(text: str, region: slice, pieces: list[tuple[int, int, str]]) -> str:
+    """``text[region]`` with the (sorted, non-overlapping) replacements inside it applied."""
+    lo = region.start or 0
+    out = text[region]
     for a, b, new in reversed(pieces):
         out = out[: a - lo] + new + out[b - lo :]
     return out
@@ -302,33 +302,29 @@ def _common_function(ctx: Context, nodes: list[ast.AST]) -> ast.AST | None:
     return None
 
 
-def _lines_of(ctx: Context, node: ast.AST) -> tuple[int, int]:
-    """The offsets of the whole lines of a statement, decorators included."""
+def _lines_of(ctx: Context, node: ast.AST) -> slice:
+    """Where the whole lines of a statement lie, decorators included."""
     from perfsquad.engine import statement_start  # (the engine imports the rules)
 
-    src = ctx.source
     first = statement_start(node)  # type: ignore[arg-type]
-    last = getattr(node, "end_lineno", None) or first
-    return src.line_starts[first - 1], src.line_starts[last] if last < src.line_count else len(src.text)
+    return ctx.source.lines_slice(first, getattr(node, "end_lineno", None) or first)
 
 
-def _top_level_region(ctx: Context, start: int, end: int) -> tuple[int, int]:
-    """The offsets of the whole top-level statements (with the lines up to the next one) around
-    ``start..end``. Top-level statements parse independently of each other: edits that leave
+def _top_level_region(ctx: Context, start: int, end: int) -> slice:
+    """Where the whole top-level statements (with the lines up to the next one) around
+    ``start..end`` lie. Top-level statements parse independently of each other: edits that leave
     their region parsing leave the module parsing, and the region is all that needs parsing
     again. The whole text when the context's tree may hold stale positions (the editor's)."""
     from perfsquad.engine import statement_start  # (the engine imports the rules)
 
     src = ctx.source
     if not ctx.whole:
-        return 0, len(src.text)
+        return slice(0, None)
     first, last = src.position(start).line, src.position(end).line
     starts = [statement_start(stmt) for stmt in ctx.tree.body]
     begin = max((line for line in starts if line <= first), default=1)
     after = min((line for line in starts if line > last), default=src.line_count + 1)
-    lo = src.line_starts[begin - 1]
-    hi = src.line_starts[after - 1] if after <= src.line_count else len(src.text)
-    return lo, hi
+    return src.lines_slice(begin, after - 1)
 
 
 def _parses(text: str) -> bool:
