@@ -12,6 +12,7 @@ import ast
 import weakref
 from dataclasses import dataclass, field
 
+from perfsquad.analyzers.io._common import enclosing_function
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.syntax import children, walk
 
@@ -137,20 +138,15 @@ def _container_names_linked(
 ) -> tuple[dict[ast.AST, ast.AST], dict[ast.AST, ast.AST | None], set[str]]:
     """From the engine's buckets and parent links: the loads and stores of the containers' names,
     each with its innermost function or lambda (None at module level), and decorator names."""
-    parents = ctx.parent_links
-    functions: dict[ast.AST, ast.AST | None] = {}
-    for name in ctx.nodes(ast.Name):
-        if name.id in uses:
-            func = parents.get(name)
-            while func is not None and not isinstance(func, _SCOPE_FUNCTIONS):
-                func = parents.get(func)
-            functions[name] = func
+    functions: dict[ast.AST, ast.AST | None] = {
+        name: enclosing_function(ctx, name) for name in ctx.nodes(ast.Name) if name.id in uses
+    }
     decorators: set[str] = set()
     defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = [*ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef)]
     for fn in defs:
         for dec in fn.decorator_list:
             decorators.update(n.id for n in walk(dec) if isinstance(n, ast.Name))
-    return parents, functions, decorators
+    return ctx.parent_links, functions, decorators
 
 
 def _container_names_walked(
