@@ -29,6 +29,43 @@ LOOPS = (ast.For, ast.AsyncFor, ast.While)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+class NamedCalls:
+    """A module's calls indexed by the last part of their callee (see ``Rule.call_names``)."""
+
+    __slots__ = ("_by_name", "_calls")
+
+    def __init__(self, calls: list[ast.Call], imports: ImportMap) -> None:
+        self._calls = calls
+        by_name: dict[str, list[int]] = {}
+        for i, call in enumerate(calls):
+            func = call.func
+            kind = type(func)
+            if kind is ast.Attribute:
+                name = func.attr  # type: ignore[attr-defined]
+            elif kind is ast.Name:
+                name = func.id  # type: ignore[attr-defined]
+                tail = imports.imported_tail(name)
+                if tail is not None and tail != name:
+                    by_name.setdefault(tail, []).append(i)
+            else:
+                continue
+            found = by_name.get(name)
+            if found is None:
+                by_name[name] = [i]
+            else:
+                found.append(i)
+        self._by_name = by_name
+
+    def calls(self, names: frozenset[str]) -> list[ast.Call]:
+        """The calls to any of ``names``, in the order of the module's call bucket."""
+        hits = [self._by_name[n] for n in names if n in self._by_name]
+        if not hits:
+            return []
+        indexes = hits[0] if len(hits) == 1 else sorted({i for hit in hits for i in hit})
+        calls = self._calls
+        return [calls[i] for i in indexes]
+
+
 class Context:
     def __init__(
         self,
@@ -51,6 +88,7 @@ class Context:
         self.fix_errors: list[str] = []
         self._scope_types: dict[ast.AST, dict[str, str]] = {}
         self._stmt_loops: dict[ast.AST, list[ast.AST]] = {}
+        self._named_calls: NamedCalls | None = None
         self.whole = True
         """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
         incremental contexts, which index only the re-analyzed unit)."""
@@ -98,6 +136,12 @@ class Context:
     def parent_links(self) -> dict[ast.AST, ast.AST]:
         """The engine's map from each node to its parent (read it, never change it)."""
         return self._parents
+
+    def named_calls(self) -> NamedCalls:
+        """The module's calls indexed by callee name (built once, on the first question)."""
+        if self._named_calls is None:
+            self._named_calls = NamedCalls(self.nodes(ast.Call), self.imports)
+        return self._named_calls
 
     def nodes(self, kind: type[N]) -> list[N]:
         return self._buckets.get(kind, [])  # type: ignore[return-value]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from perfsquad.analyzers import RULES
 from perfsquad.analyzers.base import Rule
 from perfsquad.config import Config
-from perfsquad.context import Context
+from perfsquad.context import Context, NamedCalls
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
@@ -202,7 +202,7 @@ def run_rules(
 ) -> list[str]:
     """Run every enabled rule on the nodes of its types in ``dispatch``; returns rule errors."""
     rule_errors: list[str] = []
-    named: _NamedCalls | None = None
+    named: NamedCalls | None = None
     for rule_cls in rules if rules is not None else RULES:
         if not config.code_enabled(rule_cls.code, ctx.path):
             continue
@@ -211,7 +211,10 @@ def run_rules(
             nodes: Sequence[_AST] = dispatch.get(kind, ())
             if kind is ast.Call and rule_cls.call_names is not None and nodes:
                 if named is None:
-                    named = _NamedCalls(nodes, ctx.imports)  # type: ignore[arg-type]
+                    # The module's own index when these are its calls (an editor's incremental
+                    # run dispatches only the re-analyzed unit's).
+                    whole = nodes is ctx.nodes(ast.Call)
+                    named = ctx.named_calls() if whole else NamedCalls(nodes, ctx.imports)  # type: ignore[arg-type]
                 nodes = named.calls(rule_cls.call_names)
             for node in nodes:
                 try:
@@ -225,43 +228,6 @@ def run_rules(
                     break
     rule_errors.extend(ctx.fix_errors)
     return rule_errors
-
-
-class _NamedCalls:
-    """A module's calls indexed by the last part of their callee (see ``Rule.call_names``)."""
-
-    __slots__ = ("_by_name", "_calls")
-
-    def __init__(self, calls: list[ast.Call], imports: ImportMap) -> None:
-        self._calls = calls
-        by_name: dict[str, list[int]] = {}
-        for i, call in enumerate(calls):
-            func = call.func
-            kind = type(func)
-            if kind is ast.Attribute:
-                name = func.attr  # type: ignore[attr-defined]
-            elif kind is ast.Name:
-                name = func.id  # type: ignore[attr-defined]
-                tail = imports.imported_tail(name)
-                if tail is not None and tail != name:
-                    by_name.setdefault(tail, []).append(i)
-            else:
-                continue
-            found = by_name.get(name)
-            if found is None:
-                by_name[name] = [i]
-            else:
-                found.append(i)
-        self._by_name = by_name
-
-    def calls(self, names: frozenset[str]) -> list[ast.Call]:
-        """The calls to any of ``names``, in the order of the module's call bucket."""
-        hits = [self._by_name[n] for n in names if n in self._by_name]
-        if not hits:
-            return []
-        indexes = hits[0] if len(hits) == 1 else sorted({i for hit in hits for i in hit})
-        calls = self._calls
-        return [calls[i] for i in indexes]
 
 
 def statement_start(stmt: ast.stmt) -> int:

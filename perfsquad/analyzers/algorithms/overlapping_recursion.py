@@ -167,28 +167,21 @@ class OverlappingRecursion(Rule):
                               "side effects run once per distinct arguments)", FixSafety.UNSAFE)  # fmt: skip
 
 
-_CALLS: weakref.WeakKeyDictionary[Context, tuple[dict[str, list[ast.Call]], set[int]]] = weakref.WeakKeyDictionary()
+_KNOWN: weakref.WeakKeyDictionary[Context, set[int]] = weakref.WeakKeyDictionary()
 
 
 def _maybe_recursive(ctx: Context, fn: ast.FunctionDef) -> bool:
-    """Whether ``fn`` calls its own name twice or more, found from the engine's call bucket
-    (grouped by name once per module) without walking the function. A function missing from the
-    buckets (an incrementally re-parsed block) is always a candidate."""
+    """Whether ``fn`` calls its own name twice or more, found from the module's calls indexed by
+    name (``ctx.named_calls``, shared with the engine's dispatch) without walking the function.
+    A function missing from the buckets (an incrementally re-parsed block) is always a candidate."""
     if not ctx.whole:
         return True  # an editor's incremental context: the unit is small, check it precisely
-    cached = _CALLS.get(ctx)
-    if cached is None:
-        by_name: dict[str, list[ast.Call]] = {}
-        for call in ctx.nodes(ast.Call):
-            func = call.func
-            name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else None
-            if name is not None:
-                by_name.setdefault(name, []).append(call)
-        cached = _CALLS[ctx] = (by_name, {id(f) for f in ctx.nodes(ast.FunctionDef)})
-    by_name, known = cached
+    known = _KNOWN.get(ctx)
+    if known is None:
+        known = _KNOWN[ctx] = {id(f) for f in ctx.nodes(ast.FunctionDef)}
     if id(fn) not in known:
         return True
-    calls = by_name.get(fn.name, ())
+    calls = ctx.named_calls().calls(frozenset({fn.name}))
     if len(calls) < 2:
         return False
     inside = 0
