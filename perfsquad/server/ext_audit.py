@@ -141,8 +141,9 @@ def _saved_reports(
     saved = analyze_paths([target], config, want_fixes=True, metrics=True, jobs=1, cache_dir=cache_dir, progress=progress)
     if cancel.is_set():
         raise RoadmapCancelled("perfsquad.optimizationRoadmap cancelled")
-    reports = [editor.get(_key(Path(r.path)), r) for r in saved]
-    seen = {_key(Path(r.path)) for r in saved}
+    keyed = [(_key(Path(r.path)), r) for r in saved]  # (resolving a path costs system calls: once)
+    reports = [editor.get(k, r) for k, r in keyed]
+    seen = {k for k, _ in keyed}
     reports.extend(r for k, r in editor.items() if k not in seen)  # open, never saved there
     return reports
 
