@@ -226,7 +226,7 @@ def analyze_paths(
     stats = {str(p): st for p, st, _ in todo}
     work: list[_WorkItem] = [(str(p), data, config, want_fixes, metrics, False) for p, _, data in todo]
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(work) >= _POOL_THRESHOLD and _can_fork():
+    if _use_pool(workers, len(work)):
         _preload(want_fixes)
         results: Iterable[tuple[str, str, Any, Any]]
         with _pool(min(workers, len(work))) as pool:
@@ -291,7 +291,7 @@ def _relink(
     _LINKED = index
     try:
         results: Iterable[tuple[str, str, Any, Any]]
-        if workers > 1 and len(work) >= _POOL_THRESHOLD and _can_fork():
+        if _use_pool(workers, len(work)):
             with _pool(min(workers, len(work))) as pool:
                 results = list(pool.map(_work, work, chunksize=max(1, len(work) // (workers * 4) or 1)))
         else:
@@ -326,10 +326,13 @@ def _merge_project_findings(previous: FileReport, data: Any) -> Any:
     return to_json(merged)
 
 
-def _can_fork() -> bool:
-    """Whether worker processes can be forked: the platform forks, and this process runs one
-    thread. A thread holding a lock at the fork (the language server has several) leaves it held
-    forever in the child; a threaded process analyzes in its own thread instead."""
+def _use_pool(workers: int, files: int) -> bool:
+    """Whether to analyze in forked worker processes: enough files for a pool to pay, and a
+    process that can fork (the platform forks, and this process runs one thread: a thread holding
+    a lock at the fork, and the language server has several, leaves it held forever in the child;
+    a threaded process analyzes in its own thread instead)."""
+    if workers <= 1 or files < _POOL_THRESHOLD:
+        return False
     import multiprocessing
     import threading
 
