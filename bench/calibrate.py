@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from perfsquad.analyzers import RULES  # noqa: E402
-from perfsquad.analyzers.base import Bench, Rule  # noqa: E402
+from perfsquad.rule import Bench, Rule  # noqa: E402
 
 DEFAULT_OUT = ROOT / "perfsquad" / "data" / "speedups.json"
 

@@ -42,8 +42,10 @@ sys.path.insert(0, str(ROOT / "demo"))
 
 from calibrate import DEFAULT_OUT, calibrate, measure, write_results  # noqa: E402
 
-from perfsquad.analyzers.base import Bench  # noqa: E402
-from perfsquad.analyzers.vectorize import RULES  # noqa: E402
+from perfsquad.rule import Bench  # noqa: E402
+from perfsquad.analyzers import family_rules  # noqa: E402
+
+RULES = family_rules("VEC")
 
 RESULTS = ROOT / "bench" / "results" / "vectorize.json"
 SCAN = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]

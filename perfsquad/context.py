@@ -16,7 +16,7 @@ from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
 
 if TYPE_CHECKING:
-    from perfsquad.analyzers.base import Rule
+    from perfsquad.rule import Rule
     from perfsquad.project import ProjectIndex
     from perfsquad.semantics.effects import EffectView, ModuleSummary
     from perfsquad.semantics.io_catalog import IOTypes

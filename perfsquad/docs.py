@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from perfsquad.analyzers import RULES
-from perfsquad.analyzers.base import DOC_SECTIONS, Rule
+from perfsquad.rule import DOC_SECTIONS, Rule
 
 
 def speedup_line(rule: type[Rule]) -> str:

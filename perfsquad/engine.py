@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
-from perfsquad.analyzers.base import Rule
+from perfsquad.rule import Rule
 from perfsquad.config import Config
 from perfsquad.context import Context, NamedCalls
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span

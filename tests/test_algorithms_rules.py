@@ -11,10 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perfsquad.analyzers.algorithms import RULES
+from perfsquad.analyzers import family_rules
 from perfsquad.engine import analyze_text
 from perfsquad.fixes.apply import fix_text
 from perfsquad.model import FixSafety
+
+RULES = family_rules("ALG")
 
 FIXTURE = '''\
 import functools

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfsquad.analyzers import RULES
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.model import FixSafety
 
 scalars = st.one_of(st.integers(-5, 5), st.text(alphabet="ab ", max_size=3), st.booleans(), st.none())

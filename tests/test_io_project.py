@@ -242,10 +242,10 @@ def test_relinked_files_keep_their_other_findings(tmp_path: Path, capsys: pytest
 
 
 def test_only_the_project_rules_read_the_workspace_index() -> None:
-    from perfsquad.analyzers import PROJECT_RULES, RULES
+    from perfsquad.analyzers import RULES, project_rules
 
     root = Path(__file__).resolve().parent.parent / "perfsquad" / "analyzers"
     readers = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if ".effects" in p.read_text()}
     assert readers and all(name.startswith("io/") for name in readers)
     io_codes = {r.code for r in RULES if r.__module__.startswith("perfsquad.analyzers.io.")}
-    assert {r.code for r in PROJECT_RULES} == io_codes
+    assert {r.code for r in project_rules()} == io_codes

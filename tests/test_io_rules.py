@@ -10,8 +10,10 @@ import re
 
 import pytest
 
-from perfsquad.analyzers.io import RULES as IO_RULES
+from perfsquad.analyzers import family_rules
 from perfsquad.engine import analyze_text
+
+IO_RULES = family_rules("IO")
 
 EXPECT = re.compile(r"#\s*expect:\s*([A-Z]+\d+(?:\s*,\s*[A-Z]+\d+)*)")
 

@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from perfsquad.analyzers import RULES
-from perfsquad.analyzers.base import DOC_SECTIONS, Invalid, Rule
+from perfsquad.rule import DOC_SECTIONS, Invalid, Rule
 from perfsquad.engine import analyze_text
 from perfsquad.fixes.apply import apply_edits, fix_text
 

@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perfsquad.analyzers import rule_by_code
-from perfsquad.analyzers.vectorize import RULES
+from perfsquad.analyzers import family_rules, rule_by_code
 from perfsquad.engine import analyze_text
 from perfsquad.fixes.apply import fix_text
 from perfsquad.model import FixSafety, Speedup
+
+RULES = family_rules("VEC")
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMILARITY = ROOT / "demo" / "memoria" / "similarity.py"

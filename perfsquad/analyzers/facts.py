@@ -1,4 +1,4 @@
-"""Helpers for :meth:`perfsquad.analyzers.base.Rule.module_facts`: summaries of what one unit of a
+"""Helpers for :meth:`perfsquad.rule.Rule.module_facts`: summaries of what one unit of a
 module (a top-level ``def``/``class`` or a method) contributes to facts rules read module-wide."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from perfsquad.analyzers.base import Rule
+from perfsquad.rule import Rule
 from perfsquad.config import Config
 from perfsquad.model import Edit, FileReport, Finding, Fix, FixSafety
 from perfsquad.source import SourceText

@@ -10,7 +10,7 @@ from perfsquad.analyzers.algorithms._shared import (
     name_uses,
     single_list_binding,
 )
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.model import Edit, Fix, FixSafety

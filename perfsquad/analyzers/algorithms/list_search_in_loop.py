@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.algorithms._shared import assigned_in, hot_loops, loop_target_names, maybe_sequence
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.context import Context
 
 

@@ -13,7 +13,7 @@ from perfsquad.analyzers.algorithms._shared import (
     name_uses,
     single_list_binding,
 )
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
 

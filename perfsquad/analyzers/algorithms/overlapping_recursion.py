@@ -5,7 +5,7 @@ import weakref
 
 from perfsquad.analyzers.algorithms._shared import line_start_edit, multi_edit_fix
 from perfsquad.analyzers.algorithms.complexity import _calls_per_run, estimator_for
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span

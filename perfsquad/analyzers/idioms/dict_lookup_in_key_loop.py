@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms.keys_membership import keys_call
 from perfsquad.analyzers.idioms.range_len_index import (
     IndexedReads,

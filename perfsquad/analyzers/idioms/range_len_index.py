@@ -6,7 +6,7 @@ import builtins
 import keyword
 from dataclasses import dataclass, field
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import FUNCTIONS, LOOPS, Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Fix, FixSafety, Span

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import following_statements
 from perfsquad.analyzers.idioms.counter_by_hand import same_expr
 from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_constructor

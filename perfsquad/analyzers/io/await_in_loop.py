@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.io._common import KIND_WORDS, gather_candidate
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
@@ -77,6 +77,7 @@ class AwaitInLoop(Rule):
     """
 
     code = "IO002"
+    reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "await-in-loop"
     message = "Independent awaits run one after another; gather them"
     fix_title = "Run the calls concurrently with asyncio.gather"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import chain_notes, enclosing_function
 from perfsquad.context import Context
 from perfsquad.semantics.effects import BLOCKING, Chain, call_target
@@ -67,6 +67,7 @@ class BlockingCallInAsync(Rule):
     """
 
     code = "IO004"
+    reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "blocking-call-in-async"
     message = "Blocking call inside async def; it stalls the event loop"
     node_types = (ast.Call,)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import is_retry_loop, repeating_loop
 from perfsquad.context import Context
 from perfsquad.semantics.io_catalog import op_names
@@ -56,6 +56,7 @@ class ConnectionInLoop(Rule):
     """
 
     code = "IO003"
+    reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "connection-in-loop"
     message = "New connection on every iteration; open it once"
     node_types = (ast.Call,)

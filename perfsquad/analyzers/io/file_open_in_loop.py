@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import loop_names, names_in
 from perfsquad.context import Context
 from perfsquad.semantics.io_catalog import FILE, op_names
@@ -52,6 +52,7 @@ class FileOpenInLoop(Rule):
     """
 
     code = "IO005"
+    reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "file-open-in-loop"
     message = "The same file is opened on every iteration; open it once"
     node_types = (ast.Call,)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.io._common import insert_execute, is_retry_loop, loop_names, names_in
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import line_indent, replace_statements
@@ -61,6 +61,7 @@ class InsertInLoop(Rule):
     """
 
     code = "IO006"
+    reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "insert-in-loop"
     message = "INSERT executed once per row; use executemany"
     fix_title = "Insert all rows with executemany"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import (
     BATCH_HINTS,
     KIND_WORDS,
@@ -86,6 +86,7 @@ class QueryInLoop(Rule):
     """
 
     code = "IO001"
+    reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "query-in-loop"
     message = "I/O round trip on every iteration (N+1); batch it"
     node_types = (ast.Call, ast.For, ast.AsyncFor)

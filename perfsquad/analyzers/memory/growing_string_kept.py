@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.semantics.types import expr_type

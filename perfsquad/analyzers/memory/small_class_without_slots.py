@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.facts import calls_with_loop_flag
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.base import Invalid, Rule
+from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.memory._common import (
     GROW_METHODS,
     MAPPING_TYPES,

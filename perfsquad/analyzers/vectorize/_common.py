@@ -28,7 +28,7 @@ from perfsquad.semantics.types import (
 from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
-    from perfsquad.analyzers.base import Rule
+    from perfsquad.rule import Rule
 
 __all__ = ["NDARRAY", "NUMERIC_MATRICES", "NUMERIC_VECTORS", "UNKNOWN"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from perfsquad.analyzers.base import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     MATRICES,
     distance_operands,

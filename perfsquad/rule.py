@@ -1,4 +1,8 @@
-"""The rule model: what every rule declares, and how its documentation is read.
+"""The rule contract: what every rule declares, and how its documentation is read.
+
+It sits below the semantics, the context and the engine (see ``docs/architecture.md``): it
+names no module above it, so ``check`` takes the context as ``Any``. The engine passes a
+:class:`perfsquad.context.Context`, and each rule annotates its own ``check`` with it.
 
 A rule is a class with class-level metadata, a ``check(node, ctx)`` method called for every node
 of the types it lists in ``node_types``, and examples that double as its tests (Fixit style).
@@ -11,12 +15,9 @@ import ast
 import inspect
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from perfsquad.model import Family, FixSafety, RuleMeta, Speedup
-
-if TYPE_CHECKING:
-    from perfsquad.context import Context
 
 DOC_SECTIONS = (
     "What it does",
@@ -74,14 +75,18 @@ class Rule:
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
     bench: ClassVar[Bench | None] = None
+    reads_project: ClassVar[bool] = False
+    """Whether the rule's findings depend on the workspace index (it reads the context's effect
+    view: what other modules' functions do). When the index changes, only these rules run again on
+    a file (``api._relink``); a test checks that no other rule reads it."""
 
     _speedup: ClassVar[Speedup | None] = None
 
-    def check(self, node: Any, ctx: Context) -> None:
+    def check(self, node: Any, ctx: Any) -> None:
         raise NotImplementedError
 
     @classmethod
-    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+    def module_facts(cls, unit: ast.stmt, ctx: Any) -> object:
         """What ``unit`` (a top-level ``def``/``class``, or a method of a top-level class)
         contributes to the module-wide facts this rule reads beyond the node it checks.
 
