@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "demo"))
 
 from calibrate import DEFAULT_OUT, calibrate, measure, write_results  # noqa: E402
 
-from perfsquad.rule import Bench  # noqa: E402
 from perfsquad.analyzers import family_rules  # noqa: E402
+from perfsquad.rule import Bench  # noqa: E402
 
 RULES = family_rules("VEC")
 

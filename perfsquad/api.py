@@ -7,24 +7,21 @@ content hash + perfsquad version + configuration, and analyzes the rest in a pro
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import marshal
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfsquad import __version__
-from perfsquad.config import Config, exclusion_matcher
-from perfsquad.files import write_atomically
+from perfsquad.caches import Cache, content_digest
+from perfsquad.config import Config
+from perfsquad.discovery import discover
 from perfsquad.model import FileReport, FunctionMetrics, report_from_json, to_json
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from perfsquad.incremental import IncrementalAnalyzer
-    from perfsquad.project import ProjectIndex
+    from perfsquad.semantics.index import ProjectIndex
 
 ProgressFn = Callable[[int, int], None]
 _POOL_THRESHOLD = 24
@@ -40,106 +37,12 @@ def analyze_source(
     metrics: bool = False,
 ) -> FileReport:
     """Analyze one in-memory source. Never raises."""
-    from perfsquad.engine import analyze_bytes, analyze_text  # imported when first needed: warm CLI runs never are
+    from perfsquad.analyzers import RULES  # imported when first needed: warm CLI runs never are
+    from perfsquad.engine import analyze_bytes, analyze_text
 
     if isinstance(source, bytes):
-        return analyze_bytes(source, path, config, want_fixes=want_fixes, metrics=metrics)
-    return analyze_text(source, path, config, want_fixes=want_fixes, metrics=metrics)
-
-
-def discover(paths: Iterable[Path], config: Config) -> Iterator[Path]:
-    """Python files under ``paths`` (files given explicitly are always included)."""
-    excluded = exclusion_matcher(config.exclude)
-    for root in paths:
-        if root.is_file():
-            yield root
-            continue
-        prefix = len(str(root).rstrip(os.sep)) + 1
-        stack = [str(root)]
-        while stack:
-            directory = stack.pop()
-            try:
-                with os.scandir(directory) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError:
-                continue
-            subdirs = []
-            for entry in entries:
-                if excluded(entry.name, entry.path[prefix:]):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(entry.path)
-                elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
-                    yield Path(entry.path)
-            stack.extend(reversed(subdirs))
-
-
-@dataclass
-class _Entry:
-    mtime_ns: int
-    size: int
-    digest: str
-    report: Any
-
-
-class Cache:
-    """One file per (version, config): ``{path: (mtime_ns, size, content_digest, report_json)}``.
-
-    The stat fields only let an unchanged file skip hashing; an entry is used only when its
-    content digest matches, so touching a file without changing it costs a hash, not an analysis.
-    """
-
-    def __init__(self, directory: Path, config: Config, flavour: str) -> None:
-        key = hashlib.blake2b(f"{__version__}|{config.key()}|{flavour}".encode(), digest_size=8).hexdigest()
-        self.path = directory / f"reports-{key}.marshal"
-        self.entries: dict[str, tuple[int, int, str, Any]] = {}
-        self.dirty = False
-        try:
-            data = marshal.loads(self.path.read_bytes())
-            if isinstance(data, dict):
-                self.entries = data
-        except (OSError, ValueError, EOFError, TypeError):
-            self.entries = {}
-
-    def lookup(self, path: Path) -> tuple[FileReport | None, os.stat_result | None, bytes | None]:
-        try:
-            st = path.stat()
-        except OSError:
-            return None, None, None
-        entry = self.entries.get(str(path))
-        if entry is None:
-            return None, st, None
-        mtime_ns, size, digest, report = entry
-        if mtime_ns == st.st_mtime_ns and size == st.st_size:
-            return report_from_json(report), st, None
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None, st, None
-        if _digest(data) == digest:
-            self.entries[str(path)] = (st.st_mtime_ns, st.st_size, digest, report)
-            self.dirty = True
-            return report_from_json(report), st, data
-        return None, st, data
-
-    def store(self, path: Path, st: os.stat_result | None, digest: str, report_json: Any) -> None:
-        if st is None:
-            return
-        self.entries[str(path)] = (st.st_mtime_ns, st.st_size, digest, report_json)
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        gitignore = self.path.parent / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n", encoding="utf-8")
-        write_atomically(self.path, marshal.dumps(self.entries))
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+        return analyze_bytes(source, path, config, want_fixes=want_fixes, metrics=metrics, rules=RULES)
+    return analyze_text(source, path, config, want_fixes=want_fixes, metrics=metrics, rules=RULES)
 
 
 _LINKED: ProjectIndex | None = None
@@ -153,7 +56,7 @@ _WorkItem = tuple[str, "bytes | None", Config, bool, bool, bool]
 def _work(args: _WorkItem) -> tuple[str, str, Any, Any]:
     """Analyze one file in a worker: (path, content digest, report as plain data, effect summary).
     With ``project_only``, only the rules that read the workspace index run (see ``_relink``)."""
-    from perfsquad.project import ProjectIndex
+    from perfsquad.semantics.index import ProjectIndex
 
     path, data, config, want_fixes, metrics, project_only = args
     if data is None:
@@ -162,15 +65,15 @@ def _work(args: _WorkItem) -> tuple[str, str, Any, Any]:
         except OSError as exc:
             return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}")), None
     index = _LINKED if _LINKED is not None else ProjectIndex()
-    from perfsquad.analyzers import PROJECT_RULES
+    from perfsquad.analyzers import RULES, project_rules
     from perfsquad.engine import analyze_bytes
 
-    rules = PROJECT_RULES if project_only else None
+    rules = project_rules() if project_only else RULES
     report = analyze_bytes(
         data, path, config, want_fixes=want_fixes, metrics=metrics and not project_only, project=index, rules=rules
     )
     summary = index.collected.pop(path, None)
-    return path, _digest(data), to_json(report), summary.to_data() if summary is not None else None
+    return path, content_digest(data), to_json(report), summary.to_data() if summary is not None else None
 
 
 def analyze_paths(
@@ -184,7 +87,7 @@ def analyze_paths(
     progress: ProgressFn | None = None,
 ) -> list[FileReport]:
     """Analyze every Python file under ``paths``; reports come back sorted by path."""
-    from perfsquad.project import SummaryCache
+    from perfsquad.caches import SummaryCache
 
     config = config or Config()
     files = list(dict.fromkeys(discover(paths, config)))
@@ -202,7 +105,7 @@ def analyze_paths(
         else:
             todo.append((path, None, None))
     if cache is not None and index_cache is not None:
-        from perfsquad.project import run_key
+        from perfsquad.semantics.index import run_key
 
         digests = {str(p): cache.entries[str(p)][2] for p, hit, _, _ in looked if hit is not None}
         unchanged = len(digests) == len(looked) and index_cache.linked_key() == run_key(digests.items())
@@ -243,7 +146,7 @@ def analyze_paths(
             summaries[done_path] = (digest, summary, "")
             if progress and (i % 25 == 0 or i == len(work)):
                 progress(done + i, total)
-    from perfsquad.project import run_key
+    from perfsquad.semantics.index import run_key
 
     key = run_key((path_key, digest) for path_key, (digest, _, _) in summaries.items())
     if summaries and (todo or index_cache is None or index_cache.linked_key() != key):
@@ -273,7 +176,7 @@ def _relink(
     """Cross-module effects: build the workspace index from every file's summary and analyze
     again the (few) files whose calls into other modules reach I/O, or whose callees changed."""
     global _LINKED
-    from perfsquad.project import link
+    from perfsquad.semantics.index import link
 
     index, stale = link((path, summary, used) for path, (_, summary, used) in summaries.items())
     if not stale:
@@ -316,9 +219,9 @@ def _merge_project_findings(previous: FileReport, data: Any) -> Any:
     """``previous`` with its findings of the index-reading rules replaced by those in ``data``."""
     from dataclasses import replace
 
-    from perfsquad.analyzers import PROJECT_RULES
+    from perfsquad.analyzers import project_rules
 
-    project_codes = {rule.code for rule in PROJECT_RULES}
+    project_codes = {rule.code for rule in project_rules()}
     fresh = report_from_json(data)
     kept = [f for f in previous.findings if f.code not in project_codes]
     findings = sorted([*kept, *fresh.findings], key=lambda f: (f.span.start.line, f.span.start.column, f.code))
@@ -344,6 +247,7 @@ def _preload(want_fixes: bool) -> None:
     worker would otherwise import them again (about 0.2 s of CPU each). Then freeze what is
     loaded: the workers' garbage collections skip it instead of touching (and so copying) every
     inherited page."""
+    import perfsquad.analyzers
     import perfsquad.engine  # noqa: F401
 
     if want_fixes:
@@ -404,7 +308,7 @@ class DocumentAnalyzer:
         if inc is None or inc.want_fixes != want_fixes or inc.metrics != metrics or inc.config != self.config:
             project = None
             if self._want_project:
-                from perfsquad.project import index_for
+                from perfsquad.workspace import index_for
 
                 project = index_for(self.path, self.config)  # built once per project, then shared
             inc = self._inc = IncrementalAnalyzer(

@@ -1,32 +1,30 @@
 """What a rule sees of the module under analysis: tree navigation, semantics and reporting.
 
-Built once per file by the engine after its single traversal. Everything expensive (scope type
-facts, the set of names rebound in the module) is computed lazily, on the first rule that asks.
+Built once per file by the engine after its single traversal. The navigation (parents, scopes,
+loops, spans) is :class:`perfsquad.tree.ModuleTree`'s; this adds the semantics and reporting.
+Everything expensive (scope type facts, the set of names rebound in the module) is computed
+lazily, on the first rule that asks.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from perfsquad.model import Finding, Fix, Position, Severity, Span
+from perfsquad.model import Finding, Fix, Severity, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
+from perfsquad.tree import COMPREHENSIONS, FUNCTIONS, LOOPS, SCOPES, ModuleTree
 
 if TYPE_CHECKING:
     from perfsquad.rule import Rule
-    from perfsquad.project import ProjectIndex
     from perfsquad.semantics.effects import EffectView, ModuleSummary
+    from perfsquad.semantics.index import ProjectIndex
     from perfsquad.semantics.io_catalog import IOTypes
 
-N = TypeVar("N", bound=ast.AST)
-
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
-FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
-COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+__all__ = ["COMPREHENSIONS", "FUNCTIONS", "LOOPS", "SCOPES", "Context", "Inheritance", "NamedCalls"]
 
 
 class NamedCalls:
@@ -66,7 +64,7 @@ class NamedCalls:
         return [calls[i] for i in indexes]
 
 
-class Context:
+class Context(ModuleTree):
     def __init__(
         self,
         tree: ast.Module,
@@ -77,21 +75,13 @@ class Context:
         imports: ImportMap,
         want_fixes: bool,
     ) -> None:
-        self.tree = tree
-        self.source = source
-        self.path = path
-        self._parents = parents
-        self._buckets = buckets
+        super().__init__(tree, source, path, parents, buckets)
         self.imports = imports
         self.want_fixes = want_fixes
         self.findings: list[Finding] = []
         self.fix_errors: list[str] = []
         self._scope_types: dict[ast.AST, dict[str, str]] = {}
-        self._stmt_loops: dict[ast.AST, list[ast.AST]] = {}
         self._named_calls: NamedCalls | None = None
-        self.whole = True
-        """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
-        incremental contexts, which index only the re-analyzed unit)."""
         self.project: ProjectIndex | None = None
         """The workspace's effect summaries (None: this module alone); set by the engine."""
         self._io: IOTypes | None = None
@@ -125,99 +115,12 @@ class Context:
             summary_source = pending.summary
         self.inherits = Inheritance(source, mapped, summary_source)
 
-    # -- navigation -------------------------------------------------------------------------
-    def links_whole_tree(self) -> bool:
-        """Whether the buckets and parent links cover the whole module (an editor's incremental
-        context indexes only the re-analyzed unit, and its tree may hold old statements)."""
-        tree = self.tree
-        return self.whole and all(self._parents.get(stmt) is tree for stmt in tree.body)
-
-    @property
-    def parent_links(self) -> dict[ast.AST, ast.AST]:
-        """The engine's map from each node to its parent (read it, never change it)."""
-        return self._parents
-
+    # -- navigation (the rest is ModuleTree's) ----------------------------------------------
     def named_calls(self) -> NamedCalls:
         """The module's calls indexed by callee name (built once, on the first question)."""
         if self._named_calls is None:
             self._named_calls = NamedCalls(self.nodes(ast.Call), self.imports)
         return self._named_calls
-
-    def nodes(self, kind: type[N]) -> list[N]:
-        return self._buckets.get(kind, [])  # type: ignore[return-value]
-
-    def parent(self, node: ast.AST) -> ast.AST | None:
-        return self._parents.get(node)
-
-    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        parent = self._parents.get(node)
-        while parent is not None:
-            yield parent
-            parent = self._parents.get(parent)
-
-    def scope_of(self, node: ast.AST) -> ast.AST:
-        """The function, lambda, class or module whose local names ``node`` sees first."""
-        child = node
-        parents = self._parents
-        anc = parents.get(node)
-        while anc is not None:
-            if isinstance(anc, SCOPES):
-                # A statement is in a body, never a decorator, default, annotation or base.
-                if (
-                    not isinstance(child, ast.stmt)
-                    and isinstance(anc, (*FUNCTIONS, ast.ClassDef))
-                    and child in _outer_parts(anc)
-                ):
-                    child = anc
-                    anc = parents.get(anc)
-                    continue
-                return anc
-            child = anc
-            anc = parents.get(anc)
-        return self.tree
-
-    def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        for anc in self.ancestors(node):
-            if isinstance(anc, FUNCTIONS):
-                return anc
-        return None
-
-    def loops_around(self, node: ast.AST) -> list[ast.AST]:
-        """Loops (statements and comprehensions) that execute ``node`` repeatedly, innermost first,
-        up to the enclosing function boundary. A node in a loop's ``iter`` or ``else`` is not in it.
-
-        What lies above a statement is worked out once per statement (a module's calls share
-        their statements' chains of ancestors)."""
-        loops: list[ast.AST] = []
-        parents = self._parents
-        child = node
-        anc = parents.get(node)
-        via_iter = False
-        while anc is not None:
-            if child is not node and isinstance(child, ast.stmt):
-                above = self._stmt_loops.get(child)
-                if above is None:
-                    above = self._stmt_loops[child] = self.loops_around(child)
-                loops.extend(above)
-                return loops
-            if isinstance(anc, ast.For | ast.AsyncFor):
-                # `child` is one of the loop's children: in its body unless it is another part.
-                if not (child is anc.iter or child is anc.target or any(child is s for s in anc.orelse)):
-                    loops.append(anc)
-            elif isinstance(anc, ast.While):
-                if not any(child is s for s in anc.orelse):
-                    loops.append(anc)
-            elif isinstance(anc, ast.comprehension):
-                via_iter = child is anc.iter
-            elif isinstance(anc, COMPREHENSIONS):
-                # Only the first generator's iterable is evaluated once, outside the loop.
-                if not (child is anc.generators[0] and via_iter):
-                    loops.append(anc)
-            elif isinstance(anc, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
-                break
-            child = anc
-            anc = parents.get(anc)
-        return loops
 
     # -- semantics --------------------------------------------------------------------------
     def qualified_name(self, node: ast.expr) -> str | None:
@@ -272,6 +175,11 @@ class Context:
                 self.inherits = Inheritance(None, {}, inherits.summary) if inherits.summary is not None else None
         return self._io
 
+    @property
+    def built_io(self) -> IOTypes | None:
+        """The I/O types if :attr:`io` built them already (an incremental context inherits from them)."""
+        return self._io
+
     def module_summary(self) -> ModuleSummary:
         if self._summary is None:
             from perfsquad.semantics.effects import summarize
@@ -292,23 +200,6 @@ class Context:
 
             self._effects = EffectView(self.module_summary(), self.project)
         return self._effects
-
-    # -- positions and text -----------------------------------------------------------------
-    def span(self, node: ast.AST) -> Span:
-        src = self.source
-        line: int = node.lineno  # type: ignore[attr-defined]
-        end_line: int = node.end_lineno or line  # type: ignore[attr-defined]
-        col = src.char_column(line, node.col_offset)  # type: ignore[attr-defined]
-        end_col = src.char_column(end_line, node.end_col_offset)  # type: ignore[attr-defined]
-        return Span(Position(line, col), Position(end_line, end_col))
-
-    def header_span(self, node: ast.For | ast.AsyncFor | ast.While | ast.If) -> Span:
-        """From the keyword to the end of the loop's iterable or test: where a loop is flagged."""
-        head = node.iter if isinstance(node, ast.For | ast.AsyncFor) else node.test
-        return Span(self.span(node).start, self.span(head).end)
-
-    def text(self, node: ast.AST) -> str:
-        return self.source.segment(self.span(node))
 
     # -- reporting --------------------------------------------------------------------------
     def report(
@@ -341,20 +232,6 @@ class Context:
                 notes=notes,
             )
         )
-
-
-def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
-    """Children of a def/class evaluated in the *enclosing* scope (decorators, defaults, bases)."""
-    parts: list[ast.AST] = list(node.decorator_list)
-    if isinstance(node, ast.ClassDef):
-        parts.extend(node.bases)
-        parts.extend(node.keywords)
-    else:
-        parts.extend(node.args.defaults)
-        parts.extend(d for d in node.args.kw_defaults if d is not None)
-        if node.returns is not None:
-            parts.append(node.returns)
-    return parts
 
 
 class Inheritance:

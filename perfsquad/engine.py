@@ -5,53 +5,39 @@ Pipeline for one file:
 1. screen: size limit, decoding (BOM, PEP 263 cookie), null bytes;
 2. parse with ``ast``; on a syntax error, parse each top-level block on its own so that the
    rest of a half-typed file still gets findings; ``RecursionError``/``MemoryError`` become errors;
-3. one iterative traversal recording parents and bucketing nodes by type;
-4. each enabled rule runs on the buckets of the node types it declared, isolated: a crashing
-   rule is recorded in ``FileReport.rule_errors`` and the others still report;
+3. one iterative traversal recording parents and bucketing nodes by type (``perfsquad.tree``);
+4. each enabled rule of those the caller passes (``api`` passes the registry,
+   ``perfsquad.analyzers.RULES``: the engine never imports the rules) runs on the buckets of
+   the node types it declared, isolated: a crashing rule is recorded in ``FileReport.rule_errors`` and the others still report;
 5. suppression comments and configuration filter the findings.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
-import gc
 import re
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from perfsquad.analyzers import RULES
-from perfsquad.rule import Rule
 from perfsquad.config import Config
 from perfsquad.context import Context, NamedCalls
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span
-from perfsquad.semantics.names import ImportMap
+from perfsquad.rule import Rule
+from perfsquad.semantics.names import import_map
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
-from perfsquad.syntax import CHILD_FIELDS, child_fields
+from perfsquad.syntax import statement_start
+from perfsquad.tree import gc_paused, traverse
 
 if TYPE_CHECKING:
-    from perfsquad.project import ProjectIndex
+    from perfsquad.semantics.index import ProjectIndex
 
 _AST = ast.AST
 _SUPPRESS_RE = re.compile(
     r"#\s*(?:perfsquad:\s*ignore|noqa)(?:\s*(?:\[|:)\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)\s*\]?)?",
     re.IGNORECASE,
 )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """AST nodes have no reference cycles; collecting while building a tree only costs time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def analyze_bytes(
@@ -63,7 +49,7 @@ def analyze_bytes(
     metrics: bool = False,
     package: str | None = None,
     project: ProjectIndex | None = None,
-    rules: tuple[type[Rule], ...] | None = None,
+    rules: tuple[type[Rule], ...],
 ) -> FileReport:
     config = config or Config()
     if len(data) > config.max_file_bytes:
@@ -95,7 +81,7 @@ def analyze_text(
     want_fixes: bool = True,
     metrics: bool = False,
     package: str | None = None,
-    rules: tuple[type[Rule], ...] | None = None,
+    rules: tuple[type[Rule], ...],
     project: ProjectIndex | None = None,
 ) -> FileReport:
     """Analyze decoded source text. Never raises for any input."""
@@ -103,7 +89,7 @@ def analyze_text(
     if len(text) > config.max_file_bytes:
         return _too_large(path, len(text), config)
     try:
-        with _gc_paused():
+        with gc_paused():
             # Keep only the report: the tree and its context are freed by reference counting
             # (they hold no cycles) *before* the collector is re-enabled, so re-enabling it does
             # not trigger a collection that walks the whole tree.
@@ -134,14 +120,14 @@ def analyze_full(
     want_fixes: bool = True,
     metrics: bool = False,
     package: str | None = None,
-    rules: tuple[type[Rule], ...] | None = None,
+    rules: tuple[type[Rule], ...],
     project: ProjectIndex | None = None,
 ) -> Analysis:
     config = config or Config()
     if len(text) > config.max_file_bytes:
         return Analysis(_too_large(path, len(text), config))
     try:
-        with _gc_paused():
+        with gc_paused():
             return _analyze(text, path, config, want_fixes, metrics, package, rules, project)
     except (RecursionError, MemoryError) as exc:
         message = f"source too deeply nested or too large to analyze ({type(exc).__name__})"
@@ -155,7 +141,7 @@ def _analyze(
     want_fixes: bool,
     metrics: bool,
     package: str | None,
-    rules: tuple[type[Rule], ...] | None,
+    rules: tuple[type[Rule], ...],
     project: ProjectIndex | None = None,
 ) -> Analysis:
     source = SourceText.from_text(text)
@@ -175,7 +161,7 @@ def _analyze(
         return Analysis(FileReport(path=path, error=error, error_span=error_span))
 
     parents, buckets = traverse(tree)
-    imports = _import_map(buckets, package)
+    imports = import_map(buckets, package)
     ctx = Context(tree, source, path, parents, buckets, imports, want_fixes)
     ctx.project = project
     rule_errors = run_rules(ctx, buckets, config, rules)
@@ -198,12 +184,12 @@ def run_rules(
     ctx: Context,
     dispatch: dict[type, list[_AST]],
     config: Config,
-    rules: tuple[type[Rule], ...] | None = None,
+    rules: tuple[type[Rule], ...],
 ) -> list[str]:
     """Run every enabled rule on the nodes of its types in ``dispatch``; returns rule errors."""
     rule_errors: list[str] = []
     named: NamedCalls | None = None
-    for rule_cls in rules if rules is not None else RULES:
+    for rule_cls in rules:
         if not config.code_enabled(rule_cls.code, ctx.path):
             continue
         rule = rule_cls()
@@ -228,12 +214,6 @@ def run_rules(
                     break
     rule_errors.extend(ctx.fix_errors)
     return rule_errors
-
-
-def statement_start(stmt: ast.stmt) -> int:
-    """First line of a statement, decorators included."""
-    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
-    return min([stmt.lineno, *(d.lineno for d in decorators)])
 
 
 def block_ranges(tree: ast.Module, source: SourceText) -> list[tuple[int, int]]:
@@ -304,65 +284,6 @@ def _parse_blocks(text: str, source: SourceText, bad_line: int) -> ast.Module | 
             continue
         body.extend(block.body)
     return ast.Module(body=body, type_ignores=[])
-
-
-def traverse(tree: ast.AST) -> tuple[dict[_AST, _AST], dict[type, list[_AST]]]:
-    """One iterative pass: parent links and nodes bucketed by exact type.
-
-    Each bucket is in pre-order, a node's fields visited from the last to the first and each list
-    in order: the statements of a body, and the items of any list, come in source order, and a
-    subtree's nodes are contiguous in every bucket. Context and operator singletons (``Load()``,
-    ``Add()``...) are neither linked nor bucketed.
-    """
-    parents: dict[_AST, _AST] = {}
-    buckets: dict[type, list[_AST]] = {}
-    stack: list[_AST] = [tree]
-    pop = stack.pop
-    push = stack.append
-    table = CHILD_FIELDS
-    while stack:
-        node = pop()
-        kind = type(node)
-        bucket = buckets.get(kind)
-        if bucket is None:
-            buckets[kind] = [node]
-        else:
-            bucket.append(node)
-        names = table.get(kind)
-        if names is None:
-            names = child_fields(kind)
-        for name in names:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                for child in reversed(value):
-                    if isinstance(child, _AST):
-                        parents[child] = node
-                        push(child)
-            elif isinstance(value, _AST):
-                parents[value] = node
-                push(value)
-    return parents, buckets
-
-
-def _import_map(buckets: dict[type, list[_AST]], package: str | None) -> ImportMap:
-    imports = ImportMap()
-    for kind in (ast.Import, ast.ImportFrom):
-        for node in buckets.get(kind, ()):
-            imports.add_import(node, package)  # type: ignore[arg-type]
-    # Any non-import binding of a builtin's name shadows it (scope-insensitively: when in doubt,
-    # the name is not the builtin).
-    for def_kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-        for node in buckets.get(def_kind, ()):
-            imports.add_rebinding(node.name)  # type: ignore[attr-defined]
-    for arg in buckets.get(ast.arg, ()):
-        imports.add_rebinding(arg.arg)  # type: ignore[attr-defined]
-    for name in buckets.get(ast.Name, ()):
-        if type(name.ctx) is not ast.Load and name.id in _BUILTIN_NAMES:  # type: ignore[attr-defined]
-            imports.add_rebinding(name.id)  # type: ignore[attr-defined]
-    return imports
-
-
-_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _suppressed_codes(line: str) -> set[str] | None:

@@ -25,23 +25,15 @@ from perfsquad.analyzers import RULES
 from perfsquad.analyzers.algorithms._shared import carry_sequence_answers
 from perfsquad.config import Config
 from perfsquad.context import Context
-from perfsquad.engine import (
-    Analysis,
-    _gc_paused,
-    analyze_full,
-    function_metrics_of,
-    postprocess,
-    run_rules,
-    statement_start,
-    traverse,
-)
+from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint
 from perfsquad.source import SourceText
-from perfsquad.syntax import walk
+from perfsquad.syntax import statement_start, walk
+from perfsquad.tree import gc_paused, traverse
 
 if TYPE_CHECKING:
-    from perfsquad.project import ProjectIndex
+    from perfsquad.semantics.index import ProjectIndex
 
 _BUILTINS = frozenset(dir(builtins))
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -214,12 +206,18 @@ class IncrementalAnalyzer:
         self.last_was_incremental = False
 
     def update(self, text: str) -> FileReport:
-        with _gc_paused():
+        with gc_paused():
             report = self._incremental(text) if self.analysis is not None else None
         self.last_was_incremental = report is not None
         if report is None:
             self.analysis = analyze_full(
-                text, self.path, self.config, want_fixes=self.want_fixes, metrics=self.metrics, project=self.project
+                text,
+                self.path,
+                self.config,
+                want_fixes=self.want_fixes,
+                metrics=self.metrics,
+                project=self.project,
+                rules=RULES,
             )
             self.source = SourceText.from_text(text)
             self._members = {}
@@ -416,7 +414,7 @@ class IncrementalAnalyzer:
                 return None  # a fact other units' findings read changed
         _carry_caches(ctx, new_ctx, unit, module, owner)
 
-        rule_errors = run_rules(new_ctx, buckets, self.config)
+        rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
         if new_ctx._effects is not None and new_ctx._effects.used:
             return None  # a finding that cites other units (an interprocedural chain): whole file
         unit_findings = postprocess(new_ctx.findings, new_source, self.config)

@@ -1,5 +1,5 @@
 """Per-function metrics for hover, code lens and JSON: cyclomatic complexity and maintainability
-index (radon), loop depth, and the estimated Big-O (:mod:`perfsquad.analyzers.algorithms.complexity`)."""
+index (radon), loop depth, and the estimated Big-O (:mod:`perfsquad.semantics.complexity`)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def loop_depth(fn: ast.AST, ctx: Context) -> int:
 
 
 def function_metrics(fn: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> FunctionMetrics:
-    from perfsquad.analyzers.algorithms.complexity import estimate
+    from perfsquad.semantics.complexity import estimate
 
     span = ctx.span(fn)
     line = fn.lineno

@@ -1,5 +1,5 @@
 """Which fields of an ``ast`` node hold child nodes: looked up once per node type, for the
-engine's traversal and the walks of the semantics."""
+traversal (``perfsquad.tree``) and the walks of the semantics; and where a statement starts."""
 
 from __future__ import annotations
 
@@ -54,3 +54,9 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
         i += 1
         todo.extend(children(current))
         yield current
+
+
+def statement_start(stmt: ast.stmt) -> int:
+    """First line of a statement, decorators included."""
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
+    return min([stmt.lineno, *(d.lineno for d in decorators)])

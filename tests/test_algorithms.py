@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from perfsquad.analyzers.algorithms.complexity import Estimator, estimate
+from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_full, analyze_text
 from perfsquad.model import report_from_json, to_json
+from perfsquad.semantics.complexity import Estimator, estimate
 
 TEXTBOOK = '''import functools
 from collections import deque
@@ -328,7 +329,7 @@ KNOWN_MISMATCHES: dict[str, tuple[str, str]] = {
 
 
 def _estimates() -> dict[str, tuple[str | None, str | None]]:
-    analysis = analyze_full(TEXTBOOK, "textbook.py")
+    analysis = analyze_full(TEXTBOOK, "textbook.py", rules=RULES)
     assert analysis.ctx is not None
     estimator = Estimator(analysis.ctx)  # called bare: an estimator bug fails the test
     return {
@@ -388,7 +389,7 @@ def test_calls_compose_with_the_callers_sizes() -> None:
         "def helper(ys):\n    return sorted(ys)\n\n"
         "def caller(xs, table):\n    for x in xs:\n        helper(table)\n"
     )
-    report = analyze_text(src, "m.py", metrics=True)
+    report = analyze_text(src, "m.py", metrics=True, rules=RULES)
     by_name = {f.name: f for f in report.functions}
     assert by_name["helper"].complexity == "O(n log n)"
     assert by_name["caller"].complexity == "O(n·m log m)"
@@ -400,7 +401,7 @@ def test_call_cycles_are_cut() -> None:
         "def b(xs):\n    for x in xs:\n        a(xs)\n\n"
         "class C:\n    def m(self, xs):\n        return self.m(xs[1:])\n"
     )
-    report = analyze_text(src, "m.py", metrics=True)
+    report = analyze_text(src, "m.py", metrics=True, rules=RULES)
     assert report.rule_errors == ()
     assert {f.name: f.complexity for f in report.functions}["a"] in ("O(n^2)", "O(n)")
     assert all(f.complexity is not None for f in report.functions)
@@ -408,21 +409,21 @@ def test_call_cycles_are_cut() -> None:
 
 def test_constant_bounded_loops_do_not_count() -> None:
     src = "def f(xs):\n    for i in range(3):\n        for c in 'abc':\n            for k in (1, 2):\n                print(i, c, k)\n"
-    assert analyze_text(src, "m.py", metrics=True).functions[0].complexity == "O(1)"
+    assert analyze_text(src, "m.py", metrics=True, rules=RULES).functions[0].complexity == "O(1)"
 
 
 def test_pathological_input_never_raises() -> None:
     deep = "def f(xs):\n" + "".join("    " * (i + 1) + f"for x{i} in xs:\n" for i in range(60))
     deep += "    " * 61 + "pass\n"
-    report = analyze_text(deep, "deep.py", metrics=True)
+    report = analyze_text(deep, "deep.py", metrics=True, rules=RULES)
     assert report.functions and report.functions[0].complexity is not None
     long_expr = "def g(xs):\n    return " + " + ".join(["xs"] * 3000) + "\n"
-    report = analyze_text(long_expr, "long.py", metrics=True)
+    report = analyze_text(long_expr, "long.py", metrics=True, rules=RULES)
     assert len(report.functions) <= 1  # a parse failure is reported, never raised
 
 
 def test_metrics_include_maintainability_and_round_trip() -> None:
-    report = analyze_text(TEXTBOOK, "textbook.py", metrics=True)
+    report = analyze_text(TEXTBOOK, "textbook.py", metrics=True, rules=RULES)
     for fn in report.functions:
         assert fn.maintainability is not None and 0.0 <= fn.maintainability <= 100.0
         assert fn.cyclomatic >= 1
@@ -433,7 +434,7 @@ def test_metrics_include_maintainability_and_round_trip() -> None:
 
 
 def test_estimate_function_is_total() -> None:
-    analysis = analyze_full("def f(xs):\n    return [x for x in xs if x in xs]\n", "m.py")
+    analysis = analyze_full("def f(xs):\n    return [x for x in xs if x in xs]\n", "m.py", rules=RULES)
     assert analysis.ctx is not None
     fn = analysis.ctx.tree.body[0]
     assert isinstance(fn, ast.FunctionDef)
@@ -502,7 +503,7 @@ def test_incremental_estimates_stay_exact_across_blocks() -> None:
     seen = set()
     for text in texts:
         got = inc.update(text)
-        want = analyze_text(text, "m.py", metrics=True)
+        want = analyze_text(text, "m.py", metrics=True, rules=RULES)
         assert to_json(got.functions) == to_json(want.functions), text
         seen.add({f.name: f.complexity for f in want.functions}["caller"])
     assert seen == {"O(n)", "O(n·m)"}

@@ -300,7 +300,7 @@ def test_multi_edit_fixes_reparse_only_the_top_level_statements_they_touch() -> 
     from perfsquad.model import FixSafety
 
     text = "import os\n\n\n@deco\ndef f(xs):\n    seen = []\n    return seen\n\n# between\nx = 1; y = 2\n\ndef g():\n    pass\n"
-    ctx = analyze_full(text, "m.py").ctx
+    ctx = analyze_full(text, "m.py", rules=RULES).ctx
     assert ctx is not None
     inside_f = text.index("seen = []")
     region = text[_top_level_region(ctx, inside_f, inside_f + 4)]
@@ -331,7 +331,7 @@ def test_multi_edit_fixes_in_a_method_check_the_method_alone_or_its_class() -> N
         "class C:\n    def m(self, xs):\n        seen = []\n        return seen\n\n"
         '    def n(self):\n        """doc\nat column 0"""\n        seen = []\n        return seen\n'
     )
-    ctx = analyze_full(text, "m.py").ctx
+    ctx = analyze_full(text, "m.py", rules=RULES).ctx
     assert ctx is not None
     cls = ctx.tree.body[0]
     assert isinstance(cls, _ast.ClassDef)

@@ -51,7 +51,7 @@ def _sources() -> list[str]:
 
 
 def _findings(sources: list[str]) -> list[list[Finding]]:
-    reports = [analyze_text(source, "example.py") for source in sources]
+    reports = [analyze_text(source, "example.py", rules=RULES) for source in sources]
     assert all(not r.rule_errors for r in reports)
     return [list(r.findings) for r in reports]
 

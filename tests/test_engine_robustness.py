@@ -6,6 +6,7 @@ import codecs
 
 import pytest
 
+from perfsquad.analyzers import RULES
 from perfsquad.api import analyze_source
 from perfsquad.config import Config
 from perfsquad.engine import analyze_bytes, analyze_text
@@ -18,14 +19,14 @@ def codes(report) -> list[str]:
 
 
 def test_clean_file_has_no_error() -> None:
-    report = analyze_text(LOOP, "ok.py")
+    report = analyze_text(LOOP, "ok.py", rules=RULES)
     assert report.error is None
     assert codes(report) == ["IDM001"]
 
 
 def test_syntax_error_still_reports_other_blocks() -> None:
     text = "def broken(:\n    pass\n\n" + LOOP + "\nx = sorted(xs)[0]\n"
-    report = analyze_text(text, "half.py")
+    report = analyze_text(text, "half.py", rules=RULES)
     assert report.error is not None and "syntax error" in report.error
     assert report.error_span is not None and report.error_span.start.line == 1
     assert codes(report) == ["IDM001", "IDM007"]
@@ -34,71 +35,71 @@ def test_syntax_error_still_reports_other_blocks() -> None:
 
 def test_half_typed_code_in_the_middle() -> None:
     text = LOOP + "\ndef g(\n" + "\nm = sorted(ys)[-1]\n"
-    report = analyze_text(text, "typing.py")
+    report = analyze_text(text, "typing.py", rules=RULES)
     assert report.error is not None
     assert "IDM001" in codes(report)
 
 
 def test_null_bytes_are_reported_and_the_rest_analyzed() -> None:
     text = "x = 1\x00\n" + LOOP
-    report = analyze_text(text, "nul.py")
+    report = analyze_text(text, "nul.py", rules=RULES)
     assert report.error is not None and "null byte" in report.error
     assert codes(report) == ["IDM001"]
 
 
 def test_lone_surrogates() -> None:
-    report = analyze_text("s = '\ud800'\n" + LOOP, "surrogate.py")
+    report = analyze_text("s = '\ud800'\n" + LOOP, "surrogate.py", rules=RULES)
     assert report.error is not None and "surrogates" in report.error
     assert codes(report) == ["IDM001"]
 
 
 def test_bom_crlf_lone_cr_and_tabs() -> None:
     data = codecs.BOM_UTF8 + LOOP.replace("\n", "\r\n").replace("    ", "\t").encode()
-    report = analyze_bytes(data, "bom.py")
+    report = analyze_bytes(data, "bom.py", rules=RULES)
     assert report.error is None
     assert codes(report) == ["IDM001"]
     assert report.findings[0].span.start.line == 3
-    cr = analyze_text(LOOP.replace("\n", "\r"), "cr.py")
+    cr = analyze_text(LOOP.replace("\n", "\r"), "cr.py", rules=RULES)
     assert codes(cr) == ["IDM001"] and cr.findings[0].span.start.line == 3
 
 
 def test_huge_expression_does_not_crash() -> None:
     text = "x = " + " + ".join(["1"] * 10_000) + "\n" + LOOP
-    report = analyze_text(text, "deep.py")
+    report = analyze_text(text, "deep.py", rules=RULES)
     assert report.error is not None and "too deeply nested" in report.error
     assert codes(report) == ["IDM001"]
 
 
 def test_deep_nesting_brackets_and_blocks() -> None:
     brackets = "x = " + "(" * 300 + "1" + ")" * 300 + "\n"
-    assert analyze_text(brackets, "brackets.py").error is not None
+    assert analyze_text(brackets, "brackets.py", rules=RULES).error is not None
     blocks = "".join("    " * i + f"if x{i}:\n" for i in range(100)) + "    " * 100 + "pass\n"
-    report = analyze_text(blocks, "blocks.py")
+    report = analyze_text(blocks, "blocks.py", rules=RULES)
     assert report.findings == () and report.rule_errors == ()
 
 
 def test_multi_megabyte_file_is_screened() -> None:
     big = LOOP * 200_000  # ~18 MB
-    report = analyze_text(big, "big.py", Config(max_file_bytes=4_000_000))
+    report = analyze_text(big, "big.py", Config(max_file_bytes=4_000_000), rules=RULES)
     assert report.error is not None and "too large" in report.error
 
 
 def test_multi_megabyte_file_under_limit_is_analyzed() -> None:
     text = LOOP * 20_000  # ~1.8 MB, 100k lines
-    report = analyze_text(text, "large.py")
+    report = analyze_text(text, "large.py", rules=RULES)
     assert report.error is None
     assert len(report.findings) == 20_000  # every copy of the loop is flagged
 
 
 def test_non_utf8_bytes() -> None:
-    report = analyze_bytes(b"x = '\xff\xfe'\n", "latin.py")
+    report = analyze_bytes(b"x = '\xff\xfe'\n", "latin.py", rules=RULES)
     assert report.error is not None and "decode" in report.error
-    cookie = analyze_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n" + LOOP.encode(), "cookie.py")
+    cookie = analyze_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n" + LOOP.encode(), "cookie.py", rules=RULES)
     assert cookie.error is None and codes(cookie) == ["IDM001"]
 
 
 def test_unknown_encoding_cookie() -> None:
-    report = analyze_bytes(b"# -*- coding: klingon -*-\nx = 1\n", "k.py")
+    report = analyze_bytes(b"# -*- coding: klingon -*-\nx = 1\n", "k.py", rules=RULES)
     assert report.error is not None
 
 
@@ -118,7 +119,7 @@ def test_a_crashing_rule_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("rule bug")
 
     monkeypatch.setattr(SortedForMinMax, "check", boom)
-    report = analyze_text(LOOP + "m = sorted(xs)[0]\n", "crash.py")
+    report = analyze_text(LOOP + "m = sorted(xs)[0]\n", "crash.py", rules=RULES)
     assert codes(report) == ["IDM001"]
     assert any("IDM007" in e and "rule bug" in e for e in report.rule_errors)
 
@@ -131,7 +132,7 @@ def test_suppression_comments() -> None:
         "d = sorted(xs)[0]  # perfsquad: ignore[IDM001]\n"
         "e = sorted(xs)[0]  # perfsquad: ignore\n"
     )
-    report = analyze_text(text, "sup.py")
+    report = analyze_text(text, "sup.py", rules=RULES)
     assert [f.span.start.line for f in report.findings] == [4]
 
 

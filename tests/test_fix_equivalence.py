@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfsquad.analyzers import RULES
-from perfsquad.rule import Invalid, Rule
 from perfsquad.model import FixSafety
+from perfsquad.rule import Invalid, Rule
 
 scalars = st.one_of(st.integers(-5, 5), st.text(alphabet="ab ", max_size=3), st.booleans(), st.none())
 keys = st.one_of(st.integers(-3, 3), st.text(alphabet="ab", max_size=2))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
 from perfsquad.incremental import IncrementalAnalyzer
 from perfsquad.model import to_json
@@ -54,7 +55,7 @@ def check_sequence(texts: list[str], *, metrics: bool = True) -> int:
     for text in texts:
         got = inc.update(text)
         incremental_hits += inc.last_was_incremental
-        want = analyze_text(text, "f.py", metrics=metrics)
+        want = analyze_text(text, "f.py", metrics=metrics, rules=RULES)
         assert same(got.findings, want.findings), text
         assert same(got.functions, want.functions), text
         assert got.error == want.error
@@ -265,6 +266,6 @@ def test_sequence_screen_answers_follow_edits_of_the_unit() -> None:
     got = inc.update(after)
     assert inc.last_was_incremental
     assert "ALG002" in [f.code for f in got.findings]
-    assert same(got.findings, analyze_text(after, "f.py").findings)
+    assert same(got.findings, analyze_text(after, "f.py", rules=RULES).findings)
     back = inc.update(before)  # the binding removed again: the screen may still let `seen` through
-    assert same(back.findings, analyze_text(before, "f.py").findings)
+    assert same(back.findings, analyze_text(before, "f.py", rules=RULES).findings)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from lsp_harness import ProbeClient, initialize, lsp_fixture
 
+from perfsquad.analyzers import RULES
 from perfsquad.api import DocumentAnalyzer
 from perfsquad.cli import main
 from perfsquad.engine import analyze_text
 from perfsquad.incremental import IncrementalAnalyzer
 from perfsquad.model import to_json
-from perfsquad.project import ProjectIndex, link, summarize_source
+from perfsquad.semantics.index import ProjectIndex, link, summarize_source
 
 CHAIN = "loop \u2192 self._delete_memory \u2192 storage.delete_heuristic \u2192 cursor.execute"
 STORAGE = '''import sqlite3
@@ -137,7 +138,7 @@ def test_incremental_edits_stay_exact_with_io_effects() -> None:
     codes = []
     for text in texts:
         got = inc.update(text)
-        want = analyze_text(text, "m.py")
+        want = analyze_text(text, "m.py", rules=RULES)
         assert to_json(got.findings) == to_json(want.findings)
         codes.append([f.code for f in got.findings if f.code.startswith("IO")])
     assert codes == [[], ["IO001"], ["IO001"], []]

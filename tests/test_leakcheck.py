@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
 from perfsquad.profiling.leak import DEFAULT_THRESHOLD, allocation_facts, steady_growth, theil_sen_slope
 from perfsquad.profiling.model import LineStat, Profile
@@ -79,7 +80,7 @@ def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Pat
     assert [str(cache), call_line] in [[str(Path(fr["file"]).resolve()), fr["line"]] for fr in top[0]["traceback"]]
 
     # The static rule points at the same line.
-    report = analyze_text(cache.read_text(encoding="utf-8"), str(cache))
+    report = analyze_text(cache.read_text(encoding="utf-8"), str(cache), rules=RULES)
     assert ("MEM002", store_line) in {(f.code, f.span.start.line) for f in report.findings}
 
     fixed = demo_copy(tmp_path, fixed=True)
@@ -92,7 +93,7 @@ def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Pat
     assert result["verdict"] == "flat" and result["flat"] is True
     assert abs(result["growth_per_iteration"]) < DEFAULT_THRESHOLD
     fixed_cache = fixed / "memoria" / "cache.py"
-    report = analyze_text(fixed_cache.read_text(encoding="utf-8"), str(fixed_cache))
+    report = analyze_text(fixed_cache.read_text(encoding="utf-8"), str(fixed_cache), rules=RULES)
     assert "MEM002" not in {f.code for f in report.findings if f.span.start.line == store_line}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from perfsquad.analyzers import RULES
 from perfsquad.analyzers.memory.materialized_once import MaterializedOnce
 from perfsquad.analyzers.memory.read_whole_file_to_iterate import ReadWholeFileToIterate
 from perfsquad.analyzers.memory.small_class_without_slots import SmallClassWithoutSlots
@@ -20,7 +21,7 @@ DEMO = Path(__file__).resolve().parent.parent / "demo"
 
 
 def mem_findings(source: str) -> list[tuple[str, int]]:
-    report = analyze_text(textwrap.dedent(source), "example.py")
+    report = analyze_text(textwrap.dedent(source), "example.py", rules=RULES)
     assert report.rule_errors == (), report.rule_errors
     return [(f.code, f.span.start.line) for f in report.findings if f.code.startswith("MEM")]
 
@@ -163,7 +164,7 @@ def test_demo_seeded_memory_problems_are_reported() -> None:
     path = DEMO / "memoria" / "cache.py"
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
-    report = analyze_text(source, str(path))
+    report = analyze_text(source, str(path), rules=RULES)
     found = {(f.code, f.span.start.line) for f in report.findings if f.code.startswith("MEM")}
     store_line = next(
         n.lineno
@@ -284,7 +285,7 @@ def test_bad_input_never_crashes_memory_rules() -> None:
         "L = []\nL.append(1)\nlambda: L.append(2)\n",
     ]
     for source in sources:
-        report = analyze_text(source, "bad.py")
+        report = analyze_text(source, "bad.py", rules=RULES)
         assert not [e for e in report.rule_errors if "MEM" in e], report.rule_errors
 
 

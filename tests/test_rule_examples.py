@@ -7,9 +7,9 @@ import ast
 import pytest
 
 from perfsquad.analyzers import RULES
-from perfsquad.rule import DOC_SECTIONS, Invalid, Rule
 from perfsquad.engine import analyze_text
 from perfsquad.fixes.apply import apply_edits, fix_text
+from perfsquad.rule import DOC_SECTIONS, Invalid, Rule
 
 VALID = [(rule, i, code) for rule in RULES for i, code in enumerate(rule.valid)]
 INVALID = [(rule, i, ex) for rule in RULES for i, ex in enumerate(rule.invalid)]

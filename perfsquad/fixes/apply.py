@@ -7,9 +7,9 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from perfsquad.rule import Rule
 from perfsquad.config import Config
 from perfsquad.model import Edit, FileReport, Finding, Fix, FixSafety
+from perfsquad.rule import Rule
 from perfsquad.source import SourceText
 
 MAX_PASSES = 12
@@ -83,6 +83,10 @@ def fix_text(
     """Apply every allowed fix, re-analyzing after each pass, until nothing is left to fix."""
     from perfsquad.engine import analyze_text
 
+    if rules is None:  # the engine takes its rules from its caller: here, the whole registry
+        from perfsquad.analyzers import RULES
+
+        rules = RULES
     applied = 0
     report = analyze_text(text, path, config, rules=rules)
     for _ in range(MAX_PASSES):

@@ -9,7 +9,7 @@ data (they cross process boundaries and live in the on-disk cache).
 
 An :class:`EffectView` answers "does calling this do a round trip / block?" with the *chain* that
 proves it (``self._delete_memory -> storage.delete_heuristic -> cursor.execute``), looking in the
-module under analysis first and then in the workspace's :class:`~perfsquad.project.ProjectIndex`.
+module under analysis first and then in the workspace's :class:`~perfsquad.semantics.index.ProjectIndex`.
 """
 
 from __future__ import annotations
@@ -18,15 +18,11 @@ import ast
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOTypes, call_label, dotted
+from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOModule, IOTypes, call_label, dotted
 from perfsquad.semantics.names import ImportMap
 from perfsquad.syntax import children, walk
-
-if TYPE_CHECKING:
-    from perfsquad.context import Context
-    from perfsquad.project import ProjectIndex
 
 ROUNDTRIP = "roundtrip"
 BLOCKING = "blocking"
@@ -144,7 +140,7 @@ def package_of(module: str, path: str) -> str:
     return module if path.endswith("__init__.py") or path.endswith("__init__.pyi") else module.rpartition(".")[0]
 
 
-def project_imports(ctx: Context, package: str) -> ImportMap:
+def project_imports(ctx: IOModule, package: str) -> ImportMap:
     """The module's imports resolved with its real package (relative imports included)."""
     imports = ImportMap()
     nodes: list[ast.Import | ast.ImportFrom] = [*ctx.nodes(ast.Import), *ctx.nodes(ast.ImportFrom)]
@@ -208,7 +204,7 @@ def _module_defs(io: IOTypes) -> frozenset[str]:
     return cached
 
 
-def _calls_by_function(ctx: Context) -> dict[ast.AST, list[ast.Call]] | None:
+def _calls_by_function(ctx: IOModule) -> dict[ast.AST, list[ast.Call]] | None:
     """Calls grouped by the function that executes them, from the engine's buckets (None when
     the context does not cover the whole module, e.g. an incremental one)."""
     if not ctx.links_whole_tree():
@@ -239,7 +235,7 @@ def _calls_by_function(ctx: Context) -> dict[ast.AST, list[ast.Call]] | None:
     return grouped
 
 
-def summarize(ctx: Context) -> ModuleSummary:
+def summarize(ctx: IOModule) -> ModuleSummary:
     io = ctx.io
     module = io.module
     summary = ModuleSummary(module, ctx.path)
@@ -281,7 +277,7 @@ def summarize(ctx: Context) -> ModuleSummary:
 
 
 def _summarize_function(
-    ctx: Context,
+    ctx: IOModule,
     io: IOTypes,
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
     key: str,
@@ -297,7 +293,7 @@ def _summarize_function(
     return FunctionSummary(key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls))
 
 
-def _summarize_calls(ctx: Context, io: IOTypes, found_calls: list[ast.Call], sites: list[Site], calls: list[CallSite]) -> None:
+def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], sites: list[Site], calls: list[CallSite]) -> None:
     for call in found_calls:
         found = io.op_of(call)
         if found is not None:
@@ -359,7 +355,7 @@ def block_fingerprint(stmt: ast.stmt) -> tuple[str, ...]:
     return tuple(sorted(parts))
 
 
-def block_effects(ctx: Context, stmt: ast.stmt, owner: str | None = None) -> tuple[Any, ...]:
+def block_effects(ctx: IOModule, stmt: ast.stmt, owner: str | None = None) -> tuple[Any, ...]:
     """What a top-level ``def``/``class`` (or, with ``owner``, a method of that top-level class)
     contributes to the module's effect facts (line numbers aside). Equal before and after an
     edit: no other block's I/O findings can change."""
@@ -406,13 +402,28 @@ class Chain:
         return " \u2192 ".join((start, *self.steps))
 
 
+class ProjectLookup(Protocol):
+    """The workspace's summaries of other modules, as :class:`EffectView` asks for them
+    (``perfsquad.semantics.index.ProjectIndex`` is the one; it builds on this module)."""
+
+    def knows_modules(self) -> bool: ...
+
+    def function(self, key: str) -> FunctionSummary | None: ...
+
+    def bases(self, cls: str) -> tuple[str, ...] | None: ...
+
+    def module(self, name: str) -> ModuleSummary | None: ...
+
+    def model_fields(self, model: str) -> dict[str, str] | None: ...
+
+
 class EffectView:
     """Effects seen from one module: its own fresh summary first, then the project index."""
 
     def __init__(
         self,
         local: ModuleSummary,
-        project: ProjectIndex | None,
+        project: ProjectLookup | None,
         memo: dict[tuple[str, str], Chain | None] | None = None,
     ) -> None:
         self.local = local

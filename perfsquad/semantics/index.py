@@ -5,35 +5,46 @@
   modules reach I/O (:func:`relink`). Summaries are cached next to the reports, keyed by content
   hash, with the cross-module signature each cached report was computed with: a file is
   re-analyzed when what it calls elsewhere changed, not only when it changed.
+  The summary cache itself is ``perfsquad.caches.SummaryCache``.
 * The editor (``DocumentAnalyzer``) attaches the index of the document's project (found from its
   ``pyproject.toml``/``setup.py``/``.git``, or its top package), built lazily on first use and
-  updated with each analyzed document (per-file content hash: unchanged files are not re-parsed).
+  updated with each analyzed document (per-file content hash: unchanged files are not re-parsed);
+  which index a document gets is ``perfsquad.workspace``'s business.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
+import ast
 import hashlib
-import marshal
 import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from perfsquad import __version__
-from perfsquad.files import write_atomically
+from perfsquad.semantics.names import ImportMap, import_map
+from perfsquad.source import SourceDecodeError, SourceText, decode_source
+from perfsquad.tree import ModuleTree, gc_paused, traverse
 
 if TYPE_CHECKING:
-    from perfsquad.config import Config
-    from perfsquad.context import Context
+    # (imported where used: a warm CLI run, which only compares run keys, never loads them)
     from perfsquad.semantics.effects import FunctionSummary, ModuleSummary
+    from perfsquad.semantics.io_catalog import IOTypes
 
-_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
-MAX_INDEX_FILES = 5000
-"""Above this, the editor indexes nothing beyond the open documents (a guard, not a target)."""
 
+class AnalyzedModule(Protocol):
+    """A module the engine analyzed with the index attached (a rule's context is one)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def source(self) -> SourceText: ...
+
+    @property
+    def io(self) -> IOTypes: ...
+
+    def module_summary(self) -> ModuleSummary: ...
 
 class ProjectIndex:
     """Module summaries of a workspace. Thread-safe for one writer and many readers."""
@@ -83,7 +94,7 @@ class ProjectIndex:
         for key in old.models:
             self._models.pop(key, None)
 
-    def record(self, ctx: Context) -> None:
+    def record(self, ctx: AnalyzedModule) -> None:
         """Called by the engine after analyzing a module with this index attached."""
         if self.live:
             # The editor: summarize lazily, when another module first asks about this one (an
@@ -152,160 +163,56 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+class _Parsed(ModuleTree):
+    """A module parsed for its effect summary alone (no rule runs on it): the navigation, its
+    imports and, built on first use, its I/O types."""
+
+    def __init__(self, tree: ast.Module, source: SourceText, path: str, data: tuple[Any, Any]) -> None:
+        parents, buckets = data
+        super().__init__(tree, source, path, parents, buckets)
+        self.imports: ImportMap = import_map(buckets, None)
+        self._io: IOTypes | None = None
+
+    @property
+    def built_io(self) -> IOTypes | None:
+        return self._io
+
+    @property
+    def io(self) -> IOTypes:
+        if self._io is None:
+            from perfsquad.semantics.effects import module_name_for, package_of, project_imports
+            from perfsquad.semantics.io_catalog import IOTypes
+
+            io = IOTypes(self)
+            io.module = module_name_for(self.path)
+            io.imports = project_imports(self, package_of(io.module, self.path))
+            self._io = io
+        return self._io
+
+
 def summarize_source(data: bytes, path: str) -> ModuleSummary | None:
     """Parse and summarize one file without running any rule (None if it cannot be parsed)."""
-    import ast
-
-    from perfsquad.context import Context
-    from perfsquad.engine import _gc_paused, _import_map, traverse
-    from perfsquad.source import SourceDecodeError, SourceText, decode_source
+    from perfsquad.semantics.effects import summarize
 
     if len(data) > 4_000_000:
         return None
     try:
         text, _ = decode_source(data)
-        with _gc_paused(), warnings.catch_warnings():
+        with gc_paused(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
-            parents, buckets = traverse(tree)
-            ctx = Context(tree, SourceText.from_text(text), path, parents, buckets, _import_map(buckets, None), False)
-            from perfsquad.semantics.effects import summarize
-
-            return summarize(ctx)
+            return summarize(_Parsed(tree, SourceText.from_text(text), path, traverse(tree)))
     except (SourceDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
-# -- the editor: one index per project root, built lazily -----------------------------------------
-_INDEXES: dict[str, ProjectIndex] = {}
-_INDEXES_LOCK = threading.Lock()
-
-
-def find_root(path: str) -> Path | None:
-    """The project a file belongs to: nearest directory with a project marker, else its top
-    package's parent (or its own directory). None for paths that are not files on disk."""
-    found = _find_root(path)
-    return found[0] if found else None
-
-
-def _find_root(path: str) -> tuple[Path, bool] | None:
-    """(root, recursive): without a project marker, a loose script's directory is indexed
-    non-recursively (never a whole ``/tmp`` or home directory)."""
-    p = Path(path)
-    if not p.is_absolute() or not p.parent.is_dir():
-        return None
-    for directory in [p.parent, *p.parent.parents]:
-        if any((directory / m).exists() for m in _MARKERS):
-            return directory, True
-    top = p.parent
-    while (top / "__init__.py").exists() and top.parent != top:
-        top = top.parent
-    return top, top != p.parent
-
-
-def index_for(path: str, config: Config | None = None) -> ProjectIndex | None:
-    """The (shared, lazily built) index of the project ``path`` belongs to."""
-    found = _find_root(path)
-    if found is None:
-        return None
-    root, recursive = found
-    key = str(root)
-    with _INDEXES_LOCK:
-        index = _INDEXES.get(key)
-        if index is None:
-            index = _INDEXES[key] = ProjectIndex(root)
-            index.live = True
-            _scan(index, root, config, recursive)
-    return index
-
-
-def _scan(index: ProjectIndex, root: Path, config: Config | None, recursive: bool = True) -> None:
-    from perfsquad.api import discover
-    from perfsquad.config import Config
-
-    cfg = config or Config()
-    exclude = (*cfg.exclude, ".*", "__pycache__", "node_modules", "venv", ".venv", "site-packages")
-    scan_cfg = dataclasses.replace(cfg, exclude=exclude)
-    found = discover([root], scan_cfg) if recursive else iter(sorted(root.glob("*.py")))
-    files = []
-    for i, file in enumerate(found):
-        if i >= MAX_INDEX_FILES:
-            return
-        files.append(file)
-    for file in files:
-        with contextlib.suppress(OSError):
-            index.add_text(str(file), file.read_bytes())
-
-
 # -- the CLI: link after a first pass, re-analyze what depends on other modules -------------------
-class SummaryCache:
-    """``{path: (content digest, summary data, signature the cached report was computed with)}``,
-    plus (in a small file of its own) the ``run_key`` of the files last linked: when nothing changed,
-    a warm run reads only that key."""
-
-    def __init__(self, directory: Path, key: str) -> None:
-        digest = hashlib.blake2b(f"{__version__}|{key}".encode(), digest_size=8).hexdigest()
-        self.path = directory / f"index-{digest}.marshal"
-        self.key_path = directory / f"index-{digest}.key"
-        self._entries: dict[str, tuple[str, Any, str]] | None = None
-        self._linked: str | None = None
-        self.dirty = False
-
-    @property
-    def entries(self) -> dict[str, tuple[str, Any, str]]:
-        if self._entries is None:
-            self._entries = {}
-            try:
-                data = marshal.loads(self.path.read_bytes())
-                if isinstance(data, dict):
-                    self._entries = data
-            except (OSError, ValueError, EOFError, TypeError):
-                self._entries = {}
-        return self._entries
-
-    def linked_key(self) -> str:
-        if self._linked is None:
-            try:
-                self._linked = self.key_path.read_text(encoding="ascii").strip()
-            except (OSError, ValueError):
-                self._linked = ""
-        return self._linked
-
-    def set_linked_key(self, key: str) -> None:
-        if key != self.linked_key():
-            self._linked = key
-            self.dirty = True
-
-    def get(self, path: str, digest: str) -> tuple[ModuleSummary, str] | None:
-        entry = self.entries.get(path)
-        if entry is None or entry[0] != digest:
-            return None
-        try:
-            from perfsquad.semantics.effects import ModuleSummary
-
-            return ModuleSummary.from_data(entry[1]), entry[2]
-        except (TypeError, ValueError):
-            return None
-
-    def put(self, path: str, digest: str, summary: Any, signature: str) -> None:
-        self.entries[path] = (digest, summary, signature)
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, marshal.dumps(self.entries))
-            self.key_path.write_text(self.linked_key(), encoding="ascii")
-
-
 def link(summaries: Iterable[tuple[str, Any, str]]) -> tuple[ProjectIndex, list[str]]:
     """Build the index from ``(path, summary data, signature used)`` and list the paths whose
     cross-module signature changed (they must be analyzed again with the index)."""
-    index = ProjectIndex()
     from perfsquad.semantics.effects import ModuleSummary
 
+    index = ProjectIndex()
     loaded: list[tuple[ModuleSummary, str]] = []
     for _path, data, used in summaries:
         if data is None:

@@ -26,14 +26,26 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN
+from perfsquad.semantics.view import ModuleView
 from perfsquad.syntax import children, walk
 
-if TYPE_CHECKING:
-    from perfsquad.context import Context
+
+class IOModule(ModuleView, Protocol):
+    """A module whose I/O types are known (a rule's context is one): what the I/O semantics read."""
+
+    @property
+    def io(self) -> IOTypes:
+        """The module's receiver types and catalogue lookup (built on first use)."""
+        ...
+
+    @property
+    def built_io(self) -> IOTypes | None:
+        """The module's I/O types if they are built already (never builds them)."""
+        ...
 
 # -- kinds -----------------------------------------------------------------------------------------
 DB = "db"
@@ -381,7 +393,7 @@ DJANGO_QS_LAZY = frozenset(
 DJANGO_RELATIONS = {"ForeignKey": "fk", "OneToOneField": "fk", "ManyToManyField": "m2m"}
 
 
-def sql_text(node: ast.expr | None, ctx: Context | None = None) -> str | None:
+def sql_text(node: ast.expr | None, ctx: ModuleView | None = None) -> str | None:
     """The literal text of a SQL statement argument (string, f-string head, concatenation, or a
     module-level constant), or None."""
     if node is None:
@@ -425,7 +437,7 @@ def dotted(node: ast.expr) -> str | None:
     return None
 
 
-def call_label(ctx: Context, call: ast.Call) -> str:
+def call_label(ctx: IOModule, call: ast.Call) -> str:
     """How a call is shown in a chain: ``cursor.execute``, ``self._delete_memory``."""
     name = dotted(call.func)
     if name is not None:
@@ -454,14 +466,14 @@ class IOCall:
 class IOTypes:
     """Receiver types of one module (lazy, per scope) and the catalogue lookup for calls."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: IOModule) -> None:
         self.ctx = ctx
         self._bindings: dict[ast.AST, dict[str, list[_Binding]]] | None = None
         self._attr_bindings: dict[ast.ClassDef, dict[str, list[_Binding]]] = {}
         self._memo: dict[tuple[ast.AST, str], str] = {}
         self._param_types: dict[ast.AST, dict[str, str]] = {}
         self._class_attrs: dict[ast.ClassDef, dict[str, str]] = {}
-        self._inherited: dict[ast.ClassDef, tuple[Context, ast.ClassDef]] = {}
+        self._inherited: dict[ast.ClassDef, tuple[IOModule, ast.ClassDef]] = {}
         """Classes whose ``self.x`` types another context knows (see :meth:`inherit_class_attrs`)."""
         self._class_of: Callable[[ast.AST], ast.AST | None] = ctx.parent
         self._classes: dict[str, ast.ClassDef] | None = None
@@ -771,11 +783,11 @@ class IOTypes:
             attrs[name] = self._agree(annotated, None) if annotated else self._agree(bound, None)
         return attrs
 
-    def inherit_class_attrs(self, cls: ast.ClassDef, source: Context, source_cls: ast.ClassDef) -> None:
+    def inherit_class_attrs(self, cls: ast.ClassDef, source: IOModule, source_cls: ast.ClassDef) -> None:
         """``cls`` binds exactly the ``self.x`` that ``source_cls`` binds in ``source`` (the same
         class, or one whose edit assigned no attribute): take their types from there, lazily,
         instead of walking every method of ``cls`` again."""
-        old = source._io
+        old = source.built_io
         if old is not None:
             known = old._class_attrs.get(source_cls)
             if known is not None:
@@ -926,7 +938,7 @@ def _walk_scopes(
     around: ast.AST | None = None,
     skip: set[ast.AST] | frozenset[ast.AST] = frozenset(),
 ) -> tuple[dict[type, list[Any]], dict[ast.AST, ast.AST], dict[ast.AST, ast.AST | None]]:
-    """Buckets by type, the scope of every node (as ``Context.scope_of`` defines it) and the class
+    """Buckets by type, the scope of every node (as ``ModuleTree.scope_of`` defines it) and the class
     of every method, in one iterative walk of ``stmts`` that needs no parent links.
     ``shallow_defs``: top-level defs and classes are recorded but not entered. ``around``: the
     scope around ``stmts`` (the module by default). ``skip``: units walked before (not again)."""

@@ -103,3 +103,22 @@ def build_import_map(
     for name in rebindings:
         result.add_rebinding(name)
     return result
+
+
+def import_map(buckets: dict[type, list[ast.AST]], package: str | None) -> ImportMap:
+    """The module's import map from the traversal's buckets (see ``perfsquad.tree.traverse``)."""
+    imports = ImportMap()
+    for kind in (ast.Import, ast.ImportFrom):
+        for node in buckets.get(kind, ()):
+            imports.add_import(node, package)  # type: ignore[arg-type]
+    # Any non-import binding of a builtin's name shadows it (scope-insensitively: when in doubt,
+    # the name is not the builtin).
+    for def_kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        for node in buckets.get(def_kind, ()):
+            imports.add_rebinding(node.name)  # type: ignore[attr-defined]
+    for arg in buckets.get(ast.arg, ()):
+        imports.add_rebinding(arg.arg)  # type: ignore[attr-defined]
+    for name in buckets.get(ast.Name, ()):
+        if type(name.ctx) is not ast.Load and name.id in _BUILTINS:  # type: ignore[attr-defined]
+            imports.add_rebinding(name.id)  # type: ignore[attr-defined]
+    return imports

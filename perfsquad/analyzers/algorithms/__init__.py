@@ -1,1 +1,1 @@
-"""Algorithm rules (ALG): complexity traps, and the Big-O estimator (``complexity``)."""
+"""Algorithm rules (ALG): complexity traps (the Big-O estimator is ``perfsquad.semantics.complexity``)."""

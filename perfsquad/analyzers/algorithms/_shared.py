@@ -15,7 +15,7 @@ from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Edit, Fix, FixSafety
 from perfsquad.source import SourceText
-from perfsquad.syntax import children, walk
+from perfsquad.syntax import children, statement_start, walk
 
 SMALL_LITERAL = 8
 """A literal collection with at most this many elements is "small": searching it is cheap."""
@@ -304,8 +304,6 @@ def _common_function(ctx: Context, nodes: list[ast.AST]) -> ast.AST | None:
 
 def _lines_of(ctx: Context, node: ast.AST) -> slice:
     """Where the whole lines of a statement lie, decorators included."""
-    from perfsquad.engine import statement_start  # (the engine imports the rules)
-
     first = statement_start(node)  # type: ignore[arg-type]
     return ctx.source.lines_slice(first, getattr(node, "end_lineno", None) or first)
 
@@ -315,8 +313,6 @@ def _top_level_region(ctx: Context, start: int, end: int) -> slice:
     ``start..end`` lie. Top-level statements parse independently of each other: edits that leave
     their region parsing leave the module parsing, and the region is all that needs parsing
     again. The whole text when the context's tree may hold stale positions (the editor's)."""
-    from perfsquad.engine import statement_start  # (the engine imports the rules)
-
     src = ctx.source
     if not ctx.whole:
         return slice(0, None)

@@ -4,8 +4,8 @@ import ast
 
 from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.algorithms.membership_in_list_in_loop import sorted_binding
-from perfsquad.rule import Invalid, Rule
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 
 
 class LinearSearchInSortedList(Rule):

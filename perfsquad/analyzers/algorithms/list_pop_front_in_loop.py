@@ -10,10 +10,10 @@ from perfsquad.analyzers.algorithms._shared import (
     name_uses,
     single_list_binding,
 )
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.model import Edit, Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 # Methods a deque has with the same meaning as on a list (argument-less ``pop`` included).
 _DEQUE_METHODS = frozenset({"append", "extend", "pop", "insert", "clear", "count", "index", "remove", "reverse"})

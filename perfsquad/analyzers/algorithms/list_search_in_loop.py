@@ -3,8 +3,8 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.algorithms._shared import assigned_in, hot_loops, loop_target_names, maybe_sequence
-from perfsquad.rule import Invalid, Rule
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 
 
 class ListSearchInLoop(Rule):

@@ -13,9 +13,9 @@ from perfsquad.analyzers.algorithms._shared import (
     name_uses,
     single_list_binding,
 )
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 _SEQUENCES = frozenset({"list", "tuple"})
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.algorithms._shared import constant_bounded
-from perfsquad.rule import Invalid, Rule
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.syntax import walk
 
 

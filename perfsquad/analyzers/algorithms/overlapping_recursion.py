@@ -4,11 +4,11 @@ import ast
 import weakref
 
 from perfsquad.analyzers.algorithms._shared import line_start_edit, multi_edit_fix
-from perfsquad.analyzers.algorithms.complexity import _calls_per_run, estimator_for
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.complexity import calls_per_run, estimator_for
 from perfsquad.syntax import walk
 
 
@@ -134,7 +134,7 @@ class OverlappingRecursion(Rule):
         calls = facts.self_calls
         if len(calls) < 2 or any(ctx.loops_around(c) for c in calls):
             return
-        per_run = _calls_per_run(node.body, calls)
+        per_run = calls_per_run(node.body, calls)
         if per_run < 2 or est._memoized(node, facts):
             return
         params = facts.params[1:] if facts.params[:1] in (["self"], ["cls"]) else facts.params

@@ -3,10 +3,10 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_sequence, multi_edit_fix
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line as import_insertion_line
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import following_statements
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety, Severity
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import (
     AccumulatorLoop,
     behaviour_reasons,
@@ -16,6 +15,7 @@ from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_construc
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import SEQUENCES
 from perfsquad.syntax import walk
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms.keys_membership import keys_call
 from perfsquad.analyzers.idioms.range_len_index import (
     IndexedReads,
@@ -15,6 +14,7 @@ from perfsquad.analyzers.idioms.range_len_index import (
 from perfsquad.context import Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 
 

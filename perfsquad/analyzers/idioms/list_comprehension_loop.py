@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import (
     behaviour_reasons,
     comprehension_clause,
@@ -14,6 +13,7 @@ from perfsquad.analyzers.idioms._accumulate import (
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 
 def is_empty_constructor(ctx: Context, value: ast.expr, kind: str) -> bool:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 # Iterables that `list()` copies for nothing. Eager and side-effect free: dropping the copy is
 # safe. Lazy: dropping it interleaves their work with the loop body.

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms.any_all_loop import operand_text
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 # Builtins that only iterate their (first) argument: handing them a generator instead of a

@@ -6,10 +6,10 @@ import builtins
 import keyword
 from dataclasses import dataclass, field
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import FUNCTIONS, LOOPS, Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import MAPPINGS, SEQUENCES, UNKNOWN
 from perfsquad.syntax import children, walk
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import following_statements
 from perfsquad.analyzers.idioms.counter_by_hand import same_expr
 from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_constructor
@@ -10,6 +9,7 @@ from perfsquad.analyzers.idioms.range_len_index import chain_parts
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 # The empty container the `if` creates -> the methods that may then add to it.

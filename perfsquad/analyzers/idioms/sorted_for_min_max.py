@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 
 class SortedForMinMax(Rule):

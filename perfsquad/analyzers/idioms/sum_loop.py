@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.idioms._accumulate import (
     behaviour_reasons,
     comprehension_clause,
@@ -13,6 +12,7 @@ from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 

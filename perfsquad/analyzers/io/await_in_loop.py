@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.io._common import KIND_WORDS, gather_candidate
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.effects import ROUNDTRIP, call_target
 from perfsquad.semantics.io_catalog import call_label
 from perfsquad.syntax import walk

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import chain_notes, enclosing_function
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.effects import BLOCKING, Chain, call_target
 from perfsquad.semantics.io_catalog import FILE, PROCESS, SLEEP, call_label
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import is_retry_loop, repeating_loop
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.io_catalog import op_names
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import loop_names, names_in
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.io_catalog import FILE, op_names
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.io._common import (
     BATCH_HINTS,
     KIND_WORDS,
@@ -14,6 +13,7 @@ from perfsquad.analyzers.io._common import (
     repeating_loop,
 )
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import call_label, django_model_of
 from perfsquad.syntax import walk

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.memory._common import cache_decorator, method_kind
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 
 
 class CacheOnMethod(Rule):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import FUNCTIONS, Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.types import expr_type
 from perfsquad.syntax import children, walk
 

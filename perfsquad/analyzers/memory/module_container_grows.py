@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.memory._common import (
     GROW_METHODS,
     GROWABLE_TYPES,
@@ -11,6 +10,7 @@ from perfsquad.analyzers.memory._common import (
     module_containers,
 )
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 
 
 class ModuleContainerGrows(ReadsModuleContainers, Rule):

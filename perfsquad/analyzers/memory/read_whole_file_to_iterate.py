@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 _OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open"})

@@ -6,11 +6,11 @@ import re
 import sys
 from pathlib import Path
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.facts import calls_with_loop_flag
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Fix, FixSafety, Position, Severity, Span
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 MAX_ATTRIBUTES = 8

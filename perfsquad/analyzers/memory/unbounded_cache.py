@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.memory._common import (
     GROW_METHODS,
     MAPPING_TYPES,
@@ -15,6 +14,7 @@ from perfsquad.analyzers.memory._common import (
 )
 from perfsquad.context import Context
 from perfsquad.model import Severity
+from perfsquad.rule import Invalid, Rule
 
 
 class UnboundedCache(ReadsModuleContainers, Rule):

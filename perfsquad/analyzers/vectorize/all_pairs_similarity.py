@@ -3,7 +3,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     MATRICES,
     distance_operands,
@@ -15,6 +14,7 @@ from perfsquad.analyzers.vectorize._common import (
 )
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.model import Fix, FixSafety, Span
+from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
 # Library functions that compare two vectors: a pair loop around them is a matrix product / cdist.

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     INT_OVERFLOW,
     ON_LISTS,
@@ -19,6 +18,7 @@ from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVector
 from perfsquad.analyzers.vectorize.dot_product_loop import is_sqrt
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 
 class NormLoop(ReadsModuleVectors, Rule):

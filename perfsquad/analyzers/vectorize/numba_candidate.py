@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     UNKNOWN,
     element_kind,
@@ -13,6 +12,7 @@ from perfsquad.analyzers.vectorize._common import (
 )
 from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
 from perfsquad.context import Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.syntax import walk
 
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.If, ast.Break, ast.Continue, ast.Pass, ast.For, ast.While, ast.Expr)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.analyzers.vectorize._common import (
     INT_OVERFLOW,
     MATRICES,
@@ -21,6 +20,7 @@ from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVector
 from perfsquad.context import Context
 from perfsquad.fixes.cst import cst
 from perfsquad.model import Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
 
 
 def _cell(node: ast.expr, first: str, second: str) -> ast.expr | None:

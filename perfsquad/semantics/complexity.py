@@ -19,17 +19,25 @@ The estimate is built from the function's structure, never by running it:
 
 Sizes are named ``n``, ``m``, ``k``... in the order of the parameters they come from; the reason
 says which line drives the estimate and what each letter stands for.
+
+Public API: :func:`estimate` (one function's ``O(...)`` and reason), :func:`estimator_for` (the
+module's shared :class:`Estimator`) and :func:`calls_per_run`; the algebra of costs is in
+:mod:`perfsquad.semantics.cost`. The module is read through
+:class:`~perfsquad.semantics.view.TypedModuleView` (a rule's context is one).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from perfsquad.context import Context
+from perfsquad.semantics.cost import CONST, Cost, Term, log_of, relabel, render, substitute, times_term, var
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
+from perfsquad.semantics.view import TypedModuleView
 from perfsquad.syntax import children, walk
+
+__all__ = ["Estimator", "FunctionNode", "calls_per_run", "estimate", "estimator_for"]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -49,220 +57,11 @@ _COLLECTION_CONSTRUCTORS = frozenset(
 _COSTLY_BUILTINS = frozenset({"sorted", "sum", "min", "max", "any", "all", "list", "tuple", "set", "frozenset", "dict"})
 _COSTLY_METHODS = frozenset({"index", "count", "remove", "insert", "pop", "sort", "extend", "copy", "join"})
 _LOOP_NODES = (ast.For, ast.AsyncFor, ast.While, *_COMPS)
-_MAX_TERMS = 4
 _MAX_TEXT = 40
 
 
-# -- the algebra --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Term:
-    """A product of powers of sizes, their logarithms and exponentials: ``n^2·m log n`` or ``2^n``."""
-
-    vars: tuple[str, ...] = ()
-    logs: tuple[str, ...] = ()
-    exps: tuple[str, ...] = ()
-
-    def __mul__(self, other: Term) -> Term:
-        return Term(
-            tuple(sorted(self.vars + other.vars)),
-            tuple(sorted(self.logs + other.logs)),
-            tuple(sorted(set(self.exps + other.exps))),
-        )
-
-    @property
-    def constant(self) -> bool:
-        return not (self.vars or self.logs or self.exps)
-
-    def weight(self, var: str) -> tuple[int, int, int]:
-        return (self.exps.count(var), self.vars.count(var), self.logs.count(var))
-
-    def names(self) -> set[str]:
-        return {*self.vars, *self.logs, *self.exps}
-
-    def dominates(self, other: Term) -> bool:
-        """``other`` grows no faster than ``self`` in every size (so ``self + other = O(self)``)."""
-        return all(self.weight(v) >= other.weight(v) for v in other.names())
-
-    def rank(self) -> tuple[int, int, int]:
-        return (len(self.exps), len(self.vars), len(self.logs))
-
-
-ONE = Term()
-
-
-@dataclass(frozen=True)
-class Cost:
-    """A sum of terms (dominated terms pruned), each with the reason it is there."""
-
-    terms: tuple[tuple[Term, str], ...] = ()
-
-    @staticmethod
-    def of(term: Term, reason: str) -> Cost:
-        return Cost(((term, reason),))
-
-    @property
-    def constant(self) -> bool:
-        return all(t.constant for t, _ in self.terms)
-
-    def __add__(self, other: Cost) -> Cost:
-        return _prune([*self.terms, *other.terms])
-
-    def times(self, other: Cost, around: str) -> Cost:
-        """``self`` (a trip count, whose reasons describe the loop) times ``other`` (the body)."""
-        if not self.terms or not other.terms:
-            return Cost()
-        out: list[tuple[Term, str]] = []
-        for tt, rt in self.terms:
-            for tb, rb in other.terms:
-                if tt.constant:
-                    out.append((tb, rb))
-                elif tb.constant:
-                    out.append((tt, rt))
-                else:
-                    out.append((tt * tb, f"{rb} inside {around}"))
-        return _prune(out)
-
-    def dominant(self) -> tuple[Term, str] | None:
-        best: tuple[Term, str] | None = None
-        for term, reason in self.terms:
-            if best is None or term.rank() > best[0].rank():
-                best = (term, reason)
-        return best
-
-
-def _prune(terms: list[tuple[Term, str]]) -> Cost:
-    kept: list[tuple[Term, str]] = []
-    for term, reason in terms:
-        if any(k.dominates(term) for k, _ in kept):
-            continue
-        kept = [(k, r) for k, r in kept if not term.dominates(k)]
-        kept.append((term, reason))
-    if len(kept) > _MAX_TERMS:
-        kept = sorted(kept, key=lambda tr: tr[0].rank(), reverse=True)[:_MAX_TERMS]
-    return Cost(tuple(kept))
-
-
-CONST = Cost.of(ONE, "")
-
-
-def var(name: str, reason: str = "") -> Cost:
-    return Cost.of(Term(vars=(name,)), reason)
-
-
-def _with_reason(cost: Cost, reason: str) -> Cost:
-    return Cost(tuple((t, reason if not r or not t.constant else r) for t, r in cost.terms))
-
-
-def _relabel(cost: Cost, reason: str) -> Cost:
-    """The same growth, explained by ``reason`` (used for trip counts)."""
-    return Cost(tuple((t, reason) for t, _ in cost.terms))
-
-
-def _times_term(cost: Cost, factor: Term, reason: str) -> Cost:
-    if factor.constant:
-        return cost
-    return _prune([(t * factor, reason) for t, _ in cost.terms] or [(factor, reason)])
-
-
-def _log_of(cost: Cost) -> Term:
-    best = cost.dominant()
-    if best is None or best[0].constant:
-        return ONE
-    term = best[0]
-    name = (term.exps or term.vars or term.logs)[0]
-    return Term(logs=(name,))
-
-
-def _substitute(cost: Cost, mapping: dict[str, Cost], reason: str) -> Cost:
-    """Rewrite a callee's cost in the caller's sizes (``len(p)`` -> the argument's size)."""
-    out: list[tuple[Term, str]] = []
-    for term, _ in cost.terms:
-        acc = CONST
-        for v in term.vars:
-            acc = acc.times(mapping.get(v, var(v)), "")
-        for v in term.logs:
-            acc = _times_term(acc, _log_of(mapping.get(v, var(v))), "")
-        for v in term.exps:
-            sub = mapping.get(v, var(v))
-            best = sub.dominant()
-            if best is not None and not best[0].constant:
-                name = (best[0].vars or best[0].logs or best[0].exps)[0]
-                acc = _times_term(acc, Term(exps=(name,)), "")
-        out.extend((t, reason) for t, _ in acc.terms)
-    return _prune(out)
-
-
-# -- rendering ----------------------------------------------------------------------------------
-_LETTERS = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w")
-
-
-def _letters(names: Iterable[str], order: list[str]) -> dict[str, str]:
-    pending = sorted(set(names), key=lambda v: (order.index(v) if v in order else len(order), v))
-    letters: dict[str, str] = {}
-    taken: set[str] = set()
-    for v in pending:  # a size that is an int parameter named like a letter keeps its name
-        if v in _LETTERS and v not in taken:
-            letters[v] = v
-            taken.add(v)
-    free = [c for c in _LETTERS if c not in taken]
-    for v in pending:
-        if v not in letters:
-            letters[v] = free.pop(0) if free else f"n{len(letters)}"
-    return letters
-
-
-def _rank(letter: str) -> int:
-    return _LETTERS.index(letter) if letter in _LETTERS else len(_LETTERS)
-
-
-def _power(base: str, count: int) -> str:
-    return base if count == 1 else f"{base}^{count}"
-
-
-def render_term(term: Term, letters: dict[str, str]) -> str:
-    parts = [_power(letters[v], term.vars.count(v)) for v in sorted(set(term.vars), key=lambda v: _rank(letters[v]))]
-    head = "·".join(parts)
-    for v in sorted(set(term.exps), key=lambda v: _rank(letters[v])):
-        head = f"{head}·2^{letters[v]}" if head else f"2^{letters[v]}"
-    logs = " ".join(_power(f"log {letters[v]}", term.logs.count(v)) for v in sorted(set(term.logs)))
-    if logs:
-        head = f"{head} {logs}" if head else logs
-    return head or "1"
-
-
-def _describe_var(v: str) -> str:
-    if v.startswith("len(") or v.startswith("nodes("):
-        inner = v[v.index("(") + 1 : -1]
-        return f"nodes reachable from `{inner}`" if v.startswith("nodes(") else f"len(`{inner}`)"
-    if v.startswith("loop@"):
-        return f"iterations of the loop at line {v[5:]}"
-    return f"`{v}`"
-
-
-def render(cost: Cost, order: list[str]) -> tuple[str, str | None]:
-    terms = sorted(cost.terms, key=lambda tr: tr[0].rank(), reverse=True)
-    names: set[str] = set()
-    for t, _ in terms:
-        names |= t.names()
-    letters = _letters(names, order)
-
-    def weight(term: Term) -> tuple[int, int, int, list[int]]:
-        exps, pows, logs = term.rank()
-        return (-exps, -pows, -logs, sorted(_rank(letters[v]) for v in term.names()))
-
-    terms = sorted(terms, key=lambda tr: weight(tr[0]))
-    text = " + ".join(render_term(t, letters) for t, _ in terms) or "1"
-    best = cost.dominant()
-    if best is None or best[0].constant:
-        return f"O({text})", None
-    reason = best[1]
-    ordered = sorted(names, key=lambda v: _rank(letters[v]))
-    legend = ", ".join(f"{letters[v]} = {_describe_var(v)}" for v in ordered if letters[v] != v)
-    return f"O({text})", f"{reason}; {legend}" if legend else reason
-
-
 # -- the estimator ------------------------------------------------------------------------------
-def _short(ctx: Context, node: ast.AST) -> str:
+def _short(ctx: TypedModuleView, node: ast.AST) -> str:
     try:
         text = " ".join(ctx.text(node).split())
     except (AttributeError, IndexError, ValueError):
@@ -297,7 +96,7 @@ class _FunctionFacts:
 class Estimator:
     """Estimates for every function of one module (cached; call cycles cut)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: TypedModuleView) -> None:
         self.ctx = ctx
         self._done: dict[ast.AST, Cost] = {}
         self._active: set[ast.AST] = set()
@@ -470,7 +269,7 @@ class Estimator:
             return cached
         if isinstance(loop, ast.For | ast.AsyncFor):
             text = _short(self.ctx, loop.iter)
-            cost = _relabel(self._size(loop.iter, facts, set()), f"line {loop.lineno}: loop over `{text}`")
+            cost = relabel(self._size(loop.iter, facts, set()), f"line {loop.lineno}: loop over `{text}`")
         elif isinstance(loop, ast.While):
             cost = self._trips_while(loop, facts)
         else:
@@ -479,7 +278,7 @@ class Estimator:
             for gen in gens:
                 cost = cost.times(self._size(gen.iter, facts, set()), "")
             text = _short(self.ctx, gens[0].iter)
-            cost = _relabel(cost, f"line {gens[0].iter.lineno}: comprehension over `{text}`")
+            cost = relabel(cost, f"line {gens[0].iter.lineno}: comprehension over `{text}`")
         self._trip_cache[loop] = cost
         return cost
 
@@ -492,7 +291,7 @@ class Estimator:
             return self._augassign(node, facts)
         if isinstance(node, ast.Subscript):
             if isinstance(node.ctx, ast.Load) and self._type(node.value) not in _HASHED:
-                return _relabel(
+                return relabel(
                     self._size(node.value, facts, set()), f"line {node.lineno}: slice `{_short(self.ctx, node)}` copies"
                 )
             return CONST
@@ -500,7 +299,7 @@ class Estimator:
             kinds = {self._type(node.left), self._type(node.right)}
             if kinds & {"list", "tuple"}:
                 size = self._size(node.left, facts, set()) + self._size(node.right, facts, set())
-                return _relabel(size, f"line {node.lineno}: `{_short(self.ctx, node)}` copies")
+                return relabel(size, f"line {node.lineno}: `{_short(self.ctx, node)}` copies")
         return CONST
 
     # -- facts --------------------------------------------------------------------------------
@@ -586,7 +385,7 @@ class Estimator:
         if kind not in ("str", "tuple", "bytes"):
             return CONST
         size = self._size(target, facts, set())
-        return _relabel(size, f"line {stmt.lineno}: `{_short(self.ctx, stmt)}` copies the {kind}")
+        return relabel(size, f"line {stmt.lineno}: `{_short(self.ctx, stmt)}` copies the {kind}")
 
     def _compare(self, node: ast.Compare, facts: _FunctionFacts) -> Cost:
         total = CONST
@@ -599,7 +398,7 @@ class Estimator:
             if kind in _LIST_LIKE or (isinstance(right, ast.Subscript) and isinstance(right.slice, ast.Slice)):
                 size = self._size(right, facts, set())
                 label = kind if kind in _LIST_LIKE else "sequence"
-                total = total + _relabel(size, f"line {node.lineno}: `{_short(self.ctx, node)}` ({label})")
+                total = total + relabel(size, f"line {node.lineno}: `{_short(self.ctx, node)}` ({label})")
         return total
 
     def _call(self, node: ast.Call, facts: _FunctionFacts) -> Cost:
@@ -613,14 +412,14 @@ class Estimator:
             arg = node.args[0]
             if name == "sorted":
                 size = self._size(arg, facts, set())
-                return _times_term(size, _log_of(size), f"line {line}: `{_short(self.ctx, node)}` sorts")
+                return times_term(size, log_of(size), f"line {line}: `{_short(self.ctx, node)}` sorts")
             if name == "sum" and len(node.args) == 2 and self._type(node.args[1]) in ("list", "tuple"):
                 size = self._size(arg, facts, set())
-                return _relabel(size.times(size, ""), f"line {line}: `{_short(self.ctx, node)}` concatenates repeatedly")
+                return relabel(size.times(size, ""), f"line {line}: `{_short(self.ctx, node)}` concatenates repeatedly")
             if name in ("min", "max") and len(node.args) > 1:
                 return CONST
             if name in _LINEAR_BUILTINS:
-                return _relabel(self._size(arg, facts, set()), f"line {line}: `{_short(self.ctx, node)}`")
+                return relabel(self._size(arg, facts, set()), f"line {line}: `{_short(self.ctx, node)}`")
             return CONST
         if isinstance(func, ast.Attribute):
             return self._method(node, func, facts)
@@ -640,23 +439,23 @@ class Estimator:
                 return self._compose(node, callee, facts, skip_self=True)
             return CONST
         if attr == "join" and isinstance(recv, ast.Constant) and node.args:
-            return _relabel(self._size(node.args[0], facts, set()), f"line {line}: `{_short(self.ctx, node)}`")
+            return relabel(self._size(node.args[0], facts, set()), f"line {line}: `{_short(self.ctx, node)}`")
         kind = self._type(recv)
         if kind in _HASHED or kind == "collections.deque":
             return CONST
         text = f"line {line}: `{_short(self.ctx, node)}`"
         if attr in ("index", "count"):
-            return _relabel(self._size(recv, facts, set()), f"{text} scans the sequence")
+            return relabel(self._size(recv, facts, set()), f"{text} scans the sequence")
         if kind == "list" or (kind == UNKNOWN and isinstance(recv, ast.Name) and recv.id in facts.assigns):
             if attr == "remove" or (attr == "insert" and node.args) or (attr == "pop" and node.args and _is_zero(node.args[0])):
-                return _relabel(self._size(recv, facts, set()), f"{text} shifts every element")
+                return relabel(self._size(recv, facts, set()), f"{text} shifts every element")
             if attr == "sort":
                 size = self._size(recv, facts, set())
-                return _times_term(size, _log_of(size), f"{text} sorts")
+                return times_term(size, log_of(size), f"{text} sorts")
             if attr == "extend" and node.args:
-                return _relabel(self._size(node.args[0], facts, set()), text)
+                return relabel(self._size(node.args[0], facts, set()), text)
             if attr == "copy":
-                return _relabel(self._size(recv, facts, set()), text)
+                return relabel(self._size(recv, facts, set()), text)
         return CONST
 
     def _resolve(self, name: str, facts: _FunctionFacts) -> FunctionNode | None:
@@ -714,7 +513,7 @@ class Estimator:
         rendered = render(cost, self._order(callee))[0]
         reason = f"line {node.lineno}: calls `{callee.name}()`, which is {rendered}"
         del best
-        return _substitute(cost, mapping, reason)
+        return substitute(cost, mapping, reason)
 
     @staticmethod
     def _default_of(fn: FunctionNode, param: str) -> ast.expr | None:
@@ -807,7 +606,7 @@ class Estimator:
                 for _ in range(r.value):
                     cost = cost.times(base, "")
                 return cost
-            return _times_term(base, Term(exps=(_first_name(base),)), "") if base.terms else base
+            return times_term(base, Term(exps=(_first_name(base),)), "") if base.terms else base
         if isinstance(func, ast.Attribute) and func.attr in _SIZE_PRESERVING_METHODS:
             return self._size(func.value, facts, seen)
         if isinstance(func, ast.Name):
@@ -938,8 +737,8 @@ class Estimator:
         cost = self._while_size(loop, facts, set())
         reason = f"line {loop.lineno}: `while {_short(self.ctx, loop.test)}`"
         if _halves(loop):
-            return Cost.of(_log_of(cost), f"{reason} halves its range each time")
-        return _relabel(cost, reason)
+            return Cost.of(log_of(cost), f"{reason} halves its range each time")
+        return relabel(cost, reason)
 
     def _while_size(self, loop: ast.While, facts: _FunctionFacts, seen: set[tuple[str, str]]) -> Cost:
         test = loop.test
@@ -980,14 +779,14 @@ class Estimator:
         """Solve the recurrence given by the calls ``fn`` makes to itself."""
         memo = self._memoized(fn, facts)
         in_loop = any(self.ctx.loops_around(call) for call in facts.self_calls)
-        calls = _calls_per_run(fn.body, facts.self_calls)
+        calls = calls_per_run(fn.body, facts.self_calls)
         params = facts.params[1:] if facts.params[:1] in (["self"], ["cls"]) else facts.params
         kinds = [self._shrink(call, params, facts, fn) for call in facts.self_calls]
         line = facts.self_calls[0].lineno
         if in_loop or any(k is not None and k[0] == "structural" for k in kinds):
             p = next((p for p in params), "input")
             nodes = Term(vars=(f"nodes({p})",))
-            return _times_term(body, nodes, f"line {line}: recursion over the parts of `{p}` visits each once")
+            return times_term(body, nodes, f"line {line}: recursion over the parts of `{p}` visits each once")
         if not kinds or any(k is None for k in kinds):
             return body
         size_param = next((k[1] for k in kinds if k is not None), None)
@@ -1000,17 +799,17 @@ class Estimator:
                 best = body.dominant()
                 if best is None or best[0].constant:
                     return Cost.of(size, f"line {line}: {calls} recursive calls on halves")
-                return _times_term(body, Term(logs=(size_param,)), f"line {line}: recursive calls on halves, each level {render(body, self._order(fn))[0]}")
+                return times_term(body, Term(logs=(size_param,)), f"line {line}: recursive calls on halves, each level {render(body, self._order(fn))[0]}")
             best = body.dominant()
             if best is None or best[0].constant:
                 return Cost.of(Term(logs=(size_param,)), f"line {line}: one recursive call on a half")
             return body
         if calls >= 2 and not memo:
-            return _times_term(
+            return times_term(
                 body, Term(exps=(size_param,)),
                 f"line {line}: {calls} recursive calls on overlapping subproblems (no memoization)",
             )  # fmt: skip
-        return _times_term(body, size, f"line {line}: recursion {'(memoized) ' if memo else ''}one step smaller each time")
+        return times_term(body, size, f"line {line}: recursion {'(memoized) ' if memo else ''}one step smaller each time")
 
     def _memoized(self, fn: FunctionNode, facts: _FunctionFacts) -> bool:
         for deco in fn.decorator_list:
@@ -1147,7 +946,7 @@ def _walk_stmt(stmt: ast.AST) -> Iterator[ast.AST]:
     yield from _body_nodes(stmt)
 
 
-def _calls_per_run(stmts: list[ast.stmt], calls: list[ast.Call]) -> int:
+def calls_per_run(stmts: list[ast.stmt], calls: list[ast.Call]) -> int:
     """The most self-calls one run of the body can make (branches of an ``if`` are exclusive)."""
     wanted = {id(c) for c in calls}
 
@@ -1194,7 +993,7 @@ def _first_name(cost: Cost) -> str:
     return (best[0].vars or best[0].logs or best[0].exps)[0]
 
 
-def _plain(ctx: Context, node: ast.AST) -> str:
+def _plain(ctx: TypedModuleView, node: ast.AST) -> str:
     try:
         text = " ".join(ctx.text(node).split())
     except (AttributeError, IndexError, ValueError):
@@ -1202,7 +1001,7 @@ def _plain(ctx: Context, node: ast.AST) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
-def estimator_for(ctx: Context) -> Estimator:
+def estimator_for(ctx: TypedModuleView) -> Estimator:
     # Kept on the context itself: a WeakKeyDictionary[Context, Estimator] never lets go of an
     # entry, since the estimator refers to its context (every analyzed tree stayed alive).
     est: Estimator | None = getattr(ctx, "_complexity_estimator", None)
@@ -1212,7 +1011,7 @@ def estimator_for(ctx: Context) -> Estimator:
     return est
 
 
-def estimate(fn: FunctionNode, ctx: Context) -> tuple[str | None, str | None]:
+def estimate(fn: FunctionNode, ctx: TypedModuleView) -> tuple[str | None, str | None]:
     """``("O(n^2)", "line 12: ...")`` for one function; ``(None, None)`` if it cannot be estimated."""
     try:
         return estimator_for(ctx).estimate(fn)
