@@ -11,5 +11,7 @@ echo "== ruff =="
 ruff check perfsquad tests bench scripts
 echo "== mypy =="
 mypy
+echo "== import layers =="
+lint-imports  # the layer contracts in pyproject.toml ([tool.importlinter])
 echo "== pytest =="
 python -m pytest -q -p no:cacheprovider "$@"
