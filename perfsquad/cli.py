@@ -215,7 +215,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _weigh(reports: list[FileReport], path: Path) -> list[FileReport]:
     """Escalate findings in measured hot code, demote cold ones; hottest files and findings first."""
-    from perfsquad.profiling.model import load_profile
+    from perfsquad.profiling.formats import load_profile
     from perfsquad.profiling.weighting import weigh_reports
 
     weighed = weigh_reports(reports, load_profile(path))
