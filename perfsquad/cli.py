@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import functools
 import json
 import os
 import sys
@@ -19,6 +18,7 @@ from typing import Any, TextIO
 
 from perfsquad import __version__
 from perfsquad.config import Config, load_config
+from perfsquad.docs import rule_doc_url
 from perfsquad.model import FileReport, Finding, FixSafety, FunctionMetrics, Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -215,7 +215,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _weigh(reports: list[FileReport], path: Path) -> list[FileReport]:
     """Escalate findings in measured hot code, demote cold ones; hottest files and findings first."""
-    from perfsquad.profiling.model import load_profile
+    from perfsquad.profiling.formats import load_profile
     from perfsquad.profiling.weighting import weigh_reports
 
     weighed = weigh_reports(reports, load_profile(path))
@@ -269,16 +269,6 @@ def _encoding_of(data: bytes) -> str:
 
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return "utf-8" if encoding == "utf-8-sig" else encoding
-
-
-@functools.lru_cache(maxsize=256)
-def rule_doc_url(code: str) -> str:
-    """Where a rule's documentation lives: the generated Markdown in ``docs/rules/`` (looked up
-    once per code: every diagnostic of every publish carries it)."""
-    repo_docs = Path(__file__).resolve().parent.parent / "docs" / "rules" / f"{code}.md"
-    if repo_docs.exists():
-        return repo_docs.as_uri()
-    return f"https://github.com/perfsquad/perfsquad/blob/main/docs/rules/{code}.md"
 
 
 def finding_json(path: str, f: Finding) -> dict[str, Any]:

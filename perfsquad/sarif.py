@@ -7,6 +7,7 @@ from typing import Any
 
 from perfsquad import __version__
 from perfsquad.analyzers import RULES
+from perfsquad.docs import rule_doc_url
 from perfsquad.model import FileReport, Severity
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
@@ -18,8 +19,6 @@ def _region(start_line: int, start_col: int, end_line: int, end_col: int) -> dic
 
 
 def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
-    from perfsquad.cli import rule_doc_url
-
     rules = []
     index = {}
     for i, rule in enumerate(RULES):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from perfsquad.profiling.analysis import classify, function_kind, pareto, user_view
-from perfsquad.profiling.formats import from_samples, parse_raw, to_speedscope
-from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile, ProfileFormatError, load_profile
+from perfsquad.profiling.formats import from_samples, load_profile, parse_raw, to_speedscope
+from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile, ProfileFormatError
 from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
 from perfsquad.profiling.target import command_for
 

@@ -54,7 +54,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=run)
 
 
-def _target(args: argparse.Namespace) -> tuple[str, str, list[str]]:
+def target_of(args: argparse.Namespace) -> tuple[str, str, list[str]]:
+    """(kind, target, its arguments) from the parsed words: the server's ``perfsquad.leakcheck``
+    accepts the same words (:func:`perfsquad.server.ext_memory.leak_options`)."""
     rest = list(args.args)
     if rest and rest[0] == "--":
         rest = rest[1:]
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from perfsquad.profiling.leak import LeakCheckError, format_text, run_leakcheck
 
     try:
-        mode, target, extra = _target(args)
+        mode, target, extra = target_of(args)
         result = run_leakcheck(
             mode,
             target,

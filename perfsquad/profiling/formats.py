@@ -1,9 +1,11 @@
-"""Building Profiles from samples, pstats and speedscope files; exporting to speedscope."""
+"""Building Profiles from samples, pstats and speedscope files; exporting to speedscope; loading
+any saved profile (:func:`load_profile`: ours, speedscope or pstats, told apart by content)."""
 
 from __future__ import annotations
 
 import ast
 import functools
+import json
 import math
 import pstats
 import re
@@ -12,7 +14,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile
+from perfsquad.profiling.model import (
+    SCHEMA,
+    FrameRef,
+    FunctionStat,
+    LineStat,
+    Profile,
+    ProfileFormatError,
+    profile_from_json,
+)
 from perfsquad.syntax import walk
 
 Stack = tuple[int, ...]
@@ -362,3 +372,16 @@ def to_speedscope(profile: Profile) -> dict[str, Any]:
         "exporter": "perfsquad",
         "activeProfileIndex": 0,
     }
+
+
+def load_profile(path: Path) -> Profile:
+    """Load a perfsquad profile, a speedscope JSON file or a pstats file (by content)."""
+    raw = path.read_bytes()
+    if raw[:1] in (b"{", b"["):
+        data = json.loads(raw)
+        if isinstance(data, dict) and data.get("schema") == SCHEMA:
+            return profile_from_json(data)
+        if isinstance(data, dict) and "speedscope" in str(data.get("$schema", "")):
+            return from_speedscope(data)
+        raise ProfileFormatError(f"{path}: neither a perfsquad profile nor a speedscope file")
+    return from_pstats(path)

@@ -29,7 +29,8 @@ kept per call is 209 B).
 The child runs in its own session (process group); a timeout, cancellation or Ctrl-C kills the
 whole group. Its stdout/stderr are captured (they never reach the language server's channel).
 
-This module is also the child's entry point (run by path, stdlib only at import time).
+The child side (what runs in the workload's interpreter) is :mod:`perfsquad.profiling._leak_child`,
+run by path: it is stdlib only, like the profiler's :mod:`perfsquad.profiling._child`.
 
 :func:`allocation_facts` summarizes a memory profile (``Profile.lines[].alloc_bytes``,
 ``peak_memory_bytes``) for the bottleneck classifier.
@@ -38,7 +39,6 @@ This module is also the child's entry point (run by path, stdlib only at import 
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import linecache
 import os
@@ -51,12 +51,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from perfsquad.profiling.model import Profile
 from perfsquad.syntax import walk
-
-if TYPE_CHECKING:
-    from perfsquad.profiling.model import Profile
 
 SCHEMA = "perfsquad.leakcheck/1"
 DEFAULT_ITERATIONS = 20
@@ -70,6 +68,8 @@ DEFAULT_FRAMES = 4
 Each frame costs (measured on the demo workload: 2.5x slower than untraced with 1 frame, 4.9x
 with 4, 8.2x with 8)."""
 _GRACE_SECONDS = 2.0
+CHILD = Path(__file__).with_name("_leak_child.py")
+"""The child's entry point (run by path in the workload's interpreter)."""
 
 
 class LeakCheckError(RuntimeError):
@@ -241,7 +241,7 @@ def run_leakcheck(
         work = Path(tmp)
         result_path, out_path, err_path = work / "result.json", work / "stdout.txt", work / "stderr.txt"
         argv = [
-            python or sys.executable, str(Path(__file__).resolve()), "--child", str(result_path),
+            python or sys.executable, str(CHILD.resolve()), str(result_path),
             str(iterations), str(warmup), str(top), str(frames), mode, target, *args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -450,143 +450,3 @@ def allocation_facts(
         memory_bound=rate >= rate_threshold and share >= time_share_threshold,
         evidence=tuple(evidence),
     )
-
-
-# -- the child side (stdlib only; runs in the user's interpreter) ----------------------------
-
-
-def _load_callable(spec: str, args: list[str]) -> Callable[[], object]:
-    import importlib
-    import importlib.util
-
-    where, _, name = spec.rpartition(":")
-    if where.endswith(".py") or os.sep in where:
-        path = os.path.abspath(where)
-        sys.path.insert(0, os.path.dirname(path))
-        module_name = os.path.splitext(os.path.basename(path))[0]
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[module_name] = module
-        loader_spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(where)
-    obj: Any = module
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise TypeError(f"{spec} is not callable")
-    func = obj
-    return lambda: func(*args)
-
-
-def _child(argv: list[str]) -> int:
-    import array
-    import runpy
-    import tracemalloc
-
-    result_path, iterations, warmup, top = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
-    frames, mode, target, args = int(argv[4]), argv[5], argv[6], argv[7:]
-    facts: dict[str, Any] = {"error": None, "exit_codes": []}
-    exit_codes: list[int] = []
-    sys.path[0] = os.path.dirname(os.path.abspath(target)) if mode == "script" else os.getcwd()
-    here = os.path.abspath(__file__)
-
-    def record_exit(exc: SystemExit) -> None:
-        code = exc.code
-        value = code if isinstance(code, int) else (0 if code is None else 1)
-        if value:
-            exit_codes.append(value)
-
-    step: Callable[[], object]
-    if mode == "script":
-        path = os.path.abspath(target)
-
-        def step() -> object:
-            sys.argv = [path, *args]
-            try:
-                runpy.run_path(path, run_name="__main__")
-            except SystemExit as exc:
-                record_exit(exc)
-            return None
-
-    elif mode == "module":
-
-        def step() -> object:
-            sys.argv = [target, *args]
-            try:
-                runpy.run_module(target, run_name="__main__", alter_sys=True)
-            except SystemExit as exc:
-                record_exit(exc)
-            return None
-
-    else:
-        step = _load_callable(target, args)
-
-    tracemalloc.start(frames)
-    retained = array.array("q", bytes(8 * iterations))
-    warm: Any = None
-    try:
-        for i in range(iterations):
-            if i == warmup:
-                gc.collect()
-                warm = tracemalloc.take_snapshot()
-            step()
-            gc.collect()
-            retained[i] = tracemalloc.get_traced_memory()[0]
-        end = tracemalloc.take_snapshot()
-    except BaseException as exc:  # the workload failed: say how, like python would
-        import traceback
-
-        traceback.print_exc()
-        facts["error"] = f"the workload raised {type(exc).__name__}: {exc}"
-        tracemalloc.stop()
-        with open(result_path, "w", encoding="utf-8") as fh:
-            json.dump(facts, fh)
-        return 1
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    filters = (
-        tracemalloc.Filter(False, tracemalloc.__file__),
-        tracemalloc.Filter(False, here),
-        tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
-        tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
-        tracemalloc.Filter(False, "<unknown>"),
-    )
-    end = end.filter_traces(filters)
-    warm = warm.filter_traces(filters)
-    by_line = [s for s in end.compare_to(warm, "lineno") if s.size_diff > 0][:top]
-    chains: dict[tuple[str, int], tuple[int, list[list[Any]]]] = {}
-    for stat in end.compare_to(warm, "traceback"):
-        if stat.size_diff <= 0:
-            continue
-        stack = list(stat.traceback)
-        stack.reverse()  # most recent call first
-        key = (stack[0].filename, stack[0].lineno)
-        if key not in chains or stat.size_diff > chains[key][0]:
-            chain: list[list[Any]] = []
-            for f in stack:
-                entry = [os.path.abspath(f.filename), f.lineno]
-                if entry[0] == here or entry[0] == runpy.__file__ or (chain and chain[-1] == entry):
-                    continue  # our harness, and comprehension frames repeating their line
-                chain.append(entry)
-            chains[key] = (stat.size_diff, chain)
-    rows = []
-    for stat in by_line:
-        frame = stat.traceback[0]
-        chain = chains.get((frame.filename, frame.lineno), (0, []))[1]
-        rows.append({
-            "file": os.path.abspath(frame.filename), "line": frame.lineno, "size_diff": stat.size_diff,
-            "count_diff": stat.count_diff, "traceback": chain,
-        })  # fmt: skip
-    facts.update(retained=list(retained), top=rows, peak=peak, exit_codes=exit_codes)
-    with open(result_path, "w", encoding="utf-8") as fh:
-        json.dump(facts, fh)
-    return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        sys.exit(_child(sys.argv[2:]))
-    sys.exit("usage: perfsquad leakcheck (this module is its subprocess entry point)")

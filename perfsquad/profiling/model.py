@@ -151,20 +151,3 @@ def profile_from_json(data: Any) -> Profile:
         )
     except (KeyError, TypeError) as exc:
         raise ProfileFormatError(f"malformed profile: missing {exc}") from None
-
-
-def load_profile(path: Path) -> Profile:
-    """Load a perfsquad profile, a speedscope JSON file or a pstats file (by content)."""
-    raw = path.read_bytes()
-    if raw[:1] in (b"{", b"["):
-        data = json.loads(raw)
-        if isinstance(data, dict) and data.get("schema") == SCHEMA:
-            return profile_from_json(data)
-        if isinstance(data, dict) and "speedscope" in str(data.get("$schema", "")):
-            from perfsquad.profiling.formats import from_speedscope
-
-            return from_speedscope(data)
-        raise ProfileFormatError(f"{path}: neither a perfsquad profile nor a speedscope file")
-    from perfsquad.profiling.formats import from_pstats
-
-    return from_pstats(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfsquad.model import FileReport, Finding, Severity
-from perfsquad.profiling.formats import _function_starts
+from perfsquad.profiling.formats import _function_starts, load_profile
 from perfsquad.profiling.model import Profile
 
 HOT_SHARE = 0.02
@@ -125,6 +125,4 @@ def hottest_first(reports: list[FileReport]) -> list[tuple[FileReport, Finding]]
 
 
 def load_for(path: Path) -> ProfileIndex:
-    from perfsquad.profiling.model import load_profile
-
     return ProfileIndex(load_profile(path))

@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from perfsquad.cli import rule_doc_url
+from perfsquad.docs import rule_doc_url
 from perfsquad.model import FileReport, Finding, Fix, FixSafety, Position, Severity
 from perfsquad.server.conversions import LineIndex
 

@@ -123,13 +123,13 @@ def leak_options(args: Sequence[Any]) -> dict[str, Any]:
         }
     if not args or not all(isinstance(a, str) for a in args):
         raise ValueError("perfsquad.leakcheck: give an options object or the CLI's arguments")
-    from perfsquad.commands.leakcheck import _target
+    from perfsquad.commands.leakcheck import target_of
 
     try:
         parsed = _parser().parse_args(["leakcheck", *args])
     except (argparse.ArgumentError, SystemExit) as exc:
         raise ValueError(f"perfsquad.leakcheck: bad arguments: {exc}") from None
-    mode, target, extra = _target(parsed)
+    mode, target, extra = target_of(parsed)
     return {
         "mode": mode,
         "target": target,

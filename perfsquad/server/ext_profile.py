@@ -29,7 +29,8 @@ from lsprotocol import types
 
 from perfsquad.model import Finding, Position, Span
 from perfsquad.profiling.analysis import Bottleneck, Pareto, classify, frame_label, function_kind, pareto, user_view
-from perfsquad.profiling.model import FunctionStat, LineStat, Profile, load_profile
+from perfsquad.profiling.formats import load_profile
+from perfsquad.profiling.model import FunctionStat, LineStat, Profile
 from perfsquad.profiling.weighting import ProfileIndex, weigh_finding
 from perfsquad.server.progress import CommandProgress
 

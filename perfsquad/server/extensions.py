@@ -16,15 +16,12 @@ import pkgutil
 import traceback
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from lsprotocol import types
 
 from perfsquad.model import FileReport, Finding, Position, Span
 from perfsquad.server.conversions import LineIndex
-
-if TYPE_CHECKING:
-    from perfsquad.server.app import PerfsquadServer
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,11 +75,22 @@ ExtraDiagnostic = types.Diagnostic | Finding
 """An extra diagnostic: an LSP Diagnostic (client ranges) or a Finding (converted like ours)."""
 
 
+class ExtensionHost(Protocol):
+    """What discovery needs of the server: the list that records the modules registered.
+
+    Each ``register`` receives the whole server (:class:`perfsquad.server.app.PerfsquadServer`,
+    the contract in :mod:`perfsquad.server`); discovery itself only appends to ``extensions``, so
+    this module, which the server is built on, never imports the server back.
+    """
+
+    extensions: list[str]
+
+
 class ExtensionError(Exception):
     """An ext_*.py module could not be loaded or registered."""
 
 
-def discover_extensions(server: PerfsquadServer, package: str = "perfsquad.server") -> list[str]:
+def discover_extensions(server: ExtensionHost, package: str = "perfsquad.server") -> list[str]:
     """Import every ``ext_*`` module of ``package`` and call its ``register(server)``.
 
     Returns the problems met (one line each); a broken extension is skipped, never fatal.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from perfsquad.analyzers import rule_by_code
-from perfsquad.cli import rule_doc_url
-from perfsquad.docs import speedup_line
+from perfsquad.docs import rule_doc_url, speedup_line
 from perfsquad.model import Finding, FunctionMetrics, Position
 from perfsquad.server.conversions import contains
 from perfsquad.server.documents import Analysis
