@@ -10,10 +10,12 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
+from perfsquad.memo import Carry, EditedUnit, MemoKey, Memos
 from perfsquad.model import Finding, Fix, Position, Severity, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
+from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.analyzers.base import Rule
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from perfsquad.semantics.io_catalog import IOTypes
 
 N = TypeVar("N", bound=ast.AST)
+T = TypeVar("T")
+_MISSING = object()
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -86,9 +90,7 @@ class Context:
         self.want_fixes = want_fixes
         self.findings: list[Finding] = []
         self.fix_errors: list[str] = []
-        self._scope_types: dict[ast.AST, dict[str, str]] = {}
-        self._stmt_loops: dict[ast.AST, list[ast.AST]] = {}
-        self._named_calls: NamedCalls | None = None
+        self._memos = Memos()
         self.whole = True
         """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
         incremental contexts, which index only the re-analyzed unit)."""
@@ -107,6 +109,24 @@ class Context:
         cycles so the tree is freed by reference counting at once instead of by the collector.
         """
         self.__dict__.clear()
+
+    def memo(self, key: MemoKey[T], factory: Callable[[], T], carry: Carry[T] | None = None) -> T:
+        """The value of the per-module fact ``key``: ``factory()`` on the first question, then kept
+        for this context's life (and freed by ``release``). ``carry``: what the editor's incremental
+        analyzer does with it when a new context replaces this one after an edit (None: drop it;
+        see :mod:`perfsquad.memo`). Keys are module-level constants of the module that owns the fact."""
+        memos = self._memos
+        value = memos.values.get(key, _MISSING)
+        if value is _MISSING:
+            value = memos.values[key] = factory()
+            if carry is not None:
+                memos.carries[key] = carry
+        return value  # type: ignore[no-any-return]
+
+    def carry_memos(self, old: Context, edit: EditedUnit) -> None:
+        """Take over ``old``'s memos that their carry policies keep after ``edit`` (this context
+        replaces ``old``; see :mod:`perfsquad.memo`)."""
+        old._memos.carry_into(old, self, edit)
 
     def inherit_from(self, old: Context, classes: dict[ast.ClassDef, ast.ClassDef | None], summary: bool) -> None:
         """Take over, lazily, what ``old`` knows and an edit did not change: the ``self.x`` types
@@ -139,9 +159,7 @@ class Context:
 
     def named_calls(self) -> NamedCalls:
         """The module's calls indexed by callee name (built once, on the first question)."""
-        if self._named_calls is None:
-            self._named_calls = NamedCalls(self.nodes(ast.Call), self.imports)
-        return self._named_calls
+        return self.memo(_NAMED_CALLS, lambda: NamedCalls(self.nodes(ast.Call), self.imports))
 
     def nodes(self, kind: type[N]) -> list[N]:
         return self._buckets.get(kind, [])  # type: ignore[return-value]
@@ -195,9 +213,10 @@ class Context:
         via_iter = False
         while anc is not None:
             if child is not node and isinstance(child, ast.stmt):
-                above = self._stmt_loops.get(child)
+                stmt_loops = self.memo(_STMT_LOOPS, dict)
+                above = stmt_loops.get(child)
                 if above is None:
-                    above = self._stmt_loops[child] = self.loops_around(child)
+                    above = stmt_loops[child] = self.loops_around(child)
                 loops.extend(above)
                 return loops
             if isinstance(anc, ast.For | ast.AsyncFor):
@@ -224,10 +243,11 @@ class Context:
         return self.imports.qualified_name(node)
 
     def scope_types(self, scope: ast.AST) -> dict[str, str]:
-        types = self._scope_types.get(scope)
+        by_scope = self.memo(_SCOPE_TYPES, dict, _carry_scope_types)
+        types = by_scope.get(scope)
         if types is None:
             types = infer_scope_types(scope, self.imports)
-            self._scope_types[scope] = types
+            by_scope[scope] = types
         return types
 
     def type_of(self, node: ast.expr) -> str:
@@ -341,6 +361,37 @@ class Context:
                 notes=notes,
             )
         )
+
+
+_NAMED_CALLS: MemoKey[NamedCalls] = MemoKey("context.named_calls")
+_STMT_LOOPS: MemoKey[dict[ast.AST, list[ast.AST]]] = MemoKey("context.stmt_loops")
+"""The loops around each statement (``loops_around``), worked out once per statement."""
+_SCOPE_TYPES: MemoKey[dict[ast.AST, dict[str, str]]] = MemoKey("context.scope_types")
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _carry_scope_types(
+    types: dict[ast.AST, dict[str, str]], old: Context, new: Context, edit: EditedUnit
+) -> dict[ast.AST, dict[str, str]]:
+    """Scope type facts of everything the edit did not touch: the module's (its statements'
+    names, imports and shadowed builtins are unchanged: the analyzer checks), the class's around
+    an edited method (its ``self.x`` bindings are unchanged), other units'. The replaced unit's
+    scopes are dropped; what ``new`` already computed is kept."""
+    dead = {id(n) for n in walk(edit.old) if isinstance(n, _SCOPE_NODES)}
+    carried = {k: v for k, v in types.items() if id(k) not in dead and k is not old.tree}
+    module_types = types.get(old.tree)
+    if module_types is not None:
+        carried[new.tree] = module_types
+    if edit.owner is not None and edit.old_owner is not None:
+        class_types = carried.pop(edit.old_owner, None)
+        if class_types is not None:
+            carried[edit.owner] = class_types
+    elif isinstance(edit.old, ast.ClassDef):
+        carried.pop(edit.old, None)
+    computed = new._memos.values.get(_SCOPE_TYPES)
+    if computed is not None:
+        carried.update(computed)
+    return carried
 
 
 def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:

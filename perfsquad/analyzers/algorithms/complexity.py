@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from perfsquad.context import Context
+from perfsquad.memo import MemoKey
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 from perfsquad.syntax import children, walk
 
@@ -1203,13 +1204,12 @@ def _plain(ctx: Context, node: ast.AST) -> str:
 
 
 def estimator_for(ctx: Context) -> Estimator:
-    # Kept on the context itself: a WeakKeyDictionary[Context, Estimator] never lets go of an
-    # entry, since the estimator refers to its context (every analyzed tree stayed alive).
-    est: Estimator | None = getattr(ctx, "_complexity_estimator", None)
-    if est is None:
-        est = Estimator(ctx)
-        ctx._complexity_estimator = est  # type: ignore[attr-defined]
-    return est
+    # Kept on the context itself (a memo): a WeakKeyDictionary[Context, Estimator] never lets go
+    # of an entry, since the estimator refers to its context (every analyzed tree stayed alive).
+    return ctx.memo(_ESTIMATOR, lambda: Estimator(ctx))
+
+
+_ESTIMATOR: MemoKey[Estimator] = MemoKey("complexity.estimator")
 
 
 def estimate(fn: FunctionNode, ctx: Context) -> tuple[str | None, str | None]:
