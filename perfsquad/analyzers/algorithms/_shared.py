@@ -199,6 +199,7 @@ def name_uses(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[
 def local_kind(ctx: Context, name: ast.Name) -> str:
     """``ctx.type_of(name)``, or for a function's local whose every plain assignment agrees (and
     whose other bindings are only augmented assignments), that type."""
+    from perfsquad.semantics.bindings import agree
     from perfsquad.semantics.types import UNKNOWN, expr_type
 
     kind = ctx.type_of(name)
@@ -210,16 +211,18 @@ def local_kind(ctx: Context, name: ast.Name) -> str:
     uses = name_uses(ctx, fn).get(name.id)
     if uses is None or uses.escapes_scope:
         return UNKNOWN
-    kinds: set[str] = set()
+    # Its own bindings (``name_uses``: comprehension targets and uses in nested scopes count
+    # against it), the agreement rule of every type inference (``semantics.bindings.agree``).
+    kinds: list[str] = []
     for b in uses.bindings:
         if isinstance(b, ast.Assign) and len(b.targets) == 1:
             value = b.value
             if isinstance(value, ast.BinOp) and isinstance(value.left, ast.Name) and value.left.id == name.id:
                 continue  # acc = acc + part keeps acc's type (for lists and tuples)
-            kinds.add(expr_type(value, ctx.imports))
+            kinds.append(expr_type(value, ctx.imports))
         elif not isinstance(b, ast.AugAssign):
             return UNKNOWN
-    return kinds.pop() if len(kinds) == 1 else UNKNOWN
+    return agree(kinds)
 
 
 def single_list_binding(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.Assign | None:
