@@ -1204,8 +1204,8 @@ def _plain(ctx: Context, node: ast.AST) -> str:
 
 
 def estimator_for(ctx: Context) -> Estimator:
-    # Kept on the context itself (a memo): a WeakKeyDictionary[Context, Estimator] never lets go
-    # of an entry, since the estimator refers to its context (every analyzed tree stayed alive).
+    # Kept on the context itself (a memo): a weak table keyed by the context never lets go of an
+    # entry, since the estimator refers to its context (every analyzed tree stayed alive).
     return ctx.memo(_ESTIMATOR, lambda: Estimator(ctx))
 
 
