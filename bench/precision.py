@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Precision benchmark: perfsquad's findings on real projects, scored against hand labels.
 
-Stdlib only (plus this checkout's ``perfsquad.api.discover`` to count the lines it reads). Run:
+Stdlib only (plus this checkout's ``perfsquad.discovery.discover`` to count the lines it reads). Run:
 
     python3 bench/precision.py                          # Markdown report on every project
     python3 bench/precision.py --projects httpx,rich    # a subset
@@ -126,7 +126,7 @@ def count_lines(package: Path) -> tuple[int, int]:
     """(files, physical lines) of what perfsquad reads under ``package`` at default settings."""
     sys.path.insert(0, str(REPO))
     try:
-        from perfsquad.api import discover
+        from perfsquad.discovery import discover
         from perfsquad.config import Config
 
         paths = list(discover([package], Config()))

@@ -12,10 +12,12 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from perfsquad.memo import EditedUnit, MemoKey
 from perfsquad.model import Finding, Fix, Severity, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
+from perfsquad.syntax import walk
 from perfsquad.tree import COMPREHENSIONS, FUNCTIONS, LOOPS, SCOPES, ModuleTree
 
 if TYPE_CHECKING:
@@ -80,8 +82,6 @@ class Context(ModuleTree):
         self.want_fixes = want_fixes
         self.findings: list[Finding] = []
         self.fix_errors: list[str] = []
-        self._scope_types: dict[ast.AST, dict[str, str]] = {}
-        self._named_calls: NamedCalls | None = None
         self.project: ProjectIndex | None = None
         """The workspace's effect summaries (None: this module alone); set by the engine."""
         self._io: IOTypes | None = None
@@ -118,19 +118,18 @@ class Context(ModuleTree):
     # -- navigation (the rest is ModuleTree's) ----------------------------------------------
     def named_calls(self) -> NamedCalls:
         """The module's calls indexed by callee name (built once, on the first question)."""
-        if self._named_calls is None:
-            self._named_calls = NamedCalls(self.nodes(ast.Call), self.imports)
-        return self._named_calls
+        return self.memo(_NAMED_CALLS, lambda: NamedCalls(self.nodes(ast.Call), self.imports))
 
     # -- semantics --------------------------------------------------------------------------
     def qualified_name(self, node: ast.expr) -> str | None:
         return self.imports.qualified_name(node)
 
     def scope_types(self, scope: ast.AST) -> dict[str, str]:
-        types = self._scope_types.get(scope)
+        by_scope = self.memo(_SCOPE_TYPES, dict, _carry_scope_types)
+        types = by_scope.get(scope)
         if types is None:
             types = infer_scope_types(scope, self.imports)
-            self._scope_types[scope] = types
+            by_scope[scope] = types
         return types
 
     def type_of(self, node: ast.expr) -> str:
@@ -232,6 +231,35 @@ class Context(ModuleTree):
                 notes=notes,
             )
         )
+
+
+_NAMED_CALLS: MemoKey[NamedCalls] = MemoKey("context.named_calls")
+_SCOPE_TYPES: MemoKey[dict[ast.AST, dict[str, str]]] = MemoKey("context.scope_types")
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _carry_scope_types(
+    types: dict[ast.AST, dict[str, str]], old: Context, new: Context, edit: EditedUnit
+) -> dict[ast.AST, dict[str, str]]:
+    """Scope type facts of everything the edit did not touch: the module's (its statements'
+    names, imports and shadowed builtins are unchanged: the analyzer checks), the class's around
+    an edited method (its ``self.x`` bindings are unchanged), other units'. The replaced unit's
+    scopes are dropped; what ``new`` already computed is kept."""
+    dead = {id(n) for n in walk(edit.old) if isinstance(n, _SCOPE_NODES)}
+    carried = {k: v for k, v in types.items() if id(k) not in dead and k is not old.tree}
+    module_types = types.get(old.tree)
+    if module_types is not None:
+        carried[new.tree] = module_types
+    if edit.owner is not None and edit.old_owner is not None:
+        class_types = carried.pop(edit.old_owner, None)
+        if class_types is not None:
+            carried[edit.owner] = class_types
+    elif isinstance(edit.old, ast.ClassDef):
+        carried.pop(edit.old, None)
+    computed = new._memos.values.get(_SCOPE_TYPES)
+    if computed is not None:
+        carried.update(computed)
+    return carried
 
 
 class Inheritance:

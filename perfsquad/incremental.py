@@ -22,10 +22,10 @@ import warnings
 from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
-from perfsquad.analyzers.algorithms._shared import carry_sequence_answers
 from perfsquad.config import Config
 from perfsquad.context import Context
 from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules
+from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint
 from perfsquad.source import SourceText
@@ -354,7 +354,10 @@ class IncrementalAnalyzer:
         unit_ctx.project = self.project
         classes: dict[ast.ClassDef, ast.ClassDef | None] = {s: s for s in ctx.tree.body if isinstance(s, ast.ClassDef)}
         unit_ctx.inherit_from(ctx, classes, summary=True)
-        unit_ctx._scope_types = ctx._scope_types
+        # The same tree seen through the unit's parent links, as an incremental context sees the
+        # module: what ``ctx`` knows carries over as across an edit that changed nothing.
+        text = ctx.source.text[ctx.source.lines_slice(statement_start(unit), unit.end_lineno or unit.lineno)]
+        unit_ctx.carry_memos(ctx, EditedUnit(unit, unit, text, owner, owner))
         return unit_ctx
 
     def _reanalyze(self, new_source: SourceText, index: int, unit: _Unit, delta: int) -> FileReport | None:
@@ -412,7 +415,9 @@ class IncrementalAnalyzer:
         for key, value in new_facts.items():
             if key not in ("signature", "print", "effects", "attributes") and old_facts.get(key) != value:
                 return None  # a fact other units' findings read changed
-        _carry_caches(ctx, new_ctx, unit, module, owner)
+        source = new_ctx.source
+        unit_text = source.text[source.lines_slice(statement_start(unit.new), unit.new.end_lineno or unit.new.lineno)]
+        new_ctx.carry_memos(ctx, EditedUnit(unit.old, unit.new, unit_text, old_owner, owner))
 
         rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
         if new_ctx._effects is not None and new_ctx._effects.used:
@@ -517,32 +522,6 @@ def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
                 out.append(ast.dump(node))
                 wanted |= {n.id for n in walk(node) if isinstance(n, ast.Name) and n.id != me} - names
     return tuple(out)
-
-
-def _carry_caches(ctx: Context, new_ctx: Context, unit: _Unit, module: ast.Module, owner: ast.ClassDef | None) -> None:
-    """Scope type facts of everything the edit did not touch (the module's, the class's, other
-    units'), and the vectorization rules' module tables (their facts were equal)."""
-    dead = {id(n) for n in walk(unit.old) if isinstance(n, _SCOPE_NODES)}
-    types = {k: v for k, v in ctx._scope_types.items() if id(k) not in dead and k is not ctx.tree}
-    module_types = ctx._scope_types.get(ctx.tree)
-    if module_types is not None:
-        types[module] = module_types
-    if owner is not None and unit.old_owner is not None:
-        class_types = types.pop(unit.old_owner, None)
-        if class_types is not None:
-            types[owner] = class_types
-    elif isinstance(unit.old, ast.ClassDef):
-        types.pop(unit.old, None)
-    new_ctx._scope_types = types
-    for name in ("_vec_returns", "_vec_similarities"):
-        if hasattr(ctx, name):
-            setattr(new_ctx, name, getattr(ctx, name))
-    source = new_ctx.source
-    unit_text = source.text[source.lines_slice(statement_start(unit.new), unit.new.end_lineno or unit.new.lineno)]
-    carry_sequence_answers(ctx, new_ctx, unit_text)
-
-
-_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _parse_unit(text: str, source: SourceText, start: int, end: int, member_of: ast.stmt | None) -> ast.stmt | None:

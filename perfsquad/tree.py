@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import ast
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from perfsquad.memo import Carry, EditedUnit, MemoKey, Memos
 from perfsquad.model import Position, Span
 from perfsquad.source import SourceText
 from perfsquad.syntax import CHILD_FIELDS, child_fields
 
 N = TypeVar("N", bound=ast.AST)
+T = TypeVar("T")
 _AST = ast.AST
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
@@ -93,12 +95,30 @@ class ModuleTree:
         self.path = path
         self._parents = parents
         self._buckets = buckets
-        self._stmt_loops: dict[ast.AST, list[ast.AST]] = {}
+        self._memos = Memos()
         self.whole = True
         """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
         incremental contexts, which index only the re-analyzed unit)."""
 
     # -- navigation -------------------------------------------------------------------------
+    def memo(self, key: MemoKey[T], factory: Callable[[], T], carry: Carry[T] | None = None) -> T:
+        """The value of the per-module fact ``key``: ``factory()`` on the first question, then kept
+        for this context's life (and freed by ``release``). ``carry``: what the editor's incremental
+        analyzer does with it when a new context replaces this one after an edit (None: drop it;
+        see :mod:`perfsquad.memo`). Keys are module-level constants of the module that owns the fact."""
+        memos = self._memos
+        value = memos.values.get(key, _MISSING)
+        if value is _MISSING:
+            value = memos.values[key] = factory()
+            if carry is not None:
+                memos.carries[key] = carry
+        return value  # type: ignore[no-any-return]
+
+    def carry_memos(self, old: ModuleTree, edit: EditedUnit) -> None:
+        """Take over ``old``'s memos that their carry policies keep after ``edit`` (this context
+        replaces ``old``; see :mod:`perfsquad.memo`)."""
+        old._memos.carry_into(old, self, edit)
+
     def links_whole_tree(self) -> bool:
         """Whether the buckets and parent links cover the whole module (an editor's incremental
         context indexes only the re-analyzed unit, and its tree may hold old statements)."""
@@ -162,9 +182,10 @@ class ModuleTree:
         via_iter = False
         while anc is not None:
             if child is not node and isinstance(child, ast.stmt):
-                above = self._stmt_loops.get(child)
+                stmt_loops = self.memo(_STMT_LOOPS, dict)
+                above = stmt_loops.get(child)
                 if above is None:
-                    above = self._stmt_loops[child] = self.loops_around(child)
+                    above = stmt_loops[child] = self.loops_around(child)
                 loops.extend(above)
                 return loops
             if isinstance(anc, ast.For | ast.AsyncFor):
@@ -202,6 +223,11 @@ class ModuleTree:
 
     def text(self, node: ast.AST) -> str:
         return self.source.segment(self.span(node))
+
+
+_STMT_LOOPS: MemoKey[dict[ast.AST, list[ast.AST]]] = MemoKey("tree.stmt_loops")
+"""The loops around each statement (``loops_around``), worked out once per statement."""
+_MISSING = object()
 
 
 def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:

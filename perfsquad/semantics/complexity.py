@@ -32,6 +32,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from perfsquad.memo import MemoKey
 from perfsquad.semantics.cost import CONST, Cost, Term, log_of, relabel, render, substitute, times_term, var
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 from perfsquad.semantics.view import TypedModuleView
@@ -1002,13 +1003,12 @@ def _plain(ctx: TypedModuleView, node: ast.AST) -> str:
 
 
 def estimator_for(ctx: TypedModuleView) -> Estimator:
-    # Kept on the context itself: a WeakKeyDictionary[Context, Estimator] never lets go of an
+    # Kept on the context itself (a memo): a weak table keyed by the context never lets go of an
     # entry, since the estimator refers to its context (every analyzed tree stayed alive).
-    est: Estimator | None = getattr(ctx, "_complexity_estimator", None)
-    if est is None:
-        est = Estimator(ctx)
-        ctx._complexity_estimator = est  # type: ignore[attr-defined]
-    return est
+    return ctx.memo(_ESTIMATOR, lambda: Estimator(ctx))
+
+
+_ESTIMATOR: MemoKey[Estimator] = MemoKey("complexity.estimator")
 
 
 def estimate(fn: FunctionNode, ctx: TypedModuleView) -> tuple[str | None, str | None]:

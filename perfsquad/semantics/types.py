@@ -10,12 +10,24 @@ qualified class names without the ``builtins.`` prefix: ``list``, ``dict``, ``co
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
+from perfsquad.semantics.bindings import (
+    ANNOTATED,
+    ASSIGN,
+    AUGMENTED,
+    DELETED,
+    IN_TARGET,
+    KWARG,
+    PARAM,
+    VARARG,
+    agree,
+    scope_bindings,
+)
+from perfsquad.semantics.bindings import (
+    UNKNOWN as UNKNOWN,  # re-exported: the spelling every module imports from here
+)
 from perfsquad.semantics.names import ImportMap
-from perfsquad.syntax import children, walk
-
-UNKNOWN = "?"
+from perfsquad.syntax import walk
 
 _CONSTRUCTORS: dict[str, str] = {
     "builtins.list": "list",
@@ -116,93 +128,36 @@ def annotation_type(node: ast.expr | None, imports: ImportMap) -> str:
     return _ANNOTATIONS.get(qn, UNKNOWN)
 
 
-def _scope_body_nodes(scope: ast.AST) -> Iterator[ast.AST]:
-    """Every node of ``scope`` that belongs to it (not to nested functions, classes or lambdas)."""
-    stack: list[ast.AST] = children(scope)
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            # The name, decorators and defaults belong to the enclosing scope; the body does not.
-            if not isinstance(node, ast.Lambda):
-                stack.extend(node.decorator_list)
-            continue
-        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            # Only the first iterable is evaluated in the enclosing scope.
-            stack.append(node.generators[0].iter)
-            continue
-        stack.extend(children(node))
-
-
 def infer_scope_types(scope: ast.AST, imports: ImportMap) -> dict[str, str]:
-    """Map each local name of ``scope`` to its type, or to ``UNKNOWN`` when bindings disagree."""
-    types: dict[str, str] = {}
+    """Map each local name of ``scope`` to its type, or to ``UNKNOWN`` when bindings disagree.
 
-    def bind(name: str, kind: str) -> None:
-        old = types.get(name)
-        types[name] = kind if old is None or old == kind else UNKNOWN
-
-    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-        args = scope.args
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-            bind(arg.arg, annotation_type(arg.annotation, imports))
-        if args.vararg:
-            bind(args.vararg.arg, "tuple")
-        if args.kwarg:
-            bind(args.kwarg.arg, "dict")
-
-    for node in _scope_body_nodes(scope):
-        if isinstance(node, ast.Assign):
-            kind = expr_type(node.value, imports)
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    bind(target.id, kind)
-                else:
-                    for sub in walk(target):
-                        # Only names in Store context are bound: `d[k] = v` and `o.a = v` do not rebind `d`/`o`.
-                        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                            bind(sub.id, UNKNOWN)
-        elif isinstance(node, ast.AnnAssign):
-            if isinstance(node.target, ast.Name):
-                kind = annotation_type(node.annotation, imports)
-                if kind == UNKNOWN and node.value is not None:
-                    kind = expr_type(node.value, imports)
-                bind(node.target.id, kind)
-        elif isinstance(node, ast.AugAssign):
-            if isinstance(node.target, ast.Name) and node.target.id not in types:
-                bind(node.target.id, UNKNOWN)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            # Loop targets, with-as, walrus, del, unpacking: anything not seen above.
-            parent_handled = node.id in types
-            if not parent_handled:
-                bind(node.id, UNKNOWN)
-        elif isinstance(node, ast.NamedExpr):
-            bind(node.target.id, UNKNOWN)
-        elif isinstance(node, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
-            targets = (
-                [node.target]
-                if isinstance(node, ast.For | ast.AsyncFor)
-                else [i.optional_vars for i in node.items if i.optional_vars is not None]
-            )
-            for target in targets:
-                for sub in walk(target):
-                    if isinstance(sub, ast.Name):
-                        bind(sub.id, UNKNOWN)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            for name in node.names:
-                types[name] = UNKNOWN
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                bind((alias.asname or alias.name).split(".", 1)[0], UNKNOWN)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bind(node.name, UNKNOWN)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bind(node.name, UNKNOWN)
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-            bind(node.name, UNKNOWN)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            bind(node.rest, UNKNOWN)
-    return types
+    ``x += ...`` and ``del x`` count (as unknown) only when they are the first binding of ``x``
+    met (the parameters, then the scope's nodes in ``scope_body_nodes`` order)."""
+    kinds: dict[str, list[str]] = {}
+    for name, how, node in scope_bindings(scope):
+        seen = kinds.get(name)
+        if how in (AUGMENTED, DELETED) and seen is not None:
+            continue
+        if how == ASSIGN:
+            kind = expr_type(node.value, imports)  # type: ignore[attr-defined]
+        elif how == ANNOTATED:
+            assert isinstance(node, ast.AnnAssign)
+            kind = annotation_type(node.annotation, imports)
+            if kind == UNKNOWN and node.value is not None:
+                kind = expr_type(node.value, imports)
+        elif how == PARAM:
+            kind = annotation_type(node.annotation, imports)  # type: ignore[attr-defined]
+        elif how == VARARG:
+            kind = "tuple"
+        elif how == KWARG:
+            kind = "dict"
+        else:
+            kind = UNKNOWN
+        if seen is None:
+            kinds[name] = [kind]
+        else:
+            seen.append(kind)
+    return {name: agree(found) for name, found in kinds.items()}
 
 
 # -- numeric facts (used by the vectorization rules) --------------------------------------------
@@ -341,22 +296,10 @@ def infer_numeric_types(scope: ast.AST, imports: ImportMap, returns: dict[str, s
     ``x += ...`` does not change a name's type here (numeric in-place updates keep the container);
     any other kind of binding (loop target, ``with``, unpacking, import, ``global``) makes it unknown.
     """
-    kinds: dict[str, set[str]] = {}
-
-    def bind(name: str, kind: str) -> None:
-        kinds.setdefault(name, set()).add(kind)
-
-    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-        args = scope.args
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-            bind(arg.arg, numeric_annotation(arg.annotation, imports))
-        for extra in (args.vararg, args.kwarg):
-            if extra is not None:
-                bind(extra.arg, UNKNOWN)
-    typed_targets: set[int] = set()
-    nodes = list(_scope_body_nodes(scope))
-    for node in nodes:
-        if isinstance(node, ast.Assign):
+    kinds: dict[str, list[str]] = {}
+    for name, how, node in scope_bindings(scope):
+        if how == ASSIGN:
+            assert isinstance(node, ast.Assign)
             kind = numeric_value_type(node.value, imports)
             call = node.value
             if (
@@ -368,36 +311,19 @@ def infer_numeric_types(scope: ast.AST, imports: ImportMap, returns: dict[str, s
             ):
                 # ``x = load()`` where ``def load() -> np.ndarray`` is a function of this module.
                 kind = returns.get(call.func.id, UNKNOWN)
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    typed_targets.add(id(target))
-                    bind(target.id, kind)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        elif how == ANNOTATED:
+            assert isinstance(node, ast.AnnAssign)
             kind = numeric_annotation(node.annotation, imports)
             if kind == UNKNOWN and node.value is not None:
                 kind = numeric_value_type(node.value, imports)
-            typed_targets.add(id(node.target))
-            bind(node.target.id, kind)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            typed_targets.add(id(node.target))
-    for node in nodes:
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in typed_targets:
-            bind(node.id, UNKNOWN)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            for name in node.names:
-                bind(name, UNKNOWN)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                bind((alias.asname or alias.name).split(".", 1)[0], UNKNOWN)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bind(node.name, UNKNOWN)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bind(node.name, UNKNOWN)
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-            bind(node.name, UNKNOWN)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            bind(node.rest, UNKNOWN)
-    return {name: next(iter(ks)) for name, ks in kinds.items() if len(ks) == 1 and UNKNOWN not in ks}
+        elif how == PARAM:
+            kind = numeric_annotation(node.annotation, imports)  # type: ignore[attr-defined]
+        elif how in (AUGMENTED, IN_TARGET):
+            continue
+        else:
+            kind = UNKNOWN
+        kinds.setdefault(name, []).append(kind)
+    return {name: kind for name, found in kinds.items() if (kind := agree(found)) != UNKNOWN}
 
 
 def function_return_types(tree: ast.Module, imports: ImportMap) -> dict[str, str]:

@@ -9,13 +9,15 @@ they ask for a module through these protocols, which the context satisfies (thro
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol, TypeVar
 
+from perfsquad.memo import Carry, MemoKey
 from perfsquad.semantics.names import ImportMap
 from perfsquad.source import SourceText
 
 N = TypeVar("N", bound=ast.AST)
+T = TypeVar("T")
 
 
 class ModuleView(Protocol):
@@ -49,6 +51,8 @@ class ModuleView(Protocol):
     def loops_around(self, node: ast.AST) -> list[ast.AST]: ...
 
     def text(self, node: ast.AST) -> str: ...
+
+    def memo(self, key: MemoKey[T], factory: Callable[[], T], carry: Carry[T] | None = None) -> T: ...
 
 
 class TypedModuleView(ModuleView, Protocol):

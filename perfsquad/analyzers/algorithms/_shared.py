@@ -8,11 +8,11 @@ import itertools
 import re
 import textwrap
 import warnings
-import weakref
 from dataclasses import dataclass, field
 
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
+from perfsquad.memo import EditedUnit, MemoKey
 from perfsquad.model import Edit, Fix, FixSafety
 from perfsquad.source import SourceText
 from perfsquad.syntax import children, statement_start, walk
@@ -51,7 +51,6 @@ _SEQ_TAIL = re.compile(
 )
 """What follows a name the module binds to a list or tuple: an annotation naming one, or ``=``
 with a literal, a ``list(``/``tuple(``/``sorted(`` call, or a comprehension."""
-_SEQ_ATTR = "_alg_sequence_answers"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -79,11 +78,7 @@ def maybe_sequence(ctx: Context, name: str) -> bool:
     module bind ``name`` to a list or tuple at all (a literal, ``list()``/``tuple()``/``sorted()``,
     a comprehension, an annotation)? False means it certainly cannot be a *known* list or tuple.
     One search of the module's text per name asked about (answers kept on the context)."""
-    answers: _SequenceAnswers | None = getattr(ctx, _SEQ_ATTR, None)
-    if answers is None:
-        answers = _SequenceAnswers(ctx.source.text)
-        setattr(ctx, _SEQ_ATTR, answers)
-    return answers.ask(name)
+    return ctx.memo(_SEQUENCE_ANSWERS, lambda: _SequenceAnswers(ctx.source.text), _carry_sequence_answers).ask(name)
 
 
 class _SequenceAnswers:
@@ -110,12 +105,15 @@ class _SequenceAnswers:
         return found
 
 
-def carry_sequence_answers(old: Context, new: Context, unit_text: str) -> None:
+def _carry_sequence_answers(
+    answers: _SequenceAnswers, old: Context, new: Context, edit: EditedUnit
+) -> _SequenceAnswers:
     """After an edit of one unit (see ``_SequenceAnswers``): the old answers are copied, so the
     contexts never form a chain."""
-    answers: _SequenceAnswers | None = getattr(old, _SEQ_ATTR, None)
-    if answers is not None:
-        setattr(new, _SEQ_ATTR, _SequenceAnswers(new.source.text, dict(answers.answers), unit_text))
+    return _SequenceAnswers(new.source.text, dict(answers.answers), edit.text)
+
+
+_SEQUENCE_ANSWERS: MemoKey[_SequenceAnswers] = MemoKey("alg.sequence_answers")
 
 
 def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:
@@ -153,14 +151,12 @@ class NameUses:
     """Declared global/nonlocal, or used by a nested function or class."""
 
 
-_USES: weakref.WeakKeyDictionary[Context, dict[ast.AST, dict[str, NameUses]]] = weakref.WeakKeyDictionary()
+_USES: MemoKey[dict[ast.AST, dict[str, NameUses]]] = MemoKey("alg.name_uses")
 
 
 def name_uses(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, NameUses]:
     """Uses of every name in ``fn`` (computed once per function, on demand)."""
-    per_ctx = _USES.get(ctx)
-    if per_ctx is None:
-        per_ctx = _USES[ctx] = {}
+    per_ctx = ctx.memo(_USES, dict)
     cached = per_ctx.get(fn)
     if cached is not None:
         return cached
@@ -203,6 +199,7 @@ def name_uses(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[
 def local_kind(ctx: Context, name: ast.Name) -> str:
     """``ctx.type_of(name)``, or for a function's local whose every plain assignment agrees (and
     whose other bindings are only augmented assignments), that type."""
+    from perfsquad.semantics.bindings import agree
     from perfsquad.semantics.types import UNKNOWN, expr_type
 
     kind = ctx.type_of(name)
@@ -214,16 +211,18 @@ def local_kind(ctx: Context, name: ast.Name) -> str:
     uses = name_uses(ctx, fn).get(name.id)
     if uses is None or uses.escapes_scope:
         return UNKNOWN
-    kinds: set[str] = set()
+    # Its own bindings (``name_uses``: comprehension targets and uses in nested scopes count
+    # against it), the agreement rule of every type inference (``semantics.bindings.agree``).
+    kinds: list[str] = []
     for b in uses.bindings:
         if isinstance(b, ast.Assign) and len(b.targets) == 1:
             value = b.value
             if isinstance(value, ast.BinOp) and isinstance(value.left, ast.Name) and value.left.id == name.id:
                 continue  # acc = acc + part keeps acc's type (for lists and tuples)
-            kinds.add(expr_type(value, ctx.imports))
+            kinds.append(expr_type(value, ctx.imports))
         elif not isinstance(b, ast.AugAssign):
             return UNKNOWN
-    return kinds.pop() if len(kinds) == 1 else UNKNOWN
+    return agree(kinds)
 
 
 def single_list_binding(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.Assign | None:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import ast
-import weakref
 
 from perfsquad.analyzers.algorithms._shared import line_start_edit, multi_edit_fix
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
+from perfsquad.memo import MemoKey
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.complexity import calls_per_run, estimator_for
@@ -167,7 +167,7 @@ class OverlappingRecursion(Rule):
                               "side effects run once per distinct arguments)", FixSafety.UNSAFE)  # fmt: skip
 
 
-_KNOWN: weakref.WeakKeyDictionary[Context, set[int]] = weakref.WeakKeyDictionary()
+_KNOWN: MemoKey[set[int]] = MemoKey("alg.overlapping_recursion.known")
 
 
 def _maybe_recursive(ctx: Context, fn: ast.FunctionDef) -> bool:
@@ -176,9 +176,7 @@ def _maybe_recursive(ctx: Context, fn: ast.FunctionDef) -> bool:
     A function missing from the buckets (an incrementally re-parsed block) is always a candidate."""
     if not ctx.whole:
         return True  # an editor's incremental context: the unit is small, check it precisely
-    known = _KNOWN.get(ctx)
-    if known is None:
-        known = _KNOWN[ctx] = {id(f) for f in ctx.nodes(ast.FunctionDef)}
+    known = ctx.memo(_KNOWN, lambda: {id(f) for f in ctx.nodes(ast.FunctionDef)})
     if id(fn) not in known:
         return True
     calls = ctx.named_calls().calls(frozenset({fn.name}))

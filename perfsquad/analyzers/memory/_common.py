@@ -9,11 +9,11 @@ counts as a possible eviction, so the rules stay silent: precise before broad.
 from __future__ import annotations
 
 import ast
-import weakref
 from dataclasses import dataclass, field
 
 from perfsquad.analyzers.io._common import enclosing_function
 from perfsquad.context import FUNCTIONS, Context
+from perfsquad.memo import MemoKey
 from perfsquad.syntax import children, walk
 
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
@@ -90,17 +90,12 @@ class ContainerUse:
     """Something may remove from it (or we cannot tell)."""
 
 
-_CACHE: weakref.WeakKeyDictionary[ast.AST, dict[str, ContainerUse]] = weakref.WeakKeyDictionary()
+_CONTAINERS: MemoKey[dict[str, ContainerUse]] = MemoKey("memory.containers")
 
 
 def module_containers(ctx: Context) -> dict[str, ContainerUse]:
-    """Module-level dicts/lists/sets/deques and how every function uses them (cached per tree)."""
-    cached = _CACHE.get(ctx.tree)
-    if cached is not None:
-        return cached
-    result = _analyze_containers(ctx)
-    _CACHE[ctx.tree] = result
-    return result
+    """Module-level dicts/lists/sets/deques and how every function uses them (once per module)."""
+    return ctx.memo(_CONTAINERS, lambda: _analyze_containers(ctx))
 
 
 _CONTAINER_VALUES = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp, ast.Call)

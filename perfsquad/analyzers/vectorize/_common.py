@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, replace_statements
 from perfsquad.fixes.cst import cst
+from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span, Speedup
 from perfsquad.semantics.types import (
     NDARRAY,
@@ -39,16 +40,15 @@ MATRICES = NUMERIC_MATRICES | {NDARRAY}
 # -- numeric types of expressions ------------------------------------------------------------------
 
 
-def _cache(ctx: Context) -> dict[int, dict[str, str]]:
-    cache: dict[int, dict[str, str]] | None = getattr(ctx, "_vec_numeric", None)
-    if cache is None:
-        cache = {}
-        ctx._vec_numeric = cache  # type: ignore[attr-defined]
-    return cache
+_NUMERIC: MemoKey[dict[int, dict[str, str]]] = MemoKey("vectorize.numeric")
+"""Numeric types of each scope's names, by the scope's id."""
+_RETURNS: MemoKey[dict[str, str]] = MemoKey("vectorize.returns")
+"""The module's functions' numeric return types: carried over an edit as they are (the rules'
+``module_facts`` send any edit that could change them to a whole-file analysis)."""
 
 
 def _scope_numeric(ctx: Context, scope: ast.AST) -> dict[str, str]:
-    cache = _cache(ctx)
+    cache = ctx.memo(_NUMERIC, dict)
     types = cache.get(id(scope))
     if types is None:
         types = infer_numeric_types(scope, ctx.imports, _returns(ctx))
@@ -57,11 +57,7 @@ def _scope_numeric(ctx: Context, scope: ast.AST) -> dict[str, str]:
 
 
 def _returns(ctx: Context) -> dict[str, str]:
-    cached: dict[str, str] | None = getattr(ctx, "_vec_returns", None)
-    if cached is None:
-        cached = function_return_types(ctx.tree, ctx.imports)
-        ctx._vec_returns = cached  # type: ignore[attr-defined]
-    return cached
+    return ctx.memo(_RETURNS, lambda: function_return_types(ctx.tree, ctx.imports), keep)
 
 
 def name_type(ctx: Context, node: ast.Name) -> str:

@@ -13,6 +13,7 @@ from perfsquad.analyzers.vectorize._common import (
     report,
 )
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
+from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
@@ -93,16 +94,21 @@ def _element_of(ctx: Context, side: _Side, node: ast.expr) -> ast.expr | None:
 
 def similarity_functions(ctx: Context) -> dict[str, str]:
     """Functions of this module that compare two vector parameters (a dot product, cosine, distance)."""
-    cached: dict[str, str] | None = getattr(ctx, "_vec_similarities", None)
-    if cached is not None:
-        return cached
+    return ctx.memo(_SIMILARITY_FUNCTIONS, lambda: _similarity_functions(ctx), keep)
+
+
+_SIMILARITY_FUNCTIONS: MemoKey[dict[str, str]] = MemoKey("vectorize.similarity_functions")
+"""Carried over an edit as it is: ``module_facts`` sends an edit that could change it to a
+whole-file analysis."""
+
+
+def _similarity_functions(ctx: Context) -> dict[str, str]:
     found: dict[str, str] = {}
     for fn in ctx.tree.body:
         if isinstance(fn, FUNCTIONS):
             kind = similarity_kind(ctx, fn)
             if kind is not None:
                 found[fn.name] = kind
-    ctx._vec_similarities = found  # type: ignore[attr-defined]
     return found
 
 
