@@ -339,6 +339,7 @@ class Context:
                 fix=built,
                 speedup=rule.speedup(),
                 notes=notes,
+                fixable=fix is not None and (built is not None or not self.want_fixes),
             )
         )
 
