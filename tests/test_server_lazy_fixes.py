@@ -28,7 +28,7 @@ from perfsquad.fixes.apply import apply_edits
 from perfsquad.model import Edit, Fix, FixSafety, Span
 from perfsquad.server import actions
 from perfsquad.server.conversions import Encoding
-from perfsquad.server.diagnostics import report_diagnostics
+from perfsquad.server.diagnostics import _rule_fix, report_diagnostics
 from perfsquad.server.documents import Documents, DocumentState, analyze_snapshot
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
@@ -145,6 +145,7 @@ def test_an_edit_builds_no_fix_and_a_code_action_builds_its_rule_s(monkeypatch: 
     rule = _counting_rule(calls)
     for module in (perfsquad.engine, perfsquad.analyzers, perfsquad.incremental):
         monkeypatch.setattr(module, "RULES", (rule,))
+    _rule_fix.cache_clear()  # rule codes are looked up once: forget any IDM901 seen without the rule
     analyzer = DocumentAnalyzer("counted.py", project=False)
     state = DocumentState("file:///counted.py", "counted.py", analyzer)
 

@@ -7,6 +7,7 @@ describe the fix it offers); a code action builds the fixes it shows (see :mod:`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,9 +44,13 @@ def offered_fix(finding: Finding) -> tuple[str, FixSafety] | None:
     safety is the best a fix of it can have; the built one may say less), or None: no fix."""
     if finding.fix is not None:
         return finding.fix.title, finding.fix.safety
-    if not finding.fixable:
-        return None
-    rule = rule_by_code(finding.code)
+    return _rule_fix(finding.code) if finding.fixable else None
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_fix(code: str) -> tuple[str, FixSafety] | None:
+    """A rule's fix title and safety (looked up once per code: every publish asks, per finding)."""
+    rule = rule_by_code(code)
     if rule is None or rule.fix_title is None or rule.fix_safety is None:
         return None
     return rule.fix_title, rule.fix_safety
