@@ -126,8 +126,8 @@ def count_lines(package: Path) -> tuple[int, int]:
     """(files, physical lines) of what perfsquad reads under ``package`` at default settings."""
     sys.path.insert(0, str(REPO))
     try:
-        from perfsquad.discovery import discover
         from perfsquad.config import Config
+        from perfsquad.discovery import discover
 
         paths = list(discover([package], Config()))
     finally:

@@ -317,6 +317,28 @@ class DocumentAnalyzer:
         self.report = inc.update(text)
         return self.report
 
+    def fixes(self, text: str, codes: Iterable[str]) -> FileReport:
+        """The findings of the rules ``codes`` in ``text``, with their fixes built.
+
+        The editor analyzes each edit without building fixes (``update(want_fixes=False)``); a code
+        action asks here for the few it shows. A whole-file analysis by only those rules gives their
+        findings exactly as ``update`` found them (rules do not depend on one another), at the cost
+        of one parse, and keeps nothing afterwards: no syntax tree outlives the request. It never
+        touches this analyzer's incremental state, so it needs no lock against ``update``.
+        """
+        from perfsquad.analyzers import RULES
+        from perfsquad.engine import analyze_text
+
+        wanted = set(codes)
+        rules = tuple(rule for rule in RULES if rule.code in wanted)
+        project = None
+        if self._want_project:
+            from perfsquad.workspace import index_for
+
+            project = index_for(self.path, self.config)
+        # record=False: the index may already hold a newer text of this document.
+        return analyze_text(text, self.path, self.config, want_fixes=True, rules=rules, project=project, record=False)
+
     @property
     def last_was_incremental(self) -> bool:
         return self._inc is not None and self._inc.last_was_incremental

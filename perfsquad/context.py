@@ -229,6 +229,7 @@ class Context(ModuleTree):
                 fix=built,
                 speedup=rule.speedup(),
                 notes=notes,
+                fixable=fix is not None and (built is not None or not self.want_fixes),
             )
         )
 

@@ -18,7 +18,7 @@ import ast
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from perfsquad.config import Config
@@ -83,8 +83,10 @@ def analyze_text(
     package: str | None = None,
     rules: tuple[type[Rule], ...],
     project: ProjectIndex | None = None,
+    record: bool = True,
 ) -> FileReport:
-    """Analyze decoded source text. Never raises for any input."""
+    """Analyze decoded source text. Never raises for any input. ``record=False``: leave ``project``
+    as it is (an editor building fixes for a text the index may already have a newer version of)."""
     config = config or Config()
     if len(text) > config.max_file_bytes:
         return _too_large(path, len(text), config)
@@ -93,7 +95,7 @@ def analyze_text(
             # Keep only the report: the tree and its context are freed by reference counting
             # (they hold no cycles) *before* the collector is re-enabled, so re-enabling it does
             # not trigger a collection that walks the whole tree.
-            analysis = _analyze(text, path, config, want_fixes, metrics, package, rules, project)
+            analysis = _analyze(text, path, config, want_fixes, metrics, package, rules, project, record)
             if analysis.ctx is not None:
                 analysis.ctx.release()  # break the caches' reference cycles: the tree is freed now
             return analysis.report
@@ -143,6 +145,7 @@ def _analyze(
     package: str | None,
     rules: tuple[type[Rule], ...],
     project: ProjectIndex | None = None,
+    record: bool = True,
 ) -> Analysis:
     source = SourceText.from_text(text)
     error: str | None = None
@@ -165,7 +168,7 @@ def _analyze(
     ctx = Context(tree, source, path, parents, buckets, imports, want_fixes)
     ctx.project = project
     rule_errors = run_rules(ctx, buckets, config, rules)
-    if project is not None and error is None:
+    if project is not None and record and error is None:
         project.record(ctx)  # this module's effect summary, from the same parse
     findings = postprocess(ctx.findings, source, config)
     functions = function_metrics_of(ctx, buckets) if metrics else ()
@@ -313,7 +316,7 @@ def postprocess(findings: list[Finding], source: SourceText, config: Config) -> 
             continue
         severity = config.severity_for(f.code, f.severity)
         if severity is not f.severity:
-            f = Finding(f.code, f.message, f.span, severity, f.fix, f.speedup, f.notes)
+            f = replace(f, severity=severity)
         kept.append(f)
     kept.sort(key=lambda f: (f.span.start.line, f.span.start.column, f.code))
     return tuple(kept)

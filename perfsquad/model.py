@@ -155,6 +155,10 @@ class Finding:
     """Extra evidence, e.g. an interprocedural chain or the reason a fix is unsafe."""
     measured_share: float | None = None
     """Share of a measured profile's runtime spent in this finding's code (None: no profile)."""
+    fixable: bool = False
+    """A fix is available: built in ``fix`` when the analysis built fixes, or offered by the rule
+    and not built yet when it did not (the editor's analyses, which build a fix only when a code
+    action asks for it; until then the rule's ``fix_title``/``fix_safety`` describe it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +252,7 @@ def finding_from_json(d: Any) -> Finding:
         speedup=_speedup(d["speedup"]),
         notes=tuple(d["notes"]),
         measured_share=d.get("measured_share"),
+        fixable=bool(d.get("fixable", False)),
     )
 
 

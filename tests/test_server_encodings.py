@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsp_harness import ProbeClient, apply_text_edits, by_code, initialize, lsp_fixture, unit_length
+from lsp_harness import (
+    ProbeClient,
+    apply_text_edits,
+    by_code,
+    initialize,
+    lsp_fixture,
+    unit_length,
+    workspace_edits,
+)
 from lsprotocol import types
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
@@ -78,18 +86,19 @@ async def test_ranges_in_each_encoding(client: ProbeClient, tmp_path: Path, enco
     moved = next(d for d in edited if d.code == "IDM006" and d.range.start.line == 8)
     assert moved.range.start.character == emoji_line.range.start.character + unit_length("🎉", encoding)
 
-    # The quick fix's edits are in client units too: applied by the client, `d.keys()` becomes `d`.
-    edits = [types.TextEdit(range=_range(e["range"]), new_text=e["newText"]) for e in moved.data["fix"]["edits"]]
+    # The quick fix's edits (built when asked for) are in client units too: `d.keys()` becomes `d`.
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=moved.range,
+            context=types.CodeActionContext(diagnostics=[moved]),
+        )
+    )
+    fix = next(a for a in actions or [] if isinstance(a, types.CodeAction) and a.title.startswith("Fix IDM006"))
+    edits = workspace_edits((await client.code_action_resolve_async(fix)).edit, uri)
     edited_text = TEXT.replace('"😀🐍"', '"😀🐍🎉"')
     fixed = apply_text_edits(edited_text, edits, encoding)
     assert fixed == edited_text.replace('"😀🐍🎉" in d.keys()', '"😀🐍🎉" in d')
-
-
-def _range(raw: dict[str, dict[str, int]]) -> types.Range:
-    return types.Range(
-        start=types.Position(line=raw["start"]["line"], character=raw["start"]["character"]),
-        end=types.Position(line=raw["end"]["line"], character=raw["end"]["character"]),
-    )
 
 
 async def test_server_prefers_utf32_then_utf8_then_utf16(client: ProbeClient, tmp_path: Path) -> None:

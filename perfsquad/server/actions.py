@@ -1,15 +1,20 @@
 """Code actions: per-finding quick fixes, "ignore on this line", and ``source.fixAll.perfsquad``.
 
 Every action is first built *without* its edit, with what is needed to compute it in ``data``;
-:func:`resolve` adds the edit. Clients that support ``codeAction/resolve`` for ``edit`` get the
-light actions and resolve the one the user picks; for the others the server resolves them all
-before answering. Quick-fix edits come from the diagnostic's ``data`` (never a re-analysis).
+:func:`resolve_edits` computes the edit. Clients that support ``codeAction/resolve`` for ``edit``
+get the light actions and resolve the one the user picks; for the others the server resolves them
+all before answering.
+
+The server analyzes edits without building fixes: a diagnostic only says its finding is fixable.
+A code action request builds the fixes of the findings it is about (a :data:`FixBuilder`: a
+re-analysis of the document's current text by those findings' rules, kept for that text), so a
+fix that turns out impossible is never offered; resolving turns the built fix into edits.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +22,19 @@ from lsprotocol import types
 
 from perfsquad.config import Config
 from perfsquad.fixes.apply import fix_text
-from perfsquad.model import FixSafety
+from perfsquad.model import Finding, Fix, FixSafety
 from perfsquad.server.conversions import Encoding, LineIndex, to_units
-from perfsquad.server.diagnostics import PARSE_ERROR_CODE, SOURCE, parse_fix_data
+from perfsquad.server.diagnostics import (
+    PARSE_ERROR_CODE,
+    SOURCE,
+    diagnostic_key,
+    finding_key,
+    fix_edits,
+    offered_fix,
+    parse_fix_data,
+    parse_range,
+    range_json,
+)
 from perfsquad.server.documents import Analysis
 from perfsquad.source import SourceText
 
@@ -32,6 +47,12 @@ _CODE_RE = re.compile(r"^[A-Z]+[0-9]+$")
 
 class StaleDocument(Exception):
     """The document changed since the action was offered."""
+
+
+FixBuilder = Callable[[Collection[str]], Sequence[Finding]]
+"""The findings of the given rule codes in a snapshot's text, with their fixes built."""
+BuiltFixes = dict[tuple[object, ...], Fix]
+"""Built fixes by :func:`diagnostic_key` of their finding's diagnostic."""
 
 
 @dataclass(frozen=True)
@@ -66,14 +87,25 @@ def _action(
     )
 
 
-def quick_fix(snap: Snapshot, diagnostic: types.Diagnostic, data: Any) -> types.CodeAction | None:
+def offered(snap: Snapshot, diagnostic: types.Diagnostic, data: Any) -> bool:
+    """Whether a diagnostic of ours says, for the snapshot's version, that its finding has a fix
+    worth offering (a display-only one never is)."""
     fix = parse_fix_data(data)
     if fix is None or fix.safety is FixSafety.DISPLAY_ONLY:
+        return False
+    # A diagnostic older than the text: its finding may have moved or gone.
+    return fix.version is None or snap.version is None or fix.version == snap.version
+
+
+def quick_fix(snap: Snapshot, diagnostic: types.Diagnostic, data: Any, built: BuiltFixes) -> types.CodeAction | None:
+    if not offered(snap, diagnostic, data):
         return None
-    if fix.version is not None and snap.version is not None and fix.version != snap.version:
-        return None  # the diagnostic is older than the text: its edits may not fit any more
+    fix = built.get(diagnostic_key(diagnostic))
+    if fix is None or not fix.edits or fix.safety is FixSafety.DISPLAY_ONLY:
+        return None  # impossible when built for this text: no quick fix rather than a broken one
     title = f"Fix {diagnostic.code}: {fix.title}" + (" (unsafe)" if fix.safety is FixSafety.UNSAFE else "")
-    payload = {"uri": snap.uri, "version": snap.version, "action": "fix", "fix": data["fix"]}
+    payload = {"uri": snap.uri, "version": snap.version, "action": "fix", "code": str(diagnostic.code),
+               "range": range_json(diagnostic.range)}  # fmt: skip
     return _action(title, QUICKFIX, payload, diagnostic, preferred=fix.safety is FixSafety.SAFE)
 
 
@@ -92,23 +124,51 @@ def fix_all_action(snap: Snapshot) -> types.CodeAction:
 
 
 def has_safe_fix(analysis: Analysis | None) -> bool:
-    return analysis is not None and any(
-        f.fix is not None and f.fix.safety is FixSafety.SAFE for f in analysis.report.findings
-    )
+    """Whether Fix All is worth offering: a finding whose fix may be safe (the rule's safety is the
+    best its fixes can have; Fix All builds them when asked, and may then find nothing to do)."""
+    if analysis is None:
+        return False
+    return any((o := offered_fix(f)) is not None and o[1] is FixSafety.SAFE for f in analysis.report.findings)
 
 
-def code_actions(snap: Snapshot, params: types.CodeActionParams, analysis: Analysis | None) -> list[types.CodeAction]:
-    """The unresolved actions for a request (no edits yet)."""
+def _ours(params: types.CodeActionParams, analysis: Analysis | None) -> list[tuple[types.Diagnostic, Any]]:
+    """The request's diagnostics that are our findings, each with its ``data``."""
+    found = []
+    for diagnostic in params.context.diagnostics:
+        if diagnostic.source != SOURCE or diagnostic.code == PARSE_ERROR_CODE:
+            continue
+        data = diagnostic.data
+        if data is None and analysis is not None:  # a client that does not send `data` back
+            data = analysis.data_for(diagnostic)
+        found.append((diagnostic, data))
+    return found
+
+
+def fix_codes(snap: Snapshot, params: types.CodeActionParams, analysis: Analysis | None) -> set[str]:
+    """The rules whose fixes a code action request needs built (none when it wants no quick fix)."""
+    if not wanted(QUICKFIX, params.context.only):
+        return set()
+    return {str(d.code) for d, data in _ours(params, analysis) if offered(snap, d, data)}
+
+
+def built_fixes(snap: Snapshot, codes: Collection[str], build: FixBuilder) -> BuiltFixes:
+    """The fixes of the rules ``codes`` in the snapshot's text, by diagnostic key (blocking)."""
+    if not codes:
+        return {}
+    index = snap.index()
+    return {finding_key(f, index): f.fix for f in build(codes) if f.fix is not None}
+
+
+def code_actions(
+    snap: Snapshot, params: types.CodeActionParams, analysis: Analysis | None, built: BuiltFixes
+) -> list[types.CodeAction]:
+    """The unresolved actions for a request (no edits yet); ``built``: the fixes of the request's
+    findings (see :func:`fix_codes`)."""
     only = params.context.only
     actions: list[types.CodeAction] = []
     if wanted(QUICKFIX, only):
-        for diagnostic in params.context.diagnostics:
-            if diagnostic.source != SOURCE or diagnostic.code == PARSE_ERROR_CODE:
-                continue
-            data = diagnostic.data
-            if data is None and analysis is not None:  # a client that does not send `data` back
-                data = analysis.data_for(diagnostic)
-            actions += [a for a in (quick_fix(snap, diagnostic, data), ignore_action(snap, diagnostic)) if a]
+        for diagnostic, data in _ours(params, analysis):
+            actions += [a for a in (quick_fix(snap, diagnostic, data, built), ignore_action(snap, diagnostic)) if a]
     if wanted(FIX_ALL, only) and has_safe_fix(analysis):
         actions.append(fix_all_action(snap))
     return actions
@@ -175,18 +235,23 @@ def workspace_edit(snap: Snapshot, edits: Sequence[types.TextEdit], document_cha
     return types.WorkspaceEdit(changes={snap.uri: list(edits)})
 
 
-def resolve_edits(snap: Snapshot, data: Any, config: Config) -> list[types.TextEdit]:
-    """The edits of an action from its ``data``. Raises StaleDocument / ValueError."""
+def resolve_edits(snap: Snapshot, data: Any, config: Config, build: FixBuilder) -> list[types.TextEdit]:
+    """The edits of an action from its ``data`` (blocking). Raises StaleDocument / ValueError."""
     if not isinstance(data, dict) or data.get("uri") != snap.uri:
         raise ValueError("not a perfsquad code action")
     if data.get("version") != snap.version:
         raise StaleDocument(snap.uri)
     kind = data.get("action")
     if kind == "fix":
-        fix = parse_fix_data({"fix": data.get("fix"), "version": snap.version})
-        if fix is None:
+        code, rng = data.get("code"), parse_range(data.get("range"))
+        if not isinstance(code, str) or not _CODE_RE.match(code) or rng is None:
             raise ValueError("malformed fix in code action data")
-        return list(fix.edits)
+        key = (code, rng.start.line, rng.start.character, rng.end.line, rng.end.character)
+        index = snap.index()
+        fix = next((f.fix for f in build([code]) if f.fix is not None and finding_key(f, index) == key), None)
+        if fix is None:  # same text, but not the same finding: the settings changed since
+            raise StaleDocument(snap.uri)
+        return fix_edits(fix, index)
     if kind == "ignore" and isinstance(data.get("line"), int) and _CODE_RE.match(str(data.get("code"))):
         line0 = data["line"]
         edit = ignore_edit(snap.index().line(line0), line0, str(data["code"]), snap.encoding)

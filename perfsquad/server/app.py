@@ -12,7 +12,7 @@ import functools
 import logging
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -215,15 +215,25 @@ class PerfsquadServer(LanguageServer):
             return None
         return actions.Snapshot(uri, state.path, current[0], current[1], self.encoding())
 
+    def fix_builder(self, snap: actions.Snapshot) -> actions.FixBuilder:
+        """Builds fixes for the snapshot's text (blocking: call it off the event loop)."""
+        state = self.documents.get(snap.uri)
+
+        def build(codes: Collection[str]) -> list[Finding]:
+            return self.documents.fixes_for(state, snap.text, codes) if state is not None else []
+
+        return build
+
     async def action_edits(self, data: Any) -> tuple[actions.Snapshot, list[types.TextEdit]]:
         """The edits of one of our code actions (computed off the event loop)."""
         snap = self.snap(str(data.get("uri"))) if isinstance(data, dict) else None
         if snap is None:
             raise JsonRpcInvalidParams("perfsquad: the document of this code action is not open")
         config = self.documents.config_for(snap.path)
+        build = self.fix_builder(snap)
         try:
             loop = asyncio.get_running_loop()
-            return snap, await loop.run_in_executor(self.executor, actions.resolve_edits, snap, data, config)
+            return snap, await loop.run_in_executor(self.executor, actions.resolve_edits, snap, data, config, build)
         except actions.StaleDocument:
             raise JsonRpcContentModified("perfsquad: the document changed; ask again") from None
         except ValueError as exc:
@@ -380,7 +390,13 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
         snap = ls.snap(params.text_document.uri)
         if snap is None:
             return []
-        found = actions.code_actions(snap, params, await ls.documents.settled(snap.uri))
+        analysis = await ls.documents.settled(snap.uri)
+        built: actions.BuiltFixes = {}
+        codes = actions.fix_codes(snap, params, analysis)
+        if codes:  # the fixes of the findings asked about are built now (diagnostics carry none)
+            loop = asyncio.get_running_loop()
+            built = await loop.run_in_executor(ls.executor, actions.built_fixes, snap, codes, ls.fix_builder(snap))
+        found = actions.code_actions(snap, params, analysis, built)
         if ls.resolves_edits():
             return found
         return [await ls.resolve_action(a) for a in found]

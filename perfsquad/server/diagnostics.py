@@ -1,17 +1,20 @@
-"""FileReport -> LSP diagnostics, with each finding's fix carried in ``Diagnostic.data``.
+"""FileReport -> LSP diagnostics, each saying in ``Diagnostic.data`` whether its finding is fixable.
 
-The fix travels already converted to the client's ranges, so code actions never re-analyze:
-``{"version": V, "code": C, "fix": {"title", "safety", "edits": [{"range", "newText"}]} | null}``.
+``{"version": V, "code": C, "fix": {"title", "safety"} | null}``: the fix's title and safety, no
+edits. The server analyzes edits without building fixes (the rule's ``fix_title``/``fix_safety``
+describe the fix it offers); a code action builds the fixes it shows (see :mod:`actions`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
 
+from perfsquad.analyzers import rule_by_code
 from perfsquad.docs import rule_doc_url
 from perfsquad.model import FileReport, Finding, Fix, FixSafety, Position, Severity
 from perfsquad.server.conversions import LineIndex
@@ -29,12 +32,28 @@ _SEVERITY = {
 
 @dataclass(frozen=True)
 class FixData:
-    """A fix as carried by a diagnostic: client ranges, ready to become a WorkspaceEdit."""
+    """The fix a diagnostic says its finding has (built when a code action asks for it)."""
 
     title: str
     safety: FixSafety
-    edits: tuple[types.TextEdit, ...]
     version: int | None
+
+
+def offered_fix(finding: Finding) -> tuple[str, FixSafety] | None:
+    """The title and safety of a finding's fix: its own when built, else its rule's (the rule's
+    safety is the best a fix of it can have; the built one may say less), or None: no fix."""
+    if finding.fix is not None:
+        return finding.fix.title, finding.fix.safety
+    return _rule_fix(finding.code) if finding.fixable else None
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_fix(code: str) -> tuple[str, FixSafety] | None:
+    """A rule's fix title and safety (looked up once per code: every publish asks, per finding)."""
+    rule = rule_by_code(code)
+    if rule is None or rule.fix_title is None or rule.fix_safety is None:
+        return None
+    return rule.fix_title, rule.fix_safety
 
 
 def finding_message(finding: Finding) -> str:
@@ -43,20 +62,27 @@ def finding_message(finding: Finding) -> str:
     return f"{finding.message} ({finding.speedup.describe()})"
 
 
-def _range_json(rng: types.Range) -> dict[str, Any]:
+def range_json(rng: types.Range) -> dict[str, Any]:
     return {
         "start": {"line": rng.start.line, "character": rng.start.character},
         "end": {"line": rng.end.line, "character": rng.end.character},
     }
 
 
-def fix_json(fix: Fix, index: LineIndex) -> dict[str, Any]:
-    edits = [{"range": _range_json(index.range(e.span)), "newText": e.content} for e in fix.edits]
-    return {"title": fix.title, "safety": fix.safety.value, "edits": edits}
+def fix_edits(fix: Fix, index: LineIndex) -> list[types.TextEdit]:
+    """A built fix's edits in the client's ranges."""
+    return [types.TextEdit(range=index.range(e.span), new_text=e.content) for e in fix.edits]
+
+
+def finding_key(finding: Finding, index: LineIndex) -> tuple[object, ...]:
+    """What :func:`diagnostic_key` gives for the diagnostic of ``finding``."""
+    r = index.range(finding.span)
+    return (finding.code, r.start.line, r.start.character, r.end.line, r.end.character)
 
 
 def finding_diagnostic(finding: Finding, index: LineIndex, version: int | None) -> types.Diagnostic:
-    fix = fix_json(finding.fix, index) if finding.fix is not None else None
+    offered = offered_fix(finding)
+    fix = {"title": offered[0], "safety": offered[1].value} if offered is not None else None
     return types.Diagnostic(
         range=index.range(finding.span),
         message=finding_message(finding),
@@ -103,7 +129,7 @@ def _position(value: Any) -> types.Position | None:
     return types.Position(line=line, character=character)
 
 
-def _range(value: Any) -> types.Range | None:
+def parse_range(value: Any) -> types.Range | None:
     if not isinstance(value, dict):
         return None
     start, end = _position(value.get("start")), _position(value.get("end"))
@@ -111,7 +137,7 @@ def _range(value: Any) -> types.Range | None:
 
 
 def parse_fix_data(data: Any) -> FixData | None:
-    """The fix a diagnostic carries, or None when it has none or ``data`` is not ours/malformed."""
+    """The fix a diagnostic says it has, or None when it has none or ``data`` is not ours/malformed."""
     if not isinstance(data, dict) or not isinstance(data.get("fix"), dict):
         return None
     fix = data["fix"]
@@ -119,18 +145,11 @@ def parse_fix_data(data: Any) -> FixData | None:
         safety = FixSafety(fix.get("safety"))
     except ValueError:
         return None
-    edits: list[types.TextEdit] = []
-    for raw in fix.get("edits") or ():
-        rng = _range(raw.get("range")) if isinstance(raw, dict) else None
-        new_text = raw.get("newText") if isinstance(raw, dict) else None
-        if rng is None or not isinstance(new_text, str):
-            return None
-        edits.append(types.TextEdit(range=rng, new_text=new_text))
     version = data.get("version")
     title = fix.get("title")
-    if not edits or not isinstance(title, str):
+    if not isinstance(title, str):
         return None
-    return FixData(title, safety, tuple(edits), version if isinstance(version, int) else None)
+    return FixData(title, safety, version if isinstance(version, int) else None)
 
 
 def diagnostic_key(diagnostic: types.Diagnostic) -> tuple[object, ...]:

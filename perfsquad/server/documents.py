@@ -18,7 +18,7 @@ import ctypes
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,6 +93,16 @@ class Analysis:
         return next((d.data for d in self.diagnostics if diagnostic_key(d) == key), None)
 
 
+@dataclass
+class BuiltFixes:
+    """Findings with their fixes built, for one text of a document and the rules ``codes``."""
+
+    text: str
+    config: Config
+    codes: set[str] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+
+
 @dataclass(eq=False)
 class DocumentState:
     uri: str
@@ -106,6 +116,9 @@ class DocumentState:
     rule_errors: tuple[str, ...] = ()
     metrics: tuple[int, tuple[FunctionMetrics, ...]] | None = None
     """Per-function metrics of the analysis of that generation (computed on first hover/lens)."""
+    fixes: BuiltFixes | None = None
+    """The fixes code actions asked for, for the latest text they asked about (see ``fixes_for``)."""
+    fix_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def analyze_snapshot(
@@ -122,7 +135,9 @@ def analyze_snapshot(
         with state.thread_lock:
             # Per-function metrics (radon, Big-O) are not needed for diagnostics: they are computed
             # when hover or code lens first asks (see Documents.with_metrics), off the edit path.
-            report = analyzer.update(text, want_fixes=True, metrics=False)
+            # Nor are fixes: a diagnostic only says its finding is fixable; the fix is built when
+            # a code action asks for it (see Documents.fixes_for).
+            report = analyzer.update(text, want_fixes=False, metrics=False)
     except Exception as exc:  # the engine promises never to raise; if it does, say so and go on
         report = FileReport(path=state.path, error=f"perfsquad internal error: {type(exc).__name__}: {exc}")
     return Analysis(generation, version, text, report, index, report.findings)
@@ -195,6 +210,28 @@ class Documents:
             return self.with_metrics(state, analysis)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, self.with_metrics, state, analysis)
+
+    # --- fixes, on demand -------------------------------------------------------------------
+    @staticmethod
+    def fixes_for(state: DocumentState, text: str, codes: Collection[str]) -> list[Finding]:
+        """The findings of the rules ``codes`` in ``text`` with their fixes built (blocking: run it
+        off the event loop). ``text`` is the document's text the code action is about.
+
+        Built once per text and rule: the code action that offers a fix and the resolve that asks
+        for its edits (and the requests a client repeats as the cursor moves) share one build.
+        Only the latest text's fixes are kept, and only as findings: no syntax tree.
+        """
+        with state.fix_lock:
+            analyzer = state.analyzer
+            built = state.fixes
+            if built is None or built.text != text or built.config != analyzer.config:
+                built = state.fixes = BuiltFixes(text, analyzer.config)
+            missing = set(codes) - built.codes
+            if missing:
+                with contextlib.suppress(Exception):  # the engine promises never to raise; fixes are a nicety
+                    built.findings.extend(analyzer.fixes(text, missing).findings)
+                built.codes |= missing
+            return [f for f in built.findings if f.code in codes]
 
     # --- lifecycle -----------------------------------------------------------------------
     def get(self, uri: str) -> DocumentState | None:

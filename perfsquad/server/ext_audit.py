@@ -42,6 +42,7 @@ from perfsquad.config import Config
 from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import int_option, unwrap
+from perfsquad.server.diagnostics import offered_fix
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ def register(server: PerfsquadServer) -> None:
             finding.code,
             share=share,
             wall_seconds=profile.wall_seconds if profile is not None else None,
-            safety=finding.fix.safety if finding.fix else None,
+            safety=fix[1] if (fix := offered_fix(finding)) is not None else None,
             declared=finding.speedup,
         )
 

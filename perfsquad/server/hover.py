@@ -8,6 +8,7 @@ from perfsquad.analyzers import rule_by_code
 from perfsquad.docs import rule_doc_url, speedup_line
 from perfsquad.model import Finding, FunctionMetrics, Position
 from perfsquad.server.conversions import contains
+from perfsquad.server.diagnostics import offered_fix
 from perfsquad.server.documents import Analysis
 
 SHOW_METRICS_COMMAND = "perfsquad.showFunctionMetrics"
@@ -22,8 +23,9 @@ def finding_markdown(finding: Finding) -> str:
     why = rule.doc_sections().get("Why is this bad?", "").strip()
     if why:
         lines += ["**Why is this bad?**", "", why, ""]
-    if finding.fix is not None:
-        lines.append(f"**Fix** ({finding.fix.safety.value}): {finding.fix.title}  ")
+    fix = offered_fix(finding)
+    if fix is not None:
+        lines.append(f"**Fix** ({fix[1].value}): {fix[0]}  ")
     else:
         lines.append("**Fix**: none offered here  ")
     lines.append(f"**Speedup**: {speedup_line(rule)}")
