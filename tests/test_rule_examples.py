@@ -8,8 +8,9 @@ import pytest
 
 from perfsquad.analyzers import RULES
 from perfsquad.analyzers.base import DOC_SECTIONS, Invalid, Rule
+from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
-from perfsquad.fixes.apply import apply_edits, fix_text
+from perfsquad.fixes.apply import apply_edits
 
 VALID = [(rule, i, code) for rule in RULES for i, code in enumerate(rule.valid)]
 INVALID = [(rule, i, ex) for rule in RULES for i, ex in enumerate(rule.invalid)]

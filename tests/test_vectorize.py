@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from perfsquad.analyzers import rule_by_code
 from perfsquad.analyzers.vectorize import RULES
+from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
-from perfsquad.fixes.apply import fix_text
 from perfsquad.model import FixSafety, Speedup
 
 ROOT = Path(__file__).resolve().parent.parent
