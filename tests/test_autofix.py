@@ -135,3 +135,18 @@ def test_fix_file_keeps_encoding_mode_and_symlinks(tmp_path: Path) -> None:
     assert real.stat().st_mode & 0o777 == 0o755
     assert fix_file(link) is None  # converged: nothing left
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_an_editor_index_keeps_the_documents_text_not_the_fixed_one(tmp_path: Path) -> None:
+    """Fix All only offers the fixed text: the editor's (live) index must still describe the
+    document as it is (here: ``load_one`` stays at line 8, not the fixed text's line 6)."""
+    pkg = _package(tmp_path)
+    text = LOOP.replace("f(xs)", "squares(xs)") + "\n\n" + DB
+    path = pkg / "store.py"
+    path.write_text(text)
+    index = ProjectIndex()
+    index.live = True
+    result = fix_text(text, str(path), project=index)
+    assert result.applied == 1 and "def load_one" in result.text.splitlines()[5]
+    summary = index.function("pkg.store.load_one")
+    assert summary is not None and summary.line == 8
