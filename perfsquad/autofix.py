@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import io
 import stat
+import tempfile
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -168,24 +169,34 @@ def fix_paths(
     """Analyze ``paths`` (as ``check`` does), fix every file with an allowed fix using the
     workspace index of the whole tree, and (with ``write``) write the fixed files and analyze the
     tree again."""
+    paths = list(paths)
+    if cache_dir is None and write:
+        # Without a cache, the second analysis would be a whole second run: a throwaway cache
+        # lets it analyze only the fixed files and what they make stale, as with the real one.
+        with tempfile.TemporaryDirectory(prefix="perfsquad-fix-") as scratch:
+            return fix_paths(
+                paths, config, unsafe=unsafe, jobs=jobs, cache_dir=Path(scratch), metrics=metrics, progress=progress
+            )
     from perfsquad.api import analyze_paths
 
-    paths = list(paths)
     config = config or Config()
     options: dict[str, Any] = {"jobs": jobs, "cache_dir": cache_dir, "want_fixes": True, "metrics": metrics}
     summaries: dict[str, Any] = {}
     reports = analyze_paths(paths, config, progress=progress, summaries_into=summaries, **options)
-    fixable = [r for r in reports if any(allowed(f.fix, unsafe) for f in r.findings)]
+    fixable = [Path(r.path) for r in reports if any(allowed(f.fix, unsafe) for f in r.findings)]
     if not fixable:
         return PathsFix(reports)
     index = workspace_index(summaries)
+    summaries.clear()
     files = []
-    for report in fixable:
-        fixed = fix_file(Path(report.path), config, unsafe=unsafe, project=index, write=write)
+    for path in fixable:
+        fixed = fix_file(path, config, unsafe=unsafe, project=index, write=write)
         index.collected.clear()  # (the summaries each re-analysis recorded: not needed here)
         if fixed is not None:
             files.append(fixed)
     if write and files:
+        # (the first run's reports and index go first: the second run's peak memory is its own)
+        del reports, index
         reports = analyze_paths(paths, config, **options)
     return PathsFix(reports, files)
 

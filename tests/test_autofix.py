@@ -72,6 +72,8 @@ def test_fix_reports_what_a_plain_check_of_the_fixed_tree_reports(tmp_path: Path
     findings = [line for line in plain.stdout.splitlines() if not line.startswith(("Found", "Fixed"))]
     assert findings == [line for line in fixed.stdout.splitlines() if not line.startswith(("Found", "Fixed"))]
     assert "Found 1 finding in 3 files." in plain.stdout and "Found 1 finding in 3 files." in fixed.stdout
+    # --no-cache writes no cache (the fix run's throwaway one is gone); the default does.
+    assert (tmp_path / ".perfsquad").exists() == (cache == [])
 
 
 def test_diff_says_would_fix_and_writes_nothing(tmp_path: Path) -> None:
@@ -90,6 +92,14 @@ def test_fix_says_fixed_one(tmp_path: Path) -> None:
     result = _cli(tmp_path, "--no-cache", "--fix", "a.py")
     assert "Fixed 1 finding." in result.stdout and "All checks passed (1 file)." in result.stdout
     assert result.returncode == 0
+
+
+def test_fix_with_complexity_reports_the_fixed_files_functions(tmp_path: Path) -> None:
+    """The reports after --fix are a plain check's, metrics included (the fixed file's were lost)."""
+    (tmp_path / "a.py").write_text(LOOP)
+    result = _cli(tmp_path, "--no-cache", "--fix", "--complexity", "a.py")
+    assert "Fixed 1 finding." in result.stdout
+    assert "a.py:1: f O(n) cyclomatic=2" in result.stdout
 
 
 def test_fix_paths_links_the_whole_tree(tmp_path: Path) -> None:
