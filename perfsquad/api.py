@@ -85,8 +85,13 @@ def analyze_paths(
     want_fixes: bool = True,
     metrics: bool = False,
     progress: ProgressFn | None = None,
+    summaries_into: dict[str, Any] | None = None,
 ) -> list[FileReport]:
-    """Analyze every Python file under ``paths``; reports come back sorted by path."""
+    """Analyze every Python file under ``paths``; reports come back sorted by path.
+
+    ``summaries_into`` receives every file's effect summary (plain data, None for a file that did
+    not parse), the ones the workspace index was linked from: ``perfsquad.autofix`` links them
+    again to fix with the index. (A warm run that would skip reading them then reads them.)"""
     from perfsquad.caches import SummaryCache
 
     config = config or Config()
@@ -97,6 +102,7 @@ def analyze_paths(
     summaries: dict[str, tuple[str, Any, str]] = {}
     """path -> (content digest, effect summary, cross-module signature its report was computed with)."""
     reports: dict[str, FileReport] = {}
+    unchanged = False
     todo: list[tuple[Path, os.stat_result | None, bytes | None]] = []
     looked: list[tuple[Path, FileReport | None, os.stat_result | None, bytes | None]] = []
     for path in files:
@@ -112,7 +118,8 @@ def analyze_paths(
         for path, hit, st, data in looked:
             # A hit also needs its effect summary (for the workspace index), unless nothing at
             # all changed since the last linking: then no summary is read.
-            known = None if unchanged or hit is None else index_cache.entries.get(str(path))
+            skip_summary = unchanged and summaries_into is None
+            known = None if skip_summary or hit is None else index_cache.entries.get(str(path))
             if hit is not None and (unchanged or (known is not None and known[0] == digests[str(path)])):
                 reports[str(path)] = hit
                 if known is not None:
@@ -149,7 +156,7 @@ def analyze_paths(
     from perfsquad.semantics.index import run_key
 
     key = run_key((path_key, digest) for path_key, (digest, _, _) in summaries.items())
-    if summaries and (todo or index_cache is None or index_cache.linked_key() != key):
+    if summaries and not unchanged and (todo or index_cache is None or index_cache.linked_key() != key):
         _relink(summaries, reports, cache, stats, config, want_fixes, metrics, workers)
     if cache is not None:
         with contextlib.suppress(OSError):  # an unwritable cache only costs speed next time
@@ -160,6 +167,8 @@ def analyze_paths(
                 index_cache.put(path_key, digest, summary, used)
         index_cache.set_linked_key(key)
         index_cache.save()
+    if summaries_into is not None:
+        summaries_into.update((path_key, summary) for path_key, (_, summary, _) in summaries.items())
     return [reports[k] for k in sorted(reports)]
 
 

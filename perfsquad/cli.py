@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from perfsquad import __version__
 from perfsquad.config import Config, load_config
@@ -153,23 +153,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     cache_dir = None if args.no_cache else (args.cache_dir or root / ".perfsquad" / "cache")
     progress = _Progress(sys.stderr) if sys.stderr.isatty() and not args.no_progress else None
     want_fixes = args.fix or args.diff or args.format != "text"
+    fixed_count = 0
     try:
-        reports = analyze_paths(
-            args.paths,
-            config,
-            jobs=args.jobs,
-            cache_dir=cache_dir,
-            want_fixes=want_fixes,
-            metrics=args.complexity,
-            progress=progress,
-        )
+        if args.fix or args.diff:
+            reports, fixed_count = _fix(args, config, cache_dir, progress)
+        else:
+            reports = analyze_paths(
+                args.paths,
+                config,
+                jobs=args.jobs,
+                cache_dir=cache_dir,
+                want_fixes=want_fixes,
+                metrics=args.complexity,
+                progress=progress,
+            )
     finally:
         if progress:
             progress.close()
 
-    fixed_count = 0
-    if args.fix or args.diff:
-        reports, fixed_count = _apply_fixes(reports, config, args)
     if args.profile is not None:
         try:
             reports = _weigh(reports, args.profile)
@@ -195,7 +196,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         out.write(json.dumps(sarif_log(reports), indent=2))
         out.write("\n")
     else:
-        _print_text(reports, out, quiet=args.quiet, fixed=fixed_count, fix_mode=args.fix or args.diff)
+        fix_mode: Literal["fix", "diff"] | None = "diff" if args.diff else "fix" if args.fix else None
+        _print_text(reports, out, quiet=args.quiet, fixed=fixed_count, fix_mode=fix_mode)
         if args.complexity:
             _print_functions(reports, out)
 
@@ -223,52 +225,35 @@ def _weigh(reports: list[FileReport], path: Path) -> list[FileReport]:
     return weighed
 
 
-def _apply_fixes(reports: list[FileReport], config: Config, args: argparse.Namespace) -> tuple[list[FileReport], int]:
-    from perfsquad.fixes.apply import fix_text
-    from perfsquad.source import SourceDecodeError, decode_source
+def _fix(
+    args: argparse.Namespace, config: Config, cache_dir: Path | None, progress: _Progress | None
+) -> tuple[list[FileReport], int]:
+    """``--fix`` writes the fixed files and returns what a plain ``check`` of them reports
+    (``perfsquad.autofix`` analyzes the tree again); ``--diff`` prints the diffs, writes nothing,
+    and returns the reports before fixing."""
+    from perfsquad.autofix import fix_paths
 
-    total = 0
-    result: list[FileReport] = []
-    for report in reports:
-        if not any(f.fix for f in report.findings):
-            result.append(report)
-            continue
-        path = Path(report.path)
-        data = path.read_bytes()
-        try:
-            text, had_bom = decode_source(data)
-        except SourceDecodeError:
-            result.append(report)
-            continue
-        fixed = fix_text(text, report.path, config, unsafe=args.unsafe_fixes)
-        if fixed.applied == 0:
-            result.append(report)
-            continue
-        total += fixed.applied
-        if args.diff:
-            diff = difflib.unified_diff(
-                text.splitlines(keepends=True),
-                fixed.text.splitlines(keepends=True),
-                fromfile=f"a/{report.path}",
-                tofile=f"b/{report.path}",
+    result = fix_paths(
+        args.paths,
+        config,
+        unsafe=args.unsafe_fixes,
+        write=not args.diff,
+        jobs=args.jobs,
+        cache_dir=cache_dir,
+        metrics=args.complexity,
+        progress=progress,
+    )
+    if args.diff:
+        for fixed in result.files:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    fixed.before.splitlines(keepends=True),
+                    fixed.after.splitlines(keepends=True),
+                    fromfile=f"a/{fixed.path}",
+                    tofile=f"b/{fixed.path}",
+                )
             )
-            sys.stdout.writelines(diff)
-            result.append(report)
-        else:
-            encoding = _encoding_of(data)
-            out = ("\ufeff" if had_bom else "") + fixed.text
-            with open(path, "w", encoding=encoding, newline="") as handle:
-                handle.write(out)
-            result.append(fixed.report)
-    return result, total
-
-
-def _encoding_of(data: bytes) -> str:
-    import io
-    import tokenize
-
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return "utf-8" if encoding == "utf-8-sig" else encoding
+    return result.reports, result.applied
 
 
 def finding_json(path: str, f: Finding) -> dict[str, Any]:
@@ -338,7 +323,10 @@ def _print_functions(reports: list[FileReport], out: TextIO) -> None:
 _COLORS = {"code": "\033[1;31m", "path": "\033[1m", "dim": "\033[2m", "fix": "\033[36m", "reset": "\033[0m"}
 
 
-def _print_text(reports: list[FileReport], out: TextIO, *, quiet: bool, fixed: int, fix_mode: bool) -> None:
+def _print_text(
+    reports: list[FileReport], out: TextIO, *, quiet: bool, fixed: int, fix_mode: Literal["fix", "diff"] | None
+) -> None:
+    """``fix_mode``: ``--fix`` says what it fixed, ``--diff`` what it would fix (it writes nothing)."""
     color = out.isatty() and os.environ.get("NO_COLOR") is None
 
     def c(kind: str, text: str) -> str:
@@ -366,7 +354,8 @@ def _print_text(reports: list[FileReport], out: TextIO, *, quiet: bool, fixed: i
         return
     files = len(reports)
     if fix_mode and fixed:
-        out.write(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.\n")
+        verb = "Fixed" if fix_mode == "fix" else "Would fix"
+        out.write(f"{verb} {fixed} finding{'s' if fixed != 1 else ''}.\n")
     if count == 0:
         out.write(f"All checks passed ({files} file{'s' if files != 1 else ''}).\n")
         return

@@ -7,13 +7,16 @@ import threading
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace ``path``'s contents in one step: readers never see half a file. The temporary file
     is named after the process *and* thread, so the server's concurrent commands, and CLI runs
-    beside it, never write the same one."""
+    beside it, never write the same one. ``mode``: the permission bits the new file gets (a
+    rewritten user file keeps its own, e.g. an executable script stays executable)."""
     tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
     try:
         tmp.write_bytes(data)
+        if mode is not None:
+            tmp.chmod(mode)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfsquad.analyzers import family_rules
+from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
-from perfsquad.fixes.apply import fix_text
 from perfsquad.model import FixSafety
 
 RULES = family_rules("ALG")

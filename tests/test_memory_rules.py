@@ -13,8 +13,8 @@ from perfsquad.analyzers import RULES
 from perfsquad.analyzers.memory.materialized_once import MaterializedOnce
 from perfsquad.analyzers.memory.read_whole_file_to_iterate import ReadWholeFileToIterate
 from perfsquad.analyzers.memory.small_class_without_slots import SmallClassWithoutSlots
+from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
-from perfsquad.fixes.apply import fix_text
 from perfsquad.model import FixSafety
 
 DEMO = Path(__file__).resolve().parent.parent / "demo"

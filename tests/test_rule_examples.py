@@ -7,8 +7,9 @@ import ast
 import pytest
 
 from perfsquad.analyzers import RULES
+from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
-from perfsquad.fixes.apply import apply_edits, fix_text
+from perfsquad.fixes.apply import apply_edits
 from perfsquad.rule import DOC_SECTIONS, Invalid, Rule
 
 VALID = [(rule, i, code) for rule in RULES for i, code in enumerate(rule.valid)]

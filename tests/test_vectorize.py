@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfsquad.analyzers import family_rules, rule_by_code
+from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
-from perfsquad.fixes.apply import fix_text
 from perfsquad.model import FixSafety, Speedup
 
 RULES = family_rules("VEC")

@@ -11,7 +11,8 @@ module turns that into a :class:`~perfsquad.model.Fix` only if
 * the edit is minimal (common prefix and suffix trimmed), so editors keep cursors and folds.
 
 Line endings follow the file's (new lines use its dominant ending); a BOM is outside the text
-and untouched. See ``perfsquad.fixes.apply`` for applying fixes to a whole file until convergence.
+and untouched. ``perfsquad.fixes.apply`` combines and applies fixes to a text; ``perfsquad.autofix``
+fixes a whole file until convergence.
 """
 
 from __future__ import annotations

@@ -1,27 +1,15 @@
-"""Applying fixes to a whole file: non-overlapping edits per pass, re-analysis until convergence."""
+"""Applying fixes to a text: which fixes of a pass go together (non-overlapping, allowed), the
+edits applied, the result checked to parse. Pure text operations: the loop that re-analyzes until
+nothing is left to fix (with the workspace index) is ``perfsquad.autofix``, above the engine."""
 
 from __future__ import annotations
 
 import ast
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from perfsquad.config import Config
-from perfsquad.model import Edit, FileReport, Finding, Fix, FixSafety
-from perfsquad.rule import Rule
+from perfsquad.model import Edit, Finding, Fix, FixSafety
 from perfsquad.source import SourceText
-
-MAX_PASSES = 12
-
-
-@dataclass(frozen=True)
-class FixResult:
-    text: str
-    applied: int
-    report: FileReport
-    """The report of the final text (what is left)."""
-    converged: bool
 
 
 def allowed(fix: Fix | None, unsafe: bool) -> bool:
@@ -45,7 +33,8 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return result
 
 
-def _parses(text: str) -> bool:
+def parses(text: str) -> bool:
+    """Whether ``text`` is valid Python (the check after applying a pass's fixes together)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -70,37 +59,3 @@ def select_fixes(text: str, findings: Iterable[Finding], unsafe: bool) -> list[F
         taken.extend(ranges)
         chosen.append(fix)
     return chosen
-
-
-def fix_text(
-    text: str,
-    path: str,
-    config: Config | None = None,
-    *,
-    unsafe: bool = False,
-    rules: tuple[type[Rule], ...] | None = None,
-) -> FixResult:
-    """Apply every allowed fix, re-analyzing after each pass, until nothing is left to fix."""
-    from perfsquad.engine import analyze_text
-
-    if rules is None:  # the engine takes its rules from its caller: here, the whole registry
-        from perfsquad.analyzers import RULES
-
-        rules = RULES
-    applied = 0
-    report = analyze_text(text, path, config, rules=rules)
-    for _ in range(MAX_PASSES):
-        fixes = select_fixes(text, report.findings, unsafe)
-        if not fixes:
-            return FixResult(text, applied, report, converged=True)
-        candidate = apply_edits(text, [e for f in fixes for e in f.edits])
-        if not _parses(candidate):
-            # Should not happen (each fix was verified alone); fall back to one fix at a time.
-            candidate = apply_edits(text, fixes[0].edits)
-            if not _parses(candidate):
-                return FixResult(text, applied, report, converged=False)
-            fixes = fixes[:1]
-        text = candidate
-        applied += len(fixes)
-        report = analyze_text(text, path, config, rules=rules)
-    return FixResult(text, applied, report, converged=False)

@@ -21,7 +21,6 @@ from typing import Any
 from lsprotocol import types
 
 from perfsquad.config import Config
-from perfsquad.fixes.apply import fix_text
 from perfsquad.model import Finding, Fix, FixSafety
 from perfsquad.server.conversions import Encoding, LineIndex, to_units
 from perfsquad.server.diagnostics import (
@@ -221,8 +220,13 @@ def minimal_edit(old: str, new: str, encoding: Encoding) -> types.TextEdit:
 
 
 def fix_all_edit(text: str, path: str, config: Config, encoding: Encoding) -> types.TextEdit | None:
-    """Every safe fix applied (to convergence) as one edit; None when nothing changes. Slow: off-loop."""
-    result = fix_text(text, path, config)
+    """Every safe fix applied (to convergence) as one edit; None when nothing changes. Slow: off-loop.
+    Analyzed with the document's project index (the one its ``DocumentAnalyzer`` attaches, shared
+    per project root and already built), as its diagnostics are."""
+    from perfsquad.autofix import fix_text
+    from perfsquad.workspace import index_for
+
+    result = fix_text(text, path, config, project=index_for(path, config))
     if result.applied == 0 or result.text == text:
         return None
     return minimal_edit(text, result.text, encoding)

@@ -1,0 +1,213 @@
+"""Fixing: apply every allowed fix, analyze again, repeat until nothing is left to fix. The one
+door for ``check --fix``/``--diff`` (:func:`fix_paths`) and the server's Fix All (:func:`fix_text`).
+
+Each re-analysis runs with the workspace index when there is one: the rules that read it (the
+cross-module I/O rules, those with ``Rule.reads_project``) find what a plain ``check`` finds, and some
+of them offer (unsafe) fixes, so which fixes a pass applies can depend on it.
+
+The reports ``fix_paths`` returns after writing come from running ``api.analyze_paths`` again
+over the same paths: exactly what a plain ``check`` of the fixed tree gives. Fixing one file can
+change its effect summary and so the cross-module findings of files that were not fixed, and
+only linking the whole tree again sees that; with the cache, only the fixed files (and the few
+their changes make stale) are analyzed again.
+
+The pure text operations (selecting non-overlapping fixes, applying edits) are in
+:mod:`perfsquad.fixes.apply`; this module sits at the api level, beside ``api`` (nothing below
+imports it; it builds on ``api`` for the re-analysis of paths).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import stat
+import tempfile
+import tokenize
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfsquad.config import Config
+from perfsquad.fixes.apply import allowed, apply_edits, parses, select_fixes
+from perfsquad.model import FileReport
+
+if TYPE_CHECKING:
+    from perfsquad.api import ProgressFn
+    from perfsquad.rule import Rule
+    from perfsquad.semantics.index import ProjectIndex
+
+MAX_PASSES = 12
+
+
+@dataclass(frozen=True)
+class FixResult:
+    text: str
+    applied: int
+    report: FileReport
+    """The report of the final text (what is left), analyzed with the index given."""
+    converged: bool
+
+
+def fix_text(
+    text: str,
+    path: str,
+    config: Config | None = None,
+    *,
+    unsafe: bool = False,
+    rules: tuple[type[Rule], ...] | None = None,
+    project: ProjectIndex | None = None,
+) -> FixResult:
+    """Apply every allowed fix, re-analyzing (with ``project``, the workspace index, if given)
+    after each pass, until nothing is left to fix or ``MAX_PASSES`` passes ran."""
+    from perfsquad.engine import analyze_text
+
+    if rules is None:  # the engine runs the rules its caller gives: here, the whole registry
+        from perfsquad.analyzers import RULES
+
+        rules = RULES
+    original = text
+    applied = 0
+    converged = False
+    report = analyze_text(text, path, config, rules=rules, project=project)
+    for _ in range(MAX_PASSES):
+        fixes = select_fixes(text, report.findings, unsafe)
+        if not fixes:
+            converged = True
+            break
+        candidate = apply_edits(text, [e for f in fixes for e in f.edits])
+        if not parses(candidate):
+            # Should not happen (each fix was verified alone); fall back to one fix at a time.
+            candidate = apply_edits(text, fixes[0].edits)
+            if not parses(candidate):
+                break
+            fixes = fixes[:1]
+        text = candidate
+        applied += len(fixes)
+        report = analyze_text(text, path, config, rules=rules, project=project)
+    if project is not None and project.live and text != original:
+        _record_again(original, path, config, project)
+    return FixResult(text, applied, report, converged)
+
+
+def _record_again(text: str, path: str, config: Config | None, project: ProjectIndex) -> None:
+    """An editor's (live) index takes every analyzed text of a module as that module's current
+    version: after fixing, that would be a text the editor does not have (the fix is only offered).
+    Analyzing the document's text again, with no rule, makes it the current version again."""
+    from perfsquad.engine import analyze_text
+
+    analyze_text(text, path, config, want_fixes=False, rules=(), project=project)
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """One file fixed: its text before and after (decoded, BOM not included)."""
+
+    path: str
+    before: str
+    after: str
+    applied: int
+    converged: bool
+
+
+def fix_file(
+    path: Path,
+    config: Config | None = None,
+    *,
+    unsafe: bool = False,
+    project: ProjectIndex | None = None,
+    write: bool = True,
+) -> FileFix | None:
+    """Fix one file; with ``write``, replace it (atomically) with the fixed text in its own
+    encoding, BOM and line endings. None when nothing changes, or the file cannot be read or
+    decoded (a plain analysis reports why)."""
+    from perfsquad.files import write_atomically
+    from perfsquad.source import SourceDecodeError, decode_source
+
+    try:
+        target = path.resolve()  # a symlink stays a symlink: the file it points to is rewritten
+        data = target.read_bytes()
+        text, had_bom = decode_source(data)
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except (OSError, SourceDecodeError):
+        return None
+    result = fix_text(text, str(path), config, unsafe=unsafe, project=project)
+    if result.applied == 0 or result.text == text:
+        return None
+    if write:
+        try:
+            out = result.text.encode(_encoding_of(data))
+        except UnicodeEncodeError:
+            return None  # (a fix never adds characters the file's encoding lacks; never write a broken file)
+        write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, mode=mode)
+    return FileFix(str(path), text, result.text, result.applied, result.converged)
+
+
+def _encoding_of(data: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+@dataclass(frozen=True)
+class PathsFix:
+    reports: list[FileReport]
+    """With ``write``, a plain analysis of the fixed files; without, the reports before fixing."""
+    files: list[FileFix] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return sum(f.applied for f in self.files)
+
+
+def fix_paths(
+    paths: Iterable[Path],
+    config: Config | None = None,
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    metrics: bool = False,
+    progress: ProgressFn | None = None,
+) -> PathsFix:
+    """Analyze ``paths`` (as ``check`` does), fix every file with an allowed fix using the
+    workspace index of the whole tree, and (with ``write``) write the fixed files and analyze the
+    tree again."""
+    paths = list(paths)
+    if cache_dir is None and write:
+        # Without a cache, the second analysis would be a whole second run: a throwaway cache
+        # lets it analyze only the fixed files and what they make stale, as with the real one.
+        with tempfile.TemporaryDirectory(prefix="perfsquad-fix-") as scratch:
+            return fix_paths(
+                paths, config, unsafe=unsafe, jobs=jobs, cache_dir=Path(scratch), metrics=metrics, progress=progress
+            )
+    from perfsquad.api import analyze_paths
+
+    config = config or Config()
+    options: dict[str, Any] = {"jobs": jobs, "cache_dir": cache_dir, "want_fixes": True, "metrics": metrics}
+    summaries: dict[str, Any] = {}
+    reports = analyze_paths(paths, config, progress=progress, summaries_into=summaries, **options)
+    fixable = [Path(r.path) for r in reports if any(allowed(f.fix, unsafe) for f in r.findings)]
+    if not fixable:
+        return PathsFix(reports)
+    index = workspace_index(summaries)
+    summaries.clear()
+    files = []
+    for path in fixable:
+        fixed = fix_file(path, config, unsafe=unsafe, project=index, write=write)
+        index.collected.clear()  # (the summaries each re-analysis recorded: not needed here)
+        if fixed is not None:
+            files.append(fixed)
+    if write and files:
+        # (the first run's reports and index go first: the second run's peak memory is its own)
+        del reports, index
+        reports = analyze_paths(paths, config, **options)
+    return PathsFix(reports, files)
+
+
+def workspace_index(summaries: dict[str, Any]) -> ProjectIndex:
+    """The workspace index of ``{path: effect summary data}`` (as ``api.analyze_paths`` links it)."""
+    from perfsquad.semantics.index import link
+
+    index, _ = link((path, summary, "") for path, summary in summaries.items())
+    return index
