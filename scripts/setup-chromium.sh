@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium for tests/test_audit_report.py (renders the audit report headless and
+# Install Debian's Chromium for tests/cli/test_audit_report.py (renders the audit report headless and
 # saves a screenshot). Idempotent: when chromium is already on PATH it only returns.
 # Usage: scripts/setup-chromium.sh   (called by scripts/test.sh)
 set -euo pipefail

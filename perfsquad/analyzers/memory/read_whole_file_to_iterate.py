@@ -101,7 +101,7 @@ class ReadWholeFileToIterate(Rule):
         "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
     )
     invalid = (
-        # /dev/null: the safe examples are also run on generated inputs (tests/test_fix_equivalence.py).
+        # /dev/null: the safe examples are also run on generated inputs (tests/rules/test_fix_equivalence.py).
         Invalid(
             "def f(xs):\n    n = len(xs)\n    with open('/dev/null') as fh:\n"
             "        for line in fh.readlines():\n            n += len(line.strip())\n    return n\n",

@@ -1,4 +1,4 @@
-"""End to end: the server's extension points, through a probe extension package (tests/lsp_probe).
+"""End to end: the server's extension points, through a probe extension package (tests/lsp/lsp_probe).
 
 The probe server registers ``lsp_probe.ext_*`` with the same discovery that registers
 ``perfsquad/server/ext_*.py``; each test drives one hook through real LSP messages.

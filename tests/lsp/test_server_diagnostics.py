@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from lsp_harness import SAMPLE, ProbeClient, by_code, lsp_fixture
 from lsprotocol import types
+from support import RULE_DOCS as DOCS
 
 pytestmark = [
     pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning"),
     pytest.mark.asyncio(loop_scope="module"),
 ]
 client = lsp_fixture(shared=True)
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
 
 
 async def test_diagnostics_carry_code_source_link_and_fix(client: ProbeClient) -> None:

@@ -1,7 +1,7 @@
 """End to end: malformed requests get error responses, handler crashes are isolated, and malformed
 sources never stop diagnostics for other files.
 
-Crashes are injected by the probe server (tests/lsp_probe/server.py) through markers.
+Crashes are injected by the probe server (tests/lsp/lsp_probe/server.py) through markers.
 """
 
 from __future__ import annotations

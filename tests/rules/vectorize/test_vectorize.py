@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import ROOT, SIMILARITY
 
 from perfsquad.analyzers import family_rules, rule_by_code
 from perfsquad.autofix import fix_text
@@ -22,8 +23,6 @@ from perfsquad.model import FixSafety, Speedup
 
 RULES = family_rules("VEC")
 
-ROOT = Path(__file__).resolve().parent.parent
-SIMILARITY = ROOT / "demo" / "memoria" / "similarity.py"
 
 # Inputs: ints and floats, empty and one-element included (sizes 0..6).
 small_floats = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)

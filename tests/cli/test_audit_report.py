@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import ROOT
 
 from perfsquad.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support import RULE_DOCS as DOCS
+
 from perfsquad.analyzers import RULES
 from perfsquad.docs import generate
-
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
 
 
 def test_rule_docs_are_up_to_date(tmp_path: Path) -> None:

@@ -6,12 +6,11 @@ import ast
 from pathlib import Path
 
 import pytest
+from support import DEMO
 
 from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
 from perfsquad.model import Finding
-
-DEMO = Path(__file__).resolve().parent.parent / "demo"
 
 # Calls whose callee is spelled through an import alias, a module attribute or a rebinding:
 # the screen must see through each of them exactly as the rules' own name resolution does.

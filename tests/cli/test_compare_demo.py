@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from perfsquad.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = str(ROOT / "bench" / "demo_variants.py")
 
 

@@ -4,9 +4,9 @@
   status bar, pytest node ids) run by ``npm test`` in vscode-client/.
 - ``test_real_vscode``: builds the .vsix (scripts/build-vsix.sh), installs it into code-server
   4.100.3 (scripts/setup-vscode-tests.sh), opens a workspace with a seeded file in Debian Chromium
-  driven by playwright-core (tests/vscode/drive.js), and checks on screen and on disk: the squiggle
+  driven by playwright-core (tests/editors/vscode/drive.js), and checks on screen and on disk: the squiggle
   and the Problems entry, the hover's speedup text, a quick fix applied and saved, two palette
-  commands (Fix All, Restart Server). Screenshots and logs go to tests/vscode/artifacts/.
+  commands (Fix All, Restart Server). Screenshots and logs go to tests/editors/vscode/artifacts/.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "vscode-client"
-ARTIFACTS = ROOT / "tests" / "vscode" / "artifacts"
+ARTIFACTS = ROOT / "tests" / "editors" / "vscode" / "artifacts"
 
 PROFILED = '''"""A CPU-bound script for "perfsquad: Profile Current File"."""
 
@@ -211,7 +211,7 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
     )
     started = time.monotonic()
     drive = subprocess.run(
-        ["node", str(ROOT / "tests" / "vscode" / "drive.js")], env=env, capture_output=True, text=True, timeout=900
+        ["node", str(ROOT / "tests" / "editors" / "vscode" / "drive.js")], env=env, capture_output=True, text=True, timeout=900
     )
     elapsed = time.monotonic() - started
     result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}

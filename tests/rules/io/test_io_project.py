@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from lsp_harness import ProbeClient, initialize, lsp_fixture
+from support import DEMO, ROOT
 
 from perfsquad.analyzers import RULES
 from perfsquad.api import DocumentAnalyzer
@@ -218,7 +219,7 @@ async def test_server_publishes_the_cross_module_chain(client: ProbeClient, tmp_
 
 
 def test_demo_seeded_cross_module_n_plus_one_is_flagged_with_its_chain(capsys: pytest.CaptureFixture[str]) -> None:
-    demo = Path(__file__).resolve().parent.parent / "demo"
+    demo = DEMO
     found = check_json(capsys, "--no-cache", str(demo))
     messages = {(Path(str(d["filename"])).name, str(d["code"]), str(d["message"])) for d in found}
     chain = "loop \u2192 self._recall_memory \u2192 store.load_memory \u2192 cursor.execute"
@@ -245,7 +246,7 @@ def test_relinked_files_keep_their_other_findings(tmp_path: Path, capsys: pytest
 def test_only_the_project_rules_read_the_workspace_index() -> None:
     from perfsquad.analyzers import RULES, project_rules
 
-    root = Path(__file__).resolve().parent.parent / "perfsquad" / "analyzers"
+    root = ROOT / "perfsquad" / "analyzers"
     readers = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if ".effects" in p.read_text()}
     assert readers and all(name.startswith("io/") for name in readers)
     io_codes = {r.code for r in RULES if r.__module__.startswith("perfsquad.analyzers.io.")}

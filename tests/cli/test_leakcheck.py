@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import DEMO
 
 from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
 from perfsquad.profiling.leak import DEFAULT_THRESHOLD, allocation_facts, steady_growth, theil_sen_slope
 from perfsquad.profiling.model import LineStat, Profile
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
 STORE = "    _EMBED_CACHE[(request_id, text)] = vec\n"
 BOUND = "    while len(_EMBED_CACHE) > 4:\n        _EMBED_CACHE.pop(next(iter(_EMBED_CACHE)))\n"
 

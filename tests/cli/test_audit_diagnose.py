@@ -10,14 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support import SIMILARITY
 
 from perfsquad.audit.diagnose import find_exercising_test, search_dirs
 from perfsquad.audit.pipeline import run_audit
 from perfsquad.cli import main
 from perfsquad.profiling.run import ProfileCancelled
-
-ROOT = Path(__file__).resolve().parent.parent
-SIMILARITY = ROOT / "demo" / "memoria" / "similarity.py"
 
 
 def test_diagnose_demo_function_statically(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import DEMO
 
 from perfsquad.analyzers import family_rules
 from perfsquad.autofix import fix_text
@@ -265,7 +266,6 @@ def test_there_are_alg_fixes_to_check() -> None:
 def test_sequence_screen_sees_every_binding_of_the_name() -> None:
     """The ALG rules' textual screen (before the exact scope-type inference) answers per name:
     a whole word followed by what binds a list or tuple, at any occurrence."""
-    from pathlib import Path
 
     from perfsquad.analyzers.algorithms._shared import binds_sequence
 
@@ -283,7 +283,7 @@ def test_sequence_screen_sees_every_binding_of_the_name() -> None:
     # Never narrower than the module-wide scan it replaced (every name it found is still found).
     whole = re.compile(r"\b(\w+)\s*(?::[^=\n]*(?:list|List|tuple|Tuple)|(?::[^=\n]*)?=\s*(?:\[|\(|(?:list|tuple|sorted)\s*\())")
     sources = [code for rule in RULES for code in (*rule.valid, *(ex.code for ex in rule.invalid))]
-    sources += [p.read_text() for p in sorted((Path(__file__).parent.parent / "demo").rglob("*.py"))]
+    sources += [p.read_text() for p in sorted(DEMO.rglob("*.py"))]
     checked = 0
     for text in sources:
         for name in {m.group(1) for m in whole.finditer(text)}:

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import BENCH
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
-import corpus  # noqa: E402
-import precision  # noqa: E402
+import corpus
+import precision
 
 SOURCE = """\
 import os

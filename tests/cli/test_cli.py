@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import DEMO
 
 from perfsquad.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "demo"
 LOOP = "def f(xs):\n    result = []\n    for x in xs:\n        result.append(x)\n    return result\n"
 
 

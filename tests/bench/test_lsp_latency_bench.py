@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import BENCH
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
-import lsp_latency  # noqa: E402
+import lsp_latency
 
 SOURCE = '''\
 """A module with a few functions and a seeded finding (IDM001 for perfsquad, PERF401 for ruff)."""

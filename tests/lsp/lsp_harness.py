@@ -1,4 +1,4 @@
-"""Shared pieces of the pytest-lsp end-to-end tests (tests/test_server_*.py).
+"""Shared pieces of the pytest-lsp end-to-end tests (tests/lsp/).
 
 ``ProbeClient`` records everything the server sends (diagnostics, messages, refresh requests,
 applied edits) and lets a test *wait* for the one it expects: waits resolve on the notification

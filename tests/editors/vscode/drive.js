@@ -1,7 +1,7 @@
 // Drive a real VS Code (code-server in Debian Chromium, via playwright-core) through perfsquad's
-// editor features, and write what it observed to a JSON file for tests/test_vscode.py to check.
+// editor features, and write what it observed to a JSON file for tests/editors/test_vscode.py to check.
 //
-// Environment (set by tests/test_vscode.py):
+// Environment (set by tests/editors/test_vscode.py):
 //   PLAYWRIGHT_CORE  path of the playwright-core package     URL       code-server URL with ?folder=
 //   FILE             file name to open (in the workspace)    FILE_PATH its path on disk
 //   ARTIFACTS        folder for screenshots                  RESULT    where to write the JSON result

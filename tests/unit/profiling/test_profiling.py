@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from perfsquad.profiling.analysis import classify, function_kind, pareto, user_view
 from perfsquad.profiling.formats import from_samples, load_profile, parse_raw, to_speedscope
@@ -20,7 +21,6 @@ from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile,
 from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
 from perfsquad.profiling.target import command_for
 
-ROOT = Path(__file__).resolve().parent.parent
 PERFSQUAD = [sys.executable, "-m", "perfsquad"]
 
 # A CPU hotspot (crunch, called until it has used 0.5 s of CPU, so that its share does not depend

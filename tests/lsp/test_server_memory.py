@@ -15,8 +15,8 @@ import pytest
 import pytest_lsp
 from lsp_harness import ProbeClient, config, initialize, lsp_fixture
 from lsprotocol import types
+from support import DEMO
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
 STORE = "    _EMBED_CACHE[(request_id, text)] = vec\n"
 BOUND = "    while len(_EMBED_CACHE) > 4:\n        _EMBED_CACHE.pop(next(iter(_EMBED_CACHE)))\n"
 

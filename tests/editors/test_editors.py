@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 HERE = Path(__file__).resolve().parent
-HARNESS = HERE / "editors"
+HARNESS = HERE  # init.lua and perfsquad-test.el sit next to this file
 SETUP_HINT = "run `bash scripts/setup-editors.sh` (scripts/test.sh does it) to install the real editors"
 EGLOT_ROOT = Path("/usr/share/emacs/site-lisp/elpa")
 DEADLINE_S = 60  # each wait inside the editor (generous: CI machines can be busy); the process gets 4x

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import DEMO
 
 from perfsquad.analyzers import RULES
 from perfsquad.analyzers.memory.materialized_once import MaterializedOnce
@@ -16,8 +17,6 @@ from perfsquad.analyzers.memory.small_class_without_slots import SmallClassWitho
 from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
 from perfsquad.model import FixSafety
-
-DEMO = Path(__file__).resolve().parent.parent / "demo"
 
 
 def mem_findings(source: str) -> list[tuple[str, int]]:
