@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from perfsquad.autofix import fix_file, fix_paths, fix_text
 from perfsquad.semantics.index import ProjectIndex, summarize_source
 
-ROOT = Path(__file__).resolve().parent.parent
 DB = 'def load_one(conn, i):\n    return conn.execute("SELECT * FROM t WHERE id = ?", (i,)).fetchone()\n'
 MAIN = """from pkg.db import load_one
 

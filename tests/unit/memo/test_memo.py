@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 import re
 import weakref
-from pathlib import Path
+
+from support import ROOT
 
 from perfsquad.context import Context
 from perfsquad.incremental import IncrementalAnalyzer
@@ -104,7 +105,7 @@ def test_released_with_the_context() -> None:
     assert ref() is None  # freed by reference counting, no table outlives the context
 
 
-SOURCE = Path(__file__).resolve().parent.parent / "perfsquad"
+SOURCE = ROOT / "perfsquad"
 
 
 def test_no_module_facts_kept_outside_memos() -> None:
