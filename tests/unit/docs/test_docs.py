@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support import ROOT
 from support import RULE_DOCS as DOCS
 
 from perfsquad.analyzers import RULES
@@ -27,3 +28,31 @@ def test_every_rule_with_a_fix_is_calibrated() -> None:
             assert speedup is not None, f"{rule.code}: run `python bench/calibrate.py --rule {rule.code}`"
             assert speedup.low > 0 and speedup.high >= speedup.low
             assert "bench/calibrate.py" in speedup.measured_by
+
+
+def test_every_rule_file_has_its_registry_line() -> None:
+    """A rule file without its one registry line would silently never run: every public module of a
+    family folder defines exactly one registered Rule subclass, and the registry names no other."""
+    import importlib
+    import inspect
+
+    from perfsquad.analyzers import REGISTRY
+    from perfsquad.rule import Rule
+
+    root = ROOT / "perfsquad" / "analyzers"
+    defined = set()
+    for path in sorted(root.glob("*/*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"{path.parent.name}.{path.stem}"
+        module = importlib.import_module(f"perfsquad.analyzers.{module_name}")
+        rules = [
+            obj
+            for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, Rule) and obj.__module__ == module.__name__
+        ]
+        assert len(rules) == 1, f"{path}: one Rule subclass per rule file, found {len(rules)}"
+        defined.add(f"{module_name}:{rules[0].__name__}")
+    assert defined == set(REGISTRY), (
+        f"not in REGISTRY: {sorted(defined - set(REGISTRY))}; no such rule: {sorted(set(REGISTRY) - defined)}"
+    )
