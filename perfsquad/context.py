@@ -84,9 +84,6 @@ class Context(ModuleTree):
         self.fix_errors: list[str] = []
         self.project: ProjectIndex | None = None
         """The workspace's effect summaries (None: this module alone); set by the engine."""
-        self._io: IOTypes | None = None
-        self._summary: ModuleSummary | None = None
-        self._effects: EffectView | None = None
         self.inherits: Inheritance | None = None
         """Facts an incremental context takes over from the previous one (see ``inherit_from``)."""
 
@@ -108,10 +105,10 @@ class Context(ModuleTree):
         mapped = dict(classes)
         summary_source = old if summary else None
         pending = old.inherits
-        if old._io is None and pending is not None and pending.source is not None:
+        if old.memoized(_IO) is None and pending is not None and pending.source is not None:
             source = pending.source
             mapped = {new: pending.classes.get(cls) if cls is not None else None for new, cls in mapped.items()}
-        if summary and old._summary is None and pending is not None and pending.summary is not None:
+        if summary and old.memoized(_SUMMARY) is None and pending is not None and pending.summary is not None:
             summary_source = pending.summary
         self.inherits = Inheritance(source, mapped, summary_source)
 
@@ -150,55 +147,57 @@ class Context(ModuleTree):
         return UNKNOWN
 
     # -- I/O semantics (perfsquad.semantics.io_catalog / effects) ----------------------------------
+    # Memos like every per-module fact; an incremental context takes them over lazily from the
+    # context it replaces (``inherits``), on the first question, since most edits never ask.
     @property
     def io(self) -> IOTypes:
         """Receiver types and the I/O catalogue lookup for this module (lazy)."""
-        if self._io is None:
-            from perfsquad.semantics.effects import module_name_for, package_of, project_imports
-            from perfsquad.semantics.io_catalog import IOTypes
+        return self.memo(_IO, self._build_io)
 
-            io = IOTypes(self)
-            io.module = module_name_for(self.path)
-            inherits = self.inherits
-            source_io = inherits.source._io if inherits is not None and inherits.source is not None else None
-            if source_io is not None and source_io.module == io.module:
-                io.imports = source_io.imports  # the edit changed no import (the editor checks)
-            else:
-                io.imports = project_imports(self, package_of(io.module, self.path))
-            self._io = io
-            if inherits is not None and inherits.source is not None:
-                for cls, old in inherits.classes.items():
-                    if old is not None:
-                        io.inherit_class_attrs(cls, inherits.source, old)
-                # Drop the reference: the earlier context is freed once nothing pends on it.
-                self.inherits = Inheritance(None, {}, inherits.summary) if inherits.summary is not None else None
-        return self._io
+    def _build_io(self) -> IOTypes:
+        from perfsquad.semantics.effects import module_name_for, package_of, project_imports
+        from perfsquad.semantics.io_catalog import IOTypes
+
+        io = IOTypes(self)
+        io.module = module_name_for(self.path)
+        inherits = self.inherits
+        source_io = inherits.source.memoized(_IO) if inherits is not None and inherits.source is not None else None
+        if source_io is not None and source_io.module == io.module:
+            io.imports = source_io.imports  # the edit changed no import (the editor checks)
+        else:
+            io.imports = project_imports(self, package_of(io.module, self.path))
+        if inherits is not None and inherits.source is not None:
+            for cls, old in inherits.classes.items():
+                if old is not None:
+                    io.inherit_class_attrs(cls, inherits.source, old)
+            # Drop the reference: the earlier context is freed once nothing pends on it.
+            self.inherits = Inheritance(None, {}, inherits.summary) if inherits.summary is not None else None
+        return io
 
     @property
     def built_io(self) -> IOTypes | None:
         """The I/O types if :attr:`io` built them already (an incremental context inherits from them)."""
-        return self._io
+        return self.memoized(_IO)
 
     def module_summary(self) -> ModuleSummary:
-        if self._summary is None:
-            from perfsquad.semantics.effects import summarize
+        return self.memo(_SUMMARY, self._build_summary)
 
-            inherits = self.inherits
-            if inherits is not None and inherits.summary is not None:
-                self._summary = inherits.summary.module_summary()
-                self.inherits = Inheritance(inherits.source, inherits.classes, None) if inherits.source else None
-            else:
-                self._summary = summarize(self)
-        return self._summary
+    def _build_summary(self) -> ModuleSummary:
+        from perfsquad.semantics.effects import summarize
+
+        inherits = self.inherits
+        if inherits is not None and inherits.summary is not None:
+            summary = inherits.summary.module_summary()
+            self.inherits = Inheritance(inherits.source, inherits.classes, None) if inherits.source else None
+            return summary
+        return summarize(self)
 
     @property
     def effects(self) -> EffectView:
         """Which calls (transitively) do I/O: this module first, then the project index."""
-        if self._effects is None:
-            from perfsquad.semantics.effects import EffectView
+        from perfsquad.semantics.effects import EffectView
 
-            self._effects = EffectView(self.module_summary(), self.project)
-        return self._effects
+        return self.memo(EFFECTS, lambda: EffectView(self.module_summary(), self.project))
 
     # -- reporting --------------------------------------------------------------------------
     def report(
@@ -235,6 +234,10 @@ class Context(ModuleTree):
 
 
 _NAMED_CALLS: MemoKey[NamedCalls] = MemoKey("context.named_calls")
+_IO: MemoKey[IOTypes] = MemoKey("context.io")
+_SUMMARY: MemoKey[ModuleSummary] = MemoKey("context.module_summary")
+EFFECTS: MemoKey[EffectView] = MemoKey("context.effects")
+"""The effect view, if a rule asked for it (the incremental analyzer checks whether it was used)."""
 _SCOPE_TYPES: MemoKey[dict[ast.AST, dict[str, str]]] = MemoKey("context.scope_types")
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 

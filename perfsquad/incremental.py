@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
 from perfsquad.config import Config
-from perfsquad.context import Context
+from perfsquad.context import EFFECTS, Context
 from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules
 from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
@@ -420,7 +420,8 @@ class IncrementalAnalyzer:
         new_ctx.carry_memos(ctx, EditedUnit(unit.old, unit.new, unit_text, old_owner, owner))
 
         rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
-        if new_ctx._effects is not None and new_ctx._effects.used:
+        effects = new_ctx.memoized(EFFECTS)
+        if effects is not None and effects.used:
             return None  # a finding that cites other units (an interprocedural chain): whole file
         unit_findings = postprocess(new_ctx.findings, new_source, self.config)
         unit_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()

@@ -114,6 +114,10 @@ class ModuleTree:
                 memos.carries[key] = carry
         return value  # type: ignore[no-any-return]
 
+    def memoized(self, key: MemoKey[T]) -> T | None:
+        """The value of ``key`` if a question computed it already (never computes it)."""
+        return self._memos.values.get(key)
+
     def carry_memos(self, old: ModuleTree, edit: EditedUnit) -> None:
         """Take over ``old``'s memos that their carry policies keep after ``edit`` (this context
         replaces ``old``; see :mod:`perfsquad.memo`)."""
