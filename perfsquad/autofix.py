@@ -117,15 +117,23 @@ def fix_file(
     unsafe: bool = False,
     project: ProjectIndex | None = None,
     write: bool = True,
+    within: Iterable[Path] | None = None,
 ) -> FileFix | None:
     """Fix one file; with ``write``, replace it (atomically) with the fixed text in its own
     encoding, BOM and line endings. None when nothing changes, or the file cannot be read or
-    decoded (a plain analysis reports why)."""
+    decoded (a plain analysis reports why).
+
+    ``within``: the trees being fixed. A file reached through a symlink is rewritten only when the
+    file it points to lies inside one of them; otherwise :class:`OutsideTree` is raised and nothing
+    is written (a cloned repository's ``.py`` link must never make ``--fix`` rewrite a file
+    elsewhere)."""
     from perfsquad.files import write_atomically
     from perfsquad.source import SourceDecodeError, decode_source
 
+    target = path.resolve()  # a symlink stays a symlink: the file it points to is rewritten
+    if within is not None and target != path.absolute() and not _inside(target, within):
+        raise OutsideTree(f"{path}: not fixed, it is a symlink to {target}, outside the checked tree")
     try:
-        target = path.resolve()  # a symlink stays a symlink: the file it points to is rewritten
         data = target.read_bytes()
         text, had_bom = decode_source(data)
         mode = stat.S_IMODE(target.stat().st_mode)
@@ -143,6 +151,19 @@ def fix_file(
     return FileFix(str(path), text, result.text, result.applied, result.converged)
 
 
+class OutsideTree(Exception):
+    """A file to fix resolves (through a symlink) to a file outside the trees being fixed."""
+
+
+def _inside(target: Path, roots: Iterable[Path]) -> bool:
+    for root in roots:
+        resolved = root.resolve()
+        base = resolved if resolved.is_dir() else resolved.parent
+        if target == resolved or target.is_relative_to(base):
+            return True
+    return False
+
+
 def _encoding_of(data: bytes) -> str:
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return "utf-8" if encoding == "utf-8-sig" else encoding
@@ -153,6 +174,8 @@ class PathsFix:
     reports: list[FileReport]
     """With ``write``, a plain analysis of the fixed files; without, the reports before fixing."""
     files: list[FileFix] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Why a fixable file was left as it is (a symlink out of the tree)."""
 
     @property
     def applied(self) -> int:
@@ -193,8 +216,13 @@ def fix_paths(
     index = workspace_index(summaries)
     summaries.clear()
     files = []
+    skipped = []
     for path in fixable:
-        fixed = fix_file(path, config, unsafe=unsafe, project=index, write=write)
+        try:
+            fixed = fix_file(path, config, unsafe=unsafe, project=index, write=write, within=paths)
+        except OutsideTree as exc:
+            skipped.append(str(exc))
+            continue
         index.collected.clear()  # (the summaries each re-analysis recorded: not needed here)
         if fixed is not None:
             files.append(fixed)
@@ -202,7 +230,7 @@ def fix_paths(
         # (the first run's reports and index go first: the second run's peak memory is its own)
         del reports, index
         reports = analyze_paths(paths, config, **options)
-    return PathsFix(reports, files)
+    return PathsFix(reports, files, skipped)
 
 
 def workspace_index(summaries: dict[str, Any]) -> ProjectIndex:

@@ -243,6 +243,8 @@ def _fix(
         metrics=args.complexity,
         progress=progress,
     )
+    for reason in result.skipped:
+        sys.stderr.write(f"perfsquad: {reason}\n")
     if args.diff:
         for fixed in result.files:
             sys.stdout.writelines(

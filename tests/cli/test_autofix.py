@@ -160,3 +160,24 @@ def test_an_editor_index_keeps_the_documents_text_not_the_fixed_one(tmp_path: Pa
     assert result.applied == 1 and "def load_one" in result.text.splitlines()[5]
     summary = index.function("pkg.store.load_one")
     assert summary is not None and summary.line == 8
+
+
+def test_fix_never_writes_through_a_symlink_out_of_the_tree(tmp_path: Path) -> None:
+    """A ``.py`` symlink inside the checked tree pointing outside it (a cloned repository can ship
+    one) is reported, and skipped by ``--fix`` with a message; a link inside the tree is fixed."""
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(LOOP)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "escape.py").symlink_to(outside)
+    inner = tree / "real.py"
+    inner.write_text(LOOP)
+    (tree / "alias.py").symlink_to(inner)
+    proc = _cli(tmp_path, "--fix", "--no-cache", "tree")
+    assert outside.read_text() == LOOP, "a file outside the tree was rewritten"
+    assert "escape.py: not fixed, it is a symlink to" in proc.stderr
+    assert "result = [x for x in xs]" in inner.read_text()
+    assert (tree / "alias.py").is_symlink() and (tree / "escape.py").is_symlink()
+    assert proc.returncode == 1 and "IDM001" in proc.stdout  # the link's finding is still reported
+    with pytest.raises(Exception, match="outside the checked tree"):
+        fix_file(tree / "escape.py", within=[tree])
