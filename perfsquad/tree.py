@@ -100,7 +100,7 @@ class ModuleTree:
         """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
         incremental contexts, which index only the re-analyzed unit)."""
 
-    # -- navigation -------------------------------------------------------------------------
+    # -- per-module facts (perfsquad.memo) ------------------------------------------------------
     def memo(self, key: MemoKey[T], factory: Callable[[], T], carry: Carry[T] | None = None) -> T:
         """The value of the per-module fact ``key``: ``factory()`` on the first question, then kept
         for this context's life (and freed by ``release``). ``carry``: what the editor's incremental
@@ -122,6 +122,8 @@ class ModuleTree:
         """Take over ``old``'s memos that their carry policies keep after ``edit`` (this context
         replaces ``old``; see :mod:`perfsquad.memo`)."""
         old._memos.carry_into(old, self, edit)
+
+    # -- navigation -------------------------------------------------------------------------
 
     def links_whole_tree(self) -> bool:
         """Whether the buckets and parent links cover the whole module (an editor's incremental
