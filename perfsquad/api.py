@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfsquad.caches import Cache, content_digest
+from perfsquad.caches import Cache
 from perfsquad.config import Config
 from perfsquad.discovery import discover
+from perfsquad.files import content_digest
 from perfsquad.model import FileReport, FunctionMetrics, report_from_json, to_json
 
 if TYPE_CHECKING:

@@ -7,25 +7,16 @@ import contextlib
 import hashlib
 import marshal
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
 from perfsquad.config import Config
-from perfsquad.files import write_atomically
+from perfsquad.files import content_digest, write_atomically
 from perfsquad.model import FileReport, report_from_json
 
 if TYPE_CHECKING:
     from perfsquad.semantics.effects import ModuleSummary
-
-
-@dataclass
-class _Entry:
-    mtime_ns: int
-    size: int
-    digest: str
-    report: Any
 
 
 class Cache:
@@ -82,11 +73,6 @@ class Cache:
         if not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
         write_atomically(self.path, marshal.dumps(self.entries))
-
-
-def content_digest(data: bytes) -> str:
-    """The content digest the caches key files by."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class SummaryCache:

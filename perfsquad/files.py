@@ -1,7 +1,8 @@
-"""Writing the files perfsquad keeps (caches, benchmark records) safely."""
+"""Writing and identifying the files perfsquad keeps (caches, benchmark records) safely."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -20,3 +21,9 @@ def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> Non
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def content_digest(data: bytes) -> str:
+    """The digest files are known by (the CLI's caches, the workspace index): unchanged content,
+    unchanged digest."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from perfsquad.files import content_digest
 from perfsquad.semantics.names import ImportMap, import_map
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
 from perfsquad.tree import ModuleTree, gc_paused, traverse
@@ -45,6 +46,7 @@ class AnalyzedModule(Protocol):
     def io(self) -> IOTypes: ...
 
     def module_summary(self) -> ModuleSummary: ...
+
 
 class ProjectIndex:
     """Module summaries of a workspace. Thread-safe for one writer and many readers."""
@@ -120,7 +122,7 @@ class ProjectIndex:
     def add_text(self, path: str, text: str | bytes) -> None:
         """Summarize a file that is not open (parse only; never runs it)."""
         data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-        digest = _digest(data)
+        digest = content_digest(data)
         if self._digests.get(path) == digest:
             return
         summary = summarize_source(data, path)
@@ -157,10 +159,6 @@ class ProjectIndex:
         from perfsquad.semantics.effects import EffectView
 
         return EffectView(summary, self, memo).external_signature()
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class _Parsed(ModuleTree):
