@@ -155,17 +155,11 @@ class Context(ModuleTree):
         return self.memo(_IO, self._build_io)
 
     def _build_io(self) -> IOTypes:
-        from perfsquad.semantics.effects import module_name_for, package_of, project_imports
-        from perfsquad.semantics.io_catalog import IOTypes
+        from perfsquad.semantics.effects import io_types_for
 
-        io = IOTypes(self)
-        io.module = module_name_for(self.path)
         inherits = self.inherits
         source_io = inherits.source.memoized(_IO) if inherits is not None and inherits.source is not None else None
-        if source_io is not None and source_io.module == io.module:
-            io.imports = source_io.imports  # the edit changed no import (the editor checks)
-        else:
-            io.imports = project_imports(self, package_of(io.module, self.path))
+        io = io_types_for(self, source_io)
         if inherits is not None and inherits.source is not None:
             for cls, old in inherits.classes.items():
                 if old is not None:

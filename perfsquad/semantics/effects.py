@@ -151,6 +151,20 @@ def project_imports(ctx: IOModule, package: str) -> ImportMap:
     return imports
 
 
+def io_types_for(module: IOModule, previous: IOTypes | None = None) -> IOTypes:
+    """A module's I/O types: named after its module path, with its imports resolved in its real
+    package. ``previous``: the I/O types of the text an edit replaced; when they are of the same
+    module, their imports are taken as they are (the editor re-analyzes only edits that change no
+    import)."""
+    io = IOTypes(module)
+    io.module = module_name_for(module.path)
+    if previous is not None and previous.module == io.module:
+        io.imports = previous.imports
+    else:
+        io.imports = project_imports(module, package_of(io.module, module.path))
+    return io
+
+
 # -- extraction -------------------------------------------------------------------------------------
 _SKIP = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perfsquad.files import content_digest
+from perfsquad.memo import MemoKey
 from perfsquad.semantics.names import ImportMap, import_map
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
 from perfsquad.tree import ModuleTree, gc_paused, traverse
@@ -169,23 +170,19 @@ class _Parsed(ModuleTree):
         parents, buckets = data
         super().__init__(tree, source, path, parents, buckets)
         self.imports: ImportMap = import_map(buckets, None)
-        self._io: IOTypes | None = None
 
     @property
     def built_io(self) -> IOTypes | None:
-        return self._io
+        return self.memoized(_IO)
 
     @property
     def io(self) -> IOTypes:
-        if self._io is None:
-            from perfsquad.semantics.effects import module_name_for, package_of, project_imports
-            from perfsquad.semantics.io_catalog import IOTypes
+        from perfsquad.semantics.effects import io_types_for
 
-            io = IOTypes(self)
-            io.module = module_name_for(self.path)
-            io.imports = project_imports(self, package_of(io.module, self.path))
-            self._io = io
-        return self._io
+        return self.memo(_IO, lambda: io_types_for(self))
+
+
+_IO: MemoKey[IOTypes] = MemoKey("index.io")
 
 
 def summarize_source(data: bytes, path: str) -> ModuleSummary | None:
