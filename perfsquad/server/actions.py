@@ -33,6 +33,7 @@ from perfsquad.server.diagnostics import (
     parse_fix_data,
     parse_range,
     range_json,
+    range_key,
 )
 from perfsquad.server.documents import Analysis
 from perfsquad.source import SourceText
@@ -250,12 +251,10 @@ def resolve_edits(snap: Snapshot, data: Any, config: Config, build: FixBuilder) 
         code, rng = data.get("code"), parse_range(data.get("range"))
         if not isinstance(code, str) or not _CODE_RE.match(code) or rng is None:
             raise ValueError("malformed fix in code action data")
-        key = (code, rng.start.line, rng.start.character, rng.end.line, rng.end.character)
-        index = snap.index()
-        fix = next((f.fix for f in build([code]) if f.fix is not None and finding_key(f, index) == key), None)
+        fix = built_fixes(snap, [code], build).get(range_key(code, rng))
         if fix is None:  # same text, but not the same finding: the settings changed since
             raise StaleDocument(snap.uri)
-        return fix_edits(fix, index)
+        return fix_edits(fix, snap.index())
     if kind == "ignore" and isinstance(data.get("line"), int) and _CODE_RE.match(str(data.get("code"))):
         line0 = data["line"]
         edit = ignore_edit(snap.index().line(line0), line0, str(data["code"]), snap.encoding)

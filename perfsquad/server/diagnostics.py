@@ -74,10 +74,15 @@ def fix_edits(fix: Fix, index: LineIndex) -> list[types.TextEdit]:
     return [types.TextEdit(range=index.range(e.span), new_text=e.content) for e in fix.edits]
 
 
+def range_key(code: str, r: types.Range) -> tuple[object, ...]:
+    """Identity of a finding of rule ``code`` at ``r`` on the wire: a diagnostic's, a built fix's
+    and a code action's ``data`` all name their finding this way."""
+    return (code, r.start.line, r.start.character, r.end.line, r.end.character)
+
+
 def finding_key(finding: Finding, index: LineIndex) -> tuple[object, ...]:
     """What :func:`diagnostic_key` gives for the diagnostic of ``finding``."""
-    r = index.range(finding.span)
-    return (finding.code, r.start.line, r.start.character, r.end.line, r.end.character)
+    return range_key(finding.code, index.range(finding.span))
 
 
 def finding_diagnostic(finding: Finding, index: LineIndex, version: int | None) -> types.Diagnostic:
@@ -154,5 +159,4 @@ def parse_fix_data(data: Any) -> FixData | None:
 
 def diagnostic_key(diagnostic: types.Diagnostic) -> tuple[object, ...]:
     """Identity of a diagnostic across the wire (used when a client drops ``data``)."""
-    r = diagnostic.range
-    return (str(diagnostic.code), r.start.line, r.start.character, r.end.line, r.end.character)
+    return range_key(str(diagnostic.code), diagnostic.range)
