@@ -116,10 +116,10 @@ def analyze_paths(
 
         digests = {str(p): cache.entries[str(p)][2] for p, hit, _, _ in looked if hit is not None}
         unchanged = len(digests) == len(looked) and index_cache.linked_key() == run_key(digests.items())
+        # A hit also needs its effect summary (for the workspace index), unless nothing at all
+        # changed since the last linking: then no summary is read (unless the caller wants them).
+        skip_summary = unchanged and summaries_into is None
         for path, hit, st, data in looked:
-            # A hit also needs its effect summary (for the workspace index), unless nothing at
-            # all changed since the last linking: then no summary is read.
-            skip_summary = unchanged and summaries_into is None
             known = None if skip_summary or hit is None else index_cache.entries.get(str(path))
             if hit is not None and (unchanged or (known is not None and known[0] == digests[str(path)])):
                 reports[str(path)] = hit
@@ -316,13 +316,8 @@ class DocumentAnalyzer:
 
         inc = self._inc
         if inc is None or inc.want_fixes != want_fixes or inc.metrics != metrics or inc.config != self.config:
-            project = None
-            if self._want_project:
-                from perfsquad.workspace import index_for
-
-                project = index_for(self.path, self.config)  # built once per project, then shared
             inc = self._inc = IncrementalAnalyzer(
-                self.path, self.config, want_fixes=want_fixes, metrics=metrics, project=project
+                self.path, self.config, want_fixes=want_fixes, metrics=metrics, project=self._project()
             )
         self.report = inc.update(text)
         return self.report
@@ -341,13 +336,17 @@ class DocumentAnalyzer:
 
         wanted = set(codes)
         rules = tuple(rule for rule in RULES if rule.code in wanted)
-        project = None
-        if self._want_project:
-            from perfsquad.workspace import index_for
-
-            project = index_for(self.path, self.config)
         # record=False: the index may already hold a newer text of this document.
+        project = self._project()
         return analyze_text(text, self.path, self.config, want_fixes=True, rules=rules, project=project, record=False)
+
+    def _project(self) -> ProjectIndex | None:
+        """The workspace index of the document's project (built once per project, then shared)."""
+        if not self._want_project:
+            return None
+        from perfsquad.workspace import index_for
+
+        return index_for(self.path, self.config)
 
     @property
     def last_was_incremental(self) -> bool:

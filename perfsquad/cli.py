@@ -152,7 +152,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     cache_dir = None if args.no_cache else (args.cache_dir or root / ".perfsquad" / "cache")
     progress = _Progress(sys.stderr) if sys.stderr.isatty() and not args.no_progress else None
-    want_fixes = args.fix or args.diff or args.format != "text"
     fixed_count = 0
     try:
         if args.fix or args.diff:
@@ -163,7 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 config,
                 jobs=args.jobs,
                 cache_dir=cache_dir,
-                want_fixes=want_fixes,
+                want_fixes=args.format != "text",  # (JSON and SARIF carry the fixes)
                 metrics=args.complexity,
                 progress=progress,
             )

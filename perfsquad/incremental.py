@@ -356,8 +356,7 @@ class IncrementalAnalyzer:
         unit_ctx.inherit_from(ctx, classes, summary=True)
         # The same tree seen through the unit's parent links, as an incremental context sees the
         # module: what ``ctx`` knows carries over as across an edit that changed nothing.
-        text = ctx.source.text[ctx.source.lines_slice(statement_start(unit), unit.end_lineno or unit.lineno)]
-        unit_ctx.carry_memos(ctx, EditedUnit(unit, unit, text, owner, owner))
+        unit_ctx.carry_memos(ctx, EditedUnit(unit, unit, _unit_text(ctx.source, unit), owner, owner))
         return unit_ctx
 
     def _reanalyze(self, new_source: SourceText, index: int, unit: _Unit, delta: int) -> FileReport | None:
@@ -415,8 +414,7 @@ class IncrementalAnalyzer:
         for key, value in new_facts.items():
             if key not in ("signature", "print", "effects", "attributes") and old_facts.get(key) != value:
                 return None  # a fact other units' findings read changed
-        source = new_ctx.source
-        unit_text = source.text[source.lines_slice(statement_start(unit.new), unit.new.end_lineno or unit.new.lineno)]
+        unit_text = _unit_text(new_ctx.source, unit.new)
         new_ctx.carry_memos(ctx, EditedUnit(unit.old, unit.new, unit_text, old_owner, owner))
 
         rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
@@ -523,6 +521,11 @@ def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
                 out.append(ast.dump(node))
                 wanted |= {n.id for n in walk(node) if isinstance(n, ast.Name) and n.id != me} - names
     return tuple(out)
+
+
+def _unit_text(source: SourceText, stmt: ast.stmt) -> str:
+    """The source of a top-level block (decorators included), as a memo's carry sees it."""
+    return source.text[source.lines_slice(statement_start(stmt), stmt.end_lineno or stmt.lineno)]
 
 
 def _parse_unit(text: str, source: SourceText, start: int, end: int, member_of: ast.stmt | None) -> ast.stmt | None:
