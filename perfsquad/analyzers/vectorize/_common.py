@@ -17,6 +17,7 @@ from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, r
 from perfsquad.fixes.cst import cst
 from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span, Speedup
+from perfsquad.semantics.bindings import ASSIGN, scope_bindings, scope_body_nodes
 from perfsquad.semantics.types import (
     NDARRAY,
     NUMERIC_MATRICES,
@@ -236,25 +237,187 @@ def speedup_note(speedup: Speedup | None, n: int | None) -> str | None:
     return f"Measured speedup (size unknown here): {figures}{tail}"
 
 
-def static_length(ctx: Context, node: ast.expr) -> int | None:
-    """The number of elements of ``range(<int>)``, ``np.zeros(<int>)``, ``[0.0] * <int>`` or a list literal."""
-    if isinstance(node, ast.List):
-        return len(node.elts)
+# -- sizes fixed by the code: literals, range/arange of a constant --------------------------------------
+
+_GROWING = frozenset({"append", "extend", "insert", "resize", "add", "update", "__iadd__"})
+"""Methods that change a container's length in place: a name they are called on has no fixed size."""
+_MAKERS_SHAPE = frozenset({"numpy.zeros", "numpy.ones", "numpy.empty", "numpy.full", "numpy.identity", "numpy.eye"})
+_MAKERS_COPY = frozenset({
+    "numpy.array", "numpy.asarray", "numpy.asanyarray", "numpy.ascontiguousarray", "numpy.copy",
+    "numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.full_like", "numpy.sort",
+    "builtins.list", "builtins.tuple", "builtins.sorted", "builtins.reversed",
+})  # fmt: skip
+_MAKERS_JOIN = frozenset({"numpy.hstack", "numpy.concatenate", "numpy.vstack", "numpy.stack", "numpy.r_"})
+_DEPTH = 8
+"""How many names deep a size is followed (``x = np.arange(len(y))``, ``y = np.array([...])``)."""
+
+
+def _bound_values(ctx: Context, name: ast.Name) -> list[ast.expr] | None:
+    """The values ``name`` is assigned in the nearest scope that binds it, when every binding there is
+    a plain ``name = value`` and nothing grows it in place; None otherwise (a parameter, a loop
+    target, ``+=``, ``.append``...)."""
+    scope: ast.AST | None = ctx.scope_of(name)
+    first = True
+    while scope is not None:
+        # A function's body does not see the names of the class around it.
+        bindings = (
+            [b for b in scope_bindings(scope) if b.name == name.id]
+            if first or not isinstance(scope, ast.ClassDef)
+            else []
+        )
+        first = False
+        if bindings:
+            if any(b.how != ASSIGN for b in bindings):
+                return None
+            for node in scope_body_nodes(scope):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in _GROWING
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == name.id
+                ):
+                    return None
+            return [b.node.value for b in bindings if isinstance(b.node, ast.Assign)]
+        scope = None if isinstance(scope, ast.Module) else ctx.scope_of(scope)
+    return None
+
+
+def int_value(ctx: Context, node: ast.expr, depth: int = 0) -> int | None:
+    """An ``int`` the code fixes: a literal, a name only ever bound to one, ``len`` of something of
+    known size, and ``+ - * // **`` of those (the largest value when a name has several)."""
+    if depth > _DEPTH:
+        return None
+    if isinstance(node, ast.Constant):
+        return node.value if type(node.value) is int else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = int_value(ctx, node.operand, depth + 1)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Name):
+        values = _bound_values(ctx, node)
+        if not values:
+            return None
+        found = [int_value(ctx, v, depth + 1) for v in values]
+        return None if None in found else max(v for v in found if v is not None)
+    if isinstance(node, ast.BinOp):
+        left, right = int_value(ctx, node.left, depth + 1), int_value(ctx, node.right, depth + 1)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.FloorDiv) and right:
+            return left // right
+        if isinstance(node.op, ast.Pow) and 0 <= right <= 64 and abs(left) < 1 << 16:
+            return int(left**right)
+        return None
+    if isinstance(node, ast.Call) and is_builtin(ctx, node.func, "len") and len(node.args) == 1:
+        return known_size(ctx, node.args[0], depth + 1)
+    return None
+
+
+def known_size(ctx: Context, node: ast.expr, depth: int = 0) -> int | None:
+    """The number of elements of a sequence or array whose size the code fixes, else None.
+
+    Followed: displays (``[3, 7, 5]``), ``[0.0] * 8``, ``range``/``np.arange``/``np.linspace`` of
+    constants, ``np.zeros((3, 4))`` and the other shape makers, copies (``np.array(x)``, ``list(x)``,
+    ``np.zeros_like(x)``), joins (``np.hstack([...])``, of a comprehension too), comprehensions over a
+    fixed range, ``x[:k]``, and local or module names bound only to such values. Elements of nested
+    displays count one by one (the total the rewrite works through).
+    """
+    if depth > _DEPTH:
+        return None
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return None
+        inner = [known_size(ctx, e, depth + 1) if isinstance(e, ast.List | ast.Tuple) else 1 for e in node.elts]
+        return None if None in inner else sum(n for n in inner if n is not None)
+    if isinstance(node, ast.Name):
+        values = _bound_values(ctx, node)
+        if not values:
+            return None
+        sizes = [known_size(ctx, v, depth + 1) for v in values]
+        return None if None in sizes else max(n for n in sizes if n is not None)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         for seq, count in ((node.left, node.right), (node.right, node.left)):
-            if isinstance(seq, ast.List) and isinstance(count, ast.Constant) and type(count.value) is int:
-                return len(seq.elts) * count.value
-    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
-        arg = node.args[0]
-        qn = ctx.qualified_name(node.func)
-        if (
-            isinstance(arg, ast.Constant)
-            and type(arg.value) is int
-            and qn is not None
-            and (qn == "builtins.range" or qn.startswith("numpy."))
-        ):
-            return arg.value
+            if isinstance(seq, ast.List | ast.Tuple):
+                length, times = known_size(ctx, seq, depth + 1), int_value(ctx, count, depth + 1)
+                if length is not None and times is not None:
+                    return length * max(times, 0)
+        return None
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        piece = node.slice
+        if piece.lower is None and piece.step is None and piece.upper is not None:
+            upper = int_value(ctx, piece.upper, depth + 1)
+            whole = known_size(ctx, node.value, depth + 1)
+            if upper is not None and upper >= 0:
+                return upper if whole is None else min(upper, whole)
+        return None
+    if isinstance(node, ast.ListComp | ast.GeneratorExp | ast.SetComp):
+        if len(node.generators) != 1 or node.generators[0].ifs:
+            return None
+        times = known_size(ctx, node.generators[0].iter, depth + 1)
+        elt = node.elt
+        repeated = isinstance(elt, ast.BinOp) and any(
+            isinstance(side, ast.List | ast.Tuple) for side in (elt.left, elt.right)
+        )
+        each = known_size(ctx, elt, depth + 1) if isinstance(elt, ast.List | ast.Tuple) or repeated else 1
+        return None if times is None or each is None else times * each
+    if not isinstance(node, ast.Call):
+        return None
+    qn = ctx.qualified_name(node.func) or ""
+    args = node.args
+    if any(isinstance(a, ast.Starred) for a in args):
+        return None
+    if qn in ("builtins.range", "numpy.arange"):
+        if not 1 <= len(args) <= 3 or node.keywords:
+            return None
+        bounds = [int_value(ctx, a, depth + 1) for a in args]
+        if None in bounds:
+            return None
+        return len(range(*(b for b in bounds if b is not None)))
+    if qn == "numpy.linspace" or qn == "numpy.logspace":
+        num: ast.expr | None = args[2] if len(args) > 2 else None
+        num = next((k.value for k in node.keywords if k.arg == "num"), num)
+        return 50 if num is None else int_value(ctx, num, depth + 1)
+    if qn in _MAKERS_SHAPE and args:
+        shape = args[0]
+        if qn in ("numpy.identity", "numpy.eye"):
+            side = int_value(ctx, shape, depth + 1)
+            return None if side is None else side * side
+        dims = (
+            [int_value(ctx, d, depth + 1) for d in shape.elts]
+            if isinstance(shape, ast.Tuple | ast.List)
+            else [int_value(ctx, shape, depth + 1)]
+        )
+        if None in dims:
+            return None
+        total = 1
+        for d in dims:
+            total *= max(d or 0, 0)
+        return total
+    if qn in _MAKERS_COPY and args:
+        return known_size(ctx, args[0], depth + 1)
+    if qn in _MAKERS_JOIN and args:
+        parts = args[0]
+        if isinstance(parts, ast.List | ast.Tuple):
+            sizes = [known_size(ctx, p, depth + 1) for p in parts.elts]
+            return None if None in sizes else sum(n for n in sizes if n is not None)
+        return known_size(ctx, parts, depth + 1)
     return None
+
+
+def slower_below(speedup: Speedup | None) -> int | None:
+    """The size below which the rewrite is measured slower: the calibrated break-even, else the
+    largest calibrated size still slower than the original (None when it wins at every size)."""
+    if speedup is None:
+        return None
+    if speedup.break_even is not None:
+        return speedup.break_even
+    slower = [n for n, ratio in speedup.sizes if ratio < 1.0]
+    return max(slower) + 1 if slower else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -290,17 +453,30 @@ def report(
     rule: type[Rule] | Rule,
     node: ast.AST | Span,
     fix: Callable[[], Fix | None] | None = None,
-    size: int | None = None,
     notes: Sequence[str] = (),
     message: str | None = None,
     on_lists: bool = False,
+    operands: Sequence[ast.expr] = (),
+    loop: ast.AST | None = None,
+    size: int | None = None,
 ) -> None:
     """Report with the measured speedup for the nearest calibrated size as the last note.
+
+    ``operands``: the sequences or arrays whose length is the ``n`` of the rule's calibration. When
+    the code fixes that length (:func:`known_size`) below the size where the rewrite was measured
+    slower (:func:`slower_below`), nothing is reported: the advice would slow the code down.
+    ``loop``: the loop that does the work, when there is one (its scale is the finding's evidence).
+    ``size``: the calibration's ``n`` when the rule computes it itself (VEC007: the multiply-adds).
 
     ``on_lists``: the operands are Python lists, where the rule's array calibration does not apply;
     the finding carries the ratio measured on lists instead (when calibrated).
     """
     speedup = list_speedup(rule.code) if on_lists else rule.speedup()
+    if size is None:
+        size = next((n for op in operands if (n := known_size(ctx, op)) is not None), None)
+    below = slower_below(speedup)
+    if size is not None and below is not None and size < below:
+        return
     note = speedup_note(speedup, size)
     ctx.report(rule, node, message=message, fix=fix, notes=(*notes, *([note] if note else [])))  # type: ignore[arg-type]
     if on_lists and ctx.findings and ctx.findings[-1].code == rule.code:

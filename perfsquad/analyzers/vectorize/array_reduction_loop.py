@@ -156,7 +156,7 @@ class ArrayReductionLoop(ReadsModuleVectors, Rule):
             title = unsafe_title(self.fix_title, ["float summation order / NaN ordering change"])
             return replace_expression(ctx, node, new, title, None)
 
-        report(ctx, self, node, fix=fix)
+        report(ctx, self, node, fix=fix, operands=(array,))
 
     def _mean_of(self, node: ast.BinOp, ctx: Context) -> ast.expr | None:
         """``a`` for ``sum(a) / len(a)`` on an array."""
@@ -183,7 +183,7 @@ class ArrayReductionLoop(ReadsModuleVectors, Rule):
             title = unsafe_title(self.fix_title, ["an empty array gives nan instead of ZeroDivisionError"])
             return replace_expression(ctx, node, new, title, None)
 
-        report(ctx, self, node, fix=fix)
+        report(ctx, self, node, fix=fix, operands=(array,))
 
     def _loop(self, node: ast.For, ctx: Context) -> None:
         acc = match_accumulator(ctx, node)
@@ -231,4 +231,4 @@ class ArrayReductionLoop(ReadsModuleVectors, Rule):
             title = unsafe_title(self.fix_title, ["float summation order changes"])
             return replace_block(ctx, acc.init, node, [assign], title, None)
 
-        report(ctx, self, ctx.span(update), fix=fix)
+        report(ctx, self, ctx.span(update), fix=fix, operands=(found,), loop=node)

@@ -145,7 +145,7 @@ class DotProductLoop(ReadsModuleVectors, Rule):
         if kinds is None:
             return
         if kinds != ["numpy", "numpy"]:
-            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,), on_lists=True)
+            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,), on_lists=True, operands=(a, b))
             return
 
         def fix() -> Fix | None:
@@ -159,4 +159,4 @@ class DotProductLoop(ReadsModuleVectors, Rule):
                 return None  # the rewrite would evaluate it twice
             return replace_expression(ctx, node, new, unsafe_title(self.fix_title or "", reasons), import_edit)
 
-        report(ctx, self, node, fix=fix)
+        report(ctx, self, node, fix=fix, operands=(a, b))

@@ -13,7 +13,6 @@ from perfsquad.analyzers.vectorize._common import (
     range_len_of,
     replace_block,
     report,
-    static_length,
     unsafe_title,
 )
 from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
@@ -141,9 +140,8 @@ class ElementwiseLoop(ReadsModuleVectors, Rule):
             return
         if ctx.text(measured) not in {ctx.text(out), *(ctx.text(a) for a in expr.arrays)}:
             return
-        size = static_length(ctx, measured)
         if out_kind != "numpy" or expr.kinds != {"numpy"} or numeric_type(ctx, out) != NDARRAY:
-            report(ctx, self, ctx.header_span(node), notes=(ON_LISTS,), size=size, on_lists=True)
+            report(ctx, self, ctx.header_span(node), notes=(ON_LISTS,), on_lists=True, operands=(measured,), loop=node)
             return
 
         def fix() -> Fix | None:
@@ -159,4 +157,4 @@ class ElementwiseLoop(ReadsModuleVectors, Rule):
             reasons = ["assumes equal lengths", "math domain errors become nan"]
             return replace_block(ctx, node, node, [assign], unsafe_title(self.fix_title or "", reasons), import_edit)
 
-        report(ctx, self, ctx.header_span(node), fix=fix, size=size)
+        report(ctx, self, ctx.header_span(node), fix=fix, operands=(measured,), loop=node)

@@ -15,7 +15,6 @@ from perfsquad.analyzers.vectorize._common import (
     numpy_name,
     replace_expression,
     report,
-    static_length,
     unsafe_title,
 )
 from perfsquad.analyzers.vectorize.all_pairs_similarity import ReadsModuleVectors
@@ -130,9 +129,8 @@ class MathElementwise(ReadsModuleVectors, Rule):
         kind = numeric_type(ctx, sequence)
         if element_kind(kind) in ("?", "numpy") and kind != NDARRAY:
             return
-        size = static_length(ctx, sequence)
         if kind != NDARRAY:
-            report(ctx, self, node, notes=(ON_LISTS,), size=size, on_lists=True)
+            report(ctx, self, node, notes=(ON_LISTS,), on_lists=True, operands=(sequence,))
             return
 
         def fix() -> Fix | None:
@@ -144,4 +142,4 @@ class MathElementwise(ReadsModuleVectors, Rule):
             title = unsafe_title(self.fix_title, ["domain errors give nan/inf instead of raising"])
             return replace_expression(ctx, node, new, title, import_edit)
 
-        report(ctx, self, node, fix=fix, size=size)
+        report(ctx, self, node, fix=fix, operands=(sequence,))

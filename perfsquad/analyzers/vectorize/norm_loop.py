@@ -122,7 +122,7 @@ class NormLoop(ReadsModuleVectors, Rule):
         if kinds is None:
             return
         if kinds != ["numpy"]:
-            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,), on_lists=True)
+            report(ctx, self, node, notes=(INT_OVERFLOW if "int" in kinds else ON_LISTS,), on_lists=True, operands=(vector,))
             return
 
         def fix() -> Fix | None:
@@ -134,4 +134,4 @@ class NormLoop(ReadsModuleVectors, Rule):
             reasons = ["float summation order changes", "no overflow to inf for huge elements"]
             return replace_expression(ctx, node, new, unsafe_title(self.fix_title or "", reasons), import_edit)
 
-        report(ctx, self, node, fix=fix)
+        report(ctx, self, node, fix=fix, operands=(vector,))

@@ -137,4 +137,4 @@ class NumbaCandidate(ReadsModuleVectors, Rule):
             return
         if element_kind(numeric_type(ctx, sequence)) == UNKNOWN:
             return
-        report(ctx, self, ctx.header_span(node))
+        report(ctx, self, ctx.header_span(node), operands=(sequence,), loop=node)

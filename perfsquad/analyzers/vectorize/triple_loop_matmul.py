@@ -10,6 +10,7 @@ from perfsquad.analyzers.vectorize._common import (
     cst_expr,
     cst_method,
     is_builtin,
+    known_size,
     numeric_type,
     numpy_name,
     replace_block,
@@ -179,8 +180,13 @@ class TripleLoopMatmul(ReadsModuleVectors, Rule):
         kinds = [numeric_type(ctx, m) for m in (a, b, c)]
         if not all(kind in MATRICES for kind in kinds):
             return
+        # The calibration's n is the multiply-adds: the product of the three ranges, when all are fixed.
+        size: int | None = 1
+        for loop in (node, middle, inner):
+            side = known_size(ctx, loop.iter) if isinstance(loop, ast.For) else None
+            size = None if side is None or size is None else size * side
         if any(kind.endswith("[int]]") for kind in kinds):
-            report(ctx, self, ctx.header_span(node), notes=(INT_OVERFLOW,))
+            report(ctx, self, ctx.header_span(node), notes=(INT_OVERFLOW,), loop=node, size=size)
             return
         arrays = all(kind == NDARRAY for kind in kinds)
         ma, mb, mc = a, b, c
@@ -210,4 +216,4 @@ class TripleLoopMatmul(ReadsModuleVectors, Rule):
             reasons = ["assumes the loops cover the full shapes", "float summation order changes"]
             return replace_block(ctx, node, node, [stmt_new], unsafe_title(self.fix_title, reasons), import_edit)
 
-        report(ctx, self, ctx.header_span(node), fix=fix)
+        report(ctx, self, ctx.header_span(node), fix=fix, loop=node, size=size)

@@ -1,0 +1,155 @@
+"""VEC rules and sizes the code fixes: a rewrite measured slower at that size is not proposed.
+
+``known_size`` reads the length of a sequence or array from the code (literals, ``range``/``arange``
+of constants, shape makers, copies, joins, names bound only to such values); the rules withhold a
+finding when that length is below the rule's calibrated break-even (:func:`slower_below`).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from perfsquad.analyzers import family_rules
+from perfsquad.analyzers.vectorize._common import known_size, slower_below
+from perfsquad.engine import analyze_full, analyze_text
+from perfsquad.model import Speedup
+
+RULES = family_rules("VEC")
+
+
+def _size_of_last(source: str) -> int | None:
+    """``known_size`` of the value of the last ``probe = ...`` statement of ``source``."""
+    ctx = analyze_full(source, "sizes.py", rules=()).ctx
+    assert ctx is not None
+    probes = [n for n in ast.walk(ctx.tree) if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "probe"]
+    return known_size(ctx, probes[-1].value)
+
+
+@pytest.mark.parametrize(
+    ("source", "size"),
+    [
+        ("import numpy as np\nprobe = np.array([3, 7, 5, 9])\n", 4),
+        ("import numpy as np\ny = np.array([3, 7, 5, 9, 8, 7, 10])\nprobe = np.arange(len(y))\n", 7),
+        ("import numpy as np\nprobe = np.zeros(300)\n", 300),
+        ("import numpy as np\nprobe = np.zeros((3, 4))\n", 12),
+        ("import numpy as np\nprobe = np.linspace(0, 1)\n", 50),
+        ("import numpy as np\nprobe = np.linspace(0, 1, num=5)\n", 5),
+        ("import numpy as np\nprobe = np.arange(2, 20, 3)\n", 6),
+        ("probe = list(range(10))\n", 10),
+        ("probe = [0.0] * 8\n", 8),
+        ("N = 100\nprobe = [1.0] * N\n", 100),
+        ("import numpy as np\nn = 10\nprobe = np.hstack([[i + 1] * n for i in range(n)])\n", 100),
+        ("import numpy as np\nn = 10\nprobe = np.hstack([[i + 1] * n for i in range(n)])[: n**2 - 5]\n", 95),
+        ("probe = [i * 2 for i in range(6)]\n", 6),
+        ("probe = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]\n", 6),
+        # Sizes that are not fixed: a parameter, a call result, a list that grows, a filtered comprehension.
+        ("import numpy as np\ndef f(n):\n    probe = np.zeros(n)\n", None),
+        ("import numpy as np\nprobe = np.loadtxt('x.csv')\n", None),
+        ("xs = []\nxs.append(1.0)\nprobe = list(xs)\n", None),
+        ("probe = [i for i in range(10) if i % 2]\n", None),
+        ("import numpy as np\ndef f(a):\n    probe = np.asarray(a)\n", None),
+        ("import numpy as np\ndef f(k):\n    n = 10\n    if k:\n        n = k\n    probe = np.arange(n)\n", None),
+        ("probe = [*range(3), 4]\n", None),
+    ],
+)
+def test_known_size(source: str, size: int | None) -> None:
+    assert _size_of_last(source) == size
+
+
+def test_a_method_does_not_see_the_class_names() -> None:
+    source = "import numpy as np\nclass C:\n    n = 3\n    def f(self):\n        probe = np.arange(n)\n"
+    assert _size_of_last(source) is None
+
+
+def test_slower_below_uses_break_even_then_the_slower_sizes() -> None:
+    assert slower_below(Speedup(1.0, 2.0, "n", "bench", ((10, 1.06), (1000, 47.9)), break_even=16)) == 16
+    assert slower_below(Speedup(0.5, 2.0, "n", "bench", ((10, 0.5), (100, 0.9), (1000, 2.0)))) == 101
+    assert slower_below(Speedup(1.1, 2.0, "n", "bench", ((10, 1.1), (1000, 2.0)))) is None
+    assert slower_below(None) is None
+
+
+def _codes(source: str) -> list[tuple[int, str]]:
+    report = analyze_text(source, "fixture.py", rules=RULES)
+    assert report.rule_errors == (), report.rule_errors
+    return [(f.span.start.line, f.code) for f in report.findings]
+
+
+SMALL_FIXED = """
+import numpy as np
+
+
+def oob():
+    y = np.array([3, 7, 5, 9, 8, 7, 10])
+    x = np.arange(len(y))
+    return [min(x) - 10, max(x) + 10]
+
+
+def total():
+    a = np.arange(8)
+    return sum(a)
+
+
+def mean():
+    a = np.linspace(0, 1, 5)
+    return sum(a) / len(a)
+
+
+def loop():
+    a = np.ones(12)
+    t = 0.0
+    for x in a:
+        t += x
+    return t
+
+
+def matmul(A: np.ndarray, B: np.ndarray, C: np.ndarray):
+    for i in range(3):
+        for j in range(3):
+            for k in range(3):
+                C[i][j] += A[i][k] * B[k][j]
+"""
+
+
+def test_fixed_sizes_below_break_even_are_not_reported() -> None:
+    assert _codes(SMALL_FIXED) == []
+
+
+GROWING = """
+import numpy as np
+
+
+def oob(x: np.ndarray):
+    return [min(x) - 10, max(x) + 10]
+
+
+def total(n):
+    a = np.arange(n)
+    return sum(a)
+
+
+def loop(k):
+    a = np.ones(k * 12)
+    t = 0.0
+    for x in a:
+        t += x
+    return t
+
+
+def matmul(A: np.ndarray, B: np.ndarray, C: np.ndarray, n: int):
+    for i in range(n):
+        for j in range(n):
+            for k in range(n):
+                C[i][j] += A[i][k] * B[k][j]
+"""
+
+
+def test_sizes_the_code_does_not_fix_are_still_reported() -> None:
+    assert _codes(GROWING) == [(6, "VEC004"), (6, "VEC004"), (11, "VEC004"), (18, "VEC004"), (23, "VEC007")]
+
+
+def test_a_fixed_size_above_break_even_is_still_a_finding() -> None:
+    # 300 elements: NumPy's method wins at that size; whether it matters is the finding's confidence.
+    source = "import numpy as np\ndef f():\n    z = np.zeros(300)\n    return sum(z)\n"
+    assert _codes(source) == [(4, "VEC004")]
