@@ -176,6 +176,163 @@ def gather_candidate(ctx: Context, call: ast.Call) -> ast.For | None:
     return loop
 
 
+# -- what the loop's calls really do: concurrency, carried state, explicit one-at-a-time paths ----------
+
+_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
+"""Functions that run one coroutine to completion before returning: a coroutine handed to them per
+iteration still waits for each round trip in turn."""
+
+
+def is_async_call(ctx: Context, call: ast.Call, found: IOCall | None) -> bool:
+    """The call returns an awaitable: an async client's method or a project ``async def``."""
+    if found is not None:
+        return found.op.is_async
+    target = call_target(ctx.io, call)
+    callee = ctx.effects.lookup(target) if target is not None else None
+    return callee is not None and callee.is_async
+
+
+def makes_coroutine(ctx: Context, call: ast.Call, found: IOCall | None) -> bool:
+    """An async call that is not awaited where it is made: per iteration it only *builds* a coroutine,
+    which ``asyncio.gather(*(...))``, ``TaskGroup.create_task``, ``asyncio.create_task``,
+    ``asyncio.as_completed`` or ``asyncio.wait`` then run concurrently. The loop makes no round trip
+    of its own, so it is not N+1 (IO002 reports awaits that wait one at a time).
+
+    A coroutine handed to ``asyncio.run``/``loop.run_until_complete`` runs to completion before the
+    next iteration: that is still one round trip at a time.
+    """
+    parent = ctx.parent(call)
+    if isinstance(parent, ast.Await) or not is_async_call(ctx, call, found):
+        return False
+    if isinstance(parent, ast.Call) and call in parent.args:
+        func = parent.func
+        if isinstance(func, ast.Attribute) and func.attr == "run_until_complete":
+            return False
+        if ctx.io.imports.qualified_name(func) in _RUNNERS:
+            return False
+    return True
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``url``, ``self.cursor``, ``state.page.token``: a name or an attribute chain on one."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _statement_of(ctx: Context, node: ast.AST, loop: ast.AST) -> ast.stmt | None:
+    """The innermost statement around ``node`` inside ``loop`` (None outside it)."""
+    for anc in [node, *ctx.ancestors(node)]:
+        if anc is loop:
+            return None
+        if isinstance(anc, ast.stmt):
+            return anc
+    return None
+
+
+def carried_names(ctx: Context, loop: ast.AST, call: ast.Call) -> list[str]:
+    """What the call's arguments read that an earlier iteration wrote after its own call: ``url`` in
+    ``resp = s.get(url); url = resp.json()["next"]``, a cursor or page token. Each request then needs
+    the previous response (page-following), so the requests cannot be batched or run concurrently.
+
+    A name assigned in the body *before* the call (``url = base + str(i)``) is fresh in every
+    iteration and carries nothing.
+    """
+    if not isinstance(loop, ast.For | ast.AsyncFor):
+        return []
+    stmt = _statement_of(ctx, call, loop)
+    if stmt is None:
+        return []
+    start = (stmt.lineno, stmt.col_offset)
+    args: list[ast.AST] = [*call.args, *(kw.value for kw in call.keywords)]
+    reads = {d for a in args for n in walk(a) if isinstance(n, ast.Name | ast.Attribute) and (d := _dotted(n))}
+    if not reads:
+        return []
+    targets = {d for n in walk(loop.target) if (d := _dotted(n)) is not None}
+    before: set[str] = set()
+    after: set[str] = set()
+    for part in loop.body:
+        for n in walk(part):
+            if isinstance(n, ast.Name | ast.Attribute) and isinstance(n.ctx, ast.Store | ast.Del):
+                d = _dotted(n)
+                if d is None:
+                    continue
+                (after if (n.lineno, n.col_offset) >= start else before).add(d)
+    return sorted((reads & after) - before - targets)
+
+
+_BATCH_FLAGS = ("batch", "bulk", "executemany")
+
+
+def _batch_flag(node: ast.expr) -> bool:
+    dotted = _dotted(node)
+    return dotted is not None and any(word in dotted.rsplit(".", 1)[-1].lower() for word in _BATCH_FLAGS)
+
+
+def _says_unbatched(test: ast.expr) -> bool:
+    """``not batch``, ``not self.mapper.batch``, ``batch is False``, ``batch == False`` (also inside ``and``)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_says_unbatched(v) for v in test.values)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _batch_flag(test.operand)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is | ast.Eq):
+        right = test.comparators[0]
+        return _batch_flag(test.left) and isinstance(right, ast.Constant) and right.value is False
+    return False
+
+
+def _says_batched(test: ast.expr) -> bool:
+    """``if batch:`` / ``if self.bulk:``: its ``else`` branch is the one-at-a-time path."""
+    return _batch_flag(test)
+
+
+def unbatched_path(ctx: Context, loop: ast.AST, call: ast.Call) -> str | None:
+    """Why this loop is the code's *explicit* one-at-a-time path, or None.
+
+    The call passes ``batch=False``/``bulk=False``/``single=True``, or the loop sits under
+    ``if not batch:`` (``if batch is False:``, the ``else`` of ``if batch:``): the author chose one
+    statement per item (per-row events, per-row error handling), usually next to a batched path.
+    Batching would break that contract, so the finding is weak evidence at most.
+    """
+    for kw in call.keywords:
+        if not isinstance(kw.value, ast.Constant) or kw.arg is None:
+            continue
+        if kw.arg.lower() in ("batch", "bulk") and kw.value.value is False:
+            return f"the call passes `{kw.arg}=False`"
+        if kw.arg.lower() in ("single", "one_by_one") and kw.value.value is True:
+            return f"the call passes `{kw.arg}=True`"
+    child: ast.AST = loop
+    for anc in ctx.ancestors(loop):
+        if isinstance(anc, _FUNCS | ast.ClassDef):
+            break
+        if isinstance(anc, ast.If):
+            if child in anc.body and _says_unbatched(anc.test):
+                return f"the loop is the `if {ctx.text(anc.test)}:` path"
+            if child in anc.orelse and _says_batched(anc.test):
+                return f"the loop is the `else` of `if {ctx.text(anc.test)}:`"
+        child = anc
+    return None
+
+
+def one_off_module(ctx: Context) -> str | None:
+    """The module is a schema/data migration: it runs once per database, not per request."""
+    for stmt in ctx.tree.body:
+        module = (stmt.module or "") if isinstance(stmt, ast.ImportFrom) else ""
+        if module == "alembic" or module.startswith("alembic."):
+            return "an Alembic migration (runs once per database)"
+        if (
+            isinstance(stmt, ast.ClassDef)
+            and stmt.name == "Migration"
+            and any(isinstance(b, ast.Attribute) and b.attr == "Migration" for b in stmt.bases)
+        ):
+            return "a Django migration (runs once per database)"
+    return None
+
+
 def chain_notes(chain: Chain, start: str = "loop") -> tuple[str, ...]:
     notes = [f"chain: {chain.describe(start)}"]
     notes.extend(f"{step} at {where}" for step, where in zip(chain.steps, chain.where, strict=False))

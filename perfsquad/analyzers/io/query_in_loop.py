@@ -10,6 +10,7 @@ from perfsquad.analyzers.io._common import (
     insert_execute,
     is_chunked,
     is_retry_loop,
+    makes_coroutine,
     repeating_loop,
 )
 from perfsquad.context import Context
@@ -136,6 +137,8 @@ class QueryInLoop(Rule):
         if loop is None:
             return
         found = ctx.io.op_of(call)
+        if makes_coroutine(ctx, call, found):
+            return  # gathered or scheduled as a task: the loop only builds coroutines
         if found is not None:
             op = found.op
             if not op.roundtrip or op.sessionless or insert_execute(ctx, call, found):
