@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 
 from perfsquad.context import COMPREHENSIONS, Context
+from perfsquad.model import Confidence
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import SLEEPS, IOCall, is_insert, sql_text
+from perfsquad.semantics.scale import Scale, loop_scale, strongest
 from perfsquad.syntax import children, walk
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -307,7 +309,7 @@ def unbatched_path(ctx: Context, loop: ast.AST, call: ast.Call) -> str | None:
             return f"the call passes `{kw.arg}=True`"
     child: ast.AST = loop
     for anc in ctx.ancestors(loop):
-        if isinstance(anc, _FUNCS | ast.ClassDef):
+        if isinstance(anc, (*_FUNCS, ast.ClassDef)):
             break
         if isinstance(anc, ast.If):
             if child in anc.body and _says_unbatched(anc.test):
@@ -331,6 +333,31 @@ def one_off_module(ctx: Context) -> str | None:
         ):
             return "a Django migration (runs once per database)"
     return None
+
+
+# -- evidence of scale: how many times the loop's I/O runs --------------------------------------------
+
+
+def loop_evidence(ctx: Context, loop: ast.AST) -> Scale:
+    """The scale of one loop: a statement loop's own, a comprehension's strongest generator (the
+    element runs once per combination of them)."""
+    if isinstance(loop, COMPREHENSIONS):
+        return strongest(*(loop_scale(g, ctx) for g in loop.generators))
+    if isinstance(loop, ast.For | ast.AsyncFor | ast.While):
+        return loop_scale(loop, ctx)
+    return Scale(Confidence.MEDIUM, "size unknown")
+
+
+def repeat_scale(ctx: Context, node: ast.AST) -> Scale:
+    """How sure we are that ``node`` (an I/O call in loops) runs many times, and why: the strongest
+    of the loops around it (nested loops multiply, any growing one is enough), lowered to ``low`` in
+    a migration, which runs once per database whatever it iterates."""
+    loops = ctx.io.loops(node)
+    scale = strongest(*(loop_evidence(ctx, loop) for loop in loops)) if loops else Scale(Confidence.MEDIUM, "")
+    once = one_off_module(ctx)
+    if once is not None:
+        return Scale(Confidence.LOW, f"{scale.evidence}; in {once}")
+    return scale
 
 
 def chain_notes(chain: Chain, start: str = "loop") -> tuple[str, ...]:

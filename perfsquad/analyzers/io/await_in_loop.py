@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import KIND_WORDS, gather_candidate
+from perfsquad.analyzers.io._common import KIND_WORDS, gather_candidate, repeat_scale
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
 from perfsquad.model import Fix, FixSafety
@@ -145,6 +145,7 @@ class AwaitInLoop(Rule):
         def fix() -> Fix | None:
             return self._fix(ctx, loop, node, call)
 
+        scale = repeat_scale(ctx, node)
         ctx.report(
             self,
             node,
@@ -154,6 +155,8 @@ class AwaitInLoop(Rule):
             ),
             fix=fix,
             notes=notes,
+            confidence=scale.confidence,
+            evidence=scale.evidence,
         )
 
     def _fix(self, ctx: Context, loop: ast.For, node: ast.Await, call: ast.Call) -> Fix | None:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import chain_notes, enclosing_function
+from perfsquad.analyzers.io._common import chain_notes, enclosing_function, repeat_scale
 from perfsquad.context import Context
+from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.effects import BLOCKING, Chain, call_target
 from perfsquad.semantics.io_catalog import FILE, PROCESS, SLEEP, call_label
+from perfsquad.semantics.scale import Scale, runs_once, strongest
 
 _ALTERNATIVES = {
     SLEEP: "`await asyncio.sleep(...)`",
@@ -98,10 +100,13 @@ class BlockingCallInAsync(Rule):
             op = found.op
             if not op.blocking or (op.kind == FILE and op.op != "read") or op.op in ("client", "fetch"):
                 return
+            scale = _blocking_scale(ctx, call)
             ctx.report(
                 self,
                 call,
                 message=f"`{found.label}` blocks the event loop inside `async def`; use {_ALTERNATIVES[op.kind]}",
+                confidence=scale.confidence,
+                evidence=scale.evidence,
             )
             return
         target = call_target(ctx.io, call)
@@ -115,6 +120,7 @@ class BlockingCallInAsync(Rule):
             return
         label = call_label(ctx, call)
         full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
+        scale = _blocking_scale(ctx, call)
         ctx.report(
             self,
             call,
@@ -123,4 +129,21 @@ class BlockingCallInAsync(Rule):
                 f" use {_ALTERNATIVES.get(chain.kind, 'an async equivalent')} or `asyncio.to_thread`"
             ),
             notes=chain_notes(full, "async def"),
+            confidence=scale.confidence,
+            evidence=scale.evidence,
         )
+
+
+def _blocking_scale(ctx: Context, call: ast.Call) -> Scale:
+    """The cost is latency for every other task, not growth: as sure as the default, unless the
+    call runs once (behind a lazy initialiser); in a loop, as sure as the loop's evidence."""
+    fn = enclosing_function(ctx, call)
+    name = f"`{fn.name}`" if isinstance(fn, ast.AsyncFunctionDef) else "the coroutine"
+    once = runs_once(call, ctx)
+    if once is not None:
+        return Scale(Confidence.LOW, f"blocks the event loop inside {name}, but {once}")
+    base = Scale(Confidence.MEDIUM, f"every other task waits while it runs, on every call of {name}")
+    if ctx.io.loops(call):
+        loop = repeat_scale(ctx, call)
+        return strongest(base, Scale(loop.confidence, f"{base.evidence}; in a loop: {loop.evidence}"))
+    return base

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import is_retry_loop, repeating_loop
+from perfsquad.analyzers.io._common import is_retry_loop, repeat_scale, repeating_loop
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.io_catalog import op_names
@@ -94,4 +94,5 @@ class ConnectionInLoop(Rule):
             return
         if is_retry_loop(ctx, loop, call):
             return
-        ctx.report(self, call, message=message)
+        scale = repeat_scale(ctx, call)
+        ctx.report(self, call, message=message, confidence=scale.confidence, evidence=scale.evidence)

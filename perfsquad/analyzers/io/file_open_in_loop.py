@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import loop_names, names_in
+from perfsquad.analyzers.io._common import loop_names, names_in, repeat_scale
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.io_catalog import FILE, op_names
@@ -85,8 +85,13 @@ class FileOpenInLoop(Rule):
             varying |= loop_names(loop)
         if names_in(call) & varying:
             return
+        # One open/close pair costs microseconds: it adds up only over many iterations, so the
+        # finding is one level less sure than the loop's evidence of growth.
+        scale = repeat_scale(ctx, call)
         ctx.report(
             self,
             call,
             message=f"`{ctx.text(call.func)}` opens the same file on every iteration; open it once before the loop",
+            confidence=scale.confidence.lowered(),
+            evidence=f"{scale.evidence}; each iteration saves only one open/close system call pair",
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import insert_execute, is_retry_loop, loop_names, names_in
+from perfsquad.analyzers.io._common import insert_execute, is_retry_loop, loop_names, names_in, repeat_scale
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import line_indent, replace_statements
 from perfsquad.model import Fix, FixSafety
@@ -132,6 +132,7 @@ class InsertInLoop(Rule):
             return
         assert found is not None
         qualified = found.qualified
+        scale = repeat_scale(ctx, call)
 
         def fix() -> Fix | None:
             if not isinstance(loop, ast.For) or loop.orelse or len(loop.body) != 1 or isinstance(stmt, ast.Await):
@@ -188,4 +189,6 @@ class InsertInLoop(Rule):
             call,
             message=f"`{func.attr}` of an INSERT once per row on `{ctx.text(func.value)}`; use `executemany`",
             fix=fix,
+            confidence=scale.confidence,
+            evidence=scale.evidence,
         )

@@ -5,18 +5,23 @@ import ast
 from perfsquad.analyzers.io._common import (
     BATCH_HINTS,
     KIND_WORDS,
+    carried_names,
     chain_notes,
     gather_candidate,
     insert_execute,
     is_chunked,
     is_retry_loop,
     makes_coroutine,
+    repeat_scale,
     repeating_loop,
+    unbatched_path,
 )
 from perfsquad.context import Context
+from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import call_label, django_model_of
+from perfsquad.semantics.scale import Scale, runs_once
 from perfsquad.syntax import walk
 
 
@@ -151,12 +156,7 @@ class QueryInLoop(Rule):
             if is_retry_loop(ctx, loop, call) or is_chunked(ctx, loop, call) or gather_candidate(ctx, call) is not None:
                 return
             what = KIND_WORDS.get(op.kind, "I/O call")
-            ctx.report(
-                self,
-                call,
-                message=f"`{found.label}` makes a {what} on every iteration (N+1); batch it",
-                notes=(f"batch: {BATCH_HINTS[op.kind]}",),
-            )
+            self._report(ctx, loop, call, found.label, what, "", (f"batch: {BATCH_HINTS[op.kind]}",))
             return
         if not ctx.effects.may_chain():
             return  # nothing in reach does I/O: no chain to find, whatever the call's target
@@ -169,11 +169,42 @@ class QueryInLoop(Rule):
         label = call_label(ctx, call)
         full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
         what = KIND_WORDS.get(chain.kind, "I/O call")
+        notes = (*chain_notes(full), f"batch: {BATCH_HINTS.get(chain.kind, '')}")
+        self._report(ctx, loop, call, label, what, f": {full.describe()}", notes)
+
+    def _report(
+        self, ctx: Context, loop: ast.AST, call: ast.Call, label: str, what: str, chain: str, notes: tuple[str, ...]
+    ) -> None:
+        """One finding, with its evidence: the loops' scale, unless the loop is page-following (each
+        call needs the previous answer: nothing to batch) or the code's explicit one-at-a-time path."""
+        scale = repeat_scale(ctx, call)
+        confidence, evidence = scale.confidence, scale.evidence
+        carried = carried_names(ctx, loop, call)
+        if carried:
+            names = ", ".join(f"`{n}`" for n in carried)
+            ctx.report(
+                self,
+                call,
+                message=(
+                    f"`{label}` makes a {what} on every iteration{' (' + chain[2:] + ')' if chain else ''}, each one"
+                    f" reading {names} from the previous iteration (page-following): it cannot be batched;"
+                    " ask for larger pages if the API allows it"
+                ),
+                notes=tuple(n for n in notes if not n.startswith("batch:")),
+                confidence=Confidence.LOW,
+                evidence=f"each call needs {names} from the one before; {evidence}",
+            )
+            return
+        unbatched = unbatched_path(ctx, loop, call)
+        if unbatched is not None:
+            confidence, evidence = Confidence.LOW, f"the code's explicit one-at-a-time path ({unbatched}); {evidence}"
         ctx.report(
             self,
             call,
-            message=f"`{label}` makes a {what} on every iteration (N+1: {full.describe()}); batch it",
-            notes=(*chain_notes(full), f"batch: {BATCH_HINTS.get(chain.kind, '')}"),
+            message=f"`{label}` makes a {what} on every iteration (N+1{chain}); batch it",
+            notes=notes,
+            confidence=confidence,
+            evidence=evidence,
         )
 
     def _check_django_rows(self, loop: ast.For | ast.AsyncFor, ctx: Context) -> None:
@@ -201,6 +232,12 @@ class QueryInLoop(Rule):
                 ):
                     reported.add(node.attr)
                     hint = "select_related" if fields[node.attr] == "fk" else "prefetch_related"
+                    once = runs_once(loop, ctx)
+                    scale = (
+                        Scale(Confidence.LOW, f"iterates a `{model}` queryset; {once}")
+                        if once is not None
+                        else Scale(Confidence.HIGH, f"iterates the rows of a `{model}` queryset{_per_call(ctx, loop)}")
+                    )
                     ctx.report(
                         self,
                         node,
@@ -209,4 +246,11 @@ class QueryInLoop(Rule):
                             f" (N+1); use `.{hint}({node.attr!r})` on the queryset"
                         ),
                         notes=(f"chain: loop over {model}.objects \u2192 {row}.{node.attr} (lazy relation)",),
+                        confidence=scale.confidence,
+                        evidence=scale.evidence,
                     )
+
+
+def _per_call(ctx: Context, node: ast.AST) -> str:
+    fn = ctx.function_of(node)
+    return f", per call of `{fn.name}`" if fn is not None else ""
