@@ -27,6 +27,10 @@ class AwaitInLoop(Rule):
     (already concurrent), retry loops, and awaits on a single connection (asyncpg/psycopg
     connections run one query at a time: batch instead, see IO001).
 
+    Evidence of scale: high when the loop runs over a parameter or a query result; low (shown
+    only with `--confidence low`) over a literal, `range(<const>)`, at import, behind a lazy
+    initialiser, or in a migration (Django, Alembic), which runs once per database.
+
     ## Why is this bad?
     Each iteration waits for its response before sending the next request: the loop takes the
     *sum* of the latencies. `asyncio.gather` (or a `TaskGroup`) sends them all and waits once: it

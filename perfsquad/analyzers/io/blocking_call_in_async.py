@@ -33,6 +33,9 @@ class BlockingCallInAsync(Rule):
     Not flagged: calls inside a nested `def` or `lambda` (e.g. passed to `asyncio.to_thread` or
     `run_in_executor`), async clients, and opening a file without reading it.
 
+    The cost is latency for every other task, not growth: medium confidence, as sure as the
+    loop's evidence when the call is in one, low behind a lazy initialiser (it runs once).
+
     ## Why is this bad?
     The event loop runs one thing at a time. A blocking call stops *every* task of the process
     until it returns: one `requests.get` of 200 ms delays all other requests a server is

@@ -21,6 +21,10 @@ class ConnectionInLoop(Rule):
     Not flagged: the same calls outside loops, calls on a `Session`/`Client` object, retry loops
     (reconnecting after a failure is their point).
 
+    Evidence of scale: high when the loop runs over a parameter or a query result; low (shown
+    only with `--confidence low`) over a literal, `range(<const>)`, at import, behind a lazy
+    initialiser, or in a migration (Django, Alembic), which runs once per database.
+
     ## Why is this bad?
     Opening a connection costs a TCP handshake, usually a TLS handshake, and for databases
     authentication and session setup: often more than the query or request itself.

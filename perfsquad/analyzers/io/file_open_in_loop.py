@@ -17,6 +17,11 @@ class FileOpenInLoop(Rule):
 
     Not flagged: a loop over different files (`for path in paths: open(path)`).
 
+    One open/close pair costs microseconds, so the finding matters only over many iterations:
+    its confidence is one level below the loop's evidence of scale. It is reported by default
+    when the loop runs over a parameter or a query result, and only with `--confidence low` over
+    a literal, `range(<const>)`, a list the function fills itself or configuration, or at import.
+
     ## Why is this bad?
     Each `open` is a system call (path lookup, permission check, a new file descriptor) plus a
     Python file object with its buffer; a file opened for appending is flushed and closed on
@@ -63,6 +68,8 @@ class FileOpenInLoop(Rule):
         "def f(events):\n    with open('log.txt', 'a') as fh:\n        for e in events:\n            fh.write(e)\n",
         "def f(names):\n    for n in names:\n        path = n + '.txt'\n        with open(path) as fh:\n            print(fh.read())\n",
         "def f(d, keys):\n    for k in keys:\n        d.get(k)\n",
+        # a loop over two literal items: one open saved, twice
+        "def f():\n    for e in ('start', 'stop'):\n        with open('log.txt', 'a') as fh:\n            fh.write(e)\n",
     )
     invalid = (
         Invalid("def f(events):\n    for e in events:\n        with open('log.txt', 'a') as fh:\n            fh.write(e)\n"),

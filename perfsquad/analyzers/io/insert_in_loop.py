@@ -19,6 +19,10 @@ class InsertInLoop(Rule):
     a database connection or cursor (sqlite3, psycopg 2/3, pymysql, asyncpg, or any receiver
     given a literal `INSERT` statement).
 
+    Evidence of scale: high when the loop runs over a parameter or a query result; low (shown
+    only with `--confidence low`) over a literal, `range(<const>)`, at import, behind a lazy
+    initialiser, or in a migration (Django, Alembic), which runs once per database.
+
     ## Why is this bad?
     Each `execute` is a separate statement: the driver binds parameters, steps the statement and
     (on a server database) waits for a network round trip, once per row. `executemany` prepares

@@ -45,8 +45,23 @@ class QueryInLoop(Rule):
     Not flagged: a query outside the loop, iterating over a cursor's rows, `executemany` (already
     batched), retry/backoff/polling loops (the loop sleeps, its variable is `attempt`/`retry`, or
     the call sits in a `try` that leaves the loop on success), `while` loops (usually pagination
-    or polling), and calls the more specific rules report (IO002 for awaits that can be gathered,
-    IO003 for session-less requests, IO006 for `INSERT` executed row by row).
+    or polling), calls the more specific rules report (IO002 for awaits that can be gathered,
+    IO003 for session-less requests, IO006 for `INSERT` executed row by row), and async calls
+    that are not awaited in the loop: `asyncio.gather(*(client.get(u) for u in urls))`,
+    `tg.create_task(...)`, `asyncio.create_task(...)`, `asyncio.as_completed([...])` only build
+    coroutines there, which then run concurrently (a coroutine handed to `asyncio.run` or
+    `run_until_complete` per item still waits for each round trip, and is flagged).
+
+    Each finding carries its evidence of scale: high when the loop runs over a parameter or a
+    query result, low (shown only with `--confidence low`) when nothing shows the loop grows —
+    a literal, `range(<const>)`, code run once at import or behind a lazy initialiser — and for:
+    - page-following: the call's arguments read what an earlier iteration assigned after its
+      own call (`url = resp.json()["next"]`, a cursor or offset token). Each request needs the
+      previous response, so nothing can be batched: the message says so instead of "batch it";
+    - the code's explicit one-at-a-time path: the loop under `if not batch:` / `if x.batch is
+      False:` / the `else` of `if batch:`, or a call passing `batch=False`/`single=True`. The
+      author chose one statement per item (per-row events, per-row error handling);
+    - migrations (a Django `Migration` module, an Alembic revision): they run once per database.
 
     ## Why is this bad?
     Every call is a round trip: network latency, query parsing and planning, a lock, a result set.
@@ -110,6 +125,10 @@ class QueryInLoop(Rule):
         "import requests, time\ns = requests.Session()\ndef f(url):\n    for attempt in range(3):\n        try:\n            return s.get(url)\n        except OSError:\n            time.sleep(2 ** attempt)\n",
         # pagination with while
         "import requests\ns = requests.Session()\ndef f(url):\n    while url:\n        page = s.get(url).json()\n        url = page['next']\n",
+        # gathered: the loop builds coroutines that run concurrently
+        "import asyncio, httpx\nasync def f(client: httpx.AsyncClient, urls):\n    return await asyncio.gather(*(client.get(u) for u in urls))\n",
+        # page-following: each request needs the previous response (low confidence only)
+        "import requests\ns = requests.Session()\ndef f(url, n):\n    for _ in range(n):\n        r = s.get(url)\n        url = r.json()['next']\n",
         # select_related: no lazy load per row
         "from django.db import models\nclass Author(models.Model):\n    name = models.CharField()\nclass Book(models.Model):\n    author = models.ForeignKey(Author, on_delete=models.CASCADE)\ndef f():\n    for b in Book.objects.select_related('author'):\n        print(b.author.name)\n",
     )
