@@ -16,8 +16,9 @@ from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, replace_statements
 from perfsquad.fixes.cst import cst
 from perfsquad.memo import MemoKey, keep
-from perfsquad.model import Edit, Fix, FixSafety, Position, Span, Speedup
+from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span, Speedup
 from perfsquad.semantics.bindings import ASSIGN, scope_bindings, scope_body_nodes
+from perfsquad.semantics.scale import Scale, iteration_scale, loop_scale, runs_once, strongest
 from perfsquad.semantics.types import (
     NDARRAY,
     NUMERIC_MATRICES,
@@ -448,6 +449,31 @@ def list_speedup(code: str) -> Speedup | None:
     )
 
 
+def data_scale(ctx: Context, operands: Sequence[ast.expr], loop: ast.AST | None, size: int | None) -> Scale:
+    """How sure we are that the data the rewrite would vectorize grows, and why.
+
+    A size the code fixes is not growth (low, whatever the size). Otherwise the loop's scale when
+    there is one (what it iterates, where it runs), else the operands' (a parameter is high), low
+    when the code runs once (at import, behind a lazy initialiser).
+    """
+    if size is not None:
+        return Scale(Confidence.LOW, f"a fixed size: {size:,} elements, set in the code")
+    if isinstance(loop, ast.For | ast.AsyncFor | ast.While | ast.comprehension):
+        return loop_scale(loop, ctx)
+    if isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        return strongest(*(loop_scale(g, ctx) for g in loop.generators))
+    if not operands:
+        return Scale(Confidence.MEDIUM, "size unknown")
+    scale = strongest(*(iteration_scale(op, ctx) for op in operands))
+    once = runs_once(operands[0], ctx)
+    if once is not None:
+        return Scale(Confidence.LOW, f"{scale.evidence}; {once}")
+    fn = ctx.function_of(operands[0])
+    if fn is not None and scale.confidence is not Confidence.LOW:
+        return Scale(scale.confidence, f"{scale.evidence}, per call of `{fn.name}`")
+    return scale
+
+
 def report(
     ctx: Context,
     rule: type[Rule] | Rule,
@@ -478,7 +504,16 @@ def report(
     if size is not None and below is not None and size < below:
         return
     note = speedup_note(speedup, size)
-    ctx.report(rule, node, message=message, fix=fix, notes=(*notes, *([note] if note else [])))  # type: ignore[arg-type]
+    scale = data_scale(ctx, operands, loop, size)
+    ctx.report(
+        rule,  # type: ignore[arg-type]
+        node,
+        message=message,
+        fix=fix,
+        notes=(*notes, *([note] if note else [])),
+        confidence=scale.confidence,
+        evidence=scale.evidence,
+    )
     if on_lists and ctx.findings and ctx.findings[-1].code == rule.code:
         ctx.findings[-1] = dataclasses.replace(ctx.findings[-1], speedup=speedup)
 

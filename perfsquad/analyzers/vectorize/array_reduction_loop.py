@@ -45,6 +45,15 @@ class ArrayReductionLoop(ReadsModuleVectors, Rule):
     (`total = 0` then `for x in arr: total += x`, or `total += arr[i]` over `range(len(arr))`), or the
     builtins `sum(arr)`, `min(arr)`, `max(arr)` and `sum(arr) / len(arr)` on an array.
 
+    Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
+    `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
+    below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
+    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
+    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
+    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+    For example `min(x)` with `x = np.arange(len(y))` and `y` a literal of 7 numbers is not
+    reported: 7 elements, below the n ≈ 16 where the array's method starts to win.
+
     ## Why is this bad?
     Iterating an array from Python boxes every element into a NumPy scalar object, which is even
     slower than iterating a list. The array's own `.sum()`, `.min()`, `.max()` and `.mean()` run in C
@@ -101,6 +110,9 @@ class ArrayReductionLoop(ReadsModuleVectors, Rule):
         "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n    return t\n",
         "import numpy as np\ndef f(n):\n    a = np.ones(n)\n    t = 0\n    for x in a:\n        t += x * x\n    return t\n",
         "import numpy as np\ndef f(n):\n    a = np.ones(n)\n    return sum(a, 5)\n",
+        # 7 elements fixed by the code: below break-even, the builtins are faster.
+        "import numpy as np\ndef f():\n    y = np.array([3, 7, 5, 9, 8, 7, 10])\n    x = np.arange(len(y))\n"
+        "    return min(x) - 10, max(x) + 10\n",
     )
     invalid = (
         Invalid(

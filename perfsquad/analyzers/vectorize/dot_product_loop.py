@@ -34,6 +34,13 @@ class DotProductLoop(ReadsModuleVectors, Rule):
     annotations such as `list[float]` or `np.ndarray`, or numeric literals). Strings, dicts and
     objects are never flagged. A sum of squares under `math.sqrt` is a norm: VEC002 flags it.
 
+    Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
+    `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
+    below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
+    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
+    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
+    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+
     ## Why is this bad?
     The generator runs one interpreted iteration, a tuple unpack and two float boxings per element.
     `numpy.dot` runs the same multiply-adds in one BLAS call, and on arrays never boxes a float.

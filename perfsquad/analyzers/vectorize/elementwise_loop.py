@@ -30,6 +30,13 @@ class ElementwiseLoop(ReadsModuleVectors, Rule):
     from annotations and literals). The right-hand side may use `+ - * / **`, unary minus,
     loop-invariant scalars and one-argument `math` functions (which become NumPy ufuncs).
 
+    Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
+    `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
+    below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
+    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
+    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
+    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+
     ## Why is this bad?
     Every element costs an interpreted iteration, two or three indexings (each boxing a NumPy
     scalar when the data are arrays) and a store. The array expression does the same arithmetic

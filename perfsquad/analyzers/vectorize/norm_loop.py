@@ -28,6 +28,13 @@ class NormLoop(ReadsModuleVectors, Rule):
     (also `x ** 2`, or `sum(...) ** 0.5`), when `a` is known to be a NumPy array or a list of
     numbers. The two norms of a pure-Python cosine similarity are the usual place.
 
+    Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
+    `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
+    below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
+    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
+    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
+    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+
     ## Why is this bad?
     Each element costs an interpreted iteration and a boxed multiply; `numpy.linalg.norm` does
     the whole reduction in C (one BLAS dot product for a 1-D float vector).

@@ -54,6 +54,15 @@ class NumbaCandidate(ReadsModuleVectors, Rule):
     comparisons, `math` functions and `abs`/`min`/`max`/`len`/`range`. Such loops have no array
     expression equivalent (think state machines, early exits, running thresholds).
 
+    Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
+    `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
+    below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
+    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
+    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
+    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+    For example a brute-force reference loop over `np.hstack([[i + 1] * n for i in range(n)])`
+    with `n = 10` is low confidence: 100 fixed elements, nothing that grows.
+
     ## Why is this bad?
     Each iteration runs through the interpreter with boxed numbers. Compiled with `numba.njit`, the
     same loop runs as machine code on the raw array, usually 50-300x faster, without restructuring
@@ -110,6 +119,9 @@ class NumbaCandidate(ReadsModuleVectors, Rule):
         # Calls numba cannot compile.
         "def f(xs: list[float]):\n    out = []\n    for x in xs:\n        if x > 0:\n            out.append(x)\n    return out\n",
         "def f(xs: list[float]):\n    for x in xs:\n        if x > 0:\n            print(x)\n",
+        # 100 elements fixed by the code: low confidence, not reported by default.
+        "import numpy as np\ndef f():\n    n = 10\n    c = np.hstack([[i + 1] * n for i in range(n)])\n    k = 0\n"
+        "    for i in range(len(c)):\n        if c[i] > 3:\n            k += 1\n    return k\n",
     )
     invalid = (
         Invalid(

@@ -66,6 +66,14 @@ class TripleLoopMatmul(ReadsModuleVectors, Rule):
     `C[i][j] += A[i][k] * B[k][j]` (or `C[i, j] += A[i, k] * B[k, j]`), on matrices known to be
     numeric (NumPy arrays or `list[list[float]]` annotations and literals).
 
+    Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
+    `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
+    below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
+    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
+    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
+    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+    Here the size is the multiply-adds: three `range(3)` loops (27) are below break-even.
+
     ## Why is this bad?
     `n³` interpreted multiply-adds, each with four or six indexings. `A @ B` hands the whole product
     to BLAS, which is cache-blocked and vectorized: thousands of times faster from about 100-by-100.

@@ -13,8 +13,9 @@ import pytest
 
 from perfsquad.analyzers import family_rules
 from perfsquad.analyzers.vectorize._common import known_size, slower_below
+from perfsquad.config import Config
 from perfsquad.engine import analyze_full, analyze_text
-from perfsquad.model import Speedup
+from perfsquad.model import Confidence, Speedup
 
 RULES = family_rules("VEC")
 
@@ -149,7 +150,63 @@ def test_sizes_the_code_does_not_fix_are_still_reported() -> None:
     assert _codes(GROWING) == [(6, "VEC004"), (6, "VEC004"), (11, "VEC004"), (18, "VEC004"), (23, "VEC007")]
 
 
-def test_a_fixed_size_above_break_even_is_still_a_finding() -> None:
-    # 300 elements: NumPy's method wins at that size; whether it matters is the finding's confidence.
+def test_a_fixed_size_above_break_even_is_low_confidence() -> None:
+    # 300 elements: NumPy's method wins at that size, but a size set in the code does not grow.
     source = "import numpy as np\ndef f():\n    z = np.zeros(300)\n    return sum(z)\n"
-    assert _codes(source) == [(4, "VEC004")]
+    assert _codes(source) == []
+    (finding,) = analyze_text(source, "fixture.py", Config(confidence=Confidence.LOW), rules=RULES).findings
+    assert finding.code == "VEC004" and finding.confidence is Confidence.LOW
+    assert finding.evidence == "a fixed size: 300 elements, set in the code"
+
+
+EVIDENCE = """
+import numpy as np
+
+N = 100
+
+
+def from_parameter(a: np.ndarray):
+    return max(a)
+
+
+def numba_loop(c: np.ndarray):
+    count = 0
+    for i in range(len(c)):
+        if c[i] > 3:
+            count += 1
+    return count
+
+
+def numba_fixed():
+    n = 10
+    c = np.hstack([[i + 1] * n for i in range(n)])
+    count = 0
+    for i in range(len(c)):
+        if c[i] > 3:
+            count += 1
+    return count
+
+
+def module_constant():
+    return sum(np.ones(N))
+
+
+values = np.zeros(int(input()))
+peak = max(values)
+"""
+
+
+def test_every_vec_finding_carries_evidence() -> None:
+    report = analyze_text(EVIDENCE, "fixture.py", Config(confidence=Confidence.LOW), rules=RULES)
+    by_line = {(f.span.start.line, f.code): f for f in report.findings}
+    assert all(f.evidence for f in report.findings)
+    assert by_line[(8, "VEC004")].confidence is Confidence.HIGH
+    assert "parameter `a`" in (by_line[(8, "VEC004")].evidence or "")
+    assert by_line[(13, "VEC008")].confidence is Confidence.HIGH
+    # The brute-force reference loop over 10 x 10 fixed labels: no scale.
+    assert by_line[(23, "VEC008")].confidence is Confidence.LOW
+    assert by_line[(30, "VEC004")].confidence is Confidence.LOW
+    # At import: runs once, whatever its size.
+    assert by_line[(34, "VEC004")].confidence is Confidence.LOW
+    assert "import" in (by_line[(34, "VEC004")].evidence or "")
+    assert _codes(EVIDENCE) == [(8, "VEC004"), (13, "VEC008")]
