@@ -187,6 +187,33 @@ def test_page_following_is_not_told_to_batch() -> None:
     assert "`self.offset`" in low[(33, "IO001")].message
 
 
+ASYNC_PAGES = '''
+import httpx
+
+
+async def follow(client: httpx.AsyncClient, url, pages):
+    out = []
+    for _ in range(pages):
+        resp = await client.get(url)
+        out.append(resp)
+        url = resp.json()["next"]
+    return out
+
+
+async def each(client: httpx.AsyncClient, ids):
+    out = []
+    for i in ids:
+        out.append(await client.get(f"/items/{i}"))  # expect: IO002
+    return out
+'''
+
+
+def test_async_page_following_is_neither_gathered_nor_batched() -> None:
+    assert findings(ASYNC_PAGES) == expected(ASYNC_PAGES)
+    (low,) = [f for key, f in low_findings(ASYNC_PAGES).items() if key[0] == 8]
+    assert low.code == "IO001" and low.confidence is Confidence.LOW and "page-following" in low.message
+
+
 UNBATCHED = '''
 import sqlite3
 
