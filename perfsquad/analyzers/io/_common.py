@@ -236,13 +236,37 @@ def _statement_of(ctx: Context, node: ast.AST, loop: ast.AST) -> ast.stmt | None
     return None
 
 
+def _assigned(node: ast.AST) -> tuple[list[ast.expr], ast.expr | None]:
+    """The targets and the value of an assignment-like node (``=``, ``+=``, ``x: T = v``, ``:=``,
+    ``with v as x``), or ``([], None)``."""
+    if isinstance(node, ast.Assign):
+        return list(node.targets), node.value
+    if isinstance(node, ast.AugAssign | ast.AnnAssign | ast.NamedExpr):
+        return [node.target], node.value
+    if isinstance(node, ast.withitem) and node.optional_vars is not None:
+        return [node.optional_vars], node.context_expr
+    return [], None
+
+
+def _stored(target: ast.expr) -> set[str]:
+    """The names and attribute chains a target rebinds (``x``, ``self.x``, both of ``a, b``; not
+    ``d`` nor ``k`` of ``d[k] = v``, which mutates ``d``)."""
+    return {
+        d
+        for n in walk(target)
+        if isinstance(n, ast.Name | ast.Attribute) and isinstance(n.ctx, ast.Store) and (d := _dotted(n)) is not None
+    }
+
+
 def carried_names(ctx: Context, loop: ast.AST, call: ast.Call) -> list[str]:
-    """What the call's arguments read that an earlier iteration wrote after its own call: ``url`` in
-    ``resp = s.get(url); url = resp.json()["next"]``, a cursor or page token. Each request then needs
-    the previous response (page-following), so the requests cannot be batched or run concurrently.
+    """What the call's arguments read that an earlier iteration set from the call's own response:
+    ``url`` in ``resp = s.get(url); url = resp.json()["next"]``, a cursor or page token. Each request
+    then needs the previous response (page-following), so the requests cannot be batched or run
+    concurrently.
 
     A name assigned in the body *before* the call (``url = base + str(i)``) is fresh in every
-    iteration and carries nothing.
+    iteration, and one updated from something else than the response (a counter, ``n += 1``) is
+    not an answer to wait for: neither carries a dependency.
     """
     if not isinstance(loop, ast.For | ast.AsyncFor):
         return []
@@ -256,15 +280,36 @@ def carried_names(ctx: Context, loop: ast.AST, call: ast.Call) -> list[str]:
         return []
     targets = {d for n in walk(loop.target) if (d := _dotted(n)) is not None}
     before: set[str] = set()
-    after: set[str] = set()
+    assignments: list[ast.AST] = []
     for part in loop.body:
         for n in walk(part):
             if isinstance(n, ast.Name | ast.Attribute) and isinstance(n.ctx, ast.Store | ast.Del):
                 d = _dotted(n)
-                if d is None:
-                    continue
-                (after if (n.lineno, n.col_offset) >= start else before).add(d)
-    return sorted((reads & after) - before - targets)
+                if d is not None and (n.lineno, n.col_offset) < start:
+                    before.add(d)
+            if _assigned(n)[1] is not None:
+                assignments.append(n)
+    # Names holding the response or something computed from it, followed through the body (twice:
+    # the body runs again, so an assignment above the call can read a name set below it).
+    response: set[str] = set()
+    for _ in range(2):
+        for node in assignments:
+            names, value = _assigned(node)
+            assert value is not None
+            if any(n is call for n in walk(value)) or any(
+                (d := _dotted(n)) is not None and d in response
+                for n in walk(value)
+                if isinstance(n, ast.Name | ast.Attribute)
+            ):
+                response |= {d for t in names for d in _stored(t)}
+    after = {
+        d
+        for node in assignments
+        if (getattr(node, "lineno", None) is None or (node.lineno, node.col_offset) >= start)  # type: ignore[attr-defined]
+        for t in _assigned(node)[0]
+        for d in _stored(t)
+    }
+    return sorted((reads & after & response) - before - targets)
 
 
 _BATCH_FLAGS = ("batch", "bulk", "executemany")

@@ -55,9 +55,10 @@ class QueryInLoop(Rule):
     Each finding carries its evidence of scale: high when the loop runs over a parameter or a
     query result, low (shown only with `--confidence low`) when nothing shows the loop grows —
     a literal, `range(<const>)`, code run once at import or behind a lazy initialiser — and for:
-    - page-following: the call's arguments read what an earlier iteration assigned after its
-      own call (`url = resp.json()["next"]`, a cursor or offset token). Each request needs the
-      previous response, so nothing can be batched: the message says so instead of "batch it";
+    - page-following: the call's arguments read what an earlier iteration set from the call's
+      own response (`url = resp.json()["next"]`, a cursor or offset token). Each request needs
+      the previous response, so nothing can be batched: the message says so instead of "batch
+      it". A counter updated after the call (`n += 1`) is not a response: still N+1;
     - the code's explicit one-at-a-time path: the loop under `if not batch:` / `if x.batch is
       False:` / the `else` of `if batch:`, or a call passing `batch=False`/`single=True`. The
       author chose one statement per item (per-row events, per-row error handling);
@@ -161,12 +162,12 @@ class QueryInLoop(Rule):
         if loop is None:
             return
         found = ctx.io.op_of(call)
-        if makes_coroutine(ctx, call, found):
-            return  # gathered or scheduled as a task: the loop only builds coroutines
         if found is not None:
             op = found.op
             if not op.roundtrip or op.sessionless or insert_execute(ctx, call, found):
                 return
+            if makes_coroutine(ctx, call, found):
+                return  # gathered or scheduled as a task: the loop only builds coroutines
             receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
             if isinstance(receiver, ast.Call):
                 made = ctx.io.op_of(receiver)
@@ -185,6 +186,8 @@ class QueryInLoop(Rule):
         chain = ctx.effects.chain(target, ROUNDTRIP)
         if chain is None or is_retry_loop(ctx, loop, call) or gather_candidate(ctx, call) is not None:
             return
+        if makes_coroutine(ctx, call, None):
+            return  # a project coroutine gathered or scheduled as a task
         label = call_label(ctx, call)
         full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
         what = KIND_WORDS.get(chain.kind, "I/O call")
