@@ -323,7 +323,8 @@ def known_size(ctx: Context, node: ast.expr, depth: int = 0) -> int | None:
     """The number of elements of a sequence or array whose size the code fixes, else None.
 
     Followed: displays (``[3, 7, 5]``), ``[0.0] * 8``, ``range``/``np.arange``/``np.linspace`` of
-    constants, ``np.zeros((3, 4))`` and the other shape makers, copies (``np.array(x)``, ``list(x)``,
+    constants, ``np.zeros((3, 4))`` and the other shape makers, ``np.random.rand(5)`` and
+    ``np.random.*(size=...)``, copies (``np.array(x)``, ``list(x)``,
     ``np.zeros_like(x)``), joins (``np.hstack([...])``, of a comprehension too), comprehensions over a
     fixed range, ``x[:k]``, and local or module names bound only to such values. Elements of nested
     displays count one by one (the total the rewrite works through).
@@ -393,12 +394,16 @@ def known_size(ctx: Context, node: ast.expr, depth: int = 0) -> int | None:
             if isinstance(shape, ast.Tuple | ast.List)
             else [int_value(ctx, shape, depth + 1)]
         )
-        if None in dims:
+        return _product(dims)
+    if qn in ("numpy.random.rand", "numpy.random.randn"):
+        dims = [int_value(ctx, d, depth + 1) for d in args]
+        return _product(dims) if args and not node.keywords else None
+    if qn.startswith("numpy.random."):
+        drawn = next((k.value for k in node.keywords if k.arg == "size"), None)
+        if drawn is None:
             return None
-        total = 1
-        for d in dims:
-            total *= max(d or 0, 0)
-        return total
+        sides: list[ast.expr] = drawn.elts if isinstance(drawn, ast.Tuple | ast.List) else [drawn]
+        return _product([int_value(ctx, d, depth + 1) for d in sides])
     if qn in _MAKERS_COPY and args:
         return known_size(ctx, args[0], depth + 1)
     if qn in _MAKERS_JOIN and args:
@@ -408,6 +413,16 @@ def known_size(ctx: Context, node: ast.expr, depth: int = 0) -> int | None:
             return None if None in sizes else sum(n for n in sizes if n is not None)
         return known_size(ctx, parts, depth + 1)
     return None
+
+
+def _product(dims: Sequence[int | None]) -> int | None:
+    """The number of elements of an array of these dimensions (None when one is unknown)."""
+    total = 1
+    for d in dims:
+        if d is None:
+            return None
+        total *= max(d, 0)
+    return total
 
 
 def slower_below(speedup: Speedup | None) -> int | None:

@@ -45,6 +45,11 @@ def _size_of_last(source: str) -> int | None:
         ("import numpy as np\nn = 10\nprobe = np.hstack([[i + 1] * n for i in range(n)])[: n**2 - 5]\n", 95),
         ("probe = [i * 2 for i in range(6)]\n", 6),
         ("probe = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]\n", 6),
+        ("import numpy as np\nprobe = np.random.rand(5, 3)\n", 15),
+        ("import numpy as np\nprobe = np.random.normal(0, 1, size=(2, 4))\n", 8),
+        ("import numpy as np\nprobe = np.random.randint(0, 9, size=12)\n", 12),
+        ("import numpy as np\nprobe = np.random.normal(0, 1)\n", None),
+        ("import numpy as np\ndef f(n):\n    probe = np.random.rand(n, 3)\n", None),
         # Sizes that are not fixed: a parameter, a call result, a list that grows, a filtered comprehension.
         ("import numpy as np\ndef f(n):\n    probe = np.zeros(n)\n", None),
         ("import numpy as np\nprobe = np.loadtxt('x.csv')\n", None),
