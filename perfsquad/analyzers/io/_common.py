@@ -248,6 +248,12 @@ def _assigned(node: ast.AST) -> tuple[list[ast.expr], ast.expr | None]:
     return [], None
 
 
+def _position(node: ast.AST) -> tuple[int, int]:
+    """Where an assignment-like node starts (a ``with`` item by its expression)."""
+    at = node.context_expr if isinstance(node, ast.withitem) else node
+    return (getattr(at, "lineno", 0), getattr(at, "col_offset", 0))
+
+
 def _stored(target: ast.expr) -> set[str]:
     """The names and attribute chains a target rebinds (``x``, ``self.x``, both of ``a, b``; not
     ``d`` nor ``k`` of ``d[k] = v``, which mutates ``d``)."""
@@ -289,6 +295,7 @@ def carried_names(ctx: Context, loop: ast.AST, call: ast.Call) -> list[str]:
                     before.add(d)
             if _assigned(n)[1] is not None:
                 assignments.append(n)
+    assignments.sort(key=_position)
     # Names holding the response or something computed from it, followed through the body (twice:
     # the body runs again, so an assignment above the call can read a name set below it).
     response: set[str] = set()
@@ -305,7 +312,7 @@ def carried_names(ctx: Context, loop: ast.AST, call: ast.Call) -> list[str]:
     after = {
         d
         for node in assignments
-        if (getattr(node, "lineno", None) is None or (node.lineno, node.col_offset) >= start)  # type: ignore[attr-defined]
+        if _position(node) >= start
         for t in _assigned(node)[0]
         for d in _stored(t)
     }
