@@ -464,15 +464,29 @@ def list_speedup(code: str) -> Speedup | None:
     )
 
 
-def data_scale(ctx: Context, operands: Sequence[ast.expr], loop: ast.AST | None, size: int | None) -> Scale:
-    """How sure we are that the data the rewrite would vectorize grows, and why.
+LARGE_FIXED = 1_000
+"""A size fixed in the code from which the work is worth vectorizing although it does not grow: the
+n at which the issue's and ``speedups.json``'s reference ratios are read (every VEC rewrite wins
+there by 5x or more)."""
 
-    A size the code fixes is not growth (low, whatever the size). Otherwise the loop's scale when
-    there is one (what it iterates, where it runs), else the operands' (a parameter is high), low
-    when the code runs once (at import, behind a lazy initialiser).
+
+def data_scale(ctx: Context, operands: Sequence[ast.expr], loop: ast.AST | None, size: int | None) -> Scale:
+    """How sure we are that the data the rewrite would vectorize is large, and why.
+
+    Code that runs once (at import, behind a lazy initialiser) is low. A size the code fixes does
+    not grow: low when small (below :data:`LARGE_FIXED`: a literal, ``np.arange(7)``, a fixture of a
+    hundred labels), medium when large (``np.zeros(80_000)`` costs as much on every call). Otherwise
+    the loop's scale when there is one (what it iterates), else the operands' (a parameter is high).
     """
+    anchor = loop if loop is not None else operands[0] if operands else None
+    once = runs_once(anchor, ctx) if anchor is not None else None
     if size is not None:
-        return Scale(Confidence.LOW, f"a fixed size: {size:,} elements, set in the code")
+        fixed = f"a fixed size: {size:,} elements, set in the code"
+        if once is not None:
+            return Scale(Confidence.LOW, f"{fixed}; {once}")
+        if size < LARGE_FIXED:
+            return Scale(Confidence.LOW, f"{fixed}; it does not grow")
+        return Scale(Confidence.MEDIUM, f"{fixed}; it does not grow, but is large enough to gain")
     if isinstance(loop, ast.For | ast.AsyncFor | ast.While | ast.comprehension):
         return loop_scale(loop, ctx)
     if isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
@@ -480,7 +494,6 @@ def data_scale(ctx: Context, operands: Sequence[ast.expr], loop: ast.AST | None,
     if not operands:
         return Scale(Confidence.MEDIUM, "size unknown")
     scale = strongest(*(iteration_scale(op, ctx) for op in operands))
-    once = runs_once(operands[0], ctx)
     if once is not None:
         return Scale(Confidence.LOW, f"{scale.evidence}; {once}")
     fn = ctx.function_of(operands[0])

@@ -37,9 +37,10 @@ class DotProductLoop(ReadsModuleVectors, Rule):
     Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
     `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
     below the calibrated break-even, where the rewrite was measured slower (NumPy's per-call
-    overhead loses on a handful of elements). A fixed size above it, or code that runs once (at
-    import, behind a lazy initialiser), is low confidence (shown with `--confidence low`): it
-    does not grow. Data from a parameter is high confidence; from a call of unknown size, medium.
+    overhead loses on a handful of elements). A small fixed size above it (under 1,000 elements),
+    or code that runs once (at import, behind a lazy initialiser), is low confidence (shown with
+    `--confidence low`): it does not grow. A large fixed size is medium (it costs as much on
+    every call); data from a parameter is high; from a call of unknown size, medium.
 
     ## Why is this bad?
     The generator runs one interpreted iteration, a tuple unpack and two float boxings per element.

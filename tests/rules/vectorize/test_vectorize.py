@@ -18,9 +18,8 @@ from support import ROOT, SIMILARITY
 
 from perfsquad.analyzers import family_rules, rule_by_code
 from perfsquad.autofix import fix_text
-from perfsquad.config import Config
 from perfsquad.engine import analyze_text
-from perfsquad.model import Confidence, FixSafety, Speedup
+from perfsquad.model import FixSafety, Speedup
 
 RULES = family_rules("VEC")
 
@@ -361,10 +360,8 @@ def test_hover_on_a_vec_finding_shows_the_nearest_size() -> None:
     speedup = rule.speedup()
     assert speedup is not None and [n for n, _ in speedup.sizes] == [10, 1000, 100000]
     source = "import math\nimport numpy as np\ndef f():\n    a = np.zeros(2000)\n    return [math.sqrt(x) for x in np.zeros(2000)]\n"
-    # A size fixed in the code is not evidence of growth: the finding is low confidence, shown on request.
-    report = analyze_text(source, "h.py", Config(confidence=Confidence.LOW), rules=(rule,))
+    report = analyze_text(source, "h.py", rules=(rule,))
     (finding,) = report.findings
-    assert finding.confidence is Confidence.LOW
     ratio = dict(speedup.sizes)[1000]
     text = finding_markdown(finding)
     assert f"Measured speedup at n = 1,000 (nearest calibrated size to n = 2,000): {ratio:.1f}x" in text

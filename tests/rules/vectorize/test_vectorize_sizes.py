@@ -155,13 +155,24 @@ def test_sizes_the_code_does_not_fix_are_still_reported() -> None:
     assert _codes(GROWING) == [(6, "VEC004"), (6, "VEC004"), (11, "VEC004"), (18, "VEC004"), (23, "VEC007")]
 
 
-def test_a_fixed_size_above_break_even_is_low_confidence() -> None:
-    # 300 elements: NumPy's method wins at that size, but a size set in the code does not grow.
+def test_a_small_fixed_size_above_break_even_is_low_confidence() -> None:
+    # 300 elements: NumPy's method wins at that size, but a small size set in the code does not grow.
     source = "import numpy as np\ndef f():\n    z = np.zeros(300)\n    return sum(z)\n"
     assert _codes(source) == []
     (finding,) = analyze_text(source, "fixture.py", Config(confidence=Confidence.LOW), rules=RULES).findings
     assert finding.code == "VEC004" and finding.confidence is Confidence.LOW
-    assert finding.evidence == "a fixed size: 300 elements, set in the code"
+    assert finding.evidence == "a fixed size: 300 elements, set in the code; it does not grow"
+
+
+def test_a_large_fixed_size_is_medium_and_once_at_import_is_low() -> None:
+    # 80,000 elements on every call: it does not grow, but the gain is real.
+    source = "import numpy as np\ndef f():\n    z = np.zeros(80_000)\n    return sum(z)\n"
+    (finding,) = analyze_text(source, "fixture.py", rules=RULES).findings
+    assert finding.confidence is Confidence.MEDIUM and "80,000 elements" in (finding.evidence or "")
+    once = "import numpy as np\nz = np.zeros(80_000)\ntotal = sum(z)\n"
+    assert _codes(once) == []
+    (low,) = analyze_text(once, "fixture.py", Config(confidence=Confidence.LOW), rules=RULES).findings
+    assert low.confidence is Confidence.LOW and "import" in (low.evidence or "")
 
 
 EVIDENCE = """
