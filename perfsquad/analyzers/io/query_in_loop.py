@@ -12,6 +12,7 @@ from perfsquad.analyzers.io._common import (
     is_chunked,
     is_retry_loop,
     makes_coroutine,
+    one_off_module,
     repeat_scale,
     repeating_loop,
     unbatched_path,
@@ -176,7 +177,7 @@ class QueryInLoop(Rule):
             if is_retry_loop(ctx, loop, call) or is_chunked(ctx, loop, call) or gather_candidate(ctx, call) is not None:
                 return
             what = KIND_WORDS.get(op.kind, "I/O call")
-            self._report(ctx, loop, call, found.label, what, "", (f"batch: {BATCH_HINTS[op.kind]}",))
+            self._report(ctx, loop, call, found.label, what, None, (f"batch: {BATCH_HINTS[op.kind]}",))
             return
         if not ctx.effects.may_chain():
             return  # nothing in reach does I/O: no chain to find, whatever the call's target
@@ -192,10 +193,17 @@ class QueryInLoop(Rule):
         full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
         what = KIND_WORDS.get(chain.kind, "I/O call")
         notes = (*chain_notes(full), f"batch: {BATCH_HINTS.get(chain.kind, '')}")
-        self._report(ctx, loop, call, label, what, f": {full.describe()}", notes)
+        self._report(ctx, loop, call, label, what, full.describe(), notes)
 
     def _report(
-        self, ctx: Context, loop: ast.AST, call: ast.Call, label: str, what: str, chain: str, notes: tuple[str, ...]
+        self,
+        ctx: Context,
+        loop: ast.AST,
+        call: ast.Call,
+        label: str,
+        what: str,
+        chain: str | None,
+        notes: tuple[str, ...],
     ) -> None:
         """One finding, with its evidence: the loops' scale, unless the loop is page-following (each
         call needs the previous answer: nothing to batch) or the code's explicit one-at-a-time path."""
@@ -208,7 +216,7 @@ class QueryInLoop(Rule):
                 self,
                 call,
                 message=(
-                    f"`{label}` makes a {what} on every iteration{' (' + chain[2:] + ')' if chain else ''}, each one"
+                    f"`{label}` makes a {what} on every iteration{f' ({chain})' if chain else ''}, each one"
                     f" reading {names} from the previous iteration (page-following): it cannot be batched;"
                     " ask for larger pages if the API allows it"
                 ),
@@ -223,7 +231,7 @@ class QueryInLoop(Rule):
         ctx.report(
             self,
             call,
-            message=f"`{label}` makes a {what} on every iteration (N+1{chain}); batch it",
+            message=f"`{label}` makes a {what} on every iteration (N+1{f': {chain}' if chain else ''}); batch it",
             notes=notes,
             confidence=confidence,
             evidence=evidence,
@@ -254,7 +262,7 @@ class QueryInLoop(Rule):
                 ):
                     reported.add(node.attr)
                     hint = "select_related" if fields[node.attr] == "fk" else "prefetch_related"
-                    once = runs_once(loop, ctx)
+                    once = runs_once(loop, ctx) or one_off_module(ctx)
                     scale = (
                         Scale(Confidence.LOW, f"iterates a `{model}` queryset; {once}")
                         if once is not None
