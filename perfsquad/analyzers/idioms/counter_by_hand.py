@@ -8,7 +8,9 @@ from perfsquad.analyzers.idioms._accumulate import (
     comprehension_clause,
     element,
     is_simple,
+    loop_variable_escape,
     previous_statement,
+    refusal_notes,
     rewrite_blockers,
 )
 from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_constructor
@@ -248,7 +250,7 @@ class CounterByHand(Rule):
 
         def fix() -> Fix | None:
             direct = condition is None and isinstance(key, ast.Name) and same_expr(key, node.target)
-            if not direct and rewrite_blockers(ctx, acc, key):
+            if loop_variable_escape(ctx, acc) is not None or (not direct and rewrite_blockers(ctx, acc, key)):
                 return None
             spelled = insert_import(ctx, "collections", "Counter")
             if spelled is None:
@@ -274,4 +276,4 @@ class CounterByHand(Rule):
             extra = (import_edit,) if import_edit is not None else ()
             return replace_statements(ctx, init, node, code, title, FixSafety.UNSAFE, extra_edits=extra)
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        ctx.report(self, ctx.header_span(node), fix=fix, notes=refusal_notes(ctx, acc))

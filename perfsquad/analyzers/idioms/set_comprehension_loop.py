@@ -7,6 +7,7 @@ from perfsquad.analyzers.idioms._accumulate import (
     comprehension_clause,
     element,
     match_accumulator,
+    refusal_notes,
     rewrite_blockers,
     safety_for,
 )
@@ -95,4 +96,4 @@ class SetComprehensionLoop(Rule):
             title = (self.fix_title or "") + (" (unsafe: " + "; ".join(reasons) + ")" if reasons else "")
             return replace_statements(ctx, acc.init, node, code, title, safety_for(reasons))
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        ctx.report(self, ctx.header_span(node), fix=fix, notes=refusal_notes(ctx, acc))

@@ -6,6 +6,7 @@ from perfsquad.analyzers.idioms._accumulate import (
     behaviour_reasons,
     comprehension_clause,
     match_accumulator,
+    refusal_notes,
     rewrite_blockers,
 )
 from perfsquad.context import Context
@@ -136,4 +137,4 @@ class StringConcatLoop(Rule):
             title = f"{self.fix_title} (unsafe: " + "; ".join(reasons) + ")"
             return replace_statements(ctx, acc.init, node, code, title, FixSafety.UNSAFE)
 
-        ctx.report(self, ctx.span(acc.update), fix=fix)
+        ctx.report(self, ctx.span(acc.update), fix=fix, notes=refusal_notes(ctx, acc))
