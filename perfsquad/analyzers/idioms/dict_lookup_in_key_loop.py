@@ -17,6 +17,35 @@ from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 
+_EXITS = (ast.Return, ast.Raise)
+
+
+def leaves_loop(ctx: Context, node: ast.AST, loop: ast.For) -> bool:
+    """``node`` runs at most once per execution of ``loop``: its statement (or one after it in
+    the same block, unconditionally) returns, raises or breaks out of ``loop`` (a ``break``
+    of an inner loop only leaves that one)."""
+    child: ast.AST = node
+    inner_loop = False
+    for anc in ctx.ancestors(node):
+        if isinstance(anc, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            return False
+        if anc is not loop and isinstance(anc, ast.For | ast.AsyncFor | ast.While) and any(s is child for s in anc.body):
+            inner_loop = True  # a `break` here leaves this inner loop only
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(anc, field, None)
+            if not isinstance(block, list) or not any(s is child for s in block):
+                continue
+            if isinstance(anc, ast.Try) and field == "finalbody":
+                break
+            rest = block[next(i for i, s in enumerate(block) if s is child) :]
+            for stmt in rest:
+                if isinstance(stmt, _EXITS) or (isinstance(stmt, ast.Break) and not inner_loop):
+                    return True
+        if anc is loop:
+            return False
+        child = anc
+    return False
+
 
 class DictLookupInKeyLoop(Rule):
     """
@@ -78,6 +107,12 @@ class DictLookupInKeyLoop(Rule):
         scales_with="n = entries iterated",
     )
     valid = (
+        # Read only on the way out of the loop: once per call, not per key.
+        "def f(d, x):\n    for k in d:\n        if k.match(x):\n            return d[k]\n",
+        "def f(d, x):\n    for k in d:\n        if k.match(x):\n            found = d[k]\n            break\n"
+        "    return found\n",
+        "def f(d, x):\n    for k in d:\n        if k == x:\n            raise KeyError(d[k])\n",
+        "def f(d, x):\n    for k in d:\n        if k == x:\n            log(d[k])\n            return None\n",
         # Only stored to.
         "def f(d: dict):\n    for k in d:\n        d[k] = 0\n",
         # Another dict, another key, or not a plain name.
@@ -128,6 +163,19 @@ class DictLookupInKeyLoop(Rule):
             fixed="def f(self):\n    for value in self.cache.values():\n        use(value)\n",
             safety=FixSafety.UNSAFE,
         ),
+        # Look-alikes: a `return` after a lookup that runs per key, a `break` of an inner loop.
+        Invalid(
+            "def f(d: dict, key):\n    for k in d:\n        print(d[k])\n        if k == key:\n            return None\n",
+            fixed="def f(d: dict, key):\n    for k, value in d.items():\n        print(value)\n        if k == key:\n"
+            "            return None\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(d: dict, xs):\n    for k in d:\n        for _ in xs:\n            print(d[k])\n            break\n",
+            fixed="def f(d: dict, xs):\n    for value in d.values():\n        for _ in xs:\n            print(value)\n"
+            "            break\n",
+            safety=FixSafety.SAFE,
+        ),
         # Flagged, no fix: the key is reassigned in the body.
         Invalid("def f(d):\n    for k in d:\n        print(d[k])\n        k = 0\n"),
     )
@@ -145,8 +193,8 @@ class DictLookupInKeyLoop(Rule):
         if ctx.whole and not self._reads.within(ctx, key, node):
             return  # no `...[key]` anywhere in the loop: nothing to walk it for
         info = analyze_indexed_loop(ctx, node, mapping, key)
-        if not info.loads:
-            return
+        if not info.loads or all(leaves_loop(ctx, load, node) for load in info.loads):
+            return  # a lookup on the way out of the loop runs once, not per key
         # Only now the scope's types (inferred for the whole function): most loops never index.
         kind = ctx.type_of(mapping)
         if kind != UNKNOWN and kind not in MAPPINGS:

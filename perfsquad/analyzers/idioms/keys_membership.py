@@ -6,6 +6,7 @@ from perfsquad.context import Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.bindings import PARAM, scope_bindings
 from perfsquad.semantics.types import MAPPINGS
 
 
@@ -20,6 +21,76 @@ def keys_call(node: ast.expr) -> ast.expr | None:
     ):
         return node.func.value
     return None
+
+
+def receiver_class(ctx: Context, receiver: ast.expr) -> ast.ClassDef | None:
+    """The class of this module that ``receiver`` is an instance of, when known: ``self`` in one
+    of its methods, or a name typed by a constructor call or an annotation naming it."""
+    if isinstance(receiver, ast.Name):
+        function = ctx.function_of(receiver)
+        if function is not None and ctx.scope_of(receiver) is function:
+            params = [*function.args.posonlyargs, *function.args.args]
+            owner = ctx.parent(function)
+            static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.decorator_list)
+            if params and params[0].arg == receiver.id and isinstance(owner, ast.ClassDef) and not static:
+                rebound = any(
+                    b.name == receiver.id and b.how != PARAM for b in scope_bindings(function)
+                )
+                return None if rebound else owner
+    kind = ctx.io.type_of(receiver)
+    if kind.startswith("@"):
+        return ctx.io.local_class(kind[1:])
+    if isinstance(receiver, ast.Name):
+        return _constructed_before(ctx, receiver)
+    return None
+
+
+def _constructed_before(ctx: Context, name: ast.Name) -> ast.ClassDef | None:
+    """``headers = Headers(headers)`` earlier in the function, on every path to ``name`` (a
+    statement of an enclosing block, before it), and the name's only other binding is the
+    parameter it replaces: the type a flow-insensitive inference gives up on."""
+    function = ctx.function_of(name)
+    if function is None or ctx.scope_of(name) is not function:
+        return None
+    bindings = [b for b in scope_bindings(function) if b.name == name.id and b.how != PARAM]
+    if len(bindings) != 1 or not isinstance(bindings[0].node, ast.Assign):
+        return None
+    assign = bindings[0].node
+    value = assign.value
+    if not (len(assign.targets) == 1 and isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+        return None
+    child: ast.AST = name
+    for anc in ctx.ancestors(name):
+        block = next(
+            (b for f in ("body", "orelse", "finalbody") if isinstance(b := getattr(anc, f, None), list) and child in b),
+            None,
+        )
+        if block is not None and any(s is assign for s in block[: block.index(child)]):
+            return ctx.io.classes().get(value.func.id)
+        if anc is function:
+            break
+        child = anc
+    return None
+
+
+def class_defines(ctx: Context, cls: ast.ClassDef, names: frozenset[str], depth: int = 0) -> bool:
+    """``cls`` or one of its bases defined in this module defines one of ``names``."""
+    for stmt in cls.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in names:
+            return True
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in stmt.targets):
+            return True
+    if depth > 8:
+        return False
+    local = ctx.io.classes()
+    for base in cls.bases:
+        found = local.get(base.id) if isinstance(base, ast.Name) else None
+        if found is not None and found is not cls and class_defines(ctx, found, names, depth + 1):
+            return True
+    return False
+
+
+_KEY_PROTOCOL = frozenset({"keys", "__iter__", "__contains__"})
 
 
 class KeysMembership(Rule):
@@ -76,6 +147,14 @@ class KeysMembership(Rule):
         scales_with="n = membership tests",
     )
     valid = (
+        # A class whose own `keys()`, `__iter__` or `__contains__` differ: `.keys()` is not redundant.
+        "class Cycle(dict):\n    def __iter__(self):\n        yield from self.list()\n"
+        "    def size(self):\n        return max([i for i in self.keys() if self[i] != i] + [0])\n",
+        "class Headers:\n    def keys(self):\n        return {k: None for k, _ in self._list}.keys()\n"
+        "    def update(self, other):\n        other = Headers(other)\n        for key in other.keys():\n"
+        "            self.pop(key)\n",
+        "class Base:\n    def __contains__(self, k):\n        return False\nclass Sub(Base):\n"
+        "    def has(self, k):\n        return k in self.keys()\n",
         "x in d\n",
         "x in d.keys(1)\n",
         "for k in d:\n    pass\n",
@@ -94,6 +173,19 @@ class KeysMembership(Rule):
             safety=FixSafety.SAFE,
         ),
         Invalid("if k not in obj.keys():\n    pass\n", fixed="if k not in obj:\n    pass\n", safety=FixSafety.UNSAFE),
+        # Look-alikes: a class that keeps dict's protocol, or `self.keys()` of another object.
+        Invalid(
+            "class Registry(dict):\n    def names(self):\n        return [k for k in self.keys() if k]\n",
+            fixed="class Registry(dict):\n    def names(self):\n        return [k for k in self if k]\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "class Cycle(dict):\n    def __iter__(self):\n        yield 1\n    def f(self, other: dict):\n"
+            "        return [k for k in other.keys()]\n",
+            fixed="class Cycle(dict):\n    def __iter__(self):\n        yield 1\n    def f(self, other: dict):\n"
+            "        return [k for k in other]\n",
+            safety=FixSafety.SAFE,
+        ),
         Invalid("ks = [k for k in d.keys() if k]\n", fixed="ks = [k for k in d if k]\n", safety=FixSafety.UNSAFE),
     )
 
@@ -108,6 +200,9 @@ class KeysMembership(Rule):
             receiver = keys_call(call)
             if receiver is None:
                 continue
+            cls = receiver_class(ctx, receiver)
+            if cls is not None and class_defines(ctx, cls, _KEY_PROTOCOL):
+                continue  # its own `keys()` differs from its iteration or membership: not redundant
             self._report(ctx, call, receiver)
 
     def _report(self, ctx: Context, call: ast.expr, receiver: ast.expr) -> None:

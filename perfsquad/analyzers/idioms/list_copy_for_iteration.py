@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.idioms.range_len_index import chain_parts, mutating_call
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.bindings import ASSIGN, scope_bindings
+from perfsquad.syntax import children, walk
 
 # Iterables that `list()` copies for nothing. Eager and side-effect free: dropping the copy is
 # safe. Lazy: dropping it interleaves their work with the loop body.
@@ -86,6 +89,16 @@ class ListCopyForIteration(Rule):
         "from mylib import range\nfor i in list(range(3)):\n    pass\n",
         "for i in list(range(3), 1):\n    pass\n",
         "async def f():\n    return [x async for x in list(range(3))]\n",
+        # The body changes what the lazy iterable reads: the copy is a deliberate snapshot.
+        "def f(cs, qs):\n    for c, q in list(zip(cs, qs)):\n        if q:\n            cs.remove(c)\n",
+        "def f(xs):\n    for x in list(reversed(xs)):\n        xs.append(x)\n",
+        "def f(xs):\n    for i, x in list(enumerate(xs)):\n        del xs[i]\n",
+        "def f(xs):\n    for i, x in list(enumerate(xs)):\n        xs[i:i] = [x]\n",
+        "def f(xs):\n    for x in list(filter(None, xs)):\n        xs += [x]\n",
+        "def f(self):\n    for c in list(filter(bool, self.children)):\n        self.detach(c)\n",
+        "def f(xs):\n    alias = xs\n    for x in list(map(str, xs)):\n        alias.pop()\n",
+        "def f(xs):\n    for x in list(y for y in xs if y):\n        prune(xs, x)\n",
+        "def f(xs):\n    return [xs.remove(x) for x in list(reversed(xs))]\n",
     )
     invalid = (
         Invalid(
@@ -98,9 +111,15 @@ class ListCopyForIteration(Rule):
             fixed="def f(xs):\n    return [x * 2 for x in sorted(xs, reverse=True)]\n",
             safety=FixSafety.SAFE,
         ),
+        # The body changes another list, or only reads the source: the copy is for nothing.
         Invalid(
-            "def f(xs):\n    for x in list(reversed(xs)):\n        xs.append(x)\n",
-            fixed="def f(xs):\n    for x in reversed(xs):\n        xs.append(x)\n",
+            "def f(xs, out):\n    for x in list(reversed(xs)):\n        out.append(x)\n        print(xs.count(x))\n",
+            fixed="def f(xs, out):\n    for x in reversed(xs):\n        out.append(x)\n        print(xs.count(x))\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "def f(cs, qs, other):\n    for c, q in list(zip(cs, qs)):\n        other.remove(c)\n        print(len(cs))\n",
+            fixed="def f(cs, qs, other):\n    for c, q in zip(cs, qs):\n        other.remove(c)\n        print(len(cs))\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
@@ -139,6 +158,8 @@ class ListCopyForIteration(Rule):
             eager = name in _EAGER
         else:
             return
+        if _body_mutates_source(ctx, node, inner):
+            return
 
         def fix() -> Fix | None:
             text = ctx.text(inner)
@@ -153,3 +174,68 @@ class ListCopyForIteration(Rule):
             return replace_node(ctx, copy, text, title, FixSafety.SAFE if eager else FixSafety.UNSAFE)
 
         ctx.report(self, copy, fix=fix)
+
+
+def _sources(inner: ast.expr) -> set[tuple[str, ...]]:
+    """The collections a lazy iterable reads: the name or attribute chains among its arguments
+    (``cs`` and ``qs`` in ``zip(cs, qs)``, ``self.items`` in ``reversed(self.items)``), at any depth."""
+    found: set[tuple[str, ...]] = set()
+    stack: list[ast.AST] = [inner]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            stack.extend(node.args)
+            stack.extend(kw.value for kw in node.keywords)
+            continue
+        parts = chain_parts(node) if isinstance(node, ast.expr) else None
+        if parts is not None:
+            found.add(parts)
+            continue
+        stack.extend(children(node))
+    return found
+
+
+def _aliases(ctx: Context, loop: ast.AST, sources: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """``alias = xs`` in the loop's scope: mutating ``alias`` mutates ``xs``."""
+    out = set(sources)
+    for binding in scope_bindings(ctx.scope_of(loop)):
+        if (
+            binding.how == ASSIGN
+            and isinstance(binding.node, ast.Assign)
+            and chain_parts(binding.node.value) in sources
+        ):
+            out.add((binding.name,))
+    return out
+
+
+def _body_mutates_source(ctx: Context, node: ast.For | ast.comprehension, inner: ast.expr) -> bool:
+    """Whether the loop may change a collection ``inner`` reads while iterating it: a mutating
+    method on it or on the object it hangs from (``xs.remove``, ``self.detach``), an item store or
+    delete, ``xs += ...``, or passing it to a call. Then ``list()`` is a deliberate snapshot: the
+    lazy iterable would see the changes (skip or repeat elements, mispair a ``zip``)."""
+    sources = _sources(inner)
+    if not sources:
+        return False
+    watched = _aliases(ctx, node, sources)
+    prefixes = {chain[:i] for chain in watched for i in range(1, len(chain) + 1)}
+    body: list[ast.AST]
+    if isinstance(node, ast.For):
+        body = [*node.body, *node.orelse]
+    else:
+        comp = ctx.parent(node)
+        body = [c for c in children(comp) if c is not node] if comp is not None else []
+        body += [g for g in getattr(comp, "generators", []) if g is not node]
+        body += node.ifs
+    for part in body:
+        for sub in walk(part):
+            if isinstance(sub, ast.Call) and mutating_call(ctx, sub, prefixes) is not None:
+                return True
+            if (
+                isinstance(sub, ast.Subscript)
+                and not isinstance(sub.ctx, ast.Load)
+                and chain_parts(sub.value) in watched
+            ):
+                return True
+            if isinstance(sub, ast.AugAssign) and chain_parts(sub.target) in watched:
+                return True
+    return False
