@@ -191,6 +191,11 @@ def _call_scale(node: ast.Call, ctx: Any, depth: int) -> Scale:
         return _scale(node.args[-1] if name == "filter" else node.args[0], ctx, depth + 1)
     if _is_io_result(node, ctx):
         return Scale(HIGH, f"iterates the result of `{_short(node)}`, read from outside the program")
+    data = [*node.args, *(k.value for k in node.keywords)]
+    if data and all(_is_display(a) for a in data):
+        # `frozenset({...})`, `immutabledict({...})`, `np.array([1, 2])`: a container built from a
+        # literal has the literal's size (a bare constant argument, a path or a URL, proves nothing).
+        return Scale(LOW, f"iterates `{_short(node)}`, built from a literal")
     return Scale(MEDIUM, f"iterates the result of `{_short(node)}`, of unknown size")
 
 
@@ -203,6 +208,13 @@ def _size_scale(node: ast.expr, ctx: Any, depth: int) -> Scale:
     if isinstance(node, ast.Constant):
         return Scale(LOW, f"a fixed size {node.value!r}")
     return _scale(node, ctx, depth)
+
+
+def _is_display(node: ast.expr) -> bool:
+    """A list, tuple, set or dict display without unpacking: its size is in the source."""
+    if isinstance(node, ast.Dict):
+        return all(k is not None for k in node.keys)
+    return isinstance(node, ast.List | ast.Tuple | ast.Set) and not any(isinstance(e, ast.Starred) for e in node.elts)
 
 
 def _is_int_constant(node: ast.expr) -> bool:

@@ -45,11 +45,17 @@ def work(rows, *parts, **options):
     for c in compute(rows): pass
     for e, x in enumerate(rows): pass
     for row in sqlite3.connect("db").execute("select 1"): pass
+    for frozen in frozenset({"a", "b"}): pass
+    for table in TABLE: pass
+    for opened in load("big.csv"): pass
+    for wrapped in wrap([rows, *parts]): pass
     if self._cache is None:
         for lazy in rows: pass
         self._cache = 1
 
 for at_import in compute(): pass
+
+TABLE = immutabledict({"echo": "echo_pool", "logging_name": "pool_logging_name"})
 """
 
 
@@ -72,6 +78,10 @@ for at_import in compute(): pass
         ("(e, x)", Confidence.HIGH, "parameter `rows`"),
         ("row", Confidence.HIGH, "read from outside the program"),
         ("lazy", Confidence.LOW, "lazy initialiser"),
+        ("frozen", Confidence.LOW, "literal of 2 items"),
+        ("table", Confidence.LOW, "built from a literal"),
+        ("opened", Confidence.MEDIUM, "result of `load('big.csv')`"),
+        ("wrapped", Confidence.MEDIUM, "result of `wrap"),
         ("at_import", Confidence.LOW, "at import"),
     ],
 )
