@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.analyzers.idioms.keys_membership import keys_call
 from perfsquad.analyzers.idioms.range_len_index import (
     IndexedReads,
@@ -51,6 +52,15 @@ class DictLookupInKeyLoop(Rule):
     """
     ## What it does
     Flags `for k in d:` (or `for k in d.keys():`) loops whose body reads `d[k]`.
+
+    Not flagged when every read of `d[k]` is on the way out of the loop (its statement, or one
+    after it in the same block, returns, raises or breaks out): `for cls in handlers: if ...:
+    return handlers[cls]` looks up once per call, not once per key.
+
+    Confidence: the rewrite saves a hash lookup per key, so a finding is at most `medium`:
+    `medium` where `d` is of unknown size (a parameter, an attribute, a call's result), `low`
+    (shown with `--confidence low`) for a literal or a container built from one
+    (`immutabledict({...})`), `**kwargs`, or code that runs once at import.
 
     ## Why is this bad?
     Every `d[k]` hashes the key and searches the dict again for a value the iteration already
@@ -229,4 +239,5 @@ class DictLookupInKeyLoop(Rule):
             safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
             return replace_spans(ctx, replacements, title, safety, node)
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        ctx.report(self, ctx.header_span(node), fix=fix, confidence=scale.confidence, evidence=scale.evidence)

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.analyzers.idioms.range_len_index import chain_parts, mutating_call
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
-from perfsquad.model import Fix, FixSafety
+from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.bindings import ASSIGN, scope_bindings
+from perfsquad.semantics.scale import Scale
 from perfsquad.syntax import children, walk
 
 # Iterables that `list()` copies for nothing. Eager and side-effect free: dropping the copy is
@@ -22,6 +24,16 @@ class ListCopyForIteration(Rule):
     Flags `for x in list(...)` (and comprehensions over `list(...)`) where the argument is
     `range(...)`, `sorted(...)`, `reversed(...)`, `enumerate(...)`, `zip(...)`, `map(...)`,
     `filter(...)` or a generator expression.
+
+    Not flagged when the loop may change a collection the lazy iterable reads (`cs.remove(c)`
+    in `for c, q in list(zip(cs, qs))`, `del xs[i]`, `xs += ...`, a method of the object it hangs
+    from, a call it is passed to, or the same through an alias `a = xs`): the copy is a
+    deliberate snapshot, and iterating lazily would skip, repeat or mispair elements.
+
+    Confidence: at most `medium` (the copy costs a constant per element): `medium` where the
+    iterable is of unknown size, `low` (shown with `--confidence low`) for a literal, code run once
+    at import, or a transposition `zip(*rows)`, which yields one tuple per column (two for
+    `zip(*d.items())`), not one per row.
 
     ## Why is this bad?
     The loop iterates once, so materializing the whole sequence first allocates a list of every
@@ -123,13 +135,13 @@ class ListCopyForIteration(Rule):
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "for a, b in list(zip(xs, ys)):\n    print(a, b)\n",
-            fixed="for a, b in zip(xs, ys):\n    print(a, b)\n",
+            "def f(xs, ys):\n    for a, b in list(zip(xs, ys)):\n        print(a, b)\n",
+            fixed="def f(xs, ys):\n    for a, b in zip(xs, ys):\n        print(a, b)\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "for y in list(x * 2 for x in xs):\n    print(y)\n",
-            fixed="for y in (x * 2 for x in xs):\n    print(y)\n",
+            "def f(xs):\n    for y in list(x * 2 for x in xs):\n        print(y)\n",
+            fixed="def f(xs):\n    for y in (x * 2 for x in xs):\n        print(y)\n",
             safety=FixSafety.UNSAFE,
         ),
     )
@@ -173,7 +185,13 @@ class ListCopyForIteration(Rule):
                 )
             return replace_node(ctx, copy, text, title, FixSafety.SAFE if eager else FixSafety.UNSAFE)
 
-        ctx.report(self, copy, fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        if _transposes(ctx, inner):
+            scale = Scale(
+                Confidence.LOW,
+                f"`{ctx.text(inner)}` transposes: it yields one tuple per column, however many rows there are",
+            )
+        ctx.report(self, copy, fix=fix, confidence=scale.confidence, evidence=scale.evidence)
 
 
 def _sources(inner: ast.expr) -> set[tuple[str, ...]]:
@@ -239,3 +257,15 @@ def _body_mutates_source(ctx: Context, node: ast.For | ast.comprehension, inner:
             if isinstance(sub, ast.AugAssign) and chain_parts(sub.target) in watched:
                 return True
     return False
+
+
+def _transposes(ctx: Context, inner: ast.expr) -> bool:
+    """``zip(*rows)`` (not of a literal list of sequences): as many tuples as each row is long,
+    a width (2 for ``zip(*d.items())``), not the number of rows."""
+    return (
+        isinstance(inner, ast.Call)
+        and ctx.qualified_name(inner.func) == "builtins.zip"
+        and len(inner.args) == 1
+        and isinstance(inner.args[0], ast.Starred)
+        and not isinstance(inner.args[0].value, ast.List | ast.Tuple)
+    )

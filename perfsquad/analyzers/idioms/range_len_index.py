@@ -6,6 +6,7 @@ import builtins
 import keyword
 from dataclasses import dataclass, field
 
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.context import FUNCTIONS, LOOPS, Context
 from perfsquad.fixes import replace_spans
 from perfsquad.memo import MemoKey
@@ -366,6 +367,15 @@ class RangeLenIndex(Rule):
     ## What it does
     Flags `for i in range(len(xs)):` loops whose body reads `xs[i]`.
 
+    Not flagged in the class's own `__iter__` when `xs` is `self` (iterating `self` there would
+    call that `__iter__` again: indexing is the only way), nor in modules compiled by Cython in
+    pure-Python mode (they import `cython`, or say `# cython:`): there the loop with a C-typed
+    index is a C loop, and CPython's measured costs do not apply.
+
+    Confidence: the rewrite saves a constant per element, so a finding is at most `medium`:
+    `medium` where `xs` is of unknown size (a parameter, an attribute, a call's result), `low`
+    (shown with `--confidence low`) for a literal, or code that runs once at import.
+
     ## Why is this bad?
     Every `xs[i]` is an extra lookup of `xs`, of `i` and a subscript call per use, on top of the
     `range` iteration; iterating `xs` directly hands over each element once, with no indexing.
@@ -441,6 +451,9 @@ class RangeLenIndex(Rule):
         # `range`/`len` are not the builtins.
         "from mylib import range\ndef f(xs):\n    for i in range(len(xs)):\n        print(xs[i])\n",
         "def f(xs, len):\n    for i in range(len(xs)):\n        print(xs[i])\n",
+        # Reported only with `--confidence low`: a literal, a constant range, once at import.
+        "def f():\n    xs = [1, 2]\n    for i in range(len(xs)):\n        print(i, xs[i])\n",
+        "xs = load()\nfor i in range(len(xs)):\n    print(xs[i])\n",
         # The class's own __iter__: iterating self would recurse.
         "class Ring:\n    def __iter__(self):\n        for i in range(len(self)):\n            yield self[i]\n",
         # Compiled by Cython (pure-Python mode): a C loop with a C index.
@@ -458,8 +471,8 @@ class RangeLenIndex(Rule):
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "def f():\n    xs = [1, 2]\n    for i in range(len(xs)):\n        print(i, xs[i])\n",
-            fixed="def f():\n    xs = [1, 2]\n    for i, x in enumerate(xs):\n        print(i, x)\n",
+            "def f(xs: list):\n    for i in range(len(xs)):\n        print(i, xs[i])\n",
+            fixed="def f(xs: list):\n    for i, x in enumerate(xs):\n        print(i, x)\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
@@ -554,4 +567,5 @@ class RangeLenIndex(Rule):
             safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
             return replace_spans(ctx, replacements, title, safety, node)
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        ctx.report(self, ctx.header_span(node), fix=fix, confidence=scale.confidence, evidence=scale.evidence)

@@ -12,13 +12,16 @@ from perfsquad.analyzers.idioms.counter_by_hand import CounterByHand
 from perfsquad.analyzers.idioms.list_comprehension_loop import ListComprehensionLoop
 from perfsquad.analyzers.idioms.set_comprehension_loop import SetComprehensionLoop
 from perfsquad.analyzers.idioms.string_concat_loop import StringConcatLoop
+from perfsquad.config import Config
 from perfsquad.engine import analyze_text
-from perfsquad.model import Finding, FixSafety
+from perfsquad.model import Confidence, Finding, FixSafety
 from perfsquad.rule import Rule
+
+ALL = Config(confidence=Confidence.LOW)  # these tests are about the fix, whatever the evidence of scale
 
 
 def _one(source: str, rule: type[Rule] = ListComprehensionLoop) -> Finding:
-    report = analyze_text(textwrap.dedent(source), "example.py", rules=(rule,))
+    report = analyze_text(textwrap.dedent(source), "example.py", ALL, rules=(rule,))
     assert report.rule_errors == ()
     assert len(report.findings) == 1, report.findings
     return report.findings[0]
