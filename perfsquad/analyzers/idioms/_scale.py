@@ -58,15 +58,17 @@ def loop_confidence(rule: Rule | type[Rule], loop: ast.For | ast.AsyncFor | ast.
 
 def enclosing_confidence(rule: Rule | type[Rule], node: ast.AST, ctx: Context, what: str) -> Scale:
     """The confidence of a finding on ``node``, a cost paid once each time it runs (one
-    membership test, one call): the scale of the innermost loop around it; ``low`` when no loop
-    repeats it (``what`` names the cost: "one membership test")."""
+    membership test, one call): the scale of the innermost loop around it; outside any loop,
+    ``medium`` per call of its function (nothing says how often it is called) and ``low`` where
+    it runs once (``what`` names the cost: "one membership test")."""
     loops = [loop for loop in ctx.loops_around(node) if isinstance(loop, _LOOPS)]
     if loops:
         return idiom_confidence(rule, loop_scale(loops[0], ctx))
     once = runs_once(node, ctx)
     if once is not None:
         return Scale(LOW, f"{what}, {once}")
-    return Scale(LOW, f"{what} per call, not repeated by a loop")
+    fn = ctx.function_of(node)
+    return Scale(MEDIUM, f"{what} per call of `{fn.name}`" if fn is not None else what)
 
 
 def data_confidence(rule: Rule | type[Rule], data: ast.expr, node: ast.AST, ctx: Context) -> Scale:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.idioms._scale import loop_confidence
-from perfsquad.analyzers.idioms.keys_membership import keys_call
+from perfsquad.analyzers.idioms.keys_membership import class_defines, keys_call, receiver_class
 from perfsquad.analyzers.idioms.range_len_index import (
     IndexedReads,
     analyze_indexed_loop,
@@ -19,6 +19,23 @@ from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 
 _EXITS = (ast.Return, ast.Raise)
+
+
+def _without_items(ctx: Context, cls: ast.ClassDef | None, depth: int = 0) -> bool:
+    """``cls`` is a class of this module that has no ``items()``: neither it nor its bases define
+    one, and every base is a class of the module too (an imported base, ``Mapping`` or ``dict``,
+    may provide it)."""
+    if cls is None or depth > 8 or class_defines(ctx, cls, _ITEMS):
+        return False
+    local = ctx.io.classes()
+    for base in cls.bases:
+        found = local.get(base.id) if isinstance(base, ast.Name) else None
+        if found is None or found is cls or not _without_items(ctx, found, depth + 1):
+            return False
+    return True
+
+
+_ITEMS = frozenset({"items"})
 
 
 def leaves_loop(ctx: Context, node: ast.AST, loop: ast.For) -> bool:
@@ -53,9 +70,12 @@ class DictLookupInKeyLoop(Rule):
     ## What it does
     Flags `for k in d:` (or `for k in d.keys():`) loops whose body reads `d[k]`.
 
-    Not flagged when every read of `d[k]` is on the way out of the loop (its statement, or one
-    after it in the same block, returns, raises or breaks out): `for cls in handlers: if ...:
-    return handlers[cls]` looks up once per call, not once per key.
+    Not flagged when `d` is an instance of a class of the module (`self`, or built by a call of
+    that class before the loop) that has no `items()` (none defined, and no base from elsewhere
+    that could provide one): `d[k]` may create or compute what iteration does not hold, and there
+    is no `items()` to iterate. Nor when every read of `d[k]` is on the way out of the loop (its
+    statement, or one after it in the same block, returns, raises or breaks out):
+    `for cls in handlers: if ...: return handlers[cls]` looks up once per call, not per key.
 
     Confidence: the rewrite saves a hash lookup per key, so a finding is at most `medium`:
     `medium` where `d` is of unknown size (a parameter, an attribute, a call's result), `low`
@@ -123,6 +143,10 @@ class DictLookupInKeyLoop(Rule):
         "    return found\n",
         "def f(d, x):\n    for k in d:\n        if k == x:\n            raise KeyError(d[k])\n",
         "def f(d, x):\n    for k in d:\n        if k == x:\n            log(d[k])\n            return None\n",
+        # A class of the module with `[]` and iteration but no `items()` (a lazy registry).
+        "class Handler:\n    def __iter__(self):\n        return iter(self._aliases)\n"
+        "    def __getitem__(self, alias):\n        return self._create(alias)\n"
+        "    def close_all(self):\n        for alias in self:\n            self[alias].close()\n",
         # Only stored to.
         "def f(d: dict):\n    for k in d:\n        d[k] = 0\n",
         # Another dict, another key, or not a plain name.
@@ -186,6 +210,15 @@ class DictLookupInKeyLoop(Rule):
             "            break\n",
             safety=FixSafety.SAFE,
         ),
+        # Look-alike: a class of the module that subclasses an imported mapping may have `items()`.
+        Invalid(
+            "from collections.abc import Mapping\nclass Row(Mapping):\n    def __iter__(self):\n"
+            "        return iter(self._keys)\n    def dump(self):\n        for k in self:\n            print(k, self[k])\n",
+            fixed="from collections.abc import Mapping\nclass Row(Mapping):\n    def __iter__(self):\n"
+            "        return iter(self._keys)\n    def dump(self):\n        for k, value in self.items():\n"
+            "            print(k, value)\n",
+            safety=FixSafety.UNSAFE,
+        ),
         # Flagged, no fix: the key is reassigned in the body.
         Invalid("def f(d):\n    for k in d:\n        print(d[k])\n        k = 0\n"),
     )
@@ -209,6 +242,8 @@ class DictLookupInKeyLoop(Rule):
         kind = ctx.type_of(mapping)
         if kind != UNKNOWN and kind not in MAPPINGS:
             return
+        if kind == UNKNOWN and _without_items(ctx, receiver_class(ctx, mapping)):
+            return  # a class of the module with `[]` and iteration but no `items()`: not a mapping to rewrite
 
         def fix() -> Fix | None:
             if info.blockers:

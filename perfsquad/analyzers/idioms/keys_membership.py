@@ -122,10 +122,10 @@ class KeysMembership(Rule):
     dropping it changes what the loop sees or recurses.
 
     Confidence: `medium` only when the receiver is known to be a dict (a literal, a constructor, an
-    annotation, or a class of the module that only subclasses `dict`) and the test or loop is
-    repeated by a loop over something of unknown size; `low` (shown with `--confidence low`) for
-    a receiver of unknown type (any mapping class may answer `in` and iteration differently from
-    its `keys()`), a single test not repeated by a loop, a literal, or code run once at import.
+    annotation, or a class of the module that only subclasses `dict`) and the test or loop runs
+    per element of something of unknown size, or per call of a function; `low` (shown with
+    `--confidence low`) for a receiver of unknown type (any mapping class may answer `in` and
+    iteration differently from its `keys()`), a literal, or code run once at import.
 
     ## Why is this bad?
     `d.keys()` creates a view object only to ask the dict the same question it answers directly:
@@ -187,7 +187,7 @@ class KeysMembership(Rule):
         # Reported only with `--confidence low` (see tests/rules/idioms): a receiver not known to be
         # a dict, one test not repeated by a loop, a loop run once at import or over a literal.
         "def f(obj, xs):\n    return [k for k in xs if k not in obj.keys()]\n",
-        "def f(k):\n    d = {}\n    return k in d.keys()\n",
+        "D = {}\nFOUND = 'k' in D.keys()\n",
         "ks = [k for k in {'a': 1}.keys() if k]\n",
         "def f():\n    d = {'a': 1, 'b': 2}\n    for k in d.keys():\n        print(k)\n",
         "x in d\n",

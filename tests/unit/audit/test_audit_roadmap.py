@@ -15,7 +15,7 @@ from perfsquad.config import Config
 from perfsquad.model import Confidence
 from perfsquad.profiling.model import FrameRef, FunctionStat, Profile
 
-# Every finding, whatever its evidence of scale (`lookup`'s single `in d.keys()` test is low confidence).
+# Every finding, whatever its evidence of scale (`lookup`'s `d` is not known to be a dict: low confidence).
 EVERY = Config(confidence=Confidence.LOW)
 
 # Three functions, each with one idiom finding: IDM007 (sorted()[0]), IDM006 (in d.keys()) and
