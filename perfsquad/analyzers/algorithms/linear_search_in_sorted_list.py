@@ -45,6 +45,9 @@ class LinearSearchInSortedList(Rule):
     `key=`, need the same key for `bisect`), and raises `TypeError` on values that cannot be
     ordered against the list's where `in` simply answers `False`.
 
+    Not flagged: searches on a path that leaves the loop (`return False, s` right after it, a
+    `raise` or `break` branch): they run once, not once per iteration.
+
     ## Speedup
     Not calibrated (no automatic fix): O(n) per search against O(log n).
 
@@ -69,6 +72,9 @@ class LinearSearchInSortedList(Rule):
         "def f(qs, vs):\n    o = sorted(vs)\n    o.append(0)\n    return [q for q in qs if q in o]\n",
         # Once, not in a loop.
         "def f(q, vs):\n    o = sorted(vs)\n    return q in o\n",
+        # On the path that returns: once per call.
+        "def f(qs, vs):\n    o = sorted(vs)\n    for q in qs:\n        if q < 0:\n            i = o.index(q)\n"
+        "            return i\n",
     )
     invalid = (
         Invalid("def f(qs, vs):\n    o = sorted(vs)\n    return [q for q in qs if q in o]\n"),

@@ -69,6 +69,9 @@ class ListPopFrontInLoop(Rule):
     No fix is offered for a parameter or attribute (converting it would stop mutating the
     caller's list) or for a module-level list.
 
+    Not flagged: a `pop(0)`/`insert(0, …)` on a path that leaves the loop (`return`, `raise`,
+    `break`), which runs once.
+
     ## Speedup
     Measured by `bench/calibrate.py` draining a queue of `n` elements; the gap grows linearly with `n`
     (O(n²) against O(n)).

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import assigned_in, hot_loops, loop_target_names, maybe_sequence
+from perfsquad.analyzers.algorithms._shared import (
+    assigned_in,
+    hot_loops,
+    in_type_error_guard,
+    loop_target_names,
+    maybe_sequence,
+)
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
 
@@ -45,6 +51,10 @@ class ListSearchInLoop(Rule):
     mutates the list the rest of the code sees, and a `Counter` reorders nothing but counts
     everything even when only some counts are needed).
 
+    Not flagged: calls on a path that leaves the loop (`return`, `raise`, `break`), which run
+    once; calls in an `except TypeError` handler or in the `try` it guards (the elements may be
+    unhashable, so the dict or `Counter` proposed would raise).
+
     ## Speedup
     Not calibrated (no automatic fix). The rewrite turns O(n·m) into O(n + m).
 
@@ -73,6 +83,11 @@ class ListSearchInLoop(Rule):
         "def f(xs: list):\n    for c in 'abc':\n        xs.count(c)\n",
         # A dict's or a set's own methods.
         "def f(ys):\n    s = set()\n    for y in ys:\n        s.remove(y)\n",
+        # Right before `return`: once.
+        "def f(xs, ys):\n    order = list(xs)\n    for y in ys:\n        if y:\n            return order.index(y)\n",
+        # The fallback for unhashable elements.
+        "def f(xs, ys):\n    order = list(xs)\n    try:\n        d = {x: i for i, x in enumerate(order)}\n"
+        "    except TypeError:\n        return [order.index(y) for y in ys]\n    return [d[y] for y in ys]\n",
     )
     invalid = (
         Invalid("def f(words: list):\n    return {w: words.count(w) for w in words}\n"),
@@ -101,5 +116,7 @@ class ListSearchInLoop(Rule):
         body = getattr(inner, "body", None)
         if isinstance(body, list) and any(assigned_in(stmt, receiver.id) for stmt in body):
             return
+        if in_type_error_guard(ctx, node):
+            return  # the elements may be unhashable: the dict or Counter proposed would raise
         call = f"{receiver.id}.{func.attr}(…)"
         ctx.report(self, node, self.template.format(call=call, kind=kind, name=receiver.id))

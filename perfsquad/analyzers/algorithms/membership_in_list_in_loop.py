@@ -7,6 +7,7 @@ from perfsquad.analyzers.algorithms._shared import (
     NameUses,
     assigned_in,
     hot_loops,
+    in_type_error_guard,
     maybe_sequence,
     method_call_of,
     multi_edit_fix,
@@ -16,6 +17,7 @@ from perfsquad.analyzers.algorithms._shared import (
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.syntax import walk
 
 _SEQUENCES = frozenset({"list", "tuple"})
 
@@ -84,7 +86,11 @@ class MembershipInListInLoop(Rule):
 
     Not flagged: sets and dicts, small literal lists and tuples (`x in (1, 2, 3)`), lists
     rebuilt inside the loop, lists known to be sorted (ALG008 suggests `bisect` there), loops
-    bounded by a small constant.
+    bounded by a small constant; tests on a path that leaves the loop (`return`, `raise`,
+    `break`), which run once; tests in an `except TypeError` handler or in the `try` it guards
+    (the elements may be unhashable: a set is what raised, or would raise); lists written by
+    position in the loop (`while None in sizes: ... sizes[i] = size`), an array of slots whose
+    values a set cannot follow.
 
     ## Speedup
     Measured by `bench/calibrate.py` de-duplicating `n` elements; grows linearly with `n`.
@@ -118,6 +124,11 @@ class MembershipInListInLoop(Rule):
         "def f(xs):\n    seen = []\n    return 1 in seen\n",
         "def f(d, xs):\n    d = {}\n    for x in xs:\n        if x in d:\n            print(x)\n",
         "def f(xs, k):\n    for x in xs:\n        if k in x:\n            print(x)\n",
+        # An array of slots written by position.
+        "def f(vs):\n    sizes = [v or None for v in vs]\n    while None in sizes:\n        sizes[sizes.index(None)] = 1\n",
+        # The fallback for unhashable elements.
+        "def f(xs, ys: list):\n    try:\n        s = set(ys)\n    except TypeError:\n"
+        "        return [x for x in xs if x in ys]\n    return [x for x in xs if x in s]\n",
     )
     invalid = (
         Invalid(
@@ -154,6 +165,13 @@ class MembershipInListInLoop(Rule):
             return
         # Rebuilt on every iteration of the loop: each test searches a fresh, per-iteration list.
         if _rebinds_in_body(loops[0], container.id):
+            return
+        # Written by position in the loop (`sizes[i] = size` while `None in sizes`): the list is an
+        # array of slots, and a set of its values cannot follow the slots it replaces.
+        if _stored_by_position(loops[0], container.id):
+            return
+        # In (or guarded by) `except TypeError`: the elements may be unhashable, a set would raise.
+        if in_type_error_guard(ctx, node):
             return
         fn = ctx.function_of(node)
         if fn is not None:
@@ -197,6 +215,19 @@ def _rebinds_in_body(loop: ast.AST, name: str) -> bool:
     body = getattr(loop, "body", None)
     if isinstance(body, list):
         return any(assigned_in(stmt, name) for stmt in body)
+    return False
+
+
+def _stored_by_position(loop: ast.AST, name: str) -> bool:
+    """``name[...] = ...`` or ``del name[...]`` somewhere in ``loop``."""
+    for sub in walk(loop):
+        if (
+            isinstance(sub, ast.Subscript)
+            and not isinstance(sub.ctx, ast.Load)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id == name
+        ):
+            return True
     return False
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import constant_bounded
+from perfsquad.analyzers.algorithms._shared import constant_bounded, in_type_error_guard
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
 from perfsquad.syntax import walk
@@ -14,6 +14,25 @@ def _names(node: ast.AST) -> set[str]:
 
 def _targets(loop: ast.For | ast.AsyncFor) -> set[str]:
     return {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
+
+
+def _bare(node: ast.expr) -> set[str]:
+    """The name ``node`` is, when it is a bare name."""
+    return {node.id} if isinstance(node, ast.Name) else set()
+
+
+def _indices(loop: ast.For | ast.AsyncFor) -> set[str]:
+    """The loop's position variables: the target of ``range(...)``, the first target of
+    ``enumerate(...)``."""
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)):
+        return set()
+    if it.func.id == "range" and isinstance(loop.target, ast.Name):
+        return {loop.target.id}
+    if it.func.id == "enumerate" and isinstance(loop.target, ast.Tuple) and loop.target.elts:
+        first = loop.target.elts[0]
+        return {first.id} if isinstance(first, ast.Name) else set()
+    return set()
 
 
 class NestedLoopJoin(Rule):
@@ -53,6 +72,11 @@ class NestedLoopJoin(Rule):
     keeps every match, in the inner collection's order), and `==` between different types (a
     custom `__eq__`, `1 == 1.0 == True`) may match pairs that hashing treats differently.
 
+    Not flagged: an `if`/`else` (or `elif`) whose other arm does work for every non-matching pair
+    (all pairs are visited anyway); `i == j` between the two loops' positions (`range`, or the
+    index of `enumerate`): the diagonal of a sweep, not a join on keys; loops in an
+    `except TypeError` handler or in the `try` it guards (the keys may be unhashable).
+
     ## Speedup
     Not calibrated (no automatic fix). The comparisons drop from n·m to n + m.
 
@@ -76,6 +100,12 @@ class NestedLoopJoin(Rule):
         "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if y == 3:\n                print(x)\n",
         # The inner loop is constant-bounded.
         "def f(xs):\n    for x in xs:\n        for c in (1, 2):\n            if x == c:\n                print(x)\n",
+        # The diagonal of a sweep over positions.
+        "def f(xs):\n    for i, a in enumerate(xs):\n        for j, b in enumerate(xs):\n            if i == j:\n"
+        "                print(a, b)\n",
+        # The other arm works on every pair.
+        "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if x.k == y.k:\n                print(x)\n"
+        "            else:\n                print(x, y)\n",
     )
     invalid = (
         Invalid(
@@ -100,9 +130,18 @@ class NestedLoopJoin(Rule):
             return
         if len(node.body) != 1 or not isinstance(node.body[0], ast.If) or node.orelse:
             return
-        test = node.body[0].test
+        branch = node.body[0]
+        if branch.orelse:
+            return  # the other arm does work for every non-matching pair: all pairs are visited anyway
+        test = branch.test
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
             return
+        if _indices(outer) & _bare(test.left) and _indices(node) & _bare(test.comparators[0]):
+            return  # `i == j` on two positions: the diagonal of a sweep, not a join on keys
+        if _indices(node) & _bare(test.left) and _indices(outer) & _bare(test.comparators[0]):
+            return
+        if in_type_error_guard(ctx, node):
+            return  # the keys may be unhashable: a dict index is what failed
         left, right = _names(test.left), _names(test.comparators[0])
 
         def only(names: set[str], mine: set[str], other: set[str]) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_sequence, multi_edit_fix
+from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_sequence, multi_edit_fix, rebuilt_in
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line as import_insertion_line
 from perfsquad.model import Edit, Fix, FixSafety, Position, Span
@@ -51,6 +51,11 @@ class QuadraticConcatenation(Rule):
     rewrite of `sum(..., ())` builds a `tuple(...)` the same way. Loops that concatenate get no
     automatic fix (use `extend`, `+=` on a list, or collect the parts and chain them once).
 
+    Not flagged: a tuple or list assigned a fresh value inside the loop (`opts = ()` per column,
+    then a few `opts += ("desc",)`): it holds what one iteration adds and does not grow across the
+    loop; a concatenation on a path that leaves the loop (`return`, `raise`, `break`); loops
+    bounded by a small constant.
+
     ## Speedup
     Measured by `bench/calibrate.py` flattening `n` two-element lists; grows linearly with `n`.
 
@@ -84,6 +89,8 @@ class QuadraticConcatenation(Rule):
         # A constant number of times.
         "def f():\n    acc = ()\n    for i in range(3):\n        acc += (i,)\n    return acc\n",
         "def sum(a, b):\n    return a\nflat = sum(rows, [])\n",
+        # Reset per iteration: a few flags per column, not a growing result.
+        "def f(cols):\n    for c in cols:\n        o = ()\n        if c:\n            o += ('desc',)\n        print(o)\n",
     )
     invalid = (
         Invalid(
@@ -166,7 +173,8 @@ class QuadraticConcatenation(Rule):
         name = node.targets[0].id
         if value.left.id != name:
             return
-        if not hot_loops(ctx, node) or not maybe_sequence(ctx, name):
+        loops = hot_loops(ctx, node)
+        if not loops or not maybe_sequence(ctx, name) or rebuilt_in(loops[0], name):
             return
         kind = local_kind(ctx, node.targets[0])
         if kind not in ("list", "tuple"):
@@ -179,7 +187,8 @@ class QuadraticConcatenation(Rule):
             return
         if isinstance(node.value, ast.Constant | ast.BinOp | ast.JoinedStr | ast.List):
             return  # counters (`i += 1`), strings, lists (+= extends in place)
-        if not hot_loops(ctx, node) or not maybe_sequence(ctx, node.target.id):
+        loops = hot_loops(ctx, node)
+        if not loops or not maybe_sequence(ctx, node.target.id) or rebuilt_in(loops[0], node.target.id):
             return
         if local_kind(ctx, node.target) != "tuple":
             return

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
+from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence, rebuilt_in
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
 from perfsquad.syntax import walk
@@ -67,6 +67,11 @@ class SortInLoop(Rule):
     same way the sort compared them (a `key=`/`reverse=` changes how to bisect), and a heap changes
     the list's order, which other code may read.
 
+    Not flagged: a list assigned a fresh value inside the loop (`members = []` per group, then
+    filled and sorted once): it holds one iteration's items and does not grow across the loop; a
+    sort on a path that leaves the loop (in a `raise`, right before `return` or `break`), which
+    runs once; a list the loop does not grow; loops bounded by a small constant.
+
     ## Speedup
     Not calibrated (no automatic fix). Sorting per insertion is O(n log n) against insort's O(n)
     (or O(log n) for a heap).
@@ -92,6 +97,12 @@ class SortInLoop(Rule):
         "def f(xs):\n    best = []\n    for x in xs:\n        best.append(x)\n        print(min(x, 3))\n",
         # A constant number of times.
         "def f(xs):\n    out = []\n    for x in range(3):\n        out.append(x)\n        out.sort()\n",
+        # Rebuilt per iteration, sorted once it is filled.
+        "def f(groups):\n    for g in groups:\n        ms = []\n        for m in g:\n            ms.append(m)\n"
+        "        print(sorted(ms))\n",
+        # Sorted in the error message of a `raise`: once.
+        "def f(xs):\n    bad = []\n    for x in xs:\n        bad.append(x)\n        if x < 0:\n"
+        "            raise ValueError(sorted(bad))\n",
     )
     invalid = (
         Invalid(
@@ -123,6 +134,8 @@ class SortInLoop(Rule):
         loops = hot_loops(ctx, node)
         if not loops or not maybe_sequence(ctx, target.id) or not _grows_in(loops[0], target.id):
             return
+        if rebuilt_in(loops[0], target.id):
+            return  # a fresh list per iteration, filled then sorted once: it does not grow across the loop
         if ctx.type_of(target) != "list":
             return
         ctx.report(self, node, self.template.format(call=call, name=target.id))
