@@ -146,7 +146,9 @@ def loops_left(ctx: Context, node: ast.AST) -> list[ast.AST]:
     for anc in ctx.ancestors(node):
         if isinstance(anc, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
             break
-        if isinstance(child, ast.stmt):
+        # In a `try` body a statement that raises skips the `break` after it, and a handler may
+        # let the loop go on (`try: i = xs.index(x); break` / `except ValueError: continue`).
+        if isinstance(child, ast.stmt) and not _guards(anc, child, lambda handler: True):
             block = _block_of(anc, child)
             if block is not None:
                 after = block[next(i for i, s in enumerate(block) if s is child) :]

@@ -79,6 +79,16 @@ def retry(items, names: list):
         print(it)
 
 
+def find_first(classes, names: list):
+    for c in classes:
+        try:
+            where = names.index(c)  # expect: ALG003
+            break
+        except ValueError:
+            continue
+    return where
+
+
 def still_repeated(wanted, have):
     order = sorted(have)
     for w in wanted:
