@@ -38,7 +38,7 @@ class Scale:
 
 FIXED_ATTRIBUTES = frozenset({
     "__bases__", "__mro__", "__slots__", "__annotations__", "__dict__", "__all__",
-    "shape", "ndim", "strides", "dtype", "dtypes", "names", "argv", "_fields", "__members__",
+    "shape", "ndim", "strides", "dtype", "dtypes", "names", "argv", "_fields", "__members__", "rank",
 })  # fmt: skip
 """Attributes whose size is fixed by one object's declaration, not by the data it holds."""
 
@@ -252,6 +252,9 @@ def _name_scale(node: ast.Name, ctx: Any, depth: int) -> Scale:
 
 def _binding_scale(name: str, b: Binding, scope: ast.AST, ctx: Any, depth: int) -> Scale:
     if b.how == PARAM:
+        default = _int_default(scope, b.node)
+        if default is not None:
+            return Scale(LOW, f"iterates up to parameter `{name}`, which defaults to {default}: a fixed size by default")
         return Scale(HIGH, f"iterates parameter `{name}`, whose size the caller decides")
     if b.how == VARARG:
         return Scale(LOW, f"iterates `*{name}`, the arguments of one call")
@@ -268,6 +271,25 @@ def _binding_scale(name: str, b: Binding, scope: ast.AST, ctx: Any, depth: int) 
             return scale
         return Scale(LOW, f"iterates `{name}`, {scale.evidence.removeprefix('iterates ')}")
     return Scale(MEDIUM, f"iterates `{name}`, of unknown size")
+
+
+SMALL_DEFAULT = 1000
+"""A parameter whose default is an int up to this is a size knob with a small usual value
+(``W=55`` columns of a text plot), not evidence that the size grows with the data."""
+
+
+def _int_default(scope: ast.AST, arg: ast.AST) -> int | None:
+    """The int literal (0..``SMALL_DEFAULT``) that parameter ``arg`` of ``scope`` defaults to."""
+    args = getattr(scope, "args", None)
+    if not isinstance(args, ast.arguments):
+        return None
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+    for a, default in pairs:
+        if a is arg and isinstance(default, ast.Constant) and type(default.value) is int:
+            return default.value if 0 <= default.value <= SMALL_DEFAULT else None
+    return None
 
 
 def _grown(name: str, scope: ast.AST) -> bool:

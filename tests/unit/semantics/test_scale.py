@@ -104,3 +104,29 @@ def test_a_name_bound_to_a_literal_in_one_branch_and_a_parameter_in_another_may_
     )
     assert scales["x"].confidence is Confidence.HIGH
     assert scales["y"].confidence is Confidence.HIGH
+
+
+def test_a_size_parameter_with_a_small_int_default_is_a_fixed_size_by_default() -> None:
+    scales = _loops(
+        """
+        def plot(f, width=55, *, height=20, n=None, big=10**6):
+            for col in range(width): pass
+            for row in range(height): pass
+            for i in range(n): pass
+            for j in range(big): pass
+        def draw(rows, limit=5000):
+            for r in range(limit): pass
+        """
+    )
+    assert scales["col"].confidence is Confidence.LOW and "defaults to 55" in scales["col"].evidence
+    assert scales["row"].confidence is Confidence.LOW
+    # No default, a computed one, or a default past the bound: still the caller's size.
+    assert scales["i"].confidence is Confidence.HIGH
+    assert scales["j"].confidence is Confidence.HIGH
+    assert scales["r"].confidence is Confidence.HIGH
+
+
+def test_the_rank_of_one_array_is_fixed_by_its_declaration() -> None:
+    scales = _loops("def f(expr):\n    for i in range(expr.rank): pass\n    for k in range(expr.size): pass\n")
+    assert scales["i"].confidence is Confidence.LOW
+    assert scales["k"].confidence is Confidence.MEDIUM
