@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.algorithms.membership_in_list_in_loop import sorted_binding
 from perfsquad.context import Context
@@ -17,6 +18,10 @@ class LinearSearchInSortedList(Rule):
     ## Why is this bad?
     Both scan the list from the start, O(n) per search, ignoring that it is sorted. Binary
     search with the `bisect` module finds the position in O(log n).
+
+    **Confidence** (see `evidence`): the weaker of the list's size (what was sorted) and the loop's
+    repetition, as for ALG002; `low` (hidden by default) for a fixed few or code run once, one
+    level lower in an `except` handler.
 
     ## Example
     ```python
@@ -92,9 +97,13 @@ class LinearSearchInSortedList(Rule):
             self._check_one(node, func.value, "index", ctx)
 
     def _check_one(self, node: ast.AST, name: ast.Name, how: str, ctx: Context) -> None:
-        if not hot_loops(ctx, node) or not maybe_sequence(ctx, name.id) or ctx.type_of(name) != "list":
+        loops = hot_loops(ctx, node)
+        if not loops or not maybe_sequence(ctx, name.id) or ctx.type_of(name) != "list":
             return
         if not sorted_binding(ctx, name):
             return
         what = f"… in {name.id}" if how == "in" else f"{name.id}.index(…)"
-        ctx.report(self, node, self.template.format(what=what, name=name.id))
+        scale = searched(ctx, name, loops, verb="scans")
+        ctx.report(
+            self, node, self.template.format(what=what, name=name.id), confidence=scale.confidence, evidence=scale.evidence
+        )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import (
     assigned_in,
     hot_loops,
@@ -23,6 +24,11 @@ class ListSearchInLoop(Rule):
     Each call scans the list from the start: O(n) per call, O(n·m) for the loop. Counting every
     element with `count` is the classic O(n²); a `collections.Counter` built once counts all of
     them in one pass, and a dict from value to position answers `index` in O(1).
+
+    **Confidence** (see `evidence`): the weaker of the list's size and the loop's repetition, as
+    for ALG002: `low` (hidden by default) when either is a fixed few (a literal, `*args`,
+    `**kwargs`, `range(<const>)`, `.shape`) or the code runs once (at import, behind a lazy
+    initialiser); one level lower in an `except` handler.
 
     ## Example
     ```python
@@ -119,4 +125,6 @@ class ListSearchInLoop(Rule):
         if in_type_error_guard(ctx, node):
             return  # the elements may be unhashable: the dict or Counter proposed would raise
         call = f"{receiver.id}.{func.attr}(…)"
-        ctx.report(self, node, self.template.format(call=call, kind=kind, name=receiver.id))
+        scale = searched(ctx, receiver, loops, verb="scans")
+        message = self.template.format(call=call, kind=kind, name=receiver.id)
+        ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)

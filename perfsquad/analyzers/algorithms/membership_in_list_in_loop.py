@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import (
     SMALL_LITERAL,
     NameUses,
@@ -54,6 +55,12 @@ class MembershipInListInLoop(Rule):
     ## Why is this bad?
     Membership in a list compares against every element: O(n) per test, so a loop over n items
     doing it is O(n²). A `set` (or `dict`) answers in O(1) on average.
+
+    **Confidence** (see `evidence`): the weaker of the list's size and the loop's repetition, each
+    read by `semantics.scale`: a parameter, or a list grown per element of one (the dedupe idiom),
+    is `high`; an attribute or a call's result of unknown size `medium`; a literal, `*args`,
+    `**kwargs`, `range(<const>)`, `.shape`, a loop at import or behind a lazy initialiser `low`
+    (hidden by default). In an `except` handler, one level lower (the error path).
 
     ## Example
     ```python
@@ -124,6 +131,9 @@ class MembershipInListInLoop(Rule):
         "def f(xs):\n    seen = []\n    return 1 in seen\n",
         "def f(d, xs):\n    d = {}\n    for x in xs:\n        if x in d:\n            print(x)\n",
         "def f(xs, k):\n    for x in xs:\n        if k in x:\n            print(x)\n",
+        # Low confidence, hidden by default: the arguments of one call; once, behind a lazy initialiser.
+        "def f(xs, *names):\n    ok = list(names)\n    return [x for x in xs if x in ok]\n",
+        "def f(self, xs):\n    if self._d is None:\n        seen = list(xs)\n        self._d = [x for x in xs if x in seen]\n",
         # An array of slots written by position.
         "def f(vs):\n    sizes = [v or None for v in vs]\n    while None in sizes:\n        sizes[sizes.index(None)] = 1\n",
         # The fallback for unhashable elements.
@@ -184,7 +194,11 @@ class MembershipInListInLoop(Rule):
         if len(test) > 40:
             test = test[:39] + "…"
         message = self.template.format(test=test, kind=kind, name=container.id)
-        ctx.report(self, node, message, fix=lambda: self._fix(ctx, container))
+        scale = searched(ctx, container, loops)
+        ctx.report(
+            self, node, message, fix=lambda: self._fix(ctx, container),
+            confidence=scale.confidence, evidence=scale.evidence,
+        )  # fmt: skip
 
     def _fix(self, ctx: Context, container: ast.Name) -> Fix | None:
         fn = ctx.function_of(container)

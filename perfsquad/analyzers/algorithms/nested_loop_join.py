@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import on_error_path
 from perfsquad.analyzers.algorithms._shared import constant_bounded, in_type_error_guard
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
+from perfsquad.semantics.scale import Scale, loop_scale, weakest
 from perfsquad.syntax import walk
 
 
@@ -46,6 +48,11 @@ class NestedLoopJoin(Rule):
     That is a join done by comparing every pair: O(n·m) comparisons. Indexing one side by its
     key in a dict first (O(m)) and looking each element of the other side up (O(1) each) gives
     the same pairs in O(n + m).
+
+    **Confidence** (see `evidence`): the weaker of the two loops' scales
+    (`semantics.scale.loop_scale`): both over parameters is `high`; a side over a fixed few (a
+    literal, `*args`, `range(<const>)`, a size parameter with a small default such as `W=55`) or
+    run once is `low`, hidden by default; one level lower in an `except` handler.
 
     ## Example
     ```python
@@ -100,6 +107,9 @@ class NestedLoopJoin(Rule):
         "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if y == 3:\n                print(x)\n",
         # The inner loop is constant-bounded.
         "def f(xs):\n    for x in xs:\n        for c in (1, 2):\n            if x == c:\n                print(x)\n",
+        # Sizes that default to small constants (low confidence, hidden by default).
+        "def f(ys, W=55, H=20):\n    for h in range(H):\n        for i in range(W):\n            if ys[i] == h:\n"
+        "                print(i)\n",
         # The diagonal of a sweep over positions.
         "def f(xs):\n    for i, a in enumerate(xs):\n        for j, b in enumerate(xs):\n            if i == j:\n"
         "                print(a, b)\n",
@@ -153,5 +163,9 @@ class NestedLoopJoin(Rule):
         ):
             return
         message = self.template.format(outer=ctx.text(outer.iter)[:30], inner=ctx.text(node.iter)[:30])
-        ctx.report(self, ctx.header_span(node), message)
+        sides = loop_scale(outer, ctx), loop_scale(node, ctx)
+        low = weakest(*sides)
+        evidence = f"outer loop {sides[0].evidence}; inner loop {sides[1].evidence}"
+        scale = on_error_path(ctx, node, Scale(low.confidence, evidence))
+        ctx.report(self, ctx.header_span(node), message, confidence=scale.confidence, evidence=scale.evidence)
 
