@@ -130,3 +130,41 @@ def test_the_rank_of_one_array_is_fixed_by_its_declaration() -> None:
     scales = _loops("def f(expr):\n    for i in range(expr.rank): pass\n    for k in range(expr.size): pass\n")
     assert scales["i"].confidence is Confidence.LOW
     assert scales["k"].confidence is Confidence.MEDIUM
+
+
+def test_a_local_tested_and_set_in_the_same_call_is_not_a_lazy_initialiser() -> None:
+    scales = _loops(
+        """
+        _TABLE = None
+
+        def per_call(rows, rv=None):
+            if rv is None:
+                for a in rows: pass
+                rv = 1
+            return rv
+
+        def lazy(rows):
+            global _TABLE
+            if _TABLE is None:
+                for b in rows: pass
+                _TABLE = 1
+        """
+    )
+    assert scales["a"].confidence is Confidence.HIGH
+    assert scales["b"].confidence is Confidence.LOW and "lazy initialiser" in scales["b"].evidence
+
+
+def test_a_literal_handed_to_a_call_that_may_fill_it_is_not_a_fixed_size() -> None:
+    scales = _loops(
+        """
+        def bfs(self, start):
+            queue = []
+            self.merge(start, queue)
+            for q in queue: pass
+            names = []
+            print(len(names))
+            for n in names: pass
+        """
+    )
+    assert scales["q"].confidence is Confidence.MEDIUM
+    assert scales["n"].confidence is Confidence.LOW
