@@ -39,6 +39,7 @@ class Scale:
 FIXED_ATTRIBUTES = frozenset({
     "__bases__", "__mro__", "__slots__", "__annotations__", "__dict__", "__all__",
     "shape", "ndim", "strides", "dtype", "dtypes", "names", "argv", "_fields", "__members__", "rank",
+    "fields",
 })  # fmt: skip
 """Attributes whose size is fixed by one object's declaration, not by the data it holds."""
 

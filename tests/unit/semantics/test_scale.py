@@ -126,9 +126,13 @@ def test_a_size_parameter_with_a_small_int_default_is_a_fixed_size_by_default() 
     assert scales["r"].confidence is Confidence.HIGH
 
 
-def test_the_rank_of_one_array_is_fixed_by_its_declaration() -> None:
-    scales = _loops("def f(expr):\n    for i in range(expr.rank): pass\n    for k in range(expr.size): pass\n")
+def test_the_rank_of_one_array_and_the_fields_of_one_model_are_fixed_by_their_declaration() -> None:
+    scales = _loops(
+        "def f(expr, form):\n    for i in range(expr.rank): pass\n    for k in range(expr.size): pass\n"
+        "    for fl in form._meta.fields: pass\n"
+    )
     assert scales["i"].confidence is Confidence.LOW
+    assert scales["fl"].confidence is Confidence.LOW  # the declared fields of one model or form
     assert scales["k"].confidence is Confidence.MEDIUM
 
 
