@@ -81,7 +81,11 @@ def searched(ctx: Context, name: ast.Name, loops: list[ast.AST], verb: str = "se
     size = container(ctx, name, loops)
     repeats = repetition(ctx, loops)
     low = weakest(size, repeats)
-    evidence = f"{verb} `{name.id}` ({size.evidence}) in a loop that {_loop_phrase(repeats.evidence)}"
+    phrase = _loop_phrase(repeats.evidence)
+    if size.evidence == f"grows in a loop that {phrase}":  # the loop that scans it fills it: say it once
+        evidence = f"{verb} `{name.id}`, which grows in the loop that {phrase}"
+    else:
+        evidence = f"{verb} `{name.id}` ({size.evidence}) in a loop that {phrase}"
     return on_error_path(ctx, name, Scale(low.confidence, evidence))
 
 
