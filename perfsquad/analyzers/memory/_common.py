@@ -9,11 +9,14 @@ counts as a possible eviction, so the rules stay silent: precise before broad.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from perfsquad.analyzers.io._common import enclosing_function
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.memo import MemoKey
+from perfsquad.model import Fix, Severity, Span
+from perfsquad.rule import Rule
 from perfsquad.syntax import children, walk
 
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
@@ -38,6 +41,27 @@ READING_CALLS = frozenset({
     "builtins.enumerate", "builtins.reversed", "builtins.isinstance", "builtins.print", "builtins.repr",
     "builtins.str", "builtins.dict", "builtins.bool", "builtins.zip", "builtins.map", "builtins.filter",
 })  # fmt: skip
+
+
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+
+
+def report(
+    rule: Rule,
+    ctx: Context,
+    node: ast.AST | Span,
+    *,
+    confidence: str,
+    evidence: str,
+    message: str | None = None,
+    notes: tuple[str, ...] = (),
+    severity: Severity = Severity.WARNING,
+    fix: Callable[[], Fix | None] | None = None,
+) -> None:
+    """Report a MEM finding with how sure we are that its cost grows, and why (one line)."""
+    if confidence == LOW:
+        return  # until the engine carries a confidence: low is not shown by default
+    ctx.report(rule, node, message=message, fix=fix, notes=(*notes, evidence), severity=severity)
 
 
 def cache_decorator(ctx: Context, dec: ast.expr) -> tuple[str, ast.expr | None] | None:
@@ -371,7 +395,9 @@ class ReadsModuleContainers:
                     for dec in node.decorator_list:
                         facts.update(("decorator", n.id) for n in walk(dec) if isinstance(n, ast.Name))
                 function = getattr(node, "name", "<lambda>")
-                facts.update(("arg", a.arg, function) for a in walk(node.args) if isinstance(a, ast.arg) and a.arg in names)
+                facts.update(
+                    ("arg", a.arg, function) for a in walk(node.args) if isinstance(a, ast.arg) and a.arg in names
+                )
             elif isinstance(node, ast.Global | ast.Nonlocal):
                 facts.add((type(node).__name__, tuple(node.names), function))
             elif isinstance(node, ast.alias) and (node.asname or node.name).split(".", 1)[0] in names:

@@ -140,8 +140,10 @@ class GrowingStringKept(Rule):
         Invalid("acc = ()\nwhile more():\n    acc = acc + (next_item(),)\n    seen[len(acc)] = acc\n"),
         Invalid("b = b''\nfor chunk in chunks:\n    b += chunk\n    history.add(b)\n"),
         # The plain spelling, with a string bound before the loop or a string piece.
-        Invalid("def paths(parts):\n    p = ''\n    out = []\n    for x in parts:\n        p = p + x\n"
-                "        out.append(p)\n    return out\n"),
+        Invalid(
+            "def paths(parts):\n    p = ''\n    out = []\n    for x in parts:\n        p = p + x\n"
+            "        out.append(p)\n    return out\n"
+        ),
         Invalid("def keys(parts, out):\n    for x in parts:\n        key = key + f'.{x}'\n        out.append(key)\n"),
     )
 
