@@ -6,6 +6,7 @@ A bad setting never stops analysis: it is dropped, a readable warning is recorde
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import re
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
-from perfsquad.model import Severity
+from perfsquad.model import Confidence, Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +28,11 @@ DEFAULT_EXCLUDE = (
     "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".perfsquad",
 )  # fmt: skip
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+DEFAULT_TEST_PATHS = ("tests", "test", "testing", "test_*.py", "*_test.py", "conftest.py")
+"""What counts as a test file: a path component matching one of these globs."""
+TEST_TREATMENTS = ("hint", "normal", "off")
+"""What happens to findings in test files: demoted to hints one confidence level lower (their
+loops rarely run at scale), reported like any other, or not reported."""
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,25 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     severity: tuple[tuple[str, Severity], ...] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    confidence: Confidence = Confidence.MEDIUM
+    """The least confidence reported (``low`` shows everything)."""
+    tests: str = "hint"
+    """One of :data:`TEST_TREATMENTS`."""
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def key(self) -> str:
         """A stable string for cache keys: everything that changes analysis results."""
-        return repr((self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes))
+        return repr(
+            (self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes,
+             self.confidence.value, self.tests, self.test_paths)
+        )  # fmt: skip
+
+    def is_test_file(self, path: str | None) -> bool:
+        """Whether ``path`` is a test file (a component matches one of ``test_paths``)."""
+        if path is None or not self.test_paths:
+            return False
+        return _is_test_path(path, self.test_paths)
 
     def code_enabled(self, code: str, path: str | None = None) -> bool:
         if not _selected(code, self.select, self.ignore):
@@ -65,9 +85,17 @@ class Config:
         return exclusion_matcher(self.exclude)(path.name, path.as_posix())
 
     def with_overrides(
-        self, select: list[str] | None = None, ignore: list[str] | None = None
+        self,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        confidence: str | None = None,
+        tests: str | None = None,
     ) -> Config:
         cfg = self
+        if confidence:
+            cfg = replace(cfg, confidence=Confidence(confidence))
+        if tests:
+            cfg = replace(cfg, tests=tests)
         if select:
             cfg = replace(cfg, select=tuple(select))
         if ignore:
@@ -105,6 +133,26 @@ def _matches(code: str, selectors: tuple[str, ...]) -> bool:
     return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_test_path(path: str, patterns: tuple[str, ...]) -> bool:
+    """A pattern without ``/`` matches the file's name or one of its directories (below the
+    working directory when the path is under it, so a checkout kept in ``~/tests/`` is not all
+    tests); one with ``/`` matches the path's end (``PurePath.match``)."""
+    pure = PurePath(path)
+    if pure.is_absolute():
+        with contextlib.suppress(ValueError):
+            pure = pure.relative_to(Path.cwd())
+    parts = pure.parts
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if "/" in pattern:
+            if pure.match(pattern):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
 def _path_matches(path: PurePath, pattern: str) -> bool:
     pattern = pattern.rstrip("/")
     if any(fnmatch.fnmatch(part, pattern) for part in path.parts):
@@ -129,9 +177,21 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
             warnings.append(f"perfsquad: {source} must be a table; using defaults")
         return Config(warnings=tuple(warnings))
     cfg = Config()
-    known = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-             "severity", "max-file-bytes",
-             "profile-command"}  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
+    known = {
+        "select",
+        "ignore",
+        "extend-select",
+        "per-file-ignores",
+        "exclude",
+        "extend-exclude",
+        "severity",
+        "max-file-bytes",
+        "confidence",
+        "tests",
+        "test-paths",
+        "extend-test-paths",
+        "profile-command",
+    }  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
     normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
     warnings.extend(f"perfsquad: unknown setting `{k}` in {source}; ignored" for k in normalized if k not in known)
     if "select" in normalized and (codes := _codes(normalized["select"], "select", warnings)) is not None:
@@ -165,12 +225,30 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
                 try:
                     pairs_sev.append((str(code).upper(), Severity(str(level).lower())))
                 except ValueError:
-                    warnings.append(
-                        f"perfsquad: severity for {code} must be error|warning|info|hint, not {level!r}"
-                    )
+                    warnings.append(f"perfsquad: severity for {code} must be error|warning|info|hint, not {level!r}")
             cfg = replace(cfg, severity=tuple(pairs_sev))
         else:
             warnings.append("perfsquad: `severity` must be a table of CODE = level; ignored")
+    conf = normalized.get("confidence")
+    if conf is not None:
+        try:
+            cfg = replace(cfg, confidence=Confidence(str(conf).lower()))
+        except ValueError:
+            warnings.append(f"perfsquad: `confidence` must be high|medium|low, not {conf!r}; using medium")
+    tests = normalized.get("tests")
+    if tests is not None:
+        if str(tests).lower() in TEST_TREATMENTS:
+            cfg = replace(cfg, tests=str(tests).lower())
+        else:
+            warnings.append(f"perfsquad: `tests` must be one of {'|'.join(TEST_TREATMENTS)}, not {tests!r}; using hint")
+    for key in ("test-paths", "extend-test-paths"):
+        if key in normalized:
+            value = normalized[key]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                base = cfg.test_paths if key == "extend-test-paths" else ()
+                cfg = replace(cfg, test_paths=(*base, *value))
+            else:
+                warnings.append(f"perfsquad: `{key}` must be a list of globs; ignored")
     mfb = normalized.get("max-file-bytes")
     if mfb is not None:
         if isinstance(mfb, int) and not isinstance(mfb, bool) and mfb > 0:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from perfsquad.memo import EditedUnit, MemoKey
-from perfsquad.model import Finding, Fix, Severity, Span
+from perfsquad.model import Confidence, Finding, Fix, Severity, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
@@ -202,7 +202,11 @@ class Context(ModuleTree):
         fix: Callable[[], Fix | None] | None = None,
         notes: tuple[str, ...] = (),
         severity: Severity = Severity.WARNING,
+        confidence: Confidence = Confidence.MEDIUM,
+        evidence: str | None = None,
     ) -> None:
+        """Record a finding of ``rule`` on ``node``; ``confidence``/``evidence`` say how sure it
+        is that the cost grows with real inputs, and why (see :class:`perfsquad.model.Confidence`)."""
         span = node if isinstance(node, Span) else self.span(node)
         built: Fix | None = None
         if fix is not None and self.want_fixes:
@@ -223,6 +227,8 @@ class Context(ModuleTree):
                 speedup=rule.speedup(),
                 notes=notes,
                 fixable=fix is not None and (built is not None or not self.want_fixes),
+                confidence=confidence,
+                evidence=evidence,
             )
         )
 
