@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from perfsquad.analyzers.io._common import enclosing_function
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.memo import MemoKey
-from perfsquad.model import Fix, Severity, Span
+from perfsquad.model import Confidence, Fix, Severity, Span
 from perfsquad.rule import Rule
 from perfsquad.syntax import children, walk
 
@@ -44,7 +44,7 @@ READING_CALLS = frozenset({
 })  # fmt: skip
 
 
-HIGH, MEDIUM, LOW = "high", "medium", "low"
+HIGH, MEDIUM, LOW = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 
 
 def report(
@@ -52,7 +52,7 @@ def report(
     ctx: Context,
     node: ast.AST | Span,
     *,
-    confidence: str,
+    confidence: Confidence,
     evidence: str,
     message: str | None = None,
     notes: tuple[str, ...] = (),
@@ -60,9 +60,9 @@ def report(
     fix: Callable[[], Fix | None] | None = None,
 ) -> None:
     """Report a MEM finding with how sure we are that its cost grows, and why (one line)."""
-    if confidence == LOW:
-        return  # until the engine carries a confidence: low is not shown by default
-    ctx.report(rule, node, message=message, fix=fix, notes=(*notes, evidence), severity=severity)
+    ctx.report(
+        rule, node, message=message, fix=fix, notes=notes, severity=severity, confidence=confidence, evidence=evidence
+    )
 
 
 def cache_decorator(ctx: Context, dec: ast.expr) -> tuple[str, ast.expr | None] | None:
@@ -472,7 +472,7 @@ class KeyDomain:
     """How open the set of a cache's keys (or a set's elements) is: ``confidence`` that it grows
     without bound, with a few words naming the source (``None`` confidence: a literal, one key)."""
 
-    confidence: str | None
+    confidence: Confidence | None
     source: str
 
 
@@ -594,7 +594,7 @@ def param_domain(ctx: Context, arg: ast.arg, default: ast.expr | None) -> KeyDom
     return name_domain(arg.arg)
 
 
-def runs_once(ctx: Context, func: ast.AST | None) -> str | None:
+def runs_once_per_process(ctx: Context, func: ast.AST | None) -> str | None:
     """Why ``func`` runs once per definition rather than per request, else None: it is called at
     module level (import time), named for setup (``register_*``, ``deprecate_*``, ``configure``),
     or a command-line option callback (``callback=func`` given to ``add_option``/``make_option``)."""

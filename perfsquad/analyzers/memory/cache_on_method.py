@@ -4,6 +4,7 @@ import ast
 
 from perfsquad.analyzers.memory._common import HIGH, LOW, cache_decorator, is_unbounded, method_kind, report
 from perfsquad.context import Context
+from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
 
 
@@ -129,7 +130,7 @@ class CacheOnMethod(Rule):
 
 def _key_evidence(
     node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context, kind: str, maxsize: ast.expr | None
-) -> tuple[str, str]:
+) -> tuple[Confidence, str]:
     """How sure we are that the cache keeps an open-ended set of instances alive, and why."""
     first = (node.args.posonlyargs or node.args.args)[0].arg
     wrapped = [ctx.text(d.func if isinstance(d, ast.Call) else d).rsplit(".", 1)[-1] for d in node.decorator_list]

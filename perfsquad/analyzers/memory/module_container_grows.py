@@ -13,7 +13,7 @@ from perfsquad.analyzers.memory._common import (
     expr_domain,
     module_containers,
     report,
-    runs_once,
+    runs_once_per_process,
 )
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
@@ -140,7 +140,7 @@ class ModuleContainerGrows(ReadsModuleContainers, Rule):
         domain = expr_domain(ctx, element, owner) if element is not None else KeyDomain(MEDIUM, "nothing")
         if func.attr in ("extend", "extendleft", "update"):
             domain = KeyDomain(domain.confidence or LOW, f"the items of {domain.source}")
-        once = runs_once(ctx, owner)
+        once = runs_once_per_process(ctx, owner)
         confidence = LOW if once is not None else domain.confidence or LOW
         evidence = f"adds {domain.source}" + (f"; {once}" if once is not None else "")
         message = f"Module-level {kind} `{name}` grows on every call here and nothing ever removes from it"

@@ -12,6 +12,7 @@ from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Fix, FixSafety, Position, Severity, Span
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.scale import Scale, loop_scale, strongest
 from perfsquad.syntax import walk
 
 MAX_ATTRIBUTES = 8
@@ -170,6 +171,22 @@ def _stored_in_loop(ctx: Context, names: set[str], loop: ast.AST) -> bool:
             if holder is not None and _stores(holder, n):
                 return True
     return False
+
+
+def _scale_of(ctx: Context, loop: ast.AST) -> Scale:
+    """The evidence that ``loop`` (a statement or a comprehension) runs at scale."""
+    if isinstance(loop, ast.For | ast.AsyncFor | ast.While):
+        return loop_scale(loop, ctx)
+    if isinstance(loop, _COMPREHENSIONS):
+        return strongest(*(loop_scale(g, ctx) for g in loop.generators))
+    return Scale(MEDIUM, "a loop")
+
+
+def _loop_words(evidence: str) -> str:
+    """``loops over parameter `xs` ...`` read as the object of "per element of"."""
+    if evidence.startswith("iterates "):
+        return "a loop over " + evidence.removeprefix("iterates ")
+    return f"a loop ({evidence})"
 
 
 def _uses_cached_property(ctx: Context, node: ast.ClassDef) -> bool:
@@ -455,24 +472,27 @@ class SmallClassWithoutSlots(Rule):
         col = line_text.find(node.name, ctx.source.char_column(node.lineno, node.col_offset))
         start = ctx.span(node).start
         span = Span(start, Position(node.lineno, col + len(node.name))) if col >= 0 else ctx.span(node)
-        kept = [call for call, loop in calls if _kept(ctx, call, loop)]
-        shown = min(kept or [c for c, _ in calls], key=lambda c: (c.lineno, c.col_offset))
-        message = (
-            f"Small class `{node.name}` has no `__slots__` and is instantiated in a loop (line {shown.lineno}):"
-            " each instance carries a `__dict__`"
-        )
+        kept = [(call, _scale_of(ctx, loop)) for call, loop in calls if _kept(ctx, call, loop)]
         subclasses = _dict_keeping_subclasses(ctx, name)
-        if subclasses:
-            confidence = LOW
-            evidence = f"subclass `{subclasses[0]}` keeps a `__dict__`: `__slots__` on `{name}` saves nothing for its instances"
-        elif kept:
-            confidence = MEDIUM
-            evidence = f"instantiated per element of a loop and kept past it (line {shown.lineno})"
+        if kept:
+            # The instantiation with the strongest evidence that its loop runs at scale.
+            shown, scale = max(kept, key=lambda k: (k[1].confidence.rank, -k[0].lineno))
+            # At most medium: ~100 bytes saved per instance matters only for many live instances.
+            confidence = min(scale.confidence, MEDIUM, key=lambda c: c.rank)
+            evidence = f"instantiated per element of {_loop_words(scale.evidence)} and kept past it"
         else:
+            shown = min((c for c, _ in calls), key=lambda c: (c.lineno, c.col_offset))
             confidence = LOW
             evidence = (
                 f"instantiated per iteration (line {shown.lineno}) but not kept past it: one instance alive at a time"
             )
+        if subclasses:
+            confidence = LOW
+            evidence = f"subclass `{subclasses[0]}` keeps a `__dict__`: `__slots__` on `{name}` saves nothing for its instances"
+        message = (
+            f"Small class `{node.name}` has no `__slots__` and is instantiated in a loop (line {shown.lineno}):"
+            " each instance carries a `__dict__`"
+        )
         slots_allowed = target_version(ctx.path) >= (3, 10)
         if dataclass_dec is None or not slots_allowed:
             report(

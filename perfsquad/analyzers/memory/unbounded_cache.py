@@ -18,7 +18,7 @@ from perfsquad.analyzers.memory._common import (
     module_containers,
     param_domain,
     report,
-    runs_once,
+    runs_once_per_process,
 )
 from perfsquad.context import Context
 from perfsquad.model import Severity
@@ -174,7 +174,7 @@ class UnboundedCache(ReadsModuleContainers, Rule):
         domain = _stored_key_domain(ctx, node, owner)
         if domain.confidence is None:
             return  # one literal key: the dict cannot grow here
-        once = runs_once(ctx, owner)
+        once = runs_once_per_process(ctx, owner)
         confidence = LOW if once is not None else domain.confidence
         evidence = f"keyed by {domain.source}" + (f"; {once}" if once is not None else "")
         message = f"Module-level `{name}` is filled here and nothing removes from it: it grows with every new key"
@@ -197,7 +197,7 @@ class UnboundedCache(ReadsModuleContainers, Rule):
             found = cache_decorator(ctx, dec)
             if found is not None and is_unbounded(*found):
                 domain = _arguments_domain(ctx, node, skip_first=kind_of_method == "classmethod")
-                once = runs_once(ctx, node)
+                once = runs_once_per_process(ctx, node)
                 confidence = LOW if once is not None else domain.confidence or LOW
                 evidence = f"keyed by {domain.source}" + (f"; {once}" if once is not None else "")
                 spelled = "cache" if found[0] == "cache" else "lru_cache(maxsize=None)"
