@@ -15,8 +15,8 @@ from perfsquad.analyzers.memory.materialized_once import MaterializedOnce
 from perfsquad.analyzers.memory.read_whole_file_to_iterate import ReadWholeFileToIterate
 from perfsquad.analyzers.memory.small_class_without_slots import SmallClassWithoutSlots
 from perfsquad.autofix import fix_text
-from perfsquad.engine import analyze_text
 from perfsquad.config import Config
+from perfsquad.engine import analyze_text
 from perfsquad.model import Confidence, FixSafety
 
 
