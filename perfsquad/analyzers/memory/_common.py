@@ -458,8 +458,9 @@ _BOUNDED_WORDS = frozenset({
 })  # fmt: skip
 _FLAG_PREFIXES = frozenset({"is", "has", "use", "allow", "enable", "with"})
 # Objects made at run time and data that arrives from outside: an open domain.
+_FUNCTION_WORDS = frozenset({"func", "fn", "function", "callback", "callable", "udf"})
 _UNBOUNDED_WORDS = frozenset({
-    "self", "obj", "object", "instance", "inst", "func", "fn", "function", "callback", "callable", "udf",
+    "self", "obj", "object", "instance", "inst",
     "request", "req", "text", "line", "path", "url", "uri", "query", "data", "payload", "msg", "message",
     "input", "user", "session", "content", "body", "row", "record", "document", "doc",
 })  # fmt: skip
@@ -485,6 +486,8 @@ def name_domain(identifier: str) -> KeyDomain:
         return KeyDomain(LOW, f"`{identifier}`: classes, bounded by the code")
     if any(w in _BOUNDED_WORDS for w in words) or (len(words) > 1 and words[0] in _FLAG_PREFIXES):
         return KeyDomain(LOW, f"`{identifier}`: names, settings or codes, bounded by the code or configuration")
+    if any(w in _FUNCTION_WORDS for w in words):
+        return KeyDomain(HIGH, f"`{identifier}`: functions, every new function object an entry")
     if any(w in _UNBOUNDED_WORDS for w in words):
         return KeyDomain(HIGH, f"`{identifier}`: objects or input data, an open set")
     return KeyDomain(MEDIUM, f"`{identifier}` (domain unknown)")
@@ -618,14 +621,31 @@ def runs_once_per_process(ctx: Context, func: ast.AST | None) -> str | None:
 
 
 def returns_its_argument(func: ast.AST) -> bool:
-    """A decorator's shape: the function returns its first parameter unchanged (``def reg(fn):
-    ...; return fn``), so it runs once per decorated definition."""
+    """A decorator's shape, so it runs once per decorated definition: the function returns its
+    first parameter (``def reg(fn): ...; return fn``), a name bound to it, or a wrapper it defines
+    around it (``def decorator(func): ... def wrapper(...): return func(...); return wrapper``)."""
     if not isinstance(func, FUNCTIONS):
         return False
     a = func.args
     positional = [*a.posonlyargs, *a.args]
     if not positional:
         return False
-    first = positional[0].arg
-    returns = [n for n in _own_nodes(func) if isinstance(n, ast.Return)]
-    return bool(returns) and all(isinstance(r.value, ast.Name) and r.value.id == first for r in returns)
+    own = _own_nodes(func)
+    allowed = {positional[0].arg}
+    # A wrapper: a function defined here that calls or reads the decorated argument.
+    allowed.update(
+        n.name
+        for n in own
+        if isinstance(n, FUNCTIONS)
+        and n is not func
+        and any(isinstance(x, ast.Name) and x.id == positional[0].arg for x in walk(n))
+    )
+    allowed.update(
+        t.id
+        for n in own
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id == positional[0].arg
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    )
+    returns = [n for n in own if isinstance(n, ast.Return)]
+    return bool(returns) and all(isinstance(r.value, ast.Name) and r.value.id in allowed for r in returns)

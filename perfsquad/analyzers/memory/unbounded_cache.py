@@ -121,6 +121,8 @@ class UnboundedCache(ReadsModuleContainers, Rule):
         "        _CONFIG[key.upper()] = default\nconfigure()\n",
         "_DEPRECATED = {}\ndef deprecate_option(key, msg):\n    _DEPRECATED[key] = msg\n",
         "_TAGS = {}\ndef tag(fn):\n    _TAGS[fn.__code__] = 1\n    return fn\n",
+        "_SENSITIVE = {}\ndef decorator(func):\n    _SENSITIVE[hash(func)] = 1\n"
+        "    def wrapper(*args):\n        return func(*args)\n    return wrapper\n",
         # A cached function whose arguments are module paths, names or flags (low).
         "import functools\n@functools.cache\ndef get_finder(import_path):\n    return load(import_path)\n",
         "import functools\n@functools.cache\ndef resolver(urlconf=None):\n    return urlconf\n",
@@ -145,6 +147,12 @@ class UnboundedCache(ReadsModuleContainers, Rule):
             "def looper(f: Callable[..., int], nogil: bool):\n    return f\n"
         ),
         Invalid("_BY_ID = {}\ndef remember(obj):\n    _BY_ID[id(obj)] = obj\n"),
+        # Returns something else than its argument or a function it defines: not a decorator.
+        Invalid("_BY_ID = {}\ndef remember(obj):\n    _BY_ID[id(obj)] = obj\n    return obj.name\n"),
+        # A factory that builds a new function per call (not around its argument): not a decorator.
+        Invalid(
+            "_MADE = {}\ndef make(spec):\n    _MADE[id(spec)] = spec\n    def run():\n        return 1\n    return run\n"
+        ),
         Invalid("_SEEN = {}\ndef visit(request, user):\n    _SEEN[(user, request.path)] = 1\n"),
         # A name that only looks like setup: `registered` is not `register`.
         Invalid("_ROWS = {}\ndef registered_rows(row):\n    _ROWS[row] = 1\n"),

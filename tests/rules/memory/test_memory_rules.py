@@ -415,3 +415,19 @@ def test_mem006_raise_in_a_loop_is_not_an_instantiation_even_at_low_confidence()
         "def check(routines):\n    for r in routines:\n        if r.bad:\n            raise CodeGen(r)\n"
     )
     assert confidences(source, "MEM006") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "level", "says"),
+    [
+        ("def count(path):\n    n = 0\n    for line in open(path).readlines():\n        n += 1\n    return n\n",
+         "high", "`path`"),
+        ("def count():\n    with open('setup.cfg') as f:\n        return [x for x in f.read().splitlines()]\n",
+         "medium", "'setup.cfg'"),
+        ("LINES = [x for x in open('data.txt').readlines()]\n", "low", "at import"),
+    ],
+)  # fmt: skip
+def test_mem004_confidence_follows_where_the_file_comes_from(body: str, level: str, says: str) -> None:
+    [(got, evidence)] = confidences(body, "MEM004")
+    assert got == level, evidence
+    assert says in evidence
