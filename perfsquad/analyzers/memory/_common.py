@@ -411,10 +411,19 @@ class ReadsModuleContainers:
 
     @classmethod
     def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        # Functions registered as option callbacks run once (`runs_once_per_process`), wherever
+        # the registration is.
+        callbacks = {
+            ("callback", kw.value.id)
+            for call in walk(unit)
+            if isinstance(call, ast.Call)
+            for kw in call.keywords
+            if kw.arg == "callback" and isinstance(kw.value, ast.Name)
+        }
         names = set(_module_container_types(ctx))
         if not names:
-            return None
-        facts: set[tuple[object, ...]] = set()
+            return frozenset(callbacks) or None
+        facts: set[tuple[object, ...]] = set(callbacks)
         Frame = tuple[ast.AST, ast.stmt | None, tuple[str, ...], str]
         stack: list[Frame] = [(unit, None, (), "")]
         while stack:

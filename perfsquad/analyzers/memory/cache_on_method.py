@@ -6,6 +6,7 @@ from perfsquad.analyzers.memory._common import HIGH, LOW, cache_decorator, is_un
 from perfsquad.context import Context
 from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
+from perfsquad.syntax import walk
 
 
 class CacheOnMethod(Rule):
@@ -108,6 +109,15 @@ class CacheOnMethod(Rule):
             "        return kind\n    def reset(self):\n        other.plan.cache_info()\n"
         ),
     )
+
+    @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        """A finding depends on `<...>.name.cache_clear()` calls anywhere in the module."""
+        return frozenset(
+            ctx.text(call.func)
+            for call in walk(unit)
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "cache_clear"
+        )
 
     def check(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> None:
         if method_kind(node, ctx) != "method" or not (node.args.posonlyargs or node.args.args):

@@ -408,6 +408,8 @@ class SmallClassWithoutSlots(Rule):
                 facts.add(("param", n.arg))
             elif isinstance(n, (*FUNCTIONS, ast.ClassDef)) and (n.name in classes or n.name in _DYNAMIC):
                 facts.add(("def", n.name))
+                if isinstance(n, ast.ClassDef):  # a subclass without slots of its own lowers a base's finding
+                    facts.add(("bases", n.name, *(ast.dump(b) for b in n.bases), str(_declares_slots(n))))
             elif isinstance(n, ast.Attribute) and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
                 facts.add(("attribute", n.attr, type(n.ctx).__name__))
         return frozenset(facts)

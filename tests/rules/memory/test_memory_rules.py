@@ -17,6 +17,7 @@ from perfsquad.analyzers.memory.small_class_without_slots import SmallClassWitho
 from perfsquad.autofix import fix_text
 from perfsquad.config import Config
 from perfsquad.engine import analyze_text
+from perfsquad.incremental import IncrementalAnalyzer
 from perfsquad.model import Confidence, FixSafety
 
 
@@ -431,3 +432,62 @@ def test_mem004_confidence_follows_where_the_file_comes_from(body: str, level: s
     [(got, evidence)] = confidences(body, "MEM004")
     assert got == level, evidence
     assert says in evidence
+
+
+MEM_UNITS = """import functools
+
+LOG = []
+
+
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+
+class Other:
+    pass
+
+
+class Apps:
+    @functools.cache
+    def models(self, flag):
+        return flag
+
+    def reset(self):
+        return 0
+
+
+def build(xs):
+    return [Point(x) for x in xs]
+
+
+def _tag(opt, value, parser):
+    LOG.append(value)
+
+
+def options(add_option):
+    add_option("--tag")
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("class Other:\n", "class Other(Point):\n", "MEM006"),  # a subclass without slots elsewhere
+        ("        return 0\n", "        self.models.cache_clear()\n", "MEM001"),  # emptied in another method
+        ('    add_option("--tag")\n', '    add_option("--tag", callback=_tag)\n', "MEM003"),  # an option callback
+    ],
+)
+def test_edits_in_other_units_update_mem_findings_like_a_whole_analysis(old: str, new: str, code: str) -> None:
+    """Each edit lowers a finding in another unit to low confidence (hidden by default): the
+    editor's incremental analysis must see it as the whole-file analysis does."""
+    analyzer = IncrementalAnalyzer("f.py", metrics=False)
+    before = analyzer.update(MEM_UNITS)
+    assert code in {f.code for f in before.findings}
+    edited = MEM_UNITS.replace(old, new, 1)
+    got = analyzer.update(edited)
+    want = analyze_text(edited, "f.py", rules=RULES)
+    assert sorted((f.code, f.span.start.line) for f in got.findings) == sorted(
+        (f.code, f.span.start.line) for f in want.findings
+    )
+    assert code not in {f.code for f in want.findings}
