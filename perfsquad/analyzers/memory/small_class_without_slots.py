@@ -230,6 +230,11 @@ class SmallClassWithoutSlots(Rule):
     keeps past the iteration: collected by a list/set/dict comprehension, stored with
     `append`/`add`/`table[key] = ...`, or bound to a name the loop then stores.
 
+    Confidence is one level below the evidence that the loop runs at scale (the evidence names
+    the loop): medium for a loop over a parameter or a query result, low (hidden by default) for
+    an attribute, a `while` loop or a call result of unknown size, and for loops that run once (at
+    import, behind a lazy initialiser): ~100 bytes saved per instance matter only for many.
+
     Not reported (or only with `--confidence low`):
     - `raise C(...)` and `return C(...)` inside a loop: they leave the loop, one instance per call;
     - an instance that is yielded, passed on or overwritten by the next iteration: one is alive at
@@ -479,8 +484,10 @@ class SmallClassWithoutSlots(Rule):
         if kept:
             # The instantiation with the strongest evidence that its loop runs at scale.
             shown, scale = max(kept, key=lambda k: (k[1].confidence.rank, -k[0].lineno))
-            # At most medium: ~100 bytes saved per instance matters only for many live instances.
-            confidence = min(scale.confidence, MEDIUM, key=lambda c: c.rank)
+            # One level below the loop's scale: ~100 bytes saved per instance matters only for
+            # many live instances, so a loop of unknown size (an attribute, a `while`) is not
+            # enough evidence; a parameter or a query result is (medium).
+            confidence = scale.confidence.lowered()
             evidence = f"instantiated per element of {_loop_words(scale.evidence)} and kept past it"
         else:
             shown = min((c for c, _ in calls), key=lambda c: (c.lineno, c.col_offset))

@@ -401,6 +401,10 @@ def test_mem003_confidence_follows_what_is_added(source: str, level: str, says: 
         ("def build(xs):\n    out = {}\n    for x in xs:\n        p = P(x)\n        out[x] = p\n    return out\n",
          "medium", "kept past it"),
         ("class Q(P):\n    pass\ndef build(xs):\n    return [P(x) for x in xs]\n", "low", "subclass `Q`"),
+        # A loop of unknown size (an attribute, a `while`): one level lower than its scale, low.
+        ("class Site:\n    def build(self):\n        return [P(a) for a in self.actions]\n", "low", "self.actions"),
+        ("def build(q):\n    out = []\n    while q.more():\n        out.append(P(q.next()))\n    return out\n",
+         "low", "while"),
     ],
 )  # fmt: skip
 def test_mem006_evidence_names_the_loop_and_whether_instances_are_kept(tail: str, level: str, says: str) -> None:
