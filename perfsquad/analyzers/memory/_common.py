@@ -474,7 +474,7 @@ _UNBOUNDED_WORDS = frozenset({
     "input", "user", "session", "content", "body", "row", "record", "document", "doc",
 })  # fmt: skip
 # A function named for one-time setup: called once per definition or option, not per request.
-_SETUP_WORDS = frozenset({"register", "deprecate", "declare", "define", "configure", "setup", "install", "init"})
+_SETUP_WORDS = frozenset({"register", "deprecate", "declare", "define", "configure", "setup"})
 
 
 @dataclass(frozen=True)
@@ -493,7 +493,9 @@ def name_domain(identifier: str) -> KeyDomain:
         return KeyDomain(HIGH, "instances (`self`)")
     if any(w in _CLASS_WORDS for w in words):
         return KeyDomain(LOW, f"`{identifier}`: classes, bounded by the code")
-    if any(w in _BOUNDED_WORDS for w in words) or (len(words) > 1 and words[0] in _FLAG_PREFIXES):
+    if len(words) > 1 and words[0] in _FLAG_PREFIXES:
+        return KeyDomain(LOW, f"`{identifier}`: a flag")
+    if any(w in _BOUNDED_WORDS for w in words):
         return KeyDomain(LOW, f"`{identifier}`: names, settings or codes, bounded by the code or configuration")
     if any(w in _FUNCTION_WORDS for w in words):
         return KeyDomain(HIGH, f"`{identifier}`: functions, every new function object an entry")

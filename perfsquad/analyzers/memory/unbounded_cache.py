@@ -251,4 +251,7 @@ def _arguments_domain(ctx: Context, node: ast.FunctionDef | ast.AsyncFunctionDef
         for p in parts:
             if p.confidence == want:
                 return p
-    return KeyDomain(LOW, "; ".join(p.source for p in parts))
+    if len(parts) == 1:
+        return parts[0]
+    named = ", ".join(f"`{arg.arg}`" for arg, _ in pairs)
+    return KeyDomain(LOW, f"{named}, each from a bounded set (names, settings, codes, flags or classes)")

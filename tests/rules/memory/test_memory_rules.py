@@ -354,6 +354,10 @@ def test_mem001_confidence_follows_the_keys(source: str, level: str, says: str) 
         ("import functools\n@functools.cache\ndef get_finder(import_path):\n    return import_path\n",
          "low", "`import_path`"),
         ("import functools\n@functools.cache\ndef spacing(nyears):\n    return nyears\n", "medium", "unknown"),
+        ("import functools\n@functools.cache\ndef kernel(kind, how, is_numeric):\n    return kind\n",
+         "low", "`kind`, `how`, `is_numeric`, each from a bounded set"),
+        ("import collections\n_T = collections.defaultdict(list)\ndef contains(other):\n    return _T[other.is_real]\n",
+         "low", "a flag"),
         ("_T = {}\ndef translation(language):\n    _T[language] = object()\n", "low", "`language`"),
         ("_T = {}\ndef remember(obj):\n    _T[id(obj)] = obj\n", "high", "id("),
         ("_T = {}\ndef embed(text):\n    _T[text] = len(text)\n", "high", "`text`"),
@@ -384,6 +388,8 @@ def test_mem002_a_literal_key_is_not_growth_even_at_low_confidence() -> None:
         ("TAGS = set()\ndef _tag(opt, value, parser):\n    TAGS.add(value)\n"
          "def options(add_option):\n    add_option('--tag', callback=_tag)\n", "low", "option callback"),
         ("LOG = []\ndef f(x):\n    LOG.append(x)\n", "medium", "`x`"),
+        # `init_*` runs per object (a connection, a request): not a setup function.
+        ("SEEN = set()\nclass C:\n    def init_state(self, conn):\n        SEEN.add(conn)\n", "medium", "`conn`"),
     ],
 )  # fmt: skip
 def test_mem003_confidence_follows_what_is_added(source: str, level: str, says: str) -> None:
