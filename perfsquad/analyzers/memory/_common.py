@@ -477,6 +477,12 @@ _UNBOUNDED_WORDS = frozenset({
 _SETUP_WORDS = frozenset({"register", "deprecate", "declare", "define", "configure", "setup"})
 
 
+# String methods whose result ranges over the same domain as their receiver.
+_SAME_DOMAIN_METHODS = frozenset({
+    "lower", "upper", "casefold", "strip", "lstrip", "rstrip", "replace", "removeprefix", "removesuffix", "title",
+})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class KeyDomain:
     """How open the set of a cache's keys (or a set's elements) is: ``confidence`` that it grows
@@ -526,8 +532,8 @@ def expr_domain(ctx: Context, key: ast.expr, func: ast.AST | None) -> KeyDomain:
             return KeyDomain(HIGH, "object identities (`id(...)`), an open set")
         if callee == "builtins.type":
             return KeyDomain(LOW, f"`{ctx.text(key)}`: classes, bounded by the code")
-        if isinstance(key.func, ast.Attribute):  # `key.lower()`: a string method keeps the domain
-            return expr_domain(ctx, key.func.value, func)
+        if isinstance(key.func, ast.Attribute) and key.func.attr in _SAME_DOMAIN_METHODS:
+            return expr_domain(ctx, key.func.value, func)  # `key.lower()` keeps the key's domain
     if isinstance(key, ast.Subscript):
         return expr_domain(ctx, key.value, func)
     return KeyDomain(MEDIUM, f"`{ctx.text(key)[:40]}` (domain unknown)")

@@ -362,6 +362,9 @@ def test_mem001_confidence_follows_the_keys(source: str, level: str, says: str) 
         ("_T = {}\ndef remember(obj):\n    _T[id(obj)] = obj\n", "high", "id("),
         ("_T = {}\ndef embed(text):\n    _T[text] = len(text)\n", "high", "`text`"),
         ("_T = {}\ndef put(k, v):\n    _T[k] = v\n", "medium", "`k`"),
+        ("_T = {}\ndef put(language):\n    _T[language.lower()] = 1\n", "low", "`language`"),
+        # A method of `self` computes the key: its domain is not `self`'s.
+        ("_T = {}\nclass C:\n    def put(self):\n        _T[self.key_for()] = 1\n", "medium", "unknown"),
         ("_T = {}\ndef put(k, v):\n    _T[k] = v\nput(1, 2)\n", "low", "runs at import"),
         ("_T = {}\ndef register_codec(key, codec):\n    _T[key] = codec\n", "low", "setup function"),
         ("_T = {}\ndef units():\n    for type_, conv in pairs():\n        _T[type_] = conv\n", "low", "classes"),
