@@ -98,7 +98,7 @@ class Finding:
     @property
     def shown(self) -> bool:
         """Reported at default settings (confidence high or medium; absent: an older perfsquad)."""
-        return self.extra.get("confidence", "medium") != "low"
+        return str(self.extra.get("confidence", "medium")) != "low"
 
 
 @dataclass

@@ -38,7 +38,8 @@ class Scale:
 
 FIXED_ATTRIBUTES = frozenset({
     "__bases__", "__mro__", "__slots__", "__annotations__", "__dict__", "__all__",
-    "shape", "ndim", "strides", "dtype", "dtypes", "names", "argv", "_fields", "__members__",
+    "shape", "ndim", "strides", "dtype", "dtypes", "names", "argv", "_fields", "__members__", "rank",
+    "fields",
 })  # fmt: skip
 """Attributes whose size is fixed by one object's declaration, not by the data it holds."""
 
@@ -94,16 +95,18 @@ def runs_once(node: ast.AST, ctx: Any) -> str | None:
         if isinstance(anc, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             break
         if isinstance(anc, ast.If) and any(child is s for s in anc.body):
-            guarded = _lazy_guard(anc)
+            guarded = _lazy_guard(anc, ctx.function_of(node))
             if guarded is not None:
                 return f"runs once, behind the lazy initialiser `if {guarded} ...`"
         child = anc
     return None
 
 
-def _lazy_guard(test_if: ast.If) -> str | None:
+def _lazy_guard(test_if: ast.If, fn: ast.AST | None) -> str | None:
     """``if x is None: ... x = ...`` / ``if not self._cache: ... self._cache = ...``: the guarded
-    text when the body assigns what the test checks."""
+    text when the body assigns what the test checks, and it outlives the call (an attribute, or a
+    name ``fn`` declares ``global``/``nonlocal``): a function's own local, tested and set in the
+    same call, is a per-call branch, not a lazy initialiser."""
     test = test_if.test
     target: ast.expr | None = None
     if (
@@ -118,6 +121,8 @@ def _lazy_guard(test_if: ast.If) -> str | None:
         target = test.operand
     if not isinstance(target, ast.Name | ast.Attribute):
         return None
+    if isinstance(target, ast.Name) and fn is not None and not _declared_outer(fn, target.id):
+        return None
     wanted = ast.dump(target.value if isinstance(target, ast.Attribute) else target) + getattr(target, "attr", "")
     for stmt in test_if.body:
         for sub in walk(stmt):
@@ -129,6 +134,11 @@ def _lazy_guard(test_if: ast.If) -> str | None:
                         if text.replace("Store()", "Load()") == wanted:
                             return ast.unparse(test)
     return None
+
+
+def _declared_outer(fn: ast.AST, name: str) -> bool:
+    """``fn`` declares ``name`` ``global`` or ``nonlocal`` (its value outlives a call)."""
+    return any(isinstance(sub, ast.Global | ast.Nonlocal) and name in sub.names for sub in walk(fn))
 
 
 def _scale(node: ast.expr, ctx: Any, depth: int) -> Scale:
@@ -191,6 +201,11 @@ def _call_scale(node: ast.Call, ctx: Any, depth: int) -> Scale:
         return _scale(node.args[-1] if name == "filter" else node.args[0], ctx, depth + 1)
     if _is_io_result(node, ctx):
         return Scale(HIGH, f"iterates the result of `{_short(node)}`, read from outside the program")
+    data = [*node.args, *(k.value for k in node.keywords)]
+    if data and all(_is_display(a) for a in data):
+        # `frozenset({...})`, `immutabledict({...})`, `np.array([1, 2])`: a container built from a
+        # literal has the literal's size (a bare constant argument, a path or a URL, proves nothing).
+        return Scale(LOW, f"iterates `{_short(node)}`, built from a literal")
     return Scale(MEDIUM, f"iterates the result of `{_short(node)}`, of unknown size")
 
 
@@ -203,6 +218,13 @@ def _size_scale(node: ast.expr, ctx: Any, depth: int) -> Scale:
     if isinstance(node, ast.Constant):
         return Scale(LOW, f"a fixed size {node.value!r}")
     return _scale(node, ctx, depth)
+
+
+def _is_display(node: ast.expr) -> bool:
+    """A list, tuple, set or dict display without unpacking: its size is in the source."""
+    if isinstance(node, ast.Dict):
+        return all(k is not None for k in node.keys)
+    return isinstance(node, ast.List | ast.Tuple | ast.Set) and not any(isinstance(e, ast.Starred) for e in node.elts)
 
 
 def _is_int_constant(node: ast.expr) -> bool:
@@ -252,6 +274,9 @@ def _name_scale(node: ast.Name, ctx: Any, depth: int) -> Scale:
 
 def _binding_scale(name: str, b: Binding, scope: ast.AST, ctx: Any, depth: int) -> Scale:
     if b.how == PARAM:
+        default = _int_default(scope, b.node)
+        if default is not None:
+            return Scale(LOW, f"iterates up to parameter `{name}`, which defaults to {default}: a fixed size by default")
         return Scale(HIGH, f"iterates parameter `{name}`, whose size the caller decides")
     if b.how == VARARG:
         return Scale(LOW, f"iterates `*{name}`, the arguments of one call")
@@ -270,9 +295,29 @@ def _binding_scale(name: str, b: Binding, scope: ast.AST, ctx: Any, depth: int) 
     return Scale(MEDIUM, f"iterates `{name}`, of unknown size")
 
 
+SMALL_DEFAULT = 1000
+"""A parameter whose default is an int up to this is a size knob with a small usual value
+(``W=55`` columns of a text plot), not evidence that the size grows with the data."""
+
+
+def _int_default(scope: ast.AST, arg: ast.AST) -> int | None:
+    """The int literal (0..``SMALL_DEFAULT``) that parameter ``arg`` of ``scope`` defaults to."""
+    args = getattr(scope, "args", None)
+    if not isinstance(args, ast.arguments):
+        return None
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+    for a, default in pairs:
+        if a is arg and isinstance(default, ast.Constant) and type(default.value) is int:
+            return default.value if 0 <= default.value <= SMALL_DEFAULT else None
+    return None
+
+
 def _grown(name: str, scope: ast.AST) -> bool:
     """Whether ``name`` is grown in ``scope`` (``name.append(...)``, ``name += ...``,
-    ``name[k] = ...``): a literal it started as says nothing of its size."""
+    ``name[k] = ...``, or handed to a call that may fill it): a literal it started as says
+    nothing of its size."""
     for sub in walk(scope):
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in _GROWERS:
             if isinstance(sub.func.value, ast.Name) and sub.func.value.id == name:
@@ -286,7 +331,18 @@ def _grown(name: str, scope: ast.AST) -> bool:
             and sub.value.id == name
         ):
             return True
+        elif (
+            isinstance(sub, ast.Call)
+            and any(isinstance(a, ast.Name) and a.id == name for a in sub.args)
+            and not (isinstance(sub.func, ast.Name) and sub.func.id in _READERS)
+        ):
+            return True  # handed to a callee, which may fill it (`self.merge(a, b, queue)`)
     return False
+
+
+_READERS = frozenset({"len", "list", "tuple", "set", "frozenset", "sorted", "sum", "min", "max", "any", "all",
+                      "iter", "enumerate", "reversed", "print", "repr", "str", "isinstance", "id", "bool"})  # fmt: skip
+"""Builtins that read a container passed to them and never fill it."""
 
 
 def _short(node: ast.AST, limit: int = 40) -> str:
