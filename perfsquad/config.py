@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
+from perfsquad import calibration
 from perfsquad.model import Severity
 
 if sys.version_info >= (3, 11):
@@ -37,14 +38,23 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     severity: tuple[tuple[str, Severity], ...] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    python: str | None = None
+    """The interpreter that runs the code (a path or ``X.Y``; None: the running one): which
+    speedup table applies, hence which rules are in the ``readability`` group (perfsquad.calibration)."""
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def key(self) -> str:
         """A stable string for cache keys: everything that changes analysis results."""
-        return repr((self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes))
+        fields = (self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes)
+        return repr((*fields, self.calibration.key))
+
+    @property
+    def calibration(self) -> calibration.Calibration:
+        """The speedup table of the configured (else the running) interpreter."""
+        return calibration.choose(self.python)
 
     def code_enabled(self, code: str, path: str | None = None) -> bool:
-        if not _selected(code, self.select, self.ignore):
+        if not _selected(code, self.select, self.ignore, self.calibration.readability):
             return False
         if path is not None and self.per_file_ignores:
             pure = PurePath(path)
@@ -58,16 +68,19 @@ class Config:
         for prefix, sev in self.severity:
             if code.startswith(prefix) and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), sev)
-        return best[1] if best else default
+        chosen = best[1] if best else default
+        if chosen in (Severity.ERROR, Severity.WARNING) and code in self.calibration.readability:
+            return Severity.INFO  # measured slower on this Python: never a performance warning
+        return chosen
 
     def is_excluded(self, path: Path) -> bool:
         """Whether a path (relative to the root being walked) matches an `exclude` pattern."""
         return exclusion_matcher(self.exclude)(path.name, path.as_posix())
 
     def with_overrides(
-        self, select: list[str] | None = None, ignore: list[str] | None = None
+        self, select: list[str] | None = None, ignore: list[str] | None = None, python: str | None = None
     ) -> Config:
-        cfg = self
+        cfg = replace(self, python=python) if python else self
         if select:
             cfg = replace(cfg, select=tuple(select))
         if ignore:
@@ -96,9 +109,18 @@ def exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str, str], bool]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    """Selected and not ignored (asked for every rule of every file: memoized)."""
-    return _matches(code, select) and not _matches(code, ignore)
+def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...], readability: frozenset[str]) -> bool:
+    """Selected and not ignored (asked for every rule of every file: memoized).
+
+    A rule of the ``readability`` group (measured slower on the configured Python) is selected only
+    by its exact code or the group's name, never by ``ALL`` or a prefix; ``performance`` selects
+    every other rule. Either group name also works in ``ignore``."""
+    group = "READABILITY" if code in readability else "PERFORMANCE"
+    if code in readability:
+        chosen = code in select or group in select
+    else:
+        chosen = _matches(code, select) or group in select
+    return chosen and not _matches(code, ignore) and group not in ignore
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -121,8 +143,10 @@ def _codes(value: Any, key: str, warnings: list[str]) -> tuple[str, ...] | None:
     return tuple(v.strip().upper() for v in value)
 
 
-def config_from_mapping(data: Any, source: str = "settings") -> Config:
-    """Build a Config from a ``[tool.perfsquad]`` table or LSP settings (same keys, either style)."""
+def config_from_mapping(data: Any, source: str = "settings", base: Path | None = None) -> Config:
+    """Build a Config from a ``[tool.perfsquad]`` table or LSP settings (same keys, either style).
+
+    ``base``: the folder a relative ``python`` path is relative to (the pyproject's)."""
     warnings: list[str] = []
     if not isinstance(data, dict):
         if data is not None:
@@ -130,7 +154,7 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
         return Config(warnings=tuple(warnings))
     cfg = Config()
     known = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-             "severity", "max-file-bytes",
+             "severity", "max-file-bytes", "python",
              "profile-command"}  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
     normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
     warnings.extend(f"perfsquad: unknown setting `{k}` in {source}; ignored" for k in normalized if k not in known)
@@ -153,8 +177,8 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
         if key in normalized:
             value = normalized[key]
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                base = cfg.exclude if key == "extend-exclude" else ()
-                cfg = replace(cfg, exclude=(*base, *value))
+                kept = cfg.exclude if key == "extend-exclude" else ()
+                cfg = replace(cfg, exclude=(*kept, *value))
             else:
                 warnings.append(f"perfsquad: `{key}` must be a list of globs; ignored")
     sev = normalized.get("severity")
@@ -177,7 +201,21 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
             cfg = replace(cfg, max_file_bytes=mfb)
         else:
             warnings.append("perfsquad: `max-file-bytes` must be a positive integer; ignored")
+    python = normalized.get("python")
+    if isinstance(python, str) and python.strip():
+        cfg = replace(cfg, python=python_setting(python, base))
+    elif python is not None:
+        warnings.append("perfsquad: `python` must be an interpreter path or a version such as 3.12; ignored")
     return replace(cfg, warnings=tuple(warnings))
+
+
+def python_setting(value: str, base: Path | None) -> str:
+    """A ``python`` setting as given, but a relative interpreter path made absolute from ``base``."""
+    value = value.strip()
+    if re.fullmatch(r"\d+\.\d+(\.\d+)?", value) or base is None:
+        return value
+    path = Path(value).expanduser()
+    return value if path.is_absolute() else str(base / path)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -206,4 +244,4 @@ def read_pyproject(pyproject: Path) -> Config:
     table = data.get("tool", {}).get("perfsquad")
     if table is None:
         return Config()
-    return config_from_mapping(table, str(pyproject))
+    return config_from_mapping(table, str(pyproject), pyproject.parent)

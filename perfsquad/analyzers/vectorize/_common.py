@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
-import json
 from collections.abc import Callable, Sequence
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, replace_statements
@@ -257,34 +254,6 @@ def static_length(ctx: Context, node: ast.expr) -> int | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def _list_calibration() -> dict[str, Any]:
-    try:
-        raw = resources.files("perfsquad").joinpath("data/speedups.json").read_text(encoding="utf-8")
-        data = json.loads(raw)
-    except (OSError, ValueError):
-        return {}
-    return {code: entry for code, entry in data.get("rules", {}).items() if isinstance(entry.get("lists"), dict)}
-
-
-def list_speedup(code: str) -> Speedup | None:
-    """The measured ratio of a rule's NumPy rewrite applied to Python *lists* (conversion included)."""
-    entry = _list_calibration().get(code)
-    if entry is None:
-        return None
-    sizes = tuple(sorted((int(n), float(r)) for n, r in entry["lists"].items() if str(n).isdigit()))
-    if not sizes:
-        return None
-    ratios = [r for _, r in sizes]
-    return Speedup(
-        low=min(ratios),
-        high=max(ratios),
-        scales_with="n = list length; NumPy on Python lists, conversion included",
-        measured_by=entry.get("measured_by", "bench/vectorize.py"),
-        sizes=sizes,
-    )
-
-
 def report(
     ctx: Context,
     rule: type[Rule] | Rule,
@@ -300,7 +269,7 @@ def report(
     ``on_lists``: the operands are Python lists, where the rule's array calibration does not apply;
     the finding carries the ratio measured on lists instead (when calibrated).
     """
-    speedup = list_speedup(rule.code) if on_lists else rule.speedup()
+    speedup = ctx.calibration.list_speedup(rule.code) if on_lists else ctx.calibration.speedup(rule.code)
     note = speedup_note(speedup, size)
     ctx.report(rule, node, message=message, fix=fix, notes=(*notes, *([note] if note else [])))  # type: ignore[arg-type]
     if on_lists and ctx.findings and ctx.findings[-1].code == rule.code:
