@@ -271,6 +271,13 @@ def choose(setting: str | None = None) -> Calibration:
     return Calibration(nearest(target), target, reason)
 
 
+def measured_slower(speedup: Speedup | None) -> bool:
+    """Whether a finding's rewrite was measured slower at n=1,000 (its own figures: a rule's, or a
+    VEC rule's on lists): such a finding is never escalated to a warning, wherever it runs."""
+    point = speedup.at(GROUP_SIZE) if speedup is not None else None
+    return point is not None and point[1] < 1.0
+
+
 def running() -> Calibration:
     """The calibration for the running interpreter (``perfsquad rules``, docs, a rule's ``speedup()``)."""
     return choose(None)

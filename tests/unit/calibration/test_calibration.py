@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from support import ROOT
+
 from perfsquad import calibration
 from perfsquad.calibration import Calibration, Table, choose, interpreter_version, nearest, tables
 from perfsquad.config import Config, config_from_mapping, read_pyproject
 from perfsquad.model import Severity
-from support import ROOT
 
 RUNNING = (sys.version_info[0], sys.version_info[1])
 
@@ -95,7 +96,7 @@ def test_an_unknown_interpreter_is_never_run_unless_named_like_python(tmp_path: 
     marker = tmp_path / "ran"
     script.write_text(f"#!/bin/sh\necho 3.12 > {marker}\necho 3.12\n")
     script.chmod(0o755)
-    version, how = interpreter_version(str(script))
+    version, _how = interpreter_version(str(script))
     assert version is None and not marker.exists()
     fallback = choose(str(script))
     assert fallback.target == RUNNING
