@@ -67,7 +67,11 @@ def versions_table(rule: type[Rule]) -> list[str]:
     if not rows:
         return ["Not measured (no `Bench`, or not calibrated yet: run `python bench/calibrate.py`).", ""]
     head = f"| Python | ratio at n={GROUP_SIZE:,} | group | every size (old time / new time) |"
-    return [head, "| --- | ---: | --- | --- |", *rows, ""]
+    why = (
+        f"On a Python where the ratio at n={GROUP_SIZE:,} is below 1.0 the rule is in the `readability` group: "
+        "off unless selected by its code or `readability`, info severity at most, applied by `--fix` only when selected."
+    )
+    return [head, "| --- | ---: | --- | --- |", *rows, "", why, ""]
 
 
 def rule_markdown(rule: type[Rule], calibration: Calibration | None = None) -> str:
