@@ -6,8 +6,10 @@ Stdlib only (plus this checkout's ``perfsquad.discovery.discover`` to count the 
     python3 bench/precision.py                          # Markdown report on every project
     python3 bench/precision.py --projects httpx,rich    # a subset
     python3 bench/precision.py --json OUT.json          # also the machine-readable results
-    python3 bench/precision.py --check [--max-fp 0.10]  # gate: exit 1 if a labelled TP vanished
-                                                        # or FP / labelled > max-fp
+    python3 bench/precision.py --check [--max-fp 0.10] [--max-rule-fp 0.20]
+                                                        # gate: exit 1 if a labelled TP vanished or
+                                                        # was hidden, FP / labelled > max-fp overall,
+                                                        # or > max-rule-fp for a rule
     python3 bench/precision.py --sample 300 --seed 1 --out bench/precision/to_label.jsonl \\
         [--split ALG+VEC,IO+MEM,IDM]                    # stratified sample of unlabelled findings,
                                                         # split by families or rules for labellers
@@ -16,7 +18,11 @@ Each project is a pinned wheel from ``corpus.py`` (fetched once into the git-ign
 ``bench/.corpus``). perfsquad runs at its DEFAULT settings, as a user would run it:
 ``python -m perfsquad check --format json --no-cache <package>`` from the unpacked wheel, with
 ``--config`` naming an empty pyproject.toml so no ``[tool.perfsquad]`` table above the corpus
-(this repository's, one day) can change what is reported.
+(this repository's, one day) can change what is reported. It runs once with ``--confidence low``
+and scores the findings whose confidence is ``high`` or ``medium``: exactly what the default
+(``confidence = "medium"``) reports, since the setting only filters (``engine.postprocess``). The
+``low`` ones are tabled apart as "hidden at default settings", so a true positive that a change
+hides shows (it is counted as lost, like one no longer found).
 
 Labels live in ``bench/precision/labels.jsonl``, one JSON object a line with ``project``, ``file``
 (relative to the unpacked wheel, e.g. ``django/db/models/query.py``), ``line``, ``rule``,
@@ -41,7 +47,7 @@ import time
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -88,6 +94,11 @@ class Finding:
     @property
     def family(self) -> str:
         return rule_family(self.rule)
+
+    @property
+    def shown(self) -> bool:
+        """Reported at default settings (confidence high or medium; absent: an older perfsquad)."""
+        return str(self.extra.get("confidence", "medium")) != "low"
 
 
 @dataclass
@@ -151,7 +162,8 @@ def run_project(name: str, perfsquad: Sequence[str], env: dict[str, str] | None,
     run.root = os.path.relpath(root, REPO)
     run.files, run.lines = count_lines(package)
     # Relative target from the wheel's root: filenames come back relative to the project root.
-    cmd = [*perfsquad, "check", "--format", "json", "--no-cache", "--config", str(config), package.name]
+    cmd = [*perfsquad, "check", "--format", "json", "--no-cache", "--confidence", "low", "--config", str(config)]
+    cmd.append(package.name)
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -283,6 +295,13 @@ def tally(findings: Iterable[Finding]) -> dict[str, Any]:
 
 
 def score(runs: Sequence[ProjectRun], unmatched: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The scores of what default settings report; the hidden (low-confidence) findings apart."""
+    everything = [f for r in runs for f in r.findings]
+    hidden = [f for f in everything if not f.shown]
+    hidden_by_family: dict[str, list[Finding]] = defaultdict(list)
+    for f in hidden:
+        hidden_by_family[f.family].append(f)
+    runs = [replace(r, findings=[f for f in r.findings if f.shown]) for r in runs]
     findings = [f for r in runs for f in r.findings]
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     by_family: dict[str, list[Finding]] = defaultdict(list)
@@ -309,6 +328,11 @@ def score(runs: Sequence[ProjectRun], unmatched: Sequence[dict[str, Any]]) -> di
         "in_tests": sum(f.in_test for f in findings),
         "unlabelled": sum(f.label is None for f in findings),
         "vanished": [dict(label) for label in unmatched],
+        "hidden": {
+            "overall": tally(hidden),
+            "families": {fam: tally(hidden_by_family[fam]) for fam in sorted(hidden_by_family)},
+            "labelled": [{**f.label, "now": "hidden (low confidence)"} for f in hidden if f.label is not None],
+        },
     }
 
 
@@ -353,12 +377,17 @@ def report(result: dict[str, Any]) -> str:
     parts += ["", "## Per rule", "", markdown_table(header, [tally_row(k, v) for k, v in result["rules"].items()])]
     parts += ["", "## Overall", "", markdown_table(header, [tally_row("all", overall)]), ""]
     parts.append(f"Unlabelled findings: {result['unlabelled']} of {overall['findings']}.")
-    vanished = result["vanished"]
-    tps = [v for v in vanished if v.get("verdict") == "TP"]
-    parts.append(f"Labelled findings no longer reported: {len(vanished)} ({len(tps)} TP).")
-    for v in sorted(vanished, key=lambda v: (v.get("verdict") != "TP", v["project"], v["file"], int(v["line"]))):
-        loud = "**TP VANISHED**" if v.get("verdict") == "TP" else str(v.get("verdict"))
-        parts.append(f"- {loud} {v['rule']} {v['project']}:{v['file']}:{v['line']} `{v.get('snippet', '')}`")
+    hidden = result["hidden"]
+    parts += ["", "## Hidden at default settings (low confidence; `--confidence low` shows them)", ""]
+    rows = [tally_row(k, v) for k, v in hidden["families"].items()] + [tally_row("all", hidden["overall"])]
+    parts += [markdown_table(header, rows), ""]
+    lost = [*hidden["labelled"], *({**v, "now": "no longer found"} for v in result["vanished"])]
+    tps = [v for v in lost if v.get("verdict") == "TP"]
+    parts.append(f"Labelled findings no longer reported by default: {len(lost)} ({len(tps)} TP).")
+    for v in sorted(lost, key=lambda v: (v.get("verdict") != "TP", v["project"], v["file"], int(v["line"]))):
+        loud = "**TP LOST**" if v.get("verdict") == "TP" else str(v.get("verdict"))
+        where = f"{v['rule']} {v['project']}:{v['file']}:{v['line']}"
+        parts.append(f"- {loud} {where} ({v['now']}) `{v.get('snippet', '')}`")
     return "\n".join(parts)
 
 
@@ -490,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perfsquad", help="perfsquad command (default: this checkout's python -m perfsquad)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a labelled TP vanished or FP share > --max-fp")
     parser.add_argument("--max-fp", type=float, default=0.10, help="FP / labelled allowed by --check")
+    parser.add_argument("--max-rule-fp", type=float, default=0.20, help="FP / labelled allowed per rule by --check")
     parser.add_argument("--sample", type=int, metavar="N", help="write a stratified sample of N unlabelled findings")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="where --sample writes (JSONL)")
@@ -563,6 +593,14 @@ def main(argv: list[str] | None = None) -> int:
     failures += [
         f"labelled TP vanished: {v['rule']} {v['project']}:{v['file']}:{v['line']}"
         for v in unmatched if v.get("verdict") == "TP"
+    ]  # fmt: skip
+    failures += [
+        f"labelled TP hidden (low confidence): {v['rule']} {v['project']}:{v['file']}:{v['line']}"
+        for v in result["hidden"]["labelled"] if v.get("verdict") == "TP"
+    ]  # fmt: skip
+    failures += [
+        f"{rule}: FP share of its labelled findings {t['fp_rate']:.0%} > {args.max_rule_fp:.0%}"
+        for rule, t in result["rules"].items() if t["fp_rate"] is not None and t["fp_rate"] > args.max_rule_fp
     ]  # fmt: skip
     fp_rate = result["overall"]["fp_rate"]
     if fp_rate is not None and fp_rate > args.max_fp:

@@ -51,6 +51,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("--ignore", type=_codes, help="comma-separated codes or prefixes to disable")
     check.add_argument("--python", metavar="PATH|X.Y", help=_PYTHON_HELP)
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--confidence", choices=("high", "medium", "low"), default=None,
+                       help="least confidence reported (default: medium, or the `confidence` setting; low shows all)")  # fmt: skip
+    check.add_argument("--tests", choices=("hint", "normal", "off"), default=None,
+                       help="findings in test files: hints one confidence level lower (default), as others, or none")  # fmt: skip
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
     check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (with --fix/--diff)")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change nothing")
@@ -87,7 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((i for i, a in enumerate(args_list) if not a.startswith("-")), None)
     core = None
-    if first is not None and args_list[first] in _CORE_COMMANDS and "-h" not in args_list[:first] and "--help" not in args_list[:first]:
+    if (
+        first is not None
+        and args_list[first] in _CORE_COMMANDS
+        and "-h" not in args_list[:first]
+        and "--help" not in args_list[:first]
+    ):
         core = args_list[first]  # `perfsquad --help` still lists every command
     parser = build_parser(core)
     args = parser.parse_args(args_list)
@@ -124,7 +133,7 @@ def _load_config(args: argparse.Namespace) -> tuple[Config, Path]:
     else:
         config, pyproject = load_config(args.paths[0] if args.paths else Path("."))
         root = pyproject.parent if pyproject else Path(".")
-    return config.with_overrides(args.select, args.ignore, args.python), root
+    return config.with_overrides(args.select, args.ignore, args.confidence, args.tests, args.python), root
 
 
 class _Progress:
@@ -297,6 +306,8 @@ def finding_json(path: str, f: Finding) -> dict[str, Any]:
         "location": {"row": f.span.start.line, "column": f.span.start.column + 1},
         "end_location": {"row": f.span.end.line, "column": f.span.end.column + 1},
         "severity": f.severity.value,
+        "confidence": f.confidence.value,
+        "evidence": f.evidence,
         "fix": fix,
         "speedup": speedup,
         "notes": list(f.notes),
@@ -357,6 +368,8 @@ def _print_text(
             level = "" if f.severity is Severity.WARNING else f" ({f.severity.value})"
             loc = f"{report.path}:{f.span.start.line}:{f.span.start.column + 1}:"
             out.write(f"{c('path', loc)} {c('code', f.code)} {f.message}{level}{marker}\n")
+            if f.evidence is not None and not quiet:
+                out.write(c("dim", f"    evidence ({f.confidence.value} confidence): {f.evidence}") + "\n")
             if f.speedup is not None and not quiet:
                 out.write(c("dim", f"    speedup: {f.speedup.describe()}") + "\n")
             for note in f.notes:

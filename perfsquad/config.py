@@ -6,6 +6,7 @@ A bad setting never stops analysis: it is dropped, a readable warning is recorde
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import re
@@ -16,7 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from perfsquad import calibration
-from perfsquad.model import Severity
+from perfsquad.model import Confidence, Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,6 +29,11 @@ DEFAULT_EXCLUDE = (
     "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".perfsquad",
 )  # fmt: skip
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+DEFAULT_TEST_PATHS = ("tests", "test", "testing", "test_*.py", "*_test.py", "conftest.py")
+"""What counts as a test file: a path component matching one of these globs."""
+TEST_TREATMENTS = ("hint", "normal", "off")
+"""What happens to findings in test files: demoted to hints one confidence level lower (their
+loops rarely run at scale), reported like any other, or not reported."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     severity: tuple[tuple[str, Severity], ...] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    confidence: Confidence = Confidence.MEDIUM
+    """The least confidence reported (``low`` shows everything)."""
+    tests: str = "hint"
+    """One of :data:`TEST_TREATMENTS`."""
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
     python: str | None = None
     """The interpreter that runs the code (a path or ``X.Y``; None: the running one): which
     speedup table applies, hence which rules are in the ``readability`` group (perfsquad.calibration)."""
@@ -45,13 +56,21 @@ class Config:
 
     def key(self) -> str:
         """A stable string for cache keys: everything that changes analysis results."""
-        fields = (self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes)
-        return repr((*fields, self.calibration.key))
+        return repr(
+            (self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes,
+             self.confidence.value, self.tests, self.test_paths, self.calibration.key)
+        )  # fmt: skip
 
     @property
     def calibration(self) -> calibration.Calibration:
         """The speedup table of the configured (else the running) interpreter."""
         return calibration.choose(self.python)
+
+    def is_test_file(self, path: str | None) -> bool:
+        """Whether ``path`` is a test file (a component matches one of ``test_paths``)."""
+        if path is None or not self.test_paths:
+            return False
+        return _is_test_path(path, self.test_paths)
 
     def code_enabled(self, code: str, path: str | None = None) -> bool:
         if not _selected(code, self.select, self.ignore, self.calibration.readability):
@@ -78,9 +97,18 @@ class Config:
         return exclusion_matcher(self.exclude)(path.name, path.as_posix())
 
     def with_overrides(
-        self, select: list[str] | None = None, ignore: list[str] | None = None, python: str | None = None
+        self,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        confidence: str | None = None,
+        tests: str | None = None,
+        python: str | None = None,
     ) -> Config:
         cfg = replace(self, python=python) if python else self
+        if confidence:
+            cfg = replace(cfg, confidence=Confidence(confidence))
+        if tests:
+            cfg = replace(cfg, tests=tests)
         if select:
             cfg = replace(cfg, select=tuple(select))
         if ignore:
@@ -127,6 +155,26 @@ def _matches(code: str, selectors: tuple[str, ...]) -> bool:
     return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_test_path(path: str, patterns: tuple[str, ...]) -> bool:
+    """A pattern without ``/`` matches the file's name or one of its directories (below the
+    working directory when the path is under it, so a checkout kept in ``~/tests/`` is not all
+    tests); one with ``/`` matches the path's end (``PurePath.match``)."""
+    pure = PurePath(path)
+    if pure.is_absolute():
+        with contextlib.suppress(ValueError):
+            pure = pure.relative_to(Path.cwd())
+    parts = pure.parts
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if "/" in pattern:
+            if pure.match(pattern):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
 def _path_matches(path: PurePath, pattern: str) -> bool:
     pattern = pattern.rstrip("/")
     if any(fnmatch.fnmatch(part, pattern) for part in path.parts):
@@ -143,19 +191,32 @@ def _codes(value: Any, key: str, warnings: list[str]) -> tuple[str, ...] | None:
     return tuple(v.strip().upper() for v in value)
 
 
-def config_from_mapping(data: Any, source: str = "settings", base: Path | None = None) -> Config:
+def config_from_mapping(data: Any, source: str = "settings", folder: Path | None = None) -> Config:
     """Build a Config from a ``[tool.perfsquad]`` table or LSP settings (same keys, either style).
 
-    ``base``: the folder a relative ``python`` path is relative to (the pyproject's)."""
+    ``folder``: the folder a relative ``python`` path is relative to (the pyproject's)."""
     warnings: list[str] = []
     if not isinstance(data, dict):
         if data is not None:
             warnings.append(f"perfsquad: {source} must be a table; using defaults")
         return Config(warnings=tuple(warnings))
     cfg = Config()
-    known = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-             "severity", "max-file-bytes", "python",
-             "profile-command"}  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
+    known = {
+        "select",
+        "ignore",
+        "extend-select",
+        "per-file-ignores",
+        "exclude",
+        "extend-exclude",
+        "severity",
+        "max-file-bytes",
+        "python",
+        "confidence",
+        "tests",
+        "test-paths",
+        "extend-test-paths",
+        "profile-command",
+    }  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
     normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
     warnings.extend(f"perfsquad: unknown setting `{k}` in {source}; ignored" for k in normalized if k not in known)
     if "select" in normalized and (codes := _codes(normalized["select"], "select", warnings)) is not None:
@@ -189,12 +250,30 @@ def config_from_mapping(data: Any, source: str = "settings", base: Path | None =
                 try:
                     pairs_sev.append((str(code).upper(), Severity(str(level).lower())))
                 except ValueError:
-                    warnings.append(
-                        f"perfsquad: severity for {code} must be error|warning|info|hint, not {level!r}"
-                    )
+                    warnings.append(f"perfsquad: severity for {code} must be error|warning|info|hint, not {level!r}")
             cfg = replace(cfg, severity=tuple(pairs_sev))
         else:
             warnings.append("perfsquad: `severity` must be a table of CODE = level; ignored")
+    conf = normalized.get("confidence")
+    if conf is not None:
+        try:
+            cfg = replace(cfg, confidence=Confidence(str(conf).lower()))
+        except ValueError:
+            warnings.append(f"perfsquad: `confidence` must be high|medium|low, not {conf!r}; using medium")
+    tests = normalized.get("tests")
+    if tests is not None:
+        if str(tests).lower() in TEST_TREATMENTS:
+            cfg = replace(cfg, tests=str(tests).lower())
+        else:
+            warnings.append(f"perfsquad: `tests` must be one of {'|'.join(TEST_TREATMENTS)}, not {tests!r}; using hint")
+    for key in ("test-paths", "extend-test-paths"):
+        if key in normalized:
+            value = normalized[key]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                base = cfg.test_paths if key == "extend-test-paths" else ()
+                cfg = replace(cfg, test_paths=(*base, *value))
+            else:
+                warnings.append(f"perfsquad: `{key}` must be a list of globs; ignored")
     mfb = normalized.get("max-file-bytes")
     if mfb is not None:
         if isinstance(mfb, int) and not isinstance(mfb, bool) and mfb > 0:
@@ -203,7 +282,7 @@ def config_from_mapping(data: Any, source: str = "settings", base: Path | None =
             warnings.append("perfsquad: `max-file-bytes` must be a positive integer; ignored")
     python = normalized.get("python")
     if isinstance(python, str) and python.strip():
-        cfg = replace(cfg, python=python_setting(python, base))
+        cfg = replace(cfg, python=python_setting(python, folder))
     elif python is not None:
         warnings.append("perfsquad: `python` must be an interpreter path or a version such as 3.12; ignored")
     return replace(cfg, warnings=tuple(warnings))

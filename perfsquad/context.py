@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from perfsquad.calibration import Calibration, running
 from perfsquad.memo import EditedUnit, MemoKey
-from perfsquad.model import Finding, Fix, Severity, Span
+from perfsquad.model import Confidence, Finding, Fix, Severity, Span
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
@@ -205,7 +205,11 @@ class Context(ModuleTree):
         fix: Callable[[], Fix | None] | None = None,
         notes: tuple[str, ...] = (),
         severity: Severity = Severity.WARNING,
+        confidence: Confidence = Confidence.MEDIUM,
+        evidence: str | None = None,
     ) -> None:
+        """Record a finding of ``rule`` on ``node``; ``confidence``/``evidence`` say how sure it
+        is that the cost grows with real inputs, and why (see :class:`perfsquad.model.Confidence`)."""
         span = node if isinstance(node, Span) else self.span(node)
         built: Fix | None = None
         if fix is not None and self.want_fixes:
@@ -226,6 +230,8 @@ class Context(ModuleTree):
                 speedup=self.calibration.speedup(rule.code),
                 notes=notes,
                 fixable=fix is not None and (built is not None or not self.want_fixes),
+                confidence=confidence,
+                evidence=evidence,
             )
         )
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from perfsquad.config import Config
 from perfsquad.context import Context, NamedCalls
-from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Span
+from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Severity, Span
 from perfsquad.rule import Rule
 from perfsquad.semantics.names import import_map
 from perfsquad.source import SourceDecodeError, SourceText, decode_source
@@ -171,7 +171,7 @@ def _analyze(
     rule_errors = run_rules(ctx, buckets, config, rules)
     if project is not None and record and error is None:
         project.record(ctx)  # this module's effect summary, from the same parse
-    findings = postprocess(ctx.findings, source, config)
+    findings = postprocess(ctx.findings, source, config, path)
     functions = function_metrics_of(ctx, buckets) if metrics else ()
     report = FileReport(
         path=path,
@@ -248,7 +248,9 @@ def _parse(text: str, source: SourceText) -> tuple[ast.Module | None, str | None
     except ValueError as exc:  # e.g. lone surrogates, or other source the compiler refuses
         message = f"cannot parse source: {exc}; analyzed the blocks that parse"
     except (RecursionError, MemoryError) as exc:
-        message = f"source too deeply nested or too large to parse ({type(exc).__name__}); analyzed the blocks that parse"
+        message = (
+            f"source too deeply nested or too large to parse ({type(exc).__name__}); analyzed the blocks that parse"
+        )
     return _parse_blocks(text, source, 0), message, None
 
 
@@ -310,10 +312,25 @@ def is_suppressed(finding: Finding, source: SourceText) -> bool:
     return False
 
 
-def postprocess(findings: list[Finding], source: SourceText, config: Config) -> tuple[Finding, ...]:
+def postprocess(
+    findings: list[Finding], source: SourceText, config: Config, path: str | None = None
+) -> tuple[Finding, ...]:
+    """What the user sees of the rules' findings: suppressions applied, test files demoted (hint,
+    one confidence level lower: their loops rarely run at scale), findings below the configured
+    confidence dropped, severities overridden."""
+    in_tests = config.tests != "normal" and config.is_test_file(path)
+    if in_tests and config.tests == "off":
+        return ()
     kept: list[Finding] = []
     for f in findings:
         if is_suppressed(f, source):
+            continue
+        if in_tests:
+            evidence = (
+                f"{f.evidence}; in a test file" if f.evidence else "in a test file, whose loops rarely run at scale"
+            )
+            f = replace(f, severity=Severity.HINT, confidence=f.confidence.lowered(), evidence=evidence)
+        if f.confidence.rank < config.confidence.rank:
             continue
         severity = config.severity_for(f.code, f.severity)
         if severity is not f.severity:

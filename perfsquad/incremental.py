@@ -259,9 +259,7 @@ class IncrementalAnalyzer:
             self.source = new_source
             return analysis.report
         first, last_old, delta = change
-        index = next(
-            (i for i, (start, end) in enumerate(analysis.blocks) if start <= first and last_old <= end), None
-        )
+        index = next((i for i, (start, end) in enumerate(analysis.blocks) if start <= first and last_old <= end), None)
         if index is None:
             return None
         ctx = analysis.ctx
@@ -423,7 +421,7 @@ class IncrementalAnalyzer:
         effects = new_ctx.memoized(EFFECTS)
         if effects is not None and effects.used:
             return None  # a finding that cites other units (an interprocedural chain): whole file
-        unit_findings = postprocess(new_ctx.findings, new_source, self.config)
+        unit_findings = postprocess(new_ctx.findings, new_source, self.config, self.path)
         unit_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
         start, end = unit.start, unit.end
         if self.metrics and _estimates_cross_blocks(analysis.report, unit_functions, unit.new, ctx, start, end, owner):
@@ -489,7 +487,9 @@ def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
 
     def binds_self(target: ast.AST) -> bool:
         return any(
-            isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me
+            isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == me
             and not isinstance(n.ctx, ast.Load)
             for n in walk(target)
         )
@@ -585,8 +585,7 @@ def _estimates_cross_blocks(
     if owner is not None:
         methods = {m.name for m in owner.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)} - {own}
         if any(
-            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in methods
-            for n in walk(stmt)
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in methods for n in walk(stmt)
         ):
             return True
         before = {m.qualname: m.complexity for m in old.functions if start <= m.span.start.line <= end}

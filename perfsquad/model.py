@@ -53,6 +53,33 @@ _FAMILY_TITLES = {
 }
 
 
+class Confidence(str, enum.Enum):
+    """How sure a finding is that its cost grows with real inputs (a contract: these strings are public).
+
+    ``HIGH``: the code runs per element of something of unknown size (a parameter, an attribute, a
+    query result) and the cost is the rule's; ``MEDIUM``: the default, when nothing says either way;
+    ``LOW``: nothing shows that the input grows (a literal, ``range(<const>)``, code run once at
+    import). Default settings report ``high`` and ``medium``.
+    """
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """2 for high, 1 for medium, 0 for low (to compare and to lower by one level)."""
+        return _CONFIDENCE_RANKS[self]
+
+    def lowered(self) -> Confidence:
+        """One level less sure (low stays low)."""
+        return _CONFIDENCE_BY_RANK[max(0, self.rank - 1)]
+
+
+_CONFIDENCE_RANKS = {Confidence.HIGH: 2, Confidence.MEDIUM: 1, Confidence.LOW: 0}
+_CONFIDENCE_BY_RANK = {rank: c for c, rank in _CONFIDENCE_RANKS.items()}
+
+
 class Severity(str, enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -159,6 +186,10 @@ class Finding:
     """A fix is available: built in ``fix`` when the analysis built fixes, or offered by the rule
     and not built yet when it did not (the editor's analyses, which build a fix only when a code
     action asks for it; until then the rule's ``fix_title``/``fix_safety`` describe it)."""
+    confidence: Confidence = Confidence.MEDIUM
+    """How sure the finding is that the cost grows with real inputs (see :class:`Confidence`)."""
+    evidence: str | None = None
+    """One line saying why the cost grows (what grows, why it runs often), or why it may not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +284,8 @@ def finding_from_json(d: Any) -> Finding:
         notes=tuple(d["notes"]),
         measured_share=d.get("measured_share"),
         fixable=bool(d.get("fixable", False)),
+        confidence=Confidence(d.get("confidence", Confidence.MEDIUM.value)),
+        evidence=d.get("evidence"),
     )
 
 

@@ -19,6 +19,8 @@ def finding_markdown(finding: Finding) -> str:
     if rule is None:
         return f"**{finding.code}** {finding.message}"
     lines = [f"**{rule.code}** `{rule.name}` (perfsquad)", "", finding.message, ""]
+    evidence = f": {finding.evidence}" if finding.evidence else ""
+    lines.append(f"- **Confidence** {finding.confidence.value}{evidence}")
     lines += [f"- {note}" for note in finding.notes]
     why = rule.doc_sections().get("Why is this bad?", "").strip()
     if why:

@@ -114,7 +114,24 @@ def test_the_vanished_tp_is_reported_loudly() -> None:
     run = precision.ProjectRun("proj", "kind", lines=100)
     gone = label(9, snippet="gone()")
     result = precision.score([run], precision.match_labels([], [gone]))
-    assert "**TP VANISHED** IDM001 proj:pkg/a.py:9 `gone()`" in precision.report(result)
+    assert "**TP LOST** IDM001 proj:pkg/a.py:9 (no longer found) `gone()`" in precision.report(result)
+
+
+def test_low_confidence_findings_are_scored_apart_and_a_hidden_tp_is_lost() -> None:
+    run = precision.ProjectRun("proj", "kind", lines=1000)
+    shown = finding(1)
+    hidden_fp = finding(2)
+    hidden_tp = finding(3, rule="ALG002")
+    for f in (hidden_fp, hidden_tp):
+        f.extra["confidence"] = "low"
+    run.findings = [shown, hidden_fp, hidden_tp]
+    labels = [label(1), label(2, verdict="FP"), label(3, rule="ALG002")]
+    result = precision.score([run], precision.match_labels(run.findings, labels))
+    assert result["overall"]["findings"] == 1 and result["overall"]["FP"] == 0
+    assert result["hidden"]["overall"]["labelled"] == 2 and result["hidden"]["families"]["ALG"]["TP"] == 1
+    text = precision.report(result)
+    assert "**TP LOST** ALG002 proj:pkg/a.py:3 (hidden (low confidence))" in text
+    assert "Labelled findings no longer reported by default: 2 (1 TP)." in text
 
 
 def test_allocation_gives_every_rule_its_floor_and_the_rest_in_proportion() -> None:
@@ -196,7 +213,7 @@ def test_a_real_run_scores_samples_and_gates(project: Path, tmp_path: Path, caps
     # The TP is no longer reported (its line moved and changed): the gate fails.
     (project / "a.py").write_text("\n" * 40 + SOURCE.replace("for x in xs", "for y in xs").replace("x * 2", "y * 2"))
     assert precision.main(args) == 1
-    assert "**TP VANISHED**" in capsys.readouterr().out
+    assert "**TP LOST**" in capsys.readouterr().out
 
     # Unlabelled, it goes to the sample with its context, function and empty label fields.
     assert precision.main(["--projects", "proj", "--labels", str(tmp_path / "none"), "--sample", "5",
@@ -217,3 +234,14 @@ def test_a_project_that_cannot_be_fetched_is_reported_not_fatal(
     assert precision.main(args) == 0
     assert "FAILED: setup failed: no wheel for django" in capsys.readouterr().out
     assert precision.main([*args, "--check"]) == 1
+
+
+def test_the_gate_holds_each_rule_to_its_own_fp_share(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps(label(LOOP_LINE, verdict="FP", snippet="for x in xs:", kind="no-growth")) + "\n")
+    args = ["--projects", "proj", "--labels", str(labels), "--check", "--max-fp", "1.0"]
+    assert precision.main(args) == 1
+    assert "IDM001: FP share of its labelled findings 100% > 20%" in capsys.readouterr().err
+    assert precision.main([*args, "--max-rule-fp", "1.0"]) == 0

@@ -16,6 +16,8 @@ from perfsquad.calibration import running
 from perfsquad.cli import main
 
 LOOP = "def f(xs):\n    result = []\n    for x in xs:\n        result.append(x)\n    return result\n"
+# In a function over a parameter: at module level (run once, at import) it would be low confidence.
+SORTED = "def g(xs):\n    return sorted(xs)[0]\n"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -64,7 +66,7 @@ def test_json_output_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "a.py").write_text("m = sorted(xs)[0]\n")
+    (tmp_path / "a.py").write_text(SORTED)
     _, out, _ = run(capsys, "--format", "sarif", str(tmp_path))
     log = json.loads(out)
     assert log["version"] == "2.1.0"
@@ -74,13 +76,13 @@ def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     result = run0["results"][0]
     assert result["ruleId"] == "IDM007" and rule_ids[result["ruleIndex"]] == "IDM007"
     region = result["locations"][0]["physicalLocation"]["region"]
-    assert region["startLine"] == 1 and region["startColumn"] == 5
+    assert region["startLine"] == 2 and region["startColumn"] == 12
     assert result["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "min(xs)"
 
 
 def test_select_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "a.py"
-    f.write_text(LOOP + "m = sorted(xs)[0]\n")
+    f.write_text(LOOP + SORTED)
     codes = lambda out: [d["code"] for d in json.loads(out)]  # noqa: E731
     assert codes(run(capsys, "--format", "json", "--select", "IDM007", str(f))[1]) == ["IDM007"]
     assert codes(run(capsys, "--format", "json", "--ignore", "IDM007", str(f))[1]) == ["IDM001"]
@@ -92,7 +94,7 @@ def test_pyproject_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[s
         '[tool.perfsquad]\nignore = ["IDM007"]\nexclude = ["skipped"]\n'
         '[tool.perfsquad.per-file-ignores]\n"legacy_*.py" = ["IDM001"]\n'
     )
-    (tmp_path / "a.py").write_text(LOOP + "m = sorted(xs)[0]\n")
+    (tmp_path / "a.py").write_text(LOOP + SORTED)
     (tmp_path / "legacy_b.py").write_text(LOOP)
     (tmp_path / "skipped").mkdir()
     (tmp_path / "skipped" / "c.py").write_text(LOOP)
@@ -136,18 +138,18 @@ def test_diff_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_unsafe_fixes_need_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "a.py"
-    f.write_text("m = sorted(xs)[0]\n")
+    f.write_text(SORTED)
     run(capsys, "--fix", str(f))
-    assert f.read_text() == "m = sorted(xs)[0]\n"
+    assert f.read_text() == SORTED
     run(capsys, "--fix", "--unsafe-fixes", str(f))
-    assert f.read_text() == "m = min(xs)\n"
+    assert f.read_text() == "def g(xs):\n    return min(xs)\n"
 
 
 def test_cache_and_pool_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "src"
     src.mkdir()
     for i in range(40):
-        (src / f"m{i}.py").write_text(LOOP if i % 2 else "m = sorted(xs)[0]\n")
+        (src / f"m{i}.py").write_text(LOOP if i % 2 else SORTED)
     cache = tmp_path / "cache"
     base = ["check", "--format", "json", "--cache-dir", str(cache)]
     main([*base, "-j", "2", str(src)])
@@ -177,7 +179,7 @@ def test_pool_only_in_a_single_threaded_process(
     src = tmp_path / "src"
     src.mkdir()
     for i in range(30):
-        (src / f"m{i}.py").write_text(LOOP if i % 2 else "m = sorted(xs)[0]\n")
+        (src / f"m{i}.py").write_text(LOOP if i % 2 else SORTED)
     pools: list[int] = []
     real_pool = api._pool
 

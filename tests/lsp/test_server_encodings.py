@@ -23,6 +23,8 @@ from lsprotocol import types
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 client = lsp_fixture()
 
+# `d` and `dd` (the rename below) are annotated dicts: IDM006 reports `.keys()` by default only on
+# a receiver known to be a dict.
 TEXT = """\
 def größe(werte):
     ergebnisse = []
@@ -31,7 +33,7 @@ def größe(werte):
     return ergebnisse
 
 
-def emoji(d):
+def emoji(d: dict, dd: dict):
     if "😀🐍" in d.keys(): return "ja"
     for ключ in d.keys(): print(ключ)
     return "😀"

@@ -9,6 +9,10 @@ export const SECTION = "perfsquad";
 const PROFILERS: readonly Profiler[] = ["auto", "py-spy", "cprofile"];
 const STRATEGIES: readonly ImportStrategy[] = ["useBundled", "fromEnvironment"];
 const SEVERITIES: readonly Severity[] = ["error", "warning", "info", "hint"];
+export type Confidence = "high" | "medium" | "low";
+export type TestFiles = "hint" | "normal" | "off";
+const CONFIDENCES: readonly Confidence[] = ["high", "medium", "low"];
+const TEST_FILES: readonly TestFiles[] = ["hint", "normal", "off"];
 
 /** The part of `vscode.WorkspaceConfiguration` we use (so tests can pass a plain object). */
 export interface ConfigLike {
@@ -34,6 +38,8 @@ export interface ExtensionSettings {
   select?: string[];
   ignore?: string[];
   severity?: Record<string, Severity>;
+  confidence?: Confidence;
+  tests?: TestFiles;
   profiler: Profiler;
   profileCommand: string;
   showInlayHints: boolean;
@@ -141,6 +147,12 @@ export function readSettings(config: ConfigLike): ExtensionSettings {
   if (explicitlySet(config, "severity")) {
     settings.severity = severities(config.get("severity"), warnings);
   }
+  if (explicitlySet(config, "confidence")) {
+    settings.confidence = oneOf(config.get("confidence"), CONFIDENCES, "medium", "confidence", warnings);
+  }
+  if (explicitlySet(config, "tests")) {
+    settings.tests = oneOf(config.get("tests"), TEST_FILES, "hint", "tests", warnings);
+  }
   return settings;
 }
 
@@ -162,6 +174,12 @@ export function serverSettings(settings: ExtensionSettings): Record<string, unkn
   if (settings.severity !== undefined) {
     out.severity = settings.severity;
   }
+  if (settings.confidence !== undefined) {
+    out.confidence = settings.confidence;
+  }
+  if (settings.tests !== undefined) {
+    out.tests = settings.tests;
+  }
   return out;
 }
 
@@ -169,7 +187,7 @@ export function serverSettings(settings: ExtensionSettings): Record<string, unkn
 export type ChangeAction = "restart" | "notify" | "refreshHints" | "none";
 
 const RESTART_KEYS = ["enable", "interpreter", "importStrategy"];
-const SERVER_KEYS = ["select", "ignore", "severity"];
+const SERVER_KEYS = ["select", "ignore", "severity", "confidence", "tests"];
 
 export function changeAction(affects: (section: string) => boolean): ChangeAction {
   if (RESTART_KEYS.some((k) => affects(`${SECTION}.${k}`))) {

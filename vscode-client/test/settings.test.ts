@@ -45,6 +45,16 @@ test("rule settings the user set are sent with [tool.perfsquad] keys, normalized
   });
 });
 
+test("confidence and tests are sent when set, validated, and a change notifies the server", () => {
+  const s = readSettings(config({ confidence: "low", tests: "off" }, PACKAGE_DEFAULTS));
+  assert.deepEqual(serverSettings(s), { confidence: "low", tests: "off" });
+  const bad = readSettings(config({ confidence: "sometimes" }, PACKAGE_DEFAULTS));
+  assert.deepEqual(serverSettings(bad), { confidence: "medium" });
+  assert.equal(bad.warnings.length, 1);
+  assert.equal(changeAction((section) => section === "perfsquad.confidence"), "notify");
+  assert.equal(changeAction((section) => section === "perfsquad.tests"), "notify");
+});
+
 test("an explicitly empty ignore list is sent (it overrides the project's), an unset one is not", () => {
   assert.deepEqual(serverSettings(readSettings(config({ ignore: [] }, PACKAGE_DEFAULTS))), { ignore: [] });
   assert.deepEqual(serverSettings(readSettings(config({}, { ...PACKAGE_DEFAULTS, ignore: [] }))), {});

@@ -8,7 +8,9 @@ import itertools
 import re
 import textwrap
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
@@ -117,8 +119,124 @@ _SEQUENCE_ANSWERS: MemoKey[_SequenceAnswers] = MemoKey("alg.sequence_answers")
 
 
 def hot_loops(ctx: Context, node: ast.AST) -> list[ast.AST]:
-    """The loops around ``node`` (innermost first, up to its function) that are not constant-bounded."""
-    return [loop for loop in ctx.loops_around(node) if not constant_bounded(loop)]
+    """The loops around ``node`` (innermost first, up to its function) that really repeat it: not
+    constant-bounded, and not left by the path ``node`` is on (``loops_left``)."""
+    loops = ctx.loops_around(node)
+    if not loops:
+        return loops
+    left = loops_left(ctx, node)
+    return [loop for loop in loops if not constant_bounded(loop) and not any(loop is gone for gone in left)]
+
+
+_REACH = {ast.Break: 1, ast.Raise: 2, ast.Return: 3}
+"""How far a statement that ends a block takes control: out of the innermost loop (``break``),
+out of every loop up to a ``try`` that handles it (``raise``), out of the function (``return``)."""
+
+
+def loops_left(ctx: Context, node: ast.AST) -> list[ast.AST]:
+    """The loops around ``node`` that do not repeat it because the path it is on leaves them:
+    ``node``'s statement, or one after it in the same block (or in a block around it), is a
+    ``break``, ``raise`` or ``return``. Such code runs at most once per entry into the loop (an
+    error message built in a ``raise`` branch, a result computed right before ``return``): each
+    execution of it is not one more iteration of a repeated search. Loops *inside* that block
+    (a comprehension in the ``return``, a loop before the ``break``) still repeat it."""
+    left: list[ast.AST] = []
+    reach = 0
+    child = node
+    for anc in ctx.ancestors(node):
+        if isinstance(anc, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
+            break
+        # In a `try` body a statement that raises skips the `break` after it, and a handler may
+        # let the loop go on (`try: i = xs.index(x); break` / `except ValueError: continue`).
+        if isinstance(child, ast.stmt) and not _guards(anc, child, lambda handler: True):
+            block = _block_of(anc, child)
+            if block is not None:
+                after = block[next(i for i, s in enumerate(block) if s is child) :]
+                for stmt in after:
+                    strength = _REACH.get(type(stmt), 0)
+                    if strength:
+                        reach = max(reach, strength)
+                        break
+        if reach:
+            if isinstance(anc, ast.For | ast.AsyncFor | ast.While) and not any(child is s for s in anc.orelse):
+                if not (isinstance(anc, ast.For | ast.AsyncFor) and (child is anc.iter or child is anc.target)):
+                    left.append(anc)
+                    if reach == 1:
+                        reach = 0  # a `break` leaves the innermost loop only
+            elif reach == 2 and _guards(anc, child, lambda handler: True):
+                reach = 0  # a handler may catch it, and the loop around goes on
+        child = anc
+    return left
+
+
+_TRIES: tuple[type[ast.AST], ...] = tuple(
+    kind for kind in (getattr(ast, name, None) for name in ("Try", "TryStar")) if isinstance(kind, type)
+)
+"""``try`` statements (and ``try*`` from Python 3.11, which has the same fields)."""
+
+
+def _guards(node: ast.AST, child: ast.AST, catches: Callable[[ast.ExceptHandler], bool]) -> bool:
+    """``node`` is a ``try`` whose body holds ``child`` and one of whose handlers ``catches``."""
+    if not isinstance(node, _TRIES):
+        return False
+    stmt = cast(ast.Try, node)
+    return any(child is s for s in stmt.body) and any(catches(h) for h in stmt.handlers)
+
+
+def _block_of(parent: ast.AST, child: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list of ``parent`` that holds ``child``."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(s is child for s in block):
+            return block
+    return None
+
+
+def in_type_error_guard(ctx: Context, node: ast.AST) -> bool:
+    """``node`` is in an ``except TypeError`` handler, or in the body of a ``try`` that has one.
+    Code there exists because the elements may be unhashable (or unorderable): the set, dict or
+    ``Counter`` an ALG rule would propose is what raised, or would raise, the ``TypeError``."""
+    child = node
+    for anc in ctx.ancestors(node):
+        if isinstance(anc, (*FUNCTIONS, ast.Lambda, ast.ClassDef)):
+            return False
+        if isinstance(anc, ast.ExceptHandler) and _catches_type_error(anc):
+            return True
+        if _guards(anc, child, _catches_type_error):
+            return True
+        child = anc
+    return False
+
+
+def _catches_type_error(handler: ast.ExceptHandler) -> bool:
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    for kind in kinds:
+        name = kind.attr if isinstance(kind, ast.Attribute) else kind.id if isinstance(kind, ast.Name) else None
+        if name == "TypeError":
+            return True
+    return False
+
+
+def rebuilt_in(loop: ast.AST, name: str) -> bool:
+    """``name`` is bound inside ``loop``'s body to a fresh value, one that does not read ``name``
+    itself (``acc = []``, ``acc = ()``, ``acc = list(row)``; not ``acc = sorted(acc)`` nor
+    ``acc = acc + part``, which carry it over). Such a container starts again on every
+    iteration (or every group of them): it does not grow across the loop."""
+    body = getattr(loop, "body", None)
+    if not isinstance(body, list):
+        return False
+    for stmt in body:
+        for sub in walk(stmt):
+            value: ast.expr | None = None
+            if isinstance(sub, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in sub.targets):
+                value = sub.value
+            elif isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name) and sub.target.id == name:
+                value = sub.value
+            elif isinstance(sub, ast.NamedExpr) and sub.target.id == name:
+                value = sub.value
+            if value is not None and not any(isinstance(n, ast.Name) and n.id == name for n in walk(value)):
+                return True
+    return False
 
 
 def loop_target_names(loop: ast.AST) -> set[str]:

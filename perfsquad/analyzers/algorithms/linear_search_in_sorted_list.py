@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.algorithms.membership_in_list_in_loop import sorted_binding
 from perfsquad.context import Context
@@ -17,6 +18,10 @@ class LinearSearchInSortedList(Rule):
     ## Why is this bad?
     Both scan the list from the start, O(n) per search, ignoring that it is sorted. Binary
     search with the `bisect` module finds the position in O(log n).
+
+    **Confidence** (see `evidence`): the weaker of the list's size (what was sorted) and the loop's
+    repetition, as for ALG002; `low` (hidden by default) for a fixed few or code run once, one
+    level lower in an `except` handler.
 
     ## Example
     ```python
@@ -45,6 +50,9 @@ class LinearSearchInSortedList(Rule):
     `key=`, need the same key for `bisect`), and raises `TypeError` on values that cannot be
     ordered against the list's where `in` simply answers `False`.
 
+    Not flagged: searches on a path that leaves the loop (`return False, s` right after it, a
+    `raise` or `break` branch): they run once, not once per iteration.
+
     ## Speedup
     Not calibrated (no automatic fix): O(n) per search against O(log n).
 
@@ -69,6 +77,9 @@ class LinearSearchInSortedList(Rule):
         "def f(qs, vs):\n    o = sorted(vs)\n    o.append(0)\n    return [q for q in qs if q in o]\n",
         # Once, not in a loop.
         "def f(q, vs):\n    o = sorted(vs)\n    return q in o\n",
+        # On the path that returns: once per call.
+        "def f(qs, vs):\n    o = sorted(vs)\n    for q in qs:\n        if q < 0:\n            i = o.index(q)\n"
+        "            return i\n",
     )
     invalid = (
         Invalid("def f(qs, vs):\n    o = sorted(vs)\n    return [q for q in qs if q in o]\n"),
@@ -86,9 +97,13 @@ class LinearSearchInSortedList(Rule):
             self._check_one(node, func.value, "index", ctx)
 
     def _check_one(self, node: ast.AST, name: ast.Name, how: str, ctx: Context) -> None:
-        if not hot_loops(ctx, node) or not maybe_sequence(ctx, name.id) or ctx.type_of(name) != "list":
+        loops = hot_loops(ctx, node)
+        if not loops or not maybe_sequence(ctx, name.id) or ctx.type_of(name) != "list":
             return
         if not sorted_binding(ctx, name):
             return
         what = f"… in {name.id}" if how == "in" else f"{name.id}.index(…)"
-        ctx.report(self, node, self.template.format(what=what, name=name.id))
+        scale = searched(ctx, name, loops, verb="scans")
+        ctx.report(
+            self, node, self.template.format(what=what, name=name.id), confidence=scale.confidence, evidence=scale.evidence
+        )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import (
     hot_loops,
     is_zero,
@@ -28,6 +29,13 @@ class ListPopFrontInLoop(Rule):
     A list stores its elements contiguously: removing or inserting at the front moves every other
     element, so each call is O(n) and draining a list of n elements from the front is O(n²).
     `collections.deque` pops and appends at both ends in O(1).
+
+    **Confidence** (what shows the list is long and the loop repeats; see `evidence`): the weaker
+    of the list's size (what it was built from: a parameter or a list filled per element of one is
+    `high`; an attribute, a call's result or a `while` loop of unknown count `medium`) and the
+    loop's. A list of a fixed few (a literal, `*args`, a fixed enumeration), a loop at import or
+    behind a lazy `if x is None:` initialiser is `low`, hidden by default; so is code in an
+    `except` handler one level lower (it runs on the error path).
 
     ## Example
     ```python
@@ -68,6 +76,9 @@ class ListPopFrontInLoop(Rule):
 
     No fix is offered for a parameter or attribute (converting it would stop mutating the
     caller's list) or for a module-level list.
+
+    Not flagged: a `pop(0)`/`insert(0, …)` on a path that leaves the loop (`return`, `raise`,
+    `break`), which runs once.
 
     ## Speedup
     Measured by `bench/calibrate.py` draining a queue of `n` elements; the gap grows linearly with `n`
@@ -145,10 +156,17 @@ class ListPopFrontInLoop(Rule):
         if func.attr == "insert" and not (len(node.args) == 2 and not node.keywords and is_zero(node.args[0])):
             return
         receiver = func.value
-        if ctx.type_of(receiver) != "list" or not hot_loops(ctx, node):
+        if ctx.type_of(receiver) != "list":
+            return
+        loops = hot_loops(ctx, node)
+        if not loops:
             return
         call_text = f"{receiver.id}.{func.attr}(0{', …' if func.attr == 'insert' else ''})"
-        ctx.report(self, node, self.template.format(call=call_text), fix=lambda: self._fix(ctx, receiver))
+        scale = searched(ctx, receiver, loops, verb="shifts")
+        ctx.report(
+            self, node, self.template.format(call=call_text), fix=lambda: self._fix(ctx, receiver),
+            confidence=scale.confidence, evidence=scale.evidence,
+        )  # fmt: skip
 
     def _fix(self, ctx: Context, receiver: ast.Name) -> Fix | None:
         fn = ctx.function_of(receiver)

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import assigned_in, hot_loops, loop_target_names, maybe_sequence
+from perfsquad.analyzers.algorithms._evidence import searched
+from perfsquad.analyzers.algorithms._shared import (
+    assigned_in,
+    hot_loops,
+    in_type_error_guard,
+    loop_target_names,
+    maybe_sequence,
+)
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
 
@@ -17,6 +24,11 @@ class ListSearchInLoop(Rule):
     Each call scans the list from the start: O(n) per call, O(n·m) for the loop. Counting every
     element with `count` is the classic O(n²); a `collections.Counter` built once counts all of
     them in one pass, and a dict from value to position answers `index` in O(1).
+
+    **Confidence** (see `evidence`): the weaker of the list's size and the loop's repetition, as
+    for ALG002: `low` (hidden by default) when either is a fixed few (a literal, `*args`,
+    `**kwargs`, `range(<const>)`, `.shape`) or the code runs once (at import, behind a lazy
+    initialiser); one level lower in an `except` handler.
 
     ## Example
     ```python
@@ -44,6 +56,10 @@ class ListSearchInLoop(Rule):
     (`index` raises `ValueError` for a missing element where a dict raises `KeyError`, `remove`
     mutates the list the rest of the code sees, and a `Counter` reorders nothing but counts
     everything even when only some counts are needed).
+
+    Not flagged: calls on a path that leaves the loop (`return`, `raise`, `break`), which run
+    once; calls in an `except TypeError` handler or in the `try` it guards (the elements may be
+    unhashable, so the dict or `Counter` proposed would raise).
 
     ## Speedup
     Not calibrated (no automatic fix). The rewrite turns O(n·m) into O(n + m).
@@ -73,6 +89,11 @@ class ListSearchInLoop(Rule):
         "def f(xs: list):\n    for c in 'abc':\n        xs.count(c)\n",
         # A dict's or a set's own methods.
         "def f(ys):\n    s = set()\n    for y in ys:\n        s.remove(y)\n",
+        # Right before `return`: once.
+        "def f(xs, ys):\n    order = list(xs)\n    for y in ys:\n        if y:\n            return order.index(y)\n",
+        # The fallback for unhashable elements.
+        "def f(xs, ys):\n    order = list(xs)\n    try:\n        d = {x: i for i, x in enumerate(order)}\n"
+        "    except TypeError:\n        return [order.index(y) for y in ys]\n    return [d[y] for y in ys]\n",
     )
     invalid = (
         Invalid("def f(words: list):\n    return {w: words.count(w) for w in words}\n"),
@@ -101,5 +122,9 @@ class ListSearchInLoop(Rule):
         body = getattr(inner, "body", None)
         if isinstance(body, list) and any(assigned_in(stmt, receiver.id) for stmt in body):
             return
+        if in_type_error_guard(ctx, node):
+            return  # the elements may be unhashable: the dict or Counter proposed would raise
         call = f"{receiver.id}.{func.attr}(…)"
-        ctx.report(self, node, self.template.format(call=call, kind=kind, name=receiver.id))
+        scale = searched(ctx, receiver, loops, verb="scans")
+        message = self.template.format(call=call, kind=kind, name=receiver.id)
+        ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)

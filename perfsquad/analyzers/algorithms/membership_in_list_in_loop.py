@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import (
     SMALL_LITERAL,
     NameUses,
     assigned_in,
     hot_loops,
+    in_type_error_guard,
     maybe_sequence,
     method_call_of,
     multi_edit_fix,
@@ -16,6 +18,7 @@ from perfsquad.analyzers.algorithms._shared import (
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.syntax import walk
 
 _SEQUENCES = frozenset({"list", "tuple"})
 
@@ -53,6 +56,12 @@ class MembershipInListInLoop(Rule):
     Membership in a list compares against every element: O(n) per test, so a loop over n items
     doing it is O(n²). A `set` (or `dict`) answers in O(1) on average.
 
+    **Confidence** (see `evidence`): the weaker of the list's size and the loop's repetition, each
+    read by `semantics.scale`: a parameter, or a list grown per element of one (the dedupe idiom),
+    is `high`; an attribute or a call's result of unknown size `medium`; a literal, `*args`,
+    `**kwargs`, `range(<const>)`, `.shape`, a loop at import or behind a lazy initialiser `low`
+    (hidden by default). In an `except` handler, one level lower (the error path).
+
     ## Example
     ```python
     def unique(items):
@@ -84,7 +93,11 @@ class MembershipInListInLoop(Rule):
 
     Not flagged: sets and dicts, small literal lists and tuples (`x in (1, 2, 3)`), lists
     rebuilt inside the loop, lists known to be sorted (ALG008 suggests `bisect` there), loops
-    bounded by a small constant.
+    bounded by a small constant; tests on a path that leaves the loop (`return`, `raise`,
+    `break`), which run once; tests in an `except TypeError` handler or in the `try` it guards
+    (the elements may be unhashable: a set is what raised, or would raise); lists written by
+    position in the loop (`while None in sizes: ... sizes[i] = size`), an array of slots whose
+    values a set cannot follow.
 
     ## Speedup
     Measured by `bench/calibrate.py` de-duplicating `n` elements; grows linearly with `n`.
@@ -118,6 +131,14 @@ class MembershipInListInLoop(Rule):
         "def f(xs):\n    seen = []\n    return 1 in seen\n",
         "def f(d, xs):\n    d = {}\n    for x in xs:\n        if x in d:\n            print(x)\n",
         "def f(xs, k):\n    for x in xs:\n        if k in x:\n            print(x)\n",
+        # Low confidence, hidden by default: the arguments of one call; once, behind a lazy initialiser.
+        "def f(xs, *names):\n    ok = list(names)\n    return [x for x in xs if x in ok]\n",
+        "def f(self, xs):\n    if self._d is None:\n        seen = list(xs)\n        self._d = [x for x in xs if x in seen]\n",
+        # An array of slots written by position.
+        "def f(vs):\n    sizes = [v or None for v in vs]\n    while None in sizes:\n        sizes[sizes.index(None)] = 1\n",
+        # The fallback for unhashable elements.
+        "def f(xs, ys: list):\n    try:\n        s = set(ys)\n    except TypeError:\n"
+        "        return [x for x in xs if x in ys]\n    return [x for x in xs if x in s]\n",
     )
     invalid = (
         Invalid(
@@ -155,6 +176,13 @@ class MembershipInListInLoop(Rule):
         # Rebuilt on every iteration of the loop: each test searches a fresh, per-iteration list.
         if _rebinds_in_body(loops[0], container.id):
             return
+        # Written by position in the loop (`sizes[i] = size` while `None in sizes`): the list is an
+        # array of slots, and a set of its values cannot follow the slots it replaces.
+        if _stored_by_position(loops[0], container.id):
+            return
+        # In (or guarded by) `except TypeError`: the elements may be unhashable, a set would raise.
+        if in_type_error_guard(ctx, node):
+            return
         fn = ctx.function_of(node)
         if fn is not None:
             uses = name_uses(ctx, fn).get(container.id)
@@ -166,7 +194,11 @@ class MembershipInListInLoop(Rule):
         if len(test) > 40:
             test = test[:39] + "…"
         message = self.template.format(test=test, kind=kind, name=container.id)
-        ctx.report(self, node, message, fix=lambda: self._fix(ctx, container))
+        scale = searched(ctx, container, loops)
+        ctx.report(
+            self, node, message, fix=lambda: self._fix(ctx, container),
+            confidence=scale.confidence, evidence=scale.evidence,
+        )  # fmt: skip
 
     def _fix(self, ctx: Context, container: ast.Name) -> Fix | None:
         fn = ctx.function_of(container)
@@ -197,6 +229,19 @@ def _rebinds_in_body(loop: ast.AST, name: str) -> bool:
     body = getattr(loop, "body", None)
     if isinstance(body, list):
         return any(assigned_in(stmt, name) for stmt in body)
+    return False
+
+
+def _stored_by_position(loop: ast.AST, name: str) -> bool:
+    """``name[...] = ...`` or ``del name[...]`` somewhere in ``loop``."""
+    for sub in walk(loop):
+        if (
+            isinstance(sub, ast.Subscript)
+            and not isinstance(sub.ctx, ast.Load)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id == name
+        ):
+            return True
     return False
 
 

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import constant_bounded
+from perfsquad.analyzers.algorithms._evidence import on_error_path
+from perfsquad.analyzers.algorithms._shared import constant_bounded, in_type_error_guard
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule
+from perfsquad.semantics.scale import Scale, loop_scale, weakest
 from perfsquad.syntax import walk
 
 
@@ -14,6 +16,25 @@ def _names(node: ast.AST) -> set[str]:
 
 def _targets(loop: ast.For | ast.AsyncFor) -> set[str]:
     return {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
+
+
+def _bare(node: ast.expr) -> set[str]:
+    """The name ``node`` is, when it is a bare name."""
+    return {node.id} if isinstance(node, ast.Name) else set()
+
+
+def _indices(loop: ast.For | ast.AsyncFor) -> set[str]:
+    """The loop's position variables: the target of ``range(...)``, the first target of
+    ``enumerate(...)``."""
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)):
+        return set()
+    if it.func.id == "range" and isinstance(loop.target, ast.Name):
+        return {loop.target.id}
+    if it.func.id == "enumerate" and isinstance(loop.target, ast.Tuple) and loop.target.elts:
+        first = loop.target.elts[0]
+        return {first.id} if isinstance(first, ast.Name) else set()
+    return set()
 
 
 class NestedLoopJoin(Rule):
@@ -27,6 +48,11 @@ class NestedLoopJoin(Rule):
     That is a join done by comparing every pair: O(n·m) comparisons. Indexing one side by its
     key in a dict first (O(m)) and looking each element of the other side up (O(1) each) gives
     the same pairs in O(n + m).
+
+    **Confidence** (see `evidence`): the weaker of the two loops' scales
+    (`semantics.scale.loop_scale`): both over parameters is `high`; a side over a fixed few (a
+    literal, `*args`, `range(<const>)`, a size parameter with a small default such as `W=55`) or
+    run once is `low`, hidden by default; one level lower in an `except` handler.
 
     ## Example
     ```python
@@ -53,6 +79,11 @@ class NestedLoopJoin(Rule):
     keeps every match, in the inner collection's order), and `==` between different types (a
     custom `__eq__`, `1 == 1.0 == True`) may match pairs that hashing treats differently.
 
+    Not flagged: an `if`/`else` (or `elif`) whose other arm does work for every non-matching pair
+    (all pairs are visited anyway); `i == j` between the two loops' positions (`range`, or the
+    index of `enumerate`): the diagonal of a sweep, not a join on keys; loops in an
+    `except TypeError` handler or in the `try` it guards (the keys may be unhashable).
+
     ## Speedup
     Not calibrated (no automatic fix). The comparisons drop from n·m to n + m.
 
@@ -76,6 +107,15 @@ class NestedLoopJoin(Rule):
         "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if y == 3:\n                print(x)\n",
         # The inner loop is constant-bounded.
         "def f(xs):\n    for x in xs:\n        for c in (1, 2):\n            if x == c:\n                print(x)\n",
+        # Sizes that default to small constants (low confidence, hidden by default).
+        "def f(ys, W=55, H=20):\n    for h in range(H):\n        for i in range(W):\n            if ys[i] == h:\n"
+        "                print(i)\n",
+        # The diagonal of a sweep over positions.
+        "def f(xs):\n    for i, a in enumerate(xs):\n        for j, b in enumerate(xs):\n            if i == j:\n"
+        "                print(a, b)\n",
+        # The other arm works on every pair.
+        "def f(xs, ys):\n    for x in xs:\n        for y in ys:\n            if x.k == y.k:\n                print(x)\n"
+        "            else:\n                print(x, y)\n",
     )
     invalid = (
         Invalid(
@@ -100,9 +140,18 @@ class NestedLoopJoin(Rule):
             return
         if len(node.body) != 1 or not isinstance(node.body[0], ast.If) or node.orelse:
             return
-        test = node.body[0].test
+        branch = node.body[0]
+        if branch.orelse:
+            return  # the other arm does work for every non-matching pair: all pairs are visited anyway
+        test = branch.test
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
             return
+        if _indices(outer) & _bare(test.left) and _indices(node) & _bare(test.comparators[0]):
+            return  # `i == j` on two positions: the diagonal of a sweep, not a join on keys
+        if _indices(node) & _bare(test.left) and _indices(outer) & _bare(test.comparators[0]):
+            return
+        if in_type_error_guard(ctx, node):
+            return  # the keys may be unhashable: a dict index is what failed
         left, right = _names(test.left), _names(test.comparators[0])
 
         def only(names: set[str], mine: set[str], other: set[str]) -> bool:
@@ -114,5 +163,9 @@ class NestedLoopJoin(Rule):
         ):
             return
         message = self.template.format(outer=ctx.text(outer.iter)[:30], inner=ctx.text(node.iter)[:30])
-        ctx.report(self, ctx.header_span(node), message)
+        sides = loop_scale(outer, ctx), loop_scale(node, ctx)
+        low = weakest(*sides)
+        evidence = f"outer loop {sides[0].evidence}; inner loop {sides[1].evidence}"
+        scale = on_error_path(ctx, node, Scale(low.confidence, evidence))
+        ctx.report(self, ctx.header_span(node), message, confidence=scale.confidence, evidence=scale.evidence)
 

@@ -6,9 +6,10 @@ from perfsquad.analyzers.algorithms._shared import line_start_edit, multi_edit_f
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.memo import MemoKey
-from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.complexity import calls_per_run, estimator_for
+from perfsquad.semantics.scale import Scale
 from perfsquad.syntax import walk
 
 
@@ -23,6 +24,10 @@ class OverlappingRecursion(Rule):
     The calls form a tree whose size grows exponentially (naive Fibonacci makes about 1.6ⁿ calls)
     although there are only n distinct subproblems. Caching results (`functools.cache`) solves
     each subproblem once: O(n) calls.
+
+    **Confidence** (see `evidence`): `medium`, since the exponent is the argument the caller
+    passes; `low` (hidden by default) when every call from outside the function passes a literal
+    for the shrinking argument (`hermite(15, y)` in a benchmark): the cost is then fixed.
 
     ## Example
     ```python
@@ -91,6 +96,8 @@ class OverlappingRecursion(Rule):
         # Divide and conquer on halves.
         "def total(xs):\n    if len(xs) < 2:\n        return sum(xs)\n    mid = len(xs) // 2\n"
         "    return total(xs[:mid]) + total(xs[mid:])\n",
+        # Only ever called with a literal size: a fixed cost (low confidence, hidden by default).
+        "def bench():\n    def h(n):\n        return 1 if n < 2 else h(n - 1) + h(n - 2)\n    return h(15)\n",
         # One call per run (exclusive branches).
         "def fact(n):\n    if n < 2:\n        return 1\n    return n * fact(n - 1)\n",
         "def down(n):\n    if n % 2:\n        return down(n - 1)\n    return down(n - 2) if n > 0 else 0\n",
@@ -142,7 +149,11 @@ class OverlappingRecursion(Rule):
         if not all(kinds):
             return
         message = self.template.format(name=node.name, calls=per_run)
-        ctx.report(self, _name_span(ctx, node), message, fix=lambda: self._fix(ctx, node))
+        scale = _argument_scale(ctx, node, params, calls)
+        ctx.report(
+            self, _name_span(ctx, node), message, fix=lambda: self._fix(ctx, node),
+            confidence=scale.confidence, evidence=scale.evidence,
+        )  # fmt: skip
 
     def _fix(self, ctx: Context, node: ast.FunctionDef) -> Fix | None:
         if node.decorator_list or isinstance(ctx.parent(node), ast.ClassDef):
@@ -190,6 +201,32 @@ def _maybe_recursive(ctx: Context, fn: ast.FunctionDef) -> bool:
                     inside += 1
                 break
     return inside >= 2
+
+
+def _argument_scale(ctx: Context, fn: ast.FunctionDef, params: list[str], own: list[ast.Call]) -> Scale:
+    """The exponent is the shrinking argument: when every call from outside the function passes
+    it as a literal (``hermite(15, y)`` in a benchmark), the cost is fixed, whatever it is."""
+    shrinking = {i for call in own for i, arg in enumerate(call.args) if isinstance(arg, ast.BinOp)}
+    outside = [
+        call
+        for call in ctx.named_calls().calls(frozenset({fn.name}))
+        if not any(call is c for c in own) and not any(anc is fn for anc in ctx.ancestors(call))
+    ]
+    constant = [
+        call
+        for call in outside
+        if all(i < len(call.args) and _int_literal(call.args[i]) for i in shrinking)
+    ]
+    if outside and len(constant) == len(outside) and shrinking:
+        first = constant[0]
+        shown = ", ".join(ast.unparse(first.args[i]) for i in sorted(shrinking))
+        return Scale(Confidence.LOW, f"only called with literal sizes ({fn.name}({shown}, …)): a fixed cost")
+    names = ", ".join(f"`{params[i]}`" for i in sorted(shrinking) if i < len(params))
+    return Scale(Confidence.MEDIUM, f"the number of calls grows exponentially with {names or 'the argument'}")
+
+
+def _int_literal(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int
 
 
 def _decrements(call: ast.Call, params: list[str]) -> bool:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_sequence, multi_edit_fix
+from perfsquad.analyzers.algorithms._evidence import once_note, repeated
+from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_sequence, multi_edit_fix, rebuilt_in
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line as import_insertion_line
-from perfsquad.model import Edit, Fix, FixSafety, Position, Span
+from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.scale import FIXED_ATTRIBUTES, Scale, iteration_scale
 from perfsquad.syntax import walk
 
 
@@ -32,6 +34,11 @@ class QuadraticConcatenation(Rule):
     list start does exactly that. `itertools.chain.from_iterable` walks the parts once (O(n)),
     and `list.extend` / `+=` on a list appends in place.
 
+    **Confidence** (see `evidence`): the loop's repetition (or, for `sum(..., [])`, the number of
+    parts): a parameter is `high`, an attribute or a call's result `medium`; a fixed few
+    (`range(x.ndim)`, `.rank`, a literal), code run once (at import, behind a lazy initialiser)
+    and a shape built from `.shape` parts (the dimensions of arrays) are `low`, hidden by default.
+
     ## Example
     ```python
     flat = sum(rows, [])
@@ -50,6 +57,11 @@ class QuadraticConcatenation(Rule):
     the error changes; and a list subclass with its own `__add__` is no longer called. The
     rewrite of `sum(..., ())` builds a `tuple(...)` the same way. Loops that concatenate get no
     automatic fix (use `extend`, `+=` on a list, or collect the parts and chain them once).
+
+    Not flagged: a tuple or list assigned a fresh value inside the loop (`opts = ()` per column,
+    then a few `opts += ("desc",)`): it holds what one iteration adds and does not grow across the
+    loop; a concatenation on a path that leaves the loop (`return`, `raise`, `break`); loops
+    bounded by a small constant.
 
     ## Speedup
     Measured by `bench/calibrate.py` flattening `n` two-element lists; grows linearly with `n`.
@@ -84,6 +96,10 @@ class QuadraticConcatenation(Rule):
         # A constant number of times.
         "def f():\n    acc = ()\n    for i in range(3):\n        acc += (i,)\n    return acc\n",
         "def sum(a, b):\n    return a\nflat = sum(rows, [])\n",
+        # The dimensions of arrays, a few per part (low confidence, hidden by default).
+        "def f(arrays):\n    shape = ()\n    for a in arrays:\n        shape += a.shape\n    return shape\n",
+        # Reset per iteration: a few flags per column, not a growing result.
+        "def f(cols):\n    for c in cols:\n        o = ()\n        if c:\n            o += ('desc',)\n        print(o)\n",
     )
     invalid = (
         Invalid(
@@ -92,8 +108,8 @@ class QuadraticConcatenation(Rule):
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "import itertools\nflat = sum((p for p in pairs), start=())\n",
-            fixed="import itertools\nflat = tuple(itertools.chain.from_iterable(p for p in pairs))\n",
+            "import itertools\ndef f(pairs):\n    return sum((p for p in pairs), start=())\n",
+            fixed="import itertools\ndef f(pairs):\n    return tuple(itertools.chain.from_iterable(p for p in pairs))\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid("def f(xs):\n    acc = []\n    for x in xs:\n        acc = acc + [x]\n    return acc\n"),
@@ -154,7 +170,12 @@ class QuadraticConcatenation(Rule):
             text = f"{kind}({head}.from_iterable({arg}))"
             return multi_edit_fix(ctx, [(node, text)], extra, self.fix_title, FixSafety.UNSAFE)
 
-        ctx.report(self, node, self.template.format(what=what, kind=kind), fix=fix)
+        parts = iteration_scale(node.args[0], ctx)
+        scale = once_note(ctx, node) or Scale(parts.confidence, f"joins the parts: {parts.evidence}")
+        ctx.report(
+            self, node, self.template.format(what=what, kind=kind), fix=fix,
+            confidence=scale.confidence, evidence=scale.evidence,
+        )  # fmt: skip
 
     def _check_assign(self, node: ast.Assign, ctx: Context) -> None:
         # acc = acc + part
@@ -166,12 +187,15 @@ class QuadraticConcatenation(Rule):
         name = node.targets[0].id
         if value.left.id != name:
             return
-        if not hot_loops(ctx, node) or not maybe_sequence(ctx, name):
+        loops = hot_loops(ctx, node)
+        if not loops or not maybe_sequence(ctx, name) or rebuilt_in(loops[0], name):
             return
         kind = local_kind(ctx, node.targets[0])
         if kind not in ("list", "tuple"):
             return
-        ctx.report(self, node, self.template.format(what=f"`{name} = {name} + …` in a loop", kind=kind))
+        scale = _growth_scale(ctx, node, loops, name, value.right)
+        message = self.template.format(what=f"`{name} = {name} + …` in a loop", kind=kind)
+        ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)
 
     def _check_augassign(self, node: ast.AugAssign, ctx: Context) -> None:
         # acc += part on a tuple (on a list, += extends in place)
@@ -179,9 +203,20 @@ class QuadraticConcatenation(Rule):
             return
         if isinstance(node.value, ast.Constant | ast.BinOp | ast.JoinedStr | ast.List):
             return  # counters (`i += 1`), strings, lists (+= extends in place)
-        if not hot_loops(ctx, node) or not maybe_sequence(ctx, node.target.id):
+        loops = hot_loops(ctx, node)
+        if not loops or not maybe_sequence(ctx, node.target.id) or rebuilt_in(loops[0], node.target.id):
             return
         if local_kind(ctx, node.target) != "tuple":
             return
         name = node.target.id
-        ctx.report(self, node, self.template.format(what=f"`{name} += …` in a loop", kind="tuple"))
+        scale = _growth_scale(ctx, node, loops, name, node.value)
+        message = self.template.format(what=f"`{name} += …` in a loop", kind="tuple")
+        ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)
+
+
+def _growth_scale(ctx: Context, node: ast.AST, loops: list[ast.AST], name: str, part: ast.expr) -> Scale:
+    """How sure the concatenation grows: the loops that repeat it; but the parts of a shape
+    (`shape += v.shape`) are the dimensions of arrays, a few each."""
+    if isinstance(part, ast.Attribute) and part.attr in FIXED_ATTRIBUTES:
+        return Scale(Confidence.LOW, f"`{name}` joins `.{part.attr}` parts, fixed by each object's declaration")
+    return repeated(ctx, node, loops, f"`{name}` grows")

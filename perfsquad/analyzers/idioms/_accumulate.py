@@ -14,7 +14,9 @@ import ast
 from dataclasses import dataclass, field
 
 from perfsquad.context import FUNCTIONS, Context
+from perfsquad.memo import MemoKey
 from perfsquad.model import FixSafety
+from perfsquad.semantics.flow import later_read
 from perfsquad.syntax import walk
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
@@ -88,6 +90,36 @@ def match_accumulator(ctx: Context, loop: ast.For) -> AccumulatorLoop | None:
     return AccumulatorLoop(init, loop, name, stmt, condition)
 
 
+def loop_variable_escape(ctx: Context, acc: AccumulatorLoop) -> str | None:
+    """Why no one-expression rewrite may replace the loop: the loop variable is read after it.
+
+    A comprehension (or the generator given to ``join``/``sum``/``Counter``) binds its variable
+    in its own scope, so after the rewrite nothing binds it in the function any more: a read
+    that follows the loop on some path (its next statements, an ``except`` handler or
+    ``finally`` around it, the next iteration of an enclosing loop, a closure) would raise
+    ``NameError`` or see an older value. Rebinding the name first (``x = ...``, reusing it as the
+    next loop's target) makes the read harmless: :func:`perfsquad.semantics.flow.later_read`
+    follows every path. None when no read can see the loop's binding."""
+    memo = ctx.memo(_ESCAPES, dict)
+    if acc.loop in memo:
+        return memo[acc.loop]
+    message: str | None = None
+    for name in sorted(acc.target_names):
+        found = later_read(acc.loop, name, ctx.parent)
+        if found is not None:
+            line = getattr(found.node, "lineno", acc.loop.lineno)
+            message = (
+                f"no fix: the loop variable `{name}` is read {found.where} (line {line}); a comprehension"
+                " does not bind it there, so the rewrite would raise NameError or change that value"
+            )
+            break
+    memo[acc.loop] = message
+    return message
+
+
+_ESCAPES: MemoKey[dict[ast.AST, str | None]] = MemoKey("idioms.loop_variable_escape")
+
+
 def rewrite_blockers(ctx: Context, acc: AccumulatorLoop, *exprs: ast.expr) -> bool:
     """True when no expression rewrite is possible at all (the finding stays, without a fix)."""
     parts: list[ast.AST] = [acc.loop.target, *exprs]
@@ -98,30 +130,16 @@ def rewrite_blockers(ctx: Context, acc: AccumulatorLoop, *exprs: ast.expr) -> bo
             if isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
                 return True
     # Class bodies: a comprehension cannot see the class's own names.
-    return isinstance(ctx.scope_of(acc.loop), ast.ClassDef)
+    if isinstance(ctx.scope_of(acc.loop), ast.ClassDef):
+        return True
+    return loop_variable_escape(ctx, acc) is not None
 
 
 def behaviour_reasons(ctx: Context, acc: AccumulatorLoop) -> list[str]:
-    """Edge cases where the one-expression rewrite differs from the loop."""
+    """Edge cases where the one-expression rewrite differs from the loop (a read of the loop
+    variable after it blocks the rewrite instead: see :func:`loop_variable_escape`)."""
     reasons: list[str] = []
     scope = ctx.scope_of(acc.loop)
-    loop_end = (acc.loop.end_lineno or acc.loop.lineno, acc.loop.end_col_offset or 0)
-    targets = acc.target_names
-    later_reads = sorted(
-        {
-            n.id
-            for n in walk(scope)
-            if isinstance(n, ast.Name)
-            and n.id in targets
-            and (n.lineno, n.col_offset) > loop_end
-            and ctx.scope_of(n) is scope
-        }
-    )
-    if later_reads:
-        reasons.append(
-            f"the loop variable {', '.join(f'`{n}`' for n in later_reads)} is used after the loop;"
-            " a comprehension does not leak it"
-        )
     for anc in ctx.ancestors(acc.loop):
         if isinstance(anc, (*FUNCTIONS, ast.Lambda)):
             break
@@ -131,13 +149,19 @@ def behaviour_reasons(ctx: Context, acc: AccumulatorLoop) -> list[str]:
                 " instead of partially filled"
             )
             break
-    if isinstance(scope, ast.Module) and not later_reads:
+    if isinstance(scope, ast.Module):
         reasons.append("at module level the loop variable is a module attribute the comprehension would not define")
     for n in walk(scope):
         if isinstance(n, ast.Global | ast.Nonlocal) and acc.name in n.names:
             reasons.append(f"`{acc.name}` is declared {type(n).__name__.lower()}")
             break
     return reasons
+
+
+def refusal_notes(ctx: Context, acc: AccumulatorLoop) -> tuple[str, ...]:
+    """The finding's note when the rewrite is refused because the loop variable is read later."""
+    escape = loop_variable_escape(ctx, acc)
+    return (escape,) if escape is not None else ()
 
 
 def safety_for(reasons: list[str], base: FixSafety = FixSafety.SAFE) -> FixSafety:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.idioms.keys_membership import keys_call
+from perfsquad.analyzers.idioms._scale import loop_confidence
+from perfsquad.analyzers.idioms.keys_membership import class_defines, keys_call, receiver_class
 from perfsquad.analyzers.idioms.range_len_index import (
     IndexedReads,
     analyze_indexed_loop,
@@ -17,11 +18,69 @@ from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 
+_EXITS = (ast.Return, ast.Raise)
+
+
+def _without_items(ctx: Context, cls: ast.ClassDef | None, depth: int = 0) -> bool:
+    """``cls`` is a class of this module that has no ``items()``: neither it nor its bases define
+    one, and every base is a class of the module too (an imported base, ``Mapping`` or ``dict``,
+    may provide it)."""
+    if cls is None or depth > 8 or class_defines(ctx, cls, _ITEMS):
+        return False
+    local = ctx.io.classes()
+    for base in cls.bases:
+        found = local.get(base.id) if isinstance(base, ast.Name) else None
+        if found is None or found is cls or not _without_items(ctx, found, depth + 1):
+            return False
+    return True
+
+
+_ITEMS = frozenset({"items"})
+
+
+def leaves_loop(ctx: Context, node: ast.AST, loop: ast.For) -> bool:
+    """``node`` runs at most once per execution of ``loop``: its statement (or one after it in
+    the same block, unconditionally) returns, raises or breaks out of ``loop`` (a ``break``
+    of an inner loop only leaves that one)."""
+    child: ast.AST = node
+    inner_loop = False
+    for anc in ctx.ancestors(node):
+        if isinstance(anc, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            return False
+        if anc is not loop and isinstance(anc, ast.For | ast.AsyncFor | ast.While) and any(s is child for s in anc.body):
+            inner_loop = True  # a `break` here leaves this inner loop only
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(anc, field, None)
+            if not isinstance(block, list) or not any(s is child for s in block):
+                continue
+            if isinstance(anc, ast.Try) and field == "finalbody":
+                break
+            rest = block[next(i for i, s in enumerate(block) if s is child) :]
+            for stmt in rest:
+                if isinstance(stmt, _EXITS) or (isinstance(stmt, ast.Break) and not inner_loop):
+                    return True
+        if anc is loop:
+            return False
+        child = anc
+    return False
+
 
 class DictLookupInKeyLoop(Rule):
     """
     ## What it does
     Flags `for k in d:` (or `for k in d.keys():`) loops whose body reads `d[k]`.
+
+    Not flagged when `d` is an instance of a class of the module (`self`, or built by a call of
+    that class before the loop) that has no `items()` (none defined, and no base from elsewhere
+    that could provide one): `d[k]` may create or compute what iteration does not hold, and there
+    is no `items()` to iterate. Nor when every read of `d[k]` is on the way out of the loop (its
+    statement, or one after it in the same block, returns, raises or breaks out):
+    `for cls in handlers: if ...: return handlers[cls]` looks up once per call, not per key.
+
+    Confidence: the rewrite saves a hash lookup per key, so a finding is at most `medium`:
+    `medium` where `d` is of unknown size (a parameter, an attribute, a call's result), `low`
+    (shown with `--confidence low`) for a literal or a container built from one
+    (`immutabledict({...})`), `**kwargs`, or code that runs once at import.
 
     ## Why is this bad?
     Every `d[k]` hashes the key and searches the dict again for a value the iteration already
@@ -78,6 +137,16 @@ class DictLookupInKeyLoop(Rule):
         scales_with="n = entries iterated",
     )
     valid = (
+        # Read only on the way out of the loop: once per call, not per key.
+        "def f(d, x):\n    for k in d:\n        if k.match(x):\n            return d[k]\n",
+        "def f(d, x):\n    for k in d:\n        if k.match(x):\n            found = d[k]\n            break\n"
+        "    return found\n",
+        "def f(d, x):\n    for k in d:\n        if k == x:\n            raise KeyError(d[k])\n",
+        "def f(d, x):\n    for k in d:\n        if k == x:\n            log(d[k])\n            return None\n",
+        # A class of the module with `[]` and iteration but no `items()` (a lazy registry).
+        "class Handler:\n    def __iter__(self):\n        return iter(self._aliases)\n"
+        "    def __getitem__(self, alias):\n        return self._create(alias)\n"
+        "    def close_all(self):\n        for alias in self:\n            self[alias].close()\n",
         # Only stored to.
         "def f(d: dict):\n    for k in d:\n        d[k] = 0\n",
         # Another dict, another key, or not a plain name.
@@ -128,6 +197,28 @@ class DictLookupInKeyLoop(Rule):
             fixed="def f(self):\n    for value in self.cache.values():\n        use(value)\n",
             safety=FixSafety.UNSAFE,
         ),
+        # Look-alikes: a `return` after a lookup that runs per key, a `break` of an inner loop.
+        Invalid(
+            "def f(d: dict, key):\n    for k in d:\n        print(d[k])\n        if k == key:\n            return None\n",
+            fixed="def f(d: dict, key):\n    for k, value in d.items():\n        print(value)\n        if k == key:\n"
+            "            return None\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(d: dict, xs):\n    for k in d:\n        for _ in xs:\n            print(d[k])\n            break\n",
+            fixed="def f(d: dict, xs):\n    for value in d.values():\n        for _ in xs:\n            print(value)\n"
+            "            break\n",
+            safety=FixSafety.SAFE,
+        ),
+        # Look-alike: a class of the module that subclasses an imported mapping may have `items()`.
+        Invalid(
+            "from collections.abc import Mapping\nclass Row(Mapping):\n    def __iter__(self):\n"
+            "        return iter(self._keys)\n    def dump(self):\n        for k in self:\n            print(k, self[k])\n",
+            fixed="from collections.abc import Mapping\nclass Row(Mapping):\n    def __iter__(self):\n"
+            "        return iter(self._keys)\n    def dump(self):\n        for k, value in self.items():\n"
+            "            print(k, value)\n",
+            safety=FixSafety.UNSAFE,
+        ),
         # Flagged, no fix: the key is reassigned in the body.
         Invalid("def f(d):\n    for k in d:\n        print(d[k])\n        k = 0\n"),
     )
@@ -145,12 +236,14 @@ class DictLookupInKeyLoop(Rule):
         if ctx.whole and not self._reads.within(ctx, key, node):
             return  # no `...[key]` anywhere in the loop: nothing to walk it for
         info = analyze_indexed_loop(ctx, node, mapping, key)
-        if not info.loads:
-            return
+        if not info.loads or all(leaves_loop(ctx, load, node) for load in info.loads):
+            return  # a lookup on the way out of the loop runs once, not per key
         # Only now the scope's types (inferred for the whole function): most loops never index.
         kind = ctx.type_of(mapping)
         if kind != UNKNOWN and kind not in MAPPINGS:
             return
+        if kind == UNKNOWN and _without_items(ctx, receiver_class(ctx, mapping)):
+            return  # a class of the module with `[]` and iteration but no `items()`: not a mapping to rewrite
 
         def fix() -> Fix | None:
             if info.blockers:
@@ -181,4 +274,5 @@ class DictLookupInKeyLoop(Rule):
             safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
             return replace_spans(ctx, replacements, title, safety, node)
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        ctx.report(self, ctx.header_span(node), fix=fix, confidence=scale.confidence, evidence=scale.evidence)

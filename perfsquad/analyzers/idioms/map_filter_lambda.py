@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.idioms._scale import data_confidence
 from perfsquad.analyzers.idioms.any_all_loop import operand_text
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
@@ -41,6 +42,11 @@ class MapFilterLambda(Rule):
     """
     ## What it does
     Flags `map(lambda x: ..., xs)` and `filter(lambda x: ..., xs)`.
+
+    Confidence: the rewrite saves a call per element, so a finding is at most `medium`: `medium`
+    where `xs` is of unknown size (a parameter, an attribute, a call's result), `low` (shown with
+    `--confidence low`) for a literal, `**kwargs` or code that runs once at import. The evidence
+    names what is mapped.
 
     ## Why is this bad?
     The lambda is a Python function called once per element: a frame, argument passing and a
@@ -117,38 +123,38 @@ class MapFilterLambda(Rule):
     )
     invalid = (
         Invalid(
-            "ys = list(map(lambda x: x * 2, xs))\n",
-            fixed="ys = [x * 2 for x in xs]\n",
+            "def f(xs):\n    ys = list(map(lambda x: x * 2, xs))\n    return ys\n",
+            fixed="def f(xs):\n    ys = [x * 2 for x in xs]\n    return ys\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "ys = set(filter(lambda w: w.strip(), words))\n",
-            fixed="ys = {w for w in words if w.strip()}\n",
+            "def f(words):\n    ys = set(filter(lambda w: w.strip(), words))\n    return ys\n",
+            fixed="def f(words):\n    ys = {w for w in words if w.strip()}\n    return ys\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "total = sum(map(lambda a, b: a * b, xs, ys))\n",
-            fixed="total = sum(a * b for a, b in zip(xs, ys))\n",
+            "def f(xs, ys):\n    total = sum(map(lambda a, b: a * b, xs, ys))\n    return total\n",
+            fixed="def f(xs, ys):\n    total = sum(a * b for a, b in zip(xs, ys))\n    return total\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "s = ', '.join(map(lambda x: x.upper(), items))\n",
-            fixed="s = ', '.join(x.upper() for x in items)\n",
+            "def f(items):\n    s = ', '.join(map(lambda x: x.upper(), items))\n    return s\n",
+            fixed="def f(items):\n    s = ', '.join(x.upper() for x in items)\n    return s\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "top = sorted(filter(lambda x: x if x else 0, xs), reverse=True)\n",
-            fixed="top = sorted((x for x in xs if (x if x else 0)), reverse=True)\n",
+            "def f(xs):\n    top = sorted(filter(lambda x: x if x else 0, xs), reverse=True)\n    return top\n",
+            fixed="def f(xs):\n    top = sorted((x for x in xs if (x if x else 0)), reverse=True)\n    return top\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "for y in map(lambda x: (x, x), xs):\n    print(y)\n",
-            fixed="for y in ((x, x) for x in xs):\n    print(y)\n",
+            "def f(xs):\n    for y in map(lambda x: (x, x), xs):\n        print(y)\n",
+            fixed="def f(xs):\n    for y in ((x, x) for x in xs):\n        print(y)\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "ys = map(lambda x: x + 1, xs)\n",
-            fixed="ys = (x + 1 for x in xs)\n",
+            "def f(xs):\n    ys = map(lambda x: x + 1, xs)\n    return ys\n",
+            fixed="def f(xs):\n    ys = (x + 1 for x in xs)\n    return ys\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
@@ -157,12 +163,12 @@ class MapFilterLambda(Rule):
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "ys = list(map(lambda x: next(it), xs))\n",
-            fixed="ys = [next(it) for x in xs]\n",
+            "def f(xs, it):\n    ys = list(map(lambda x: next(it), xs))\n    return ys\n",
+            fixed="def f(xs, it):\n    ys = [next(it) for x in xs]\n    return ys\n",
             safety=FixSafety.UNSAFE,
         ),
         # Flagged, no fix: the walrus would bind in the enclosing scope.
-        Invalid("ys = list(map(lambda x: (y := x), xs))\n"),
+        Invalid("def f(xs):\n    ys = list(map(lambda x: (y := x), xs))\n    return ys\n"),
     )
 
     def check(self, node: ast.Call, ctx: Context) -> None:
@@ -226,7 +232,15 @@ class MapFilterLambda(Rule):
             return replace_node(ctx, replaced, text, title, safety)
 
         reported = wrapper if wrapper is not None else node
-        ctx.report(self, reported, self.message.format(func=func), fix=fix)
+        scale = data_confidence(self, node, node, ctx)
+        ctx.report(
+            self,
+            reported,
+            self.message.format(func=func),
+            fix=fix,
+            confidence=scale.confidence,
+            evidence=scale.evidence,
+        )
 
     @staticmethod
     def _consumed(ctx: Context, node: ast.Call, parent: ast.AST | None) -> bool:

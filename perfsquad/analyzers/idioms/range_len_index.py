@@ -6,8 +6,10 @@ import builtins
 import keyword
 from dataclasses import dataclass, field
 
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.context import FUNCTIONS, LOOPS, Context
 from perfsquad.fixes import replace_spans
+from perfsquad.memo import MemoKey
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.types import MAPPINGS, SEQUENCES, UNKNOWN
@@ -218,7 +220,7 @@ def analyze_indexed_loop(ctx: Context, loop: ast.For, container: ast.expr, index
         ):
             result.blockers.append(f"`{shown}` is reassigned in the loop body")
         elif isinstance(node, ast.Call) and not shadowed:
-            mutator = _mutating_call(ctx, node, prefixes)
+            mutator = mutating_call(ctx, node, prefixes)
             if mutator is not None:
                 result.mutators.append(mutator)
         stack.extend((child, nested, shadowed) for child in children(node))
@@ -240,7 +242,7 @@ def analyze_indexed_loop(ctx: Context, loop: ast.For, container: ast.expr, index
     return result
 
 
-def _mutating_call(ctx: Context, call: ast.Call, prefixes: set[tuple[str, ...]]) -> str | None:
+def mutating_call(ctx: Context, call: ast.Call, prefixes: set[tuple[str, ...]]) -> str | None:
     """``xs.append(...)`` or ``f(xs)``: a call that could change the container; None if not."""
     func = call.func
     if isinstance(func, ast.Attribute) and chain_parts(func.value) in prefixes:
@@ -306,6 +308,40 @@ def replacement_reasons(ctx: Context, loop: ast.For, info: IndexedLoop, containe
     return reasons
 
 
+def _iterates_itself(ctx: Context, loop: ast.For, container: ast.expr) -> bool:
+    """``for i in range(len(self)): yield self[i]`` in the class's own ``__iter__``: iterating
+    ``self`` there would call that very ``__iter__`` again (endless recursion); indexing through
+    ``__getitem__`` is the only way."""
+    function = ctx.function_of(loop)
+    if function is None or function.name != "__iter__" or not isinstance(container, ast.Name):
+        return False
+    params = [*function.args.posonlyargs, *function.args.args]
+    return bool(params) and params[0].arg == container.id and isinstance(ctx.parent(function), ast.ClassDef)
+
+
+def is_cython_module(ctx: Context) -> bool:
+    """A module compiled by Cython in pure-Python mode (it imports ``cython``, or says ``# cython:``
+    in its first lines): there ``for i in range(len(xs))`` with a C-typed index is a C loop and
+    ``xs[i]`` a direct list access, so CPython's measured costs of indexing do not apply."""
+    return ctx.memo(_CYTHON, lambda: _imports_cython(ctx))
+
+
+def _imports_cython(ctx: Context) -> bool:
+    if ctx.path.endswith((".pyx", ".pxd")):
+        return True
+    for node in ctx.nodes(ast.Import):
+        if any(alias.name == "cython" or alias.name.startswith("cython.") for alias in node.names):
+            return True
+    for imported in ctx.nodes(ast.ImportFrom):
+        if imported.level == 0 and imported.module is not None and imported.module.split(".", 1)[0] == "cython":
+            return True
+    head = ctx.source.text[:2000]
+    return any(line.startswith("# cython:") for line in head.splitlines()[:10])
+
+
+_CYTHON: MemoKey[bool] = MemoKey("idioms.cython_module")
+
+
 def _range_len_arg(ctx: Context, iterable: ast.expr) -> ast.expr | None:
     """``xs`` from ``range(len(xs))`` or ``range(0, len(xs))``, with both builtins real."""
     if not (isinstance(iterable, ast.Call) and not iterable.keywords and iterable.args):
@@ -330,6 +366,15 @@ class RangeLenIndex(Rule):
     """
     ## What it does
     Flags `for i in range(len(xs)):` loops whose body reads `xs[i]`.
+
+    Not flagged in the class's own `__iter__` when `xs` is `self` (iterating `self` there would
+    call that `__iter__` again: indexing is the only way), nor in modules compiled by Cython in
+    pure-Python mode (they import `cython`, or say `# cython:`): there the loop with a C-typed
+    index is a C loop, and CPython's measured costs do not apply.
+
+    Confidence: the rewrite saves a constant per element, so a finding is at most `medium`:
+    `medium` where `xs` is of unknown size (a parameter, an attribute, a call's result), `low`
+    (shown with `--confidence low`) for a literal, or code that runs once at import.
 
     ## Why is this bad?
     Every `xs[i]` is an extra lookup of `xs`, of `i` and a subscript call per use, on top of the
@@ -406,6 +451,16 @@ class RangeLenIndex(Rule):
         # `range`/`len` are not the builtins.
         "from mylib import range\ndef f(xs):\n    for i in range(len(xs)):\n        print(xs[i])\n",
         "def f(xs, len):\n    for i in range(len(xs)):\n        print(xs[i])\n",
+        # Reported only with `--confidence low`: a literal, a constant range, once at import.
+        "def f():\n    xs = [1, 2]\n    for i in range(len(xs)):\n        print(i, xs[i])\n",
+        "xs = load()\nfor i in range(len(xs)):\n    print(xs[i])\n",
+        # The class's own __iter__: iterating self would recurse.
+        "class Ring:\n    def __iter__(self):\n        for i in range(len(self)):\n            yield self[i]\n",
+        # Compiled by Cython (pure-Python mode): a C loop with a C index.
+        "import cython\ndef f(rows: list):\n    i: cython.Py_ssize_t\n    for i in range(len(rows)):\n"
+        "        print(rows[i])\n",
+        "try:\n    import cython\nexcept ImportError:\n    from mylib import cython\n"
+        "def f(rows: list):\n    for i in range(len(rows)):\n        print(rows[i])\n",
         # xs[i] only inside a comprehension that rebinds i.
         "def f(xs):\n    for i in range(len(xs)):\n        print([xs[i] for i in (0, 1)])\n",
     )
@@ -416,8 +471,8 @@ class RangeLenIndex(Rule):
             safety=FixSafety.SAFE,
         ),
         Invalid(
-            "def f():\n    xs = [1, 2]\n    for i in range(len(xs)):\n        print(i, xs[i])\n",
-            fixed="def f():\n    xs = [1, 2]\n    for i, x in enumerate(xs):\n        print(i, x)\n",
+            "def f(xs: list):\n    for i in range(len(xs)):\n        print(i, xs[i])\n",
+            fixed="def f(xs: list):\n    for i, x in enumerate(xs):\n        print(i, x)\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
@@ -449,6 +504,18 @@ class RangeLenIndex(Rule):
             fixed="def f(self):\n    for item in self.items:\n        use(item)\n",
             safety=FixSafety.UNSAFE,
         ),
+        # Look-alikes: `self` outside `__iter__`, another sequence inside `__iter__`.
+        Invalid(
+            "class Ring:\n    def total(self):\n        for i in range(len(self)):\n            use(self[i])\n",
+            fixed="class Ring:\n    def total(self):\n        for item in self:\n            use(item)\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
+            "class Ring:\n    def __iter__(self):\n        for i in range(len(self.points)):\n"
+            "            yield self.points[i]\n",
+            fixed="class Ring:\n    def __iter__(self):\n        for point in self.points:\n            yield point\n",
+            safety=FixSafety.UNSAFE,
+        ),
         # Flagged, no fix: the list is read after an element is replaced.
         Invalid("def f(xs: list):\n    for i in range(len(xs)):\n        xs[i] = 0\n        print(xs[i])\n"),
     )
@@ -459,6 +526,8 @@ class RangeLenIndex(Rule):
             return
         index = node.target.id
         if index in (chain_parts(container) or ()) or ctx.type_of(container) in _NOT_INDEXED_BY_POSITION:
+            return
+        if _iterates_itself(ctx, node, container) or is_cython_module(ctx):
             return
         info = analyze_indexed_loop(ctx, node, container, index)
         if not info.loads:
@@ -498,4 +567,5 @@ class RangeLenIndex(Rule):
             safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
             return replace_spans(ctx, replacements, title, safety, node)
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        ctx.report(self, ctx.header_span(node), fix=fix, confidence=scale.confidence, evidence=scale.evidence)

@@ -12,7 +12,12 @@ from perfsquad.audit.roadmap import build_roadmap
 from perfsquad.audit.roi import RoiEstimate, SpeedupPoint, estimate
 from perfsquad.audit.shares import ShareIndex, statement_lines
 from perfsquad.calibration import running
+from perfsquad.config import Config
+from perfsquad.model import Confidence
 from perfsquad.profiling.model import FrameRef, FunctionStat, Profile
+
+# Every finding, whatever its evidence of scale (`lookup`'s `d` is not known to be a dict: low confidence).
+EVERY = Config(confidence=Confidence.LOW)
 
 # Three functions, each with one idiom finding: IDM007 (sorted()[0]), IDM006 (in d.keys()) and
 # IDM013 (list(map(lambda ...))). The profile below says how much time each of them took.
@@ -99,7 +104,7 @@ def test_share_of_a_statement_counts_each_sample_once(tmp_path: Path) -> None:
 
 def test_roadmap_ranks_by_roi(tmp_path: Path) -> None:
     path = _project(tmp_path)
-    report = analyze_source(path.read_text(), str(path), metrics=True)
+    report = analyze_source(path.read_text(), str(path), EVERY, metrics=True)
     codes = sorted(f.code for f in report.findings)
     assert codes == ["IDM006", "IDM007", "IDM007", "IDM013"]
     seconds = {2: 2.0, 6: 6.0, 10: 2.0}
@@ -132,7 +137,7 @@ def test_roadmap_ranks_by_roi(tmp_path: Path) -> None:
 
 def test_roadmap_without_profile_is_static_and_says_so(tmp_path: Path) -> None:
     path = _project(tmp_path)
-    report = analyze_source(path.read_text(), str(path), metrics=True)
+    report = analyze_source(path.read_text(), str(path), EVERY, metrics=True)
     items = build_roadmap([report], None)
     assert all(i.estimate.share is None and i.estimate.saved_seconds is None for i in items)
     ratios = [i.estimate.speedup.ratio if i.estimate.speedup else 1.0 for i in items]
@@ -213,7 +218,7 @@ def test_phase_three_routes_findings_by_what_their_code_waits_on(tmp_path: Path)
 
 def test_overlapping_estimates_are_marked(tmp_path: Path) -> None:
     path = _project(tmp_path)
-    report = analyze_source(path.read_text(), str(path), metrics=True)
+    report = analyze_source(path.read_text(), str(path), EVERY, metrics=True)
     f = str(path)
     frames = (FrameRef("main", f, 100), FrameRef("squares", f, 10), FrameRef("lowest", f, 2), FrameRef("lookup", f, 6))
     # squares' line 10 calls into lowest's line 2 (3 s), runs on its own (1 s); lookup is separate (1 s).
