@@ -27,8 +27,8 @@ import time
 
 
 def crunch(n):
-    xs = [(i * 7919) % 20011 for i in range(n)]
-    for _ in range(3):
+    xs = list(map(str, range(n)))  # unsorted ("10" < "2"), and no comprehension frame of its own
+    for _ in range(10):
         lowest = sorted(xs)[0]
     return lowest
 

@@ -124,7 +124,7 @@ async def test_handler_crashes_are_isolated(probe: ProbeClient) -> None:
 async def test_malformed_sources_never_stop_other_files(client: ProbeClient) -> None:
     tmp_path = client.root
     bad = {
-        "null.py": SAMPLE.replace("s = 0", "s = 0\x00"),
+        "null.py": SAMPLE.replace("counts = {}", "counts = {}\x00"),
         "deep.py": "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n",
         "brackets.py": "x = " + "[" * 100_000 + "\n",
         "concat.py": "x = " + " + ".join(["a"] * 20_000) + "\n",
