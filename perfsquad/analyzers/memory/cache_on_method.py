@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.memory._common import cache_decorator, method_kind
+from perfsquad.analyzers.memory._common import HIGH, LOW, cache_decorator, is_unbounded, method_kind, report
 from perfsquad.context import Context
+from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
+from perfsquad.syntax import walk
 
 
 class CacheOnMethod(Rule):
@@ -12,6 +14,12 @@ class CacheOnMethod(Rule):
     ## What it does
     Flags `functools.lru_cache` and `functools.cache` applied to an instance method (a function
     defined in a class body, not a `staticmethod` or `classmethod`).
+
+    Reported with high confidence when the cache is unbounded (`cache`, `maxsize=None`) and keyed
+    by instances. Only with `--confidence low`: a bounded `lru_cache` (at most `maxsize` instances
+    kept, typically on a long-lived object such as a dialect or a style), a cache keyed by classes
+    (a `classproperty` over it, a first parameter named `cls`), and a cache the module empties with
+    `cache_clear()`.
 
     ## Why is this bad?
     The cache lives on the class's function object, for as long as the class does, and its keys
@@ -70,15 +78,46 @@ class CacheOnMethod(Rule):
         "import functools\nclass A:\n    def m(self):\n        @functools.cache\n        def inner(x):\n"
         "            return x\n        return inner(1)\n",
         "class A:\n    @lru_cache\n    def f(self, x):\n        return x\n",  # not functools' (not imported)
+        # Bounded: at most `maxsize` instances alive (low).
+        "from functools import lru_cache\nclass A:\n    @lru_cache\n    def f(self, x):\n        return x\n",
+        "import functools as ft\nclass A:\n    @ft.lru_cache(64)\n    async def f(self):\n        return 1\n",
+        "import functools\nclass Dialect:\n    @functools.lru_cache()\n    def info(self, schema):\n"
+        "        return schema\n",
+        "from functools import lru_cache\nclass Style:\n    @lru_cache(maxsize=1024)\n    def combine(self, other):\n"
+        "        return other\n",
+        # Keyed by classes (a classproperty over the cache, a method taking `cls`): low.
+        "import functools\nclass E:\n    @classproperty\n    @functools.lru_cache(maxsize=None)\n"
+        "    def signature(cls):\n        return cls.__init__\n",
+        "import functools\nclass Mixin:\n    @functools.cache\n    def lookups(cls):\n        return cls.__mro__\n"
+        "    lookups = classmethod(lookups)\n",
+        # Emptied by cache_clear() in the module: low.
+        "import functools\nclass Registry:\n    @functools.cache\n    def get_models(self, flag=False):\n"
+        "        return flag\n    def reset(self):\n        self.get_models.cache_clear()\n",
     )
     invalid = (
         Invalid(
             "import functools\nclass A:\n    @functools.lru_cache(maxsize=None)\n    def f(self, x):\n        return x\n"
         ),
         Invalid("from functools import cache\nclass A:\n    @cache\n    def f(self, x):\n        return x\n"),
-        Invalid("from functools import lru_cache\nclass A:\n    @lru_cache\n    def f(self, x):\n        return x\n"),
-        Invalid("import functools as ft\nclass A:\n    @ft.lru_cache(64)\n    async def f(self):\n        return 1\n"),
+        # Unbounded, keyed by the instances (one per command run, per request...): high.
+        Invalid(
+            "import functools\nclass Command:\n    @functools.cache\n    def find_fixtures(self, label):\n"
+            "        return [label]\n"
+        ),
+        Invalid(
+            "import functools\nclass Job:\n    @functools.lru_cache(maxsize=None)\n    def plan(self, *, kind=None):\n"
+            "        return kind\n    def reset(self):\n        other.plan.cache_info()\n"
+        ),
     )
+
+    @classmethod
+    def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
+        """A finding depends on `<...>.name.cache_clear()` calls anywhere in the module."""
+        return frozenset(
+            ctx.text(call.func)
+            for call in walk(unit)
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "cache_clear"
+        )
 
     def check(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> None:
         if method_kind(node, ctx) != "method" or not (node.args.posonlyargs or node.args.args):
@@ -87,12 +126,52 @@ class CacheOnMethod(Rule):
             found = cache_decorator(ctx, dec)
             if found is None:
                 continue
-            kind, _ = found
+            kind, maxsize = found
+            confidence, evidence = _key_evidence(node, ctx, kind, maxsize)
             notes = (
                 "Unbounded: entries (and the instances in their keys) are never evicted."
-                if kind == "cache" or (isinstance(found[1], ast.Constant) and found[1].value is None)
+                if is_unbounded(kind, maxsize)
                 else "Bounded, but an instance stays alive until `maxsize` newer calls evict its entries.",
             )
             message = f"`{kind}` on a method keeps every `self` it is called on alive for the life of the class"
-            ctx.report(self, dec, message=message, notes=notes)
+            report(self, ctx, dec, confidence=confidence, evidence=evidence, message=message, notes=notes)
             return
+
+
+def _key_evidence(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context, kind: str, maxsize: ast.expr | None
+) -> tuple[Confidence, str]:
+    """How sure we are that the cache keeps an open-ended set of instances alive, and why."""
+    first = (node.args.posonlyargs or node.args.args)[0].arg
+    wrapped = [ctx.text(d.func if isinstance(d, ast.Call) else d).rsplit(".", 1)[-1] for d in node.decorator_list]
+    if first in ("cls", "klass", "mcs", "metacls") or any(w in _CLASS_WRAPPERS for w in wrapped):
+        # `@classproperty` over the cache, or a method of a metaclass: the key is a class.
+        return LOW, f"keyed by classes (first parameter `{first}`): bounded by the classes the code defines"
+    cls = ctx.parent(node)
+    owner = cls.name if isinstance(cls, ast.ClassDef) else "the class"
+    if not is_unbounded(kind, maxsize):
+        bound = ctx.text(maxsize) if maxsize is not None else "128"
+        return LOW, f"bounded by `maxsize={bound}`: at most that many `{owner}` instances kept alive"
+    cleared = _cache_clear_line(ctx, node.name)
+    if cleared is not None:
+        return LOW, f"emptied by `{node.name}.cache_clear()` (line {cleared}): instances are released with it"
+    return HIGH, f"keys include `self`: every `{owner}` instance it is called on stays alive for the process"
+
+
+_CLASS_WRAPPERS = frozenset({"classproperty", "class_property", "classmethod"})
+
+
+def _cache_clear_line(ctx: Context, name: str) -> int | None:
+    """The line of a ``<...>.name.cache_clear()`` call in the module, if there is one."""
+    for call in ctx.nodes(ast.Call):
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "cache_clear"
+            and (
+                (isinstance(func.value, ast.Attribute) and func.value.attr == name)
+                or (isinstance(func.value, ast.Name) and func.value.id == name)
+            )
+        ):
+            return call.lineno
+    return None

@@ -55,13 +55,16 @@ def _stored_name(node: ast.AST) -> str | None:
 
 
 def _bound_to_immutable(ctx: Context, name: ast.Name) -> bool:
-    """Every plain assignment to ``name`` in its scope is a str/bytes/tuple (and there is one)."""
+    """Every plain assignment to ``name`` in its scope is a str/bytes/tuple (and there is one).
+
+    ``name = name + piece`` keeps the type it adds to, so it is not counted."""
     scope = ctx.scope_of(name)
     kinds = {
         expr_type(n.value, ctx.imports)
         for n in walk(scope)
         if isinstance(n, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == name.id for t in n.targets)
+        and augmented_add(n, name.id) is None
         and ctx.scope_of(n) is scope
     }
     return len(kinds) == 1 and kinds <= _IMMUTABLE
@@ -71,8 +74,12 @@ class GrowingStringKept(Rule):
     """
     ## What it does
     Flags a loop that builds a string (or bytes, or tuple) by concatenation and also stores the
-    growing value on every iteration: `s += piece` followed by `results.append(s)`,
-    `seen.add(s)` or `table[key] = s` in the same loop (likewise `s = s + piece` for any type).
+    growing value on every iteration: `s += piece` (or `s = s + piece`) followed by
+    `results.append(s)`, `seen.add(s)` or `table[key] = s` in the same loop.
+
+    Only when the value is known to be a `str`, `bytes` or `tuple`: its name is bound to one in
+    its scope, its inferred type is one, or the piece added is one. `a = a + ndim` on integers
+    (an axis made positive, then stored) has the same shape and is not reported.
 
     ## Why is this bad?
     Each stored value is a separate copy of everything built so far: after `n` pieces the
@@ -117,6 +124,13 @@ class GrowingStringKept(Rule):
         "s = []\nfor x in xs:\n    s += [x]\n    out.append(s)\n",  # the same list object each time
         "s = ''\nfor x in xs:\n    s += x\n    out.append(len(s))\n",
         "s = ''\nfor x in xs:\n    s += x\n    if len(s) > 10:\n        out.append(s)\n        s = ''\n",
+        # Integers (an axis made positive, a running offset): no evidence of a string.
+        "def norm(axis, ndim):\n    axes = []\n    for a in axis:\n        if a < 0:\n            a = a + ndim\n"
+        "        axes.append(a)\n    return axes\n",
+        "def offsets(sizes):\n    pos = 0\n    out = []\n    for n in sizes:\n        pos = pos + n\n"
+        "        out.append(pos)\n    return out\n",
+        "def offsets(sizes):\n    total = 0\n    seen = {}\n    for k, n in sizes:\n        total += n\n"
+        "        seen[k] = total\n    return seen\n",
     )
     invalid = (
         Invalid(
@@ -125,6 +139,12 @@ class GrowingStringKept(Rule):
         ),
         Invalid("acc = ()\nwhile more():\n    acc = acc + (next_item(),)\n    seen[len(acc)] = acc\n"),
         Invalid("b = b''\nfor chunk in chunks:\n    b += chunk\n    history.add(b)\n"),
+        # The plain spelling, with a string bound before the loop or a string piece.
+        Invalid(
+            "def paths(parts):\n    p = ''\n    out = []\n    for x in parts:\n        p = p + x\n"
+            "        out.append(p)\n    return out\n"
+        ),
+        Invalid("def keys(parts, out):\n    for x in parts:\n        key = key + f'.{x}'\n        out.append(key)\n"),
     )
 
     def __init__(self) -> None:
@@ -176,9 +196,12 @@ class GrowingStringKept(Rule):
             if name in resets or name not in stored_names:
                 continue
             for stmt, target in stmts:
-                if isinstance(stmt, ast.AugAssign) and not (
+                # Both spellings need evidence that the value is a str/bytes/tuple: `a = a + ndim`
+                # on integers (an axis made positive) is the same shape as a growing string.
+                piece = augmented_add(stmt, name)
+                if not (
                     ctx.type_of(target) in _IMMUTABLE
-                    or expr_type(stmt.value, ctx.imports) in _IMMUTABLE
+                    or (piece is not None and expr_type(piece, ctx.imports) in _IMMUTABLE)
                     or _bound_to_immutable(ctx, target)
                 ):
                     continue

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import ast
 
+from perfsquad.analyzers.memory._common import HIGH, LOW, MEDIUM, report
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import replace_node
-from perfsquad.model import Fix, FixSafety
+from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.scale import runs_once
 from perfsquad.syntax import walk
 
 _OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open"})
@@ -26,12 +28,30 @@ def _is_open_call(ctx: Context, node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and ctx.qualified_name(node.func) in _OPENERS
 
 
+def _file_scale(ctx: Context, loop: ast.For | ast.comprehension, binding: ast.AST) -> tuple[Confidence, str]:
+    """How sure we are that the file read whole can be large: its size is the data's, unless the
+    loop runs once (at import, behind a lazy initialiser) or the path is a literal (a fixed file)."""
+    once = runs_once(loop, ctx)
+    if once is not None:
+        return LOW, f"holds the whole file in memory at once; {once}"
+    opener = next((n for n in walk(binding) if isinstance(n, ast.Call) and _is_open_call(ctx, n)), None)
+    path = opener.args[0] if opener is not None and opener.args else None
+    if isinstance(path, ast.Constant):
+        return MEDIUM, f"holds the whole file {path.value!r} in memory at once (a fixed file: its size is unknown)"
+    shown = f" `{ctx.text(path)[:40]}`" if path is not None else ""
+    return HIGH, f"holds the whole file{shown} in memory at once: its size is the data's, read from outside the program"
+
+
 class ReadWholeFileToIterate(Rule):
     """
     ## What it does
     Flags loops and comprehensions over `f.readlines()`, `f.read().splitlines()` or
     `f.read().split("\\n")` where `f` is a file object (bound by `with open(...) as f`,
     `f = open(...)`, or an `open(...)` call itself).
+
+    Confidence: high when the path comes from the program's data (a parameter, a computed path);
+    medium for a literal path (a fixed file of unknown size); low (not shown by default) when the
+    loop runs once, at import or behind a lazy initialiser.
 
     ## Why is this bad?
     The whole file is read into memory (the text plus a list of every line) before the first line
@@ -124,12 +144,12 @@ class ReadWholeFileToIterate(Rule):
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "for line in open('x.txt').readlines():\n    print(line)\n",
-            fixed="for line in open('x.txt'):\n    print(line)\n",
+            "def show():\n    for line in open('x.txt').readlines():\n        print(line)\n",
+            fixed="def show():\n    for line in open('x.txt'):\n        print(line)\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "fh = open('x.txt')\nwords = [w for w in fh.read().splitlines()]\n",
+            "def words(path):\n    fh = open(path)\n    return [w for w in fh.read().splitlines()]\n",
         ),
     )
 
@@ -160,9 +180,15 @@ class ReadWholeFileToIterate(Rule):
         binding = self._file_binding(receiver, node, ctx)
         if binding is None:
             return
+        confidence, evidence = _file_scale(ctx, node, binding)
         if not fixable:
-            ctx.report(
-                self, it, message="The whole file is read and split only to iterate its lines; iterate the file object"
+            report(
+                self,
+                ctx,
+                it,
+                confidence=confidence,
+                evidence=evidence,
+                message="The whole file is read and split only to iterate its lines; iterate the file object",
             )
             return
 
@@ -173,7 +199,7 @@ class ReadWholeFileToIterate(Rule):
                 title += " (unsafe: " + "; ".join(reasons) + ")"
             return replace_node(ctx, it, ctx.text(receiver), title, FixSafety.UNSAFE if reasons else FixSafety.SAFE)
 
-        ctx.report(self, it, fix=fix)
+        report(self, ctx, it, confidence=confidence, evidence=evidence, fix=fix)
 
     @staticmethod
     def _file_binding(receiver: ast.expr, node: ast.AST, ctx: Context) -> ast.AST | None:
