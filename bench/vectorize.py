@@ -3,8 +3,9 @@
 For every VEC rule with a ``Bench``: before/after timings at 10, 1,000 and 100,000 elements (the
 same timer and equality check as ``bench/calibrate.py``, imported from it), plus the break-even
 size below which the NumPy version is slower (scanned on powers of two). VEC008 (numba) is timed
-when numba is installed. Results are merged into ``perfsquad/data/speedups.json`` without touching
-other rules' entries; the demo comparison goes to ``bench/results/vectorize.json``.
+when numba is installed. Results are merged into the running Python's table
+(``perfsquad/data/speedups/<major>.<minor>.json``, see ``bench/calibrate.py``: the same interleaved
+rounds and medians) without touching other rules' entries; the demo comparison goes to ``bench/results/vectorize.json``.
 
 The demo: ``memoria.similarity.consolidate`` (pure-Python all-pairs cosine grouping of 400 vectors
 of 384 floats) against the matrix-product version below; both must give the same groups.
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "demo"))
 
-from calibrate import DEFAULT_OUT, calibrate, measure, write_results  # noqa: E402
+from calibrate import DEFAULT_OUT, ROUNDS, Pair, calibrate, interleaved, measure, write_results  # noqa: E402
 
 from perfsquad.analyzers import family_rules  # noqa: E402
 from perfsquad.rule import Bench  # noqa: E402
@@ -96,11 +97,13 @@ LIST_BENCHES = {
 }
 
 
-def list_ratios(code: str, sizes: list[int]) -> dict[str, float] | None:
+def list_ratios(code: str, sizes: list[int], rounds: int = ROUNDS) -> dict[str, float] | None:
     bench = LIST_BENCHES.get(code)
     if bench is None:
         return None
-    return {str(n): round(measure(bench, n)[2], 2) for n in sizes}
+    pairs = {n: Pair(bench, n) for n in sizes}
+    interleaved(pairs, rounds)
+    return {str(n): round(pair.stats()[0], 2) for n, pair in pairs.items()}
 
 
 # -- VEC008: numba on a loop with data-dependent control flow -------------------------------------

@@ -14,12 +14,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from perfsquad import __version__
 from perfsquad.config import Config, load_config
 from perfsquad.docs import rule_doc_url
 from perfsquad.model import FileReport, Finding, FixSafety, FunctionMetrics, Severity
+
+if TYPE_CHECKING:
+    from perfsquad.calibration import Calibration
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -29,6 +32,7 @@ def _codes(value: str) -> list[str]:
 
 
 _CORE_COMMANDS = ("check", "explain", "rules", "serve")
+_PYTHON_HELP = "the interpreter that runs the code, whose speedup table applies (default: the `python` setting, else this one)"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -45,6 +49,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
     check.add_argument("--select", type=_codes, help="comma-separated codes or prefixes to enable")
     check.add_argument("--ignore", type=_codes, help="comma-separated codes or prefixes to disable")
+    check.add_argument("--python", metavar="PATH|X.Y", help=_PYTHON_HELP)
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument("--confidence", choices=("high", "medium", "low"), default=None,
                        help="least confidence reported (default: medium, or the `confidence` setting; low shows all)")  # fmt: skip
@@ -66,9 +71,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("code", help="rule code or name, e.g. IDM001")
+    explain.add_argument("--python", metavar="PATH|X.Y", help=_PYTHON_HELP)
 
     rules = sub.add_parser("rules", help="list all rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--python", metavar="PATH|X.Y", help=_PYTHON_HELP)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
@@ -97,9 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return cmd_check(args)
         if args.command == "explain":
-            return cmd_explain(args.code)
+            return cmd_explain(args.code, args.python)
         if args.command == "rules":
-            return cmd_rules(args.format)
+            return cmd_rules(args.format, args.python)
         if args.command == "serve":
             from perfsquad.server import run_server
 
@@ -126,7 +133,7 @@ def _load_config(args: argparse.Namespace) -> tuple[Config, Path]:
     else:
         config, pyproject = load_config(args.paths[0] if args.paths else Path("."))
         root = pyproject.parent if pyproject else Path(".")
-    return config.with_overrides(args.select, args.ignore, args.confidence, args.tests), root
+    return config.with_overrides(args.select, args.ignore, args.confidence, args.tests, args.python), root
 
 
 class _Progress:
@@ -206,6 +213,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         fix_mode: Literal["fix", "diff"] | None = "diff" if args.diff else "fix" if args.fix else None
         _print_text(reports, out, quiet=args.quiet, fixed=fixed_count, fix_mode=fix_mode)
+        calibration = config.calibration
+        if not args.quiet and (config.python or calibration.table is None or calibration.table.version != calibration.target):
+            out.write(f"Speedups {calibration.describe()}.\n")
         if args.complexity:
             _print_functions(reports, out)
 
@@ -381,7 +391,12 @@ def _print_text(
 
 
 # -- explain / rules -------------------------------------------------------------------------------
-def cmd_explain(code: str) -> int:
+def _calibration(python: str | None) -> Calibration:
+    """The speedup table for ``--python``, else the ``python`` setting of ./pyproject.toml, else this Python."""
+    return load_config(Path("."))[0].with_overrides(python=python).calibration
+
+
+def cmd_explain(code: str, python: str | None = None) -> int:
     from perfsquad.analyzers import rule_by_code
     from perfsquad.docs import rule_markdown
 
@@ -389,13 +404,16 @@ def cmd_explain(code: str) -> int:
     if rule is None:
         print(f"perfsquad: error: unknown rule {code!r}; see `perfsquad rules`", file=sys.stderr)
         return EXIT_ERROR
-    sys.stdout.write(rule_markdown(rule))
+    sys.stdout.write(rule_markdown(rule, _calibration(python)))
     return EXIT_CLEAN
 
 
-def cmd_rules(fmt: str) -> int:
+def cmd_rules(fmt: str, python: str | None = None) -> int:
+    """Every rule with its group and its ratio at n=1,000 on the table of ``python``, naming the table."""
     from perfsquad.analyzers import RULES
+    from perfsquad.calibration import GROUP_SIZE
 
+    calibration = _calibration(python)
     if fmt == "json":
         data = [
             {
@@ -404,16 +422,24 @@ def cmd_rules(fmt: str) -> int:
                 "family": r.family().value,
                 "message": r.message,
                 "fix": r.fix_safety.value if r.fix_safety else None,
-                "speedup": [s.low, s.high] if (s := r.speedup()) else None,
+                "speedup": [s.low, s.high] if (s := calibration.speedup(r.code)) else None,
+                "group": calibration.group(r.code),
+                "ratio_at_1000": calibration.ratio(r.code),
+                "calibration": calibration.describe(),
             }
             for r in RULES
         ]
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_CLEAN
+    sys.stdout.write(
+        f"Ratios (old time / new time) at n={GROUP_SIZE:,} {calibration.describe()}. Rules in the readability\n"
+        "group are measured slower there: off unless selected by code or `readability`, info at most.\n"
+    )
     for r in RULES:
         fix = r.fix_safety.value if r.fix_safety else "-"
-        s = r.speedup()
-        speed = f"{s.low:.1f}-{s.high:.1f}x" if s else "not measured"
-        sys.stdout.write(f"{r.code}  {r.name:<28} fix: {fix:<12} speedup: {speed:<14} {r.message}\n")
+        ratio = calibration.ratio(r.code)
+        speed = f"{ratio:.2f}x" if ratio is not None else "not measured"
+        group = calibration.group(r.code)
+        sys.stdout.write(f"{r.code:<6}  {r.name:<28} {group:<11}  n=1,000: {speed:<12} fix: {fix:<12} {r.message}\n")
     return EXIT_CLEAN

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
+from perfsquad import calibration
 from perfsquad.model import Confidence, Severity
 
 if sys.version_info >= (3, 11):
@@ -48,14 +49,22 @@ class Config:
     tests: str = "hint"
     """One of :data:`TEST_TREATMENTS`."""
     test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
+    python: str | None = None
+    """The interpreter that runs the code (a path or ``X.Y``; None: the running one): which
+    speedup table applies, hence which rules are in the ``readability`` group (perfsquad.calibration)."""
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def key(self) -> str:
         """A stable string for cache keys: everything that changes analysis results."""
         return repr(
             (self.select, self.ignore, self.per_file_ignores, self.severity, self.max_file_bytes,
-             self.confidence.value, self.tests, self.test_paths)
+             self.confidence.value, self.tests, self.test_paths, self.calibration.key)
         )  # fmt: skip
+
+    @property
+    def calibration(self) -> calibration.Calibration:
+        """The speedup table of the configured (else the running) interpreter."""
+        return calibration.choose(self.python)
 
     def is_test_file(self, path: str | None) -> bool:
         """Whether ``path`` is a test file (a component matches one of ``test_paths``)."""
@@ -64,7 +73,7 @@ class Config:
         return _is_test_path(path, self.test_paths)
 
     def code_enabled(self, code: str, path: str | None = None) -> bool:
-        if not _selected(code, self.select, self.ignore):
+        if not _selected(code, self.select, self.ignore, self.calibration.readability):
             return False
         if path is not None and self.per_file_ignores:
             pure = PurePath(path)
@@ -78,7 +87,10 @@ class Config:
         for prefix, sev in self.severity:
             if code.startswith(prefix) and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), sev)
-        return best[1] if best else default
+        chosen = best[1] if best else default
+        if chosen in (Severity.ERROR, Severity.WARNING) and code in self.calibration.readability:
+            return Severity.INFO  # measured slower on this Python: never a performance warning
+        return chosen
 
     def is_excluded(self, path: Path) -> bool:
         """Whether a path (relative to the root being walked) matches an `exclude` pattern."""
@@ -90,8 +102,9 @@ class Config:
         ignore: list[str] | None = None,
         confidence: str | None = None,
         tests: str | None = None,
+        python: str | None = None,
     ) -> Config:
-        cfg = self
+        cfg = replace(self, python=python) if python else self
         if confidence:
             cfg = replace(cfg, confidence=Confidence(confidence))
         if tests:
@@ -124,9 +137,18 @@ def exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str, str], bool]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    """Selected and not ignored (asked for every rule of every file: memoized)."""
-    return _matches(code, select) and not _matches(code, ignore)
+def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...], readability: frozenset[str]) -> bool:
+    """Selected and not ignored (asked for every rule of every file: memoized).
+
+    A rule of the ``readability`` group (measured slower on the configured Python) is selected only
+    by its exact code or the group's name, never by ``ALL`` or a prefix; ``performance`` selects
+    every other rule. Either group name also works in ``ignore``."""
+    group = "READABILITY" if code in readability else "PERFORMANCE"
+    if code in readability:
+        chosen = code in select or group in select
+    else:
+        chosen = _matches(code, select) or group in select
+    return chosen and not _matches(code, ignore) and group not in ignore
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -169,8 +191,10 @@ def _codes(value: Any, key: str, warnings: list[str]) -> tuple[str, ...] | None:
     return tuple(v.strip().upper() for v in value)
 
 
-def config_from_mapping(data: Any, source: str = "settings") -> Config:
-    """Build a Config from a ``[tool.perfsquad]`` table or LSP settings (same keys, either style)."""
+def config_from_mapping(data: Any, source: str = "settings", folder: Path | None = None) -> Config:
+    """Build a Config from a ``[tool.perfsquad]`` table or LSP settings (same keys, either style).
+
+    ``folder``: the folder a relative ``python`` path is relative to (the pyproject's)."""
     warnings: list[str] = []
     if not isinstance(data, dict):
         if data is not None:
@@ -186,6 +210,7 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
         "extend-exclude",
         "severity",
         "max-file-bytes",
+        "python",
         "confidence",
         "tests",
         "test-paths",
@@ -213,8 +238,8 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
         if key in normalized:
             value = normalized[key]
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                base = cfg.exclude if key == "extend-exclude" else ()
-                cfg = replace(cfg, exclude=(*base, *value))
+                kept = cfg.exclude if key == "extend-exclude" else ()
+                cfg = replace(cfg, exclude=(*kept, *value))
             else:
                 warnings.append(f"perfsquad: `{key}` must be a list of globs; ignored")
     sev = normalized.get("severity")
@@ -255,7 +280,21 @@ def config_from_mapping(data: Any, source: str = "settings") -> Config:
             cfg = replace(cfg, max_file_bytes=mfb)
         else:
             warnings.append("perfsquad: `max-file-bytes` must be a positive integer; ignored")
+    python = normalized.get("python")
+    if isinstance(python, str) and python.strip():
+        cfg = replace(cfg, python=python_setting(python, folder))
+    elif python is not None:
+        warnings.append("perfsquad: `python` must be an interpreter path or a version such as 3.12; ignored")
     return replace(cfg, warnings=tuple(warnings))
+
+
+def python_setting(value: str, base: Path | None) -> str:
+    """A ``python`` setting as given, but a relative interpreter path made absolute from ``base``."""
+    value = value.strip()
+    if re.fullmatch(r"\d+\.\d+(\.\d+)?", value) or base is None:
+        return value
+    path = Path(value).expanduser()
+    return value if path.is_absolute() else str(base / path)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -284,4 +323,4 @@ def read_pyproject(pyproject: Path) -> Config:
     table = data.get("tool", {}).get("perfsquad")
     if table is None:
         return Config()
-    return config_from_mapping(table, str(pyproject))
+    return config_from_mapping(table, str(pyproject), pyproject.parent)

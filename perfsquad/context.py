@@ -12,6 +12,7 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from perfsquad.calibration import Calibration, running
 from perfsquad.memo import EditedUnit, MemoKey
 from perfsquad.model import Confidence, Finding, Fix, Severity, Span
 from perfsquad.semantics.names import ImportMap
@@ -86,6 +87,8 @@ class Context(ModuleTree):
         """The workspace's effect summaries (None: this module alone); set by the engine."""
         self.inherits: Inheritance | None = None
         """Facts an incremental context takes over from the previous one (see ``inherit_from``)."""
+        self.calibration: Calibration = running()
+        """The speedup table findings quote: the configured interpreter's; set by the engine."""
 
     def release(self) -> None:
         """Drop everything this context holds (it is unusable afterwards).
@@ -224,7 +227,7 @@ class Context(ModuleTree):
                 span=span,
                 severity=severity,
                 fix=built,
-                speedup=rule.speedup(),
+                speedup=self.calibration.speedup(rule.code),
                 notes=notes,
                 fixable=fix is not None and (built is not None or not self.want_fixes),
                 confidence=confidence,

@@ -14,6 +14,7 @@ import functools
 import sys
 from pathlib import Path
 
+from perfsquad.calibration import GROUP_SIZE, READABILITY, Calibration, choose, tables
 from perfsquad.rule import DOC_SECTIONS, Rule
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "docs" / "rules"
@@ -30,14 +31,52 @@ def rule_doc_url(code: str) -> str:
     return f"https://github.com/perfsquad/perfsquad/blob/main/docs/rules/{code}.md"
 
 
-def speedup_line(rule: type[Rule]) -> str:
-    s = rule.speedup()
+def speedup_line(rule: type[Rule], calibration: Calibration | None = None) -> str:
+    """The rule's measured speedup on one table (the running Python's by default), naming it."""
+    calibration = calibration or choose(None)
+    s = calibration.speedup(rule.code)
     if s is None:
-        return "Not measured yet on this machine: run `python bench/calibrate.py`."
+        return f"Not measured on this Python ({calibration.describe()}): run `python bench/calibrate.py` with it."
     return f"Measured: {s.describe()}."
 
 
-def rule_markdown(rule: type[Rule]) -> str:
+def group_line(rule: type[Rule], calibration: Calibration) -> str:
+    """The rule's group on one table, and why, e.g. for ``perfsquad explain`` and hovers."""
+    ratio = calibration.ratio(rule.code)
+    if ratio is None:
+        return f"Group: performance (no calibration on this Python; {calibration.describe()})."
+    at = f"{ratio:.2f}x at n={GROUP_SIZE:,}, {calibration.describe()}"
+    if calibration.group(rule.code) == READABILITY:
+        return (
+            f"Group: readability ({at}): the rewrite is slower on this Python, so the rule is off unless "
+            f"selected by its code or `readability`, and reports at info severity at most."
+        )
+    return f"Group: performance ({at})."
+
+
+def versions_table(rule: type[Rule]) -> list[str]:
+    """The rule's ratio at n=1,000 and its group on every calibrated Python (the docs' pages)."""
+    rows = []
+    for table in tables():
+        calibration = Calibration(table, table.version, f"table {table.version[0]}.{table.version[1]}")
+        ratio = calibration.ratio(rule.code)
+        speedup = calibration.speedup(rule.code)
+        if ratio is not None and speedup is not None:
+            every = ", ".join(f"{r:.2f}x at {n:,}" for n, r in speedup.sizes)
+            rows.append(f"| {table.python} | {ratio:.2f}x | {calibration.group(rule.code)} | {every} |")
+    if not rows:
+        return ["Not measured (no `Bench`, or not calibrated yet: run `python bench/calibrate.py`).", ""]
+    head = f"| Python | ratio at n={GROUP_SIZE:,} | group | every size (old time / new time) |"
+    why = (
+        f"On a Python where the ratio at n={GROUP_SIZE:,} is below 1.0 the rule is in the `readability` group: "
+        "off unless selected by its code or `readability`, info severity at most, applied by `--fix` only when selected."
+    )
+    return [head, "| --- | ---: | --- | --- |", *rows, "", why, ""]
+
+
+def rule_markdown(rule: type[Rule], calibration: Calibration | None = None) -> str:
+    """The rule's page: static (every calibrated Python) for docs/rules/; with a ``calibration``
+    (``perfsquad explain``), also the figure and group on that Python, naming it."""
     sections = rule.doc_sections()
     safety = rule.fix_safety.value if rule.fix_safety else "no fix"
     lines = [
@@ -53,7 +92,9 @@ def rule_markdown(rule: type[Rule]) -> str:
         body = sections.get(name, "")
         lines += [f"## {name}", "", body, ""]
         if name == "Speedup":
-            lines += [speedup_line(rule), ""]
+            lines += versions_table(rule)
+            if calibration is not None:
+                lines += [speedup_line(rule, calibration), "", group_line(rule, calibration), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

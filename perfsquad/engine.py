@@ -167,6 +167,7 @@ def _analyze(
     imports = import_map(buckets, package)
     ctx = Context(tree, source, path, parents, buckets, imports, want_fixes)
     ctx.project = project
+    ctx.calibration = config.calibration
     rule_errors = run_rules(ctx, buckets, config, rules)
     if project is not None and record and error is None:
         project.record(ctx)  # this module's effect summary, from the same parse

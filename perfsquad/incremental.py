@@ -350,6 +350,7 @@ class IncrementalAnalyzer:
         unit_ctx = Context(ctx.tree, ctx.source, self.path, parents, ctx._buckets, ctx.imports, self.want_fixes)
         unit_ctx.whole = False
         unit_ctx.project = self.project
+        unit_ctx.calibration = ctx.calibration
         classes: dict[ast.ClassDef, ast.ClassDef | None] = {s: s for s in ctx.tree.body if isinstance(s, ast.ClassDef)}
         unit_ctx.inherit_from(ctx, classes, summary=True)
         # The same tree seen through the unit's parent links, as an incremental context sees the
@@ -378,6 +379,7 @@ class IncrementalAnalyzer:
         new_ctx = Context(module, new_source, self.path, parents, merged, ctx.imports, self.want_fixes)  # type: ignore[arg-type]
         new_ctx.whole = False
         new_ctx.project = self.project
+        new_ctx.calibration = ctx.calibration
 
         if unit.offset:
             # Edits above the unit left its line numbers behind: bring them up to date (the old

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from perfsquad.calibration import running
 from perfsquad.model import Family, FixSafety, RuleMeta, Speedup
 
 DOC_SECTIONS = (
@@ -80,8 +81,6 @@ class Rule:
     view: what other modules' functions do). When the index changes, only these rules run again on
     a file (``api._relink``); a test checks that no other rule reads it."""
 
-    _speedup: ClassVar[Speedup | None] = None
-
     def check(self, node: Any, ctx: Any) -> None:
         raise NotImplementedError
 
@@ -104,7 +103,9 @@ class Rule:
 
     @classmethod
     def speedup(cls) -> Speedup | None:
-        return cls._speedup
+        """The ratios measured on the running Python (a finding quotes the configured one's:
+        ``Context.report`` asks the context's :class:`perfsquad.calibration.Calibration`)."""
+        return running().speedup(cls.code)
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:

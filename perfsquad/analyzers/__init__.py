@@ -3,16 +3,14 @@
 Adding a rule: write ``analyzers/<family>/<pattern_name>.py`` with one ``Rule`` subclass and add
 its line to ``REGISTRY`` below (the order is the order of the output, so new rules go at the end
 of their family); nothing else is edited by hand. Then regenerate the docs (``python -m
-perfsquad.docs``) and calibrate its speedup (``python bench/calibrate.py --rule CODE``).
+perfsquad.docs``) and calibrate its speedup on each Python (``python bench/calibrate.py --rule CODE``:
+the tables are read by :mod:`perfsquad.calibration`).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-from importlib import resources
 
-from perfsquad.model import Speedup
 from perfsquad.rule import Rule
 
 REGISTRY: tuple[str, ...] = (
@@ -114,32 +112,6 @@ def _validate(rules: tuple[type[Rule], ...]) -> None:
         raise RegistryError("invalid rule registry:\n  " + "\n  ".join(problems))
 
 
-def _load_speedups(rules: tuple[type[Rule], ...]) -> None:
-    """Attach measured speedups from ``perfsquad/data/speedups.json`` (written by bench/calibrate.py)."""
-    try:
-        raw = resources.files("perfsquad").joinpath("data/speedups.json").read_text(encoding="utf-8")
-        data = json.loads(raw)
-    except (OSError, ValueError):
-        return
-    measured_by = f"bench/calibrate.py on Python {data.get('python', '?')}, {data.get('date', '?')}"
-    for rule in rules:
-        entry = data.get("rules", {}).get(rule.code)
-        if not entry:
-            continue
-        ratios = [float(r) for r in entry.get("sizes", {}).values()]
-        if ratios:
-            by_size = sorted((int(n), float(r)) for n, r in entry["sizes"].items() if str(n).isdigit())
-            break_even = entry.get("break_even")
-            rule._speedup = Speedup(
-                low=min(ratios),
-                high=max(ratios),
-                scales_with=entry.get("scales_with", rule.bench.scales_with if rule.bench else "input size"),
-                measured_by=entry.get("measured_by", measured_by),
-                sizes=tuple(by_size),
-                break_even=int(break_even) if isinstance(break_even, int | float) else None,
-            )
-
-
 def rule_by_code(code: str) -> type[Rule] | None:
     code = code.upper()
     for rule in RULES:
@@ -149,4 +121,3 @@ def rule_by_code(code: str) -> type[Rule] | None:
 
 
 _validate(RULES)
-_load_speedups(RULES)

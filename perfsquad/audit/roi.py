@@ -4,8 +4,8 @@
     ROI         = T ÷ effort
 
 ``W`` is the profiled run's wall time, ``share`` the fraction of it spent in the finding's code
-(:mod:`perfsquad.audit.shares`), ``X`` the rule's speedup measured by ``bench/calibrate.py``
-(``perfsquad/data/speedups.json``) and ``effort`` the rule's ``effort_minutes`` (documented in
+(:mod:`perfsquad.audit.shares`), ``X`` the rule's speedup measured by ``bench/calibrate.py`` on
+the Python the analysis was configured for (:mod:`perfsquad.calibration`; the finding carries it) and ``effort`` the rule's ``effort_minutes`` (documented in
 every rule's reference page). A finding the profile never saw has share 0. With no profile at
 all there is nothing to multiply: the roadmap then ranks by static severity and says so.
 
@@ -16,13 +16,11 @@ largest calibrated size; an unmeasured one the median over sizes. The size used 
 
 from __future__ import annotations
 
-import functools
-import json
 import statistics
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from perfsquad.calibration import running
 from perfsquad.model import FixSafety, Speedup
 
 
@@ -101,54 +99,27 @@ class RoiEstimate:
         }
 
 
-@functools.lru_cache(maxsize=1)
-def calibration() -> dict[str, Any]:
-    """The calibration data file (empty when missing or unreadable)."""
-    try:
-        raw = resources.files("perfsquad").joinpath("data/speedups.json").read_text(encoding="utf-8")
-        data = json.loads(raw)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) -> SpeedupPoint | None:
     """The calibrated speedup of a rule: at the largest size for measured code, else the median.
 
-    A finding's own measured speedup (``fallback``, e.g. a vectorization finding on lists, which
-    carries the figures measured on lists rather than on arrays) wins over the rule-wide entry.
+    ``fallback`` is the finding's own speedup, from the table of the interpreter its analysis was
+    configured for (or, for a vectorization finding on lists, the figures measured on lists): it
+    wins over the running Python's table, which serves only findings that carry none.
     """
-    if fallback is not None and fallback.sizes:
-        sized = sorted(fallback.sizes)
-        n, ratio = sized[-1] if measured else sized[len(sized) // 2]
-        return SpeedupPoint(ratio, f"measured at n={n}; {fallback.measured_by}")
-    data = calibration()
-    entry = data.get("rules", {}).get(code)
-    where = f"bench/calibrate.py, Python {data.get('python', '?')}, {data.get('date', '?')}"
-    sizes: dict[str, Any] = entry.get("sizes", {}) if isinstance(entry, dict) else {}
-    points: list[tuple[int, float]] = []
-    for size, ratio in sizes.items():
-        try:
-            points.append((int(size), float(ratio)))
-        except (TypeError, ValueError):
-            continue
-    if points:
-        points.sort()
-        ratios = [r for _, r in points]
-        where = f"range {times(min(ratios))}-{times(max(ratios))} over n={points[0][0]}..{points[-1][0]}; {where}"
-        if measured:
-            largest, ratio = points[-1]
-            return SpeedupPoint(ratio, f"calibrated at n={largest}, the largest size; {where}")
-        ratio = statistics.median(r for _, r in points)
-        return SpeedupPoint(ratio, f"median over n={', '.join(str(s) for s, _ in points)}; {where}")
-    if fallback is not None:
-        if fallback.sizes:
-            sized = sorted(fallback.sizes)
-            n, ratio = sized[-1] if measured else sized[len(sized) // 2]
-            return SpeedupPoint(ratio, f"measured at n={n}; {fallback.measured_by}")
-        ratio = fallback.high if measured else (fallback.low + fallback.high) / 2
-        return SpeedupPoint(ratio, f"{fallback.scales_with}; {fallback.measured_by}")
-    return None
+    speedup = fallback if fallback is not None else running().speedup(code)
+    if speedup is None:
+        return None
+    if not speedup.sizes:
+        ratio = speedup.high if measured else (speedup.low + speedup.high) / 2
+        return SpeedupPoint(ratio, f"{speedup.scales_with}; {speedup.measured_by}")
+    points = sorted(speedup.sizes)
+    ratios = [r for _, r in points]
+    where = f"range {times(min(ratios))}-{times(max(ratios))} over n={points[0][0]}..{points[-1][0]}; {speedup.measured_by}"
+    if measured:
+        largest, ratio = points[-1]
+        return SpeedupPoint(ratio, f"calibrated at n={largest}, the largest size; {where}")
+    median = statistics.median(ratios)
+    return SpeedupPoint(median, f"median over n={', '.join(str(n) for n, _ in points)}; {where}")
 
 
 def rule_effort(code: str) -> int:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfsquad.calibration import measured_slower
 from perfsquad.model import FileReport, Finding, Severity
 from perfsquad.profiling.formats import _function_starts, load_profile
 from perfsquad.profiling.model import Profile
@@ -103,6 +104,8 @@ def weigh_finding(finding: Finding, path: str, index: ProfileIndex) -> Finding:
         severity = Severity.ERROR
     elif m.share >= HOT_SHARE and severity in (Severity.INFO, Severity.HINT):
         severity = Severity.WARNING
+    if severity in (Severity.ERROR, Severity.WARNING) and measured_slower(finding.speedup):
+        severity = Severity.INFO  # hot code, but the rewrite is measured slower: it saves nothing
     return replace(finding, severity=severity, notes=(*finding.notes, m.describe()), measured_share=m.share)
 
 

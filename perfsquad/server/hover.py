@@ -30,7 +30,10 @@ def finding_markdown(finding: Finding) -> str:
         lines.append(f"**Fix** ({fix[1].value}): {fix[0]}  ")
     else:
         lines.append("**Fix**: none offered here  ")
-    lines.append(f"**Speedup**: {speedup_line(rule)}")
+    # The finding's own figures: from the table of the interpreter its analysis was configured for,
+    # which ``measured_by`` names (perfsquad.calibration).
+    speedup = f"Measured: {finding.speedup.describe()}." if finding.speedup else speedup_line(rule)
+    lines.append(f"**Speedup**: {speedup}")
     lines += ["", f"[{rule.code} documentation]({rule_doc_url(rule.code)})"]
     return "\n".join(lines)
 

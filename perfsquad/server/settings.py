@@ -97,6 +97,6 @@ def effective_config(project: ProjectTable, options: ServerOptions) -> Config:
     """Editor settings merged key by key over the project's table, as one Config."""
     merged = {**project.table, **options.rules}
     source = f"{project.pyproject} and editor settings" if project.pyproject else "editor settings"
-    config = config_from_mapping(merged, source)
+    config = config_from_mapping(merged, source, project.pyproject.parent if project.pyproject else None)
     warnings = (*project.warnings, *options.warnings, *config.warnings)
     return replace(config, warnings=warnings)

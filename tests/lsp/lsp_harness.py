@@ -25,13 +25,14 @@ SERVER = [sys.executable, "-m", "perfsquad", "serve"]
 PROBE_SERVER = [sys.executable, str(TESTS / "lsp_probe" / "server.py")]
 WAIT = 60.0  # seconds; a safety net for a hung server, never a pacing device
 
-# A file with one unsafe finding (IDM005: sum in a loop) and one safe one (IDM001: list built in a loop).
+# A file with one unsafe finding (IDM010: counting by hand) and one safe one (IDM001: list built in a
+# loop), both of the performance group (faster on every calibrated Python; perfsquad.calibration).
 SAMPLE = """\
 def total(xs):
-    s = 0
+    counts = {}
     for x in xs:
-        s += x
-    return s
+        counts[x] = counts.get(x, 0) + 1
+    return counts
 
 
 def names(d):

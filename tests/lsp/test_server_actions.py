@@ -61,9 +61,9 @@ async def test_quick_fixes_say_when_unsafe_and_resolve_to_the_engine_fix(client:
     titles = {a.title: a for a in await _actions(client, uri, diagnostics)}
     safe = titles["Fix IDM001: Replace the loop with a list comprehension"]
     assert safe.kind == types.CodeActionKind.QuickFix and safe.is_preferred
-    unsafe = next(a for t, a in titles.items() if t.startswith("Fix IDM005:"))
+    unsafe = next(a for t, a in titles.items() if t.startswith("Fix IDM010:"))
     assert unsafe.title.endswith("(unsafe)") and not unsafe.is_preferred
-    assert "Ignore IDM001 on this line" in titles and "Ignore IDM005 on this line" in titles
+    assert "Ignore IDM001 on this line" in titles and "Ignore IDM010 on this line" in titles
     assert titles["Fix all safe perfsquad findings"].kind == "source.fixAll.perfsquad"
 
     fixed = apply_text_edits(SAMPLE, await _edits(client, uri, safe))
@@ -71,10 +71,10 @@ async def test_quick_fixes_say_when_unsafe_and_resolve_to_the_engine_fix(client:
     assert engine.fix is not None
     assert fixed == apply_edits(SAMPLE, engine.fix.edits)
     assert "out = [k for k in d]" in fixed and _parses(fixed)
-    assert [f.code for f in analyze_source(fixed, "quickfix.py").findings] == ["IDM005"]
+    assert [f.code for f in analyze_source(fixed, "quickfix.py").findings] == ["IDM010"]
 
     unsafe_fixed = apply_text_edits(SAMPLE, await _edits(client, uri, unsafe))
-    assert "sum(xs)" in unsafe_fixed and "s += x" not in unsafe_fixed and _parses(unsafe_fixed)
+    assert "Counter(xs)" in unsafe_fixed and "counts.get(x, 0)" not in unsafe_fixed and _parses(unsafe_fixed)
 
 
 async def test_ignore_action_writes_and_merges_the_suppression_comment(client: ProbeClient) -> None:
@@ -105,7 +105,7 @@ async def test_fix_all_applies_only_safe_fixes(client: ProbeClient) -> None:
     assert [a.kind for a in actions] == ["source.fixAll.perfsquad"]
     fixed = apply_text_edits(SAMPLE, await _edits(client, uri, actions[0]))
     assert "out = [k for k in d]" in fixed  # safe: applied
-    assert "s += x" in fixed  # unsafe: left alone
+    assert "counts[x] = counts.get(x, 0) + 1" in fixed  # unsafe: left alone
     assert _parses(fixed)
 
     # The same through the command: the server asks the client to apply the edit.

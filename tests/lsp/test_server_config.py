@@ -22,20 +22,20 @@ async def test_pyproject_then_init_options_then_did_change_configuration(client:
     await initialize(client, tmp_path, options={"debounceMs": 0})
     uri = (tmp_path / "configured.py").as_uri()
     client.open(uri, SAMPLE)
-    assert _codes(await client.diagnostics_for(uri, version=1)) == {"IDM005"}
+    assert _codes(await client.diagnostics_for(uri, version=1)) == {"IDM010"}
 
     # Editor settings win over the pyproject, key by key (camelCase or kebab-case alike).
     mark = client.mark()
     client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"perfsquad": {"ignore": ["IDM005"], "debounceMs": 0}})
+        types.DidChangeConfigurationParams(settings={"perfsquad": {"ignore": ["IDM010"], "debounceMs": 0}})
     )
     assert _codes(await client.diagnostics_for(uri, since=mark)) == {"IDM001"}
 
     # A client that only says "changed" (settings null) is asked with workspace/configuration.
-    client.set_configuration({"select": ["IDM001", "IDM005"], "ignore": []}, section="perfsquad")
+    client.set_configuration({"select": ["IDM001", "IDM010"], "ignore": []}, section="perfsquad")
     mark = client.mark()
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-    assert _codes(await client.diagnostics_for(uri, since=mark)) == {"IDM001", "IDM005"}
+    assert _codes(await client.diagnostics_for(uri, since=mark)) == {"IDM001", "IDM010"}
     assert not client.seen("show")
 
 
@@ -74,7 +74,7 @@ async def test_unreadable_pyproject_warns_and_uses_defaults(client: ProbeClient,
     await initialize(client, tmp_path)
     uri = (tmp_path / "defaults.py").as_uri()
     client.open(uri, SAMPLE)
-    assert {"IDM001", "IDM005"} <= _codes(await client.diagnostics_for(uri, version=1))
+    assert {"IDM001", "IDM010"} <= _codes(await client.diagnostics_for(uri, version=1))
     shown = client.seen("show")
     assert len(shown) == 1 and "cannot read" in shown[0].message and "using defaults" in shown[0].message
 

@@ -23,7 +23,7 @@ async def test_diagnostics_carry_code_source_link_and_fix(client: ProbeClient) -
     client.open(uri, SAMPLE)
     diagnostics = await client.diagnostics_for(uri, version=1)
 
-    assert {d.code for d in diagnostics} >= {"IDM001", "IDM005"}
+    assert {d.code for d in diagnostics} >= {"IDM001", "IDM010"}
     for d in diagnostics:
         assert d.source == "perfsquad"
         assert d.severity == types.DiagnosticSeverity.Warning
@@ -36,7 +36,7 @@ async def test_diagnostics_carry_code_source_link_and_fix(client: ProbeClient) -
     assert idm001.data["version"] == 1
     # Fixable, with the rule's title and safety; no edits: the fix is built when a code action asks.
     assert idm001.data["fix"] == {"title": "Replace the loop with a list comprehension", "safety": "safe"}
-    assert by_code(diagnostics, "IDM005").data["fix"]["safety"] == "unsafe"
+    assert by_code(diagnostics, "IDM010").data["fix"]["safety"] == "unsafe"
 
 
 async def test_edit_republishes_and_shifts_other_blocks(client: ProbeClient) -> None:
@@ -45,7 +45,7 @@ async def test_edit_republishes_and_shifts_other_blocks(client: ProbeClient) -> 
     before = await client.diagnostics_for(uri, version=1)
     assert by_code(before, "IDM001").range.start.line == 9
 
-    # Two new lines inside the first function: IDM005 stays, IDM001 (next block) moves down by 2.
+    # Two new lines inside the first function: IDM010 stays, IDM001 (next block) moves down by 2.
     insert = types.TextDocumentContentChangePartial(
         range=types.Range(start=types.Position(line=1, character=0), end=types.Position(line=1, character=0)),
         text="    y = 1\n    z = 2\n",
@@ -53,9 +53,9 @@ async def test_edit_republishes_and_shifts_other_blocks(client: ProbeClient) -> 
     client.change(uri, 2, insert)
     after = await client.diagnostics_for(uri, version=2)
     assert by_code(after, "IDM001").range.start.line == 11
-    assert by_code(after, "IDM005").range.start.line == by_code(before, "IDM005").range.start.line + 2
+    assert by_code(after, "IDM010").range.start.line == by_code(before, "IDM010").range.start.line + 2
     # After an edit too, a diagnostic says its finding is fixable but carries no built edits.
-    for code, safety in (("IDM001", "safe"), ("IDM005", "unsafe")):
+    for code, safety in (("IDM001", "safe"), ("IDM010", "unsafe")):
         data = by_code(after, code).data
         assert data["version"] == 2 and data["fix"]["safety"] == safety and "edits" not in data["fix"]
 
@@ -84,7 +84,7 @@ async def test_syntax_error_is_one_diagnostic_and_the_rest_still_reports(client:
     diagnostics = await client.diagnostics_for(uri, version=1)
     errors = [d for d in diagnostics if d.severity == types.DiagnosticSeverity.Error]
     assert len(errors) == 1 and errors[0].range.start == types.Position(line=13, character=9)
-    assert {"IDM001", "IDM005"} <= {d.code for d in diagnostics}
+    assert {"IDM001", "IDM010"} <= {d.code for d in diagnostics}
 
 
 async def test_analysis_runs_off_the_event_loop(client: ProbeClient) -> None:
@@ -158,7 +158,7 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
         while (message := await receive()).get("method") != "textDocument/publishDiagnostics":
             pass
         codes = {d["code"] for d in message["params"]["diagnostics"]}  # type: ignore[index]
-        assert {"IDM001", "IDM005"} <= codes
+        assert {"IDM001", "IDM010"} <= codes
         send({"id": 2, "method": "shutdown"})
         while (await receive()).get("id") != 2:
             pass

@@ -94,7 +94,7 @@ async def test_finding_weighers_adjust_what_is_published_and_hovered(client: Pro
     client.open(uri, SAMPLE)
     diagnostics = await client.diagnostics_for(uri, version=1)
     assert by_code(diagnostics, "IDM001").severity == types.DiagnosticSeverity.Error
-    assert by_code(diagnostics, "IDM005").severity == types.DiagnosticSeverity.Warning
+    assert by_code(diagnostics, "IDM010").severity == types.DiagnosticSeverity.Warning
     idm001 = by_code(diagnostics, "IDM001").range.start
     assert "probe weigher escalated this" in _text(await _hover(client, uri, idm001.line, idm001.character))
 
@@ -112,7 +112,7 @@ async def test_extra_diagnostics_and_refresh_overlays(client: ProbeClient) -> No
     assert hot.severity == types.DiagnosticSeverity.Information
     assert hot.range == types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=3))
     assert any(d.source == "probe" and d.message == "raw hot line" for d in diagnostics)
-    assert {"IDM001", "IDM005"} <= {d.code for d in diagnostics}  # ours are kept
+    assert {"IDM001", "IDM010"} <= {d.code for d in diagnostics}  # ours are kept
 
     # Refresh requests follow the client's capabilities: VS Code 1.65 refreshes code lenses,
     # Neovim 0.11 inlay hints (and not code lenses).

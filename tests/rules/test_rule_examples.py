@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 import pytest
+from support import every_rule
 
 from perfsquad.analyzers import RULES
 from perfsquad.autofix import fix_text
@@ -17,7 +18,7 @@ INVALID = [(rule, i, ex) for rule in RULES for i, ex in enumerate(rule.invalid)]
 
 
 def _codes(source: str, rule: type[Rule]) -> list[str]:
-    report = analyze_text(source, "example.py", rules=(rule,))
+    report = analyze_text(source, "example.py", rules=(rule,), config=every_rule())
     assert report.rule_errors == (), report.rule_errors
     return [f.code for f in report.findings]
 
@@ -29,7 +30,7 @@ def test_valid_examples_are_not_flagged(rule: type[Rule], index: int, source: st
 
 @pytest.mark.parametrize(("rule", "index", "example"), INVALID, ids=[f"{r.code}-invalid-{i}" for r, i, _ in INVALID])
 def test_invalid_examples_are_flagged_and_fixed(rule: type[Rule], index: int, example: Invalid) -> None:
-    report = analyze_text(example.code, "example.py", rules=(rule,))
+    report = analyze_text(example.code, "example.py", rules=(rule,), config=every_rule())
     assert report.rule_errors == ()
     assert [f.code for f in report.findings] == [rule.code] * example.count
     first = report.findings[0]
@@ -39,7 +40,7 @@ def test_invalid_examples_are_flagged_and_fixed(rule: type[Rule], index: int, ex
     assert first.fix is not None, "expected a fix"
     assert first.fix.safety is example.safety
     fixed_once = apply_edits(example.code, first.fix.edits)
-    result = fix_text(example.code, "example.py", unsafe=True, rules=(rule,))
+    result = fix_text(example.code, "example.py", unsafe=True, rules=(rule,), config=every_rule())
     assert result.text == example.fixed
     assert result.converged
     ast.parse(result.text)

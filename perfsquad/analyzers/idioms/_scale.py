@@ -25,22 +25,23 @@ LOW, MEDIUM, HIGH = Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
 
 
-def _slower_when_small(rule: Rule | type[Rule]) -> tuple[int, float] | None:
-    """``(n, ratio)`` at the rule's smallest calibrated size when the rewrite is slower there."""
-    speedup = rule.speedup()
+def _slower_when_small(rule: Rule | type[Rule], ctx: Context) -> tuple[int, float] | None:
+    """``(n, ratio)`` at the rule's smallest calibrated size when the rewrite is slower there (on
+    the configured interpreter's table, ``ctx.calibration``)."""
+    speedup = ctx.calibration.speedup(rule.code)
     if speedup is None or not speedup.sizes:
         return None
     size, ratio = min(speedup.sizes)
     return (size, ratio) if ratio < 1.0 else None
 
 
-def idiom_confidence(rule: Rule | type[Rule], scale: Scale) -> Scale:
+def idiom_confidence(rule: Rule | type[Rule], scale: Scale, ctx: Context) -> Scale:
     """``scale`` as an idiom finding's confidence: capped at ``medium``; ``low`` for unproven
     evidence when the rewrite is measured slower on small inputs."""
     if scale.confidence is HIGH:
         return Scale(MEDIUM, scale.evidence)
     if scale.confidence is MEDIUM:
-        slower = _slower_when_small(rule)
+        slower = _slower_when_small(rule, ctx)
         if slower is not None:
             return Scale(
                 LOW,
@@ -53,7 +54,7 @@ def idiom_confidence(rule: Rule | type[Rule], scale: Scale) -> Scale:
 def loop_confidence(rule: Rule | type[Rule], loop: ast.For | ast.AsyncFor | ast.While | ast.comprehension,
                     ctx: Context) -> Scale:  # fmt: skip
     """The confidence of a finding about ``loop`` itself (an accumulator loop, an index loop)."""
-    return idiom_confidence(rule, loop_scale(loop, ctx))
+    return idiom_confidence(rule, loop_scale(loop, ctx), ctx)
 
 
 def enclosing_confidence(rule: Rule | type[Rule], node: ast.AST, ctx: Context, what: str) -> Scale:
@@ -63,7 +64,7 @@ def enclosing_confidence(rule: Rule | type[Rule], node: ast.AST, ctx: Context, w
     it runs once (``what`` names the cost: "one membership test")."""
     loops = [loop for loop in ctx.loops_around(node) if isinstance(loop, _LOOPS)]
     if loops:
-        return idiom_confidence(rule, loop_scale(loops[0], ctx))
+        return idiom_confidence(rule, loop_scale(loops[0], ctx), ctx)
     once = runs_once(node, ctx)
     if once is not None:
         return Scale(LOW, f"{what}, {once}")
@@ -81,4 +82,4 @@ def data_confidence(rule: Rule | type[Rule], data: ast.expr, node: ast.AST, ctx:
     fn = ctx.function_of(node)
     if fn is not None and scale.confidence is not LOW:
         scale = Scale(scale.confidence, f"{scale.evidence}, per call of `{fn.name}`")
-    return idiom_confidence(rule, scale)
+    return idiom_confidence(rule, scale, ctx)

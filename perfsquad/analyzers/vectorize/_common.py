@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
-import json
 from collections.abc import Callable, Sequence
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, replace_statements
@@ -436,37 +433,9 @@ def slower_below(speedup: Speedup | None) -> int | None:
     return max(slower) + 1 if slower else None
 
 
-@functools.lru_cache(maxsize=1)
-def _list_calibration() -> dict[str, Any]:
-    try:
-        raw = resources.files("perfsquad").joinpath("data/speedups.json").read_text(encoding="utf-8")
-        data = json.loads(raw)
-    except (OSError, ValueError):
-        return {}
-    return {code: entry for code, entry in data.get("rules", {}).items() if isinstance(entry.get("lists"), dict)}
-
-
-def list_speedup(code: str) -> Speedup | None:
-    """The measured ratio of a rule's NumPy rewrite applied to Python *lists* (conversion included)."""
-    entry = _list_calibration().get(code)
-    if entry is None:
-        return None
-    sizes = tuple(sorted((int(n), float(r)) for n, r in entry["lists"].items() if str(n).isdigit()))
-    if not sizes:
-        return None
-    ratios = [r for _, r in sizes]
-    return Speedup(
-        low=min(ratios),
-        high=max(ratios),
-        scales_with="n = list length; NumPy on Python lists, conversion included",
-        measured_by=entry.get("measured_by", "bench/vectorize.py"),
-        sizes=sizes,
-    )
-
-
 LARGE_FIXED = 1_000
 """A size fixed in the code from which the work is worth vectorizing although it does not grow: the
-n at which the issue's and ``speedups.json``'s reference ratios are read (every VEC rewrite wins
+n at which the issue's and the calibration tables' reference ratios are read (every VEC rewrite wins
 there by 5x or more)."""
 
 
@@ -525,7 +494,7 @@ def report(
     ``on_lists``: the operands are Python lists, where the rule's array calibration does not apply;
     the finding carries the ratio measured on lists instead (when calibrated).
     """
-    speedup = list_speedup(rule.code) if on_lists else rule.speedup()
+    speedup = ctx.calibration.list_speedup(rule.code) if on_lists else ctx.calibration.speedup(rule.code)
     if size is None:
         size = next((n for op in operands if (n := known_size(ctx, op)) is not None), None)
     below = slower_below(speedup)

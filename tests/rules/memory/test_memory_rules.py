@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import DEMO
+from support import DEMO, every_rule
 
 from perfsquad.analyzers import RULES
 from perfsquad.analyzers.memory.materialized_once import MaterializedOnce
@@ -22,7 +22,7 @@ from perfsquad.model import Confidence, FixSafety
 
 
 def mem_findings(source: str) -> list[tuple[str, int]]:
-    report = analyze_text(textwrap.dedent(source), "example.py", rules=RULES)
+    report = analyze_text(textwrap.dedent(source), "example.py", rules=RULES, config=every_rule())
     assert report.rule_errors == (), report.rule_errors
     return [(f.code, f.span.start.line) for f in report.findings if f.code.startswith("MEM")]
 
@@ -165,7 +165,7 @@ def test_demo_seeded_memory_problems_are_reported() -> None:
     path = DEMO / "memoria" / "cache.py"
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
-    report = analyze_text(source, str(path), rules=RULES)
+    report = analyze_text(source, str(path), rules=RULES, config=every_rule())
     found = {(f.code, f.span.start.line) for f in report.findings if f.code.startswith("MEM")}
     store_line = next(
         n.lineno
@@ -211,9 +211,9 @@ def test_readlines_safe_fix_keeps_behaviour(tmp_path: Path) -> None:
             return out
         """
     )
-    report = analyze_text(source, "m.py", rules=(ReadWholeFileToIterate,))
+    report = analyze_text(source, "m.py", rules=(ReadWholeFileToIterate,), config=every_rule())
     assert [f.fix.safety for f in report.findings if f.fix] == [FixSafety.SAFE]
-    result = fix_text(source, "m.py", unsafe=False, rules=(ReadWholeFileToIterate,))
+    result = fix_text(source, "m.py", unsafe=False, rules=(ReadWholeFileToIterate,), config=every_rule())
     assert "for line in fh:  # keep me" in result.text
     before: dict[str, object] = {}
     after: dict[str, object] = {}
@@ -234,9 +234,9 @@ def test_readlines_safe_fix_keeps_behaviour(tmp_path: Path) -> None:
 )
 def test_materialized_once_fixes_compute_the_same(expr: str, safety: FixSafety) -> None:
     source = f"def f(xs):\n    return {expr}\n"
-    report = analyze_text(source, "m.py", rules=(MaterializedOnce,))
+    report = analyze_text(source, "m.py", rules=(MaterializedOnce,), config=every_rule())
     assert [f.fix.safety for f in report.findings if f.fix] == [safety]
-    result = fix_text(source, "m.py", unsafe=True, rules=(MaterializedOnce,))
+    result = fix_text(source, "m.py", unsafe=True, rules=(MaterializedOnce,), config=every_rule())
     assert result.converged and result.text != source and "[" not in result.text.split("return", 1)[1]
     before: dict[str, object] = {}
     after: dict[str, object] = {}
@@ -264,7 +264,7 @@ def test_slots_fix_shrinks_instances_and_keeps_values() -> None:
             return [Point(i, -i) for i in range(n)]
         """
     )
-    result = fix_text(source, "m.py", unsafe=True, rules=(SmallClassWithoutSlots,))
+    result = fix_text(source, "m.py", unsafe=True, rules=(SmallClassWithoutSlots,), config=every_rule())
     assert "@dataclass(frozen=True, slots=True)" in result.text
     before: dict[str, object] = {}
     after: dict[str, object] = {}
@@ -286,7 +286,7 @@ def test_bad_input_never_crashes_memory_rules() -> None:
         "L = []\nL.append(1)\nlambda: L.append(2)\n",
     ]
     for source in sources:
-        report = analyze_text(source, "bad.py", rules=RULES)
+        report = analyze_text(source, "bad.py", rules=RULES, config=every_rule())
         assert not [e for e in report.rule_errors if "MEM" in e], report.rule_errors
 
 
@@ -304,14 +304,14 @@ def test_slots_fix_follows_the_projects_target_version(tmp_path: Path, pyproject
     (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     path = tmp_path / "pkg" / "m.py"
     source = "from dataclasses import dataclass\n@dataclass\nclass P:\n    x: int\ndef build(xs):\n    return [P(i) for i in xs]\n"
-    report = analyze_text(source, str(path), rules=(SmallClassWithoutSlots,))
+    report = analyze_text(source, str(path), rules=(SmallClassWithoutSlots,), config=every_rule())
     assert [f.code for f in report.findings] == ["MEM006"]
     assert (report.findings[0].fix is not None) is fix_offered
 
 
 # -- confidence and evidence (issue #16) -----------------------------------------------------------
 
-LOW_CONFIG = Config(confidence=Confidence.LOW)
+LOW_CONFIG = Config(select=("ALL", "READABILITY"), confidence=Confidence.LOW)  # MEM005/MEM006 too
 
 
 def confidences(source: str, code: str) -> list[tuple[str, str]]:

@@ -370,9 +370,10 @@ def test_hover_on_a_vec_finding_shows_the_nearest_size() -> None:
     assert "at n = 100,000" in finding_markdown(demo.findings[0])
 
 
-def test_every_vec_rule_with_a_bench_is_calibrated_at_three_sizes() -> None:
-    data = json.loads((ROOT / "perfsquad" / "data" / "speedups.json").read_text(encoding="utf-8"))
-    for rule in RULES:
+@pytest.mark.parametrize("table", sorted((ROOT / "perfsquad" / "data" / "speedups").glob("*.json")), ids=lambda p: p.stem)
+def test_every_vec_rule_with_a_bench_is_calibrated_at_three_sizes(table: Path) -> None:
+    data = json.loads(table.read_text(encoding="utf-8"))
+    for rule in family_rules("VEC"):
         if rule.bench is None:
             continue
         entry = data["rules"][rule.code]
@@ -402,12 +403,12 @@ def test_unsafe_fix_docs_name_the_numeric_divergences(rule: Any) -> None:
 
 
 def test_findings_on_lists_carry_the_speedup_measured_on_lists() -> None:
-    from perfsquad.analyzers.vectorize._common import list_speedup
+    from perfsquad.calibration import running
 
     source = SIMILARITY.read_text(encoding="utf-8")
     report = analyze_text(source, str(SIMILARITY), rules=RULES)
     dot = next(f for f in report.findings if f.code == "VEC001")
-    on_lists = list_speedup("VEC001")
+    on_lists = running().list_speedup("VEC001")
     rule = rule_by_code("VEC001")
     assert on_lists is not None and rule is not None and rule.speedup() is not None
     assert dot.speedup == on_lists != rule.speedup()

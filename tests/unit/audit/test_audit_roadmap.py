@@ -9,8 +9,9 @@ import pytest
 
 from perfsquad.api import analyze_source
 from perfsquad.audit.roadmap import build_roadmap
-from perfsquad.audit.roi import RoiEstimate, SpeedupPoint, calibration, estimate
+from perfsquad.audit.roi import RoiEstimate, SpeedupPoint, estimate
 from perfsquad.audit.shares import ShareIndex, statement_lines
+from perfsquad.calibration import running
 from perfsquad.config import Config
 from perfsquad.model import Confidence
 from perfsquad.profiling.model import FrameRef, FunctionStat, Profile
@@ -58,8 +59,9 @@ def _profile(path: Path, seconds: dict[int, float], wall: float = 10.0) -> Profi
 
 
 def _ratio_at_largest(code: str) -> float:
-    sizes = calibration()["rules"][code]["sizes"]
-    return float(sizes[max(sizes, key=int)])
+    speedup = running().speedup(code)
+    assert speedup is not None
+    return max(speedup.sizes)[1]
 
 
 def test_amdahl_estimate_and_its_description() -> None:

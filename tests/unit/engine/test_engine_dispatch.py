@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from support import DEMO
+from support import DEMO, every_rule
 
 from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
@@ -50,7 +50,7 @@ def _sources() -> list[str]:
 
 
 def _findings(sources: list[str]) -> list[list[Finding]]:
-    reports = [analyze_text(source, "example.py", rules=RULES) for source in sources]
+    reports = [analyze_text(source, "example.py", rules=RULES, config=every_rule()) for source in sources]
     assert all(not r.rule_errors for r in reports)
     return [list(r.findings) for r in reports]
 

@@ -127,11 +127,11 @@ async def test_edit_inside_a_function_is_analyzed_incrementally(executor: Thread
     state = docs.get("u")
     assert state is not None and not state.analyzer.last_was_incremental
 
-    host.texts["u"] = (SAMPLE.replace("s = 0", "s = 10"), 2)
+    host.texts["u"] = (SAMPLE.replace("return counts", "return dict(counts)"), 2)
     docs.schedule("u")
     await host.published_version("u", 2)
     assert state.analyzer.last_was_incremental
-    assert {d.code for d in host.published[-1][2]} == {"IDM001", "IDM005"}
+    assert {d.code for d in host.published[-1][2]} == {"IDM001", "IDM010"}
 
 
 async def test_close_while_analyzing_publishes_only_the_clearing(
@@ -176,7 +176,7 @@ async def test_only_recently_analyzed_documents_keep_their_parse(
     host.texts["u0"] = (SAMPLE + "\n", 2)
     docs.schedule("u0")
     await host.published_version("u0", 2)
-    assert {d.code for d in host.published[-1][2]} == {"IDM001", "IDM005"}
+    assert {d.code for d in host.published[-1][2]} == {"IDM001", "IDM010"}
 
 
 # --- conversions -----------------------------------------------------------------------------
