@@ -7,9 +7,11 @@ from perfsquad.analyzers.idioms._accumulate import (
     comprehension_clause,
     is_simple,
     match_accumulator,
+    refusal_notes,
     rewrite_blockers,
     safety_for,
 )
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.analyzers.idioms.list_comprehension_loop import is_empty_constructor
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
@@ -123,4 +125,12 @@ class DictComprehensionLoop(Rule):
             title = (self.fix_title or "") + (" (unsafe: " + "; ".join(reasons) + ")" if reasons else "")
             return replace_statements(ctx, acc.init, node, code, title, safety_for(reasons))
 
-        ctx.report(self, ctx.header_span(node), fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        ctx.report(
+            self,
+            ctx.header_span(node),
+            fix=fix,
+            notes=refusal_notes(ctx, acc),
+            confidence=scale.confidence,
+            evidence=scale.evidence,
+        )

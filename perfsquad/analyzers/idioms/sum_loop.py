@@ -6,8 +6,10 @@ from perfsquad.analyzers.idioms._accumulate import (
     behaviour_reasons,
     comprehension_clause,
     match_accumulator,
+    refusal_notes,
     rewrite_blockers,
 )
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
@@ -123,4 +125,12 @@ class SumLoop(Rule):
             title = f"{self.fix_title} (unsafe: " + "; ".join(reasons) + ")"
             return replace_statements(ctx, acc.init, node, code, title, FixSafety.UNSAFE)
 
-        ctx.report(self, ctx.span(acc.update), fix=fix)
+        scale = loop_confidence(self, node, ctx)
+        ctx.report(
+            self,
+            ctx.span(acc.update),
+            fix=fix,
+            notes=refusal_notes(ctx, acc),
+            confidence=scale.confidence,
+            evidence=scale.evidence,
+        )
