@@ -43,9 +43,12 @@ def _workspace(tmp_path: Path) -> Path:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_app.py").write_text(TEST_APP, encoding="utf-8")
     # IDM005 (`total += ...`) is selected by its code: it is in the readability group where `sum()`
-    # measures slower (perfsquad.calibration), off by default.
+    # measures slower (perfsquad.calibration), off by default; its loop runs over `range(600)`, a
+    # fixed size (low confidence), so the workspace asks for every confidence.
     (tmp_path / "pyproject.toml").write_text(
-        "[tool.pytest.ini_options]\npythonpath = ['.']\n[tool.perfsquad]\nextend-select = ['IDM005']\n", encoding="utf-8"
+        "[tool.pytest.ini_options]\npythonpath = ['.']\n[tool.perfsquad]\nextend-select = ['IDM005']\n"
+        "confidence = 'low'\n",
+        encoding="utf-8",
     )
     return tmp_path / "app.py"
 
