@@ -60,3 +60,23 @@ def statement_start(stmt: ast.stmt) -> int:
     """First line of a statement, decorators included."""
     decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
     return min([stmt.lineno, *(d.lineno for d in decorators)])
+
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def early_exit(loop: ast.For | ast.AsyncFor) -> ast.stmt | None:
+    """The first ``break`` of ``loop`` itself, or ``return`` inside its body: a way to leave it
+    before its iterable is exhausted. A ``break`` of a nested loop leaves only that loop; nothing
+    in a nested function or class runs as part of this loop; ``else:`` runs after exhaustion."""
+    todo: list[tuple[ast.AST, bool]] = [(stmt, True) for stmt in reversed(loop.body)]
+    while todo:
+        node, own = todo.pop()
+        if isinstance(node, ast.Return) or (own and isinstance(node, ast.Break)):
+            return node
+        if isinstance(node, _SCOPES):
+            continue
+        nested = own and not isinstance(node, _LOOPS)
+        todo.extend((child, nested) for child in reversed(list(ast.iter_child_nodes(node))))
+    return None

@@ -38,6 +38,7 @@ REGISTRY: tuple[str, ...] = (
     "algorithms.nested_loop_join:NestedLoopJoin",
     "algorithms.overlapping_recursion:OverlappingRecursion",
     "algorithms.linear_search_in_sorted_list:LinearSearchInSortedList",
+    "algorithms.eager_list_before_early_exit:EagerListBeforeEarlyExit",
     # io
     "io.query_in_loop:QueryInLoop",
     "io.await_in_loop:AwaitInLoop",

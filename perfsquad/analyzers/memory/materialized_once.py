@@ -6,7 +6,7 @@ from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety, Severity
 from perfsquad.rule import Bench, Invalid, Rule
-from perfsquad.syntax import walk
+from perfsquad.syntax import early_exit, walk
 
 # Consumers that walk their argument exactly once.
 _REDUCERS = frozenset({"sum", "min", "max", "any", "all", "sorted", "set", "frozenset", "tuple"})
@@ -28,12 +28,14 @@ class MaterializedOnce(Rule):
     ## What it does
     Flags a list built only to be consumed once, right away:
 
-    - a list comprehension passed to `sum`, `min`, `max`, `any` or `all`;
+    - a list comprehension passed to `sum`, `min` or `max`;
     - `list(...)` of a generator expression, `range`, `map`, `filter`, `zip`, `enumerate` or
       `reversed` passed to any of those or to `sorted`, `set`, `frozenset` or `tuple` (which make
       their own collection from any iterable: the list is a copy for nothing);
     - a `for` loop (or a comprehension) over a list comprehension.
 
+    A list fed to a consumer that can stop early (`any`, `all`, a loop with `break` or `return`)
+    is ALG009's: there the elements after the exit are computed for nothing, a time cost.
     `for x in list(range(n))` is IDM014's; `"".join([...])` is not flagged (`join` builds a list
     from a generator anyway, so the list comprehension is the faster spelling).
 
@@ -105,6 +107,8 @@ class MaterializedOnce(Rule):
         "n = len([x for x in xs if x])\n",
         "s = sorted([x.name for x in xs])\n",
         "t = tuple([x * 2 for x in xs])\n",
+        "ok = any([check(x) for x in xs])\n",  # ALG009
+        "for row in [parse(r) for r in raw]:\n    if row:\n        break\n",  # ALG009
     )
     invalid = (
         Invalid(
@@ -115,11 +119,6 @@ class MaterializedOnce(Rule):
         Invalid(
             "top = max([score(x) for x in xs], key=abs)\n",
             fixed="top = max((score(x) for x in xs), key=abs)\n",
-            safety=FixSafety.UNSAFE,
-        ),
-        Invalid(
-            "ok = any([check(x) for x in xs])\n",
-            fixed="ok = any(check(x) for x in xs)\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid("t = sum(list(range(n)))\n", fixed="t = sum(range(n))\n", safety=FixSafety.SAFE),
@@ -138,15 +137,16 @@ class MaterializedOnce(Rule):
 
     def check(self, node: ast.Call | ast.For | ast.comprehension, ctx: Context) -> None:
         if isinstance(node, ast.For | ast.comprehension):
-            if isinstance(node.iter, ast.ListComp):
+            # A loop that can stop early wastes the elements after the exit: ALG009's (time, not memory).
+            if isinstance(node.iter, ast.ListComp) and not (isinstance(node, ast.For) and early_exit(node)):
                 self._report(node.iter, node.iter, None, ctx, consumer="the loop")
             return
         qualified = ctx.qualified_name(node.func)
         if qualified is None or not qualified.startswith("builtins."):
             return
         consumer = qualified[9:]
-        if consumer not in _REDUCERS or not node.args or isinstance(node.args[0], ast.Starred):
-            return
+        if consumer not in _REDUCERS or consumer in _SHORT_CIRCUIT or not node.args or isinstance(node.args[0], ast.Starred):
+            return  # `any`/`all` stop early: a list fed to them is ALG009's
         arg = node.args[0]
         if isinstance(arg, ast.ListComp):
             # sorted/tuple/set build their own collection anyway: a generator would save one copy

@@ -158,6 +158,15 @@ def hits(queries, values):
     return [q for q in queries if q in ordered]  # expect: ALG008
 
 
+def first_visible(rows, hidden):
+    for i, row in [z for z in enumerate(rows.itertuples()) if z[0] not in hidden]:  # expect: ALG009
+        if row.visible:
+            return i
+    for row in [parse(r) for r in rows]:  # runs to the end: MEM005's (readability), not ALG009
+        print(row)
+    return any([r > 2 for r in map(check, rows)])  # expect: ALG009
+
+
 def constant_loops(xs: list):
     for i in range(4):
         xs.pop(0)
