@@ -39,6 +39,7 @@ from perfsquad.audit.roadmap import enclosing_function
 from perfsquad.audit.roi import RoiEstimate, estimate
 from perfsquad.audit.shares import ShareIndex
 from perfsquad.config import Config
+from perfsquad.files import write_output
 from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import int_option, unwrap
@@ -320,8 +321,9 @@ def register(server: PerfsquadServer) -> None:
             items = build_roadmap(reports, profile)
             text = format_roadmap(items, profile, base, limit)
             out = base / ".perfsquad" / "roadmap.md"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+            # (atomic; refused if .perfsquad/ or roadmap.md is a symlink: a cloned repository's
+            # link must not make the command overwrite a file elsewhere)
+            write_output(out, text.encode("utf-8"))
             return items, text, out
 
         await progress.begin("perfsquad: optimization roadmap")
