@@ -176,13 +176,14 @@ class FixFailed(Exception):
 
 
 def _inside(target: Path, roots: Iterable[Path]) -> bool:
-    """Whether ``target`` is one of the files named, or lies under one of the directories named."""
+    """Whether ``target`` lies under one of the directories named, or (for a file named) under its
+    directory: naming a link names the link, not the file elsewhere that it points to."""
     for root in roots:
         try:
-            resolved = root.resolve()
+            base = root.resolve() if root.is_dir() else root.absolute().parent.resolve()
         except (OSError, RuntimeError):
             continue
-        if target == resolved or (resolved.is_dir() and target.is_relative_to(resolved)):
+        if target.is_relative_to(base):
             return True
     return False
 

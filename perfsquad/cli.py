@@ -203,8 +203,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from perfsquad.api import analyze_paths
 
     for path in args.paths:
-        if not path.exists():
-            print(f"perfsquad: error: {path}: no such file or directory", file=sys.stderr)
+        try:
+            path.stat()
+        except OSError as exc:  # (missing, or under a directory it may not search)
+            why = "no such file or directory" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+            print(f"perfsquad: error: {path}: {why}", file=sys.stderr)
             return EXIT_ERROR
     config, root = _load_config(args)
     for warning in config.warnings:

@@ -301,8 +301,9 @@ def find_pyproject(start: Path) -> Path | None:
     start = start.resolve()
     for directory in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
+        with contextlib.suppress(OSError):  # (a directory it may not search: look further up)
+            if candidate.is_file():
+                return candidate
     return None
 
 
