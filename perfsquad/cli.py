@@ -101,9 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         and "--help" not in args_list[:first]
     ):
         core = args_list[first]  # `perfsquad --help` still lists every command
-    parser = build_parser(core)
-    args = parser.parse_args(args_list)
     try:
+        parser = build_parser(core)
+        args = parser.parse_args(args_list)  # (bad usage: argparse's message and exit 2, a SystemExit)
         return _run(parser, args)
     except KeyboardInterrupt:
         print("perfsquad: interrupted", file=sys.stderr)
