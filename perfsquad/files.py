@@ -124,6 +124,8 @@ def write_atomically(
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(tmp, mode)
+            if info is not None and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+                _keep_owner(tmp, info)
             if expect is not None and _current(path) != expect:
                 raise ChangedOnDisk(f"{path} changed on disk while perfsquad worked on it; not overwritten")
             os.replace(tmp, path)
@@ -156,6 +158,17 @@ def read_own(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as f:
         return f.read()
+
+
+def _keep_owner(tmp: str, info: os.stat_result) -> None:
+    """The new file keeps the old one's owner and group where allowed (root fixing a user's file;
+    a user keeping a shared group); otherwise it is the writer's, as any editor's save makes it."""
+    for uid, gid in ((info.st_uid, info.st_gid), (-1, info.st_gid)):
+        try:
+            os.chown(tmp, uid, gid)
+            return
+        except (OSError, AttributeError):  # (AttributeError: no chown on this platform)
+            continue
 
 
 def _current(path: Path) -> bytes | None:

@@ -250,3 +250,14 @@ def test_the_index_key_file_is_replaced_never_written_through(tmp_path: Path) ->
     index.key_path.unlink()
     index.save()
     assert index.key_path.read_text() == "abc" and marshal.loads(index.path.read_bytes()) == {}
+
+
+def test_a_replaced_file_keeps_its_owner_when_root_writes_it(tmp_path: Path) -> None:
+    """Root (as these tests run) fixing a user's file must not hand it to root."""
+    target = tmp_path / "mod.py"
+    target.write_text(LOOP)
+    owner = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())  # (nobody, as root)
+    os.chown(target, *owner)
+    write_atomically(target, FIXED.encode())
+    info = target.stat()
+    assert (info.st_uid, info.st_gid) == owner and target.read_text() == FIXED
