@@ -238,3 +238,14 @@ def test_a_symlinked_logs_directory_is_not_written_through(
     assert main(["check", "."]) == 2
     assert list(outside.iterdir()) == [] and len(list(scratch.glob("perfsquad-crash-*.log"))) == 1
     assert "details in" in capsys.readouterr().err
+
+
+def test_profile_out_to_an_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "work.py").write_text("total = sum(i * i for i in range(200_000))\n")
+    (tmp_path / "taken").write_text("a file, not a directory\n")
+    proc = run_cli("profile", "--sampler", "cprofile", "--out", "taken/profile.json", "--", "python", "work.py",
+                   cwd=tmp_path)  # fmt: skip
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert "perfsquad: error: cannot create directory" in proc.stderr and "taken" in proc.stderr
+    assert (tmp_path / "taken").read_text() == "a file, not a directory\n"
