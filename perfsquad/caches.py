@@ -18,6 +18,23 @@ if TYPE_CHECKING:
     from perfsquad.semantics.effects import ModuleSummary
 
 
+def _code_stamp() -> str:
+    """The release, plus the size and mtime of every module of the installed package: a cache
+    written by other code (a development checkout edited since, a reinstall of the same version)
+    is never read as this code's results. Stat calls only: about a millisecond."""
+    package = Path(__file__).resolve().parent
+    parts = [__version__]
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".json"):
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                parts.append(f"{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+_CODE_STAMP = _code_stamp()
+
+
 class Cache:
     """One file per (version, config): ``{path: (mtime_ns, size, content_digest, report_json)}``.
 
@@ -26,7 +43,7 @@ class Cache:
     """
 
     def __init__(self, directory: Path, config: Config, flavour: str) -> None:
-        key = hashlib.blake2b(f"{__version__}|{config.key()}|{flavour}".encode(), digest_size=8).hexdigest()
+        key = hashlib.blake2b(f"{_CODE_STAMP}|{config.key()}|{flavour}".encode(), digest_size=8).hexdigest()
         self.path = directory / f"reports-{key}.marshal"
         self.entries: dict[str, tuple[int, int, str, Any]] = {}
         self.dirty = False
@@ -93,7 +110,7 @@ class SummaryCache:
     a warm run reads only that key."""
 
     def __init__(self, directory: Path, key: str) -> None:
-        name = hashlib.blake2b(f"{__version__}|{key}".encode(), digest_size=8).hexdigest()
+        name = hashlib.blake2b(f"{_CODE_STAMP}|{key}".encode(), digest_size=8).hexdigest()
         self.path = directory / f"index-{name}.marshal"
         self.key_path = directory / f"index-{name}.key"
         self._entries: dict[str, tuple[str, Any, str]] | None = None

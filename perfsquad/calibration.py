@@ -17,8 +17,9 @@ virtual environment, or the name of the file it resolves to (``python3.12``). On
 resort is it run, isolated (``-I -S -c``, no site, no user code, a timeout), and only when its
 file is named like a Python interpreter.
 
-The ``readability`` group: a rule whose ratio at n=1,000 on the chosen table is below 1.0 (its
-rewrite measured *slower* on that Python) is not a performance finding. :mod:`perfsquad.config`
+The ``readability`` group: a rule whose ratio at n=1,000 on the chosen table is below 1.0, or
+below 1.0 at any larger calibrated size (its rewrite measured *slower* on that Python, where the
+sizes are the ones a performance finding is about) is not a performance finding. :mod:`perfsquad.config`
 keeps such rules off unless selected by code or by the group name, and below warning severity.
 """
 
@@ -219,10 +220,10 @@ class Calibration:
 
     @functools.cached_property
     def readability(self) -> frozenset[str]:
-        """The rules measured slower at n=1,000 on this table: the ``readability`` group."""
+        """The rules measured slower at n=1,000 or above on this table: the ``readability`` group."""
         if self.table is None:
             return frozenset()
-        return frozenset(code for code in self.table.rules if (r := self.ratio(code)) is not None and r < 1.0)
+        return frozenset(code for code in self.table.rules if measured_slower(self.speedup(code)))
 
     def group(self, code: str) -> str:
         return READABILITY if code in self.readability else PERFORMANCE
@@ -272,10 +273,15 @@ def choose(setting: str | None = None) -> Calibration:
 
 
 def measured_slower(speedup: Speedup | None) -> bool:
-    """Whether a finding's rewrite was measured slower at n=1,000 (its own figures: a rule's, or a
-    VEC rule's on lists): such a finding is never escalated to a warning, wherever it runs."""
-    point = speedup.at(GROUP_SIZE) if speedup is not None else None
-    return point is not None and point[1] < 1.0
+    """Whether a rewrite was measured slower at n=1,000 or at any larger size (a rule's figures, or a
+    VEC rule's on lists): no gain where the inputs are large enough to matter. Such a rule is in the
+    ``readability`` group, and such a finding is never escalated to a warning, wherever it runs."""
+    if speedup is None:
+        return False
+    point = speedup.at(GROUP_SIZE)
+    if point is not None and point[1] < 1.0:
+        return True
+    return any(ratio < 1.0 for n, ratio in speedup.sizes if n > GROUP_SIZE)
 
 
 def running() -> Calibration:

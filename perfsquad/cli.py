@@ -489,12 +489,18 @@ def cmd_rules(fmt: str, python: str | None = None) -> int:
         return EXIT_CLEAN
     sys.stdout.write(
         f"Ratios (old time / new time) at n={GROUP_SIZE:,} {calibration.describe()}. Rules in the readability\n"
-        "group are measured slower there: off unless selected by code or `readability`, info at most.\n"
+        "group are measured slower there or at a larger size (shown after the ratio): off unless selected by\n"
+        "code or `readability`, info at most.\n"
     )
     for r in RULES:
         fix = r.fix_safety.value if r.fix_safety else "-"
         ratio = calibration.ratio(r.code)
         speed = f"{ratio:.2f}x" if ratio is not None else "not measured"
         group = calibration.group(r.code)
-        sys.stdout.write(f"{r.code:<6}  {r.name:<28} {group:<11}  n=1,000: {speed:<12} fix: {fix:<12} {r.message}\n")
+        speedup = calibration.speedup(r.code)
+        if speedup is not None and ratio is not None and ratio >= 1.0:
+            slower = [(n, x) for n, x in speedup.sizes if n > GROUP_SIZE and x < 1.0]
+            if slower:
+                speed += f" ({slower[0][1]:.2f}x at {slower[0][0]:,})"
+        sys.stdout.write(f"{r.code:<6}  {r.name:<28} {group:<11}  n=1,000: {speed:<29} fix: {fix:<12} {r.message}\n")
     return EXIT_CLEAN

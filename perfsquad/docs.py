@@ -48,7 +48,8 @@ def group_line(rule: type[Rule], calibration: Calibration) -> str:
     at = f"{ratio:.2f}x at n={GROUP_SIZE:,}, {calibration.describe()}"
     if calibration.group(rule.code) == READABILITY:
         return (
-            f"Group: readability ({at}): the rewrite is slower on this Python, so the rule is off unless "
+            f"Group: readability ({at}): the rewrite is slower on this Python at n={GROUP_SIZE:,} or above, "
+            "so the rule is off unless "
             f"selected by its code or `readability`, and reports at info severity at most."
         )
     return f"Group: performance ({at})."
@@ -68,7 +69,8 @@ def versions_table(rule: type[Rule]) -> list[str]:
         return ["Not measured (no `Bench`, or not calibrated yet: run `python bench/calibrate.py`).", ""]
     head = f"| Python | ratio at n={GROUP_SIZE:,} | group | every size (old time / new time) |"
     why = (
-        f"On a Python where the ratio at n={GROUP_SIZE:,} is below 1.0 the rule is in the `readability` group: "
+        f"On a Python where the ratio at n={GROUP_SIZE:,} or at any larger size is below 1.0 the rule is in the "
+        "`readability` group: "
         "off unless selected by its code or `readability`, info severity at most, applied by `--fix` only when selected."
     )
     return [head, "| --- | ---: | --- | --- |", *rows, "", why, ""]

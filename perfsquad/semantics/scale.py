@@ -11,7 +11,10 @@ would (or why nothing shows it does), as a :class:`Scale`: a confidence and a on
   any of them may be what runs); a name bound to a literal and then grown (``append``,
   ``+=``...) grows with whatever fills it (``medium``).
 * :func:`loop_scale` adds where the loop runs: at import (module level, a class body) or behind a
-  lazy initialiser (``if x is None: x = ...``) it runs once, whatever it iterates (``low``).
+  lazy initialiser (``if x is None: x = ...``) it runs once, whatever it iterates (``low``). In a
+  command-line entry point (a Django management command's ``handle``, a ``@click.command``, the
+  function ``if __name__ == "__main__":`` calls) it runs once per run of the program: its data
+  may still be large (a script's input), so the confidence is one level lower, not ``low``.
 
 Nothing here runs user code; it reads the syntax tree and the module's I/O types.
 """
@@ -82,6 +85,9 @@ def loop_scale(loop: ast.For | ast.AsyncFor | ast.While | ast.comprehension, ctx
         return Scale(LOW, f"{what.evidence}; {once}")
     fn = ctx.function_of(loop)
     if fn is not None and what.confidence is not LOW:
+        entry = command_entry_point(fn, ctx)
+        if entry is not None:
+            return Scale(what.confidence.lowered(), f"{what.evidence}; {entry}")
         return Scale(what.confidence, f"{what.evidence}, per call of `{fn.name}`")
     return what
 
@@ -100,6 +106,53 @@ def runs_once(node: ast.AST, ctx: Any) -> str | None:
                 return f"runs once, behind the lazy initialiser `if {guarded} ...`"
         child = anc
     return None
+
+
+_COMMAND_BASES = ("BaseCommand", "AppCommand", "LabelCommand")
+_COMMAND_DECORATORS = frozenset({"command", "group"})
+
+
+def command_entry_point(fn: ast.AST, ctx: Any) -> str | None:
+    """Why ``fn`` is a command-line entry point, run once per process, else None:
+
+    * ``handle`` of a Django management command (a class deriving from ``BaseCommand``,
+      ``AppCommand`` or ``LabelCommand``): once per ``manage.py`` invocation;
+    * a function decorated ``@click.command`` / ``@<group>.command(...)`` / ``@click.group``;
+    * a module-level function called from the module's ``if __name__ == "__main__":`` block.
+
+    Its loops still grow with the data (a script's input), but the cost is paid once per run:
+    :func:`loop_scale` lowers the confidence one level and says why.
+    """
+    if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    owner = ctx.parent(fn)
+    if fn.name == "handle" and isinstance(owner, ast.ClassDef):
+        for base in owner.bases:
+            text = ast.unparse(base)
+            if text.endswith(_COMMAND_BASES):
+                return f"runs once per command: `{owner.name}.handle` of a management command (`{text}`)"
+    for deco in fn.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr in _COMMAND_DECORATORS:
+            return f"runs once per command: `{fn.name}` is a `@{ast.unparse(target)}` entry point"
+    if owner is ctx.tree:
+        for stmt in ctx.tree.body:
+            if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+                for sub in walk(stmt):
+                    if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == fn.name:
+                        return f"runs once per process: `{fn.name}` is called from `if __name__ == \"__main__\":`"
+    return None
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
 
 
 def _lazy_guard(test_if: ast.If, fn: ast.AST | None) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from support import ROOT
 
 from perfsquad import calibration
-from perfsquad.calibration import Calibration, Table, choose, interpreter_version, nearest, tables
+from perfsquad.calibration import Calibration, Table, choose, interpreter_version, measured_slower, nearest, tables
 from perfsquad.config import Config, config_from_mapping, read_pyproject
 from perfsquad.model import Severity
 
@@ -127,6 +127,7 @@ def test_readability_is_a_ratio_below_one_at_n_1000() -> None:
     })  # fmt: skip
     cal = Calibration(table, (3, 99), "test")
     assert cal.readability == {"IDM008", "IO002", "ALG001"}
+    assert measured_slower(cal.speedup("IO002")) and not measured_slower(cal.speedup("IDM001"))
     assert cal.group("IDM001") == "performance" and cal.group("IDM008") == "readability"
     assert cal.group("ALG003") == "performance" and cal.ratio("ALG003") is None  # not calibrated
     speedup = cal.speedup("IDM008")
@@ -172,3 +173,21 @@ def test_the_python_setting_is_read_relative_to_its_pyproject_and_changes_the_ca
     bad = config_from_mapping({"python": 3.12})
     assert bad.python is None and "`python` must be" in bad.warnings[0]
     assert config.with_overrides(python="3.13").calibration.target == (3, 13)
+
+
+def test_a_rewrite_slower_at_a_larger_size_is_readability_even_when_faster_at_n_1000() -> None:
+    """No gain where inputs are large: 1.05x at n=1,000 within noise, 0.95x at n=100,000."""
+    table = _table({
+        "IDM003": {"10": 0.87, "1000": 1.05, "100000": 0.95},
+        "IDM006": {"10": 1.7, "1000": 1.6, "100000": 1.9},
+        "IDM009": {"10": 0.8, "1000": 1.3, "100000": 1.4},  # slower only when tiny: performance
+    })  # fmt: skip
+    cal = Calibration(table, (3, 99), "test")
+    assert cal.readability == {"IDM003"}
+    assert cal.group("IDM003") == "readability" and cal.group("IDM009") == "performance"
+
+
+def test_the_dict_comprehension_is_readability_on_every_shipped_python() -> None:
+    """IDM003 is measured slower at n=100,000 on every table shipped: it must never warn."""
+    for table in tables():
+        assert Calibration(table, table.version, "test").group("IDM003") == "readability", table.python

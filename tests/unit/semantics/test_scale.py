@@ -182,3 +182,41 @@ def test_a_literal_handed_to_a_call_that_may_fill_it_is_not_a_fixed_size() -> No
     )
     assert scales["q"].confidence is Confidence.MEDIUM
     assert scales["n"].confidence is Confidence.LOW
+
+
+def test_a_command_line_entry_point_runs_once_per_run_one_level_less_sure() -> None:
+    """A management command's ``handle``, a click command, the function the ``__main__`` guard
+    calls: their loops grow with the data but run once per run of the program; a method merely
+    named ``handle``, or a function the guard does not call, is per call."""
+    scales = _loops(
+        """
+        import click
+        from django.core.management.base import BaseCommand
+
+        class Command(BaseCommand):
+            def handle(self, *args, **options):
+                for a in self.load(): pass
+
+        class Handler:
+            def handle(self, rows):
+                for b in rows: pass
+
+        @click.command()
+        def cli(rows):
+            for c in rows: pass
+
+        def main(rows):
+            for d in rows: pass
+
+        def helper(rows):
+            for e in rows: pass
+
+        if __name__ == "__main__":
+            main([])
+        """
+    )
+    assert scales["a"].confidence is Confidence.LOW and "management command" in scales["a"].evidence
+    assert scales["b"].confidence is Confidence.HIGH and "per call of `handle`" in scales["b"].evidence
+    assert scales["c"].confidence is Confidence.MEDIUM and "`@click.command` entry point" in scales["c"].evidence
+    assert scales["d"].confidence is Confidence.MEDIUM and "__main__" in scales["d"].evidence
+    assert scales["e"].confidence is Confidence.HIGH
