@@ -3,6 +3,7 @@ and the workspace index's effect summaries (:class:`SummaryCache`), both keyed b
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
