@@ -204,7 +204,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     for path in args.paths:
         try:
-            path.stat()
+            if path.is_dir():  # (a directory named but unreadable is an error; one found inside, a warning)
+                os.scandir(path).close()
+            else:
+                path.stat()
         except OSError as exc:  # (missing, or under a directory it may not search)
             why = "no such file or directory" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
             print(f"perfsquad: error: {path}: {why}", file=sys.stderr)

@@ -50,6 +50,7 @@ def test_an_unreadable_directory_is_a_warning_and_the_rest_is_checked(tmp_path: 
     try:
         proc = run_cli("check", "--no-cache", ".", cwd=tmp_path, obey_permissions=True)
         named = run_cli("check", "--no-cache", "secret/hidden.py", cwd=tmp_path, obey_permissions=True)
+        root = run_cli("check", "--no-cache", "secret", cwd=tmp_path, obey_permissions=True)
     finally:
         secret.chmod(0o755)
     no_traceback(proc)
@@ -57,6 +58,8 @@ def test_an_unreadable_directory_is_a_warning_and_the_rest_is_checked(tmp_path: 
     assert "perfsquad: warning: ./secret: skipped, cannot list it: Permission denied" in proc.stderr
     no_traceback(named)  # a file named on the command line that cannot be reached: perfsquad failed
     assert named.returncode == 2 and "perfsquad: error: secret/hidden.py: Permission denied" in named.stderr
+    no_traceback(root)  # the directory named itself: not "All checks passed (0 files)"
+    assert root.returncode == 2 and "perfsquad: error: secret: Permission denied" in root.stderr
 
 
 def test_a_clean_tree_with_a_skipped_path_exits_0(tmp_path: Path) -> None:
