@@ -63,6 +63,8 @@ def _work(args: _WorkItem) -> tuple[str, str, Any, Any]:
     if data is None:
         try:
             data = Path(path).read_bytes()
+        except FileNotFoundError:
+            return path, "", None, None  # (removed since the walk found it: a warning, not an error)
         except OSError as exc:
             return path, "", to_json(FileReport(path=path, error=f"cannot read file: {exc.strerror or exc}")), None
     index = _LINKED if _LINKED is not None else ProjectIndex()
@@ -70,9 +72,12 @@ def _work(args: _WorkItem) -> tuple[str, str, Any, Any]:
     from perfsquad.engine import analyze_bytes
 
     rules = project_rules() if project_only else RULES
-    report = analyze_bytes(
-        data, path, config, want_fixes=want_fixes, metrics=metrics and not project_only, project=index, rules=rules
-    )
+    try:
+        report = analyze_bytes(
+            data, path, config, want_fixes=want_fixes, metrics=metrics and not project_only, project=index, rules=rules
+        )
+    except Exception as exc:  # (the engine never raises; if it did, one file fails, not the run)
+        report = FileReport(path=path, error=f"internal error: {type(exc).__name__}: {exc}")
     summary = index.collected.pop(path, None)
     return path, content_digest(data), to_json(report), summary.to_data() if summary is not None else None
 
@@ -87,16 +92,20 @@ def analyze_paths(
     metrics: bool = False,
     progress: ProgressFn | None = None,
     summaries_into: dict[str, Any] | None = None,
+    warnings: list[str] | None = None,
 ) -> list[FileReport]:
     """Analyze every Python file under ``paths``; reports come back sorted by path.
 
     ``summaries_into`` receives every file's effect summary (plain data, None for a file that did
     not parse), the ones the workspace index was linked from: ``perfsquad.autofix`` links them
-    again to fix with the index. (A warm run that would skip reading them then reads them.)"""
+    again to fix with the index. (A warm run that would skip reading them then reads them.)
+    ``warnings`` receives one line per path skipped (an unreadable directory, a symlink loop, a
+    file removed meanwhile) and per cache that could not be written: none of them fails the run."""
     from perfsquad.caches import SummaryCache
 
     config = config or Config()
-    files = list(dict.fromkeys(discover(paths, config)))
+    warn = warnings.append if warnings is not None else (lambda message: None)
+    files = list(dict.fromkeys(discover(paths, config, warn)))
     flavour = f"fixes={want_fixes},metrics={metrics}"
     cache = Cache(cache_dir, config, flavour) if cache_dir else None
     index_cache = SummaryCache(cache_dir, f"{config.key()}|{flavour}") if cache_dir else None
@@ -143,15 +152,15 @@ def analyze_paths(
         with _pool(min(workers, len(work))) as pool:
             results = pool.map(_work, work, chunksize=max(1, min(16, len(work) // (workers * 8) or 1)))
             for i, (done_path, digest, data, summary) in enumerate(results, 1):
-                _collect(reports, cache, stats, done_path, digest, data)
-                summaries[done_path] = (digest, summary, "")
+                if _collect(reports, cache, stats, done_path, digest, data, warn):
+                    summaries[done_path] = (digest, summary, "")
                 if progress and (i % 25 == 0 or i == len(work)):
                     progress(done + i, total)
     else:
         for i, item in enumerate(work, 1):
             done_path, digest, data, summary = _work(item)
-            _collect(reports, cache, stats, done_path, digest, data)
-            summaries[done_path] = (digest, summary, "")
+            if _collect(reports, cache, stats, done_path, digest, data, warn):
+                summaries[done_path] = (digest, summary, "")
             if progress and (i % 25 == 0 or i == len(work)):
                 progress(done + i, total)
     from perfsquad.semantics.index import run_key
@@ -159,15 +168,23 @@ def analyze_paths(
     key = run_key((path_key, digest) for path_key, (digest, _, _) in summaries.items())
     if summaries and not unchanged and (todo or index_cache is None or index_cache.linked_key() != key):
         _relink(summaries, reports, cache, stats, config, want_fixes, metrics, workers)
+    cache_failed = False
     if cache is not None:
-        with contextlib.suppress(OSError):  # an unwritable cache only costs speed next time
+        try:
             cache.save()
+        except OSError as exc:  # an unwritable cache only costs speed next time
+            warn(f"cache not saved: {exc}")
+            cache_failed = True
     if index_cache is not None:
         for path_key, (digest, summary, used) in summaries.items():
             if digest and summary is not None and index_cache.entries.get(path_key) != (digest, summary, used):
                 index_cache.put(path_key, digest, summary, used)
         index_cache.set_linked_key(key)
-        index_cache.save()
+        try:
+            index_cache.save()
+        except OSError as exc:
+            if not cache_failed:  # (one warning for one cache directory)
+                warn(f"cache not saved: {exc}")
     if summaries_into is not None:
         summaries_into.update((path_key, summary) for path_key, (_, summary, _) in summaries.items())
     return [reports[k] for k in sorted(reports)]
@@ -213,11 +230,15 @@ def _relink(
         _LINKED = None
     for done_path, digest, data, summary in results:
         previous = first.get(done_path)
+        if data is None:  # (removed since the first pass)
+            reports.pop(done_path, None)
+            summaries.pop(done_path, None)
+            continue
         if _reusable(previous):
             assert previous is not None
             data = _merge_project_findings(previous, data)
-        _collect(reports, cache, stats, done_path, digest, data)
-        summaries[done_path] = (digest, summary, signatures.get(done_path, ""))
+        if _collect(reports, cache, stats, done_path, digest, data, None):
+            summaries[done_path] = (digest, summary, signatures.get(done_path, ""))
 
 
 def _reusable(report: FileReport | None) -> bool:
@@ -274,11 +295,18 @@ def _collect(
     path: str,
     digest: str,
     data: Any,
-) -> None:
+    warn: Callable[[str], None] | None,
+) -> bool:
+    """Keep a worker's report (False, with a warning, for a file removed since the walk)."""
+    if data is None:
+        if warn is not None:
+            warn(f"{path}: skipped, removed before it could be read")
+        return False
     report = report_from_json(data)
     reports[path] = report
     if cache is not None and digest and not report.rule_errors:
         cache.store(Path(path), stats.get(path), digest, data)
+    return True
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import stat
 import tempfile
 import tokenize
 from collections.abc import Iterable
@@ -119,24 +118,28 @@ def fix_file(
     write: bool = True,
     within: Iterable[Path] | None = None,
 ) -> FileFix | None:
-    """Fix one file; with ``write``, replace it (atomically) with the fixed text in its own
-    encoding, BOM and line endings. None when nothing changes, or the file cannot be read or
-    decoded (a plain analysis reports why).
+    """Fix one file; with ``write``, replace it (atomically: ``files.write_atomically``) with the
+    fixed text in its own encoding, BOM, line endings and permission bits. None when nothing
+    changes, or the file cannot be read or decoded (a plain analysis reports why).
 
     ``within``: the trees being fixed. A file reached through a symlink is rewritten only when the
     file it points to lies inside one of them; otherwise :class:`OutsideTree` is raised and nothing
     is written (a cloned repository's ``.py`` link must never make ``--fix`` rewrite a file
-    elsewhere)."""
-    from perfsquad.files import write_atomically
+    elsewhere). If the file changed on disk while it was being fixed (an editor saved it),
+    :class:`ChangedWhileFixing` is raised and the user's version is kept. A write that fails
+    (read-only file, full disk, ``ulimit -f``) raises :class:`FixFailed`; the file is unchanged."""
+    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
     from perfsquad.source import SourceDecodeError, decode_source
 
-    target = path.resolve()  # a symlink stays a symlink: the file it points to is rewritten
+    try:
+        target = path.resolve()  # a symlink stays a symlink: the file it points to is rewritten
+    except (OSError, RuntimeError):  # (RuntimeError: a symlink loop, before Python 3.13)
+        return None
     if within is not None and target != path.absolute() and not _inside(target, within):
         raise OutsideTree(f"{path}: not fixed, it is a symlink to {target}, outside the checked tree")
     try:
         data = target.read_bytes()
         text, had_bom = decode_source(data)
-        mode = stat.S_IMODE(target.stat().st_mode)
     except (OSError, SourceDecodeError):
         return None
     result = fix_text(text, str(path), config, unsafe=unsafe, project=project)
@@ -147,19 +150,40 @@ def fix_file(
             out = result.text.encode(_encoding_of(data))
         except UnicodeEncodeError:
             return None  # (a fix never adds characters the file's encoding lacks; never write a broken file)
-        write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, mode=mode)
+        try:
+            write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, expect=data)
+        except ChangedOnDisk as exc:
+            raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk while being fixed (kept as saved)") from exc
+        except WriteError as exc:
+            raise FixFailed(f"{path}: not fixed: {exc}") from exc
     return FileFix(str(path), text, result.text, result.applied, result.converged)
 
 
-class OutsideTree(Exception):
+class FixSkipped(Exception):
+    """A file left as it is on purpose (the message says why); the others are fixed."""
+
+
+class OutsideTree(FixSkipped):
     """A file to fix resolves (through a symlink) to a file outside the trees being fixed."""
 
 
+class ChangedWhileFixing(FixSkipped):
+    """The file on disk is no longer the text that was fixed: the user's newer version is kept."""
+
+
+class FixFailed(Exception):
+    """Writing a fixed file failed (the message says why); the file is unchanged."""
+
+
 def _inside(target: Path, roots: Iterable[Path]) -> bool:
+    """Whether ``target`` lies under one of the directories named, or (for a file named) under its
+    directory: naming a link names the link, not the file elsewhere that it points to."""
     for root in roots:
-        resolved = root.resolve()
-        base = resolved if resolved.is_dir() else resolved.parent
-        if target == resolved or target.is_relative_to(base):
+        try:
+            base = root.resolve() if root.is_dir() else root.absolute().parent.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if target.is_relative_to(base):
             return True
     return False
 
@@ -175,7 +199,9 @@ class PathsFix:
     """With ``write``, a plain analysis of the fixed files; without, the reports before fixing."""
     files: list[FileFix] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    """Why a fixable file was left as it is (a symlink out of the tree)."""
+    """Why a fixable file was left as it is (a symlink out of the tree, changed while fixing)."""
+    failed: list[str] = field(default_factory=list)
+    """Why a fixed file could not be written (read-only, disk full): perfsquad failed there."""
 
     @property
     def applied(self) -> int:
@@ -192,6 +218,7 @@ def fix_paths(
     cache_dir: Path | None = None,
     metrics: bool = False,
     progress: ProgressFn | None = None,
+    warnings: list[str] | None = None,
 ) -> PathsFix:
     """Analyze ``paths`` (as ``check`` does), fix every file with an allowed fix using the
     workspace index of the whole tree, and (with ``write``) write the fixed files and analyze the
@@ -200,16 +227,22 @@ def fix_paths(
     if cache_dir is None and write:
         # Without a cache, the second analysis would be a whole second run: a throwaway cache
         # lets it analyze only the fixed files and what they make stale, as with the real one.
+        said: list[str] = []
         with tempfile.TemporaryDirectory(prefix="perfsquad-fix-") as scratch:
-            return fix_paths(
-                paths, config, unsafe=unsafe, jobs=jobs, cache_dir=Path(scratch), metrics=metrics, progress=progress
-            )
+            result = fix_paths(
+                paths, config, unsafe=unsafe, jobs=jobs, cache_dir=Path(scratch), metrics=metrics, progress=progress,
+                warnings=said,
+            )  # fmt: skip
+        if warnings is not None:  # (the user asked for no cache: a throwaway one that failed is not news)
+            warnings.extend(w for w in said if not w.startswith("cache not saved"))
+        return result
     from perfsquad.api import analyze_paths
 
     config = config or Config()
     options: dict[str, Any] = {"jobs": jobs, "cache_dir": cache_dir, "want_fixes": True, "metrics": metrics}
     summaries: dict[str, Any] = {}
-    reports = analyze_paths(paths, config, progress=progress, summaries_into=summaries, **options)
+    # (the walk's warnings are the first run's: the second walks the same tree)
+    reports = analyze_paths(paths, config, progress=progress, summaries_into=summaries, warnings=warnings, **options)
     fixable = [Path(r.path) for r in reports if any(allowed(f.fix, unsafe) for f in r.findings)]
     if not fixable:
         return PathsFix(reports)
@@ -217,20 +250,25 @@ def fix_paths(
     summaries.clear()
     files = []
     skipped = []
+    failed = []
     for path in fixable:
         try:
             fixed = fix_file(path, config, unsafe=unsafe, project=index, write=write, within=paths)
-        except OutsideTree as exc:
+        except FixSkipped as exc:
             skipped.append(str(exc))
             continue
-        index.collected.clear()  # (the summaries each re-analysis recorded: not needed here)
+        except FixFailed as exc:  # (one file's failure never stops the others)
+            failed.append(str(exc))
+            continue
+        finally:
+            index.collected.clear()  # (the summaries each re-analysis recorded: not needed here)
         if fixed is not None:
             files.append(fixed)
     if write and files:
         # (the first run's reports and index go first: the second run's peak memory is its own)
         del reports, index
         reports = analyze_paths(paths, config, **options)
-    return PathsFix(reports, files, skipped)
+    return PathsFix(reports, files, skipped, failed)
 
 
 def workspace_index(summaries: dict[str, Any]) -> ProjectIndex:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad import __version__
 from perfsquad.config import Config
-from perfsquad.files import content_digest, write_atomically
+from perfsquad.files import content_digest, ensure_dir, read_own, write_atomically
 from perfsquad.model import FileReport, report_from_json
 
 if TYPE_CHECKING:
@@ -48,12 +48,11 @@ class Cache:
         self.path = directory / f"reports-{key}.marshal"
         self.entries: dict[str, tuple[int, int, str, Any]] = {}
         self.dirty = False
-        try:
-            data = marshal.loads(self.path.read_bytes())
-            if isinstance(data, dict):
-                self.entries = data
-        except (OSError, ValueError, EOFError, TypeError):
-            self.entries = {}
+        data = _load(self.path)
+        if data is not None:
+            self.entries = {k: v for k, v in data.items() if _report_entry(k, v)}
+            # A cache of the wrong shape (another version's, a hand edit) is rebuilt, not trusted.
+            self.dirty = len(self.entries) != len(data)
 
     def lookup(self, path: Path) -> tuple[FileReport | None, os.stat_result | None, bytes | None]:
         try:
@@ -65,16 +64,28 @@ class Cache:
             return None, st, None
         mtime_ns, size, digest, report = entry
         if mtime_ns == st.st_mtime_ns and size == st.st_size:
-            return report_from_json(report), st, None
+            return self._report(path, report), st, None
         try:
             data = path.read_bytes()
         except OSError:
             return None, st, None
         if content_digest(data) == digest:
-            self.entries[str(path)] = (st.st_mtime_ns, st.st_size, digest, report)
-            self.dirty = True
-            return report_from_json(report), st, data
+            found = self._report(path, report)
+            if found is not None:
+                self.entries[str(path)] = (st.st_mtime_ns, st.st_size, digest, report)
+                self.dirty = True
+            return found, st, data
         return None, st, data
+
+    def _report(self, path: Path, report: Any) -> FileReport | None:
+        """The cached report, or None (the entry dropped, the file analyzed again) if it has the
+        wrong shape: a damaged cache costs one analysis, never a crash."""
+        try:
+            return report_from_json(report)
+        except Exception:  # (any shape of damage: KeyError, TypeError, AttributeError...)
+            del self.entries[str(path)]
+            self.dirty = True
+            return None
 
     def store(self, path: Path, st: os.stat_result | None, digest: str, report_json: Any) -> None:
         if st is None:
@@ -83,12 +94,14 @@ class Cache:
         self.dirty = True
 
     def save(self) -> None:
+        """Write the cache (``OSError``, the file unchanged, if it cannot be: a symlink in
+        ``.perfsquad/``, a full disk)."""
         if not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.path.parent)
         gitignore = self.path.parent / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n", encoding="utf-8")
+        if not os.path.lexists(gitignore):
+            write_atomically(gitignore, b"*\n")
         write_atomically(self.path, marshal.dumps(self.entries))
 
 
@@ -108,19 +121,16 @@ class SummaryCache:
     @property
     def entries(self) -> dict[str, tuple[str, Any, str]]:
         if self._entries is None:
-            self._entries = {}
-            try:
-                data = marshal.loads(self.path.read_bytes())
-                if isinstance(data, dict):
-                    self._entries = data
-            except (OSError, ValueError, EOFError, TypeError):
-                self._entries = {}
+            data = _load(self.path)
+            self._entries = {} if data is None else {k: v for k, v in data.items() if _summary_entry(k, v)}
+            if data is not None and len(self._entries) != len(data):
+                self.dirty = True  # (the wrong-shape entries are dropped from the file too)
         return self._entries
 
     def linked_key(self) -> str:
         if self._linked is None:
             try:
-                self._linked = self.key_path.read_text(encoding="ascii").strip()
+                self._linked = read_own(self.key_path).decode("ascii").strip()
             except (OSError, ValueError):
                 self._linked = ""
         return self._linked
@@ -138,7 +148,7 @@ class SummaryCache:
             from perfsquad.semantics.effects import ModuleSummary  # (a warm run with nothing to link never needs it)
 
             return ModuleSummary.from_data(entry[1]), entry[2]
-        except (TypeError, ValueError):
+        except Exception:  # (a summary of the wrong shape: analyzed again)
             return None
 
     def put(self, path: str, digest: str, summary: Any, signature: str) -> None:
@@ -146,9 +156,45 @@ class SummaryCache:
         self.dirty = True
 
     def save(self) -> None:
+        """Write the summaries and the linked key (``OSError`` if they cannot be; both files are
+        replaced, never written through: the key file's name is predictable, so a cloned repository
+        could ship it as a symlink)."""
         if not self.dirty:
             return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, marshal.dumps(self.entries))
-            self.key_path.write_text(self.linked_key(), encoding="ascii")
+        ensure_dir(self.path.parent)
+        write_atomically(self.path, marshal.dumps(self.entries))
+        write_atomically(self.key_path, self.linked_key().encode("ascii"))
+
+
+def _load(path: Path) -> dict[Any, Any] | None:
+    """A cache file's dict, or None when it is missing, unreadable, a symlink or not a marshalled dict."""
+    try:
+        data = marshal.loads(read_own(path))
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _report_entry(key: Any, value: Any) -> bool:
+    """``path: (mtime_ns, size, digest, report data)``; the report itself is checked when used."""
+    return (
+        isinstance(key, str)
+        and isinstance(value, tuple)
+        and len(value) == 4
+        and type(value[0]) is int
+        and type(value[1]) is int
+        and isinstance(value[2], str)
+        and isinstance(value[3], dict)
+    )
+
+
+def _summary_entry(key: Any, value: Any) -> bool:
+    """``path: (digest, summary data or None, signature)``; the summary is checked when loaded."""
+    return (
+        isinstance(key, str)
+        and isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[2], str)
+        and (value[1] is None or isinstance(value[1], (tuple, list)))
+    )

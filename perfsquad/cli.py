@@ -1,8 +1,10 @@
 """The command line: ``perfsquad check | explain | rules | serve`` plus the subcommands in
 :mod:`perfsquad.commands` (one module each).
 
-Exit codes (a contract): 0 nothing found, 1 findings remain, 2 error (bad usage, unreadable or
-unparseable input, a crash).
+Exit codes (a contract): 0 nothing found, 1 findings remain, 2 perfsquad failed (bad usage,
+unreadable or unparseable input, a file it could not write, a crash). A crash never shows a
+traceback: :func:`main` prints one line and writes the traceback to a log file (:func:`_crash_log`).
+Paths a walk skips (unreadable directories, symlink loops) are warnings and change no exit code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from perfsquad import __version__
 from perfsquad.config import Config, load_config
 from perfsquad.docs import rule_doc_url
+from perfsquad.files import WriteError
 from perfsquad.model import FileReport, Finding, FixSafety, FunctionMetrics, Severity
 
 if TYPE_CHECKING:
@@ -98,29 +101,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         and "--help" not in args_list[:first]
     ):
         core = args_list[first]  # `perfsquad --help` still lists every command
-    parser = build_parser(core)
-    args = parser.parse_args(args_list)
     try:
-        if args.command == "check":
-            return cmd_check(args)
-        if args.command == "explain":
-            return cmd_explain(args.code, args.python)
-        if args.command == "rules":
-            return cmd_rules(args.format, args.python)
-        if args.command == "serve":
-            from perfsquad.server import run_server
-
-            return run_server(args.tcp)
-        handler = getattr(args, "handler", None)
-        if handler is not None:
-            return int(handler(args))
-        parser.print_help()
-        return EXIT_ERROR
+        parser = build_parser(core)
+        args = parser.parse_args(args_list)  # (bad usage: argparse's message and exit 2, a SystemExit)
+        return _run(parser, args)
     except KeyboardInterrupt:
         print("perfsquad: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_CLEAN
+    except WriteError as exc:  # (a file perfsquad had to write: the message names it and why)
+        print(f"perfsquad: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # no traceback reaches the user: one line, the rest in a log file
+        log = _crash_log()
+        where = f"; details in {log}" if log is not None else ""
+        print(f"perfsquad: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _crash_log() -> Path | None:
+    """Write the current exception's traceback to a new file and return it (None if no file can
+    be made): under ``.perfsquad/logs/`` of the working directory when ``.perfsquad/`` is there
+    (refusing symlinks, as every write of perfsquad's own files), else in the system's temporary
+    directory. The name is unpredictable and the file created exclusively."""
+    import tempfile
+    import traceback
+
+    from perfsquad.files import OWN_DIR, ensure_dir
+
+    text = f"perfsquad {__version__}: {' '.join(sys.argv)}\n\n{traceback.format_exc()}"
+    candidates = []
+    if os.path.isdir(OWN_DIR):
+        candidates.append(Path(OWN_DIR) / "logs")
+    candidates.append(Path(tempfile.gettempdir()))
+    for directory in candidates:
+        try:
+            ensure_dir(directory)
+            fd, name = tempfile.mkstemp(prefix="perfsquad-crash-", suffix=".log", dir=directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            return Path(name).absolute()
+        except OSError:
+            continue
+    return None
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The command asked for (its own expected errors are handled inside it; main catches the rest)."""
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command == "explain":
+        return cmd_explain(args.code, args.python)
+    if args.command == "rules":
+        return cmd_rules(args.format, args.python)
+    if args.command == "serve":
+        from perfsquad.server import run_server
+
+        return run_server(args.tcp)
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return int(handler(args))
+    parser.print_help()
+    return EXIT_ERROR
 
 
 # -- check ---------------------------------------------------------------------------------------
@@ -160,8 +203,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from perfsquad.api import analyze_paths
 
     for path in args.paths:
-        if not path.exists():
-            print(f"perfsquad: error: {path}: no such file or directory", file=sys.stderr)
+        try:
+            if path.is_dir():  # (a directory named but unreadable is an error; one found inside, a warning)
+                os.scandir(path).close()
+            else:
+                path.stat()
+        except OSError as exc:  # (missing, or under a directory it may not search)
+            why = "no such file or directory" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+            print(f"perfsquad: error: {path}: {why}", file=sys.stderr)
             return EXIT_ERROR
     config, root = _load_config(args)
     for warning in config.warnings:
@@ -169,9 +218,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     cache_dir = None if args.no_cache else (args.cache_dir or root / ".perfsquad" / "cache")
     progress = _Progress(sys.stderr) if sys.stderr.isatty() and not args.no_progress else None
     fixed_count = 0
+    fix_failed = False
+    warnings: list[str] = []
     try:
         if args.fix or args.diff:
-            reports, fixed_count = _fix(args, config, cache_dir, progress)
+            reports, fixed_count, fix_failed = _fix(args, config, cache_dir, progress, warnings)
         else:
             reports = analyze_paths(
                 args.paths,
@@ -181,10 +232,13 @@ def cmd_check(args: argparse.Namespace) -> int:
                 want_fixes=args.format != "text",  # (JSON and SARIF carry the fixes)
                 metrics=args.complexity,
                 progress=progress,
+                warnings=warnings,
             )
     finally:
         if progress:
             progress.close()
+    for warning in warnings:  # (skipped paths, an unwritable cache: never a failure)
+        print(f"perfsquad: warning: {warning}", file=sys.stderr)
 
     if args.profile is not None:
         try:
@@ -226,7 +280,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for r in reports:
         for problem in r.rule_errors:
             print(f"perfsquad: internal error in {r.path}: {problem}", file=sys.stderr)
-    if errors:
+    if errors or fix_failed:
         return EXIT_ERROR
     if args.diff and fixed_count:
         return EXIT_FINDINGS
@@ -244,11 +298,12 @@ def _weigh(reports: list[FileReport], path: Path) -> list[FileReport]:
 
 
 def _fix(
-    args: argparse.Namespace, config: Config, cache_dir: Path | None, progress: _Progress | None
-) -> tuple[list[FileReport], int]:
+    args: argparse.Namespace, config: Config, cache_dir: Path | None, progress: _Progress | None, warnings: list[str]
+) -> tuple[list[FileReport], int, bool]:
     """``--fix`` writes the fixed files and returns what a plain ``check`` of them reports
     (``perfsquad.autofix`` analyzes the tree again); ``--diff`` prints the diffs, writes nothing,
-    and returns the reports before fixing."""
+    and returns the reports before fixing. The last value: some fixed file could not be written
+    (each is said on stderr; the others are fixed)."""
     from perfsquad.autofix import fix_paths
 
     result = fix_paths(
@@ -260,9 +315,12 @@ def _fix(
         cache_dir=cache_dir,
         metrics=args.complexity,
         progress=progress,
+        warnings=warnings,
     )
     for reason in result.skipped:
         sys.stderr.write(f"perfsquad: {reason}\n")
+    for reason in result.failed:
+        sys.stderr.write(f"perfsquad: error: {reason}\n")
     if args.diff:
         for fixed in result.files:
             sys.stdout.writelines(
@@ -273,7 +331,7 @@ def _fix(
                     tofile=f"b/{fixed.path}",
                 )
             )
-    return result.reports, result.applied
+    return result.reports, result.applied, bool(result.failed)
 
 
 def finding_json(path: str, f: Finding) -> dict[str, Any]:

@@ -301,8 +301,9 @@ def find_pyproject(start: Path) -> Path | None:
     start = start.resolve()
     for directory in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
+        with contextlib.suppress(OSError):  # (a directory it may not search: look further up)
+            if candidate.is_file():
+                return candidate
     return None
 
 
@@ -320,7 +321,12 @@ def read_pyproject(pyproject: Path) -> Config:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return Config(warnings=(f"perfsquad: cannot read {pyproject}: {exc}; using defaults",))
-    table = data.get("tool", {}).get("perfsquad")
+    tool = data.get("tool")
+    if tool is None:
+        return Config()
+    if not isinstance(tool, dict):  # (`tool = 1`: valid TOML, not a table)
+        return Config(warnings=(f"perfsquad: `tool` in {pyproject} must be a table, not {tool!r}; using defaults",))
+    table = tool.get("perfsquad")
     if table is None:
         return Config()
     return config_from_mapping(table, str(pyproject), pyproject.parent)

@@ -6,16 +6,23 @@ so both see the same files; it sits below both.
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from perfsquad.config import Config, exclusion_matcher
 
 
-def discover(paths: Iterable[Path], config: Config) -> Iterator[Path]:
-    """Python files under ``paths`` (files given explicitly are always included)."""
+def discover(paths: Iterable[Path], config: Config, on_skip: Callable[[str], None] | None = None) -> Iterator[Path]:
+    """Python files under ``paths`` (files given explicitly are always included).
+
+    The walk never raises: a directory it cannot list (permissions, removed meanwhile) and a
+    ``.py`` entry it cannot follow (a symlink loop) are skipped, each told to ``on_skip`` as one
+    line. Directory symlinks are not followed (a link to ``..`` would make the walk endless); a
+    dangling ``.py`` link is skipped silently, as a file removed before the walk reached it."""
     excluded = exclusion_matcher(config.exclude)
+    skip = on_skip or (lambda message: None)
     for root in paths:
         if root.is_file():
             yield root
@@ -27,14 +34,21 @@ def discover(paths: Iterable[Path], config: Config) -> Iterator[Path]:
             try:
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name)
-            except OSError:
+            except FileNotFoundError:
+                continue  # (removed while walking: nothing to check)
+            except OSError as exc:
+                skip(f"{directory}: skipped, cannot list it: {exc.strerror or exc}")
                 continue
             subdirs = []
             for entry in entries:
                 if excluded(entry.name, entry.path[prefix:]):
                     continue
-                if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(entry.path)
-                elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
-                    yield Path(entry.path)
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.path)
+                    elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+                        yield Path(entry.path)
+                except OSError as exc:
+                    why = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+                    skip(f"{entry.path}: skipped, {why}")
             stack.extend(reversed(subdirs))

@@ -113,15 +113,16 @@ def index_markdown() -> str:
 
 def generate(outdir: Path) -> list[Path]:
     from perfsquad.analyzers import RULES
+    from perfsquad.files import ensure_dir, write_text_atomically
 
-    outdir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(outdir)
     written = []
     for rule in RULES:
         path = outdir / f"{rule.code}.md"
-        path.write_text(rule_markdown(rule), encoding="utf-8")
+        write_text_atomically(path, rule_markdown(rule))
         written.append(path)
     index = outdir / "README.md"
-    index.write_text(index_markdown(), encoding="utf-8")
+    write_text_atomically(index, index_markdown())
     written.append(index)
     return written
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfsquad.files import write_atomically
+from perfsquad.files import write_output
 from perfsquad.profiling.model import Profile, profile_from_json
 
 SCHEMA = "perfsquad.bench/1"
@@ -74,8 +74,7 @@ class BenchRecord:
         }
 
     def dump(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, (json.dumps(self.to_json(), indent=1) + "\n").encode("utf-8"))
+        write_output(path, (json.dumps(self.to_json(), indent=1) + "\n").encode("utf-8"))
 
 
 def record_from_json(data: Any, source: str = "record") -> BenchRecord:

@@ -103,7 +103,8 @@ def configured_command(start: Path) -> str | None:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
-    table = data.get("tool", {}).get("perfsquad", {})
+    tool = data.get("tool", {})
+    table = tool.get("perfsquad", {}) if isinstance(tool, dict) else None  # (`tool = 1`: config warns)
     if not isinstance(table, dict):
         return None
     value = table.get("profile-command", table.get("profile_command"))

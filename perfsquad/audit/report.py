@@ -249,8 +249,12 @@ def render_markdown(result: AuditResult) -> str:
 
 
 def write_reports(result: AuditResult, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Write ``report.html`` / ``report.md`` / ``report.json`` into ``out_dir``; returns the files."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``report.html`` / ``report.md`` / ``report.json`` into ``out_dir``; returns the files.
+    Each is replaced atomically; a symlink in ``.perfsquad/`` or as a report is refused
+    (``files.WriteError``, an ``OSError``, names the file and why)."""
+    from perfsquad.files import ensure_dir, write_text_atomically
+
+    ensure_dir(out_dir)
     written = []
     for fmt in formats:
         path = out_dir / f"report.{fmt}"
@@ -262,6 +266,6 @@ def write_reports(result: AuditResult, out_dir: Path, formats: tuple[str, ...] =
             text = json.dumps(audit_json(result), indent=1) + "\n"
         else:
             raise ValueError(f"unknown report format {fmt!r}")
-        path.write_text(text, encoding="utf-8")
+        write_text_atomically(path, text)
         written.append(path)
     return written

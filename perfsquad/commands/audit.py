@@ -68,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
         return 130
     out = args.out or Path(result.root) / ".perfsquad" / "audit"
-    written = write_reports(result, out, args.format)
+    try:
+        written = write_reports(result, out, args.format)
+    except OSError as exc:  # (an unwritable --out, a symlinked .perfsquad/: files.WriteError says which)
+        print(f"perfsquad audit: error: reports not written to {out}: {exc}", file=sys.stderr)
+        return 2
     print(f"Audit of {args.path}: {result.findings_count} findings in {len(result.reports)} files")
     if result.profile is not None:
         print(f"Bottleneck: {result.bottleneck_headline} (wall {result.profile.wall_seconds:.2f} s)")

@@ -124,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     profile.dump(args.out)
     if args.speedscope is not None:
-        args.speedscope.parent.mkdir(parents=True, exist_ok=True)
-        args.speedscope.write_text(json.dumps(to_speedscope(profile)), encoding="utf-8")
+        from perfsquad.files import write_output
+
+        write_output(args.speedscope, json.dumps(to_speedscope(profile)).encode("utf-8"))
     if args.format == "json":
         json.dump(profile.to_json(), sys.stdout)
         sys.stdout.write("\n")

@@ -102,8 +102,10 @@ class Profile:
         return data
 
     def dump(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+        """Write the profile atomically (``files.WriteError`` if it cannot be; the old one stays)."""
+        from perfsquad.files import write_output
+
+        write_output(path, (json.dumps(self.to_json(), indent=1) + "\n").encode("utf-8"))
 
 
 def _refs(items: Any) -> tuple[FrameRef, ...]:

@@ -214,7 +214,7 @@ def link(summaries: Iterable[tuple[str, Any, str]]) -> tuple[ProjectIndex, list[
             continue
         try:
             summary = ModuleSummary.from_data(data)
-        except (TypeError, ValueError):
+        except Exception:  # (a cached summary of the wrong shape: that module is left out, never a crash)
             continue
         index.add(summary)
         loaded.append((summary, used))

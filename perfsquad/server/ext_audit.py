@@ -19,7 +19,8 @@
   them (their analyses are reused, unsaved edits included), other files as saved (unchanged ones
   from the CLI's cache, ``.perfsquad/cache``); cancellable ``$/progress``. Returns ``items`` (the
   roadmap rows of the audit's JSON report), ``measured``, a ``summary``, the ``text`` and the path
-  of a Markdown copy (``markdown``, ``.perfsquad/roadmap.md`` in the workspace).
+  of a Markdown copy (``markdown``, ``.perfsquad/roadmap.md`` in the workspace; None, and the summary
+  says why, when it cannot be written: a symlinked ``.perfsquad/`` or ``roadmap.md`` is refused).
 * Hover: with a profile loaded (by ``perfsquad.profile``/``loadProfile`` or an audit), a finding
   under the cursor shows ``ROI: share S x (1 - 1/speedup X) = T s saved of W s; effort E min``.
 """
@@ -39,6 +40,7 @@ from perfsquad.audit.roadmap import enclosing_function
 from perfsquad.audit.roi import RoiEstimate, estimate
 from perfsquad.audit.shares import ShareIndex
 from perfsquad.config import Config
+from perfsquad.files import write_output
 from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import int_option, unwrap
@@ -315,14 +317,17 @@ def register(server: PerfsquadServer) -> None:
         cancel = threading.Event()
         progress = CommandProgress(ls, "roadmap", cancel)
 
-        def build() -> tuple[list[Any], str, Path]:
+        def build() -> tuple[list[Any], str, Path | str]:
             reports = _saved_reports(path, config, base / ".perfsquad" / "cache", editor, cancel, progress.report)
             items = build_roadmap(reports, profile)
             text = format_roadmap(items, profile, base, limit)
             out = base / ".perfsquad" / "roadmap.md"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
-            return items, text, out
+            try:
+                # (atomic; refused if .perfsquad/ or roadmap.md is a symlink: a cloned repository's
+                # link must not make the command overwrite a file elsewhere)
+                return items, text, write_output(out, text.encode("utf-8"))
+            except OSError as exc:  # (the roadmap is still answered; its Markdown copy is not kept)
+                return items, text, str(exc)
 
         await progress.begin("perfsquad: optimization roadmap")
         try:
@@ -338,6 +343,8 @@ def register(server: PerfsquadServer) -> None:
                 summary += f" (saves about {top.estimate.saved_seconds:.2g} s)"
             if profile is None:
                 summary += " (no profile loaded: ranked by severity and calibrated speedup)"
+        if not isinstance(out, Path):
+            summary += f"; roadmap.md not written: {out}"
         return {
             "summary": summary,
             "measured": profile is not None,
@@ -345,7 +352,7 @@ def register(server: PerfsquadServer) -> None:
             "items": [item.to_json() for item in items[:limit]],
             "total": len(items),
             "text": text,
-            "markdown": str(out),
+            "markdown": str(out) if isinstance(out, Path) else None,
         }
 
     @server.command("perfsquad.estimateRoi")
