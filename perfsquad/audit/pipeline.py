@@ -7,9 +7,11 @@
    memory) and its 80/20 set of functions computed (:mod:`perfsquad.profiling.analysis`).
 3. **Hotspot**: findings of the other families that sit inside the hotspot — a function of the
    80/20 set, or code holding at least :data:`HOTSPOT_SHARE` of the run — routed by the kind of
-   bottleneck measured *there*: CPU → ``ALG``/``VEC``, I/O → ``IO``, memory → ``MEM``.
+   bottleneck measured *there*: CPU → ``ALG``/``VEC``, I/O → ``IO`` (an I/O finding in hot code
+   always), memory → ``MEM``. Hot functions no finding explains become roadmap items of their own
+   (:mod:`perfsquad.audit.hotcode`), and the notes say so when one is near the top.
 
-Everything ends up in the roadmap (:mod:`perfsquad.audit.roadmap`), ranked by ROI.
+Everything ends up in the roadmap (:mod:`perfsquad.audit.roadmap`), a plan ranked by time at stake.
 """
 
 from __future__ import annotations
@@ -151,7 +153,10 @@ def route_findings(
             in_pareto = fn is not None and (fn.name, os.path.basename(report.path)) in hot_keys
             if share > 0 and (in_pareto or share >= HOTSPOT_SHARE):
                 region_kind = _kind_of_region(index, profile, report.path, lo, hi)
-                phase_of[key] = "3-hotspot" if family in ROUTES.get(region_kind, ()) else "other"
+                # I/O in hot code is the hotspot's whatever the run's class: a sampler may see a
+                # commit or a query as running (in C) although it waits on the disk or the server.
+                routed = family in ROUTES.get(region_kind, ()) or family == "IO"
+                phase_of[key] = "3-hotspot" if routed else "other"
             else:
                 phase_of[key] = "other"
     return phase_of
@@ -248,7 +253,18 @@ def run_audit(
         if profile_error:
             notes.append("Profiling failed, so nothing was measured: the roadmap is ranked by static severity.")
 
-    roadmap = build_roadmap(reports, profile, phase_of)
+    hot = [(h.name, h.file, h.line, h.share) for h in hotspot]
+    roadmap = build_roadmap(reports, profile, phase_of, hot, root)
+    if profile is not None:
+        unexplained = [i for i in roadmap if i.family == "HOT"]
+        if unexplained and unexplained[0].rank <= 3:
+            lead = unexplained[0]
+            held = lead.estimate.share or 0.0
+            notes.insert(
+                0,
+                f"Hot code with no static finding: `{lead.function}` holds {held:.0%} of the run "
+                f"({lead.finding.code}, roadmap #{lead.rank}); read its hottest lines and the advice there.",
+            )
     say(f"done: {len(roadmap)} roadmap items")
     return AuditResult(
         root=str(root),

@@ -1,9 +1,14 @@
-"""The optimization roadmap: every finding ranked by ROI (time saved per minute of effort).
+"""The optimization roadmap: every finding, and the hot code no finding explains, as a plan.
 
-With a profile, findings are ordered by ROI (Amdahl estimate ÷ effort, see :mod:`perfsquad.audit.roi`),
-then by measured share; findings the profile never saw have share 0 and sort after every
-finding with a positive estimate. Without a profile nothing is measured: the order is static
-severity, then the rule's calibrated speedup, then the smallest effort — and the roadmap says so.
+With a profile, items are ordered by the time at stake: a finding's estimated saving (Amdahl over
+its measured share, see :mod:`perfsquad.audit.roi`), or, for hot code with no finding
+(:mod:`perfsquad.audit.hotcode`), the time it holds — the most any change there can save; ties
+by ROI (saving per minute of effort). Then come measured items with no estimate (no calibrated
+speedup, or a rewrite measured no faster there), then what the profile never reached (share 0):
+an unmeasured item never ranks above a measured saving. The result is a *plan*: an item whose code
+holds most of another's time (``covers``) comes before it, since applied first it makes the other
+moot. Without a profile nothing is measured: the order is static severity, then the rule's
+calibrated speedup, then the smallest effort — and the roadmap says so.
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ def roadmap_lines(items: Sequence[RoadmapItem], limit: int, root: Path | None = 
         function = f" in {item.function}" if item.function else ""
         out.append(f"  {item.rank:>2}. {item.finding.code} {where}:{item.line}{function} [{item.phase}] {item.finding.message}")
         out.append(f"      {item.estimate.describe()}; fix: {item.estimate.safety}")
+        if item.family == "HOT":
+            out.extend(f"      {note}" for note in item.finding.notes)
         if overlap_note(item):
             out.append(f"      note: {overlap_note(item)}")
     return out
@@ -127,12 +134,15 @@ def family_of(code: str) -> str:
 def order(items: list[RoadmapItem], measured: bool) -> list[RoadmapItem]:
     """Sort roadmap items (see the module docstring) and number them from 1."""
 
-    def key_measured(item: RoadmapItem) -> tuple[float, float, float, int, str, int]:
-        roi = item.estimate.roi
+    def key_measured(item: RoadmapItem) -> tuple[float, float, float, float, int, str, int]:
+        stake = stake_seconds(item)
+        share = item.estimate.share or 0.0
+        bucket = 0.0 if stake > 0 else (1.0 if share > 0 else 2.0)
         return (
-            0.0 if roi is not None and roi > 0 else 1.0,
-            -(roi or 0.0),
-            -(item.estimate.share or 0.0),
+            bucket,
+            -stake,
+            -(item.estimate.roi or 0.0),
+            -share,
             _SEVERITY_RANK.get(item.finding.severity, 4),
             item.path,
             item.line,
@@ -151,6 +161,38 @@ def order(items: list[RoadmapItem], measured: bool) -> list[RoadmapItem]:
 
     ranked = sorted(items, key=key_measured if measured else key_static)
     return [replace(i, rank=rank) for rank, i in enumerate(ranked, 1)]
+
+
+def stake_seconds(item: RoadmapItem) -> float:
+    """The seconds at stake: a finding's estimated saving; hot code's measured time (its ceiling)."""
+    if item.family == "HOT":
+        est = item.estimate
+        return (est.share or 0.0) * (est.wall_seconds or 0.0)
+    return item.estimate.saved_seconds or 0.0
+
+
+def as_plan(items: list[RoadmapItem]) -> list[RoadmapItem]:
+    """Move every item with a saving that covers others before the first of them (applied first,
+    it makes their savings moot), renumber, and keep ``covers``/``within`` pointing at the new ranks."""
+    order_ = list(items)
+    by_rank = {i.rank: i for i in items}
+    # Only a rewrite that saves something makes the items inside it moot: one measured no faster
+    # (a readability idiom on the loop around a hot call) stays where its estimate puts it.
+    for item in sorted((i for i in items if i.covers and stake_seconds(i) > 0), key=lambda i: i.rank):
+        first = min((order_.index(by_rank[r]) for r in item.covers if r in by_rank), default=None)
+        here = order_.index(item)
+        if first is not None and first < here:
+            order_.insert(first, order_.pop(here))
+    new_rank = {item.rank: n for n, item in enumerate(order_, 1)}
+    return [
+        replace(
+            item,
+            rank=new_rank[item.rank],
+            within=new_rank.get(item.within) if item.within is not None else None,
+            covers=tuple(sorted(new_rank[r] for r in item.covers if r in new_rank)),
+        )
+        for item in order_
+    ]
 
 
 def mark_overlaps(items: list[RoadmapItem], index: ShareIndex) -> list[RoadmapItem]:
@@ -185,8 +227,12 @@ def build_roadmap(
     reports: Iterable[FileReport],
     profile: Profile | None,
     phase_of: dict[tuple[str, int, str], str] | None = None,
+    hotspot: Sequence[tuple[str, str, int, float]] = (),
+    root: Path | None = None,
 ) -> list[RoadmapItem]:
-    """Rank every finding of ``reports``; ``phase_of`` maps (path, line, code) to its audit phase."""
+    """Rank every finding of ``reports`` and, with a profile, the ``hotspot`` functions (name,
+    file, line, share) no finding explains; ``phase_of`` maps (path, line, code) to its audit phase."""
+    reports = list(reports)
     index = ShareIndex(profile) if profile is not None else None
     wall = profile.wall_seconds if profile is not None else None
     items: list[RoadmapItem] = []
@@ -210,5 +256,12 @@ def build_roadmap(
             if phase is None:
                 phase = "1-idioms" if family == "IDM" else "other"
             items.append(RoadmapItem(report.path, finding, fn.qualname if fn else None, family, phase, est))
+    if profile is not None and hotspot:
+        from perfsquad.audit.hotcode import unexplained_hot_code
+
+        explained = [(i.path, i.line) for i in items if (i.estimate.share or 0) > 0]
+        for report, fn, finding, share in unexplained_hot_code(reports, profile, hotspot, explained, root):
+            est = RoiEstimate(finding.code, share, None, wall, 30, "manual")
+            items.append(RoadmapItem(report.path, finding, fn.qualname, "HOT", "2-profile", est))
     ranked = order(items, measured=profile is not None)
-    return mark_overlaps(ranked, index) if index is not None else ranked
+    return as_plan(mark_overlaps(ranked, index)) if index is not None else ranked

@@ -10,8 +10,11 @@ every rule's reference page). A finding the profile never saw has share 0. With 
 all there is nothing to multiply: the roadmap then ranks by static severity and says so.
 
 Which calibrated size stands for "the observed size": code that takes a measurable share of a
-run is, almost always, running on large inputs, so a measured finding uses the ratio at the
-largest calibrated size; an unmeasured one the median over sizes. The size used is shown.
+run is usually running on inputs of at least n=1,000, but how much larger is unknown, so a
+measured finding uses the *lowest* ratio among the calibrated sizes from 1,000 up (for a
+vectorization finding on lists, the figures measured on lists, conversion included); an unmeasured
+one the median over sizes. The size used is shown. A ratio of 1 or less saves nothing (never a
+negative saving): such an item never ranks above one with a measured saving.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from perfsquad.calibration import running
+from perfsquad.calibration import GROUP_SIZE, running
 from perfsquad.model import FixSafety, Speedup
 
 
@@ -54,8 +57,8 @@ class RoiEstimate:
             return None
         if self.speedup is None or self.speedup.ratio <= 0:
             return None
-        if self.share == 0:
-            return 0.0  # unmeasured code saves nothing, whatever the rewrite's speedup
+        if self.share == 0 or self.speedup.ratio <= 1.0:
+            return 0.0  # unmeasured code, or a rewrite no faster there, saves nothing
         return self.wall_seconds * self.share * (1.0 - 1.0 / self.speedup.ratio)
 
     @property
@@ -72,12 +75,23 @@ class RoiEstimate:
         if self.share is None or self.wall_seconds is None:
             sp = f"speedup {times(self.speedup.ratio)} ({self.speedup.basis})" if self.speedup else "no calibrated speedup"
             return f"ROI: no profile, so no measured share ({sp}); {effort}"
+        if self.code.startswith("HOT"):
+            held = self.share * self.wall_seconds
+            return (
+                f"measured: {self.share:.1%} of {self.wall_seconds:.3g} s ({held:.3g} s), the most a change there "
+                f"can save; no rule says how much; {effort} to investigate"
+            )
         if self.speedup is None:
             return (
                 f"ROI: share {self.share:.1%} of {self.wall_seconds:.3g} s, but the rule has no calibrated "
                 f"speedup, so no time-saved estimate; {effort}"
             )
         saved = self.saved_seconds or 0.0
+        if self.speedup.ratio <= 1.0:
+            return (
+                f"ROI: share {self.share:.1%} of {self.wall_seconds:.3g} s, but the rewrite is measured no faster "
+                f"there (speedup {times(self.speedup.ratio)}, {self.speedup.basis}): nothing saved; {effort}"
+            )
         return (
             f"ROI: share {self.share:.1%} \u00d7 (1 \u2212 1/speedup {times(self.speedup.ratio)}) = "
             f"{saved:.3g} s saved of {self.wall_seconds:.3g} s; {effort} "
@@ -100,7 +114,7 @@ class RoiEstimate:
 
 
 def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) -> SpeedupPoint | None:
-    """The calibrated speedup of a rule: at the largest size for measured code, else the median.
+    """The calibrated speedup of a rule: the least gain from n=1,000 up for measured code, else the median.
 
     ``fallback`` is the finding's own speedup, from the table of the interpreter its analysis was
     configured for (or, for a vectorization finding on lists, the figures measured on lists): it
@@ -116,8 +130,9 @@ def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) 
     ratios = [r for _, r in points]
     where = f"range {times(min(ratios))}-{times(max(ratios))} over n={points[0][0]}..{points[-1][0]}; {speedup.measured_by}"
     if measured:
-        largest, ratio = points[-1]
-        return SpeedupPoint(ratio, f"calibrated at n={largest}, the largest size; {where}")
+        large = [(n, r) for n, r in points if n >= GROUP_SIZE] or points[-1:]
+        n, ratio = min(large, key=lambda p: p[1])
+        return SpeedupPoint(ratio, f"calibrated at n={n}, the least gain from n={GROUP_SIZE} up; {where}")
     median = statistics.median(ratios)
     return SpeedupPoint(median, f"median over n={', '.join(str(n) for n, _ in points)}; {where}")
 

@@ -253,6 +253,12 @@ def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
     if top.functions:
         n = len(top.functions)
         headline += f" · {top.function_share:.0%} in {n} function{'s' if n != 1 else ''}"
+    if idle_share is not None:
+        # The time spent waiting, named on its own whatever the class: a CPU-bound run can still
+        # lose a measurable share to I/O, which the I/O advice is about.
+        headline += f" · I/O wait {idle_share:.0%}"
+        if profile.wall_seconds > 0:
+            headline += f" ({idle_share * profile.wall_seconds:.2g} s)"
     return Bottleneck(kind, tuple(evidence), headline, idle_share, cpu_ratio)
 
 
