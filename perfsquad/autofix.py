@@ -18,6 +18,7 @@ imports it; it builds on ``api`` for the re-analysis of paths).
 
 from __future__ import annotations
 
+import ast
 import codecs
 import io
 import tempfile
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfsquad.config import Config
 from perfsquad.fixes.apply import allowed, apply_edits, parses, select_fixes
-from perfsquad.model import FileReport
+from perfsquad.model import Edit, FileReport
 
 if TYPE_CHECKING:
     from perfsquad.api import ProgressFn
@@ -157,6 +158,33 @@ def fix_file(
         except WriteError as exc:
             raise FixFailed(f"{path}: not fixed: {exc}") from exc
     return FileFix(str(path), text, result.text, result.applied, result.converged)
+
+
+def write_edits(path: Path, edits: Iterable[Edit], within: Iterable[Path] | None = None) -> None:
+    """Apply ``edits`` (positions of the decoded text, as findings give them; non-overlapping) to
+    ``path`` and write it back like :func:`fix_file`: its encoding, BOM and line endings kept,
+    checked to parse, atomically, never through a symlink out of ``within``, never over a version
+    saved meanwhile. Raises :class:`FixSkipped` / :class:`FixFailed` (the message says why)."""
+    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
+    from perfsquad.source import SourceDecodeError, decode_source
+
+    target = path.resolve()
+    if within is not None and target != path.absolute() and not _inside(target, within):
+        raise OutsideTree(f"{path}: not fixed, it is a symlink to {target}, outside the checked tree")
+    try:
+        data = target.read_bytes()
+        text, had_bom = decode_source(data)
+        fixed = apply_edits(text, edits)
+        compile(fixed, str(path), "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+        out = fixed.encode(_encoding_of(data))
+    except (OSError, SourceDecodeError, ValueError, SyntaxError, UnicodeEncodeError) as exc:
+        raise FixFailed(f"{path}: not fixed: {exc}") from exc
+    try:
+        write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, expect=data)
+    except ChangedOnDisk as exc:
+        raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk (kept as saved)") from exc
+    except WriteError as exc:
+        raise FixFailed(f"{path}: not fixed: {exc}") from exc
 
 
 class FixSkipped(Exception):

@@ -216,7 +216,8 @@ def config_from_mapping(data: Any, source: str = "settings", folder: Path | None
         "test-paths",
         "extend-test-paths",
         "profile-command",
-    }  # fmt: skip  (profile-command: read by perfsquad.audit.pipeline)
+        "test-command",
+    }  # fmt: skip  (profile-command, test-command: read by perfsquad.audit.pipeline)
     normalized = {str(k).replace("_", "-"): v for k, v in data.items()}
     warnings.extend(f"perfsquad: unknown setting `{k}` in {source}; ignored" for k in normalized if k not in known)
     if "select" in normalized and (codes := _codes(normalized["select"], "select", warnings)) is not None:

@@ -163,6 +163,7 @@ def time_once(
     cwd: Path | None = None,
     timeout: float = 300.0,
     cancel: threading.Event | None = None,
+    env: dict[str, str] | None = None,
 ) -> float:
     """Wall-clock seconds of one run of ``argv`` (output discarded); raises BenchError on failure."""
     display = " ".join(argv)
@@ -171,7 +172,7 @@ def time_once(
             start = time.perf_counter()
             proc = subprocess.Popen(
                 list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                start_new_session=True,
+                start_new_session=True, env=env,
             )  # fmt: skip
         except OSError as exc:
             raise BenchError(f"cannot run {display}: {exc.strerror or exc}") from None

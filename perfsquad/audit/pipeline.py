@@ -96,8 +96,9 @@ class AuditResult:
         return counts
 
 
-def configured_command(start: Path) -> str | None:
-    """``[tool.perfsquad] profile-command`` of the pyproject that applies to ``start``."""
+def configured_command(start: Path, key: str = "profile-command") -> str | None:
+    """``[tool.perfsquad] profile-command`` (or ``key``, e.g. ``test-command``) of the pyproject
+    that applies to ``start``."""
     pyproject = find_pyproject(start)
     if pyproject is None:
         return None
@@ -109,7 +110,7 @@ def configured_command(start: Path) -> str | None:
     table = tool.get("perfsquad", {}) if isinstance(tool, dict) else None  # (`tool = 1`: config warns)
     if not isinstance(table, dict):
         return None
-    value = table.get("profile-command", table.get("profile_command"))
+    value = table.get(key, table.get(key.replace("-", "_")))
     return value if isinstance(value, str) and value.strip() else None
 
 
