@@ -257,6 +257,7 @@ def diagnose(
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
     run_cwd: Path | None = None,
+    python: str | None = None,
 ) -> Diagnosis:
     """Diagnose one function of ``path`` (``source`` overrides the file's text, e.g. an editor buffer)."""
     from perfsquad.api import analyze_source
@@ -290,6 +291,8 @@ def diagnose(
             exerciser = Exerciser("command", command)
 
     prof = given_profile
+    if prof is not None:  # a saved profile: say what it measured, run nothing
+        exerciser = Exerciser("command", " ".join(prof.command) or "a saved profile")
     profile_error: str | None = None
     if prof is None and profile and exerciser is not None:
         from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
@@ -306,7 +309,7 @@ def diagnose(
                 break
             try:
                 prof = profile_command(exerciser.spec, sampler=sampler, cwd=run_dir, timeout=remaining, cancel=cancel,
-                                       on_progress=say, env=env)  # fmt: skip
+                                       on_progress=say, env=env, python=python or config.python)  # fmt: skip
                 profile_error = None
             except ProfileCancelled:
                 raise

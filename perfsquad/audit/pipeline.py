@@ -176,6 +176,7 @@ def run_audit(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     run_cwd: Path | None = None,
+    python: str | None = None,
 ) -> AuditResult:
     """Run the three phases (``run`` in ``run_cwd``, default the root; a configured
     ``profile-command`` in its pyproject's directory). Raises ``ProfileCancelled`` when cancelled;
@@ -209,7 +210,8 @@ def run_audit(
         say(f"phase 2/3: profiling `{run}`")
         try:
             profile = profile_command(run, sampler=sampler, cwd=run_dir, timeout=timeout, memory=memory,
-                                      cancel=cancel, on_progress=lambda m: say(f"phase 2/3: {m}"))  # fmt: skip
+                                      cancel=cancel, on_progress=lambda m: say(f"phase 2/3: {m}"),
+                                      python=python or config.python)  # fmt: skip
         except ProfileCancelled:
             raise
         except (ProfilerError, TargetError) as exc:

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before the profiled run is killed")
     p.add_argument("--memory", action="store_true", help="add a tracemalloc pass (memory per line)")
     p.add_argument("--top", type=int, default=10, help="roadmap items to print (default 10)")
+    p.add_argument("--python", default=None, metavar="INTERPRETER",
+                   help="the interpreter for a script or `-m` run command (default: the `python` setting, the active "
+                        "virtual environment, else python3 on PATH)")
     p.add_argument("--verify", type=int, default=0, metavar="N",
                    help="apply each of the top N items' fixes in a scratch copy, run the tests and time the run "
                         "command before/after (interleaved): predicted versus measured savings")  # fmt: skip
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
                            memory=args.memory, progress=progress, cache_dir=_cache_dir(args.path),
-                           run_cwd=Path.cwd())  # fmt: skip
+                           run_cwd=Path.cwd(), python=args.python)  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
         return 130

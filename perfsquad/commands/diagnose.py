@@ -21,6 +21,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--run", metavar="COMMAND", default=None, help="profile this instead of a test that names it")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds before the profiled run is killed (default 20)")
     p.add_argument("--sampler", choices=("auto", "py-spy", "cprofile"), default="auto")
+    p.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                   help="use a saved profile (`perfsquad profile --out FILE`) instead of running anything")
+    p.add_argument("--python", default=None, metavar="INTERPRETER",
+                   help="the interpreter for the test or command (default: the `python` setting, the active "
+                        "virtual environment, else python3 on PATH)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=run)
 
@@ -42,9 +47,20 @@ def run(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"perfsquad diagnose: {message}", file=sys.stderr, flush=True)
 
+    saved = None
+    if args.profile is not None:
+        from perfsquad.profiling.formats import load_profile
+        from perfsquad.profiling.model import ProfileFormatError
+
+        try:
+            saved = load_profile(args.profile)
+        except (OSError, ValueError, ProfileFormatError) as exc:
+            print(f"perfsquad diagnose: error: cannot read the profile {args.profile}: {exc}", file=sys.stderr)
+            return 2
     try:
         result = diagnose(path, function=function, line=line, profile=not args.no_profile, run=args.run,
-                          sampler=args.sampler, timeout=args.timeout, progress=progress, run_cwd=Path.cwd())  # fmt: skip
+                          sampler=args.sampler, timeout=args.timeout, progress=progress, run_cwd=Path.cwd(),
+                          given_profile=saved, python=args.python)  # fmt: skip
     except DiagnoseError as exc:
         print(f"perfsquad diagnose: error: {exc}", file=sys.stderr)
         return 2

@@ -22,7 +22,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--sampler", choices=("auto", "py-spy", "cprofile"), default="auto",
                    help="auto: py-spy when usable, else cProfile (default)")  # fmt: skip
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"Profile JSON to write (default {DEFAULT_OUT})")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"Profile JSON to write (default: the project root's {DEFAULT_OUT}, where pyproject.toml is)")
+    p.add_argument("--python", default=None, metavar="INTERPRETER",
+                   help="the interpreter for a script or `-m` target (default: the `python` setting, the active "
+                        "virtual environment, else python3 on PATH; a `python ...` command names its own)")
     p.add_argument("--speedscope", type=Path, default=None, help="also write a speedscope flame graph file")
     p.add_argument("--memory", action="store_true", help="add a tracemalloc pass: peak and allocations by line")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before the command is killed (300)")
@@ -99,6 +103,12 @@ def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -
                 out.write(f"  {(ln.alloc_bytes or 0) / 2**20:>8.2f} MiB  {_rel(ln.file)}:{ln.line}\n")
 
 
+def _configured_python() -> str | None:
+    from perfsquad.config import load_config
+
+    return load_config(Path("."))[0].python
+
+
 def run(args: argparse.Namespace) -> int:
     from perfsquad.profiling.formats import to_speedscope
     from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
@@ -114,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     progress = (lambda msg: print(f"perfsquad: {msg}", file=sys.stderr)) if args.format == "text" else None
     try:
         profile = profile_command(
-            cmd, sampler=args.sampler, timeout=args.timeout, memory=args.memory, rate=args.rate, on_progress=progress
+            cmd, sampler=args.sampler, timeout=args.timeout, memory=args.memory, rate=args.rate, on_progress=progress,
+            python=args.python or _configured_python(),
         )
     except ProfileCancelled as exc:
         print(f"perfsquad profile: {exc}", file=sys.stderr)
@@ -122,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
     except (ProfilerError, TargetError) as exc:
         print(f"perfsquad profile: error: {exc}", file=sys.stderr)
         return 2
+    if args.out is None:
+        from perfsquad.audit.bench import workspace_root
+
+        args.out = workspace_root() / DEFAULT_OUT
     profile.dump(args.out)
     if args.speedscope is not None:
         from perfsquad.files import write_output

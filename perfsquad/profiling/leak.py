@@ -44,7 +44,6 @@ import linecache
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -54,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsquad.profiling.model import Profile
+from perfsquad.profiling.target import user_interpreter
 from perfsquad.syntax import walk
 
 SCHEMA = "perfsquad.leakcheck/1"
@@ -241,7 +241,7 @@ def run_leakcheck(
         work = Path(tmp)
         result_path, out_path, err_path = work / "result.json", work / "stdout.txt", work / "stderr.txt"
         argv = [
-            python or sys.executable, str(CHILD.resolve()), str(result_path),
+            user_interpreter(python)[0], str(CHILD.resolve()), str(result_path),
             str(iterations), str(warmup), str(top), str(frames), mode, target, *args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

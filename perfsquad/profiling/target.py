@@ -8,7 +8,9 @@ binary) is an *external* target the sampler launches itself.
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +50,44 @@ def is_pytest_node(spec: str) -> bool:
     return "::" in spec and path.endswith(".py")
 
 
+_VERSION = re.compile(r"^\d+\.\d+$")
+
+
+_HOST_DEFAULT: tuple[str, str] | None = None
+
+
+def set_host_interpreter(python: str, why: str) -> None:
+    """Make ``python`` the default for this process: the language server sets its own interpreter,
+    since the editor started it with the interpreter the user chose for the workspace (``PATH``
+    there is the editor's, not the project's)."""
+    global _HOST_DEFAULT
+    _HOST_DEFAULT = (python, why)
+
+
+def user_interpreter(python: str | None = None) -> tuple[str, str]:
+    """The interpreter that runs the user's code, and why: ``python`` (``--python`` or the
+    ``python`` setting, when it names an interpreter rather than a version such as ``3.12``), else
+    the host's (the language server's interpreter: :func:`set_host_interpreter`), else the active
+    virtual environment's (``$VIRTUAL_ENV``), else ``python3``/``python`` on ``PATH``;
+    perfsquad's own interpreter only when none of those exists. A ``python ...`` run command names
+    its own and wins over all of these (:func:`command_for`)."""
+    if python and not _VERSION.match(python.strip()):
+        return python, "the python setting"
+    if _HOST_DEFAULT is not None:
+        return _HOST_DEFAULT
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv:
+        for name in ("bin/python", "Scripts/python.exe"):
+            candidate = Path(venv) / name
+            if candidate.exists():
+                return str(candidate), "the active virtual environment"
+    for name in ("python3", "python"):
+        found = shutil.which(name)
+        if found:
+            return found, f"`{name}` on PATH"
+    return sys.executable, "perfsquad's own interpreter (no other Python found)"
+
+
 def command_for(spec: str | Sequence[str], python: str | None = None) -> Target:
     """Turn a user's spec into a Target.
 
@@ -56,11 +96,13 @@ def command_for(spec: str | Sequence[str], python: str | None = None) -> Target:
     * ``-m pkg.mod args`` -> the module;
     * ``python[3] ...`` -> the same, with that interpreter;
     * anything else -> an external command.
+
+    Without ``python ...`` in the spec, the interpreter is :func:`user_interpreter`'s.
     """
     words = shlex.split(spec) if isinstance(spec, str) else list(spec)
     if not words:
         raise TargetError("nothing to profile: give a script, `-m module`, a pytest node id or a command")
-    interpreter = python or sys.executable
+    interpreter = user_interpreter(python)[0]
     if _is_python(words[0]):
         interpreter, words = words[0], words[1:]
         while words and words[0].startswith("-") and words[0] not in ("-m", "-c"):

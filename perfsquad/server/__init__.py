@@ -65,6 +65,11 @@ def run_server(tcp: str | None = None) -> int:
             print(f"perfsquad serve: --tcp: {exc}", file=sys.stderr)
             return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    from perfsquad.profiling.target import set_host_interpreter
+
+    # The editor started this server with the interpreter chosen for the workspace: profiles,
+    # benchmarks and leak checks of the user's code run in it (unless the `python` setting says otherwise).
+    set_host_interpreter(sys.executable, "the editor's interpreter (the one running the server)")
     server = create_server()
     if address is None:
         server.start_io()

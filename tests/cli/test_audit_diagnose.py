@@ -161,3 +161,41 @@ def test_diagnose_profiles_the_test_that_calls_it_even_when_it_needs_a_plugin(
     assert data["profile_error"] is None and data["profile"] is not None
     assert not any("exited with code" in n for n in data["notes"]), data["notes"]
     assert data["profile"]["share"] > 0
+
+
+def test_diagnose_reuses_a_saved_profile_and_runs_nothing(tmp_path: Path) -> None:
+    """`diagnose --profile FILE` reads the profile `perfsquad profile --out FILE` wrote: its shares
+    for the function, named after the command it measured; no test or command is run (a marker
+    file the would-be exerciser creates stays absent)."""
+    import subprocess
+    import sys
+
+    from support import ROOT
+
+    from perfsquad.profiling.model import FrameRef, FunctionStat, Profile
+
+    app = tmp_path / "app.py"
+    app.write_text("def slow(xs):\n    out = []\n    for x in xs:\n        out = out + [x]\n    return out\n")
+    (tmp_path / "tests").mkdir()
+    marker = tmp_path / "ran"
+    (tmp_path / "tests" / "test_app.py").write_text(
+        f"from pathlib import Path\n\n\ndef test_slow():\n    Path({str(marker)!r}).write_text('x')\n    from app import slow\n"
+    )
+    f = str(app)
+    prof = Profile(command=("python", "bench_app.py"), sampler="py-spy", wall_seconds=2.0, cpu_seconds=2.0,
+                   functions=(FunctionStat("slow", f, 1, 1.5, 1.5), FunctionStat("main", f, 9, 0.5, 2.0)), lines=(),
+                   frames=(FrameRef("main", f, 9), FrameRef("slow", f, 4)),
+                   stacks=(((0, 1), 1.5, 0.0), ((0,), 0.5, 0.0)))  # fmt: skip
+    saved = tmp_path / "p.json"
+    prof.dump(saved)
+    proc = subprocess.run([sys.executable, "-m", "perfsquad", "diagnose", "app.py:slow", "--profile", str(saved)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "profile of python bench_app.py (py-spy, 2.00 s): 75.0% of the run in this function (1.500 s)" in proc.stdout
+    assert "line 4: 75.0%" in proc.stdout
+    assert not marker.exists()
+    bad = subprocess.run([sys.executable, "-m", "perfsquad", "diagnose", "app.py:slow", "--profile", "nope.json"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert bad.returncode == 2 and "cannot read the profile nope.json" in bad.stderr and "Traceback" not in bad.stderr
