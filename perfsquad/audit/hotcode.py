@@ -56,7 +56,7 @@ class HotLine:
 
 
 @functools.lru_cache(maxsize=256)
-def _source_lines(path: str) -> tuple[str, ...]:
+def source_lines(path: str) -> tuple[str, ...]:
     try:
         return tuple(Path(path).read_text(encoding="utf-8", errors="replace").splitlines())
     except OSError:
@@ -65,7 +65,7 @@ def _source_lines(path: str) -> tuple[str, ...]:
 
 def calls_on_line(path: str, line: int) -> tuple[str, ...]:
     """The names of the calls written on ``line`` of ``path`` (``conn.commit()`` → ``commit``)."""
-    lines = _source_lines(path)
+    lines = source_lines(path)
     if not 0 < line <= len(lines):
         return ()
     text = lines[line - 1].strip().rstrip(":")
@@ -92,7 +92,7 @@ def hot_lines(view_lines: Iterable[LineStat], path: str, fn: FunctionMetrics, to
     ]  # fmt: skip
     rows.sort(key=lambda ln: -ln.self_seconds)
     out = []
-    source = _source_lines(path)
+    source = source_lines(path)
     for ln in rows[:_MAX_LINES]:
         calls = calls_on_line(path, ln.line)
         waits = any(c in WAIT_CALLS for c in calls)

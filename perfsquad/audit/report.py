@@ -69,6 +69,32 @@ def time_chart(result: AuditResult, limit: int = 12) -> str:
     return hbar_chart(title, bars, ("on CPU", "waiting"), chart_id="chart-time", unit=" s")
 
 
+def hot_lines_table(result: AuditResult, limit: int = 15) -> str:
+    """The hottest lines of user code, each with its share, on-CPU or waiting, its source and a link."""
+    prof = result.profile
+    if prof is None:
+        return ""
+    from perfsquad.profiling.analysis import function_kind, pareto
+
+    top = pareto(prof, 0.8, Path(result.root))
+    total = sum(ln.self_seconds for ln in top.lines) / top.line_share if top.line_share else prof.total_seconds
+    rows = []
+    for ln in top.lines[:limit]:
+        share = ln.self_seconds / total if total else 0.0
+        kind = "waiting" if function_kind(ln) == "io" else "on CPU"
+        rows.append(
+            f'<tr class="hot-line"><td class="num">{share:.1%}</td><td>{kind}</td>'
+            f'<td><a href="{escape(_link(ln.file, ln.line))}"><code>{escape(_rel(ln.file, result.root))}:{ln.line}'
+            f"</code></a></td><td><code>{escape(_source_line(ln.file, ln.line))}</code></td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        '<h3>Hot lines</h3><table id="hot-lines"><thead><tr><th>share</th><th>time</th><th>where</th>'
+        "<th>source</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
 def findings_chart(result: AuditResult) -> str:
     counts = result.family_phase_counts()
     families = [f for f in _FAMILY_ORDER if f in counts] + sorted(set(counts) - set(_FAMILY_ORDER))
@@ -79,20 +105,48 @@ def findings_chart(result: AuditResult) -> str:
 
 
 def roadmap_chart(result: AuditResult, limit: int = 10) -> str:
+    """The top items as bars of the time at stake: a finding's estimated saving; for hot code with
+    no finding, and for measured items without an estimate, the measured time (its own color: the
+    most a change there can save, not a prediction)."""
+    from perfsquad.audit.roadmap import stake_seconds
+
     bars: list[Bar] = []
     measured = result.profile is not None
     for item in result.roadmap[:limit]:
         est = item.estimate
         label = f"#{item.rank} {item.finding.code} {os.path.basename(item.path)}:{item.line}"
+        if item.function:
+            label += f" {item.function}"
         if measured:
-            saved = max(est.saved_seconds or 0.0, 0.0)
-            bars.append(Bar(label, (Segment("estimated time saved", saved),), f"{saved:.3g} s · {est.effort_minutes} min"))
+            held = (est.share or 0.0) * (est.wall_seconds or 0.0)
+            if item.family == "HOT" or est.saved_seconds is None:
+                bars.append(Bar(label, (Segment(MEASURED, held),), f"{held:.3g} s measured · {est.effort_minutes} min"))
+            else:
+                saved = max(stake_seconds(item), 0.0)
+                bars.append(Bar(label, (Segment(SAVED, saved),), f"{saved:.3g} s · {est.effort_minutes} min"))
         else:
             ratio = est.speedup.ratio if est.speedup else 0.0
             bars.append(Bar(label, (Segment("calibrated speedup", ratio),), f"{times(ratio)} · {est.effort_minutes} min"))
-    series = ("estimated time saved",) if measured else ("calibrated speedup",)
-    title = "Roadmap: estimated time saved per item" if measured else "Roadmap (no profile): calibrated speedup per item"
+    series = (SAVED, MEASURED) if measured else ("calibrated speedup",)
+    title = "Roadmap: time at stake per item" if measured else "Roadmap (no profile): calibrated speedup per item"
     return hbar_chart(title, bars, series, chart_id="chart-roadmap", unit=" s" if measured else "x")
+
+
+SAVED = "estimated time saved"
+MEASURED = "measured time, no estimate"
+
+
+def _link(path: str, line: int) -> str:
+    """A link to the file at the line: ``file://`` with a ``#L`` fragment (editors and viewers that
+    know it jump to the line; others open the file)."""
+    return f"{Path(path).resolve().as_uri()}#L{line}"
+
+
+def _source_line(path: str, line: int) -> str:
+    from perfsquad.audit.hotcode import source_lines
+
+    lines = source_lines(path)
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
 def _row(item: RoadmapItem, root: str) -> str:
@@ -106,9 +160,11 @@ def _row(item: RoadmapItem, root: str) -> str:
         f'<tr class="roadmap-row" data-code="{escape(f.code)}" data-rank="{item.rank}">'
         f'<td class="num">{item.rank}</td><td><code>{escape(f.code)}</code></td>'
         f"<td>{escape(f.message)}<div class='formula'>{escape(est.describe())}</div>"
+        + "".join(f"<div class='formula'>{escape(n)}</div>" for n in (f.notes if item.family == "HOT" else ()))
         + (f"<div class='formula'>{escape(overlap_note(item))}</div>" if overlap_note(item) else "")
         + "</td>"
-        f"<td><code>{escape(where)}</code><br>{escape(item.function or '(module)')}</td>"
+        f'<td><a href="{escape(_link(item.path, item.line))}"><code>{escape(where)}</code></a>'
+        f"<br>{escape(item.function or '(module)')}</td>"
         f"<td>{escape(PHASE_SHORT.get(item.phase, item.phase))}</td>"
         f'<td class="num">{_share(est.share)}</td><td class="num">{speed}</td>'
         f'<td class="num">{_seconds(est.saved_seconds)}</td><td class="num">{est.effort_minutes} min</td>'
@@ -117,8 +173,9 @@ def _row(item: RoadmapItem, root: str) -> str:
 
 
 def _title(result: AuditResult) -> str:
-    names = [os.path.basename(os.path.normpath(p)) or p for p in result.paths]
-    return f"perfsquad audit · {', '.join(names) or os.path.basename(result.root)}"
+    names = [_rel(os.path.abspath(p), result.root) for p in result.paths]
+    shown = ", ".join(n if n != "." else os.path.basename(result.root) for n in names)
+    return f"perfsquad audit · {shown or result.root} ({result.root})"
 
 
 def render_html(result: AuditResult) -> str:
@@ -150,8 +207,9 @@ def render_html(result: AuditResult) -> str:
 
     out.append("<h2>Roadmap</h2>")
     out.append(
-        "<p>Ranked by ROI = time saved ÷ effort, time saved = share of the measured run * (1 - 1/speedup) * wall time "
-        "(Amdahl's law); speedups are calibrated per rule by <code>bench/calibrate.py</code>. Apply from the top.</p>"
+        "<p>A plan, ranked by the time at stake: a finding's time saved = share of the measured run * (1 - 1/speedup) "
+        "* wall time (Amdahl's law; speedups calibrated per rule by <code>bench/calibrate.py</code>), hot code with no "
+        "finding by the time it holds; an item that covers others comes first. Apply from the top.</p>"
         if prof is not None
         else "<p>No profile was taken, so nothing is measured: items are ranked by static severity, then calibrated "
         "speedup, then effort.</p>"
@@ -174,11 +232,12 @@ def render_html(result: AuditResult) -> str:
         if result.hotspot:
             out.append(f"<p>The 80/20 set ({result.hotspot_share:.0%} of the time):</p><ul>")
             out.extend(
-                f"<li><code>{escape(h.name)}</code> ({escape(_rel(h.file, root))}:{h.line}) "
-                f"{h.share:.0%} · {escape(h.kind)}</li>"
+                f'<li><a href="{escape(_link(h.file, h.line))}"><code>{escape(h.name)}</code></a> '
+                f"({escape(_rel(h.file, root))}:{h.line}) {h.share:.0%} · {escape(h.kind)}</li>"
                 for h in result.hotspot
             )
             out.append("</ul>")
+        out.append(hot_lines_table(result))
         out.append(time_chart(result))
     else:
         out.append("<p>Not profiled.</p>")
@@ -220,7 +279,8 @@ def render_markdown(result: AuditResult) -> str:
     md.extend(f"> {n}" for n in result.notes)
     md += ["", "## Roadmap", ""]
     md.append(
-        "Ranked by ROI = share * (1 - 1/speedup) * wall time ÷ effort."
+        "A plan ranked by time at stake: share * (1 - 1/speedup) * wall time for a finding, the measured time for "
+        "hot code with no finding; an item that covers others first."
         if prof is not None
         else "No profile: ranked by static severity, calibrated speedup, then effort."
     )
@@ -229,7 +289,8 @@ def render_markdown(result: AuditResult) -> str:
         est = item.estimate
         speed = times(est.speedup.ratio) if est.speedup else "-"
         md.append(
-            f"| {item.rank} | {item.finding.code} | `{_rel(item.path, root)}:{item.line}` {item.function or ''} | "
+            f"| {item.rank} | {item.finding.code} | [`{_rel(item.path, root)}:{item.line}`]"
+            f"({_rel(item.path, root)}#L{item.line}) {item.function or ''} | "
             f"{item.phase} | {_share(est.share)} | {speed} | {_seconds(est.saved_seconds)} | "
             f"{est.effort_minutes} min | {est.safety} |"
         )

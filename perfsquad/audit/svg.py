@@ -8,6 +8,8 @@ from html import escape
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 FONT = "font-family:system-ui,-apple-system,Segoe UI,sans-serif;font-size:12px"
+CHAR_WIDTH = 7
+"""A generous average glyph width at 12px: enough room for any label in the chart's font."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,10 @@ def hbar_chart(
     unit: str = "",
 ) -> str:
     """A horizontal (stacked) bar chart; ``series`` names the segments in legend order."""
-    row, top, note_width = 22, 46, 90
+    row, top, note_width = 22, 46, 120
+    # Labels are never clipped: the label column (and the chart) widen to the longest one.
+    label_width = max(label_width, 10 + CHAR_WIDTH * max((len(b.label) for b in bars), default=0))
+    width = max(width, label_width + note_width + 300)
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
     height = top + max(len(bars), 1) * row + 16
     plot = width - label_width - note_width - 10
@@ -63,10 +68,9 @@ def hbar_chart(
         parts.append(f'<text x="0" y="{top + 14}" fill="#666">nothing to show</text>')
     for i, bar in enumerate(bars):
         y = top + i * row
-        label = bar.label if len(bar.label) <= 40 else bar.label[:39] + "…"
         parts.append(
             f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end"><title>{escape(bar.label)}</title>'
-            f"{escape(label)}</text>"
+            f"{escape(bar.label)}</text>"
         )
         cx = float(label_width)
         for seg in bar.segments:

@@ -8,6 +8,7 @@ installed by scripts/setup-chromium.sh), which also saves a screenshot under tes
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -35,6 +36,7 @@ class Outline(HTMLParser):
         self.roadmap_rows: list[dict[str, str]] = []
         self.tags: set[str] = set()
         self.external: list[str] = []
+        self.source_links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -47,7 +49,10 @@ class Outline(HTMLParser):
             self.roadmap_rows.append(a)
         for key in ("src", "href"):
             if key in a and not a[key].startswith("#"):
-                self.external.append(a[key])
+                if tag == "a" and a[key].startswith("file://"):
+                    self.source_links.append(a[key])  # a link to the user's source: opened on click, never fetched
+                else:
+                    self.external.append(a[key])
 
 
 def outline(html: str) -> Outline:
@@ -119,6 +124,19 @@ def test_demo_html_report_is_self_contained(demo_audit: tuple[Path, str, str]) -
     assert doc.roadmap_rows[0]["data-rank"] == "1" and doc.roadmap_rows[0]["data-code"] == data["roadmap"][0]["code"]
     assert "script" not in doc.tags and "link" not in doc.tags and "img" not in doc.tags
     assert doc.external == []
+    # Report quality: the audited path in the title; no label clipped in the charts; every roadmap
+    # item and hotspot function linked to its file and line; the hot lines with their source.
+    assert "<title>perfsquad audit · demo (" in html
+    assert "\u2026</text>" not in html and "…</text>" not in html
+    top = data["roadmap"][0]
+    link = f'href="{(Path(top["filename"]).resolve()).as_uri()}#L{top["line"]}"'
+    assert link in html and len(doc.source_links) >= len(doc.roadmap_rows)
+    assert '<table id="hot-lines">' in html and "cosine" in html
+    assert "<code>dot = sum(x * y for x, y in zip(a, b))</code>" in html or "<code>na = math.sqrt(" in html
+    # The roadmap chart's bars are real: the top item's bar is drawn with a positive width.
+    chart = html.split('id="chart-roadmap"', 1)[1].split("</svg>", 1)[0]
+    widths = [float(w) for w in re.findall(r'class="bar" x="[\d.]+" y="\d+" width="([\d.]+)"', chart)]
+    assert widths and widths[0] > 50
 
 
 def _png_facts(path: Path) -> tuple[int, int, float]:
