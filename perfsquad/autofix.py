@@ -23,14 +23,15 @@ import io
 import stat
 import tempfile
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfsquad import notebook
 from perfsquad.config import Config
 from perfsquad.fixes.apply import allowed, apply_edits, parses, select_fixes
-from perfsquad.model import FileReport
+from perfsquad.model import FileReport, Fix
 
 if TYPE_CHECKING:
     from perfsquad.api import ProgressFn
@@ -57,9 +58,11 @@ def fix_text(
     unsafe: bool = False,
     rules: tuple[type[Rule], ...] | None = None,
     project: ProjectIndex | None = None,
+    keep: Callable[[str, Fix], bool] | None = None,
 ) -> FixResult:
     """Apply every allowed fix, re-analyzing (with ``project``, the workspace index, if given)
-    after each pass, until nothing is left to fix or ``MAX_PASSES`` passes ran."""
+    after each pass, until nothing is left to fix or ``MAX_PASSES`` passes ran. ``keep(text, fix)``:
+    whether a fix may be applied to ``text`` (a notebook's fixes must stay inside one cell)."""
     from perfsquad.engine import analyze_text
 
     if rules is None:  # the engine runs the rules its caller gives: here, the whole registry
@@ -71,7 +74,10 @@ def fix_text(
     converged = False
     report = analyze_text(text, path, config, rules=rules, project=project)
     for _ in range(MAX_PASSES):
-        fixes = select_fixes(text, report.findings, unsafe)
+        findings = report.findings
+        if keep is not None:
+            findings = tuple(f for f in findings if f.fix is None or keep(text, f.fix))
+        fixes = select_fixes(text, findings, unsafe)
         if not fixes:
             converged = True
             break
@@ -133,6 +139,8 @@ def fix_file(
     target = path.resolve()  # a symlink stays a symlink: the file it points to is rewritten
     if within is not None and target != path.absolute() and not _inside(target, within):
         raise OutsideTree(f"{path}: not fixed, it is a symlink to {target}, outside the checked tree")
+    if notebook.is_notebook(str(path)):
+        return _fix_notebook(path, target, config, unsafe=unsafe, project=project, write=write)
     try:
         data = target.read_bytes()
         text, had_bom = decode_source(data)
@@ -149,6 +157,48 @@ def fix_file(
             return None  # (a fix never adds characters the file's encoding lacks; never write a broken file)
         write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, mode=mode)
     return FileFix(str(path), text, result.text, result.applied, result.converged)
+
+
+def _fix_notebook(
+    path: Path, target: Path, config: Config | None, *, unsafe: bool, project: ProjectIndex | None, write: bool
+) -> FileFix | None:
+    """Fix a notebook's code cells (as the one module they make) and write back only the changed
+    cells' ``source`` values in the file's own JSON layout (``perfsquad.notebook.splice``); the
+    result must pass nbformat's validation or nothing is written. A fix spanning two cells is
+    never applied. ``FileFix.before``/``after`` are the file's JSON texts (``--diff`` shows them)."""
+    from perfsquad.files import write_atomically
+
+    try:
+        data = target.read_bytes()
+        raw = data.decode("utf-8")
+        mode = stat.S_IMODE(target.stat().st_mode)
+        module = notebook.virtual_module(notebook.read_cells(raw.removeprefix("\ufeff")))
+    except (OSError, UnicodeDecodeError, notebook.NotebookError):
+        return None
+    if not module.cells:
+        return None
+
+    def within_one_cell(text: str, fix: Fix) -> bool:
+        ranges = notebook.cell_ranges(text)
+        for edit in fix.edits:
+            if not any(first <= edit.span.start.line and edit.span.end.line <= last for _, first, last in ranges):
+                return False
+        return True
+
+    result = fix_text(module.text, str(path), config, unsafe=unsafe, project=project, keep=within_one_cell)
+    if result.applied == 0 or result.text == module.text:
+        return None
+    changed = notebook.split_fixed(module, result.text)
+    if not changed:
+        return None
+    try:
+        after = notebook.splice(raw, changed)
+        notebook.validate(after.removeprefix("\ufeff"))
+    except notebook.NotebookError:
+        return None
+    if write:
+        write_atomically(target, after.encode("utf-8"), mode=mode)
+    return FileFix(str(path), raw, after, result.applied, result.converged)
 
 
 class OutsideTree(Exception):

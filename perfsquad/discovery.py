@@ -13,8 +13,11 @@ from pathlib import Path
 from perfsquad.config import Config, exclusion_matcher
 
 
-def discover(paths: Iterable[Path], config: Config) -> Iterator[Path]:
-    """Python files under ``paths`` (files given explicitly are always included)."""
+def discover(paths: Iterable[Path], config: Config, *, notebooks: bool = True) -> Iterator[Path]:
+    """Python files (and Jupyter notebooks, unless ``notebooks`` is false: the workspace index
+    reads modules that can be imported) under ``paths``; files given explicitly are always
+    included."""
+    suffixes = (".py", ".pyi", ".ipynb") if notebooks else (".py", ".pyi")
     excluded = exclusion_matcher(config.exclude)
     for root in paths:
         if root.is_file():
@@ -35,6 +38,6 @@ def discover(paths: Iterable[Path], config: Config) -> Iterator[Path]:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     subdirs.append(entry.path)
-                elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+                elif entry.name.endswith(suffixes) and entry.is_file():
                     yield Path(entry.path)
             stack.extend(reversed(subdirs))
