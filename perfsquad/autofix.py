@@ -178,19 +178,10 @@ def _fix_notebook(
     if not module.cells:
         return None
 
-    def within_one_cell(text: str, fix: Fix) -> bool:
-        ranges = notebook.cell_ranges(text)
-        for edit in fix.edits:
-            if not any(first <= edit.span.start.line and edit.span.end.line <= last for _, first, last in ranges):
-                return False
-        return True
-
-    result = fix_text(module.text, str(path), config, unsafe=unsafe, project=project, keep=within_one_cell)
-    if result.applied == 0 or result.text == module.text:
+    fixed = fix_cells(module, str(path), config, unsafe=unsafe, project=project)
+    if fixed is None:
         return None
-    changed = notebook.split_fixed(module, result.text)
-    if not changed:
-        return None
+    changed, result = fixed
     try:
         after = notebook.splice(raw, changed)
         notebook.validate(after.removeprefix("\ufeff"))
@@ -199,6 +190,35 @@ def _fix_notebook(
     if write:
         write_atomically(target, after.encode("utf-8"), mode=mode)
     return FileFix(str(path), raw, after, result.applied, result.converged)
+
+
+def fix_cells(
+    module: notebook.VirtualModule,
+    path: str,
+    config: Config | None = None,
+    *,
+    unsafe: bool = False,
+    project: ProjectIndex | None = None,
+) -> tuple[dict[int, str], FixResult] | None:
+    """Fix a notebook's code cells (``module``: the virtual module they make); the new source of
+    each changed cell by cell index, or None when nothing changes. A fix whose edits leave one
+    cell is never applied (it would join or split cells). ``check --fix`` and the editor's
+    Fix All of a notebook both come here."""
+
+    def within_one_cell(text: str, fix: Fix) -> bool:
+        ranges = notebook.cell_ranges(text)
+        for edit in fix.edits:
+            if not any(first <= edit.span.start.line and edit.span.end.line <= last for _, first, last in ranges):
+                return False
+        return True
+
+    result = fix_text(module.text, path, config, unsafe=unsafe, project=project, keep=within_one_cell)
+    if result.applied == 0 or result.text == module.text:
+        return None
+    changed = notebook.split_fixed(module, result.text)
+    if not changed:
+        return None
+    return changed, result
 
 
 class OutsideTree(Exception):
