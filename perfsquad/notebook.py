@@ -60,23 +60,34 @@ def read_cells(data: bytes | str) -> list[CodeCell]:
     """The Python code cells of a notebook file, read with nbformat (converted to version 4 in
     memory: a version 3 notebook is read, never rewritten). A notebook of another kernel language
     (R, Julia) has none."""
+    import warnings
+
     import nbformat
 
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     try:
-        nb = nbformat.reads(text, as_version=4, capture_validation_error={})  # type: ignore[no-untyped-call]
+        with warnings.catch_warnings():  # (nbformat warns about what it repairs in memory: ids it makes up)
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4, capture_validation_error={})  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises JSON, reader and schema errors of many types
         raise NotebookError(f"not a readable notebook: {exc}") from exc
     metadata = nb.get("metadata", {})
     language = (metadata.get("kernelspec", {}).get("language") or metadata.get("language_info", {}).get("name") or "python")
     if str(language).lower() != "python":
         return []
+    # A cell's id as the file has it: nbformat makes one up in memory for a 4.5 cell that lacks it.
+    raw = json.loads(text)
+    raw_cells = raw.get("cells") if isinstance(raw, dict) and raw.get("nbformat") == 4 else None
     cells = []
     for index, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
-        cells.append(CodeCell(index, cell.get("id"), "".join(source) if isinstance(source, list) else str(source)))
+        cell_id = None
+        if isinstance(raw_cells, list) and index < len(raw_cells) and isinstance(raw_cells[index], dict):
+            found = raw_cells[index].get("id")
+            cell_id = found if isinstance(found, str) else None
+        cells.append(CodeCell(index, cell_id, "".join(source) if isinstance(source, list) else str(source)))
     return cells
 
 

@@ -255,3 +255,26 @@ def test_split_fixed_restores_each_cells_ending(source: str) -> None:
     expected = {i: s for i, s in ((0, "%ls\n" + source.replace("x = 1", "x = 2")), (1, source.replace("x = 1", "x = 2")))
                 if "x = 1" in source}  # fmt: skip
     assert changed == expected
+
+
+def test_a_cell_without_an_id_has_none_in_json(tmp_path: Path) -> None:
+    """nbformat makes an id up in memory for a 4.5 cell that lacks one: the JSON says null, as the file."""
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": SQUARES.splitlines(True)}
+    nb = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "noid.ipynb").write_text(json.dumps(nb, indent=1))
+    run = _check("noid.ipynb", "--select", "IDM001", "--format", "json", cwd=tmp_path)
+    (finding,) = json.loads(run.stdout)
+    assert finding["cell"] == {"index": 0, "id": None}
+    assert "MissingIDFieldWarning" not in run.stderr
+
+
+def test_a_version_3_notebook_is_read_but_never_rewritten(tmp_path: Path) -> None:
+    cell = {"cell_type": "code", "collapsed": False, "input": SQUARES.splitlines(True), "language": "python",
+            "metadata": {}, "outputs": []}  # fmt: skip
+    nb = {"metadata": {"name": ""}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": [cell], "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(nb, indent=1))
+    data = path.read_bytes()
+    assert "old.ipynb:cell 1:3:5: IDM001" in _check("old.ipynb", "--select", "IDM001", cwd=tmp_path).stdout
+    run = _check("old.ipynb", "--select", "IDM001", "--fix", cwd=tmp_path)
+    assert path.read_bytes() == data and "IDM001" in run.stdout
