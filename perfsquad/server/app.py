@@ -491,6 +491,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     def notebook_did_close(ls: PerfsquadServer, params: types.DidCloseNotebookDocumentParams) -> None:
         uri = params.notebook_document.uri
         ls.notebooks.forget(uri)
+        ls.notebooks.published.setdefault(uri, set())  # (so the close's empty publish goes to its cells)
         ls.documents.close(uri)  # (its cells' diagnostics are cleared: see publish)
 
     @feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
