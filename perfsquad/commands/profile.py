@@ -41,33 +41,11 @@ def _rel(file: str) -> str:
     return file if rel.startswith("..") else rel
 
 
-class _Places:
-    """``file:line`` for the tables; a notebook's line (of the module its code cells make, as the
-    profile records it) as ``nb.ipynb:cell N:line``."""
-
-    def __init__(self) -> None:
-        self._cells: dict[str, Any] = {}
-
-    def __call__(self, file: str, line: int) -> str:
-        if file.endswith(".ipynb"):
-            from perfsquad import notebook
-            from perfsquad.model import Position
-
-            if file not in self._cells:
-                try:
-                    self._cells[file] = notebook.virtual_module(notebook.read_cells(Path(file).read_bytes())).cells
-                except (OSError, notebook.NotebookError):
-                    self._cells[file] = ()
-            located = notebook.in_cell(self._cells[file], Position(line, 0))
-            if located is not None:
-                return f"{_rel(file)}:cell {located[0].index + 1}:{located[1].line}"
-        return f"{_rel(file)}:{line}"
-
-
 def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -> None:
-    from perfsquad.profiling.analysis import KIND_LABEL, classify, function_kind, pareto
+    from perfsquad.profiling.analysis import KIND_LABEL, classify, function_kind, pareto, place
 
-    where = _Places()
+    def where(file: str, line: int) -> str:
+        return place(file, line, _rel)
 
     neck = classify(profile, root)
     rest = pareto(profile, 0.8, root)

@@ -60,6 +60,7 @@ def test_a_notebook_is_profiled_cell_by_cell(tmp_path: Path) -> None:
     # the functions of cell 3 (1-based, the markdown cell counts): `cosine` on its line 1
     assert "cosine  busy.ipynb:cell 3:1  [CPU]" in run.stdout
     assert "<genexpr>  busy.ipynb:cell 3:5" in run.stdout
+    assert "on CPU in: cosine (busy.ipynb:cell 3:1)" in run.stdout  # the bottleneck evidence too
     assert "without its 2 IPython lines" in run.stdout
     assert "Profiled python busy.ipynb with cprofile" in run.stdout
     assert not (tmp_path / "shell-ran").exists()  # the `!touch` line did not run
