@@ -210,3 +210,38 @@ async def test_closing_the_notebook_clears_its_cells(client: ProbeClient) -> Non
     since = client.mark()
     nb.close()
     assert await nb.diagnostics(2, since) == []
+
+
+async def test_cells_added_and_removed_change_the_analysis(client: ProbeClient) -> None:
+    """Removing the cell that imports `np` drops the cosine cell's finding; a new cell importing it
+    again brings the finding back, on the same cell URI at the same in-cell position."""
+    nb = Notebook(client, "structure.ipynb", [IMPORTS, COSINE])
+    nb.open()
+    (first,) = await nb.diagnostics(2, nonempty=True)
+
+    def structure(version: int, change: types.NotebookDocumentCellChangeStructure) -> None:
+        client.notebook_document_did_change(
+            types.DidChangeNotebookDocumentParams(
+                notebook_document=types.VersionedNotebookDocumentIdentifier(uri=nb.uri, version=version),
+                change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(structure=change)),
+            )
+        )
+
+    since = client.mark()
+    structure(2, types.NotebookDocumentCellChangeStructure(
+        array=types.NotebookCellArrayChange(start=1, delete_count=1),
+        did_close=[types.TextDocumentIdentifier(uri=nb.cells[1])],
+    ))  # fmt: skip
+    assert await nb.diagnostics(2, since, nonempty=False) == []
+
+    since = client.mark()
+    new_cell = f"{nb.cells[0]}-new"
+    structure(3, types.NotebookDocumentCellChangeStructure(
+        array=types.NotebookCellArrayChange(
+            start=1, delete_count=0, cells=[types.NotebookCell(kind=types.NotebookCellKind.Code, document=new_cell)]
+        ),
+        did_open=[types.TextDocumentItem(uri=new_cell, language_id="python", version=1, text="import numpy as np\n")],
+    ))  # fmt: skip
+    (again,) = await nb.diagnostics(2, since, nonempty=True)
+    assert (again.code, again.range) == (first.code, first.range)
+    nb.close()
