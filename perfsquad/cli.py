@@ -200,7 +200,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             pairs.sort(key=lambda rf: -(rf[1].measured_share or 0.0))
         findings = [finding_json(r.path, f, r.cells) for r, f in pairs]
         if args.complexity:  # an object instead of the plain list: {"findings": [...], "files": [...]}
-            files = [{"filename": r.path, "functions": [function_json(m) for m in r.functions]} for r in reports]
+            files = [{"filename": r.path, "functions": [function_json(m, r.cells) for m in r.functions]} for r in reports]
             out.write(json.dumps({"findings": findings, "files": files}, indent=2))
         else:
             out.write(json.dumps(findings, indent=2))  # one write: json.dump writes token by token
@@ -328,13 +328,16 @@ def finding_json(path: str, f: Finding, cells: tuple[NotebookCell, ...] = ()) ->
     }
 
 
-def function_json(m: FunctionMetrics) -> dict[str, Any]:
-    """One function's metrics in ``check --complexity --format json``."""
+def function_json(m: FunctionMetrics, cells: tuple[NotebookCell, ...] = ()) -> dict[str, Any]:
+    """One function's metrics in ``check --complexity --format json`` (in a notebook, lines within
+    the function's cell, and ``cell``)."""
+    where = _json_span(m.span, cells)
     return {
         "name": m.name,
         "qualname": m.qualname,
-        "line": m.span.start.line,
-        "end_line": m.span.end.line,
+        "line": where["location"]["row"],
+        "end_line": where["end_location"]["row"],
+        **({"cell": where["cell"]} if "cell" in where else {}),
         "complexity": m.complexity,
         "complexity_reason": m.complexity_reason,
         "cyclomatic": m.cyclomatic,
@@ -349,7 +352,7 @@ def _print_functions(reports: list[FileReport], out: TextIO) -> None:
             mi = f"{m.maintainability:.0f}" if m.maintainability is not None else "-"
             why = f"  ({m.complexity_reason})" if m.complexity_reason else ""
             out.write(
-                f"{report.path}:{m.span.start.line}: {m.qualname} {m.complexity or '?'}"
+                f"{report.path}:{_text_position(report, m.span.start).rsplit(':', 1)[0]}: {m.qualname} {m.complexity or '?'}"
                 f" cyclomatic={m.cyclomatic} maintainability={mi} loop-depth={m.loop_depth}{why}\n"
             )
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from perfsquad.model import FileReport, NotebookCell, Position, Span
+from perfsquad.model import FileReport, Finding, NotebookCell, Position, Span
 
 SUFFIX = ".ipynb"
 _SEPARATOR = "# %% [perfsquad cell {index}]"
@@ -219,12 +219,44 @@ def _scan(line: str, depth: int, quote: str | None) -> tuple[int, str | None, bo
 
 # -- positions ---------------------------------------------------------------------------------------
 def attach(report: FileReport, module: VirtualModule) -> FileReport:
-    """``report`` (of ``module.text``) with its cell map; a finding that would start on a separator
-    or a masked line (none should) is dropped."""
+    """``report`` (of ``module.text``) with its cell map, its texts naming cell lines
+    (:func:`relabel_lines`); a finding that would start on a separator or a masked line (none
+    should) is dropped."""
     cells = module.cells
     lines = _lines(module.text)
-    kept = tuple(f for f in report.findings if _on_code_line(cells, lines, f.span.start.line))
-    return replace(report, findings=kept, cells=cells)
+    kept = tuple(relabel_finding(f, cells) for f in report.findings if _on_code_line(cells, lines, f.span.start.line))
+    functions = tuple(
+        replace(m, complexity_reason=relabel_lines(m.complexity_reason, cells)) if m.complexity_reason else m
+        for m in report.functions
+    )
+    return replace(report, findings=kept, functions=functions, cells=cells)
+
+
+_LINE_MENTION = re.compile(r"(?<!\d, )\bline (\d+)\b")
+"""``line 12``, not the ``line 2`` of ``cell 3, line 2``: relabelling twice changes nothing."""
+
+
+def relabel_lines(text: str, cells: Sequence[NotebookCell]) -> str:
+    """``text`` with its mentions of module lines (``line 12``, as rules' evidence and notes and the
+    Big-O reasons say them) as the cell's: ``cell 3, line 2``."""
+
+    def cell_line(match: re.Match[str]) -> str:
+        located = in_cell(cells, Position(int(match.group(1)), 0))
+        if located is None:
+            return match.group(0)
+        return f"cell {located[0].index + 1}, line {located[1].line}"
+
+    return _LINE_MENTION.sub(cell_line, text) if "line " in text else text
+
+
+def relabel_finding(finding: Finding, cells: Sequence[NotebookCell]) -> Finding:
+    """A finding whose message, evidence and notes name cell lines instead of module lines."""
+    return replace(
+        finding,
+        message=relabel_lines(finding.message, cells),
+        evidence=relabel_lines(finding.evidence, cells) if finding.evidence is not None else None,
+        notes=tuple(relabel_lines(n, cells) for n in finding.notes),
+    )
 
 
 def _on_code_line(cells: Sequence[NotebookCell], lines: Sequence[str], line: int) -> bool:

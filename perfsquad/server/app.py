@@ -14,6 +14,7 @@ import os
 import traceback
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -24,7 +25,7 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcIn
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from perfsquad import __version__
+from perfsquad import __version__, notebook
 from perfsquad.model import Finding
 from perfsquad.server import actions, hover, notebooks
 from perfsquad.server.conversions import Encoding, encoding_of
@@ -129,6 +130,10 @@ class PerfsquadServer(LanguageServer):
         state = self.documents.get(uri)
         path = state.path if state is not None else analysis.report.path
         report, index, version = analysis.report, analysis.index, analysis.version
+        layout = self.notebooks.layout(uri, analysis.text) if uri in self.notebooks.open else None
+        if layout is not None:  # a notebook: its texts name cell lines, as the CLI's do
+            cells = layout.notebook_cells()
+            report = replace(report, findings=tuple(notebook.relabel_finding(f, cells) for f in report.findings))
         findings = report.findings
         if self.finding_weighers:
             view = DocumentView(uri, path, analysis.text, version, report, findings, index)
@@ -581,8 +586,10 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
         pos = analysis.index.to_position(position)
         parts, rng = hover.hover_sections(analysis, pos)
         parts += ls.isolation.hover(ls.hover_providers, view, pos)
-        if layout is not None and rng is not None:
-            located = layout.to_cell(rng)
+        if layout is not None:
+            cells = layout.notebook_cells()  # (function metrics' reasons name module lines)
+            parts = [notebook.relabel_lines(part, cells) for part in parts]
+            located = layout.to_cell(rng) if rng is not None else None
             rng = located[1] if located is not None else None
         return hover.make_hover(parts, rng, ls.markdown())
 

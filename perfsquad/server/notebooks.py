@@ -23,6 +23,7 @@ from lsprotocol import types
 
 from perfsquad import notebook
 from perfsquad.config import Config
+from perfsquad.model import NotebookCell
 from perfsquad.server.actions import minimal_edit
 from perfsquad.server.conversions import Encoding
 
@@ -56,6 +57,10 @@ class Layout:
     notebook_uri: str
     text: str
     cells: tuple[CellPlace, ...]
+
+    def notebook_cells(self) -> tuple[NotebookCell, ...]:
+        """The cells as ``perfsquad.notebook`` sees them (1-based first lines)."""
+        return tuple(NotebookCell(c.index, None, c.first + 1, c.count) for c in self.cells)
 
     def cell(self, uri: str) -> CellPlace | None:
         return next((c for c in self.cells if c.uri == uri), None)

@@ -278,3 +278,20 @@ def test_a_version_3_notebook_is_read_but_never_rewritten(tmp_path: Path) -> Non
     assert "old.ipynb:cell 1:3:5: IDM001" in _check("old.ipynb", "--select", "IDM001", cwd=tmp_path).stdout
     run = _check("old.ipynb", "--select", "IDM001", "--fix", cwd=tmp_path)
     assert path.read_bytes() == data and "IDM001" in run.stdout
+
+
+def test_texts_name_cell_lines_once(tmp_path: Path) -> None:
+    """Evidence, notes and Big-O reasons say `line N` of the module; a notebook's say the cell's,
+    and saying it again changes nothing (the editor presents an analysis more than once)."""
+    module = notebook.virtual_module(
+        [notebook.CodeCell(1, None, "import math"), notebook.CodeCell(3, None, "x = 1\nfor v in vs:\n    pass")]
+    )
+    cells = module.cells
+    assert [(c.index, c.first_line, c.line_count) for c in cells] == [(1, 2, 1), (3, 4, 3)]
+    once = notebook.relabel_lines("the loop at line 5 (line 2), line 9", cells)
+    assert once == "the loop at cell 4, line 2 (cell 2, line 1), line 9"
+    assert notebook.relabel_lines(once, cells) == once
+    path = _write(tmp_path / "nb.ipynb")
+    run = _check("nb.ipynb", "--complexity", "--select", "IDM001", cwd=tmp_path)
+    assert "nb.ipynb:cell 4:1: squares O(n)" in run.stdout and "(cell 4, line 3: loop over `values`" in run.stdout
+    assert path.exists()

@@ -158,6 +158,13 @@ async def test_hover_on_a_cell_shows_its_finding(client: ProbeClient) -> None:
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "**VEC001**" in hover.contents.value
     assert hover.range == diagnostic.range  # in the cell's own lines
+    # the function's Big-O reason names the cell's line, not the notebook module's
+    on_name = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=nb.cells[2]), position=types.Position(0, 6))
+    )
+    assert on_name is not None and isinstance(on_name.contents, types.MarkupContent)
+    assert "(cell 3, line 2: `sum(x * y for x, y in zip(u, v))`" in on_name.contents.value, on_name.contents.value
+    assert on_name.range == types.Range(start=types.Position(0, 4), end=types.Position(0, 10))
     nb.close()
 
 
