@@ -21,16 +21,18 @@ from __future__ import annotations
 import ast
 import codecs
 import io
+import stat
 import tempfile
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfsquad import notebook
 from perfsquad.config import Config
 from perfsquad.fixes.apply import allowed, apply_edits, parses, select_fixes
-from perfsquad.model import Edit, FileReport
+from perfsquad.model import Edit, FileReport, Fix
 
 if TYPE_CHECKING:
     from perfsquad.api import ProgressFn
@@ -57,9 +59,11 @@ def fix_text(
     unsafe: bool = False,
     rules: tuple[type[Rule], ...] | None = None,
     project: ProjectIndex | None = None,
+    keep: Callable[[str, Fix], bool] | None = None,
 ) -> FixResult:
     """Apply every allowed fix, re-analyzing (with ``project``, the workspace index, if given)
-    after each pass, until nothing is left to fix or ``MAX_PASSES`` passes ran."""
+    after each pass, until nothing is left to fix or ``MAX_PASSES`` passes ran. ``keep(text, fix)``:
+    whether a fix may be applied to ``text`` (a notebook's fixes must stay inside one cell)."""
     from perfsquad.engine import analyze_text
 
     if rules is None:  # the engine runs the rules its caller gives: here, the whole registry
@@ -71,7 +75,10 @@ def fix_text(
     converged = False
     report = analyze_text(text, path, config, rules=rules, project=project)
     for _ in range(MAX_PASSES):
-        fixes = select_fixes(text, report.findings, unsafe)
+        findings = report.findings
+        if keep is not None:
+            findings = tuple(f for f in findings if f.fix is None or keep(text, f.fix))
+        fixes = select_fixes(text, findings, unsafe)
         if not fixes:
             converged = True
             break
@@ -138,6 +145,8 @@ def fix_file(
         return None
     if within is not None and target != path.absolute() and not _inside(target, within):
         raise OutsideTree(f"{path}: not fixed, it is a symlink to {target}, outside the checked tree")
+    if notebook.is_notebook(str(path)):
+        return _fix_notebook(path, target, config, unsafe=unsafe, project=project, write=write)
     try:
         data = target.read_bytes()
         text, had_bom = decode_source(data)
@@ -185,6 +194,73 @@ def write_edits(path: Path, edits: Iterable[Edit], within: Iterable[Path] | None
         raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk (kept as saved)") from exc
     except WriteError as exc:
         raise FixFailed(f"{path}: not fixed: {exc}") from exc
+
+
+def _fix_notebook(
+    path: Path, target: Path, config: Config | None, *, unsafe: bool, project: ProjectIndex | None, write: bool
+) -> FileFix | None:
+    """Fix a notebook's code cells (as the one module they make) and write back only the changed
+    cells' ``source`` values in the file's own JSON layout (``perfsquad.notebook.splice``); the
+    result must pass nbformat's validation or nothing is written. A fix spanning two cells is
+    never applied. ``FileFix.before``/``after`` are the file's JSON texts (``--diff`` shows them)."""
+    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
+
+    try:
+        data = target.read_bytes()
+        raw = data.decode("utf-8")
+        mode = stat.S_IMODE(target.stat().st_mode)
+        module = notebook.virtual_module(notebook.read_cells(raw.removeprefix("\ufeff")))
+    except (OSError, UnicodeDecodeError, notebook.NotebookError):
+        return None
+    if not module.cells:
+        return None
+
+    fixed = fix_cells(module, str(path), config, unsafe=unsafe, project=project)
+    if fixed is None:
+        return None
+    changed, result = fixed
+    try:
+        after = notebook.splice(raw, changed)
+        notebook.validate(after.removeprefix("\ufeff"))
+    except notebook.NotebookError:
+        return None
+    if write:
+        try:
+            write_atomically(target, after.encode("utf-8"), mode=mode, expect=data)
+        except ChangedOnDisk as exc:
+            raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk while being fixed (kept as saved)") from exc
+        except WriteError as exc:
+            raise FixFailed(f"{path}: not fixed: {exc}") from exc
+    return FileFix(str(path), raw, after, result.applied, result.converged)
+
+
+def fix_cells(
+    module: notebook.VirtualModule,
+    path: str,
+    config: Config | None = None,
+    *,
+    unsafe: bool = False,
+    project: ProjectIndex | None = None,
+) -> tuple[dict[int, str], FixResult] | None:
+    """Fix a notebook's code cells (``module``: the virtual module they make); the new source of
+    each changed cell by cell index, or None when nothing changes. A fix whose edits leave one
+    cell is never applied (it would join or split cells). ``check --fix`` and the editor's
+    Fix All of a notebook both come here."""
+
+    def within_one_cell(text: str, fix: Fix) -> bool:
+        ranges = notebook.cell_ranges(text)
+        for edit in fix.edits:
+            if not any(first <= edit.span.start.line and edit.span.end.line <= last for _, first, last in ranges):
+                return False
+        return True
+
+    result = fix_text(module.text, path, config, unsafe=unsafe, project=project, keep=within_one_cell)
+    if result.applied == 0 or result.text == module.text:
+        return None
+    changed = notebook.split_fixed(module, result.text)
+    if not changed:
+        return None
+    return changed, result
 
 
 class FixSkipped(Exception):

@@ -22,7 +22,7 @@ from perfsquad import __version__
 from perfsquad.config import Config, load_config
 from perfsquad.docs import rule_doc_url
 from perfsquad.files import WriteError
-from perfsquad.model import FileReport, Finding, FixSafety, FunctionMetrics, Severity
+from perfsquad.model import FileReport, Finding, FixSafety, FunctionMetrics, NotebookCell, Position, Severity, Span
 
 if TYPE_CHECKING:
     from perfsquad.calibration import Calibration
@@ -252,9 +252,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         pairs = [(r, f) for r in reports for f in r.findings]
         if args.profile is not None:
             pairs.sort(key=lambda rf: -(rf[1].measured_share or 0.0))
-        findings = [finding_json(r.path, f) for r, f in pairs]
+        findings = [finding_json(r.path, f, r.cells) for r, f in pairs]
         if args.complexity:  # an object instead of the plain list: {"findings": [...], "files": [...]}
-            files = [{"filename": r.path, "functions": [function_json(m) for m in r.functions]} for r in reports]
+            files = [{"filename": r.path, "functions": [function_json(m, r.cells) for m in r.functions]} for r in reports]
             out.write(json.dumps({"findings": findings, "files": files}, indent=2))
         else:
             out.write(json.dumps(findings, indent=2))  # one write: json.dump writes token by token
@@ -275,7 +275,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     errors = [r for r in reports if r.error]
     for r in errors:
-        where = f":{r.error_span.start.line}:{r.error_span.start.column + 1}" if r.error_span else ""
+        where = f":{_text_position(r, r.error_span.start)}" if r.error_span else ""
         print(f"perfsquad: error: {r.path}{where}: {r.error}", file=sys.stderr)
     for r in reports:
         for problem in r.rule_errors:
@@ -334,20 +334,33 @@ def _fix(
     return result.reports, result.applied, bool(result.failed)
 
 
-def finding_json(path: str, f: Finding) -> dict[str, Any]:
+def _json_span(span: Span, cells: tuple[NotebookCell, ...]) -> dict[str, Any]:
+    """``location``/``end_location`` of a span; in a notebook, within its cell plus ``cell``:
+    ``{"index": <0-based in the notebook's cells list>, "id": <the cell's id or null>}``."""
+    cell = None
+    if cells:
+        from perfsquad.notebook import span_in_cell
+
+        located = span_in_cell(cells, span)
+        if located is not None:
+            cell, span = located
+    data: dict[str, Any] = {
+        "location": {"row": span.start.line, "column": span.start.column + 1},
+        "end_location": {"row": span.end.line, "column": span.end.column + 1},
+    }
+    if cell is not None:
+        data["cell"] = {"index": cell.index, "id": cell.id}
+    return data
+
+
+def finding_json(path: str, f: Finding, cells: tuple[NotebookCell, ...] = ()) -> dict[str, Any]:
+    """One finding of ``check --format json``; ``cells``: the notebook's (positions within a cell)."""
     fix = None
     if f.fix is not None:
         fix = {
             "applicability": f.fix.safety.value,
             "message": f.fix.title,
-            "edits": [
-                {
-                    "content": e.content,
-                    "location": {"row": e.span.start.line, "column": e.span.start.column + 1},
-                    "end_location": {"row": e.span.end.line, "column": e.span.end.column + 1},
-                }
-                for e in f.fix.edits
-            ],
+            "edits": [{"content": e.content, **_json_span(e.span, cells)} for e in f.fix.edits],
         }
     speedup = None
     if f.speedup is not None:
@@ -361,8 +374,7 @@ def finding_json(path: str, f: Finding) -> dict[str, Any]:
         "code": f.code,
         "message": f.message,
         "filename": path,
-        "location": {"row": f.span.start.line, "column": f.span.start.column + 1},
-        "end_location": {"row": f.span.end.line, "column": f.span.end.column + 1},
+        **_json_span(f.span, cells),
         "severity": f.severity.value,
         "confidence": f.confidence.value,
         "evidence": f.evidence,
@@ -374,13 +386,16 @@ def finding_json(path: str, f: Finding) -> dict[str, Any]:
     }
 
 
-def function_json(m: FunctionMetrics) -> dict[str, Any]:
-    """One function's metrics in ``check --complexity --format json``."""
+def function_json(m: FunctionMetrics, cells: tuple[NotebookCell, ...] = ()) -> dict[str, Any]:
+    """One function's metrics in ``check --complexity --format json`` (in a notebook, lines within
+    the function's cell, and ``cell``)."""
+    where = _json_span(m.span, cells)
     return {
         "name": m.name,
         "qualname": m.qualname,
-        "line": m.span.start.line,
-        "end_line": m.span.end.line,
+        "line": where["location"]["row"],
+        "end_line": where["end_location"]["row"],
+        **({"cell": where["cell"]} if "cell" in where else {}),
         "complexity": m.complexity,
         "complexity_reason": m.complexity_reason,
         "cyclomatic": m.cyclomatic,
@@ -395,9 +410,21 @@ def _print_functions(reports: list[FileReport], out: TextIO) -> None:
             mi = f"{m.maintainability:.0f}" if m.maintainability is not None else "-"
             why = f"  ({m.complexity_reason})" if m.complexity_reason else ""
             out.write(
-                f"{report.path}:{m.span.start.line}: {m.qualname} {m.complexity or '?'}"
+                f"{report.path}:{_text_position(report, m.span.start).rsplit(':', 1)[0]}: {m.qualname} {m.complexity or '?'}"
                 f" cyclomatic={m.cyclomatic} maintainability={mi} loop-depth={m.loop_depth}{why}\n"
             )
+
+
+def _text_position(report: FileReport, pos: Position) -> str:
+    """``line:col``; in a notebook ``cell N:line:col`` (N counts every cell from 1, markdown too,
+    as they appear; line and column are within the cell)."""
+    if report.cells:
+        from perfsquad.notebook import in_cell
+
+        located = in_cell(report.cells, pos)
+        if located is not None:
+            return f"cell {located[0].index + 1}:{located[1].line}:{located[1].column + 1}"
+    return f"{pos.line}:{pos.column + 1}"
 
 
 _COLORS = {"code": "\033[1;31m", "path": "\033[1m", "dim": "\033[2m", "fix": "\033[36m", "reset": "\033[0m"}
@@ -424,7 +451,7 @@ def _print_text(
                 unsafe += 1
                 marker = " " + c("fix", "[unsafe fix]")
             level = "" if f.severity is Severity.WARNING else f" ({f.severity.value})"
-            loc = f"{report.path}:{f.span.start.line}:{f.span.start.column + 1}:"
+            loc = f"{report.path}:{_text_position(report, f.span.start)}:"
             out.write(f"{c('path', loc)} {c('code', f.code)} {f.message}{level}{marker}\n")
             if f.evidence is not None and not quiet:
                 out.write(c("dim", f"    evidence ({f.confidence.value} confidence): {f.evidence}") + "\n")

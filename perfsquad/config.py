@@ -26,7 +26,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
-    "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".perfsquad",
+    "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".perfsquad", ".ipynb_checkpoints",
 )  # fmt: skip
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 DEFAULT_TEST_PATHS = ("tests", "test", "testing", "test_*.py", "*_test.py", "conftest.py")

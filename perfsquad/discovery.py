@@ -14,13 +14,17 @@ from pathlib import Path
 from perfsquad.config import Config, exclusion_matcher
 
 
-def discover(paths: Iterable[Path], config: Config, on_skip: Callable[[str], None] | None = None) -> Iterator[Path]:
-    """Python files under ``paths`` (files given explicitly are always included).
+def discover(
+    paths: Iterable[Path], config: Config, on_skip: Callable[[str], None] | None = None, *, notebooks: bool = True
+) -> Iterator[Path]:
+    """Python files (and Jupyter notebooks, unless ``notebooks`` is false: the workspace index
+    reads modules that can be imported) under ``paths``; files given explicitly are always included.
 
-    The walk never raises: a directory it cannot list (permissions, removed meanwhile) and a
-    ``.py`` entry it cannot follow (a symlink loop) are skipped, each told to ``on_skip`` as one
-    line. Directory symlinks are not followed (a link to ``..`` would make the walk endless); a
-    dangling ``.py`` link is skipped silently, as a file removed before the walk reached it."""
+    The walk never raises: a directory it cannot list (permissions, removed meanwhile) and an
+    entry it cannot follow (a symlink loop) are skipped, each told to ``on_skip`` as one line.
+    Directory symlinks are not followed (a link to ``..`` would make the walk endless); a dangling
+    link is skipped silently, as a file removed before the walk reached it."""
+    suffixes = (".py", ".pyi", ".ipynb") if notebooks else (".py", ".pyi")
     excluded = exclusion_matcher(config.exclude)
     skip = on_skip or (lambda message: None)
     for root in paths:
@@ -46,7 +50,7 @@ def discover(paths: Iterable[Path], config: Config, on_skip: Callable[[str], Non
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         subdirs.append(entry.path)
-                    elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
+                    elif entry.name.endswith(suffixes) and entry.is_file():
                         yield Path(entry.path)
                 except OSError as exc:
                     why = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))

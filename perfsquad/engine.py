@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from perfsquad import notebook
 from perfsquad.config import Config
 from perfsquad.context import Context, NamedCalls
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Severity, Span
@@ -52,6 +53,10 @@ def analyze_bytes(
     rules: tuple[type[Rule], ...],
 ) -> FileReport:
     config = config or Config()
+    if notebook.is_notebook(path):
+        return _analyze_notebook(
+            data, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules, project=project
+        )
     if len(data) > config.max_file_bytes:
         return _too_large(path, len(data), config)
     try:
@@ -61,6 +66,32 @@ def analyze_bytes(
     return analyze_text(
         text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules, project=project
     )
+
+
+def _analyze_notebook(
+    data: bytes,
+    path: str,
+    config: Config,
+    *,
+    want_fixes: bool,
+    metrics: bool,
+    package: str | None,
+    project: ProjectIndex | None,
+    rules: tuple[type[Rule], ...],
+) -> FileReport:
+    """A notebook's code cells, analyzed as the one module they make (``perfsquad.notebook``). The
+    size limit applies to that module, not to the file, whose outputs (images) may be large."""
+    try:
+        module = notebook.virtual_module(notebook.read_cells(data))
+    except (notebook.NotebookError, UnicodeDecodeError) as exc:
+        return FileReport(path=path, error=str(exc))
+    if len(module.text) > config.max_file_bytes:
+        return _too_large(path, len(module.text), config)
+    report = analyze_text(
+        module.text, path, config, want_fixes=want_fixes, metrics=metrics, package=package, rules=rules,
+        project=project,
+    )  # fmt: skip
+    return notebook.attach(report, module)
 
 
 def _too_large(path: str, size: int, config: Config) -> FileReport:

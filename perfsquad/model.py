@@ -211,6 +211,20 @@ class FunctionMetrics:
 
 
 @dataclass(frozen=True, slots=True)
+class NotebookCell:
+    """Where one code cell of a notebook sits in the module its code cells make together
+    (``perfsquad.notebook``): findings of a notebook carry that module's positions."""
+
+    index: int
+    """The cell's index in the notebook's ``cells`` list (0-based; markdown cells count)."""
+    id: str | None
+    """The cell's ``id`` (nbformat 4.5+), if it has one."""
+    first_line: int
+    """The module's line (1-based) holding the cell's first line."""
+    line_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class FileReport:
     path: str
     findings: tuple[Finding, ...] = ()
@@ -220,6 +234,9 @@ class FileReport:
     error_span: Span | None = None
     rule_errors: tuple[str, ...] = field(default=())
     """Rules that crashed on this file (isolated: the others still reported)."""
+    cells: tuple[NotebookCell, ...] = ()
+    """A notebook's code cells (empty for a Python file): its positions are of the module the
+    cells make together, and ``perfsquad.notebook.in_cell`` maps them back to a cell."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,4 +328,5 @@ def report_from_json(d: Any) -> FileReport:
         error=d["error"],
         error_span=_span(d["error_span"]) if d["error_span"] else None,
         rule_errors=tuple(d["rule_errors"]),
+        cells=tuple(NotebookCell(c["index"], c["id"], c["first_line"], c["line_count"]) for c in d.get("cells", ())),
     )

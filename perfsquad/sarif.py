@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from perfsquad import __version__
 from perfsquad.analyzers import RULES
 from perfsquad.docs import rule_doc_url
-from perfsquad.model import Confidence, FileReport, Severity
+from perfsquad.model import Confidence, FileReport, Severity, Span
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -19,6 +20,45 @@ _RANKS = {Confidence.HIGH: 90.0, Confidence.MEDIUM: 60.0, Confidence.LOW: 30.0}
 
 def _region(start_line: int, start_col: int, end_line: int, end_col: int) -> dict[str, int]:
     return {"startLine": start_line, "startColumn": start_col + 1, "endLine": end_line, "endColumn": end_col + 1}
+
+
+def _regions(report: FileReport) -> Callable[[Span], dict[str, Any]]:
+    """The SARIF region of a span of ``report``'s file. For a notebook, the region is where the
+    code sits in the ``.ipynb`` file's own text (the JSON string of the cell's source line, its
+    columns counted past the JSON escapes): SARIF regions point into the artifact as stored, which
+    is what code-scanning viewers display. The cell travels in the region's ``properties``:
+    ``cell`` (0-based index in the notebook's cells), ``cellId``, and ``cellRegion``, the span
+    within the cell (1-based lines and columns)."""
+    if not report.cells:
+        return lambda s: _region(s.start.line, s.start.column, s.end.line, s.end.column)
+    from perfsquad import notebook
+
+    try:
+        raw = Path(report.path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raw = ""
+
+    def region(span: Span) -> dict[str, Any]:
+        located = notebook.span_in_cell(report.cells, span)
+        if located is None:
+            return _region(span.start.line, span.start.column, span.end.line, span.end.column)
+        cell, inner = located
+        try:
+            start = notebook.raw_position(raw, cell.index, inner.start) if raw else None
+            end = notebook.raw_position(raw, cell.index, inner.end) if raw else None
+        except (notebook.NotebookError, ValueError):
+            start = end = None
+        data: dict[str, Any] = {}
+        if start is not None and end is not None:
+            data = _region(start.line, start.column, end.line, end.column)
+        data["properties"] = {
+            "cell": cell.index,
+            "cellId": cell.id,
+            "cellRegion": _region(inner.start.line, inner.start.column, inner.end.line, inner.end.column),
+        }
+        return data
+
+    return region
 
 
 def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
@@ -47,6 +87,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
     results = []
     for report in reports:
         uri = Path(report.path).as_posix()
+        region = _regions(report)
         for f in report.findings:
             result: dict[str, Any] = {
                 "ruleId": f.code,
@@ -61,9 +102,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                     {
                         "physicalLocation": {
                             "artifactLocation": {"uri": uri},
-                            "region": _region(
-                                f.span.start.line, f.span.start.column, f.span.end.line, f.span.end.column
-                            ),
+                            "region": region(f.span),
                         }
                     }
                 ],
@@ -77,9 +116,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                                 "artifactLocation": {"uri": uri},
                                 "replacements": [
                                     {
-                                        "deletedRegion": _region(
-                                            e.span.start.line, e.span.start.column, e.span.end.line, e.span.end.column
-                                        ),
+                                        "deletedRegion": region(e.span),
                                         "insertedContent": {"text": e.content},
                                     }
                                     for e in f.fix.edits

@@ -67,7 +67,7 @@ def _scan(index: ProjectIndex, root: Path, config: Config | None, recursive: boo
     cfg = config or Config()
     exclude = (*cfg.exclude, ".*", "__pycache__", "node_modules", "venv", ".venv", "site-packages")
     scan_cfg = dataclasses.replace(cfg, exclude=exclude)
-    found = discover([root], scan_cfg) if recursive else iter(sorted(root.glob("*.py")))
+    found = discover([root], scan_cfg, notebooks=False) if recursive else iter(sorted(root.glob("*.py")))
     files = []
     for i, file in enumerate(found):
         if i >= MAX_INDEX_FILES:

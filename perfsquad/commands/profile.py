@@ -46,7 +46,10 @@ def _rel(file: str) -> str:
 
 
 def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -> None:
-    from perfsquad.profiling.analysis import KIND_LABEL, classify, function_kind, pareto
+    from perfsquad.profiling.analysis import KIND_LABEL, classify, function_kind, pareto, place
+
+    def where(file: str, line: int) -> str:
+        return place(file, line, _rel)
 
     neck = classify(profile, root)
     rest = pareto(profile, 0.8, root)
@@ -87,20 +90,20 @@ def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -
         if calls_known:
             row += f" {f.calls if f.calls is not None else '-':>8}"
         kind = KIND_LABEL[function_kind(f)].split("-")[0]
-        out.write(f"{row}  {f.name}  {_rel(f.file)}:{f.line}  [{kind}]\n")
+        out.write(f"{row}  {f.name}  {where(f.file, f.line)}  [{kind}]\n")
     if profile.stacks:
         out.write(f"\nHot lines ({rest.line_share:.0%} of the time in {len(rest.lines)} lines):\n")
         out.write(f"  {'self':>6} {'self s':>7} {'waiting':>7}  line\n")
         for ln in rest.lines[:top]:
             share = ln.self_seconds / total if total else 0.0
             idle = ln.idle_seconds / ln.self_seconds if ln.self_seconds else 0.0
-            out.write(f"  {share:>6.1%} {ln.self_seconds:>7.2f} {idle:>7.0%}  {_rel(ln.file)}:{ln.line}  in {ln.function}\n")
+            out.write(f"  {share:>6.1%} {ln.self_seconds:>7.2f} {idle:>7.0%}  {where(ln.file, ln.line)}  in {ln.function}\n")
     if profile.peak_memory_bytes is not None:
         allocs = sorted((ln for ln in view.lines if ln.alloc_bytes), key=lambda ln: -(ln.alloc_bytes or 0))[:top]
         if allocs:
             out.write("\nMemory at peak, by allocating line:\n")
             for ln in allocs:
-                out.write(f"  {(ln.alloc_bytes or 0) / 2**20:>8.2f} MiB  {_rel(ln.file)}:{ln.line}\n")
+                out.write(f"  {(ln.alloc_bytes or 0) / 2**20:>8.2f} MiB  {where(ln.file, ln.line)}\n")
 
 
 def _configured_python() -> str | None:

@@ -8,6 +8,7 @@ sampled stacks exactly; for cProfile through the caller edges), so "80% of the t
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import sysconfig
@@ -15,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from perfsquad.profiling.formats import aggregate
 from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile
@@ -192,7 +194,41 @@ def function_kind(stat: FunctionStat | LineStat) -> str:
 
 def _where(stat: FunctionStat | LineStat) -> str:
     name = stat.name if isinstance(stat, FunctionStat) else (stat.function or "?")
-    return f"{name} ({os.path.basename(stat.file)}:{stat.line})"
+    return f"{name} ({place(stat.file, stat.line, os.path.basename)})"
+
+
+def place(file: str, line: int, show: Callable[[str], str] = str) -> str:
+    """``file:line`` (``show`` shortens the file); a notebook's line (of the module its code cells
+    make, as a notebook's profile records it: ``perfsquad.profiling.run``) as ``file:cell N:line``."""
+    if file.endswith(".ipynb"):
+        located = _notebook_line(file, line)
+        if located is not None:
+            return f"{show(file)}:cell {located[0]}:{located[1]}"
+    return f"{show(file)}:{line}"
+
+
+def _notebook_line(file: str, line: int) -> tuple[int, int] | None:
+    """(1-based cell number, line within the cell), read from the notebook as it is now."""
+    from perfsquad import notebook
+    from perfsquad.model import Position
+
+    try:
+        stamp = os.stat(file).st_mtime_ns
+    except OSError:
+        return None
+    cells = _notebook_cells(file, stamp)
+    located = notebook.in_cell(cells, Position(line, 0))
+    return (located[0].index + 1, located[1].line) if located is not None else None
+
+
+@functools.lru_cache(maxsize=16)
+def _notebook_cells(file: str, stamp: int) -> tuple[Any, ...]:
+    from perfsquad import notebook
+
+    try:
+        return notebook.virtual_module(notebook.read_cells(Path(file).read_bytes())).cells
+    except (OSError, notebook.NotebookError):
+        return ()
 
 
 def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
@@ -263,4 +299,4 @@ def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
 
 
 def frame_label(ref: FrameRef) -> str:
-    return f"{ref.name} ({os.path.basename(ref.file)}:{ref.line})"
+    return f"{ref.name} ({place(ref.file, ref.line, os.path.basename)})"

@@ -374,6 +374,13 @@ def profile_command(
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="perfsquad-profile-") as tmp:
         work = Path(tmp)
+        ran_notebook: tuple[str, str] | None = None
+        shown = target.display
+        if target.mode == "notebook":
+            target, ran_notebook, note = _notebook_script(target, work, workdir)
+            warnings.append(note)
+            if workdir is None:  # (Jupyter runs a notebook in its own folder)
+                workdir = Path(ran_notebook[1]).parent
         if target.mode == "external":
             assert exe is not None
             profile = _run_external(target, exe, work, rate, workdir, deadline, timeout, cancel, progress)
@@ -393,4 +400,59 @@ def profile_command(
             if memory:
                 peak, lines = _memory_pass(_Run(target, work, workdir, env), deadline, timeout, cancel, progress)
                 profile = profile.with_memory(peak, lines)
+        if ran_notebook is not None:
+            profile = replace(_renamed(profile, *ran_notebook), command=tuple(shown.split(" ")))
+    if target.mode == "external" and os.path.basename(target.target) == "jupyter":
+        warnings.append(
+            "under `jupyter` the kernel runs each cell as anonymous code, so its time is not given to cells: "
+            "`perfsquad profile NOTEBOOK.ipynb` does"
+        )
     return replace(profile, warnings=(*warnings, *profile.warnings))
+
+
+def _notebook_script(target: Target, work: Path, cwd: Path | None) -> tuple[Target, tuple[str, str], str]:
+    """A notebook target as a script target: its code cells written as the one module they make
+    (``perfsquad.notebook.virtual_module``: same lines, IPython-only lines masked, so they do not
+    run). Returns the script target, (script path, notebook path) to rename frames with, and a note."""
+    from perfsquad import notebook
+
+    path = Path(target.target)
+    if not path.is_absolute():
+        path = (cwd or Path.cwd()) / path
+    try:
+        module = notebook.virtual_module(notebook.read_cells(path.read_bytes()))
+    except OSError as exc:
+        raise ProfilerError(f"cannot read {target.target}: {exc.strerror or exc}") from None
+    except notebook.NotebookError as exc:
+        raise ProfilerError(f"{target.target}: {exc}") from None
+    if not module.cells:
+        raise ProfilerError(f"{target.target} has no Python code cells to run")
+    script = work / "notebook_cells.py"
+    script.write_text(module.text, encoding="utf-8")
+    skipped = len(module.masked)
+    note = (
+        f"ran the notebook's {len(module.cells)} code cells as one script, top to bottom"
+        + (f", without its {skipped} IPython line{'s' if skipped != 1 else ''} (magics, shell)" if skipped else "")
+        + "; lines are shown as `cell N:line`"
+    )
+    return Target(target.python, "script", str(script), target.args), (str(script), str(path.resolve())), note
+
+
+def _renamed(profile: Profile, old: str, new: str) -> Profile:
+    """``profile`` with every frame of file ``old`` (a notebook's script) put in file ``new`` (the
+    notebook). Lines stay the module's lines, as a notebook's findings are (``check --profile``
+    matches them); front ends show them as ``cell N:line`` (``perfsquad.notebook.in_cell``)."""
+
+    def ref(r: FrameRef) -> FrameRef:
+        return replace(r, file=new) if r.file == old else r
+
+    return replace(
+        profile,
+        functions=tuple(
+            replace(f, file=new if f.file == old else f.file, callers=tuple(map(ref, f.callers))) for f in profile.functions
+        ),
+        lines=tuple(
+            replace(ln, file=new if ln.file == old else ln.file, callers=tuple(map(ref, ln.callers))) for ln in profile.lines
+        ),
+        frames=tuple(map(ref, profile.frames)),
+    )

@@ -24,7 +24,8 @@ class Target:
     python: str | None
     """Interpreter for Python targets; None for an external command."""
     mode: str
-    """``script``, ``module`` or ``external``."""
+    """``script``, ``module``, ``notebook`` (a ``.ipynb`` file: its code cells run as one script,
+    see ``perfsquad.profiling.run``) or ``external``."""
     target: str
     args: tuple[str, ...] = ()
 
@@ -32,7 +33,7 @@ class Target:
     def display(self) -> str:
         if self.mode == "external":
             return shlex.join([self.target, *self.args])
-        head = [self.target] if self.mode == "script" else ["-m", self.target]
+        head = ["-m", self.target] if self.mode == "module" else [self.target]
         return shlex.join(["python", *head, *self.args])
 
 
@@ -94,6 +95,7 @@ def command_for(spec: str | Sequence[str], python: str | None = None) -> Target:
     * ``tests/test_x.py::test_y`` (a pytest node id) -> ``python -m pytest -q <node>``;
     * ``script.py args`` -> the script;
     * ``-m pkg.mod args`` -> the module;
+    * ``notebook.ipynb`` -> its code cells, run as one script;
     * ``python[3] ...`` -> the same, with that interpreter;
     * anything else -> an external command.
 
@@ -118,6 +120,14 @@ def command_for(spec: str | Sequence[str], python: str | None = None) -> Target:
     if is_pytest_node(words[0]) or (words[0].endswith(".py") and os.path.basename(words[0]).startswith("test_")
                                      and len(words) == 1 and _has_no_main(words[0])):  # fmt: skip
         return Target(interpreter, "module", "pytest", ("-q", "-p", "no:cacheprovider", *words))
+    if words[0].endswith(".ipynb"):
+        return Target(interpreter, "notebook", words[0], tuple(words[1:]))
+    if os.path.basename(words[0]) == "jupyter" and shutil.which(words[0]) is None:
+        raise TargetError(
+            "`jupyter` is not installed here (not on PATH). Install it (`pip install nbconvert ipykernel`) to "
+            "profile `jupyter nbconvert --execute ...`, or profile the notebook itself: "
+            "`perfsquad profile NOTEBOOK.ipynb` runs its code cells as a script and gives each cell its time"
+        )
     if words[0].endswith(".py") or _is_python_file(words[0]):
         return Target(interpreter, "script", words[0], tuple(words[1:]))
     return Target(None, "external", words[0], tuple(words[1:]))

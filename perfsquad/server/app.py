@@ -14,8 +14,10 @@ import os
 import traceback
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -23,9 +25,9 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcIn
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from perfsquad import __version__
+from perfsquad import __version__, notebook
 from perfsquad.model import Finding
-from perfsquad.server import actions, hover
+from perfsquad.server import actions, hover, notebooks
 from perfsquad.server.conversions import Encoding, encoding_of
 from perfsquad.server.diagnostics import finding_diagnostic, report_diagnostics
 from perfsquad.server.documents import Analysis, Documents
@@ -51,7 +53,11 @@ logger = logging.getLogger(__name__)
 class PerfsquadServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "perfsquad", __version__, types.TextDocumentSyncKind.Incremental, protocol_cls=PerfsquadProtocol
+            "perfsquad",
+            __version__,
+            types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=notebooks.NOTEBOOK_SYNC,
+            protocol_cls=PerfsquadProtocol,
         )
         workers = min(4, os.cpu_count() or 1) + 1  # +1: a slow file never starves the others
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfsquad-analysis")
@@ -59,6 +65,8 @@ class PerfsquadServer(LanguageServer):
         self._shown_warnings: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending_logs: list[tuple[types.MessageType, str]] = []
+        self.notebooks = notebooks.Notebooks()
+        """Open notebook documents: each is one document of ``documents``, keyed by its URI."""
 
         # --- extension points (the contract is in perfsquad/server/__init__.py) ---
         self.hover_providers: list[HoverProvider] = []
@@ -74,14 +82,58 @@ class PerfsquadServer(LanguageServer):
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:
         if self.documents.get(uri) is None:
             return None
+        if uri in self.notebooks.open:
+            return self._notebook_snapshot(uri)
         doc = self.workspace.get_text_document(uri)
         return doc.source, doc.version
+
+    def _notebook_snapshot(self, uri: str) -> tuple[str, int | None] | None:
+        """A notebook's text: the module its Python code cells make (its layout remembered)."""
+        nb = self.workspace.get_notebook_document(notebook_uri=uri)
+        if nb is None:
+            return None
+        documents = self.workspace.text_documents
+
+        def text_of(cell_uri: str) -> str | None:
+            doc = documents.get(unquote(cell_uri))
+            return doc.source if doc is not None else None
+
+        module, layout = notebooks.build(uri, notebooks.code_cells(nb, text_of))
+        self.notebooks.remember(module, layout)
+        return module.text, nb.version
+
+    def cell_version(self, cell_uri: str) -> int | None:
+        doc = self.workspace.text_documents.get(unquote(cell_uri))
+        return doc.version if doc is not None else None
+
+    def notebook_of(self, cell_uri: str) -> str | None:
+        """The URI of the open notebook whose cell ``cell_uri`` is (None for any other document)."""
+        nb = self.workspace.get_notebook_document(cell_uri=cell_uri)
+        return nb.uri if nb is not None and nb.uri in self.notebooks.open else None
+
+    def cell_layout(self, cell_uri: str, text: str | None = None) -> tuple[notebooks.Layout, notebooks.CellPlace] | None:
+        """The layout of the notebook holding a cell, for ``text`` (default: the current one)."""
+        nb_uri = self.notebook_of(cell_uri)
+        if nb_uri is None:
+            return None
+        if text is None:
+            current = self._notebook_snapshot(nb_uri)
+            if current is None:
+                return None
+            text = current[0]
+        layout = self.notebooks.layout(nb_uri, text)
+        cell = layout.cell(cell_uri) if layout is not None else None
+        return (layout, cell) if layout is not None and cell is not None else None
 
     def present(self, uri: str, analysis: Analysis) -> Analysis:
         """Weigh the findings, convert them, and merge the extension diagnostics."""
         state = self.documents.get(uri)
         path = state.path if state is not None else analysis.report.path
         report, index, version = analysis.report, analysis.index, analysis.version
+        layout = self.notebooks.layout(uri, analysis.text) if uri in self.notebooks.open else None
+        if layout is not None:  # a notebook: its texts name cell lines, as the CLI's do
+            cells = layout.notebook_cells()
+            report = replace(report, findings=tuple(notebook.relabel_finding(f, cells) for f in report.findings))
         findings = report.findings
         if self.finding_weighers:
             view = DocumentView(uri, path, analysis.text, version, report, findings, index)
@@ -95,9 +147,30 @@ class PerfsquadServer(LanguageServer):
         return Analysis(analysis.generation, version, analysis.text, report, index, findings, tuple(diagnostics))
 
     def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+        if uri in self.notebooks.open or uri in self.notebooks.published:
+            self._publish_cells(uri, diagnostics)
+            return
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
+
+    def _publish_cells(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        """A notebook's diagnostics, each on its cell's URI; a cell that had some and has none
+        now (or is gone, or the notebook closed) gets an empty list."""
+        state = self.documents.get(uri)
+        analysis = state.analysis if state is not None else None
+        layout = self.notebooks.layout(uri, analysis.text) if analysis is not None else None
+        per_cell = notebooks.split_diagnostics(layout, diagnostics) if layout is not None and diagnostics else {}
+        if layout is not None:
+            per_cell = {cell.uri: per_cell.get(cell.uri, []) for cell in layout.cells}
+        for stale in self.notebooks.published.pop(uri, set()) - set(per_cell):
+            per_cell[stale] = []
+        for cell_uri, found in per_cell.items():
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=found, version=self.cell_version(cell_uri))
+            )
+        if uri in self.notebooks.open:
+            self.notebooks.published[uri] = {cell_uri for cell_uri, found in per_cell.items() if found}
 
     def log(self, kind: types.MessageType, message: str) -> None:
         logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
@@ -240,10 +313,47 @@ class PerfsquadServer(LanguageServer):
             raise JsonRpcInvalidParams(f"perfsquad: {exc}") from None
 
     async def resolve_action(self, action: types.CodeAction) -> types.CodeAction:
-        snap, edits = await self.action_edits(action.data)
-        document_changes = bool(self.capability("workspace.workspace_edit.document_changes"))
-        action.edit = actions.workspace_edit(snap, edits, document_changes)
+        action.edit = await self.action_workspace_edit(action.data)
         return action
+
+    async def action_workspace_edit(self, data: Any) -> types.WorkspaceEdit | None:
+        """The workspace edit of one of our code actions; a notebook's goes to its cells (None: no change)."""
+        document_changes = bool(self.capability("workspace.workspace_edit.document_changes"))
+        nb_uri = data.get("uri") if isinstance(data, dict) else None
+        if nb_uri in self.notebooks.open and data.get("action") == "fixAll":
+            return await self._notebook_fix_all(str(nb_uri), data, document_changes)
+        snap, edits = await self.action_edits(data)
+        if not edits:
+            return None
+        if snap.uri not in self.notebooks.open:
+            return actions.workspace_edit(snap, edits, document_changes)
+        layout = self.notebooks.layout(snap.uri, snap.text)
+        if layout is None:
+            raise JsonRpcContentModified("perfsquad: the notebook changed; ask again")
+        try:
+            per_cell = notebooks.cell_edits(layout, edits)
+        except ValueError as exc:
+            raise JsonRpcInvalidParams(f"perfsquad: {exc}") from None
+        return notebooks.workspace_edit(per_cell, {u: self.cell_version(u) for u in per_cell}, document_changes)
+
+    async def _notebook_fix_all(self, uri: str, data: Any, document_changes: bool) -> types.WorkspaceEdit | None:
+        """Every safe fix of a notebook, cell by cell (a fix never spans two cells)."""
+        snap = self.snap(uri)
+        if snap is None:
+            raise JsonRpcInvalidParams("perfsquad: the notebook of this code action is not open")
+        if data.get("version") != snap.version:
+            raise JsonRpcContentModified("perfsquad: the notebook changed; ask again")
+        module, layout = self.notebooks.module(uri, snap.text), self.notebooks.layout(uri, snap.text)
+        if module is None or layout is None:
+            raise JsonRpcContentModified("perfsquad: the notebook changed; ask again")
+        config = self.documents.config_for(snap.path)
+        loop = asyncio.get_running_loop()
+        per_cell = await loop.run_in_executor(
+            self.executor, notebooks.fix_all_edits, module, layout, snap.path, config, snap.encoding
+        )
+        if not per_cell:
+            return None
+        return notebooks.workspace_edit(per_cell, {u: self.cell_version(u) for u in per_cell}, document_changes)
 
     def crashed(self, where: str, exc: BaseException) -> None:
         detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))
@@ -363,6 +473,32 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     def did_close(ls: PerfsquadServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.documents.close(params.text_document.uri)
 
+    # Notebooks: pygls keeps the notebook and its cells in its workspace before these run.
+    @feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    @notification
+    def notebook_did_open(ls: PerfsquadServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        ls.notebooks.open.add(uri)
+        ls.documents.open(uri, to_fs_path(uri) or uri)
+
+    @feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    @notification
+    def notebook_did_change(ls: PerfsquadServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        ls.documents.schedule(params.notebook_document.uri)
+
+    @feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    @notification
+    def notebook_did_save(ls: PerfsquadServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        ls.documents.schedule(params.notebook_document.uri, delay_ms=0)
+
+    @feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    @notification
+    def notebook_did_close(ls: PerfsquadServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        ls.notebooks.forget(uri)
+        ls.notebooks.published.setdefault(uri, set())  # (so the close's empty publish goes to its cells)
+        ls.documents.close(uri)  # (its cells' diagnostics are cleared: see publish)
+
     @feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     @notification
     def did_change_watched_files(ls: PerfsquadServer, params: types.DidChangeWatchedFilesParams) -> None:
@@ -387,6 +523,9 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @feature(types.TEXT_DOCUMENT_CODE_ACTION, code_action_options)
     @request
     async def code_action(ls: PerfsquadServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        cell = ls.cell_layout(params.text_document.uri)
+        if cell is not None:
+            return await notebook_code_action(ls, params, *cell)
         snap = ls.snap(params.text_document.uri)
         if snap is None:
             return []
@@ -401,6 +540,27 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
             return found
         return [await ls.resolve_action(a) for a in found]
 
+    async def notebook_code_action(
+        ls: PerfsquadServer, params: types.CodeActionParams, layout: notebooks.Layout, cell: notebooks.CellPlace
+    ) -> list[types.CodeAction]:
+        """A cell's code actions: the request shifted onto the notebook's module, and back."""
+        shift = functools.partial(layout.range_to_module, cell)
+        moved = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=layout.notebook_uri),
+            range=shift(params.range),
+            context=types.CodeActionContext(
+                diagnostics=[notebooks.shifted_diagnostic(d, shift(d.range)) for d in params.context.diagnostics],
+                only=params.context.only,
+                trigger_kind=params.context.trigger_kind,
+            ),
+        )
+        found = await code_action(ls, moved)
+        for action in found:
+            if action.diagnostics:
+                back = [(d, layout.to_cell(d.range)) for d in action.diagnostics]
+                action.diagnostics = [notebooks.shifted_diagnostic(d, r[1]) for d, r in back if r is not None]
+        return found
+
     @feature(types.CODE_ACTION_RESOLVE)
     @request
     async def code_action_resolve(ls: PerfsquadServer, params: types.CodeAction) -> types.CodeAction:
@@ -409,23 +569,51 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @feature(types.TEXT_DOCUMENT_HOVER)
     @request
     async def on_hover(ls: PerfsquadServer, params: types.HoverParams) -> types.Hover | None:
-        analysis = await ls.analysis_with_metrics(params.text_document.uri)
-        view = ls.document(params.text_document.uri)
+        uri, position = params.text_document.uri, params.position
+        nb_uri = ls.notebook_of(uri)
+        layout = None
+        if nb_uri is not None:  # a notebook cell: the notebook's analysis, at the cell's line
+            settled = await ls.analysis_with_metrics(nb_uri)
+            found = ls.cell_layout(uri, settled.text) if settled is not None else None
+            if found is None:
+                return None
+            layout, cell = found
+            uri, position = nb_uri, layout.to_module(cell, position)
+        analysis = await ls.analysis_with_metrics(uri)
+        view = ls.document(uri)
         if analysis is None or view is None:
             return None
-        pos = analysis.index.to_position(params.position)
+        pos = analysis.index.to_position(position)
         parts, rng = hover.hover_sections(analysis, pos)
         parts += ls.isolation.hover(ls.hover_providers, view, pos)
+        if layout is not None:
+            cells = layout.notebook_cells()  # (function metrics' reasons name module lines)
+            parts = [notebook.relabel_lines(part, cells) for part in parts]
+            located = layout.to_cell(rng) if rng is not None else None
+            rng = located[1] if located is not None else None
         return hover.make_hover(parts, rng, ls.markdown())
 
     @feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     @request
     async def code_lens(ls: PerfsquadServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        analysis = await ls.analysis_with_metrics(params.text_document.uri)
-        view = ls.document(params.text_document.uri)
+        uri = params.text_document.uri
+        nb_uri = ls.notebook_of(uri)
+        analysis = await ls.analysis_with_metrics(nb_uri or uri)
+        view = ls.document(nb_uri or uri)
         if analysis is None or view is None:
             return []
-        return hover.code_lenses(params.text_document.uri, analysis) + ls.isolation.lenses(ls.lens_providers, view)
+        lenses = hover.code_lenses(nb_uri or uri, analysis) + ls.isolation.lenses(ls.lens_providers, view)
+        if nb_uri is None:
+            return lenses
+        found = ls.cell_layout(uri, analysis.text)  # a cell: the lenses of its lines, shifted
+        if found is None:
+            return []
+        kept = []
+        for lens in lenses:
+            located = found[0].to_cell(lens.range)
+            if located is not None and located[0] == found[1]:
+                kept.append(types.CodeLens(range=located[1], command=lens.command, data=lens.data))
+        return kept
 
     @feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
     @request
@@ -440,13 +628,13 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @command(FIX_ALL_COMMAND)
     @request
     async def fix_all(ls: PerfsquadServer, *args: Any) -> bool:
-        snap = ls.snap(_command_uri(args))
+        uri = _command_uri(args)
+        snap = ls.snap(ls.notebook_of(uri) or uri)  # (a notebook cell: the whole notebook)
         if snap is None:
             raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND}: the document is not open")
-        snap, edits = await ls.action_edits(actions.fix_all_action(snap).data)
-        if not edits:
+        edit = await ls.action_workspace_edit(actions.fix_all_action(snap).data)
+        if edit is None:
             return False
-        edit = actions.workspace_edit(snap, edits, bool(ls.capability("workspace.workspace_edit.document_changes")))
         params = types.ApplyWorkspaceEditParams(edit=edit, label="perfsquad: fix all safe findings")
         return (await ls.workspace_apply_edit_async(params)).applied
 

@@ -145,6 +145,10 @@ async function start(): Promise<void> {
     documentSelector: [
       { scheme: "file", language: "python" },
       { scheme: "untitled", language: "python" },
+      // Jupyter notebooks' Python cells: hovers and code actions are asked per cell; the cells' text
+      // goes to the server through notebook document sync (the server's notebookDocumentSync), not
+      // as separate text documents.
+      { notebook: "jupyter-notebook", language: "python" },
     ],
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
