@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from perfsquad.audit.shares import ShareIndex, real
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Severity, Span
-from perfsquad.profiling.analysis import function_kind, user_view
+from perfsquad.profiling.analysis import function_kind, is_user_file, user_view
 from perfsquad.profiling.model import LineStat, Profile
 
 WAIT_CALLS = frozenset({
@@ -138,14 +139,55 @@ def unexplained_hot_code(
         if any(p == real(report.path) and fn.span.start.line <= ln <= fn.span.end.line for p, ln in done):
             continue
         lines = hot_lines(view.lines, report.path, fn, total)
+        entry = entry_point(profile, report.path, fn, root)
         wall, idle = index.wall_and_idle(report.path, fn.span.start.line, fn.span.end.line)
         waiting = sum(h.share for h in lines if h.kind == "io")
         kind = "io" if (wall > 0 and idle / wall >= 0.5) or waiting >= 0.5 * sum(h.share for h in lines) > 0 else "cpu"
-        out.append((report, fn, _finding(fn, share, kind, lines), share))
+        out.append((report, fn, _finding(fn, share, kind, lines, entry, root), share))
     return out
 
 
-def _finding(fn: FunctionMetrics, share: float, kind: str, lines: list[HotLine]) -> Finding:
+def entry_point(
+    profile: Profile, path: str, fn: FunctionMetrics, root: Path | None = None
+) -> tuple[str, int, float] | None:
+    """Where the time of ``fn`` comes from, outside its own file: the call site (file, line) in
+    another module of the project (libraries skipped) through which most of its sampled time
+    passed, with that share of its time.
+    Hot library-like code is usually fixed at its caller (one transaction around a loop of
+    inserts rather than a faster commit), so the item names it."""
+    if not profile.stacks:
+        return None
+    key = real(path)
+    frames = profile.frames
+    inside = {i for i, f in enumerate(frames) if real(f.file) == key and fn.span.start.line <= f.line <= fn.span.end.line}
+    if not inside:
+        return None
+    by_site: dict[tuple[str, int], float] = {}
+    held = 0.0
+    for stack, wall, _ in profile.stacks:
+        first = next((n for n, i in enumerate(stack) if i in inside), None)
+        if first is None:
+            continue
+        held += wall
+        for i in reversed(stack[:first]):
+            if real(frames[i].file) != key and is_user_file(frames[i].file, root):
+                site = (frames[i].file, frames[i].line)
+                by_site[site] = by_site.get(site, 0.0) + wall
+                break
+    if not by_site or held <= 0:
+        return None
+    (file, line), wall = max(by_site.items(), key=lambda kv: kv[1])
+    return (file, line, wall / held) if wall / held >= 0.5 else None
+
+
+def _finding(
+    fn: FunctionMetrics,
+    share: float,
+    kind: str,
+    lines: list[HotLine],
+    entry: tuple[str, int, float] | None = None,
+    root: Path | None = None,
+) -> Finding:
     what = "waiting (I/O)" if kind == "io" else "on the CPU"
     message = f"Hot code with no static finding: `{fn.qualname}` holds {share:.0%} of the run, mostly {what}"
     parts = []
@@ -156,6 +198,15 @@ def _finding(fn: FunctionMetrics, share: float, kind: str, lines: list[HotLine])
     notes = []
     if parts:
         notes.append("hottest lines: " + "; ".join(parts))
+    if entry is not None:
+        file, line, part = entry
+        src = source_lines(file)
+        text = src[line - 1].strip() if 0 < line <= len(src) else ""
+        where = os.path.relpath(file, root) if root is not None and os.path.isabs(file) else file
+        notes.append(
+            f"reached from {where}:{line} `{text[:60]}` ({part:.0%} of its time): the change may belong there "
+            "(one call for many items, one transaction around the loop)"
+        )
     if fn.complexity:
         reason = f" ({fn.complexity_reason})" if fn.complexity_reason else ""
         notes.append(f"estimated complexity {fn.complexity}{reason}")

@@ -62,6 +62,7 @@ class RoadmapItem:
             "family": self.family,
             "phase": self.phase,
             "fix": self.finding.fix.title if self.finding.fix else None,
+            "notes": list(self.finding.notes),
             "within": self.within,
             "covers": list(self.covers),
             **{k: v for k, v in self.estimate.to_json().items() if k != "code"},

@@ -304,3 +304,23 @@ def test_the_roadmap_is_a_plan_an_item_covering_others_comes_first(tmp_path: Pat
     outer, nested = ranks[("IDM013", 10)], ranks[("IDM007", 2)]
     assert outer.rank < nested.rank and outer.covers == (nested.rank,) and nested.within == outer.rank
     assert [i.rank for i in items] == list(range(1, len(items) + 1))
+
+
+def test_hot_library_code_names_the_call_site_in_the_project_that_drives_it(tmp_path: Path) -> None:
+    """A commit per call in a helper module is fixed at its caller (one transaction around the
+    loop): the HOT item names the project's call site through which most of its time passed."""
+    lib = tmp_path / "store.py"
+    lib.write_text(HOT_SOURCE)
+    app = tmp_path / "app.py"
+    app.write_text("from store import save_all\n\n\ndef main(conn, rows):\n    for row in rows:\n        save_all(conn, row)\n")
+    report = analyze_source(HOT_SOURCE, str(lib), EVERY, metrics=True)
+    frames = (FrameRef("<module>", str(app), 8), FrameRef("main", str(app), 6), FrameRef("save_all", str(lib), 8))
+    stacks = (((0, 1, 2), 9.0, 8.0), ((0, 1), 1.0, 0.0))
+    prof = Profile(command=("python", "app.py"), sampler="py-spy", wall_seconds=10.0, cpu_seconds=2.0,
+                   functions=(FunctionStat("save_all", str(lib), 4, 9.0, 9.0, 8.0),
+                              FunctionStat("main", str(app), 4, 1.0, 10.0)),
+                   lines=(), frames=frames, stacks=stacks)  # fmt: skip
+    items = build_roadmap([report], prof, None, [("save_all", str(lib), 4, 0.9)], tmp_path)
+    notes = " ".join(items[0].finding.notes)
+    assert items[0].finding.code == "HOT002"
+    assert "reached from app.py:6 `save_all(conn, row)` (100% of its time)" in notes
