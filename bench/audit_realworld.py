@@ -119,15 +119,14 @@ def main() -> int:
         return os.path.relpath(project / str(item["filename"]), project)
 
     hot_path, hot_line = hot_where.rsplit(":", 1)
-    sources = {rel(i): i for i in top3}
 
     def holds_the_hot_line(item: dict[str, object]) -> bool:
         """The item's code contains the hottest line: its function's hot lines name it, or it is on it."""
-        notes = " ".join(str(n) for n in item.get("notes") or [])  # type: ignore[union-attr]
+        raw = item.get("notes")
+        notes = " ".join(str(n) for n in raw) if isinstance(raw, list) else ""
         return rel(item) == hot_path and (str(item["line"]) == hot_line or f"line {hot_line} " in notes)
 
     found = [i for i in top3 if holds_the_hot_line(i)]
-    del sources
     rows = [
         f"<!-- python bench/audit_realworld.py: {PACKAGE} {VERSION} (vendored), driver bench/realworld/ingest.py, "
         f"{args.rounds} interleaved rounds, Python {sys.version.split()[0]} -->",

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sqlite_utils import Database
+from sqlite_utils import Database  # type: ignore[import-not-found]  # (vendored by bench/audit_realworld.py)
 
 
 def feed(n: int, authors: int, seed: int = 7) -> list[dict[str, object]]:
