@@ -11,8 +11,6 @@ kind of cost. Its stake is the time it holds: the most any change there can save
 
 from __future__ import annotations
 
-import ast
-import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,14 +20,7 @@ from perfsquad.audit.shares import ShareIndex, real
 from perfsquad.model import FileReport, Finding, FunctionMetrics, Position, Severity, Span
 from perfsquad.profiling.analysis import function_kind, is_user_file, user_view
 from perfsquad.profiling.model import LineStat, Profile
-
-WAIT_CALLS = frozenset({
-    "commit", "rollback", "execute", "executemany", "executescript", "fetchone", "fetchall", "fetchmany",
-    "connect", "sleep", "recv", "recv_into", "recvfrom", "sendall", "urlopen", "getresponse", "fsync",
-    "wait", "join", "select", "poll", "acquire", "request", "result",
-})  # fmt: skip
-"""Calls that wait (on a disk sync, a server, a lock, a timer) even when a sampler sees the thread
-running: a line calling one of them is I/O whatever its idle samples say."""
+from perfsquad.profiling.waits import WAIT_CALLS, calls_on_line, source_lines
 
 ADVICE = {
     "io": (
@@ -54,34 +45,6 @@ class HotLine:
     """``io`` (waiting, or a waiting call) or ``cpu``."""
     calls: tuple[str, ...]
     text: str
-
-
-@functools.lru_cache(maxsize=256)
-def source_lines(path: str) -> tuple[str, ...]:
-    try:
-        return tuple(Path(path).read_text(encoding="utf-8", errors="replace").splitlines())
-    except OSError:
-        return ()
-
-
-def calls_on_line(path: str, line: int) -> tuple[str, ...]:
-    """The names of the calls written on ``line`` of ``path`` (``conn.commit()`` → ``commit``)."""
-    lines = source_lines(path)
-    if not 0 < line <= len(lines):
-        return ()
-    text = lines[line - 1].strip().rstrip(":")
-    for candidate in (text, text.removeprefix("return ").removeprefix("await "), f"({text})"):
-        try:
-            tree = ast.parse(candidate)
-        except SyntaxError:
-            continue
-        names = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                f = node.func
-                names.append(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
-        return tuple(n for n in names if n)
-    return ()
 
 
 def hot_lines(view_lines: Iterable[LineStat], path: str, fn: FunctionMetrics, total: float) -> list[HotLine]:

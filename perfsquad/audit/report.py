@@ -143,7 +143,7 @@ def _link(path: str, line: int) -> str:
 
 
 def _source_line(path: str, line: int) -> str:
-    from perfsquad.audit.hotcode import source_lines
+    from perfsquad.profiling.waits import source_lines
 
     lines = source_lines(path)
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""

@@ -46,7 +46,7 @@ def _rel(file: str) -> str:
 
 
 def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -> None:
-    from perfsquad.profiling.analysis import KIND_LABEL, classify, function_kind, pareto, place
+    from perfsquad.profiling.analysis import KIND_LABEL, classify, kind_with_lines, pareto, place
 
     def where(file: str, line: int) -> str:
         return place(file, line, _rel)
@@ -89,7 +89,7 @@ def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -
         row = f"  {mark} {share:>6.1%} {f.self_seconds:>7.2f} {f.total_seconds:>8.2f} {idle:>7.0%}"
         if calls_known:
             row += f" {f.calls if f.calls is not None else '-':>8}"
-        kind = KIND_LABEL[function_kind(f)].split("-")[0]
+        kind = KIND_LABEL[kind_with_lines(f, view.lines)].split("-")[0]
         out.write(f"{row}  {f.name}  {where(f.file, f.line)}  [{kind}]\n")
     if profile.stacks:
         out.write(f"\nHot lines ({rest.line_share:.0%} of the time in {len(rest.lines)} lines):\n")

@@ -20,6 +20,7 @@ from typing import Any
 
 from perfsquad.profiling.formats import aggregate
 from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile
+from perfsquad.profiling.waits import waiting_call
 
 IO_IDLE_SHARE = 0.5
 """A run (or function) is I/O-bound when at least this share of its time is spent waiting."""
@@ -186,10 +187,27 @@ KIND_LABEL = {"cpu": "CPU-bound", "io": "I/O-bound", "memory": "memory-bound"}
 
 
 def function_kind(stat: FunctionStat | LineStat) -> str:
-    """``io`` when most of this function's (or line's) own time was spent waiting, else ``cpu``."""
+    """``io`` when most of this function's (or line's) own time was spent waiting — or, for a
+    line, when it calls something that waits (a commit, a query, a sleep: ``profiling.waits``)
+    even if the sampler saw it running — else ``cpu``."""
     if stat.self_seconds > 0 and stat.idle_seconds / stat.self_seconds >= IO_IDLE_SHARE:
         return "io"
+    if isinstance(stat, LineStat) and waiting_call(stat.file, stat.line) is not None:
+        return "io"
     return "cpu"
+
+
+def kind_with_lines(fn: FunctionStat, lines: Sequence[LineStat]) -> str:
+    """A function's kind counting its lines that call something waiting (``profiling.waits``) as
+    waiting time, with its idle samples: ``io`` when that is most of its own time."""
+    if fn.self_seconds <= 0:
+        return "cpu"
+    waits = sum(
+        max(ln.self_seconds - ln.idle_seconds, 0.0)
+        for ln in lines
+        if ln.file == fn.file and ln.function == fn.name and waiting_call(ln.file, ln.line)
+    )
+    return "io" if (fn.idle_seconds + waits) / fn.self_seconds >= IO_IDLE_SHARE else "cpu"
 
 
 def _where(stat: FunctionStat | LineStat) -> str:
@@ -261,12 +279,21 @@ def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
             "on CPU in: " + ", ".join(f"{_where(f)} {(f.self_seconds - f.idle_seconds) / total:.0%}" for f in busy)
         )
 
+    # Time on lines that call something waiting (a commit, a query, a sleep) counts as waiting even
+    # when the sampler saw it running: SQLite's COMMIT syncs the disk without releasing the GIL.
+    in_wait_calls = sum(ln.self_seconds - ln.idle_seconds for ln in view.lines if waiting_call(ln.file, ln.line))
+    wait_call_share = in_wait_calls / total if total > 0 else 0.0
+    if wait_call_share >= 0.05:
+        evidence.append(f"{wait_call_share:.0%} of the time sampled as running is in calls that wait (commit, query, sleep...)")
     kind = "cpu"
-    # Idle samples are direct evidence of waiting; a low CPU/wall ratio alone is not (a busy machine
-    # lowers it too), so it decides only when there is no idle measure.
+    # Idle samples, and time in calls that wait, are direct evidence of waiting; a low CPU/wall
+    # ratio alone is not (a busy machine lowers it too, and a disk sync counts as system CPU time),
+    # so it decides only when there is no idle measure.
     if idle_share is not None:
-        if idle_share >= IO_IDLE_SHARE:
+        all_waiting = idle_share + wait_call_share
+        if all_waiting >= IO_IDLE_SHARE:
             kind = "io"
+            idle_share = max(idle_share, all_waiting)
         elif cpu_ratio is not None and cpu_ratio < IO_CPU_RATIO:
             evidence.append(
                 "little waiting was sampled although CPU time is low: the machine was probably busy "
@@ -290,11 +317,13 @@ def classify(profile: Profile, root: Path | None = None) -> Bottleneck:
         n = len(top.functions)
         headline += f" · {top.function_share:.0%} in {n} function{'s' if n != 1 else ''}"
     if idle_share is not None:
-        # The time spent waiting, named on its own whatever the class: a CPU-bound run can still
-        # lose a measurable share to I/O, which the I/O advice is about.
-        headline += f" · I/O wait {idle_share:.0%}"
+        # The time spent waiting (idle samples, and calls that wait while sampled as running),
+        # named on its own whatever the class: a CPU-bound run can still lose a measurable share
+        # to I/O, which the I/O advice is about.
+        waited = min(1.0, max(idle_share, idle_share + wait_call_share if kind != "io" else idle_share))
+        headline += f" · I/O wait {waited:.0%}"
         if profile.wall_seconds > 0:
-            headline += f" ({idle_share * profile.wall_seconds:.2g} s)"
+            headline += f" ({waited * profile.wall_seconds:.2g} s)"
     return Bottleneck(kind, tuple(evidence), headline, idle_share, cpu_ratio)
 
 
