@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=run)
 
 
-def _cache_dir(path: Path) -> Path:
+def cache_dir_for(path: Path) -> Path:
     from perfsquad.config import find_pyproject
 
     pyproject = find_pyproject(path)
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
-                           memory=args.memory, progress=progress, cache_dir=_cache_dir(args.path),
+                           memory=args.memory, progress=progress, cache_dir=cache_dir_for(args.path),
                            run_cwd=Path.cwd(), python=args.python)  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
@@ -132,11 +132,11 @@ def _verify(args: argparse.Namespace, result: Any, items: list[Any], progress: A
         print(f"perfsquad audit: error: {exc}", file=sys.stderr)
         return 2
     if args.apply:
-        return _apply_verified(checks, items)
+        return apply_verified(checks, items)
     return 0
 
 
-def _apply_verified(checks: list[Any], items: list[Any]) -> int:
+def apply_verified(checks: list[Any], items: list[Any]) -> int:
     """Write the verified fixes to the user's files: all of one file's edits together (positions
     are the analysed text's), through the checked atomic writes of ``--fix``."""
     from perfsquad.autofix import FixFailed, FixSkipped, write_edits

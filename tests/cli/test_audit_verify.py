@@ -113,3 +113,19 @@ def test_agreement_is_within_a_factor_of_two() -> None:
     assert far.agrees is False and "NOT within 2x" in far.describe()
     slower = replace(base, after=(3.5, 3.5))
     assert not slower.verified and slower.agrees is False
+
+
+def test_verify_command_measures_a_named_finding(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    env = {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "perfsquad", "verify", "app.py:5:ALG002", "--run", "python run.py",
+                           "--rounds", "2"], cwd=project, capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "#1 ALG002 app.py:5: predicted " in proc.stdout and "tests passed" in proc.stdout
+    assert (project / "app.py").read_text() == APP
+    missing = subprocess.run([sys.executable, "-m", "perfsquad", "verify", "app.py:3", "--run", "python run.py"],
+                             cwd=project, capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert missing.returncode == 2 and "no finding at app.py:3" in missing.stderr and "Traceback" not in missing.stderr
+    bad = subprocess.run([sys.executable, "-m", "perfsquad", "verify", "nowhere.py:1"], cwd=project,
+                         capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    assert bad.returncode == 2 and "expected PATH:LINE[:CODE]" in bad.stderr
