@@ -136,7 +136,6 @@ def fix_file(
     elsewhere). If the file changed on disk while it was being fixed (an editor saved it),
     :class:`ChangedWhileFixing` is raised and the user's version is kept. A write that fails
     (read-only file, full disk, ``ulimit -f``) raises :class:`FixFailed`; the file is unchanged."""
-    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
     from perfsquad.source import SourceDecodeError, decode_source
 
     try:
@@ -160,13 +159,21 @@ def fix_file(
             out = result.text.encode(_encoding_of(data))
         except UnicodeEncodeError:
             return None  # (a fix never adds characters the file's encoding lacks; never write a broken file)
-        try:
-            write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, expect=data)
-        except ChangedOnDisk as exc:
-            raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk while being fixed (kept as saved)") from exc
-        except WriteError as exc:
-            raise FixFailed(f"{path}: not fixed: {exc}") from exc
+        _replace(path, target, (codecs.BOM_UTF8 if had_bom else b"") + out, data)
     return FileFix(str(path), text, result.text, result.applied, result.converged)
+
+
+def _replace(path: Path, target: Path, new: bytes, read: bytes, mode: int | None = None) -> None:
+    """Replace ``target`` with ``new`` atomically unless it is no longer ``read`` (saved meanwhile:
+    :class:`ChangedWhileFixing`); a failed write is :class:`FixFailed`. ``path`` names it."""
+    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
+
+    try:
+        write_atomically(target, new, mode=mode, expect=read)
+    except ChangedOnDisk as exc:
+        raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk while being fixed (kept as saved)") from exc
+    except WriteError as exc:
+        raise FixFailed(f"{path}: not fixed: {exc}") from exc
 
 
 def write_edits(path: Path, edits: Iterable[Edit], within: Iterable[Path] | None = None) -> None:
@@ -174,7 +181,6 @@ def write_edits(path: Path, edits: Iterable[Edit], within: Iterable[Path] | None
     ``path`` and write it back like :func:`fix_file`: its encoding, BOM and line endings kept,
     checked to parse, atomically, never through a symlink out of ``within``, never over a version
     saved meanwhile. Raises :class:`FixSkipped` / :class:`FixFailed` (the message says why)."""
-    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
     from perfsquad.source import SourceDecodeError, decode_source
 
     target = path.resolve()
@@ -188,12 +194,7 @@ def write_edits(path: Path, edits: Iterable[Edit], within: Iterable[Path] | None
         out = fixed.encode(_encoding_of(data))
     except (OSError, SourceDecodeError, ValueError, SyntaxError, UnicodeEncodeError) as exc:
         raise FixFailed(f"{path}: not fixed: {exc}") from exc
-    try:
-        write_atomically(target, (codecs.BOM_UTF8 if had_bom else b"") + out, expect=data)
-    except ChangedOnDisk as exc:
-        raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk (kept as saved)") from exc
-    except WriteError as exc:
-        raise FixFailed(f"{path}: not fixed: {exc}") from exc
+    _replace(path, target, (codecs.BOM_UTF8 if had_bom else b"") + out, data)
 
 
 def _fix_notebook(
@@ -203,7 +204,6 @@ def _fix_notebook(
     cells' ``source`` values in the file's own JSON layout (``perfsquad.notebook.splice``); the
     result must pass nbformat's validation or nothing is written. A fix spanning two cells is
     never applied. ``FileFix.before``/``after`` are the file's JSON texts (``--diff`` shows them)."""
-    from perfsquad.files import ChangedOnDisk, WriteError, write_atomically
 
     try:
         data = target.read_bytes()
@@ -225,12 +225,7 @@ def _fix_notebook(
     except notebook.NotebookError:
         return None
     if write:
-        try:
-            write_atomically(target, after.encode("utf-8"), mode=mode, expect=data)
-        except ChangedOnDisk as exc:
-            raise ChangedWhileFixing(f"{path}: not fixed, it changed on disk while being fixed (kept as saved)") from exc
-        except WriteError as exc:
-            raise FixFailed(f"{path}: not fixed: {exc}") from exc
+        _replace(path, target, after.encode("utf-8"), data, mode)
     return FileFix(str(path), raw, after, result.applied, result.converged)
 
 

@@ -119,9 +119,7 @@ def _verify(args: argparse.Namespace, result: Any, items: list[Any], progress: A
     except VerifyError as exc:
         print(f"perfsquad audit: error: verify: {exc}", file=sys.stderr)
         return 2
-    print(f"Verify (each fix alone in a scratch copy, {max(args.verify_rounds, 2)} interleaved runs before/after):")
-    for check in checks:
-        print(f"  {check.describe()}")
+    print_checks(checks, max(args.verify_rounds, 2))
     out = args.out or root / ".perfsquad" / "audit"
     from perfsquad.files import write_output
 
@@ -134,6 +132,12 @@ def _verify(args: argparse.Namespace, result: Any, items: list[Any], progress: A
     if args.apply:
         return apply_verified(checks, items)
     return 0
+
+
+def print_checks(checks: list[Any], rounds: int) -> None:
+    print(f"Verify (each fix alone in a scratch copy, {rounds} interleaved runs before/after):")
+    for check in checks:
+        print(f"  {check.describe()}")
 
 
 def apply_verified(checks: list[Any], items: list[Any]) -> int:

@@ -45,7 +45,7 @@ def _parse(spec: str) -> tuple[Path, int, str | None] | None:
 def run(args: argparse.Namespace) -> int:
     from perfsquad.audit.pipeline import configured_command, run_audit
     from perfsquad.audit.verify import VerifyError, verify_items
-    from perfsquad.commands.audit import apply_verified, cache_dir_for
+    from perfsquad.commands.audit import apply_verified, cache_dir_for, print_checks
     from perfsquad.profiling.run import ProfileCancelled
 
     wanted = []
@@ -89,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
     except VerifyError as exc:
         print(f"perfsquad verify: error: {exc}", file=sys.stderr)
         return 2
-    print(f"Verify (each fix alone in a scratch copy, {max(args.rounds, 2)} interleaved runs before/after):")
-    for check in checks:
-        print(f"  {check.describe()}")
+    print_checks(checks, max(args.rounds, 2))
     if args.apply:
         return apply_verified(checks, items)
     return 0
