@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from pathlib import Path
 
 WAIT_CALLS = frozenset({
@@ -22,18 +23,35 @@ WAIT_CALLS = frozenset({
 running: a line calling one of them is I/O whatever its idle samples say."""
 
 
-@functools.lru_cache(maxsize=256)
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
 def source_lines(path: str) -> tuple[str, ...]:
+    """The lines of ``path`` as saved now (cached per modification time: a long-running server
+    never reads an edited file's old lines)."""
+    return _lines(path, _mtime(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _lines(path: str, mtime: int) -> tuple[str, ...]:
     try:
         return tuple(Path(path).read_text(encoding="utf-8", errors="replace").splitlines())
     except OSError:
         return ()
 
 
-@functools.lru_cache(maxsize=4096)
 def calls_on_line(path: str, line: int) -> tuple[str, ...]:
     """The names of the calls written on ``line`` of ``path`` (``conn.commit()`` → ``commit``)."""
-    lines = source_lines(path)
+    return _calls(path, _mtime(path), line)
+
+
+@functools.lru_cache(maxsize=4096)
+def _calls(path: str, mtime: int, line: int) -> tuple[str, ...]:
+    lines = _lines(path, mtime)
     if not 0 < line <= len(lines):
         return ()
     text = lines[line - 1].strip().rstrip(":")
