@@ -12,11 +12,12 @@ and at most ``max_nodes`` are kept (widest first), so a long run stays small eno
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfsquad.profiling.analysis import classify, frame_label, place, user_view
+from perfsquad.profiling.analysis import classify, place, user_view
 from perfsquad.profiling.model import FrameRef, Profile
 
 MIN_SHARE = 0.002
@@ -29,27 +30,33 @@ class _Node:
     frame: int
     value: float = 0.0
     idle: float = 0.0
-    children: dict[int, _Node] = field(default_factory=dict)
+    children: dict[tuple[str, str], _Node] = field(default_factory=dict)
+    at_line: dict[int, float] = field(default_factory=dict)  # frame index -> seconds sampled there
 
 
 def _merge(profile: Profile) -> _Node:
+    """Stacks merged by function (name and file): the lines a sampler tells apart inside one
+    function are one node, which links to the line that held most of its time."""
     root = _Node(-1)
     for stack, seconds, idle in profile.stacks:
         root.value += seconds
         root.idle += idle
         node = root
         for index in stack:
-            child = node.children.get(index)
+            ref = profile.frames[index]
+            key = (ref.name, ref.file)
+            child = node.children.get(key)
             if child is None:
-                child = node.children[index] = _Node(index)
+                child = node.children[key] = _Node(index)
             child.value += seconds
             child.idle += idle
+            child.at_line[index] = child.at_line.get(index, 0.0) + seconds
             node = child
     return root
 
 
 def _frame_dict(ref: FrameRef) -> dict[str, Any]:
-    return {"name": ref.name, "file": ref.file, "line": ref.line, "label": frame_label(ref)}
+    return {"name": ref.name, "file": ref.file, "line": ref.line, "label": f"{ref.name} ({Path(ref.file).name})"}
 
 
 def flame_tree(profile: Profile, min_share: float = MIN_SHARE, max_nodes: int = MAX_NODES) -> dict[str, Any] | None:
@@ -77,8 +84,10 @@ def flame_tree(profile: Profile, min_share: float = MIN_SHARE, max_nodes: int = 
                 budget -= 1
 
     def build(node: _Node) -> dict[str, Any]:
-        ref = profile.frames[node.frame] if node.frame >= 0 else FrameRef("all", "", 0)
-        out = _frame_dict(ref) if node.frame >= 0 else {"name": "all", "file": "", "line": 0, "label": "all"}
+        if node.frame < 0:
+            out: dict[str, Any] = {"name": "all", "file": "", "line": 0, "label": "all"}
+        else:
+            out = _frame_dict(profile.frames[max(node.at_line, key=lambda i: node.at_line[i])])
         children = [build(c) for c in sorted(node.children.values(), key=lambda c: -c.value) if id(c) in kept]
         out.update(
             value=round(node.value, 6),
@@ -91,17 +100,31 @@ def flame_tree(profile: Profile, min_share: float = MIN_SHARE, max_nodes: int = 
     return build(merged)
 
 
+def _shown(root: Path | None) -> Callable[[str], str]:
+    """File names as the user reads them: relative to the project root when inside it."""
+
+    def show(file: str) -> str:
+        if root is not None:
+            try:
+                return str(Path(file).resolve().relative_to(root.resolve()))
+            except (ValueError, OSError):
+                pass
+        return file
+
+    return show
+
+
 def hot_functions(profile: Profile, root: Path | None = None, limit: int = TABLE_ROWS) -> list[dict[str, Any]]:
     """The project's functions by total time (the code the user can change first), then self time."""
     total = profile.total_seconds or 1.0
-    view = user_view(profile, root)
+    view, show = user_view(profile, root), _shown(root)
     rows = sorted(view.functions, key=lambda f: (-f.total_seconds, -f.self_seconds))[:limit]
     return [
         {
             "name": f.name,
             "file": f.file,
             "line": f.line,
-            "where": place(f.file, f.line),
+            "where": place(f.file, f.line, show),
             "total": round(f.total_seconds, 6),
             "self": round(f.self_seconds, 6),
             "idle": round(f.idle_seconds, 6),
@@ -116,14 +139,14 @@ def hot_functions(profile: Profile, root: Path | None = None, limit: int = TABLE
 def hot_lines(profile: Profile, root: Path | None = None, limit: int = TABLE_ROWS) -> list[dict[str, Any]]:
     """The project's lines by time spent on them (their own time: what the gutter heat shows)."""
     total = profile.total_seconds or 1.0
-    view = user_view(profile, root)
+    view, show = user_view(profile, root), _shown(root)
     rows = sorted(view.lines, key=lambda ln: -ln.self_seconds)[:limit]
     return [
         {
             "function": ln.function,
             "file": ln.file,
             "line": ln.line,
-            "where": place(ln.file, ln.line),
+            "where": place(ln.file, ln.line, show),
             "self": round(ln.self_seconds, 6),
             "idle": round(ln.idle_seconds, 6),
             "share": round(ln.self_seconds / total, 6),

@@ -46,7 +46,7 @@ export function heatFor(fsPath: string, lines: readonly HotLine[]): Map<number, 
 export function heatIcon(level: number, theme: "light" | "dark"): string {
   // Dark reds on light themes, bright oranges on dark ones: both keep a 3:1 contrast with the background.
   const colours = theme === "light" ? ["#f4a582", "#e4572e", "#c0392b", "#7f0000"] : ["#7a3b12", "#c25e00", "#ff8c00", "#ffd166"];
-  const width = 4 + 3 * level;
+  const width = 3 + 2 * level;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect x="${16 - width}" y="1" width="${width}" height="14" fill="${colours[level]}"/></svg>`;
   return `data:image/svg+xml;base64,${Buffer.from(svg).toString("base64")}`;
 }

@@ -160,7 +160,7 @@ async function main() {
     step("problems listed", { problems, screenshot: await shot(page, "02-problems") });
 
     // 2. Hover on the IDM006 finding shows the rule and the measured speedup.
-    const hoverText = await hoverSquiggle(page, "users.keys()", "IDM006");
+    const hoverText = await hoverSquiggle(page, "users.keys()", "Speedup");
     step("hover shown", { hover: hoverText, screenshot: await shot(page, "03-hover") });
     fs.copyFileSync(path.join(artifacts, "03-hover.png"), path.join(artifacts, "readme-screenshot.png"));
 
@@ -316,7 +316,12 @@ async function main() {
     await page.keyboard.press(`${mod}+Shift+M`); // hide the Problems panel again
     const heatIcons = await waitFor(
       async () => {
-        const n = await page.locator(".monaco-editor .margin-view-overlays .cgmr").count();
+        // Gutter icons are margin elements whose background is our SVG (the class names are generated).
+        const n = await page.evaluate(() =>
+          [...document.querySelectorAll(".monaco-editor .margin div")].filter((el) =>
+            getComputedStyle(el).backgroundImage.includes("image/svg+xml"),
+          ).length,
+        );
         return n > 0 ? n : null;
       },
       "line heat in the gutter of the profiled file",

@@ -19,12 +19,14 @@ def _profile(tmp_path: Path) -> Profile:
         FrameRef("crunch", app, 6),  # 2
         FrameRef("wait", app, 12),  # 3
         FrameRef("tiny", app, 40),  # 4
+        FrameRef("crunch", app, 7),  # 5: the same function at another line
     )
     stacks = (
         ((0, 1, 2), 3.0, 0.0),
         ((0, 1, 2), 1.0, 0.0),  # merged with the one above
         ((0, 1, 3), 2.0, 2.0),  # caught waiting
         ((0, 1, 4), 0.001, 0.0),  # under the 0.2% floor: folded into main
+        ((0, 1, 5), 0.5, 0.0),  # merged with crunch at line 6, its hottest line
     )
     functions = (
         FunctionStat("main", app, 18, 0.0, 6.001),
@@ -43,12 +45,13 @@ def _profile(tmp_path: Path) -> Profile:
 
 def test_tree_merges_stacks_and_folds_narrow_frames(tmp_path: Path) -> None:
     tree = flame_tree(_profile(tmp_path))
-    assert tree is not None and tree["name"] == "all" and abs(tree["value"] - 6.001) < 1e-9
+    assert tree is not None and tree["name"] == "all" and abs(tree["value"] - 6.501) < 1e-9
     (module,) = tree["children"]
     (main,) = module["children"]
     assert [c["name"] for c in main["children"]] == ["crunch", "wait"]  # widest first; tiny folded
     crunch, wait = main["children"]
-    assert crunch["value"] == 4.0 and abs(crunch["share"] - 4.0 / 6.001) < 1e-6 and crunch["line"] == 6
+    assert crunch["value"] == 4.5 and abs(crunch["share"] - 4.5 / 6.501) < 1e-6 and crunch["line"] == 6
+    assert crunch["label"] == "crunch (app.py)"
     assert wait["idle"] == 2.0 and wait["value"] == 2.0
     # Without the floor the narrow frame is kept; the node budget keeps the widest ones.
     unfolded = flame_tree(_profile(tmp_path), min_share=0.0)
@@ -72,6 +75,7 @@ def test_tables_rank_the_projects_code(tmp_path: Path) -> None:
     assert names.index("main") < names.index("crunch") < names.index("wait")
     crunch, wait = functions[names.index("crunch")], functions[names.index("wait")]
     assert crunch["line"] in (5, 6) and wait["idle"] == 2.0 and "tiny" in names
+    assert crunch["where"] == f"app.py:{crunch['line']}"  # relative to the project root
     lines = hot_lines(profile, tmp_path)
     assert [(ln["line"], ln["function"]) for ln in lines[:2]] == [(6, "crunch"), (12, "wait")]
     assert abs(lines[0]["share"] - 4.0 / profile.total_seconds) < 1e-6
