@@ -6,7 +6,8 @@
   4.100.3 (scripts/setup-vscode-tests.sh), opens a workspace with a seeded file in Debian Chromium
   driven by playwright-core (tests/editors/vscode/drive.js), and checks on screen and on disk: the squiggle
   and the Problems entry, the hover's speedup text, a quick fix applied and saved, two palette
-  commands (Fix All, Restart Server). Screenshots and logs go to tests/editors/vscode/artifacts/.
+  commands (Fix All, Restart Server), a profile with its flame-graph view and gutter heat. Screenshots
+  and logs go to tests/editors/vscode/artifacts/.
 """
 
 from __future__ import annotations
@@ -264,6 +265,16 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
     profiled = _step(result, "profile shown")
     assert re.search(r"(CPU|I/O|memory)-bound", str(profiled["status"]), re.IGNORECASE), profiled["status"]
     assert any("HOT00" in p for p in profiled["problems"]), profiled["problems"]  # type: ignore[union-attr]
+
+    # "perfsquad: Show Profile View": the flame graph of that profile (its hot function drawn), the hot
+    # functions table, the search, a click that opened the source; line heat was in the gutter first.
+    shown = _step(result, "profile view shown")
+    assert int(shown["heatIcons"]) >= 1  # type: ignore[call-overload]
+    assert any("busy" in label for label in shown["flameLabels"]), shown["flameLabels"]  # type: ignore[union-attr]
+    assert any("busy" in row for row in shown["functionRows"]), shown["functionRows"]  # type: ignore[union-attr]
+    assert re.match(r"matched: \d+\.\d% of the run", str(shown["matched"])), shown["matched"]
+    assert "work.py" in str(shown["openedTab"])
+    assert (ARTIFACTS / "10-profile-view.png").stat().st_size > 10_000
 
     # The screenshot for vscode-client/README.md exists.
     assert (ARTIFACTS / "readme-screenshot.png").stat().st_size > 10_000

@@ -123,7 +123,8 @@ def make_client() -> ProbeClient:
         types.WINDOW_SHOW_MESSAGE: "show",
         types.WINDOW_LOG_MESSAGE: "log",
     }
-    register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in recorded})
+    own = {*recorded, types.WINDOW_SHOW_DOCUMENT}
+    register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in own})
 
     def recorder(kind: str, method: str) -> Callable[[Any], None]:
         def handler(params: Any) -> None:
@@ -152,6 +153,11 @@ def make_client() -> ProbeClient:
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         client.record("apply-edit", params)
         return types.ApplyWorkspaceEditResult(applied=client.apply_edit_result)
+
+    @client.feature(types.WINDOW_SHOW_DOCUMENT)
+    def show_document(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+        client.record("show-document", params)
+        return types.ShowDocumentResult(success=True)
 
     @client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register_capability(params: types.RegistrationParams) -> None:

@@ -37,6 +37,7 @@ import {
   describeInterpreter,
   serverLaunch,
 } from "./interpreter";
+import { clearHeat, refreshProfileView, registerProfileView } from "./profileView";
 import * as python from "./python";
 import { pytestNodeAt } from "./pytest";
 import { ExtensionSettings, SECTION, changeAction, readSettings, serverSettings } from "./settings";
@@ -325,7 +326,11 @@ async function profileFile(): Promise<void> {
   const folder = vscode.workspace.getWorkspaceFolder(editor.document.uri);
   const target = profileTarget(s.profileCommand, editor.document.uri.fsPath, folder?.uri.fsPath);
   const args = profileArguments(target, { sampler: s.profiler, cwd: folder?.uri.fsPath });
-  showResult("Profile", await runServerCommand(SERVER_COMMANDS.profile, args, `Profile ${path.basename(editor.document.uri.fsPath)}`));
+  const result = await runServerCommand(SERVER_COMMANDS.profile, args, `Profile ${path.basename(editor.document.uri.fsPath)}`);
+  showResult("Profile", result);
+  if (result) {
+    await refreshProfileView(runServerCommand, false); // gutter heat (and an open profile view) follow the new profile
+  }
 }
 
 async function profileTest(): Promise<void> {
@@ -347,13 +352,18 @@ async function profileTest(): Promise<void> {
   }
   const s = settings();
   const args = profileArguments(node, { sampler: s.profiler, cwd: folder?.uri.fsPath });
-  showResult("Profile", await runServerCommand(SERVER_COMMANDS.profile, args, `Profile ${node}`));
+  const result = await runServerCommand(SERVER_COMMANDS.profile, args, `Profile ${node}`);
+  showResult("Profile", result);
+  if (result) {
+    await refreshProfileView(runServerCommand, false);
+  }
 }
 
 async function clearProfile(): Promise<void> {
   const result = await runServerCommand(SERVER_COMMANDS.clearProfile, [], "Clear Profile");
   if (result !== undefined) {
     setView({ ...view, headline: undefined });
+    clearHeat();
     void vscode.window.showInformationMessage("perfsquad: profile results cleared.");
   }
 }
@@ -464,6 +474,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     showResult("Cancel Profile", await runServerCommand(SERVER_COMMANDS.cancelProfile, [], "Cancel Profile")),
   );
   register("perfsquad.runServerCommand", runAnyServerCommand);
+  registerProfileView(ctx, runServerCommand);
   register("perfsquad.runBenchmark", recordBenchmark);
   register("perfsquad.runCompareBenchmarks", compareBenchmarks);
   for (const audit of AUDIT_COMMANDS) {

@@ -160,7 +160,7 @@ async function main() {
     step("problems listed", { problems, screenshot: await shot(page, "02-problems") });
 
     // 2. Hover on the IDM006 finding shows the rule and the measured speedup.
-    const hoverText = await hoverSquiggle(page, "users.keys()", "IDM006");
+    const hoverText = await hoverSquiggle(page, "users.keys()", "Speedup");
     step("hover shown", { hover: hoverText, screenshot: await shot(page, "03-hover") });
     fs.copyFileSync(path.join(artifacts, "03-hover.png"), path.join(artifacts, "readme-screenshot.png"));
 
@@ -310,6 +310,61 @@ async function main() {
     await hot.waitFor({ state: "visible", timeout: 60000 });
     const hotProblems = await page.locator(".markers-panel .monaco-list-row").allInnerTexts();
     step("profile shown", { status: headline, problems: hotProblems, screenshot: await shot(page, "09-profile") });
+
+    // 7. "perfsquad: Show Profile View": the flame graph and the hot tables in a webview (the server's
+    //    page), a click on a hot function opens its source; the profiled file shows heat in the gutter.
+    await page.keyboard.press(`${mod}+Shift+M`); // hide the Problems panel again
+    const heatIcons = await waitFor(
+      async () => {
+        // Gutter icons are margin elements whose background is our SVG (the class names are generated).
+        const n = await page.evaluate(() =>
+          [...document.querySelectorAll(".monaco-editor .margin div")].filter((el) =>
+            getComputedStyle(el).backgroundImage.includes("image/svg+xml"),
+          ).length,
+        );
+        return n > 0 ? n : null;
+      },
+      "line heat in the gutter of the profiled file",
+      60000,
+    );
+    await runPaletteCommand(page, "perfsquad: Show Profile View");
+    const viewFrame = await waitFor(
+      async () => {
+        for (const frame of page.frames()) {
+          try {
+            if ((await frame.locator("#flame .node").count()) > 0) return frame;
+          } catch {
+            // a frame that went away while we looked
+          }
+        }
+        return null;
+      },
+      "the profile view's flame graph",
+      60000,
+    );
+    const flameLabels = await viewFrame.locator("#flame .node").allInnerTexts();
+    const functionRows = await viewFrame.locator("#functions tbody tr").allInnerTexts();
+    await viewFrame.locator("#search").fill("busy");
+    const matched = await viewFrame.locator("#matched").innerText();
+    const viewShot = await shot(page, "10-profile-view");
+    await viewFrame.locator("#functions tbody tr", { hasText: "busy" }).first().locator("a.src").click();
+    const opened = await waitFor(
+      async () => {
+        const tab = (await page.locator(".tab.active").first().innerText()).trim();
+        const cursorLine = await page.locator(".monaco-editor .current-line").count();
+        return tab.includes(process.env.PROFILE_FILE) && cursorLine > 0 ? tab : null;
+      },
+      "the hot function's source opened from the profile view",
+      30000,
+    );
+    step("profile view shown", {
+      heatIcons,
+      flameLabels,
+      functionRows,
+      matched,
+      openedTab: opened,
+      screenshot: viewShot,
+    });
   } catch (error) {
     result.errors.push(String(error && error.stack ? error.stack : error));
     try {
