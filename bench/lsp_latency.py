@@ -4,14 +4,18 @@
 Stdlib only (the client is bench/lsp_client.py). Run from anywhere:
 
     python3 bench/lsp_latency.py [--perfsquad CMD] [--ruff CMD] [--edits 20] [--rss-files 50]
+                                 [--kinds K1,K2] [--interval 0.3] [--debounce-ms N]
                                  [--py-spy FILE]   # also profile perfsquad's latency runs
 
-For each file and each server: initialize, open the file, wait for its first diagnostics, do one
-unmeasured warm-up edit, then make ``--edits`` edits (inserting a statement at the top of a
-function body, then removing it, in functions spread over the file) and time each from the moment
-``textDocument/didChange`` is written to the moment the ``publishDiagnostics`` for that document
-version is decoded. perfsquad runs with ``debounceMs: 0`` (initializationOptions), so nothing is
-subtracted; ruff server pushes diagnostics because our client does not advertise pull diagnostics.
+For each file, each kind of edit (a statement inside a function, a top-level statement between two
+blocks, a new function, a deleted block, a 50-line paste: :func:`plan_kind`) and each server:
+initialize, open the file, wait for its first diagnostics, do two unmeasured warm-up edits, then make
+``--edits`` edits of that kind (each followed by its undo, spread over the file), one every
+``--interval`` seconds (0.3 s: typing pace), and time each from the moment ``textDocument/didChange``
+is written to the moment the ``publishDiagnostics`` for that document version is decoded. Both
+servers run with their DEFAULT settings (perfsquad's debounce included: nothing is subtracted;
+``--debounce-ms`` overrides it); ruff server pushes diagnostics because our client does not
+advertise pull diagnostics.
 Then both servers open the ``--rss-files`` largest files of the django corpus and their VmRSS
 (/proc/PID/status) is read once every file has its diagnostics.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import os
 import platform
@@ -46,7 +51,8 @@ FILES = (  # (corpus, path inside the corpus package)
     ("django", "db/models/query.py"),
     ("sympy", "polys/polytools.py"),
 )
-PERFSQUAD_OPTIONS = {"debounceMs": 0}
+PERFSQUAD_OPTIONS: dict[str, Any] | None = None  # default settings, as a user runs it (--debounce-ms to override)
+INTERVAL_S = 0.3  # one edit every 0.3 s, a typing pace
 RUFF_SELECT = ["PERF", "FURB", "C4", "SIM", "UP"]  # the same peer rules as bench/throughput.py
 # editorOnly: ignore every pyproject/ruff.toml (this repository's [tool.ruff] excludes bench/.corpus).
 RUFF_OPTIONS = {"settings": {"configurationPreference": "editorOnly", "lint": {"select": RUFF_SELECT}}}
@@ -63,6 +69,7 @@ class Edit:
     end: int
     text: str
     function: str
+    kind: str = "in a function"
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Run:
     file: str
     tool: str
     lines: int
+    kind: str = "in a function"
     open_ms: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)  # server CPU time (all threads) per measured edit
@@ -125,6 +133,113 @@ def plan_edits(source: str, count: int, probe: str = "_bench_probe = len(str({k}
     return edits[:count]
 
 
+def _blocks(source: str) -> list[tuple[int, int, ast.stmt, list[ast.stmt]]]:
+    """Every def/class statement as (first line incl. decorators, end line, node, its siblings),
+    0-based and end-exclusive, for those that start and end their own lines."""
+    tree = ast.parse(source)
+    out: list[tuple[int, int, ast.stmt, list[ast.stmt]]] = []
+    parents: list[list[ast.stmt]] = [tree.body]
+    parents.extend(
+        node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+    )
+    for body in parents:
+        for stmt in body:
+            if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and stmt.end_lineno:
+                first = min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)]) - 1
+                out.append((first, stmt.end_lineno, stmt, body))
+    return sorted(out, key=lambda b: b[0])
+
+
+def _spread(items: list[Any], pairs: int, what: str) -> list[Any]:
+    if len(items) < pairs:
+        raise SetupError(f"only {len(items)} places for {what}, {pairs} needed")
+    return [items[(i * len(items)) // pairs] for i in range(pairs)]
+
+
+def _pairs(lines: list[str], chosen: list[tuple[int, int, str, str]], kind: str, count: int) -> list[Edit]:
+    """(start, end, new text, name) changes, each followed by its undo; every edited text parses."""
+    edits: list[Edit] = []
+    for start, end, text, name in chosen:
+        edited = [*lines[:start], text, *lines[end:]]
+        ast.parse("".join(edited))  # SyntaxError if the plan is wrong
+        old = "".join(lines[start:end])
+        added = text.count("\n")
+        edits.append(Edit(start, end, text, name, kind))
+        edits.append(Edit(start, start + added, old, name, kind))
+    return edits[:count]
+
+
+def plan_kind(source: str, kind: str, count: int, probe: str = "_bench_probe = len(str({k}))") -> list[Edit]:
+    """``count`` edits of one kind, each pair leaving the text as it found it:
+
+    - ``in a function``: a statement at the top of a function body (:func:`plan_edits`);
+    - ``top-level statement``: an assignment inserted at module level between two blocks;
+    - ``new function``: a three-line function inserted between two blocks (same indentation);
+    - ``deleted block``: a function or method of 3-40 lines removed, then put back;
+    - ``50-line paste``: 50 lines of a longer function pasted as a copy (renamed) before it.
+    """
+    if kind == "in a function":
+        return [dataclasses.replace(e, kind=kind) for e in plan_edits(source, count, probe)]
+    lines = source.splitlines(keepends=True)
+    blocks = _blocks(source)
+    pairs = (count + 1) // 2
+    chosen: list[tuple[int, int, str, str]] = []
+    if kind == "top-level statement":
+        top = [b for b in blocks if b[2].col_offset == 0]
+        for k, (first, _end, node, _siblings) in enumerate(_spread(top, pairs, kind)):
+            chosen.append((first, first, f"_bench_flag_{k} = {k}\n", getattr(node, "name", "")))
+    elif kind == "new function":
+        for k, (first, _end, node, _siblings) in enumerate(_spread(blocks, pairs, kind)):
+            indent = " " * node.col_offset
+            text = f"{indent}def _bench_new_{k}(value):\n{indent}    return value + {k}\n\n"
+            chosen.append((first, first, text, node.name))
+    elif kind == "deleted block":
+        small = [
+            b
+            for b in blocks
+            if isinstance(b[2], ast.FunctionDef | ast.AsyncFunctionDef) and 3 <= b[1] - b[0] <= 40 and len(b[3]) > 1
+        ]
+        for first, end, node, _siblings in _spread(small, pairs, kind):
+            chosen.append((first, end, "", node.name))
+    elif kind == "50-line paste":
+        long = [b for b in blocks if isinstance(b[2], ast.FunctionDef | ast.AsyncFunctionDef) and b[1] - b[0] >= 50]
+        for k, (first, end, node, _siblings) in enumerate(_spread(long, pairs, kind)):
+            body = lines[first:end]
+            # The function's first 50 lines (more when line 50 is inside a statement: up to the
+            # first cut that parses on its own), its name changed so the copy is a new function.
+            cut = 50
+            while cut < len(body) and not _complete(body[:cut]):
+                cut += 1
+            piece = "".join(body[:cut]).replace(f"def {node.name}(", f"def {node.name}_pasted_{k}(", 1)
+            if not piece.endswith("\n"):
+                piece += "\n"
+            chosen.append((first, first, piece, node.name))
+    else:
+        raise ValueError(f"unknown edit kind {kind!r}")
+    return _pairs(lines, chosen, kind, count)
+
+
+def _complete(lines: list[str]) -> bool:
+    """Whether these lines of a function, alone, parse as a function (dedented to column 0)."""
+    import textwrap
+
+    try:
+        ast.parse(textwrap.dedent("".join(lines)))
+    except SyntaxError:
+        return False
+    return True
+
+
+KIND_DOC = {
+    "in a function": "a statement inserted at the top of a function body, then removed",
+    "top-level statement": "an assignment inserted at module level before a top-level block, then removed",
+    "new function": "a three-line function inserted before a def/class (same indentation), then removed",
+    "deleted block": "a function or method of 3-40 lines removed, then put back",
+    "50-line paste": "the first 50 lines of a long function pasted before it as a renamed copy, then removed",
+}
+KINDS = tuple(KIND_DOC)
+
+
 def change_params(uri: str, version: int, edit: Edit) -> dict[str, Any]:
     span = {"start": {"line": edit.start, "character": 0}, "end": {"line": edit.end, "character": 0}}
     return {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": span, "text": edit.text}]}
@@ -154,10 +269,22 @@ def start(tool: str, cmd: list[str], cwd: Path, options: Any, log: Path) -> LspC
     return client
 
 
-def measure_file(tool: str, cmd: list[str], options: Any, path: Path, root: Path, edits: list[Edit], log: Path) -> Run:
+def measure_file(
+    tool: str,
+    cmd: list[str],
+    options: Any,
+    path: Path,
+    root: Path,
+    edits: list[Edit],
+    log: Path,
+    interval: float = 0.0,
+) -> Run:
+    """One server, one file, one kind of edit: each edit timed to its version's diagnostics, the
+    next one sent ``interval`` seconds after the previous (or as soon as it is answered, if later)."""
     source = path.read_text(encoding="utf-8")
-    run = Run(str(path.relative_to(root.parent)), tool, len(source.splitlines()))
-    print(f"  {tool}: {run.file} ({run.lines:,} lines)", file=sys.stderr)
+    kind = edits[0].kind if edits else "in a function"
+    run = Run(str(path.relative_to(root.parent)), tool, len(source.splitlines()), kind)
+    print(f"  {tool}: {run.file} ({run.lines:,} lines), {kind}", file=sys.stderr)
     client = start(tool, cmd, root, options, log)
     try:
         uri = path.as_uri()
@@ -174,6 +301,7 @@ def measure_file(tool: str, cmd: list[str], options: Any, path: Path, root: Path
             sent = client.notify("textDocument/didChange", change_params(uri, version, edit))
             reply = client.wait_for(diagnostics_of(uri, version), WAIT_S, since)
             cpu_after = cpu_ns(client.pid)
+            time.sleep(max(0.0, sent + interval - time.perf_counter()))
             if version > len(warmup):
                 run.latencies_ms.append((reply.received - sent) * 1000)
                 if cpu_before >= 0 and cpu_after >= 0:
@@ -232,16 +360,17 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 
 def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
-    ruff_median = {r.file: r.median_ms for r in runs if r.tool == "ruff server" and r.median_ms}
-    header = ("file", "tool", "lines", "edits", "median ms", "p95 ms", "max ms", "open ms", "median / ruff", "CPU ms")
+    ruff_median = {(r.file, r.kind): r.median_ms for r in runs if r.tool == "ruff server" and r.median_ms}
+    header = ("file", "edit", "tool", "lines", "edits", "median ms", "p95 ms", "max ms", "open ms", "median / ruff", "CPU ms")
     rows = [header]
     for r in runs:
-        base = ruff_median.get(r.file)
+        base = ruff_median.get((r.file, r.kind))
         ratio = f"{r.median_ms / base:.2f}x" if r.median_ms is not None and base else "-"
         top = max(r.latencies_ms) if r.latencies_ms else None
         rows.append(
             (
                 r.file,
+                r.kind,
                 r.tool,
                 f"{r.lines:,}",
                 str(len(r.latencies_ms)),
@@ -260,16 +389,18 @@ def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
                 [
                     row[0].ljust(widths[0]),
                     row[1].ljust(widths[1]),
-                    *(c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)),
+                    row[2].ljust(widths[2]),
+                    *(c.rjust(w) for c, w in zip(row[3:], widths[3:], strict=True)),
                 ]
             )
         )
     for r in runs:
         if r.error:
-            print(f"{r.tool} on {r.file}: FAILED ({r.error})")
+            print(f"{r.tool} on {r.file} ({r.kind}): FAILED ({r.error})")
         elif r.rss_open_mib is not None and r.rss_end_mib is not None:
             print(
-                f"{r.tool} on {r.file}: VmRSS {r.rss_open_mib:.1f} MiB after open, {r.rss_end_mib:.1f} MiB after the edits"
+                f"{r.tool} on {r.file} ({r.kind}): VmRSS {r.rss_open_mib:.1f} MiB after open, "
+                f"{r.rss_end_mib:.1f} MiB after the edits"
             )
     print()
     for item in rss:
@@ -292,14 +423,16 @@ def check_targets(runs: list[Run], rss: list[dict[str, Any]]) -> list[dict[str, 
             verdict = "PASS" if (value <= goal if op == "<=" else value < goal) else "FAIL"
         targets.append({"target": name, "value": value, "op": op, "goal": goal, "verdict": verdict})
 
-    by = {(r.file, r.tool): r for r in runs}
-    for file in dict.fromkeys(r.file for r in runs):
-        ours, ruff = by.get((file, "perfsquad")), by.get((file, "ruff server"))
+    by = {(r.file, r.kind, r.tool): r for r in runs}
+    for file, kind in dict.fromkeys((r.file, r.kind) for r in runs):
+        ours, ruff = by.get((file, kind, "perfsquad")), by.get((file, kind, "ruff server"))
         ratio = None
         if ours and ruff and ours.median_ms is not None and ruff.median_ms:
             ratio = ours.median_ms / ruff.median_ms
-        add(f"{file}: perfsquad median / ruff median", ratio, "<=", 1.0)
-        add(f"{file}: perfsquad p95 ms", ours.p95_ms if ours else None, "<", TARGET_P95_MS)
+        name = f"{Path(file).name}, {kind}"
+        if ruff is not None:
+            add(f"{name}: median / ruff's", ratio, "<=", 1.0)
+        add(f"{name}: perfsquad p95 ms", ours.p95_ms if ours else None, "<", TARGET_P95_MS)
     ours_rss = next((item for item in rss if item["tool"] == "perfsquad"), None)
     add(
         f"perfsquad VmRSS MiB, {ours_rss['files'] if ours_rss else '?'} files open",
@@ -366,7 +499,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--perfsquad", help="server command (default: the venv's `perfsquad serve`)")
     parser.add_argument("--ruff", help="server command (default: the venv's `ruff server`)")
-    parser.add_argument("--edits", type=int, default=20, help="measured edits per file and server")
+    parser.add_argument("--edits", type=int, default=20, help="measured edits per file, kind and server")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help="edit kinds, comma-separated (default: all: %(default)s)",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=INTERVAL_S, help="seconds from one edit to the next (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--debounce-ms", type=int, help="perfsquad's debounceMs setting (default: the server's default, as users run it)"
+    )
     parser.add_argument("--rss-files", type=int, default=50, help="django files opened for the RSS figure")
     parser.add_argument(
         "--probe",
@@ -384,14 +528,24 @@ def main(argv: list[str] | None = None) -> int:
         "its hotspots; the latencies then include py-spy's overhead (a few percent)",
     )
     args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        parser.error(f"unknown edit kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    ours_options = PERFSQUAD_OPTIONS if args.debounce_ms is None else {"debounceMs": args.debounce_ms}
     servers = [
-        ("perfsquad", shlex.split(args.perfsquad) if args.perfsquad else default_perfsquad(), PERFSQUAD_OPTIONS),
+        ("perfsquad", shlex.split(args.perfsquad) if args.perfsquad else default_perfsquad(), ours_options),
         ("ruff server", shlex.split(args.ruff) if args.ruff else default_ruff(), RUFF_OPTIONS),
     ][: 1 if args.skip_ruff else 2]
     try:
         roots = {name: prepare_corpus(name).parent for name in dict.fromkeys(c for c, _ in FILES)}
         targets_files = [(roots[c], roots[c] / CORPORA[c][2] / rel) for c, rel in FILES]
-        plans = [plan_edits(path.read_text(encoding="utf-8"), args.edits, args.probe) for _, path in targets_files]
+        plans = [
+            plan_kind(path.read_text(encoding="utf-8"), kind, args.edits, args.probe)
+            for _, path in targets_files
+            for kind in kinds
+        ]
+        planned = [(root, path) for root, path in targets_files for _ in kinds]
     except (SetupError, OSError, zipfile.BadZipFile, SyntaxError) as exc:
         print(f"lsp_latency: setup failed: {exc}", file=sys.stderr)
         return 2
@@ -406,13 +560,13 @@ def main(argv: list[str] | None = None) -> int:
         for tool, cmd, options in servers:
             log = Path(scratch) / f"{tool.split()[0]}.stderr"
             print(f"running {tool}: {shlex.join(cmd)}", file=sys.stderr)
-            for (root, path), edits in zip(targets_files, plans, strict=True):
+            for (root, path), edits in zip(planned, plans, strict=True):
                 run_cmd = cmd
                 if args.py_spy is not None and tool == "perfsquad":
                     profiles.append(args.py_spy.with_name(f"{args.py_spy.name}.{len(profiles) + 1}").resolve())
                     profiles[-1].parent.mkdir(parents=True, exist_ok=True)
                     run_cmd = [*py_spy_prefix(profiles[-1]), *cmd]
-                runs.append(measure_file(tool, run_cmd, options, path, root, edits, log))
+                runs.append(measure_file(tool, run_cmd, options, path, root, edits, log, args.interval))
             if not args.skip_rss:
                 rss.append(measure_rss(tool, cmd, options, rss_files, roots["django"], log))
             if any(r.error for r in runs if r.tool == tool) or any(
@@ -422,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{tool} stderr (last lines):\n  " + "\n  ".join(tail), file=sys.stderr)
 
     load_after = os.getloadavg()
-    runs.sort(key=lambda r: (r.file, r.tool))
+    runs.sort(key=lambda r: (r.file, KINDS.index(r.kind), r.tool))
     print()
     print_table(runs, rss)
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} CPUs")
@@ -443,16 +597,17 @@ def main(argv: list[str] | None = None) -> int:
         "method": {
             "latency": "didChange written -> publishDiagnostics for that version decoded (reader thread stamp)",
             "cpu": "server CPU time (all threads, /proc/PID/task/*/schedstat) from before didChange to after its publish",
-            "perfsquad_debounce_ms": PERFSQUAD_OPTIONS["debounceMs"],
+            "perfsquad_options": ours_options,
             "debounce_subtracted_ms": 0,
+            "interval_s": args.interval,
             "ruff_diagnostics": "push (client advertises no pull diagnostics capability)",
-            "edits": f"insert `{args.probe}` at the top of a function body, then remove it",
+            "edits": {kind: KIND_DOC[kind] for kind in kinds},
             "warmup_edits": 2,
         },
         "corpora": {name: {"dist": CORPORA[name][0], "version": CORPORA[name][1]} for name in roots},
         "edits": {
-            str(path.relative_to(root)): [asdict(e) for e in plan]
-            for (root, path), plan in zip(targets_files, plans, strict=True)
+            f"{path.relative_to(root)} ({plan[0].kind if plan else '-'})": [asdict(e) for e in plan]
+            for (root, path), plan in zip(planned, plans, strict=True)
         },
         "runs": [asdict(r) for r in runs],
         "rss": rss,

@@ -86,3 +86,41 @@ def test_each_measured_edit_gets_its_versions_diagnostics(tool: str, tmp_path: P
     # The seeded list-building loop is reported after every edit (IDM001 / PERF401), so each
     # publish carries at least that finding: we timed real analyses, not empty clears.
     assert all(count >= 1 for count in run.diagnostics), run.diagnostics
+
+
+LONG = "\n".join(f"    total += {i} * value" for i in range(70))
+KINDS_SOURCE = (
+    SOURCE
+    + f'''
+
+def long_one(value):
+    total = 0
+{LONG}
+    return total
+
+
+def short_one(value):
+    if value:
+        return 1
+    return 2
+'''
+)
+
+
+@pytest.mark.parametrize("kind", lsp_latency.KINDS)
+def test_every_kind_of_edit_parses_and_undoes_itself(kind: str) -> None:
+    edits = lsp_latency.plan_kind(KINDS_SOURCE, kind, 2)
+    assert len(edits) == 2 and {e.kind for e in edits} == {kind}
+    lines = KINDS_SOURCE.splitlines(keepends=True)
+    change, undo = edits
+    edited = "".join(apply(lines, change)).splitlines(keepends=True)
+    ast.parse("".join(edited))
+    assert "".join(edited) != KINDS_SOURCE
+    assert "".join(apply(edited, undo)) == KINDS_SOURCE
+    if kind == "50-line paste":
+        assert change.text.count("\n") >= 50 and "def long_one_pasted_0(" in change.text
+    if kind == "deleted block":
+        assert change.text == "" and undo.text.startswith(("def ", "    def ", "    @", "@"))
+    if kind == "top-level statement":
+        assert change.text == "_bench_flag_0 = 0\n"
+
