@@ -10,11 +10,15 @@ what the shape is, and why a rewrite may change behaviour.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from perfsquad.analyzers.idioms._accumulate import previous_statement
+from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.context import FUNCTIONS, Context
-from perfsquad.model import Confidence
+from perfsquad.fixes import replace_statements
+from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.semantics.flow import later_read
 from perfsquad.semantics.scale import Scale
 from perfsquad.syntax import walk
@@ -134,3 +138,39 @@ def context_reasons(
     if loop_variable and isinstance(ctx.scope_of(node), ast.Module | ast.ClassDef):
         reasons.append("outside a function the loop variable is a module or class attribute the rewrite would not set")
     return reasons
+
+
+def titled(rule: Any, reasons: list[str]) -> tuple[str, FixSafety]:
+    """The fix title (with the reasons it is unsafe, if any) and its safety."""
+    title = (rule.fix_title or "") + (" (unsafe: " + "; ".join(reasons) + ")" if reasons else "")
+    return title, FixSafety.UNSAFE if reasons else FixSafety.SAFE
+
+
+def report_bulk_loop(rule: Any, ctx: Context, found: CallLoop, kind: str, message: str,
+                     new_code: Callable[[], str | None]) -> None:  # fmt: skip
+    """Report ``found`` (a loop of single-element calls on a ``kind``) with the fix replacing it by
+    ``new_code()``: refused when the loop variable is read later or the loop awaits, yields or
+    binds with ``:=``; unsafe for the reasons of :func:`context_reasons`."""
+    node = found.loop
+    escape = target_escape(ctx, node)
+
+    def fix() -> Fix | None:
+        if escape is not None or any(isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr)
+                                     for n in walk(node)):  # fmt: skip
+            return None
+        code = new_code()
+        if code is None:
+            return None
+        title, safety = titled(rule, context_reasons(ctx, node, found.receiver, kind))
+        return replace_statements(ctx, node, node, code, title, safety)
+
+    scale = known_scale(ctx, found.receiver, kind, loop_confidence(rule, node, ctx))
+    ctx.report(
+        rule,
+        ctx.header_span(node),
+        message,
+        fix=fix,
+        notes=(escape,) if escape else (),
+        confidence=scale.confidence,
+        evidence=scale.evidence,
+    )

@@ -47,7 +47,12 @@ def _imports_dataframes(ctx: Context) -> bool:
     """The module imports pandas, polars or xarray: a receiver of unknown type may be a frame,
     whose `items()` yields columns and whose `values` is an attribute."""
     for node in (*ctx.nodes(ast.Import), *ctx.nodes(ast.ImportFrom)):
-        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            continue
         if any(m.split(".")[0] in ("pandas", "polars", "xarray", "geopandas", "modin") for m in modules):
             return True
     return False

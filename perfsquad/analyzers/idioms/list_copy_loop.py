@@ -2,18 +2,9 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.idioms._bulk import (
-    context_reasons,
-    created_empty_before,
-    is_self,
-    known_scale,
-    match_call_loop,
-    target_escape,
-)
-from perfsquad.analyzers.idioms._scale import loop_confidence
+from perfsquad.analyzers.idioms._bulk import created_empty_before, is_self, match_call_loop, report_bulk_loop
 from perfsquad.context import Context
-from perfsquad.fixes import replace_statements
-from perfsquad.model import Fix, FixSafety
+from perfsquad.model import FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 
 _APPEND = frozenset({"append"})
@@ -119,23 +110,5 @@ class ListCopyLoop(Rule):
             return
         if created_empty_before(ctx, node, name, ast.List) or created_empty_before(ctx, node, name, "list"):
             return
-        escape = target_escape(ctx, node)
-
-        def fix() -> Fix | None:
-            if escape is not None or any(isinstance(n, ast.Await | ast.NamedExpr) for n in ast.walk(node.iter)):
-                return None
-            reasons = context_reasons(ctx, node, found.receiver, "list")
-            title = (self.fix_title or "") + (" (unsafe: " + "; ".join(reasons) + ")" if reasons else "")
-            safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
-            return replace_statements(ctx, node, node, f"{name}.extend({ctx.text(node.iter)})", title, safety)
-
-        scale = known_scale(ctx, found.receiver, "list", loop_confidence(self, node, ctx))
-        ctx.report(
-            self,
-            ctx.header_span(node),
-            self.message.format(name=name),
-            fix=fix,
-            notes=(escape,) if escape else (),
-            confidence=scale.confidence,
-            evidence=scale.evidence,
-        )
+        code = f"{name}.extend({ctx.text(node.iter)})"
+        report_bulk_loop(self, ctx, found, "list", self.message.format(name=name), lambda: code)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.idioms._accumulate import element, following_statements, is_simple, previous_statement
-from perfsquad.analyzers.idioms._bulk import context_reasons, names_in, single_call
+from perfsquad.analyzers.idioms._bulk import context_reasons, names_in, single_call, titled
 from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
@@ -128,8 +128,7 @@ class RepeatedAppend(Rule):
             if not all(is_simple(arg) for _, arg in run):
                 reasons.insert(0, "every element is evaluated before the first is appended (a call or attribute runs earlier)")
             items = ", ".join(element(ctx, arg) for _, arg in run)
-            title = (self.fix_title or "") + (" (unsafe: " + "; ".join(reasons) + ")" if reasons else "")
-            safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
+            title, safety = titled(self, reasons)
             return replace_statements(ctx, node, run[-1][0], f"{name}.extend(({items}))", title, safety)
 
         loops = [loop for loop in ctx.loops_around(node) if isinstance(loop, _LOOPS)]

@@ -3,20 +3,10 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.idioms._accumulate import element
-from perfsquad.analyzers.idioms._bulk import (
-    context_reasons,
-    created_empty_before,
-    is_self,
-    known_scale,
-    match_call_loop,
-    target_escape,
-)
-from perfsquad.analyzers.idioms._scale import loop_confidence
+from perfsquad.analyzers.idioms._bulk import created_empty_before, is_self, match_call_loop, report_bulk_loop
 from perfsquad.context import Context
-from perfsquad.fixes import replace_statements
-from perfsquad.model import Fix, FixSafety
+from perfsquad.model import FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
-from perfsquad.syntax import walk
 
 _BULK = {"add": "update", "discard": "difference_update"}
 
@@ -124,33 +114,16 @@ class SetUpdateLoop(Rule):
         if created_empty_before(ctx, node, name, "set"):
             return
         bulk = _BULK[found.method]
-        escape = target_escape(ctx, node)
 
-        def fix() -> Fix | None:
-            if escape is not None or isinstance(ctx.scope_of(node), ast.ClassDef):
-                return None
-            if any(isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr) for n in walk(node)):
-                return None
-            reasons = context_reasons(ctx, node, found.receiver, "set")
-            target = ctx.text(node.target)
+        def new_code() -> str | None:
+            if isinstance(ctx.scope_of(node), ast.ClassDef):
+                return None  # a generator in a class body cannot see the class's names
             iterable = ctx.text(node.iter)
+            if isinstance(found.arg, ast.Name) and isinstance(node.target, ast.Name) and found.arg.id == node.target.id:
+                return f"{name}.{bulk}({iterable})"
             if isinstance(node.iter, ast.Lambda | ast.IfExp | ast.Tuple) and not iterable.startswith("("):
                 iterable = f"({iterable})"
-            if isinstance(found.arg, ast.Name) and isinstance(node.target, ast.Name) and found.arg.id == node.target.id:
-                argument = ctx.text(node.iter)
-            else:
-                argument = f"{element(ctx, found.arg)} for {target} in {iterable}"
-            title = (self.fix_title or "") + (" (unsafe: " + "; ".join(reasons) + ")" if reasons else "")
-            safety = FixSafety.UNSAFE if reasons else FixSafety.SAFE
-            return replace_statements(ctx, node, node, f"{name}.{bulk}({argument})", title, safety)
+            return f"{name}.{bulk}({element(ctx, found.arg)} for {ctx.text(node.target)} in {iterable})"
 
-        scale = known_scale(ctx, found.receiver, "set", loop_confidence(self, node, ctx))
-        ctx.report(
-            self,
-            ctx.header_span(node),
-            self.message.format(name=name, method=found.method, bulk=bulk),
-            fix=fix,
-            notes=(escape,) if escape else (),
-            confidence=scale.confidence,
-            evidence=scale.evidence,
-        )
+        message = self.message.format(name=name, method=found.method, bulk=bulk)
+        report_bulk_loop(self, ctx, found, "set", message, new_code)
