@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.idioms._scale import data_confidence
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.bindings import ASSIGN, scope_bindings
-from perfsquad.semantics.scale import Scale
+from perfsquad.semantics.scale import Scale, iteration_scale, runs_once
 from perfsquad.syntax import walk
 
 # Arguments whose iteration is lazy work (or a one-shot iterator): `list(...)` runs all of it,
@@ -81,6 +80,63 @@ def _len_one(node: ast.AST) -> ast.expr | None:
     return None
 
 
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_REMOVERS = frozenset({"pop", "remove", "discard", "__delitem__"})
+
+
+def _copy_scale(ctx: Context, arg: ast.expr, node: ast.AST) -> Scale:
+    """How sure we are the copy is of a large collection, made often.
+
+    On real code `list(x)[0]` is nearly always taken on a collection of one or a few elements (the
+    free symbols of one expression, the columns of one constraint, the kwargs of one call), so one
+    copy per call is ``low``. ``medium`` where the copy repeats: in a loop that does not rebind the
+    collection (one O(n) copy per iteration: quadratic), or to evict the first entry
+    (``del cache[list(cache)[0]]``, a bounded cache evicting one entry per insertion)."""
+    names = {n.id for n in walk(arg) if isinstance(n, ast.Name)}
+    guard = _one_element_guard(ctx, arg, node)
+    if guard is not None:
+        return Scale(Confidence.LOW, f"one element: `{guard[:60]}` bounds the copy")
+    if any(isinstance(a, ast.Raise) for a in ctx.ancestors(node)):
+        return Scale(Confidence.LOW, "builds an exception: runs once, on the way out")
+    once = runs_once(node, ctx)
+    if once is not None:
+        return Scale(Confidence.LOW, f"one copy of `{ctx.text(arg)[:40]}`, {once}")
+    if _evicts(ctx, arg, node):
+        return Scale(Confidence.MEDIUM, f"evicts the first entry of `{ctx.text(arg)[:40]}`: one full copy per eviction")
+    for loop in ctx.loops_around(node):
+        if not isinstance(loop, _LOOPS):
+            continue
+        if isinstance(loop, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            scope: list[ast.AST] = [g.target for g in loop.generators]
+        else:
+            scope = [*getattr(loop, "body", []), getattr(loop, "target", loop)]
+        bound = {n.id for part in scope for n in walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if names & bound:
+            return Scale(Confidence.LOW, f"`{ctx.text(arg)[:40]}` is rebound on every iteration: one copy of one"
+                                         " element's collection (usually a few items) each time")  # fmt: skip
+        if names:
+            data = iteration_scale(arg, ctx)
+            if data.confidence is not Confidence.LOW:
+                return Scale(Confidence.MEDIUM, f"copies `{ctx.text(arg)[:40]}` again on every iteration of a loop"
+                                                f" ({data.evidence})")  # fmt: skip
+        break
+    return Scale(Confidence.LOW, f"one copy of `{ctx.text(arg)[:40]}` per call; nothing shows it holds more than a"
+                                 " few elements")  # fmt: skip
+
+
+def _evicts(ctx: Context, arg: ast.expr, node: ast.AST) -> bool:
+    """The first element is taken to remove it from the same collection: `del d[list(d)[0]]`,
+    `d.pop(list(d)[0])`."""
+    base = arg.func.value if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) else arg
+    text = ast.dump(base)
+    parent = ctx.parent(node)
+    if isinstance(parent, ast.Subscript) and isinstance(ctx.parent(parent), ast.Delete):
+        return ast.dump(parent.value) == text
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr in _REMOVERS:
+        return ast.dump(parent.func.value) == text
+    return False
+
+
 class FirstElementCopy(Rule):
     """
     ## What it does
@@ -91,10 +147,14 @@ class FirstElementCopy(Rule):
     `iter`/`open` results or a name bound to one, any other call); another index; a slice; an
     assignment target.
 
-    Confidence: from what is copied (a parameter or query result: `medium`; a literal or code run
-    once at import: `low`); `low` too where a `len(...) == 1` test around it (or `len(xs) != 1` on
-    the same collection in the function) bounds the copy to one element, and on the way to a
-    `raise` (an error message, built once).
+    Confidence: on real code `list(x)[0]` is nearly always taken on a collection of one or a few
+    elements (the free symbols of one expression, the columns of one constraint, the kwargs of one
+    call: the precision corpus, `bench/precision.py`), so one copy per call is `low` (shown with
+    `--confidence low`). `medium` where the copy repeats: inside a loop that does not rebind the
+    collection (one O(n) copy per iteration), or to evict the first entry
+    (`del cache[list(cache)[0]]`, once per insertion into a bounded cache). Always `low` where a
+    `len(...) == 1` test around it (or `len(xs) != 1` on the same collection in the function) bounds
+    the copy to one element, and on the way to a `raise`.
 
     ## Why is this bad?
     The copy allocates a list (or tuple) of all `n` elements, O(n) time and memory, to keep one.
@@ -151,25 +211,28 @@ class FirstElementCopy(Rule):
         "def f(xs):\n    return list(xs)[:1]\n",
         "def f(xs):\n    list(xs)[0] = 1\n",
         "def list(x):\n    return x\ndef f(xs):\n    return list(xs)[0]\n",
-        # Reported only with `--confidence low`: one element, or an error message built once.
+        # Reported only with `--confidence low`: one copy per call (nothing shows the collection is
+        # large), one element, an error message built once, a collection rebound in the loop.
+        "def f(d):\n    return list(d)[0]\n",
+        "def f(rows):\n    return [tuple(r)[0] for r in rows]\n",
         "def f(xs):\n    if len(xs) == 1:\n        return list(xs)[0]\n",
         "def f(d):\n    if len(d) != 1:\n        raise ValueError\n    return list(d.values())[0]\n",
         "def f(kw):\n    raise TypeError(list(kw)[0])\n",
     )
     invalid = (
         Invalid(
-            "def f(d):\n    return list(d)[0]  # first key\n",
-            fixed="def f(d):\n    return next(iter(d))  # first key\n",
+            "def f(d, keys):\n    out = []\n    for k in keys:\n        out.append((k, list(d)[0]))  # first key\n    return out\n",
+            fixed="def f(d, keys):\n    out = []\n    for k in keys:\n        out.append((k, next(iter(d))))  # first key\n    return out\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "def f(d):\n    return tuple(d.values())[0]\n",
-            fixed="def f(d):\n    return next(iter(d.values()))\n",
+            "def put(cache, key, value):\n    if len(cache) > 100:\n        del cache[list(cache)[0]]\n    cache[key] = value\n",
+            fixed="def put(cache, key, value):\n    if len(cache) > 100:\n        del cache[next(iter(cache))]\n    cache[key] = value\n",
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "def f(self):\n    return list(self.rows)[0]\n",
-            fixed="def f(self):\n    return next(iter(self.rows))\n",
+            "def f(self, rows):\n    return [tuple(self.d.values())[0] + r for r in rows]\n",
+            fixed="def f(self, rows):\n    return [next(iter(self.d.values())) + r for r in rows]\n",
             safety=FixSafety.UNSAFE,
         ),
     )
@@ -196,12 +259,7 @@ class FirstElementCopy(Rule):
                 return None
             return replace_node(ctx, node, f"next(iter({ctx.text(arg)}))", self.fix_title or "", FixSafety.UNSAFE)
 
-        scale = data_confidence(self, arg, node, ctx)
-        guard = _one_element_guard(ctx, arg, node)
-        if guard is not None:
-            scale = Scale(Confidence.LOW, f"one element: `{guard[:60]}` bounds the copy")
-        elif any(isinstance(a, ast.Raise) for a in ctx.ancestors(node)):
-            scale = Scale(Confidence.LOW, "builds an exception: runs once, on the way out")
+        scale = _copy_scale(ctx, arg, node)
         ctx.report(
             self,
             node,

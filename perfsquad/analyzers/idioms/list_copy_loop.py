@@ -22,7 +22,10 @@ class ListCopyLoop(Rule):
     empty right before the loop (IDM001 reports that shape).
 
     Confidence: at most `medium`, from what the loop iterates (a parameter, a query result:
-    `medium`; a literal, `range(<const>)`, code run once at import: `low`).
+    `medium`; a literal, `range(<const>)`, code run once at import: `low`); `low` (shown with
+    `--confidence low`) when the receiver is not known to be a `list` (a custom collection whose `append` does more, or that has no `extend`). Never
+    reported inside the collection's own method on `self` (a class implementing its bulk method by
+    the single one: the rewrite would call itself).
 
     ## Why is this bad?
     Each iteration runs the interpreter loop, looks up `append` and calls it. `ys.extend(xs)` copies

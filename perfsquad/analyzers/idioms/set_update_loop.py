@@ -23,7 +23,10 @@ class SetUpdateLoop(Rule):
     empty right before the loop (IDM002 reports that shape: a set comprehension).
 
     Confidence: at most `medium`, from what the loop iterates (a parameter, a query result:
-    `medium`; a literal, `range(<const>)`, code run once at import: `low`).
+    `medium`; a literal, `range(<const>)`, code run once at import: `low`); `low` (shown with
+    `--confidence low`) when the receiver is not known to be a `set` (an `OGRGeometry`, an ordered set without `update`, a `set` subclass whose `update(*items)` takes varargs). Never
+    reported inside the collection's own method on `self` (a class implementing its bulk method by
+    the single one: the rewrite would call itself).
 
     ## Why is this bad?
     Each iteration runs the interpreter loop, looks up `add` and calls it. `s.update(xs)` hashes and

@@ -275,6 +275,12 @@ HIDDEN_BY_DEFAULT = {
     "IDM016 receiver not known to be a list": ("def f(xs, out):\n    for x in xs:\n        out.append(x)\n", "IDM016"),
     "IDM017 bounded by len(...) == 1": ("def f(cols):\n    if len(cols) == 1:\n        return list(cols)[0]\n", "IDM017"),
     "IDM017 in a raise": ("def f(kw):\n    raise TypeError(list(kw)[0])\n", "IDM017"),
+    "IDM017 one copy per call": ("def f(expr):\n    return list(expr.free_symbols)[0]\n", "IDM017"),
+    "IDM017 collection rebound in the loop": ("def f(rows):\n    for r in rows:\n        yield tuple(r)[0]\n", "IDM017"),
+    "IDM015 the few entries of one object": (
+        "def f(self):\n    for _, col in self.columns.items():\n        print(col)\n",
+        "IDM015",
+    ),
     "IDM019 receiver not known to be a set": ("def f(xs, geom):\n    for g in xs:\n        geom.add(g)\n", "IDM019"),
 }
 
