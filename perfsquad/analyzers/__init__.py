@@ -29,6 +29,11 @@ REGISTRY: tuple[str, ...] = (
     "idioms.dict_lookup_in_key_loop:DictLookupInKeyLoop",
     "idioms.map_filter_lambda:MapFilterLambda",
     "idioms.list_copy_for_iteration:ListCopyForIteration",
+    "idioms.items_half_unused:ItemsHalfUnused",
+    "idioms.list_copy_loop:ListCopyLoop",
+    "idioms.first_element_copy:FirstElementCopy",
+    "idioms.repeated_append:RepeatedAppend",
+    "idioms.set_update_loop:SetUpdateLoop",
     # algorithms
     "algorithms.list_pop_front_in_loop:ListPopFrontInLoop",
     "algorithms.membership_in_list_in_loop:MembershipInListInLoop",

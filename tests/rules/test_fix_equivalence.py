@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import pathlib
 import types
 from typing import Any
 
@@ -47,6 +48,7 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
 }
 # Any other one-letter name is a scalar.
 STRATEGIES.update({c: scalars for c in "abcyz" if c not in STRATEGIES})
+STRATEGIES["pathlib"] = st.just(pathlib)  # a module imported inside an example function
 
 
 def _free_names(tree: ast.Module) -> set[str]:

@@ -7,6 +7,7 @@ from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.bindings import scope_bindings
 from perfsquad.semantics.scale import runs_once
 from perfsquad.syntax import walk
 
@@ -24,8 +25,48 @@ _STR_METHODS = frozenset({
 _LOCAL_MUTATORS = frozenset({"append", "add", "extend", "update", "setdefault", "get"})
 
 
+_PATHS = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+
+
+def _is_path(ctx: Context, node: ast.expr) -> bool:
+    """``node`` is a ``pathlib.Path``: a constructor call, or a name annotated or assigned as one."""
+    if isinstance(node, ast.Call):
+        return ctx.qualified_name(node.func) in _PATHS
+    if not isinstance(node, ast.Name):
+        return False
+    scope = ctx.scope_of(node)
+    kinds = set()
+    for binding in scope_bindings(scope):
+        if binding.name != node.id:
+            continue
+        if isinstance(binding.node, ast.arg):
+            kinds.add(binding.node.annotation is not None and ctx.qualified_name(binding.node.annotation) in _PATHS)
+        elif isinstance(binding.node, ast.Assign):
+            kinds.add(_is_path(ctx, binding.node.value))
+        else:
+            kinds.add(False)
+    return kinds == {True}
+
+
 def _is_open_call(ctx: Context, node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and ctx.qualified_name(node.func) in _OPENERS
+    """``open(...)`` (and the other openers), or ``path.open()`` on a ``pathlib.Path``."""
+    if not isinstance(node, ast.Call):
+        return False
+    if ctx.qualified_name(node.func) in _OPENERS:
+        return True
+    func = node.func
+    return isinstance(func, ast.Attribute) and func.attr == "open" and _is_path(ctx, func.value)
+
+
+def _opened_path(call: ast.Call) -> ast.expr | None:
+    """The path an opener call opens: its first argument, or the ``Path(...)`` it is called on."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "open" and not isinstance(func.value, ast.Name | ast.Attribute):
+        inner = func.value
+        return inner.args[0] if isinstance(inner, ast.Call) and inner.args else None
+    if isinstance(func, ast.Attribute) and func.attr == "open" and isinstance(func.value, ast.Name):
+        return func.value
+    return call.args[0] if call.args else None
 
 
 def _file_scale(ctx: Context, loop: ast.For | ast.comprehension, binding: ast.AST) -> tuple[Confidence, str]:
@@ -35,7 +76,7 @@ def _file_scale(ctx: Context, loop: ast.For | ast.comprehension, binding: ast.AS
     if once is not None:
         return LOW, f"holds the whole file in memory at once; {once}"
     opener = next((n for n in walk(binding) if isinstance(n, ast.Call) and _is_open_call(ctx, n)), None)
-    path = opener.args[0] if opener is not None and opener.args else None
+    path = _opened_path(opener) if opener is not None else None
     if isinstance(path, ast.Constant):
         return MEDIUM, f"holds the whole file {path.value!r} in memory at once (a fixed file: its size is unknown)"
     shown = f" `{ctx.text(path)[:40]}`" if path is not None else ""
@@ -47,7 +88,8 @@ class ReadWholeFileToIterate(Rule):
     ## What it does
     Flags loops and comprehensions over `f.readlines()`, `f.read().splitlines()` or
     `f.read().split("\\n")` where `f` is a file object (bound by `with open(...) as f`,
-    `f = open(...)`, or an `open(...)` call itself).
+    `f = open(...)`, or an `open(...)` call itself; `path.open()` on a `pathlib.Path` built by
+    `Path(...)`, or a parameter annotated `Path`, counts as `open(path)`).
 
     Confidence: high when the path comes from the program's data (a parameter, a computed path);
     medium for a literal path (a fixed file of unknown size); low (not shown by default) when the
@@ -97,6 +139,7 @@ class ReadWholeFileToIterate(Rule):
     ## References
     - [Reading and writing files: looping over the file object](https://docs.python.org/3/tutorial/inputoutput.html#methods-of-file-objects)
     - [`io.IOBase.readlines`](https://docs.python.org/3/library/io.html#io.IOBase.readlines)
+    - [ruff FURB129 readlines-in-for](https://docs.astral.sh/ruff/rules/readlines-in-for/)
     """
 
     code = "MEM004"
@@ -119,6 +162,7 @@ class ReadWholeFileToIterate(Rule):
         "with open(p) as f:\n    for line in f.readlines(100):\n        print(line)\n",
         "from mylib import open\nwith open(p) as f:\n    for line in f.readlines():\n        print(line)\n",
         "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
+        "def f(p):\n    with p.open() as fh:\n        for line in fh.readlines():\n            print(line)\n",  # p: unknown type
     )
     invalid = (
         # /dev/null: the safe examples are also run on generated inputs (tests/rules/test_fix_equivalence.py).
@@ -150,6 +194,16 @@ class ReadWholeFileToIterate(Rule):
         ),
         Invalid(
             "def words(path):\n    fh = open(path)\n    return [w for w in fh.read().splitlines()]\n",
+        ),
+        Invalid(
+            "def f(xs):\n    import pathlib\n    with pathlib.Path('/dev/null').open() as fh:\n        return [ln.strip() for ln in fh.readlines()] + xs\n",
+            fixed="def f(xs):\n    import pathlib\n    with pathlib.Path('/dev/null').open() as fh:\n        return [ln.strip() for ln in fh] + xs\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "from pathlib import Path\ndef f(p: Path):\n    with p.open() as fh:\n        for ln in fh.readlines():\n            print(ln)\n",
+            fixed="from pathlib import Path\ndef f(p: Path):\n    with p.open() as fh:\n        for ln in fh:\n            print(ln)\n",
+            safety=FixSafety.UNSAFE,
         ),
     )
 
