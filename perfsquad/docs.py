@@ -28,7 +28,16 @@ def rule_doc_url(code: str) -> str:
     repo_docs = RULES_DIR / f"{code}.md"
     if repo_docs.exists():
         return repo_docs.as_uri()
-    return f"https://github.com/perfsquad/perfsquad/blob/main/docs/rules/{code}.md"
+    return rule_web_url(code)
+
+
+WEB_RULES = "https://github.com/perfsquad/perfsquad/blob/main/docs/rules"
+"""Where the rule pages are published: links that leave this machine (SARIF's ``helpUri``)."""
+
+
+def rule_web_url(code: str) -> str:
+    """A rule's published page, whatever the installation (a SARIF log is read on another machine)."""
+    return f"{WEB_RULES}/{code}.md"
 
 
 def speedup_line(rule: type[Rule], calibration: Calibration | None = None) -> str:

@@ -1,14 +1,26 @@
-"""SARIF 2.1.0 output for code-scanning dashboards."""
+"""SARIF 2.1.0 output for code-scanning dashboards (GitHub code scanning, Azure DevOps, VS Code's
+SARIF viewer). The tests validate it against the OASIS 2.1.0 schema (tests/data/).
+
+* Each rule carries its documentation: ``help`` is the rule's doc (``text``: the docstring;
+  ``markdown``: the rule's page as in docs/rules/), ``helpUri`` its published page.
+* Each result carries ``partialFingerprints["perfsquadFindingHash/v1"]``: a hash of the rule and the
+  code the finding points at (its line's text, whitespace trimmed), plus the number of earlier
+  findings of the file with the same hash. Lines added, removed or edited elsewhere in the file
+  (above the finding, too) keep it, so a dashboard keeps tracking one alert instead of closing it
+  and opening a new one; editing the finding's own line changes it.
+* A fix is a SARIF ``fix``: one ``artifactChange`` of the file with its ``replacements``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from perfsquad import __version__
 from perfsquad.analyzers import RULES
-from perfsquad.docs import rule_doc_url
+from perfsquad.docs import rule_markdown, rule_web_url
 from perfsquad.model import Confidence, FileReport, Severity, Span
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
@@ -16,6 +28,38 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 _RANKS = {Confidence.HIGH: 90.0, Confidence.MEDIUM: 60.0, Confidence.LOW: 30.0}
+FINGERPRINT = "perfsquadFindingHash/v1"
+PROJECT_URL = "https://github.com/perfsquad/perfsquad"
+
+
+def _module_lines(report: FileReport) -> list[str]:
+    """The lines findings' positions count in: the file's, or a notebook's code cells as one module."""
+    try:
+        raw = Path(report.path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return []
+    if report.cells:
+        from perfsquad import notebook
+
+        try:
+            raw = notebook.virtual_module(notebook.read_cells(raw)).text
+        except (notebook.NotebookError, ValueError):
+            return []
+    return raw.splitlines()
+
+
+def fingerprints(report: FileReport, lines: Sequence[str] | None = None) -> list[str]:
+    """One stable ``partialFingerprints`` value per finding of ``report`` (the module docstring)."""
+    lines = _module_lines(report) if lines is None else lines
+    seen: dict[str, int] = {}
+    out = []
+    for f in report.findings:
+        row = f.span.start.line - 1
+        text = " ".join(lines[row].split()) if 0 <= row < len(lines) else ""
+        digest = hashlib.sha256(f"{f.code}\0{text}".encode()).hexdigest()[:32]
+        seen[digest] = seen.get(digest, 0) + 1
+        out.append(f"{digest}:{seen[digest]}")
+    return out
 
 
 def _region(start_line: int, start_col: int, end_line: int, end_col: int) -> dict[str, int]:
@@ -73,11 +117,8 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                 "name": rule.name,
                 "shortDescription": {"text": rule.message},
                 "fullDescription": {"text": sections.get("What it does", rule.message)},
-                "help": {
-                    "text": sections.get("Why is this bad?", ""),
-                    "markdown": sections.get("Why is this bad?", ""),
-                },
-                "helpUri": rule_doc_url(rule.code),
+                "help": {"text": rule.meta().doc or rule.message, "markdown": rule_markdown(rule)},
+                "helpUri": rule_web_url(rule.code),
                 "properties": {
                     "family": rule.family().value,
                     "fix": rule.fix_safety.value if rule.fix_safety else None,
@@ -88,7 +129,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
     for report in reports:
         uri = Path(report.path).as_posix()
         region = _regions(report)
-        for f in report.findings:
+        for f, fingerprint in zip(report.findings, fingerprints(report), strict=True):
             result: dict[str, Any] = {
                 "ruleId": f.code,
                 "ruleIndex": index.get(f.code, -1),
@@ -97,6 +138,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                 # SARIF's rank (0-100, higher = more important) carries the confidence; the words
                 # and the evidence travel as properties for viewers that do not read rank.
                 "rank": _RANKS[f.confidence],
+                "partialFingerprints": {FINGERPRINT: fingerprint},
                 "properties": {"confidence": f.confidence.value, "evidence": f.evidence},
                 "locations": [
                     {
@@ -107,7 +149,10 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                     }
                 ],
             }
-            if f.fix is not None:
+            if f.fix is not None and not f.fix.edits:
+                # A display-only fix without edits is advice: SARIF's fix needs a replacement.
+                result["properties"]["suggestion"] = f"{f.fix.title} [{f.fix.safety.value}]"
+            elif f.fix is not None:
                 result["fixes"] = [
                     {
                         "description": {"text": f"{f.fix.title} [{f.fix.safety.value}]"},
@@ -140,7 +185,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
             "driver": {
                 "name": "perfsquad",
                 "version": __version__,
-                "informationUri": rule_doc_url("README"),
+                "informationUri": PROJECT_URL,
                 "rules": rules,
             }
         },
