@@ -14,6 +14,7 @@ SARIF viewer). The tests validate it against the OASIS 2.1.0 schema (tests/data/
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                 "name": rule.name,
                 "shortDescription": {"text": rule.message},
                 "fullDescription": {"text": sections.get("What it does", rule.message)},
-                "help": {"text": rule.meta().doc or rule.message, "markdown": rule_markdown(rule)},
+                "help": {"text": inspect.cleandoc(rule.__doc__ or "") or rule.message, "markdown": rule_markdown(rule)},
                 "helpUri": rule_web_url(rule.code),
                 "properties": {
                     "family": rule.family().value,
