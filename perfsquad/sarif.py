@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,9 @@ def _module_lines(report: FileReport) -> list[str]:
     return raw.splitlines()
 
 
-def fingerprints(report: FileReport, lines: Sequence[str] | None = None) -> list[str]:
+def fingerprints(report: FileReport) -> list[str]:
     """One stable ``partialFingerprints`` value per finding of ``report`` (the module docstring)."""
-    lines = _module_lines(report) if lines is None else lines
+    lines = _module_lines(report)
     seen: dict[str, int] = {}
     out = []
     for f in report.findings:
