@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from perfsquad import __version__
 from perfsquad.analyzers import RULES
 from perfsquad.docs import rule_markdown, rule_web_url
-from perfsquad.model import Confidence, FileReport, Severity, Span
+from perfsquad.model import Confidence, Edit, FileReport, NotebookCell, Position, Severity, Span
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -33,12 +33,16 @@ FINGERPRINT = "perfsquadFindingHash/v1"
 PROJECT_URL = "https://github.com/perfsquad/perfsquad"
 
 
-def _module_lines(report: FileReport) -> list[str]:
-    """The lines findings' positions count in: the file's, or a notebook's code cells as one module."""
+def _read_text(path: str) -> str:
+    """A checked file's text as SARIF positions count it ("" when it cannot be read any more)."""
     try:
-        raw = Path(report.path).read_text(encoding="utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return []
+        return ""
+
+
+def _module_lines(report: FileReport, raw: str) -> list[str]:
+    """The lines findings' positions count in: the file's, or a notebook's code cells as one module."""
     if report.cells:
         from perfsquad import notebook
 
@@ -49,9 +53,10 @@ def _module_lines(report: FileReport) -> list[str]:
     return raw.splitlines()
 
 
-def fingerprints(report: FileReport) -> list[str]:
-    """One stable ``partialFingerprints`` value per finding of ``report`` (the module docstring)."""
-    lines = _module_lines(report)
+def fingerprints(report: FileReport, raw: str) -> list[str]:
+    """One stable ``partialFingerprints`` value per finding of ``report`` (the module docstring),
+    ``raw`` being the file's text."""
+    lines = _module_lines(report, raw)
     seen: dict[str, int] = {}
     out = []
     for f in report.findings:
@@ -63,11 +68,63 @@ def fingerprints(report: FileReport) -> list[str]:
     return out
 
 
+def _offset(text: str, pos: Position) -> int:
+    """The string index of a (1-based line, 0-based column) position of ``text``."""
+    start = 0
+    for _ in range(pos.line - 1):
+        start = text.index("\n", start) + 1
+    return start + pos.column
+
+
+def _position(text: str, offset: int) -> Position:
+    return Position(text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1))
+
+
+def notebook_replacements(raw: str, cells: Sequence[NotebookCell], edits: Sequence[Edit]) -> list[dict[str, Any]] | None:
+    """A notebook fix as SARIF replacements of the ``.ipynb`` text: the edits applied to their cells'
+    sources, the sources written back in the file's JSON layout (``notebook.splice``, as ``--fix``
+    does), and the changed stretch of the file as one replacement, its inserted text JSON-escaped as
+    the file needs. None when an edit leaves its cell (``--fix`` never applies such a fix)."""
+    from perfsquad import notebook
+
+    by_cell: dict[int, list[tuple[Span, str]]] = {}
+    for edit in edits:
+        start, end = notebook.in_cell(cells, edit.span.start), notebook.in_cell(cells, edit.span.end)
+        if start is None or end is None or start[0].index != end[0].index:
+            return None
+        by_cell.setdefault(start[0].index, []).append((Span(start[1], end[1]), edit.content))
+    try:
+        sources = {c.index: c.source for c in notebook.read_cells(raw)}
+        fixed = {}
+        for index, items in by_cell.items():
+            text = sources[index]
+            for span, content in sorted(items, key=lambda item: (item[0].start.line, item[0].start.column), reverse=True):
+                text = text[: _offset(text, span.start)] + content + text[_offset(text, span.end) :]
+            fixed[index] = text
+        new = notebook.splice(raw, fixed)
+    except (notebook.NotebookError, KeyError, ValueError):
+        return None
+    head = 0
+    limit = min(len(raw), len(new))
+    while head < limit and raw[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and raw[len(raw) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+    a, b = _position(raw, head), _position(raw, len(raw) - tail)
+    return [
+        {
+            "deletedRegion": _region(a.line, a.column, b.line, b.column),
+            "insertedContent": {"text": new[head : len(new) - tail]},
+        }
+    ]
+
+
 def _region(start_line: int, start_col: int, end_line: int, end_col: int) -> dict[str, int]:
     return {"startLine": start_line, "startColumn": start_col + 1, "endLine": end_line, "endColumn": end_col + 1}
 
 
-def _regions(report: FileReport) -> Callable[[Span], dict[str, Any]]:
+def _regions(report: FileReport, raw: str) -> Callable[[Span], dict[str, Any]]:
     """The SARIF region of a span of ``report``'s file. For a notebook, the region is where the
     code sits in the ``.ipynb`` file's own text (the JSON string of the cell's source line, its
     columns counted past the JSON escapes): SARIF regions point into the artifact as stored, which
@@ -77,11 +134,6 @@ def _regions(report: FileReport) -> Callable[[Span], dict[str, Any]]:
     if not report.cells:
         return lambda s: _region(s.start.line, s.start.column, s.end.line, s.end.column)
     from perfsquad import notebook
-
-    try:
-        raw = Path(report.path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        raw = ""
 
     def region(span: Span) -> dict[str, Any]:
         located = notebook.span_in_cell(report.cells, span)
@@ -129,8 +181,9 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
     results = []
     for report in reports:
         uri = Path(report.path).as_posix()
-        region = _regions(report)
-        for f, fingerprint in zip(report.findings, fingerprints(report), strict=True):
+        raw = _read_text(report.path) if report.findings else ""
+        region = _regions(report, raw)
+        for f, fingerprint in zip(report.findings, fingerprints(report, raw), strict=True):
             result: dict[str, Any] = {
                 "ruleId": f.code,
                 "ruleIndex": index.get(f.code, -1),
@@ -154,23 +207,19 @@ def sarif_log(reports: list[FileReport]) -> dict[str, Any]:
                 # A display-only fix without edits is advice: SARIF's fix needs a replacement.
                 result["properties"]["suggestion"] = f"{f.fix.title} [{f.fix.safety.value}]"
             elif f.fix is not None:
-                result["fixes"] = [
-                    {
-                        "description": {"text": f"{f.fix.title} [{f.fix.safety.value}]"},
-                        "artifactChanges": [
-                            {
-                                "artifactLocation": {"uri": uri},
-                                "replacements": [
-                                    {
-                                        "deletedRegion": region(e.span),
-                                        "insertedContent": {"text": e.content},
-                                    }
-                                    for e in f.fix.edits
-                                ],
-                            }
-                        ],
-                    }
-                ]
+                if report.cells:
+                    replacements = notebook_replacements(raw, report.cells, f.fix.edits)
+                else:
+                    replacements = [
+                        {"deletedRegion": region(e.span), "insertedContent": {"text": e.content}} for e in f.fix.edits
+                    ]
+                if replacements:
+                    result["fixes"] = [
+                        {
+                            "description": {"text": f"{f.fix.title} [{f.fix.safety.value}]"},
+                            "artifactChanges": [{"artifactLocation": {"uri": uri}, "replacements": replacements}],
+                        }
+                    ]
             results.append(result)
     notifications = [
         {

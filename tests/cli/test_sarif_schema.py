@@ -179,3 +179,30 @@ def test_a_sarif_fix_is_what_fix_writes(tmp_path: Path, code: str) -> None:
     # --fix applies every finding of the rule; compare the region the one SARIF fix touches.
     assert applied.splitlines()[line - 1] == fixed.splitlines()[line - 1]
     assert result["fixes"][0]["description"]["text"].endswith(("[safe]", "[unsafe]"))
+
+
+def test_a_notebook_fix_is_a_replacement_of_the_ipynb_text(tmp_path: Path) -> None:
+    """The edits land in a JSON string of the cell's source: the replacement is the file's own
+    serialization (quotes escaped, one JSON string per line), byte for byte what --fix writes."""
+    loop = ('def labels(values: list[float]) -> list[str]:\n    out = []\n    for v in values:\n'
+            '        out.append(f"{v}: \\"sq\\"")\n    return out\n')  # fmt: skip
+    nb = new_notebook(cells=[new_markdown_cell("# labels"), new_code_cell("%matplotlib inline\nimport math\n"),
+                             new_code_cell(loop)])  # fmt: skip
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    raw = path.read_text(encoding="utf-8")
+    log = sarif("nb.ipynb", "--select", "IDM001", cwd=tmp_path)
+    assert errors(log) == []
+    (result,) = results(log)
+    (change,) = result["fixes"][0]["artifactChanges"]
+    inserted = change["replacements"][0]["insertedContent"]["text"]
+    assert 'f\\"{v}: ' in inserted  # the quote JSON-escaped, as the .ipynb text holds it
+    applied = _apply(raw, change["replacements"])
+    subprocess.run(
+        [sys.executable, "-m", "perfsquad", "check", "--no-cache", "--fix", "--select", "IDM001", "nb.ipynb"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    fixed = path.read_text(encoding="utf-8")
+    assert fixed != raw and applied == fixed
+    cell = nbformat.reads(applied, as_version=4).cells[2]
+    assert "out = [" in cell.source and "append" not in cell.source
