@@ -22,7 +22,9 @@ from typing import Any
 from perfsquad import __version__
 from perfsquad.analyzers import RULES
 from perfsquad.docs import rule_markdown, rule_web_url
-from perfsquad.model import Confidence, Edit, FileReport, NotebookCell, Position, Severity, Span
+from perfsquad.fixes import minimal_edit
+from perfsquad.model import Confidence, Edit, FileReport, NotebookCell, Severity, Span
+from perfsquad.source import SourceText
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -68,18 +70,6 @@ def fingerprints(report: FileReport, raw: str) -> list[str]:
     return out
 
 
-def _offset(text: str, pos: Position) -> int:
-    """The string index of a (1-based line, 0-based column) position of ``text``."""
-    start = 0
-    for _ in range(pos.line - 1):
-        start = text.index("\n", start) + 1
-    return start + pos.column
-
-
-def _position(text: str, offset: int) -> Position:
-    return Position(text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1))
-
-
 def notebook_replacements(raw: str, cells: Sequence[NotebookCell], edits: Sequence[Edit]) -> list[dict[str, Any]] | None:
     """A notebook fix as SARIF replacements of the ``.ipynb`` text: the edits applied to their cells'
     sources, the sources written back in the file's JSON layout (``notebook.splice``, as ``--fix``
@@ -99,25 +89,15 @@ def notebook_replacements(raw: str, cells: Sequence[NotebookCell], edits: Sequen
         for index, items in by_cell.items():
             text = sources[index]
             for span, content in sorted(items, key=lambda item: (item[0].start.line, item[0].start.column), reverse=True):
-                text = text[: _offset(text, span.start)] + content + text[_offset(text, span.end) :]
+                cell = SourceText.from_text(text)
+                text = text[: cell.offset(span.start)] + content + text[cell.offset(span.end) :]
             fixed[index] = text
         new = notebook.splice(raw, fixed)
     except (notebook.NotebookError, KeyError, ValueError):
         return None
-    head = 0
-    limit = min(len(raw), len(new))
-    while head < limit and raw[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and raw[len(raw) - 1 - tail] == new[len(new) - 1 - tail]:
-        tail += 1
-    a, b = _position(raw, head), _position(raw, len(raw) - tail)
-    return [
-        {
-            "deletedRegion": _region(a.line, a.column, b.line, b.column),
-            "insertedContent": {"text": new[head : len(new) - tail]},
-        }
-    ]
+    change = minimal_edit(SourceText.from_text(raw), 0, len(raw), new)
+    a, b = change.span.start, change.span.end
+    return [{"deletedRegion": _region(a.line, a.column, b.line, b.column), "insertedContent": {"text": change.content}}]
 
 
 def _region(start_line: int, start_col: int, end_line: int, end_col: int) -> dict[str, int]:
