@@ -28,7 +28,16 @@ def rule_doc_url(code: str) -> str:
     repo_docs = RULES_DIR / f"{code}.md"
     if repo_docs.exists():
         return repo_docs.as_uri()
-    return f"https://github.com/perfsquad/perfsquad/blob/main/docs/rules/{code}.md"
+    return rule_web_url(code)
+
+
+WEB_RULES = "https://github.com/perfsquad/perfsquad/blob/main/docs/rules"
+"""Where the rule pages are published: links that leave this machine (SARIF's ``helpUri``)."""
+
+
+def rule_web_url(code: str) -> str:
+    """A rule's published page, whatever the installation (a SARIF log is read on another machine)."""
+    return f"{WEB_RULES}/{code}.md"
 
 
 def speedup_line(rule: type[Rule], calibration: Calibration | None = None) -> str:
@@ -55,16 +64,25 @@ def group_line(rule: type[Rule], calibration: Calibration) -> str:
     return f"Group: performance ({at})."
 
 
+@functools.cache
+def _every_table() -> tuple[tuple[Calibration, str], ...]:
+    """One Calibration per shipped table, made once: each computes its readability group lazily,
+    over every rule, and SARIF writes every rule's page."""
+    return tuple(
+        (Calibration(table, table.version, f"table {table.version[0]}.{table.version[1]}"), table.python)
+        for table in tables()
+    )
+
+
 def versions_table(rule: type[Rule]) -> list[str]:
     """The rule's ratio at n=1,000 and its group on every calibrated Python (the docs' pages)."""
     rows = []
-    for table in tables():
-        calibration = Calibration(table, table.version, f"table {table.version[0]}.{table.version[1]}")
+    for calibration, python in _every_table():
         ratio = calibration.ratio(rule.code)
         speedup = calibration.speedup(rule.code)
         if ratio is not None and speedup is not None:
             every = ", ".join(f"{r:.2f}x at {n:,}" for n, r in speedup.sizes)
-            rows.append(f"| {table.python} | {ratio:.2f}x | {calibration.group(rule.code)} | {every} |")
+            rows.append(f"| {python} | {ratio:.2f}x | {calibration.group(rule.code)} | {every} |")
     if not rows:
         return ["Not measured (no `Bench`, or not calibrated yet: run `python bench/calibrate.py`).", ""]
     head = f"| Python | ratio at n={GROUP_SIZE:,} | group | every size (old time / new time) |"

@@ -5,8 +5,9 @@
 #   3. bundle the Python server into vscode-client/bundled/libs (the extension runs it with
 #      PYTHONPATH: the useBundled strategy): perfsquad's dependencies with `pip install --target`
 #      (cached per dependency list and Python version in vscode-client/.bundle-cache/), and perfsquad
-#      itself, pure Python, copied fresh from the sources. Compiled parts (libcst) are for the Python
-#      that builds: PYTHON=python3.X picks another one.
+#      itself from its wheel, built fresh (`pip wheel` of a clean copy of the sources: what ships is
+#      what pyproject.toml's package data says, as for a user's `pip install`; the wheel is kept in
+#      dist/). Compiled parts (libcst) are for the Python that builds: PYTHON=python3.X picks another one.
 #   4. `vsce package --no-dependencies` (the bundle has everything; nothing is fetched)
 # Usage: bash scripts/build-vsix.sh        Prints the path of the .vsix.
 set -euo pipefail
@@ -55,14 +56,28 @@ if [ ! -f "$deps/.complete" ]; then
     fi
     touch "$deps/.complete"
 fi
-echo "build-vsix: [${SECONDS}s] bundled/libs: the cached dependencies + perfsquad from the sources" >&2
+echo "build-vsix: [${SECONDS}s] the perfsquad wheel" >&2
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/src"
+# A clean copy: an in-tree build would reuse build/lib, where a module deleted since stays.
+(cd "$ROOT" && tar cf - --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md perfsquad) | tar xf - -C "$work/src"
+"$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$work/dist" "$work/src" >&2
+wheel="$(ls "$work"/dist/perfsquad-*.whl)"
+mkdir -p "$ROOT/dist"
+cp "$wheel" "$ROOT/dist/"
+# The wheel installed alone (no dependencies: they are the cached ones), without its console script.
+"$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --target "$work/site" "$wheel" >&2
+rm -rf "$work/site/bin"
+
+echo "build-vsix: [${SECONDS}s] bundled/libs: the cached dependencies + perfsquad from $(basename "$wheel")" >&2
 rm -rf bundled
 mkdir -p bundled
 cp -al "$deps" bundled/libs  # hard links: fast, and the cache is never modified
 rm -f bundled/libs/.complete
-(cd "$ROOT" && tar cf - --exclude=__pycache__ --exclude='*.pyc' perfsquad) | tar xf - -C bundled/libs
-printf '{"python": "%s", "platform": "%s-%s"}\n' "$pyver" "$(uname -s | tr '[:upper:]' '[:lower:]')" "$(uname -m)" \
-    > bundled/libs/perfsquad-bundle.json
+cp -a "$work"/site/. bundled/libs/
+printf '{"python": "%s", "platform": "%s-%s", "wheel": "%s"}\n' "$pyver" "$(uname -s | tr '[:upper:]' '[:lower:]')" \
+    "$(uname -m)" "$(basename "$wheel")" > bundled/libs/perfsquad-bundle.json
 
 # 4. Package.
 echo "build-vsix: [${SECONDS}s] vsce package" >&2

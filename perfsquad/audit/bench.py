@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gzip
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfsquad.audit.stats import Summary
 from perfsquad.files import write_output
 from perfsquad.profiling.model import Profile, profile_from_json
 
@@ -57,6 +59,18 @@ class BenchRecord:
     machine: str = field(default_factory=lambda: f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs")
     profile: Profile | None = None
     schema: str = SCHEMA
+    summary: Summary | None = None
+    """n, mean, std, min and max when the file kept no individual runs (``runs`` is then empty)."""
+    origin: str = "perfsquad"
+    """The file format it was read from: ``perfsquad``, ``pyperf`` or ``pytest-benchmark``."""
+
+    def sample(self) -> Summary:
+        """The statistics of the measured runs (or the summary the file kept instead)."""
+        if self.runs:
+            return Summary.of(self.runs)
+        if self.summary is not None:
+            return self.summary
+        raise BenchError(f"{self.name}: no measured runs")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,8 +87,15 @@ class BenchRecord:
             "profile": self.profile.to_json() if self.profile is not None else None,
         }
 
-    def dump(self, path: Path) -> None:
-        write_output(path, (json.dumps(self.to_json(), indent=1) + "\n").encode("utf-8"))
+    def dump(self, path: Path, fmt: str = "perfsquad") -> None:
+        """Write the record, in perfsquad's format or pyperf's (``fmt="pyperf"``)."""
+        if fmt == "pyperf":
+            from perfsquad.audit.interop import pyperf_json
+
+            data = pyperf_json(self)
+        else:
+            data = self.to_json()
+        write_output(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
 
 
 def record_from_json(data: Any, source: str = "record") -> BenchRecord:
@@ -136,12 +157,35 @@ def resolve_record(ref: str, store: Path) -> Path:
     raise BenchError(f"no benchmark record named {ref!r}{hint}")
 
 
-def load_record(path: Path) -> BenchRecord:
+def read_json(path: Path) -> Any:
+    """A benchmark file's JSON (gzip-compressed too, as pyperf writes ``.json.gz``)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        return json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
         raise BenchError(f"{path}: cannot read benchmark record: {exc}") from None
-    return record_from_json(data, str(path))
+
+
+def load_records(path: Path) -> list[BenchRecord]:
+    """Every benchmark of a file, whatever its format: a perfsquad record (one), a pyperf file or
+    suite, or pytest-benchmark's ``--benchmark-json`` / saved run (one per benchmark)."""
+    from perfsquad.audit import interop
+
+    data = read_json(path)
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        return [record_from_json(data, str(path))]
+    return interop.records_from_json(data, str(path))
+
+
+def load_record(path: Path) -> BenchRecord:
+    """The one benchmark of a file (an error names them when there are several)."""
+    records = load_records(path)
+    if len(records) != 1:
+        names = ", ".join(r.name for r in records)
+        raise BenchError(f"{path}: {len(records)} benchmarks ({names}); expected one")
+    return records[0]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

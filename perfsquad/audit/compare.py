@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfsquad.audit.bench import BenchRecord
-from perfsquad.audit.stats import WelchResult, mean, stdev, welch
+from perfsquad.audit.stats import WelchResult, welch_summary
 from perfsquad.profiling.model import FunctionStat, Profile
 
 DEFAULT_ALPHA = 0.05
@@ -65,11 +65,11 @@ class Comparison:
 
     @property
     def mean_before(self) -> float:
-        return mean(self.before.runs)
+        return self.before.sample().mean
 
     @property
     def mean_after(self) -> float:
-        return mean(self.after.runs)
+        return self.after.sample().mean
 
     @property
     def ratio(self) -> float:
@@ -83,13 +83,15 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         def side(rec: BenchRecord) -> dict[str, Any]:
+            sample = rec.sample()
             return {
                 "name": rec.name,
+                "format": rec.origin,
                 "command": list(rec.command),
                 "runs": list(rec.runs),
-                "n": len(rec.runs),
-                "mean": mean(rec.runs),
-                "std": stdev(rec.runs),
+                "n": sample.n,
+                "mean": sample.mean,
+                "std": sample.std,
                 "created": rec.created,
             }
 
@@ -151,14 +153,15 @@ def compare(
         warnings.append(f"the records were made with different Pythons ({before.python} vs {after.python})")
     if before.machine and after.machine and before.machine != after.machine:
         warnings.append(f"the records come from different machines ({before.machine} vs {after.machine})")
-    mb, ma = mean(before.runs), mean(after.runs)
+    sb, sa = before.sample(), after.sample()
+    mb, ma = sb.mean, sa.mean
     change = (ma - mb) / mb if mb > 0 else 0.0
     test: WelchResult | None = None
-    if len(before.runs) < 2 or len(after.runs) < 2:
+    if sb.n < 2 or sa.n < 2:
         significant = False
         verdict = "not enough runs for a significance test (need at least 2 in each record)"
     else:
-        test = welch(before.runs, after.runs)
+        test = welch_summary(sb, sa)
         significant = test.p_value < alpha and abs(change) >= min_effect
         if not significant:
             verdict = "no significant change"
@@ -180,13 +183,38 @@ def compare(
     return Comparison(before, after, test, alpha, min_effect, significant, verdict, deltas, tuple(warnings))
 
 
+def _unit(x: float) -> tuple[float, str, int]:
+    """Seconds with 4 decimals, as before; a micro-benchmark's sub-millisecond times in µs or ns."""
+    if x == 0 or abs(x) >= 1e-3:
+        return 1.0, "s", 4
+    if abs(x) >= 1e-6:
+        return 1e6, "µs", 3
+    return 1e9, "ns", 3
+
+
+def pair_up(before: list[BenchRecord], after: list[BenchRecord]) -> tuple[list[tuple[BenchRecord, BenchRecord]], list[str]]:
+    """The pairs to compare between two files: their one benchmark each, else the benchmarks of the
+    same name (a pyperf suite, a pytest-benchmark run); and the names only one side has."""
+    if len(before) == 1 and len(after) == 1:
+        return [(before[0], after[0])], []
+    by_name = {r.name: r for r in after}
+    pairs = [(b, by_name[b.name]) for b in before if b.name in by_name]
+    names = {b.name for b in before}
+    alone = [b.name for b in before if b.name not in by_name] + [a.name for a in after if a.name not in names]
+    return pairs, alone
+
+
 def format_comparison(c: Comparison) -> str:
     """A human-readable report (the CLI's text output)."""
 
     def row(label: str, rec: BenchRecord) -> str:
+        s = rec.sample()
+        scale, unit, digits = _unit(s.mean)
+        origin = "" if rec.origin == "perfsquad" else f" [{rec.origin}]"
         return (
-            f"  {label:<7} {rec.name:<24} n={len(rec.runs):<3} mean {mean(rec.runs):.4f} s ± "
-            f"{stdev(rec.runs):.4f} s  (min {min(rec.runs):.4f}, max {max(rec.runs):.4f})"
+            f"  {label:<7} {rec.name:<24} n={s.n:<3} mean {s.mean * scale:.{digits}f} {unit} ± "
+            f"{s.std * scale:.{digits}f} {unit}  (min {s.min * scale:.{digits}f}, max {s.max * scale:.{digits}f})"
+            f"{origin}"
         )
 
     lines = ["benchmark comparison", row("before", c.before), row("after", c.after)]

@@ -100,17 +100,39 @@ class WelchResult:
     p_value: float
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the statistics need of a sample: its size, mean, sample standard deviation, extremes.
+    Built from the values (:meth:`of`), or read as such from a file that keeps only the summary
+    (pytest-benchmark without ``--benchmark-save-data``): Welch's test needs nothing more."""
+
+    n: int
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        return cls(len(values), mean(values), stdev(values), min(values), max(values))
+
+
 def welch(before: Sequence[float], after: Sequence[float]) -> WelchResult:
     """Welch's two-sample t-test (unequal variances), two-sided; needs two values in each sample.
 
     ``t`` is positive when ``before`` has the larger mean. When both samples have zero variance
     the test degenerates: p is 1.0 for equal means and 0.0 otherwise.
     """
-    n1, n2 = len(before), len(after)
+    return welch_summary(Summary.of(before), Summary.of(after))
+
+
+def welch_summary(before: Summary, after: Summary) -> WelchResult:
+    """:func:`welch` from the samples' summaries (the same figures: the test reads n, mean, std)."""
+    n1, n2 = before.n, after.n
     if n1 < 2 or n2 < 2:
         raise ValueError("Welch's t-test needs at least two values in each sample")
-    m1, m2 = mean(before), mean(after)
-    v1, v2 = stdev(before) ** 2 / n1, stdev(after) ** 2 / n2
+    m1, m2 = before.mean, after.mean
+    v1, v2 = before.std**2 / n1, after.std**2 / n2
     se2 = v1 + v2
     if se2 == 0.0:
         if m1 == m2:

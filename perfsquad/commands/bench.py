@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="add the runs to an existing record of the same name and command (interleave two "
                         "records' runs to cancel out drifting machine load)")  # fmt: skip
     p.add_argument("--dir", type=Path, default=None, help="where records live (default: WORKSPACE/.perfsquad/bench)")
+    p.add_argument("--format", choices=("perfsquad", "pyperf"), default="perfsquad",
+                   help="the record's format: perfsquad's (default) or pyperf JSON, which `python -m pyperf "
+                        "compare_to`/`stats` read (no profile); `perfsquad compare` reads both")  # fmt: skip
+    p.add_argument("--out", "-o", type=Path, default=None, help="write the record to this file instead of DIR/NAME.json")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command to time")
     p.set_defaults(handler=run)
 
@@ -52,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"perfsquad bench: error: bad record name {name!r} (letters, digits, . _ -)", file=sys.stderr)
         return 2
     store = args.dir or bench_dir(workspace_root())
+    if args.format == "pyperf" and args.profile:
+        print("perfsquad bench: error: --profile needs the perfsquad format (pyperf files hold no profile)",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     def progress(message: str) -> None:
         print(f"perfsquad bench: {message}", file=sys.stderr, flush=True)
@@ -65,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except BenchError as exc:
         print(f"perfsquad bench: error: {exc}", file=sys.stderr)
         return 2
-    path = store / f"{name}.json"
+    path = args.out or store / f"{name}.json"
     if args.append and path.exists():
         from dataclasses import replace
 
@@ -81,8 +89,12 @@ def run(args: argparse.Namespace) -> int:
                   "use another name", file=sys.stderr)  # fmt: skip
             return 2
         record = replace(old, runs=old.runs + record.runs, profile=record.profile or old.profile)
-    record.dump(path)
+    try:
+        record.dump(path, args.format)
+    except BenchError as exc:
+        print(f"perfsquad bench: error: {exc}", file=sys.stderr)
+        return 2
     print(f"{name}: {len(record.runs)} runs, mean {mean(record.runs):.4f} s ± {stdev(record.runs):.4f} s "
           f"(min {min(record.runs):.4f} s)")  # fmt: skip
-    print(f"wrote {path}")
+    print(f"wrote {path}" + (" (pyperf format)" if args.format == "pyperf" else ""))
     return 0

@@ -141,6 +141,12 @@ def code_server(tmp_path: Path, e2e_prefix: Path, vsix: Path) -> Iterator[dict[s
     assert install.returncode == 0, install.stdout + install.stderr
     installed = list(extensions.glob("perfsquad.perfsquad-*"))
     assert installed and (installed[0] / "bundled" / "libs" / "perfsquad").is_dir(), install.stdout
+    # The bundled server is perfsquad's wheel installed (its metadata and package data), not a copy of the sources.
+    libs = installed[0] / "bundled" / "libs"
+    bundle = json.loads((libs / "perfsquad-bundle.json").read_text(encoding="utf-8"))
+    assert bundle["wheel"].startswith("perfsquad-") and bundle["wheel"].endswith(".whl")
+    assert (libs / ("-".join(bundle["wheel"].split("-")[:2]) + ".dist-info") / "RECORD").is_file()
+    assert list((libs / "perfsquad" / "data" / "speedups").glob("3.*.json"))
 
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

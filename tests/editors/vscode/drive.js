@@ -160,6 +160,8 @@ async function main() {
     step("problems listed", { problems, screenshot: await shot(page, "02-problems") });
 
     // 2. Hover on the IDM006 finding shows the rule and the measured speedup.
+    // Wait for the server's hover ("Speedup"), not the diagnostic's line VS Code shows first with the
+    // code already in it: the widget's text is read once both are in.
     const hoverText = await hoverSquiggle(page, "users.keys()", "Speedup");
     step("hover shown", { hover: hoverText, screenshot: await shot(page, "03-hover") });
     fs.copyFileSync(path.join(artifacts, "03-hover.png"), path.join(artifacts, "readme-screenshot.png"));
