@@ -14,7 +14,7 @@ from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, r
 from perfsquad.fixes.cst import cst
 from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span, Speedup
-from perfsquad.semantics.bindings import ASSIGN, scope_bindings, scope_body_nodes
+from perfsquad.semantics.bindings import ASSIGN, PARAM, scope_bindings, scope_body_nodes
 from perfsquad.semantics.scale import Scale, iteration_scale, loop_scale, runs_once, strongest
 from perfsquad.semantics.types import (
     NDARRAY,
@@ -51,8 +51,95 @@ def _scope_numeric(ctx: Context, scope: ast.AST) -> dict[str, str]:
     types = cache.get(id(scope))
     if types is None:
         types = infer_numeric_types(scope, ctx.imports, _returns(ctx))
+        if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+            for name in numeric_by_use(ctx, scope):
+                types.setdefault(name, "list[float]")
         cache[id(scope)] = types
     return types
+
+
+_FLOAT_FUNCTIONS = frozenset({"math.sqrt", "math.exp", "math.log", "math.log1p", "math.expm1", "math.fsum"})
+"""``math`` functions that convert their argument to a float: what reaches them is a number (a
+symbolic or object value raises there)."""
+
+
+def numeric_by_use(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Unannotated parameters of ``fn`` that its own code proves are sequences of numbers.
+
+    A parameter is numeric when it is an operand of a dot product or a squared distance of two
+    different vectors (``sum(x * y for x, y in zip(a, b))``, also with ``strict=``) whose value, directly or
+    through a local name bound once, is passed to ``math.sqrt``/``math.exp``/``math.log`` (they
+    take floats only) or divided by (or divides) such a value: the cosine helper's
+    ``dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(...))``. A dot product alone is not
+    evidence (symbolic algebra multiplies and sums objects), nor a lone norm of one sequence (what is
+    compared pairwise is what a matrix product replaces), nor an annotation of another kind or any
+    other binding of the parameter.
+    """
+    params = {
+        a.arg
+        for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)
+        if a.annotation is None or numeric_annotation_unknown(ctx, a.annotation)
+    }
+    if not params:
+        return set()
+    bindings = scope_bindings(fn)
+    rebound = {b.name for b in bindings if b.how != PARAM}
+    params -= rebound
+    if not params:
+        return set()
+    values: dict[str, ast.expr] = {}
+    counts: dict[str, int] = {}
+    for b in bindings:
+        counts[b.name] = counts.get(b.name, 0) + 1
+        if b.how == ASSIGN and isinstance(b.node, ast.Assign) and len(b.node.targets) == 1:
+            values[b.name] = b.node.value
+    single = {name: value for name, value in values.items() if counts[name] == 1}
+
+    def operands_in(expr: ast.expr, depth: int = 0) -> list[ast.expr]:
+        """The operands of the dot products / squared distances ``expr`` computes, through local names."""
+        found: list[ast.expr] = []
+        for node in walk(expr):
+            if isinstance(node, ast.Call):
+                pair = dot_operands(ctx, node) or distance_operands(ctx, node)
+                if pair is not None and ctx.text(pair[0]) != ctx.text(pair[1]):
+                    found.extend(pair)
+            elif isinstance(node, ast.Name) and depth < 3 and node.id in single:
+                found.extend(operands_in(single[node.id], depth + 1))
+        return found
+
+    def floats_in(expr: ast.expr, depth: int = 0) -> bool:
+        """``expr`` holds a float function's result (directly or through a local name bound once)."""
+        for node in walk(expr):
+            if isinstance(node, ast.Call) and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS:
+                return True
+            if isinstance(node, ast.Name) and depth < 3 and node.id in single and floats_in(single[node.id], depth + 1):
+                return True
+        return False
+
+    numeric: set[str] = set()
+    for node in walk(fn):
+        proven: list[ast.expr] = []
+        if isinstance(node, ast.Call) and node.args and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS:
+            proven = operands_in(node.args[0])
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            if floats_in(node.right):
+                proven = operands_in(node.left)
+            if floats_in(node.left):
+                proven += operands_in(node.right)
+        numeric.update(op.id for op in proven if isinstance(op, ast.Name) and op.id in params)
+    return numeric
+
+
+def numeric_annotation_unknown(ctx: Context, annotation: ast.expr) -> bool:
+    """An annotation that says nothing about the elements (``list``, ``Sequence``, ``Iterable``)."""
+    qn = ctx.qualified_name(annotation)
+    return qn in _BARE_SEQUENCES
+
+
+_BARE_SEQUENCES = frozenset({
+    "builtins.list", "builtins.tuple", "typing.List", "typing.Sequence", "collections.abc.Sequence",
+    "typing.Tuple",
+})  # fmt: skip
 
 
 def _returns(ctx: Context) -> dict[str, str]:
@@ -542,6 +629,17 @@ def _indexed(node: ast.expr, index: str) -> ast.expr | None:
     return None
 
 
+def is_zip_pair(ctx: Context, it: ast.expr) -> bool:
+    """``zip(a, b)`` of two sequences, also with ``strict=`` (which only adds a length check)."""
+    return (
+        isinstance(it, ast.Call)
+        and is_builtin(ctx, it.func, "zip")
+        and len(it.args) == 2
+        and not any(isinstance(a, ast.Starred) for a in it.args)
+        and all(kw.arg == "strict" for kw in it.keywords)
+    )
+
+
 def dot_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
     """``(a, b)`` when ``call`` is a pure-Python dot product of ``a`` and ``b``; ``(a, a)`` for a sum of squares.
 
@@ -561,9 +659,7 @@ def dot_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | No
         x, y = target.elts
         if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
             return None
-        if not (isinstance(it, ast.Call) and is_builtin(ctx, it.func, "zip")):
-            return None
-        if len(it.args) != 2 or it.keywords or any(isinstance(a, ast.Starred) for a in it.args):
+        if not is_zip_pair(ctx, it):
             return None
         if not (isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult)):
             return None
@@ -622,7 +718,7 @@ def distance_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr]
     x, y = target.elts
     if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
         return None
-    if not (isinstance(it, ast.Call) and is_builtin(ctx, it.func, "zip") and len(it.args) == 2 and not it.keywords):
+    if not is_zip_pair(ctx, it):
         return None
 
     def is_diff(node: ast.expr) -> bool:
@@ -638,8 +734,9 @@ def distance_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr]
         ok = is_diff(elt.left) and is_diff(elt.right)
     else:
         ok = False
-    if not ok or any(isinstance(a, ast.Starred) for a in it.args):
+    if not ok:
         return None
+    assert isinstance(it, ast.Call)
     return it.args[0], it.args[1]
 
 

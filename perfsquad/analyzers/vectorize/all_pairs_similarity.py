@@ -75,7 +75,10 @@ def _side(ctx: Context, loop: ast.For | ast.comprehension) -> _Side | None:
 
 
 def _element_of(ctx: Context, side: _Side, node: ast.expr) -> ast.expr | None:
-    """The collection ``node`` is an element of (``X`` for ``X[i]`` or the loop's element name)."""
+    """The collection ``node`` is an element of (``X`` for ``X[i]`` or the loop's element name), also
+    through attribute reads of the element (``X[i].embedding``, ``m.vector``: the collection ``X``)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
     if side.element is not None and isinstance(node, ast.Name) and node.id == side.element:
         return side.collection
     if (
@@ -112,11 +115,13 @@ def _similarity_functions(ctx: Context) -> dict[str, str]:
     return found
 
 
-def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    """How ``fn`` compares its first two parameters (``dot``, ``cosine``, ``distance``...), if it does."""
-    if len(fn.args.args) < 2:
+def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef, skip: int = 0) -> str | None:
+    """How ``fn`` compares its first two parameters (``dot``, ``cosine``, ``distance``...), if it does
+    (``skip``: leading parameters that are not the vectors, ``self`` of a method)."""
+    positional = [*fn.args.posonlyargs, *fn.args.args][skip:]
+    if len(positional) < 2:
         return None
-    params = {a.arg for a in fn.args.args[:2]}
+    params = {a.arg for a in positional[:2]}
     kind: str | None = None
     roots = 0
     for node in walk(fn):
@@ -139,6 +144,40 @@ def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) ->
     return kind
 
 
+_METHOD_KINDS: MemoKey[dict[int, dict[str, str]]] = MemoKey("vectorize.method_similarity")
+"""Per class (by id): its methods that compare two vector parameters. Dropped on an edit (the
+class and the loops calling ``self.method`` are one top-level unit, analyzed again together)."""
+
+_STATIC = frozenset({"staticmethod"})
+
+
+def method_similarity(ctx: Context, call: ast.Call) -> tuple[str, str] | None:
+    """``(kind, "self.method")`` when ``call`` is ``self.m(u, v)`` or ``cls.m(u, v)`` and ``m``, a method of
+    the enclosing class, compares its two vector parameters."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return None
+    fn = ctx.function_of(call)
+    cls = ctx.parent(fn) if fn is not None else None
+    if fn is None or not isinstance(cls, ast.ClassDef):
+        return None
+    first = [*fn.args.posonlyargs, *fn.args.args][:1]
+    if not first or first[0].arg != func.value.id:
+        return None
+    kinds = ctx.memo(_METHOD_KINDS, dict).get(id(cls))
+    if kinds is None:
+        kinds = {}
+        for item in cls.body:
+            if isinstance(item, FUNCTIONS):
+                static = any(isinstance(d, ast.Name) and d.id in _STATIC for d in item.decorator_list)
+                kind = similarity_kind(ctx, item, skip=0 if static else 1)
+                if kind is not None:
+                    kinds[item.name] = kind
+        ctx.memo(_METHOD_KINDS, dict)[id(cls)] = kinds
+    kind = kinds.get(func.attr)
+    return (kind, ctx.text(func)) if kind is not None else None
+
+
 class ReadsModuleVectors:
     """Mixin for the vectorization rules: they read the numeric return types and the similarity
     kind of every top-level function (a call's result, a pairwise loop)."""
@@ -151,11 +190,40 @@ class ReadsModuleVectors:
         return unit.name, type(unit).__name__, returns, similarity_kind(ctx, unit)
 
 
-def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple[str, ast.expr, ast.expr] | None:
-    """``(kind, X, Y)`` when ``call`` compares an element of the outer loop's ``X`` with one of the inner's ``Y``."""
+@dataclass(frozen=True)
+class Pair:
+    """What a pair loop compares: the ``kind`` of comparison, the collections ``x`` and ``y`` whose
+    elements it takes, the operand read from ``x``'s element (``X[i].embedding``), and the function
+    it calls to compare them (``via``, with the line of its ``def``), when it calls one."""
+
+    kind: str
+    x: ast.expr
+    y: ast.expr
+    operand: ast.expr
+    via: str | None = None
+    line: int | None = None
+
+
+def _def_line(ctx: Context, call: ast.Call) -> int | None:
+    """The line of the ``def`` a call of a function or method of this module runs."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    fn = ctx.function_of(call)
+    body = ctx.tree.body
+    if isinstance(func, ast.Attribute) and fn is not None and isinstance(cls := ctx.parent(fn), ast.ClassDef):
+        body = cls.body
+    for item in body:
+        if isinstance(item, FUNCTIONS) and item.name == name:
+            return item.lineno
+    return None
+
+
+def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> Pair | None:
+    """What ``call`` compares when it takes an element of the outer loop's ``X`` and one of the inner's ``Y``."""
     operands = dot_operands(ctx, call)
     distance = distance_operands(ctx, call)
     kind: str | None = None
+    via: str | None = None
     if operands is not None and operands[0] is not operands[1]:
         kind = "dot"
         pair = operands
@@ -170,6 +238,9 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple
             kind = _SIMILARITIES[qn]
         elif isinstance(call.func, ast.Name) and ctx.imports.resolve_name(call.func.id) is None:
             kind = similarity_functions(ctx).get(call.func.id)
+            via = call.func.id
+        elif (method := method_similarity(ctx, call)) is not None:
+            kind, via = method
     if kind is None:
         return None
     for first, second in (pair, pair[::-1]):
@@ -181,7 +252,7 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple
                 and not (numeric_type(ctx, x) in MATRICES and numeric_type(ctx, y) in MATRICES)
             ):
                 return None  # an inline generator: only on known numeric matrices
-            return kind, x, y
+            return Pair(kind, x, y, first, via, _def_line(ctx, call) if via else None)
     return None
 
 
@@ -332,12 +403,50 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
                 if isinstance(sub, ast.Call):
                     found = pair_kind(ctx, sub, outer, inner)
                     if found is not None:
-                        self._report(ctx, span, node, *found)
+                        self._report(ctx, span, node, found)
                         return
 
-    def _report(self, ctx: Context, span: Span, loop: ast.AST, kind: str, x: ast.expr, y: ast.expr) -> None:
-        suggestion = _SUGGESTIONS[kind].format(x=ctx.text(x))
-        if ctx.text(y) != ctx.text(x):
-            suggestion += f"  (with {ctx.text(y)} as the second matrix: A @ B.T)"
+    def _report(self, ctx: Context, span: Span, loop: ast.AST, pair: Pair) -> None:
+        rows = _rows(ctx, pair.x, pair.operand)
+        suggestion = _SUGGESTIONS[pair.kind].format(x=rows)
+        if ctx.text(pair.y) != ctx.text(pair.x):
+            suggestion += f"  (with {ctx.text(pair.y)} as the second matrix: A @ B.T)"
         fix = Fix(f"{self.fix_title}: {suggestion}", FixSafety.DISPLAY_ONLY, ())
-        report(ctx, self, span, fix=lambda: fix, notes=(f"Vectorized: {suggestion}",), loop=loop)
+        notes = [f"Vectorized: {suggestion}"]
+        message = None
+        if pair.via is not None:
+            what = _KIND_WORDS.get(pair.kind, pair.kind)
+            at = f" (line {pair.line})" if pair.line else ""
+            message = (
+                f"All-pairs similarity computed pair by pair in Python (pair loop → {pair.via}{at}: {what} of "
+                f"{ctx.text(pair.operand)} and its partner); compute one matrix product"
+            )
+            notes.append(_RECIPE)
+        report(ctx, self, span, fix=lambda: fix, notes=tuple(notes), loop=loop, message=message)
+
+
+_KIND_WORDS = {
+    "dot": "a dot product",
+    "cosine": "a cosine similarity",
+    "cosine-distance": "a cosine distance",
+    "distance": "a Euclidean distance",
+    "squared-distance": "a squared Euclidean distance",
+}
+_RECIPE = (
+    "Recipe: build the matrix once (one row per item), normalise the rows once, compute every pair with"
+    " one A @ A.T (BLAS), threshold that matrix (np.nonzero(S >= threshold) on the upper triangle) and keep"
+    " the grouping (union-find, merging) over the pairs it returns; the similarity function is then called"
+    " no more"
+)
+
+
+def _rows(ctx: Context, collection: ast.expr, operand: ast.expr) -> str:
+    """The rows of the matrix: ``X`` itself, or ``[m.embedding for m in X]`` when the loop reads an attribute."""
+    attrs: list[str] = []
+    while isinstance(operand, ast.Attribute):
+        attrs.append(operand.attr)
+        operand = operand.value
+    if not attrs:
+        return ctx.text(collection)
+    path = ".".join(reversed(attrs))
+    return f"[row.{path} for row in {ctx.text(collection)}]"
