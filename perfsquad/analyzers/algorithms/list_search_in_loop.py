@@ -10,7 +10,9 @@ from perfsquad.analyzers.algorithms._shared import (
     loop_target_names,
     maybe_sequence,
 )
-from perfsquad.context import Context
+from perfsquad.context import COMPREHENSIONS, Context
+from perfsquad.semantics.bindings import ASSIGN, scope_bindings
+from perfsquad.semantics.types import UNKNOWN
 from perfsquad.rule import Invalid, Rule
 
 
@@ -111,12 +113,19 @@ class ListSearchInLoop(Rule):
         loops = hot_loops(ctx, node)
         if not loops:
             return
+        inner = loops[0]
+        if isinstance(inner, COMPREHENSIONS) and func.attr != "remove":
+            kind = ctx.type_of(receiver)
+            if kind in ("list", "tuple", "str", UNKNOWN) and _scans_own_collection(ctx, inner, receiver.id):
+                if in_type_error_guard(ctx, node):
+                    return
+                self._report(ctx, node, receiver, loops, kind if kind != UNKNOWN else "sequence")
+                return
         if not maybe_sequence(ctx, receiver.id):
             return
         kind = ctx.type_of(receiver)
         if kind not in ("list", "tuple"):
             return
-        inner = loops[0]
         if receiver.id in loop_target_names(inner):
             return
         body = getattr(inner, "body", None)
@@ -124,7 +133,50 @@ class ListSearchInLoop(Rule):
             return
         if in_type_error_guard(ctx, node):
             return  # the elements may be unhashable: the dict or Counter proposed would raise
-        call = f"{receiver.id}.{func.attr}(…)"
+        self._report(ctx, node, receiver, loops, kind)
+
+    def _report(self, ctx: Context, node: ast.Call, receiver: ast.Name, loops: list[ast.AST], kind: str) -> None:
+        assert isinstance(node.func, ast.Attribute)
+        call = f"{receiver.id}.{node.func.attr}(…)"
         scale = searched(ctx, receiver, loops, verb="scans")
         message = self.template.format(call=call, kind=kind, name=receiver.id)
         ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)
+
+
+_SAME_SIZE = frozenset({"set", "sorted", "list", "tuple", "reversed", "frozenset", "enumerate"})
+"""Builtins whose result has (at most) the size of their argument: iterating ``set(xs)`` is iterating ``xs``."""
+
+
+def _collection_names(ctx: Context, node: ast.expr) -> str | None:
+    """``xs`` for ``xs``, ``set(xs)``, ``sorted(xs, key=...)``, ``enumerate(xs)``..."""
+    while isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Name):
+        name = node.func.id
+        if name not in _SAME_SIZE or ctx.imports.resolve_name(name) != f"builtins.{name}":
+            return None
+        node = node.args[0]
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _scans_own_collection(ctx: Context, comp: ast.AST, receiver: str) -> bool:
+    """Whether a comprehension scans, per element, a collection as large as the one it iterates: the
+    same one (``{t: tags.count(t) for t in tags}``), or one bound from the other in the function
+    (``order = sorted(keys)`` then ``[order.index(k) for k in keys]``)."""
+    generators = getattr(comp, "generators", [])
+    iterated = {name for g in generators if (name := _collection_names(ctx, g.iter)) is not None}
+    if receiver in iterated:
+        return True
+    fn = ctx.function_of(comp)
+    if fn is None or not iterated:
+        return False
+    sources: dict[str, set[str]] = {}
+    for b in scope_bindings(fn):
+        if b.how == ASSIGN and isinstance(b.node, ast.Assign) and len(b.node.targets) == 1:
+            derived = _collection_names(ctx, b.node.value)
+            if derived is None and isinstance(b.node.value, COMPREHENSIONS):
+                derived = _collection_names(ctx, b.node.value.generators[0].iter)
+            sources.setdefault(b.name, set()).add(derived or "")
+        else:
+            sources.setdefault(b.name, set()).add("")
+    def origin(name: str) -> set[str]:
+        return sources.get(name, set())
+    return any(origin(receiver) == {other} or origin(other) == {receiver} for other in iterated)

@@ -155,6 +155,12 @@ class ReadWholeFileToIterate(Rule):
 
     def check(self, node: ast.For | ast.comprehension, ctx: Context) -> None:
         it = node.iter
+        if isinstance(it, ast.Name) or (
+            isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and isinstance(it.func.value, ast.Name)
+        ):
+            self._check_read_then_split(node, ctx)
+            if isinstance(it, ast.Name):
+                return
         if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)):
             return
         method = it.func.attr
@@ -200,6 +206,41 @@ class ReadWholeFileToIterate(Rule):
             return replace_node(ctx, it, ctx.text(receiver), title, FixSafety.UNSAFE if reasons else FixSafety.SAFE)
 
         report(self, ctx, it, confidence=confidence, evidence=evidence, fix=fix)
+
+    def _check_read_then_split(self, node: ast.For | ast.comprehension, ctx: Context) -> None:
+        """``data = f.read()`` then ``for line in data.splitlines()`` in a later statement (also
+        ``lines = f.readlines()`` / ``f.read().splitlines()`` then ``for line in lines``), when the
+        name is read nowhere else: the text is kept whole only to be split into lines."""
+        it = node.iter
+        if isinstance(it, ast.Name):
+            name, wants = it, ("readlines", "read.splitlines", "read.split")
+        else:
+            assert isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
+            if not _splits_lines(it):
+                return
+            assert isinstance(it.func.value, ast.Name)
+            name, wants = it.func.value, ("read",)
+        value = _single_value(ctx, name)
+        if value is None:
+            return
+        read = _read_call(value)
+        if read is None or read[1] not in wants:
+            return
+        binding = self._file_binding(read[0], value, ctx)
+        if binding is None:
+            return
+        confidence, evidence = _file_scale(ctx, node, binding)
+        report(
+            self,
+            ctx,
+            it,
+            confidence=confidence,
+            evidence=evidence,
+            message=(
+                f"`{name.id}` holds the whole file (read at line {value.lineno}) only to iterate its lines;"
+                " iterate the file object"
+            ),
+        )
 
     @staticmethod
     def _file_binding(receiver: ast.expr, node: ast.AST, ctx: Context) -> ast.AST | None:
@@ -294,3 +335,61 @@ def _harmless_call(call: ast.Call, loop: ast.For | ast.comprehension, ctx: Conte
         kind = ctx.type_of(base)
         return base.id not in params and kind in ("list", "set", "dict") and ctx.scope_of(base) is func
     return False
+
+
+def _splits_lines(call: ast.Call) -> bool:
+    """``x.splitlines()`` or ``x.split("\\n")``."""
+    assert isinstance(call.func, ast.Attribute)
+    if call.func.attr == "splitlines":
+        return not call.args and not call.keywords
+    return (
+        call.func.attr == "split"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and call.args[0].value == "\n"
+    )
+
+
+def _read_call(value: ast.expr) -> tuple[ast.expr, str] | None:
+    """``(f, "read")`` for ``f.read()``, ``"readlines"`` for ``f.readlines()``, ``"read.splitlines"``
+    for ``f.read().splitlines()`` (``"read.split"`` for ``.split("\\n")``)."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+        return None
+    if value.args or value.keywords:
+        if not _splits_lines(value):
+            return None
+    attr = value.func.attr
+    if attr in ("read", "readlines") and not value.args and not value.keywords:
+        return value.func.value, attr
+    if attr in ("splitlines", "split") and _splits_lines(value):
+        inner = _read_call(value.func.value)
+        if inner is not None and inner[1] == "read":
+            return inner[0], f"read.{attr}"
+    return None
+
+
+def _single_value(ctx: Context, name: ast.Name) -> ast.expr | None:
+    """The value of ``name``'s only binding in its function (a plain ``name = value`` before the
+    loop), when ``name`` is read exactly once there: by the loop (the text is used for nothing else)."""
+    fn = ctx.function_of(name)
+    if fn is None:
+        return None
+    assigned: list[ast.Assign] = []
+    loads = 0
+    for n in walk(fn):
+        if isinstance(n, ast.Name) and n.id == name.id:
+            if isinstance(n.ctx, ast.Load):
+                loads += 1
+                continue
+            parent = ctx.parent(n)
+            if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is n):
+                return None
+            assigned.append(parent)
+        elif isinstance(n, ast.arg) and n.arg == name.id:
+            return None
+        elif isinstance(n, ast.Global | ast.Nonlocal) and name.id in n.names:
+            return None
+    if len(assigned) != 1 or loads != 1 or assigned[0].lineno >= name.lineno:
+        return None
+    return assigned[0].value
