@@ -29,6 +29,7 @@ REGISTRY: tuple[str, ...] = (
     "idioms.dict_lookup_in_key_loop:DictLookupInKeyLoop",
     "idioms.map_filter_lambda:MapFilterLambda",
     "idioms.list_copy_for_iteration:ListCopyForIteration",
+    "idioms.running_max_loop:RunningMaxLoop",
     # algorithms
     "algorithms.list_pop_front_in_loop:ListPopFrontInLoop",
     "algorithms.membership_in_list_in_loop:MembershipInListInLoop",
