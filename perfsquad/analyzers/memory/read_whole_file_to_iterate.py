@@ -212,6 +212,7 @@ class ReadWholeFileToIterate(Rule):
         ``lines = f.readlines()`` / ``f.read().splitlines()`` then ``for line in lines``), when the
         name is read nowhere else: the text is kept whole only to be split into lines."""
         it = node.iter
+        wants: tuple[str, ...]
         if isinstance(it, ast.Name):
             name, wants = it, ("readlines", "read.splitlines", "read.split")
         else:

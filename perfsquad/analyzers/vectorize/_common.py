@@ -25,12 +25,25 @@ from perfsquad.semantics.types import (
     infer_numeric_types,
     numeric_value_type,
 )
+from perfsquad.semantics.vectors import (
+    SIMILARITY_CALLS,
+    distance_operands,
+    dot_operands,
+    indexed,
+    is_builtin,
+    is_zip_pair,
+    names_in,
+    similarity_kind,
+)
 from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.rule import Rule
 
-__all__ = ["NDARRAY", "NUMERIC_MATRICES", "NUMERIC_VECTORS", "UNKNOWN"]
+__all__ = [
+    "NDARRAY", "NUMERIC_MATRICES", "NUMERIC_VECTORS", "SIMILARITY_CALLS", "UNKNOWN", "distance_operands",
+    "dot_operands", "is_builtin", "is_zip_pair", "names_in", "similarity_kind",
+]  # fmt: skip
 
 VECTORS = NUMERIC_VECTORS | {NDARRAY}
 """Numeric types a 1-D NumPy rewrite accepts."""
@@ -192,10 +205,6 @@ def element_kind(kind: str) -> str:
     return UNKNOWN
 
 
-def is_builtin(ctx: Context, func: ast.expr, name: str) -> bool:
-    return isinstance(func, ast.Name) and func.id == name and ctx.imports.resolve_name(name) == f"builtins.{name}"
-
-
 def is_pure(node: ast.expr) -> bool:
     """Evaluating it twice is the same as once: names, constants, attributes and subscripts of them."""
     if isinstance(node, ast.Name | ast.Constant):
@@ -205,10 +214,6 @@ def is_pure(node: ast.expr) -> bool:
     if isinstance(node, ast.Subscript):
         return is_pure(node.value) and isinstance(node.slice, ast.expr) and is_pure(node.slice)
     return False
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 # -- building rewrites with libcst -----------------------------------------------------------------
@@ -605,141 +610,6 @@ def report(
 # -- the dot-product shape: sum(x * y for x, y in zip(a, b)) and its spellings -----------------------
 
 
-def _is_square(elt: ast.expr, name: str) -> bool:
-    """``x * x`` or ``x ** 2`` for the name ``x``."""
-    if not isinstance(elt, ast.BinOp):
-        return False
-    if isinstance(elt.op, ast.Mult):
-        return all(isinstance(side, ast.Name) and side.id == name for side in (elt.left, elt.right))
-    if isinstance(elt.op, ast.Pow):
-        return (
-            isinstance(elt.left, ast.Name)
-            and elt.left.id == name
-            and isinstance(elt.right, ast.Constant)
-            and type(elt.right.value) is int
-            and elt.right.value == 2
-        )
-    return False
-
-
-def _indexed(node: ast.expr, index: str) -> ast.expr | None:
-    """``a`` for ``a[i]`` (``i`` the given name)."""
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id == index:
-        return node.value
-    return None
-
-
-def is_zip_pair(ctx: Context, it: ast.expr) -> bool:
-    """``zip(a, b)`` of two sequences, also with ``strict=`` (which only adds a length check)."""
-    return (
-        isinstance(it, ast.Call)
-        and is_builtin(ctx, it.func, "zip")
-        and len(it.args) == 2
-        and not any(isinstance(a, ast.Starred) for a in it.args)
-        and all(kw.arg == "strict" for kw in it.keywords)
-    )
-
-
-def dot_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
-    """``(a, b)`` when ``call`` is a pure-Python dot product of ``a`` and ``b``; ``(a, a)`` for a sum of squares.
-
-    Spellings: ``sum(x * y for x, y in zip(a, b))``, ``sum(x * x for x in a)``, ``sum(x ** 2 for x in a)``,
-    ``sum(a[i] * b[i] for i in range(len(a)))`` (also with a list comprehension). No filter, no other arguments.
-    """
-    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
-        return None
-    gen = call.args[0]
-    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
-        return None
-    comp = gen.generators[0]
-    if comp.ifs or comp.is_async:
-        return None
-    elt, target, it = gen.elt, comp.target, comp.iter
-    if isinstance(target, ast.Tuple) and len(target.elts) == 2:
-        x, y = target.elts
-        if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
-            return None
-        if not is_zip_pair(ctx, it):
-            return None
-        if not (isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult)):
-            return None
-        sides = {getattr(elt.left, "id", None), getattr(elt.right, "id", None)}
-        if sides != {x.id, y.id} or not all(isinstance(s, ast.Name) for s in (elt.left, elt.right)):
-            return None
-        return it.args[0], it.args[1]
-    if not isinstance(target, ast.Name):
-        return None
-    if _is_square(elt, target.id):
-        if target.id in names_in(it):
-            return None
-        return it, it
-    # sum(a[i] * b[i] for i in range(len(a)))
-    if not (
-        isinstance(it, ast.Call)
-        and is_builtin(ctx, it.func, "range")
-        and len(it.args) == 1
-        and isinstance(it.args[0], ast.Call)
-        and is_builtin(ctx, it.args[0].func, "len")
-        and len(it.args[0].args) == 1
-    ):
-        return None
-    measured = it.args[0].args[0]
-    if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult):
-        a, b = _indexed(elt.left, target.id), _indexed(elt.right, target.id)
-    elif (
-        isinstance(elt, ast.BinOp)
-        and isinstance(elt.op, ast.Pow)
-        and isinstance(elt.right, ast.Constant)
-        and type(elt.right.value) is int
-        and elt.right.value == 2
-    ):
-        a = b = _indexed(elt.left, target.id)
-    else:
-        return None
-    if a is None or b is None or target.id in names_in(a) | names_in(b):
-        return None
-    if ctx.text(measured) not in (ctx.text(a), ctx.text(b)):
-        return None
-    return a, b
-
-
-def distance_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
-    """``(a, b)`` for a squared Euclidean distance: ``sum((x - y) ** 2 for x, y in zip(a, b))``
-    (also ``(x - y) * (x - y)``)."""
-    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
-        return None
-    gen = call.args[0]
-    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
-        return None
-    comp = gen.generators[0]
-    target, it, elt = comp.target, comp.iter, gen.elt
-    if comp.ifs or comp.is_async or not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
-        return None
-    x, y = target.elts
-    if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
-        return None
-    if not is_zip_pair(ctx, it):
-        return None
-
-    def is_diff(node: ast.expr) -> bool:
-        return (
-            isinstance(node, ast.BinOp)
-            and isinstance(node.op, ast.Sub)
-            and {getattr(node.left, "id", None), getattr(node.right, "id", None)} == {x.id, y.id}
-        )
-
-    if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Pow):
-        ok = is_diff(elt.left) and isinstance(elt.right, ast.Constant) and elt.right.value == 2
-    elif isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult):
-        ok = is_diff(elt.left) and is_diff(elt.right)
-    else:
-        ok = False
-    if not ok:
-        return None
-    assert isinstance(it, ast.Call)
-    return it.args[0], it.args[1]
-
-
 def operand_kinds(ctx: Context, *operands: ast.expr) -> list[str] | None:
     """The element kinds (``float``, ``int``, ``numpy``) of 1-D numeric operands; None if any is not one."""
     kinds = [element_kind(numeric_type(ctx, op)) for op in operands]
@@ -787,7 +657,7 @@ class ElementwiseExpr:
     def check(self, node: ast.expr) -> bool:
         ctx = self.ctx
         if isinstance(node, ast.Subscript):
-            base = _indexed(node, self.index)
+            base = indexed(node, self.index)
             if base is None or not isinstance(base, ast.Name):
                 return False
             kind = element_kind(numeric_type(ctx, base))

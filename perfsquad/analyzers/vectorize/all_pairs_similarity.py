@@ -5,12 +5,14 @@ from dataclasses import dataclass
 
 from perfsquad.analyzers.vectorize._common import (
     MATRICES,
+    SIMILARITY_CALLS,
     distance_operands,
     dot_operands,
     is_builtin,
     names_in,
     numeric_type,
     report,
+    similarity_kind,
 )
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.memo import MemoKey, keep
@@ -18,16 +20,7 @@ from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.syntax import walk
 
-# Library functions that compare two vectors: a pair loop around them is a matrix product / cdist.
-_SIMILARITIES = {
-    "numpy.dot": "dot",
-    "numpy.inner": "dot",
-    "numpy.vdot": "dot",
-    "math.dist": "distance",
-    "scipy.spatial.distance.cosine": "cosine-distance",
-    "scipy.spatial.distance.euclidean": "distance",
-    "scipy.spatial.distance.sqeuclidean": "distance",
-}
+_SIMILARITIES = SIMILARITY_CALLS
 
 _SUGGESTIONS = {
     "dot": "M = np.asarray({x}, dtype=float); S = M @ M.T  # S[i, j] == dot({x}[i], {x}[j])",
@@ -113,35 +106,6 @@ def _similarity_functions(ctx: Context) -> dict[str, str]:
             if kind is not None:
                 found[fn.name] = kind
     return found
-
-
-def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef, skip: int = 0) -> str | None:
-    """How ``fn`` compares its first two parameters (``dot``, ``cosine``, ``distance``...), if it does
-    (``skip``: leading parameters that are not the vectors, ``self`` of a method)."""
-    positional = [*fn.args.posonlyargs, *fn.args.args][skip:]
-    if len(positional) < 2:
-        return None
-    params = {a.arg for a in positional[:2]}
-    kind: str | None = None
-    roots = 0
-    for node in walk(fn):
-        if isinstance(node, ast.Call):
-            operands = dot_operands(ctx, node)
-            qn = ctx.qualified_name(node.func)
-            distance = distance_operands(ctx, node)
-            if operands is not None and {ctx.text(o) for o in operands} == params:
-                kind = kind or "dot"
-            elif distance is not None and {ctx.text(o) for o in distance} == params:
-                kind = kind or "distance"
-            elif qn in _SIMILARITIES and {ctx.text(a) for a in node.args} == params:
-                kind = kind or _SIMILARITIES[qn]
-            if qn in ("math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"):
-                roots += 1
-    if kind == "dot" and roots:
-        kind = "cosine"
-    elif kind == "distance" and not roots:
-        kind = "squared-distance"
-    return kind
 
 
 _METHOD_KINDS: MemoKey[dict[int, dict[str, str]]] = MemoKey("vectorize.method_similarity")
