@@ -18,6 +18,7 @@ from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.effects import call_target
 from perfsquad.syntax import walk
 
 _SIMILARITIES = SIMILARITY_CALLS
@@ -166,6 +167,8 @@ class Pair:
     operand: ast.expr
     via: str | None = None
     line: int | None = None
+    where: str | None = None
+    """``path:line`` of the compared function's ``def`` in another module."""
 
 
 def _def_line(ctx: Context, call: ast.Call) -> int | None:
@@ -188,6 +191,7 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> Pair 
     distance = distance_operands(ctx, call)
     kind: str | None = None
     via: str | None = None
+    where: str | None = None
     if operands is not None and operands[0] is not operands[1]:
         kind = "dot"
         pair = operands
@@ -205,6 +209,8 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> Pair 
             via = call.func.id
         elif (method := method_similarity(ctx, call)) is not None:
             kind, via = method
+        elif (other := _project_similarity(ctx, call)) is not None:
+            kind, via, where = other
     if kind is None:
         return None
     for first, second in (pair, pair[::-1]):
@@ -216,8 +222,21 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> Pair 
                 and not (numeric_type(ctx, x) in MATRICES and numeric_type(ctx, y) in MATRICES)
             ):
                 return None  # an inline generator: only on known numeric matrices
-            return Pair(kind, x, y, first, via, _def_line(ctx, call) if via else None)
+            line = _def_line(ctx, call) if via and where is None else None
+            return Pair(kind, x, y, first, via, line, where)
     return None
+
+
+def _project_similarity(ctx: Context, call: ast.Call) -> tuple[str, str, str] | None:
+    """``(kind, label, "path:line")`` when ``call`` runs a function of another module of the workspace
+    (found through the effect summaries of the workspace index) that compares two vectors."""
+    target = call_target(ctx.io, call)
+    if target is None or (isinstance(call.func, ast.Name) and target == f"{ctx.io.module}.{call.func.id}"):
+        return None
+    found = ctx.effects.similarity(target)
+    if found is None:
+        return None
+    return found.similarity, f"{ctx.text(call.func)} → {found.key}", f"{found.path}:{found.line}"
 
 
 class AllPairsSimilarity(ReadsModuleVectors, Rule):
@@ -288,6 +307,7 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
     fix_title = "Compute every pair at once with a matrix product"
     fix_safety = FixSafety.DISPLAY_ONLY
     node_types = (ast.For, ast.ListComp, ast.GeneratorExp)
+    reads_project = True  # a pair loop may call a similarity function of another module (the workspace index)
     effort_minutes = 30
     bench = Bench(
         setup=(
@@ -354,7 +374,8 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
             outer = _side(ctx, first) if not first.ifs else None
             span = ctx.span(node)
             if len(node.generators) == 2:
-                pairs = [(_side(ctx, node.generators[1]), node.elt, node.elt)]
+                # the element, and the second generator's filters (`if cosine(a, b) > t`)
+                pairs = [(_side(ctx, node.generators[1]), part, part) for part in (node.elt, *node.generators[1].ifs)]
             elif isinstance(node.elt, COMPREHENSIONS) and len(node.elt.generators) == 1:
                 inner_comp = node.elt
                 pairs = [(_side(ctx, inner_comp.generators[0]), inner_comp, inner_comp)]
@@ -380,7 +401,7 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
         message = None
         if pair.via is not None:
             what = _KIND_WORDS.get(pair.kind, pair.kind)
-            at = f" (line {pair.line})" if pair.line else ""
+            at = f" (line {pair.line})" if pair.line else f" ({pair.where})" if pair.where else ""
             message = (
                 f"All-pairs similarity computed pair by pair in Python (pair loop → {pair.via}{at}: {what} of "
                 f"{ctx.text(pair.operand)} and its partner); compute one matrix product"
