@@ -11,9 +11,9 @@ from perfsquad.analyzers.algorithms._shared import (
     maybe_sequence,
 )
 from perfsquad.context import COMPREHENSIONS, Context
+from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.bindings import ASSIGN, scope_bindings
 from perfsquad.semantics.types import UNKNOWN
-from perfsquad.rule import Invalid, Rule
 
 
 class ListSearchInLoop(Rule):

@@ -357,9 +357,8 @@ def _read_call(value: ast.expr) -> tuple[ast.expr, str] | None:
     for ``f.read().splitlines()`` (``"read.split"`` for ``.split("\\n")``)."""
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
         return None
-    if value.args or value.keywords:
-        if not _splits_lines(value):
-            return None
+    if (value.args or value.keywords) and not _splits_lines(value):
+        return None
     attr = value.func.attr
     if attr in ("read", "readlines") and not value.args and not value.keywords:
         return value.func.value, attr
