@@ -21,6 +21,12 @@ class ListSearchInLoop(Rule):
     ## What it does
     Flags `xs.index(x)`, `xs.count(x)` and `xs.remove(x)` on a list or tuple inside a loop, when
     the list lives across the loop (it is not the loop's own element or rebuilt each iteration).
+    In a comprehension, `count`/`index` are flagged even when the receiver's type is unknown if the
+    comprehension iterates the same collection (`{t: tags.count(t) for t in tags}`, also over
+    `set(tags)` or `sorted(tags)`) or one bound from it in the function (`order = sorted(keys)` then
+    `[order.index(k) for k in keys]`): the scan and the loop have the same size, so the cost is
+    quadratic whatever the sequence (a `str` too); a receiver known to be something else (a dict,
+    a set) is not.
 
     ## Why is this bad?
     Each call scans the list from the start: O(n) per call, O(n·m) for the loop. Counting every
@@ -83,6 +89,8 @@ class ListSearchInLoop(Rule):
         "def f(lines):\n    for line in lines:\n        print(line.count(','))\n",
         # Not in a loop.
         "def f(xs: list, x):\n    return xs.index(x)\n",
+        # In a comprehension over another collection of unrelated size.
+        "def f(word, alphabet):\n    return [alphabet.index(c) for c in word]\n",
         # Unknown type (could be a str, a custom class...).
         "def f(xs, ys):\n    for y in ys:\n        xs.count(y)\n",
         # Rebuilt on every iteration.
@@ -99,6 +107,7 @@ class ListSearchInLoop(Rule):
     )
     invalid = (
         Invalid("def f(words: list):\n    return {w: words.count(w) for w in words}\n"),
+        Invalid("def f(tags):\n    return {t: tags.count(t) for t in set(tags)}\n"),
         Invalid("def f(xs, ys):\n    order = list(xs)\n    for y in ys:\n        print(order.index(y))\n"),
         Invalid("def f(xs, ys):\n    pool = list(xs)\n    for y in ys:\n        pool.remove(y)\n    return pool\n"),
     )

@@ -47,7 +47,11 @@ class ReadWholeFileToIterate(Rule):
     ## What it does
     Flags loops and comprehensions over `f.readlines()`, `f.read().splitlines()` or
     `f.read().split("\\n")` where `f` is a file object (bound by `with open(...) as f`,
-    `f = open(...)`, or an `open(...)` call itself).
+    `f = open(...)`, or an `open(...)` call itself). Also the same in two statements: `data =
+    f.read()` then `for line in data.splitlines()` (or `.split("\\n")`), and `lines =
+    f.readlines()` (or `f.read().splitlines()`) then `for line in lines`, when the name is bound once
+    and read only by that loop (the text kept for anything else, `len(data)`, is not flagged); these
+    are reported without a fix (the loop may sit outside the `with` that reads the file).
 
     Confidence: high when the path comes from the program's data (a parameter, a computed path);
     medium for a literal path (a fixed file of unknown size); low (not shown by default) when the
@@ -119,6 +123,8 @@ class ReadWholeFileToIterate(Rule):
         "with open(p) as f:\n    for line in f.readlines(100):\n        print(line)\n",
         "from mylib import open\nwith open(p) as f:\n    for line in f.readlines():\n        print(line)\n",
         "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
+        # The whole text is used for something else too.
+        "def f(p):\n    with open(p) as fh:\n        data = fh.read()\n    return len(data), [x for x in data.splitlines()]\n",
     )
     invalid = (
         # /dev/null: the safe examples are also run on generated inputs (tests/rules/test_fix_equivalence.py).
@@ -150,6 +156,10 @@ class ReadWholeFileToIterate(Rule):
         ),
         Invalid(
             "def words(path):\n    fh = open(path)\n    return [w for w in fh.read().splitlines()]\n",
+        ),
+        Invalid(
+            "def words(path):\n    with open(path) as fh:\n        data = fh.read()\n"
+            "    return [w for w in data.splitlines()]\n",
         ),
     )
 

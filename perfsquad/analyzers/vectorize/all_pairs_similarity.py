@@ -245,8 +245,15 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
     Flags two nested loops that compare every vector with every other one, one pair at a time:
     a dot product, a cosine similarity or a distance between `X[i]` and `X[j]` (or `u` and `v`).
     The comparison is recognized as an inline `sum(x * y for x, y in zip(u, v))` on numeric
-    matrices, a library call (`numpy.dot`, `math.dist`, `scipy.spatial.distance.*`), or a function of
-    this module that computes one (a dot product of its two parameters, with a norm for cosine).
+    matrices, a library call (`numpy.dot`, `math.dist`, `scipy.spatial.distance.*`), or a call of a
+    function that computes one (a dot product of its two parameters, with a `math.sqrt` norm for
+    cosine, or a distance): a function of this module, a method of the same class called as
+    `self._compute_similarity(...)`, or a function of another module of the workspace (found through
+    the effect summaries of the workspace index, which record each function's comparison). The
+    loops' elements may be read through attributes (`m[i].embedding`, `a.vector`). The message
+    names the chain (`pair loop → self._compute_similarity (line 12): a cosine similarity of ...`)
+    and a note gives the recipe: build the matrix once, normalise its rows once, one `A @ A.T`,
+    threshold it, and keep the grouping (a union-find) over the pairs it returns.
 
     Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
     `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
@@ -327,6 +334,9 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
         # One loop only.
         "def cos(a, b):\n    return sum(x * y for x, y in zip(a, b))\n"
         "def f(xs, q):\n    return [cos(q, v) for v in xs]\n",
+        # A method comparing strings, not vectors.
+        "class C:\n    def same(self, a, b):\n        return a.lower() == b.lower()\n"
+        "    def f(self, xs):\n        for a in xs:\n            for b in xs:\n                self.same(a.name, b.name)\n",
         # The inner loop does not pair with the outer element.
         "import numpy as np\ndef f(xs, ys):\n    for i in range(len(xs)):\n        for j in range(len(ys)):\n"
         "            np.dot(ys[j], ys[j])\n",
@@ -351,6 +361,16 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
             "def far(points, limit):\n    out = []\n    for i in range(len(points)):\n"
             "        for j in range(i + 1, len(points)):\n            if dist(points[i], points[j]) > limit:\n"
             "                out.append((i, j))\n    return out\n"
+        ),
+        # A method of the class, elements read through an attribute, `zip(..., strict=False)`.
+        Invalid(
+            "import math\nclass Merger:\n    def _sim(self, e1, e2):\n"
+            "        dot = sum(a * b for a, b in zip(e1, e2, strict=False))\n"
+            "        return dot / (math.sqrt(sum(a * a for a in e1)) * math.sqrt(sum(b * b for b in e2)))\n"
+            "    def pairs(self, m, t):\n        out = []\n        for i in range(len(m)):\n"
+            "            for j in range(i + 1, len(m)):\n"
+            "                if self._sim(m[i].embedding, m[j].embedding) > t:\n"
+            "                    out.append((i, j))\n        return out\n",
         ),
         Invalid(
             "def sq(X: list[list[float]]):\n    return [[sum((x - y) * (x - y) for x, y in zip(u, v)) for v in X] for u in X]\n"
