@@ -308,11 +308,12 @@ def _summarize_function(
     sites: list[Site] = []
     calls: list[CallSite] = []
     io.scope_hint = fn if grouped is not None else None
+    found = body_calls(fn) if grouped is None else grouped.get(fn, [])
     try:
-        _summarize_calls(ctx, io, body_calls(fn) if grouped is None else grouped.get(fn, []), sites, calls)
+        _summarize_calls(ctx, io, found, sites, calls)
     finally:
         io.scope_hint = None
-    similarity = similarity_kind(ctx, fn, skip=_leading_receiver(ctx, fn)) or ""
+    similarity = similarity_kind(ctx, fn, skip=_leading_receiver(ctx, fn), calls=found) or ""
     return FunctionSummary(
         key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls), similarity
     )

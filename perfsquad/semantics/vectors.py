@@ -171,16 +171,35 @@ SIMILARITY_CALLS = {
 _ROOTS = frozenset({"math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"})
 
 
-def similarity_kind(ctx: ModuleView, fn: ast.FunctionDef | ast.AsyncFunctionDef, skip: int = 0) -> str | None:
+_COMPARING = frozenset({"sum", *(qn.rpartition(".")[2] for qn in SIMILARITY_CALLS)})
+"""The last names of the calls a comparison is made of (a screen before the exact shapes)."""
+
+
+def _may_compare(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in _COMPARING
+    return isinstance(func, ast.Attribute) and func.attr in _COMPARING
+
+
+def similarity_kind(
+    ctx: ModuleView,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    skip: int = 0,
+    calls: list[ast.Call] | None = None,
+) -> str | None:
     """How ``fn`` compares its first two parameters (``dot``, ``cosine``, ``distance``...), if it does
-    (``skip``: leading parameters that are not the vectors, ``self`` of a method)."""
+    (``skip``: leading parameters that are not the vectors, ``self`` of a method; ``calls``: the
+    calls its body makes, when the caller has them, else they are found by walking it)."""
     positional = [*fn.args.posonlyargs, *fn.args.args][skip:]
     if len(positional) < 2:
         return None
     params = {a.arg for a in positional[:2]}
     kind: str | None = None
     roots = 0
-    for node in walk(fn):
+    found = [node for node in (walk(fn) if calls is None else calls) if isinstance(node, ast.Call)]
+    if not any(_may_compare(node.func) for node in found):
+        return None
+    for node in found:
         if isinstance(node, ast.Call):
             operands = dot_operands(ctx, node)
             qn = ctx.imports.qualified_name(node.func)

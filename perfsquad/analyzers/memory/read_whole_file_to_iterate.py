@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from perfsquad.analyzers.memory._common import HIGH, LOW, MEDIUM, report
 from perfsquad.context import FUNCTIONS, Context
+from perfsquad.memo import MemoKey
 from perfsquad.fixes import replace_node
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
@@ -231,6 +233,8 @@ class ReadWholeFileToIterate(Rule):
                 return
             assert isinstance(it.func.value, ast.Name)
             name, wants = it.func.value, ("read",)
+        if name.id not in ctx.memo(_READ_INTO, lambda: _names_read_into(ctx.source.text)):
+            return  # (a screen: the module never binds this name to a `.read()`/`.readlines()` result)
         value = _single_value(ctx, name)
         if value is None:
             return
@@ -346,6 +350,15 @@ def _harmless_call(call: ast.Call, loop: ast.For | ast.comprehension, ctx: Conte
         kind = ctx.type_of(base)
         return base.id not in params and kind in ("list", "set", "dict") and ctx.scope_of(base) is func
     return False
+
+
+_READ_INTO: MemoKey[frozenset[str]] = MemoKey("mem.read_into")
+"""Names the module's text assigns from a ``.read(``/``.readlines(`` call (a superset: textual)."""
+_READ_ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*=\s*[\w.]+\.read(?:lines)?\(")
+
+
+def _names_read_into(text: str) -> frozenset[str]:
+    return frozenset(m.group(1) for m in _READ_ASSIGN.finditer(text))
 
 
 def _splits_lines(call: ast.Call) -> bool:
