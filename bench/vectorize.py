@@ -217,7 +217,7 @@ def demo(threshold: float = 0.5) -> dict[str, Any]:
 
 # -- interprocedural all-pairs (issue #17): a pair loop calling a similarity method -----------------
 
-PAIR_VECTORS, PAIR_DIM, PAIR_THRESHOLD = 400, 384, 0.8
+PAIR_VECTORS, PAIR_DIM, PAIR_THRESHOLD = 400, 384, 0.7
 
 
 class _Item:

@@ -5,8 +5,8 @@ import re
 
 from perfsquad.analyzers.memory._common import HIGH, LOW, MEDIUM, report
 from perfsquad.context import FUNCTIONS, Context
-from perfsquad.memo import MemoKey
 from perfsquad.fixes import replace_node
+from perfsquad.memo import MemoKey
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.scale import runs_once
