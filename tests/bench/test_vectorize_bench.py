@@ -12,7 +12,7 @@ from support import BENCH, ROOT
 
 sys.path.insert(0, str(BENCH))
 
-import vectorize  # noqa: E402
+import vectorize
 
 
 def test_the_matrix_recipe_gives_the_pair_loops_groups() -> None:
