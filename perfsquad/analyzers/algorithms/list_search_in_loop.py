@@ -21,7 +21,8 @@ class ListSearchInLoop(Rule):
     ## What it does
     Flags `xs.index(x)`, `xs.count(x)` and `xs.remove(x)` on a list or tuple inside a loop, when
     the list lives across the loop (it is not the loop's own element or rebuilt each iteration).
-    In a comprehension, `count`/`index` are flagged even when the receiver's type is unknown if the
+    In a comprehension (not one that builds an error message: in a `raise` or in a block ending
+    with one), `count`/`index` are flagged even when the receiver's type is unknown if the
     comprehension iterates the same collection (`{t: tags.count(t) for t in tags}`, also over
     `set(tags)` or `sorted(tags)`) or one bound from it in the function (`order = sorted(keys)` then
     `[order.index(k) for k in keys]`): the scan and the loop have the same size, so the cost is
@@ -89,6 +90,9 @@ class ListSearchInLoop(Rule):
         "def f(lines):\n    for line in lines:\n        print(line.count(','))\n",
         # Not in a loop.
         "def f(xs: list, x):\n    return xs.index(x)\n",
+        # The duplicates listed in an error message: once, on the way out.
+        "def f(names):\n    if len(names) != len(set(names)):\n"
+        "        raise ValueError(f'dupes: {[n for n in names if names.count(n) > 1]}')\n",
         # In a comprehension over another collection of unrelated size.
         "def f(word, alphabet):\n    return [alphabet.index(c) for c in word]\n",
         # Unknown type (could be a str, a custom class...).
@@ -126,7 +130,7 @@ class ListSearchInLoop(Rule):
         if isinstance(inner, COMPREHENSIONS) and func.attr != "remove":
             kind = ctx.type_of(receiver)
             if kind in ("list", "tuple", "str", UNKNOWN) and _scans_own_collection(ctx, inner, receiver.id):
-                if in_type_error_guard(ctx, node):
+                if in_type_error_guard(ctx, node) or _before_raise(ctx, inner):
                     return
                 self._report(ctx, node, receiver, loops, kind if kind != UNKNOWN else "sequence")
                 return
@@ -164,6 +168,24 @@ def _collection_names(ctx: Context, node: ast.expr) -> str | None:
             return None
         node = node.args[0]
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _before_raise(ctx: Context, node: ast.AST) -> bool:
+    """The comprehension builds an error message: it is in a ``raise`` statement, or in a block
+    that ends with one (``dupes = [n for n in names if names.count(n) > 1]; raise ValueError(...)``):
+    it runs once, on the way out."""
+    child: ast.AST = node
+    for anc in ctx.ancestors(node):
+        if isinstance(child, ast.stmt):
+            if isinstance(child, ast.Raise):
+                return True
+            block = next(
+                (b for f in ("body", "orelse", "finalbody") if isinstance(b := getattr(anc, f, None), list) and child in b),
+                None,
+            )
+            return block is not None and isinstance(block[-1], ast.Raise)
+        child = anc
+    return False
 
 
 def _scans_own_collection(ctx: Context, comp: ast.AST, receiver: str) -> bool:

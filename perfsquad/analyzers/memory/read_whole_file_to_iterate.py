@@ -125,6 +125,9 @@ class ReadWholeFileToIterate(Rule):
         "with open(p) as f:\n    for line in f.readlines(100):\n        print(line)\n",
         "from mylib import open\nwith open(p) as f:\n    for line in f.readlines():\n        print(line)\n",
         "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
+        # The file object is read again by other code (a snapshot compared with it).
+        "def f(p, other):\n    with open(p) as fh:\n        lines = fh.readlines()\n        other(fh)\n"
+        "        for line in lines:\n            print(line)\n",
         # The whole text is used for something else too.
         "def f(p):\n    with open(p) as fh:\n        data = fh.read()\n    return len(data), [x for x in data.splitlines()]\n",
     )
@@ -242,7 +245,7 @@ class ReadWholeFileToIterate(Rule):
         if read is None or read[1] not in wants:
             return
         binding = self._file_binding(read[0], value, ctx)
-        if binding is None:
+        if binding is None or _file_read_elsewhere(ctx, read[0], value):
             return
         confidence, evidence = _file_scale(ctx, node, binding)
         report(
@@ -390,6 +393,21 @@ def _read_call(value: ast.expr) -> tuple[ast.expr, str] | None:
         if inner is not None and inner[1] == "read":
             return inner[0], f"read.{attr}"
     return None
+
+
+def _file_read_elsewhere(ctx: Context, receiver: ast.expr, read: ast.expr) -> bool:
+    """The file object is used again after the read (passed on, read by other code): the lines
+    kept are a snapshot the loop compares with what others read, not a copy it could skip."""
+    if not isinstance(receiver, ast.Name):
+        return False
+    fn = ctx.function_of(read)
+    if fn is None:
+        return True
+    inside = {id(n) for n in walk(read)}
+    return any(
+        isinstance(n, ast.Name) and n.id == receiver.id and isinstance(n.ctx, ast.Load) and id(n) not in inside
+        for n in walk(fn)
+    )
 
 
 def _single_value(ctx: Context, name: ast.Name) -> ast.expr | None:
