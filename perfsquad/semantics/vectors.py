@@ -56,18 +56,26 @@ def is_zip_pair(ctx: ModuleView, it: ast.expr) -> bool:
     )
 
 
+def _summed_generator(ctx: ModuleView, call: ast.Call) -> tuple[ast.GeneratorExp | ast.ListComp, ast.comprehension] | None:
+    """``(gen, its one generator)`` for ``sum(<gen>)`` with nothing else passed."""
+    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
+        return None
+    gen = call.args[0]
+    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
+        return None
+    return gen, gen.generators[0]
+
+
 def dot_operands(ctx: ModuleView, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
     """``(a, b)`` when ``call`` is a pure-Python dot product of ``a`` and ``b``; ``(a, a)`` for a sum of squares.
 
     Spellings: ``sum(x * y for x, y in zip(a, b))``, ``sum(x * x for x in a)``, ``sum(x ** 2 for x in a)``,
     ``sum(a[i] * b[i] for i in range(len(a)))`` (also with a list comprehension). No filter, no other arguments.
     """
-    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
+    found = _summed_generator(ctx, call)
+    if found is None:
         return None
-    gen = call.args[0]
-    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
-        return None
-    comp = gen.generators[0]
+    gen, comp = found
     if comp.ifs or comp.is_async:
         return None
     elt, target, it = gen.elt, comp.target, comp.iter
@@ -123,12 +131,10 @@ def dot_operands(ctx: ModuleView, call: ast.Call) -> tuple[ast.expr, ast.expr] |
 def distance_operands(ctx: ModuleView, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
     """``(a, b)`` for a squared Euclidean distance: ``sum((x - y) ** 2 for x, y in zip(a, b))``
     (also ``(x - y) * (x - y)``)."""
-    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
+    found = _summed_generator(ctx, call)
+    if found is None:
         return None
-    gen = call.args[0]
-    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
-        return None
-    comp = gen.generators[0]
+    gen, comp = found
     target, it, elt = comp.target, comp.iter, gen.elt
     if comp.ifs or comp.is_async or not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
         return None

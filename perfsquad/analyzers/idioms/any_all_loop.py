@@ -287,9 +287,7 @@ class AnyAllLoop(Rule):
         def fix() -> Fix | None:
             if node.orelse or ctx.imports.resolve_name(func) != f"builtins.{func}":
                 return None
-            if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in walk(part)):
-                return None
-            if calls_frame_sensitive(ctx, cond) or self._captured(ctx, node, cond, names):
+            if self._generator_changes_meaning(ctx, node, cond, names):
                 return None
             reasons = self._observers(ctx, node, names)
             code = f"return {call}({operand_text(ctx, tested)} for {ctx.text(node.target)}"
@@ -327,9 +325,7 @@ class AnyAllLoop(Rule):
         def fix() -> Fix | None:
             if ctx.imports.resolve_name("any") != "builtins.any":
                 return None
-            if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in walk(part)):
-                return None
-            if calls_frame_sensitive(ctx, cond) or self._captured(ctx, node, cond, names):
+            if self._generator_changes_meaning(ctx, node, cond, names):
                 return None
             reasons = self._observers(ctx, node, names)
             reasons += [
@@ -351,6 +347,14 @@ class AnyAllLoop(Rule):
             fix=fix,
             severity=Severity.INFO,
         )
+
+    @classmethod
+    def _generator_changes_meaning(cls, ctx: Context, node: ast.For, cond: ast.expr, names: set[str]) -> bool:
+        """A generator expression would not mean what the loop does: `await`/`yield`/`:=` in it,
+        frame-sensitive calls, or a loop variable captured by a nested function."""
+        if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in walk(part)):
+            return True
+        return calls_frame_sensitive(ctx, cond) or cls._captured(ctx, node, cond, names)
 
     @staticmethod
     def _captured(ctx: Context, loop: ast.For, cond: ast.expr, names: set[str]) -> bool:

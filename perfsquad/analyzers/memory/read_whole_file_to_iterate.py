@@ -201,17 +201,12 @@ class ReadWholeFileToIterate(Rule):
         binding = self._file_binding(receiver, node, ctx)
         if binding is None:
             return
-        confidence, evidence = _file_scale(ctx, node, binding)
         if not fixable:
-            report(
-                self,
-                ctx,
-                it,
-                confidence=confidence,
-                evidence=evidence,
-                message="The whole file is read and split only to iterate its lines; iterate the file object",
+            self._report_unfixable(
+                ctx, node, binding, "The whole file is read and split only to iterate its lines; iterate the file object"
             )
             return
+        confidence, evidence = _file_scale(ctx, node, binding)
 
         def fix() -> Fix | None:
             reasons = self._unsafe_reasons(receiver, node, binding, ctx)
@@ -247,18 +242,17 @@ class ReadWholeFileToIterate(Rule):
         binding = self._file_binding(read[0], value, ctx)
         if binding is None or _file_read_elsewhere(ctx, read[0], value):
             return
-        confidence, evidence = _file_scale(ctx, node, binding)
-        report(
-            self,
+        self._report_unfixable(
             ctx,
-            it,
-            confidence=confidence,
-            evidence=evidence,
-            message=(
-                f"`{name.id}` holds the whole file (read at line {value.lineno}) only to iterate its lines;"
-                " iterate the file object"
-            ),
+            node,
+            binding,
+            f"`{name.id}` holds the whole file (read at line {value.lineno}) only to iterate its lines;"
+            " iterate the file object",
         )
+
+    def _report_unfixable(self, ctx: Context, node: ast.For | ast.comprehension, binding: ast.AST, message: str) -> None:
+        confidence, evidence = _file_scale(ctx, node, binding)
+        report(self, ctx, node.iter, confidence=confidence, evidence=evidence, message=message)
 
     @staticmethod
     def _file_binding(receiver: ast.expr, node: ast.AST, ctx: Context) -> ast.AST | None:
