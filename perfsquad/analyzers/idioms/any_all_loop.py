@@ -230,9 +230,9 @@ class AnyAllLoop(Rule):
             safety=FixSafety.UNSAFE,
         ),
         Invalid(
-            "def f(tags, wanted):\n    found = False\n    for tag in tags:\n        if tag.name == wanted:\n"
+            "def f(users, k):\n    found = False\n    for user in users:\n        if user.name == k:\n"
             "            found = True\n            break\n    return found\n",
-            fixed="def f(tags, wanted):\n    found = any(tag.name == wanted for tag in tags)\n    return found\n",
+            fixed="def f(users, k):\n    found = any(user.name == k for user in users)\n    return found\n",
             safety=FixSafety.SAFE,
         ),
         Invalid(
