@@ -351,11 +351,20 @@ def _harmless_call(call: ast.Call, loop: ast.For | ast.comprehension, ctx: Conte
 
 _READ_INTO: MemoKey[frozenset[str]] = MemoKey("mem.read_into")
 """Names the module's text assigns from a ``.read(``/``.readlines(`` call (a superset: textual)."""
-_READ_ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*=\s*[\w.]+\.read(?:lines)?\(")
+_READ_CALL = re.compile(r"\.read(?:lines)?\(")
+_ASSIGNED = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*[\w.]+$")
 
 
 def _names_read_into(text: str) -> frozenset[str]:
-    return frozenset(m.group(1) for m in _READ_ASSIGN.finditer(text))
+    """Each ``.read(``/``.readlines(`` call, and the name assigned on its line before it (found from
+    the calls: scanning for the assignments would try every identifier of the module)."""
+    names: set[str] = set()
+    for m in _READ_CALL.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        assigned = _ASSIGNED.match(text, start, m.start())
+        if assigned is not None:
+            names.add(assigned.group(1))
+    return frozenset(names)
 
 
 def _splits_lines(call: ast.Call) -> bool:

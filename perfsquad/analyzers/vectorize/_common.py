@@ -95,6 +95,15 @@ def numeric_by_use(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> 
     }
     if not params:
         return set()
+    # (a screen: without a float function or a division there is no evidence to look for)
+    sites = [
+        node
+        for node in walk(fn)
+        if (isinstance(node, ast.Call) and node.args and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS)
+        or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div))
+    ]
+    if not sites:
+        return set()
     bindings = scope_bindings(fn)
     rebound = {b.name for b in bindings if b.how != PARAM}
     params -= rebound
@@ -130,7 +139,7 @@ def numeric_by_use(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> 
         return False
 
     numeric: set[str] = set()
-    for node in walk(fn):
+    for node in sites:
         proven: list[ast.expr] = []
         if isinstance(node, ast.Call) and node.args and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS:
             proven = operands_in(node.args[0])
