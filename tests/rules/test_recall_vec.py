@@ -21,7 +21,7 @@ import pytest
 from support import ROOT
 
 RECALL = ROOT / "tests" / "fixtures" / "recall"
-SELECT = "VEC,ALG003,IDM008,IDM015,MEM004"
+SELECT = "VEC,ALG003,IDM008,IDM020,MEM004"
 _EXPECT = re.compile(r"#\s*expect:\s*([A-Za-z0-9, ]+)$")
 
 
@@ -62,7 +62,7 @@ def findings() -> dict[tuple[str, int], list[dict[str, object]]]:
 def test_the_corpus_has_shapes_and_traps() -> None:
     marks = [m for p in _files() for m in _expectations(p).values()]
     codes = {c for m in marks for c in m}
-    assert {"VEC001", "VEC002", "VEC006", "ALG003", "IDM008", "IDM015", "MEM004"} <= codes
+    assert {"VEC001", "VEC002", "VEC006", "ALG003", "IDM008", "IDM020", "MEM004"} <= codes
     assert sum(1 for m in marks if not m) >= 15  # traps
 
 

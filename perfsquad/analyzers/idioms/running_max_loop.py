@@ -105,7 +105,7 @@ class RunningMaxLoop(Rule):
       [`min()`](https://docs.python.org/3/library/functions.html#min)
     """
 
-    code = "IDM015"
+    code = "IDM020"
     name = "running-max-loop"
     message = "Maximum kept by hand in a loop; use `{call}()`"
     fix_title = "Replace the loop with max()/min()"
