@@ -13,7 +13,14 @@ of 384 floats) against the matrix-product version below; both must give the same
 BLAS runs single-threaded (set OPENBLAS_NUM_THREADS to override): conservative, and stable on a
 shared machine.
 
+The interprocedural all-pairs case of issue #17: 400 vectors of 384 floats held in Python lists
+(objects with an ``embedding`` attribute), a pair loop calling a ``self._compute_similarity``
+method (a cosine through ``zip(..., strict=False)`` and ``math.sqrt`` norms) with a union-find,
+against VEC006's recipe (rows normalised once, one ``U @ U.T``, threshold, the same union-find);
+both must give the same groups. ``--interprocedural-only`` runs just that and prints its table.
+
 Usage: python bench/vectorize.py [--rule CODE ...] [--sizes 10,1000,100000] [--skip-demo] [--skip-break-even]
+       python bench/vectorize.py --interprocedural-only
 """
 
 from __future__ import annotations
@@ -208,6 +215,129 @@ def demo(threshold: float = 0.5) -> dict[str, Any]:
     }
 
 
+# -- interprocedural all-pairs (issue #17): a pair loop calling a similarity method -----------------
+
+PAIR_VECTORS, PAIR_DIM, PAIR_THRESHOLD = 400, 384, 0.7
+
+
+class _Item:
+    __slots__ = ("embedding",)
+
+    def __init__(self, embedding: list[float]) -> None:
+        self.embedding = embedding
+
+
+class PairLoopConsolidator:
+    """The shape VEC006 now reports through a call: a nested pair loop calling a method whose body is
+    a cosine (a dot product through ``zip(..., strict=False)``, ``math.sqrt`` norms), grouping with
+    a union-find."""
+
+    def _compute_similarity(self, e1: list[float], e2: list[float]) -> float:
+        import math
+
+        dot = sum(a * b for a, b in zip(e1, e2, strict=False))
+        n1 = math.sqrt(sum(a * a for a in e1))
+        n2 = math.sqrt(sum(b * b for b in e2))
+        return dot / (n1 * n2) if n1 and n2 else 0.0
+
+    def groups(self, items: list[_Item], threshold: float) -> list[list[int]]:
+        parent = list(range(len(items)))
+        for i in range(len(items)):
+            for j in range(i + 1, len(items)):
+                if self._compute_similarity(items[i].embedding, items[j].embedding) >= threshold:
+                    _union(parent, i, j)
+        return _groups(parent)
+
+
+def matrix_groups(items: list[_Item], threshold: float) -> list[list[int]]:
+    """The recipe in VEC006's note: the rows normalised once, one ``U @ U.T``, the threshold on the
+    upper triangle, and the same union-find over the pairs it returns."""
+    m = np.asarray([it.embedding for it in items], dtype=float)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    unit = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+    linked = np.triu((unit @ unit.T) >= threshold, k=1)
+    parent = list(range(len(items)))
+    for i, j in zip(*np.nonzero(linked), strict=True):
+        _union(parent, int(i), int(j))
+    return _groups(parent)
+
+
+def _find(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def _union(parent: list[int], i: int, j: int) -> None:
+    ri, rj = _find(parent, i), _find(parent, j)
+    if ri != rj:
+        parent[max(ri, rj)] = min(ri, rj)
+
+
+def _groups(parent: list[int]) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i in range(len(parent)):
+        groups.setdefault(_find(parent, i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def _clustered(n: int, dim: int, seed: int = 0) -> list[list[float]]:
+    """``n`` vectors of ``dim`` floats around a few centres (so the threshold links some), as lists."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((8, dim))
+    rows = centres[rng.integers(0, 8, n)] + 0.6 * rng.standard_normal((n, dim))
+    return [[float(v) for v in row] for row in rows]
+
+
+def interprocedural(n: int = PAIR_VECTORS, dim: int = PAIR_DIM, threshold: float = PAIR_THRESHOLD) -> dict[str, Any]:
+    items = [_Item(v) for v in _clustered(n, dim)]
+    start = time.perf_counter()
+    expected = PairLoopConsolidator().groups(items, threshold)
+    python_s = time.perf_counter() - start
+    got = matrix_groups(items, threshold)
+    if got != expected:
+        raise AssertionError("the matrix-product grouping differs from the pair loop's")
+    numpy_s = _timed(lambda: matrix_groups(items, threshold), 0.5)
+    convert_s = _timed(lambda: np.asarray([it.embedding for it in items], dtype=float), 0.3)
+    return {
+        "vectors": n,
+        "dim": dim,
+        "pairs": n * (n - 1) // 2,
+        "threshold": threshold,
+        "groups": len(expected),
+        "python_seconds": python_s,
+        "numpy_seconds": numpy_s,
+        "conversion_seconds": convert_s,
+        "ratio": python_s / numpy_s,
+    }
+
+
+def print_interprocedural(figures: dict[str, Any]) -> None:
+    print(
+        f"\ninterprocedural all-pairs (VEC006 through a method call): {figures['vectors']} vectors x "
+        f"{figures['dim']} floats in Python lists, {figures['pairs']:,} pairs, threshold "
+        f"{figures['threshold']}, {figures['groups']} groups (identical)"
+    )
+    print("| version | time | speedup |")
+    print("| --- | --- | --- |")
+    print(f"| pair loop calling `self._compute_similarity` (pure Python) | {figures['python_seconds']:.3f} s | 1x |")
+    print(
+        f"| rows normalised once, one `U @ U.T`, threshold, same union-find | {figures['numpy_seconds'] * 1000:.1f} ms "
+        f"| {figures['ratio']:.0f}x |"
+    )
+    print(f"| (of which: lists -> array conversion) | {figures['conversion_seconds'] * 1000:.1f} ms | |")
+
+
+def _merge_results(key: str, value: Any) -> None:
+    data: dict[str, Any] = {}
+    if RESULTS.exists():
+        data = json.loads(RESULTS.read_text(encoding="utf-8"))
+    data[key] = value
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rule", action="append", default=[], help="only these codes (repeatable)")
@@ -215,7 +345,21 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-break-even", action="store_true")
+    parser.add_argument(
+        "--interprocedural-only",
+        action="store_true",
+        help="only the #17 measurement: a pair loop calling a similarity method vs one matrix product",
+    )
     args = parser.parse_args()
+    if args.interprocedural_only:
+        figures = interprocedural()
+        figures["python"] = platform.python_version()
+        figures["numpy"] = np.__version__
+        figures["date"] = datetime.date.today().isoformat()
+        print_interprocedural(figures)
+        _merge_results("interprocedural", figures)
+        print(f"wrote {RESULTS}")
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     wanted = {c.upper() for c in args.rule}
     chosen = [r for r in RULES if not wanted or r.code in wanted]
@@ -262,14 +406,17 @@ def main() -> int:
             f"ratio {figures['ratio']:.0f}x (target >= {DEMO_TARGET:.0f}x: {status})"
         )
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        data = {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "date": datetime.date.today().isoformat(),
-            "demo": figures,
-            "rules": {code: entry["sizes"] for code, entry in results.items()},
-        }
-        RESULTS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        pairs = interprocedural()
+        print_interprocedural(pairs)
+        for key, value in (
+            ("python", platform.python_version()),
+            ("numpy", np.__version__),
+            ("date", datetime.date.today().isoformat()),
+            ("demo", figures),
+            ("interprocedural", pairs),
+            ("rules", {code: entry["sizes"] for code, entry in results.items()}),
+        ):
+            _merge_results(key, value)
         print(f"wrote {RESULTS}")
     return 0
 

@@ -34,6 +34,7 @@ REGISTRY: tuple[str, ...] = (
     "idioms.first_element_copy:FirstElementCopy",
     "idioms.repeated_append:RepeatedAppend",
     "idioms.set_update_loop:SetUpdateLoop",
+    "idioms.running_max_loop:RunningMaxLoop",
     # algorithms
     "algorithms.list_pop_front_in_loop:ListPopFrontInLoop",
     "algorithms.membership_in_list_in_loop:MembershipInListInLoop",

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOModule, IOTypes, call_label, dotted
 from perfsquad.semantics.names import ImportMap
+from perfsquad.semantics.vectors import similarity_kind
 from perfsquad.syntax import children, walk
 
 ROUNDTRIP = "roundtrip"
@@ -59,6 +60,10 @@ class FunctionSummary:
     path: str
     sites: tuple[Site, ...]
     calls: tuple[CallSite, ...]
+    similarity: str = ""
+    """How the function compares its two vector parameters (``dot``, ``cosine``, ``distance``... of
+    ``semantics.vectors.similarity_kind``), or "": a pair loop calling it in another module is an
+    all-pairs similarity (VEC006)."""
 
 
 @dataclass
@@ -78,7 +83,7 @@ class ModuleSummary:
             self.module,
             self.path,
             [
-                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line, c.in_loop) for c in f.calls])
+                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line, c.in_loop) for c in f.calls], f.similarity)
                 for f in self.functions.values()
             ],
             {k: list(v) for k, v in self.classes.items()},
@@ -90,7 +95,9 @@ class ModuleSummary:
     def from_data(cls, data: Any) -> ModuleSummary:
         module, path, functions, classes, aliases, models = data
         summary = cls(module, path)
-        for key, is_async, line, sites, calls in functions:
+        for key, is_async, line, sites, calls, *rest in functions:
+            # (a summary cached before functions recorded their vector comparison has no `similarity`)
+            similarity = rest[0] if rest else ""
             summary.functions[key] = FunctionSummary(
                 key,
                 bool(is_async),
@@ -98,6 +105,7 @@ class ModuleSummary:
                 path,
                 tuple(Site(*s) for s in sites),
                 tuple(CallSite(*c) for c in calls),
+                str(similarity),
             )
         summary.classes = {k: tuple(v) for k, v in classes.items()}
         summary.aliases = dict(aliases)
@@ -300,11 +308,23 @@ def _summarize_function(
     sites: list[Site] = []
     calls: list[CallSite] = []
     io.scope_hint = fn if grouped is not None else None
+    found = body_calls(fn) if grouped is None else grouped.get(fn, [])
     try:
-        _summarize_calls(ctx, io, body_calls(fn) if grouped is None else grouped.get(fn, []), sites, calls)
+        _summarize_calls(ctx, io, found, sites, calls)
     finally:
         io.scope_hint = None
-    return FunctionSummary(key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls))
+    similarity = similarity_kind(ctx, fn, skip=_leading_receiver(ctx, fn), calls=found) or ""
+    return FunctionSummary(
+        key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls), similarity
+    )
+
+
+def _leading_receiver(ctx: IOModule, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """1 for a method's ``self``/``cls`` (not a ``staticmethod``), 0 for a function."""
+    if not isinstance(ctx.parent(fn), ast.ClassDef):
+        return 0
+    static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+    return 0 if static else 1
 
 
 def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], sites: list[Site], calls: list[CallSite]) -> None:
@@ -487,6 +507,14 @@ class EffectView:
             key = alias
         return None
 
+    def similarity(self, target: str) -> FunctionSummary | None:
+        """The function ``target`` runs when it compares two vectors (its ``similarity`` is set)."""
+        found = self.lookup(target)
+        if found is None or not found.similarity:
+            return None
+        self.used = True
+        return found
+
     def _alias(self, owner: str, name: str) -> str | None:
         """``pkg.Store`` re-exported by ``pkg/__init__.py`` -> ``pkg.store.Store``."""
         module, _, head = owner.rpartition(".")
@@ -540,6 +568,9 @@ class EffectView:
             if target in seen or target.startswith(self.local.module + "."):
                 continue
             seen.add(target)
+            callee = self.lookup(call.target)
+            if callee is not None and callee.similarity:
+                parts.append(f"{target}|similarity|{callee.similarity}")
             for mode in (ROUNDTRIP, BLOCKING):
                 found = self.chain(call.target, mode)
                 if found is not None:

@@ -174,7 +174,29 @@ _SEQUENCE_ANNOTATIONS = frozenset(
         "typing.MutableSequence", "collections.abc.MutableSequence",
     }
 )  # fmt: skip
-_SCALAR_ANNOTATIONS = {"builtins.float": "float", "builtins.int": "int"}
+_SCALAR_ANNOTATIONS = {
+    "builtins.float": "float", "builtins.int": "int",
+    "numpy.float64": "float", "numpy.float32": "float", "numpy.float16": "float", "numpy.double": "float",
+    "numpy.floating": "float", "numpy.int64": "int", "numpy.int32": "int", "numpy.integer": "int",
+}  # fmt: skip
+
+
+def _without_none(node: ast.expr, imports: ImportMap) -> ast.expr | None:
+    """``X`` for ``Optional[X]``, ``X | None``, ``None | X`` and ``Union[X, None]``; None otherwise."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        for kept, other in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(other, ast.Constant) and other.value is None:
+                return kept
+        return None
+    if isinstance(node, ast.Subscript):
+        qn = imports.qualified_name(node.value)
+        if qn == "typing.Optional":
+            return node.slice
+        if qn == "typing.Union" and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 2:
+            for kept, other in ((node.slice.elts[0], node.slice.elts[1]), (node.slice.elts[1], node.slice.elts[0])):
+                if isinstance(other, ast.Constant) and other.value is None:
+                    return kept
+    return None
 
 
 def numeric_annotation(node: ast.expr | None, imports: ImportMap) -> str:
@@ -186,6 +208,10 @@ def numeric_annotation(node: ast.expr | None, imports: ImportMap) -> str:
             node = ast.parse(node.value, mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return UNKNOWN
+    optional = _without_none(node, imports)
+    if optional is not None:
+        # ``Optional[list[float]]``: numeric where it is used as a vector (a None would raise there).
+        return numeric_annotation(optional, imports)
     if isinstance(node, ast.Subscript):
         qn = imports.qualified_name(node.value)
         if qn in ("numpy.ndarray", "numpy.typing.NDArray"):

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.idioms._accumulate import following_statements
+from perfsquad.analyzers.idioms._accumulate import following_statements, previous_statement
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Fix, FixSafety, Severity
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.flow import later_read
 from perfsquad.syntax import walk
 
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -24,6 +25,19 @@ def bool_return(stmt: ast.stmt | None) -> bool | None:
         and isinstance(stmt.value.value, bool)
     ):
         return stmt.value.value
+    return None
+
+
+def _bool_assign(stmt: ast.stmt | None) -> tuple[str, bool] | None:
+    """``("found", False)`` for ``found = False``."""
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, bool)
+    ):
+        return stmt.targets[0].id, stmt.value.value
     return None
 
 
@@ -75,7 +89,10 @@ class AnyAllLoop(Rule):
     ## What it does
     Flags a `for` loop whose body is a single `if` that returns `True` (or `False`) on the first
     match, directly followed by `return False` (or `return True`):
-    `any()`, `all()` or `not any()` written out by hand.
+    `any()`, `all()` or `not any()` written out by hand. Also the same search kept in a flag:
+    `found = False` right before `for x in xs: if cond: found = True; break` (an `any()`; starting
+    from `True` and setting `False`, a `not any()`), when the `if` does nothing else (a body with
+    other statements, an `else` clause or a condition that reads the flag is not flagged).
 
     ## Why is this bad?
     Five lines and two exits say what one expression says: `return any(cond for x in xs)`
@@ -165,6 +182,13 @@ class AnyAllLoop(Rule):
         # Attribute target: the loop stores into an object.
         "def f(self, xs):\n    for self.x in xs:\n        if self.x:\n            return True\n    return False\n",
         "async def f(xs):\n    async for x in xs:\n        if x:\n            return True\n    return False\n",
+        # A flag loop with a side effect before the break: not a plain search.
+        "def f(xs):\n    found = False\n    for x in xs:\n        if x:\n            log(x)\n            found = True\n"
+        "            break\n    return found\n",
+        # The flag is not set to the opposite value, or the condition reads it.
+        "def f(xs):\n    found = False\n    for x in xs:\n        if x:\n            found = False\n            break\n",
+        "def f(xs):\n    found = False\n    for x in xs:\n        if x or found:\n            found = True\n"
+        "            break\n",
     )
     invalid = (
         Invalid(
@@ -205,6 +229,18 @@ class AnyAllLoop(Rule):
             fixed="def f(xs):\n    try:\n        return any(check(x) for x in xs)\n    finally:\n        print(x)\n",
             safety=FixSafety.UNSAFE,
         ),
+        Invalid(
+            "def f(users, k):\n    found = False\n    for user in users:\n        if user.name == k:\n"
+            "            found = True\n            break\n    return found\n",
+            fixed="def f(users, k):\n    found = any(user.name == k for user in users)\n    return found\n",
+            safety=FixSafety.SAFE,
+        ),
+        Invalid(
+            "def f(rows):\n    ok = True\n    for row in rows:\n        if row.bad:\n            ok = False\n"
+            "            break\n    print(row)\n    return ok\n",
+            fixed="def f(rows):\n    ok = not any(row.bad for row in rows)\n    print(row)\n    return ok\n",
+            safety=FixSafety.UNSAFE,
+        ),
         # Flagged, but no fix: the loop has an `else`.
         Invalid(
             "def f(xs):\n    for x in xs:\n        if x:\n            return True\n    else:\n        log()\n"
@@ -221,6 +257,9 @@ class AnyAllLoop(Rule):
         if len(node.body) != 1 or not isinstance(node.body[0], ast.If):
             return
         branch = node.body[0]
+        if not branch.orelse and len(branch.body) == 2:
+            self._check_flag(node, branch, ctx)
+            return
         if branch.orelse or len(branch.body) != 1:
             return
         on_match = bool_return(branch.body[0])
@@ -248,9 +287,7 @@ class AnyAllLoop(Rule):
         def fix() -> Fix | None:
             if node.orelse or ctx.imports.resolve_name(func) != f"builtins.{func}":
                 return None
-            if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in walk(part)):
-                return None
-            if calls_frame_sensitive(ctx, cond) or self._captured(ctx, node, cond, names):
+            if self._generator_changes_meaning(ctx, node, cond, names):
                 return None
             reasons = self._observers(ctx, node, names)
             code = f"return {call}({operand_text(ctx, tested)} for {ctx.text(node.target)}"
@@ -264,6 +301,60 @@ class AnyAllLoop(Rule):
         ctx.report(
             self, ctx.header_span(node), self.message.format(call=call), fix=fix, severity=Severity.INFO
         )
+
+    def _check_flag(self, node: ast.For, branch: ast.If, ctx: Context) -> None:
+        """``found = False`` right before ``for x in xs: if cond: found = True; break``: an ``any()``
+        kept in a flag (``ok = True`` ... ``ok = False; break``: a ``not any()``). The loop may do
+        nothing else: a body with side effects, an ``else`` clause or a flag read in the condition
+        is another algorithm."""
+        init = previous_statement(ctx, node)
+        flag = _bool_assign(init)
+        found = _bool_assign(branch.body[0])
+        if flag is None or found is None or not isinstance(branch.body[1], ast.Break) or node.orelse:
+            return
+        (name, start), (set_name, on_match) = flag, found
+        names = target_names(node.target)
+        if name != set_name or start == on_match or names is None or name in names:
+            return
+        cond = branch.test
+        if any(isinstance(n, ast.Name) and n.id == name for part in (cond, node.iter) for n in walk(part)):
+            return
+        call = "any" if on_match else "not any"
+        assert init is not None
+
+        def fix() -> Fix | None:
+            if ctx.imports.resolve_name("any") != "builtins.any":
+                return None
+            if self._generator_changes_meaning(ctx, node, cond, names):
+                return None
+            reasons = self._observers(ctx, node, names)
+            reasons += [
+                f"`{var}` is read after the loop, where it would no longer be bound to the matching element"
+                for var in sorted(names)
+                if later_read(node, var, ctx.parent) is not None
+            ]
+            code = f"{name} = {call}({operand_text(ctx, cond)} for {ctx.text(node.target)}"
+            code += f" in {operand_text(ctx, node.iter)})"
+            title = f"Replace the flag loop with `{name} = {call}(...)`"
+            if reasons:
+                title += " (unsafe: " + "; ".join(reasons) + ")"
+            return replace_statements(ctx, init, node, code, title, FixSafety.UNSAFE if reasons else FixSafety.SAFE)
+
+        ctx.report(
+            self,
+            ctx.header_span(node),
+            f"Flag set and `break` on the first match; write `{name} = {call}(...)`",
+            fix=fix,
+            severity=Severity.INFO,
+        )
+
+    @classmethod
+    def _generator_changes_meaning(cls, ctx: Context, node: ast.For, cond: ast.expr, names: set[str]) -> bool:
+        """A generator expression would not mean what the loop does: `await`/`yield`/`:=` in it,
+        frame-sensitive calls, or a loop variable captured by a nested function."""
+        if any(isinstance(n, _SUSPENDING) for part in (node.target, node.iter, cond) for n in walk(part)):
+            return True
+        return calls_frame_sensitive(ctx, cond) or cls._captured(ctx, node, cond, names)
 
     @staticmethod
     def _captured(ctx: Context, loop: ast.For, cond: ast.expr, names: set[str]) -> bool:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from perfsquad.analyzers.memory._common import HIGH, LOW, MEDIUM, report
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import replace_node
+from perfsquad.memo import MemoKey
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.bindings import scope_bindings
@@ -89,7 +91,11 @@ class ReadWholeFileToIterate(Rule):
     Flags loops and comprehensions over `f.readlines()`, `f.read().splitlines()` or
     `f.read().split("\\n")` where `f` is a file object (bound by `with open(...) as f`,
     `f = open(...)`, or an `open(...)` call itself; `path.open()` on a `pathlib.Path` built by
-    `Path(...)`, or a parameter annotated `Path`, counts as `open(path)`).
+    `Path(...)`, or a parameter annotated `Path`, counts as `open(path)`). Also the same in two
+    statements: `data = f.read()` then `for line in data.splitlines()` (or `.split("\\n")`), and `lines =
+    f.readlines()` (or `f.read().splitlines()`) then `for line in lines`, when the name is bound once
+    and read only by that loop (the text kept for anything else, `len(data)`, is not flagged); these
+    are reported without a fix (the loop may sit outside the `with` that reads the file).
 
     Confidence: high when the path comes from the program's data (a parameter, a computed path);
     medium for a literal path (a fixed file of unknown size); low (not shown by default) when the
@@ -163,6 +169,11 @@ class ReadWholeFileToIterate(Rule):
         "from mylib import open\nwith open(p) as f:\n    for line in f.readlines():\n        print(line)\n",
         "f = open(p)\nf = other\nfor line in f.readlines():\n    print(line)\n",
         "def f(p):\n    with p.open() as fh:\n        for line in fh.readlines():\n            print(line)\n",  # p: unknown type
+        # The file object is read again by other code (a snapshot compared with it).
+        "def f(p, other):\n    with open(p) as fh:\n        lines = fh.readlines()\n        other(fh)\n"
+        "        for line in lines:\n            print(line)\n",
+        # The whole text is used for something else too.
+        "def f(p):\n    with open(p) as fh:\n        data = fh.read()\n    return len(data), [x for x in data.splitlines()]\n",
     )
     invalid = (
         # /dev/null: the safe examples are also run on generated inputs (tests/rules/test_fix_equivalence.py).
@@ -205,10 +216,20 @@ class ReadWholeFileToIterate(Rule):
             fixed="from pathlib import Path\ndef f(p: Path):\n    with p.open() as fh:\n        for ln in fh:\n            print(ln)\n",
             safety=FixSafety.UNSAFE,
         ),
+        Invalid(
+            "def words(path):\n    with open(path) as fh:\n        data = fh.read()\n"
+            "    return [w for w in data.splitlines()]\n",
+        ),
     )
 
     def check(self, node: ast.For | ast.comprehension, ctx: Context) -> None:
         it = node.iter
+        if isinstance(it, ast.Name) or (
+            isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and isinstance(it.func.value, ast.Name)
+        ):
+            self._check_read_then_split(node, ctx)
+            if isinstance(it, ast.Name):
+                return
         if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)):
             return
         method = it.func.attr
@@ -234,17 +255,12 @@ class ReadWholeFileToIterate(Rule):
         binding = self._file_binding(receiver, node, ctx)
         if binding is None:
             return
-        confidence, evidence = _file_scale(ctx, node, binding)
         if not fixable:
-            report(
-                self,
-                ctx,
-                it,
-                confidence=confidence,
-                evidence=evidence,
-                message="The whole file is read and split only to iterate its lines; iterate the file object",
+            self._report_unfixable(
+                ctx, node, binding, "The whole file is read and split only to iterate its lines; iterate the file object"
             )
             return
+        confidence, evidence = _file_scale(ctx, node, binding)
 
         def fix() -> Fix | None:
             reasons = self._unsafe_reasons(receiver, node, binding, ctx)
@@ -254,6 +270,43 @@ class ReadWholeFileToIterate(Rule):
             return replace_node(ctx, it, ctx.text(receiver), title, FixSafety.UNSAFE if reasons else FixSafety.SAFE)
 
         report(self, ctx, it, confidence=confidence, evidence=evidence, fix=fix)
+
+    def _check_read_then_split(self, node: ast.For | ast.comprehension, ctx: Context) -> None:
+        """``data = f.read()`` then ``for line in data.splitlines()`` in a later statement (also
+        ``lines = f.readlines()`` / ``f.read().splitlines()`` then ``for line in lines``), when the
+        name is read nowhere else: the text is kept whole only to be split into lines."""
+        it = node.iter
+        wants: tuple[str, ...]
+        if isinstance(it, ast.Name):
+            name, wants = it, ("readlines", "read.splitlines", "read.split")
+        else:
+            assert isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute)
+            if not _splits_lines(it):
+                return
+            assert isinstance(it.func.value, ast.Name)
+            name, wants = it.func.value, ("read",)
+        if name.id not in ctx.memo(_READ_INTO, lambda: _names_read_into(ctx.source.text)):
+            return  # (a screen: the module never binds this name to a `.read()`/`.readlines()` result)
+        value = _single_value(ctx, name)
+        if value is None:
+            return
+        read = _read_call(value)
+        if read is None or read[1] not in wants:
+            return
+        binding = self._file_binding(read[0], value, ctx)
+        if binding is None or _file_read_elsewhere(ctx, read[0], value):
+            return
+        self._report_unfixable(
+            ctx,
+            node,
+            binding,
+            f"`{name.id}` holds the whole file (read at line {value.lineno}) only to iterate its lines;"
+            " iterate the file object",
+        )
+
+    def _report_unfixable(self, ctx: Context, node: ast.For | ast.comprehension, binding: ast.AST, message: str) -> None:
+        confidence, evidence = _file_scale(ctx, node, binding)
+        report(self, ctx, node.iter, confidence=confidence, evidence=evidence, message=message)
 
     @staticmethod
     def _file_binding(receiver: ast.expr, node: ast.AST, ctx: Context) -> ast.AST | None:
@@ -348,3 +401,93 @@ def _harmless_call(call: ast.Call, loop: ast.For | ast.comprehension, ctx: Conte
         kind = ctx.type_of(base)
         return base.id not in params and kind in ("list", "set", "dict") and ctx.scope_of(base) is func
     return False
+
+
+_READ_INTO: MemoKey[frozenset[str]] = MemoKey("mem.read_into")
+"""Names the module's text assigns from a ``.read(``/``.readlines(`` call (a superset: textual)."""
+_READ_CALL = re.compile(r"\.read(?:lines)?\(")
+_ASSIGNED = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*[\w.]+$")
+
+
+def _names_read_into(text: str) -> frozenset[str]:
+    """Each ``.read(``/``.readlines(`` call, and the name assigned on its line before it (found from
+    the calls: scanning for the assignments would try every identifier of the module)."""
+    names: set[str] = set()
+    for m in _READ_CALL.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        assigned = _ASSIGNED.match(text, start, m.start())
+        if assigned is not None:
+            names.add(assigned.group(1))
+    return frozenset(names)
+
+
+def _splits_lines(call: ast.Call) -> bool:
+    """``x.splitlines()`` or ``x.split("\\n")``."""
+    assert isinstance(call.func, ast.Attribute)
+    if call.func.attr == "splitlines":
+        return not call.args and not call.keywords
+    return (
+        call.func.attr == "split"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and call.args[0].value == "\n"
+    )
+
+
+def _read_call(value: ast.expr) -> tuple[ast.expr, str] | None:
+    """``(f, "read")`` for ``f.read()``, ``"readlines"`` for ``f.readlines()``, ``"read.splitlines"``
+    for ``f.read().splitlines()`` (``"read.split"`` for ``.split("\\n")``)."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+        return None
+    if (value.args or value.keywords) and not _splits_lines(value):
+        return None
+    attr = value.func.attr
+    if attr in ("read", "readlines") and not value.args and not value.keywords:
+        return value.func.value, attr
+    if attr in ("splitlines", "split") and _splits_lines(value):
+        inner = _read_call(value.func.value)
+        if inner is not None and inner[1] == "read":
+            return inner[0], f"read.{attr}"
+    return None
+
+
+def _file_read_elsewhere(ctx: Context, receiver: ast.expr, read: ast.expr) -> bool:
+    """The file object is used again after the read (passed on, read by other code): the lines
+    kept are a snapshot the loop compares with what others read, not a copy it could skip."""
+    if not isinstance(receiver, ast.Name):
+        return False
+    fn = ctx.function_of(read)
+    if fn is None:
+        return True
+    inside = {id(n) for n in walk(read)}
+    return any(
+        isinstance(n, ast.Name) and n.id == receiver.id and isinstance(n.ctx, ast.Load) and id(n) not in inside
+        for n in walk(fn)
+    )
+
+
+def _single_value(ctx: Context, name: ast.Name) -> ast.expr | None:
+    """The value of ``name``'s only binding in its function (a plain ``name = value`` before the
+    loop), when ``name`` is read exactly once there: by the loop (the text is used for nothing else)."""
+    fn = ctx.function_of(name)
+    if fn is None:
+        return None
+    assigned: list[ast.Assign] = []
+    loads = 0
+    for n in walk(fn):
+        if isinstance(n, ast.Name) and n.id == name.id:
+            if isinstance(n.ctx, ast.Load):
+                loads += 1
+                continue
+            parent = ctx.parent(n)
+            if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is n):
+                return None
+            assigned.append(parent)
+        elif isinstance(n, ast.arg) and n.arg == name.id:
+            return None
+        elif isinstance(n, ast.Global | ast.Nonlocal) and name.id in n.names:
+            return None
+    if len(assigned) != 1 or loads != 1 or assigned[0].lineno >= name.lineno:
+        return None
+    return assigned[0].value

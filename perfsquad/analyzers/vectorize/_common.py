@@ -14,7 +14,7 @@ from perfsquad.fixes import _import_insertion_line, _name_bound, replace_node, r
 from perfsquad.fixes.cst import cst
 from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span, Speedup
-from perfsquad.semantics.bindings import ASSIGN, scope_bindings, scope_body_nodes
+from perfsquad.semantics.bindings import ASSIGN, PARAM, scope_bindings, scope_body_nodes
 from perfsquad.semantics.scale import Scale, iteration_scale, loop_scale, runs_once, strongest
 from perfsquad.semantics.types import (
     NDARRAY,
@@ -25,12 +25,25 @@ from perfsquad.semantics.types import (
     infer_numeric_types,
     numeric_value_type,
 )
+from perfsquad.semantics.vectors import (
+    SIMILARITY_CALLS,
+    distance_operands,
+    dot_operands,
+    indexed,
+    is_builtin,
+    is_zip_pair,
+    names_in,
+    similarity_kind,
+)
 from perfsquad.syntax import walk
 
 if TYPE_CHECKING:
     from perfsquad.rule import Rule
 
-__all__ = ["NDARRAY", "NUMERIC_MATRICES", "NUMERIC_VECTORS", "UNKNOWN"]
+__all__ = [
+    "NDARRAY", "NUMERIC_MATRICES", "NUMERIC_VECTORS", "SIMILARITY_CALLS", "UNKNOWN", "distance_operands",
+    "dot_operands", "is_builtin", "is_zip_pair", "names_in", "similarity_kind",
+]  # fmt: skip
 
 VECTORS = NUMERIC_VECTORS | {NDARRAY}
 """Numeric types a 1-D NumPy rewrite accepts."""
@@ -51,8 +64,104 @@ def _scope_numeric(ctx: Context, scope: ast.AST) -> dict[str, str]:
     types = cache.get(id(scope))
     if types is None:
         types = infer_numeric_types(scope, ctx.imports, _returns(ctx))
+        if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+            for name in numeric_by_use(ctx, scope):
+                types.setdefault(name, "list[float]")
         cache[id(scope)] = types
     return types
+
+
+_FLOAT_FUNCTIONS = frozenset({"math.sqrt", "math.exp", "math.log", "math.log1p", "math.expm1", "math.fsum"})
+"""``math`` functions that convert their argument to a float: what reaches them is a number (a
+symbolic or object value raises there)."""
+
+
+def numeric_by_use(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Unannotated parameters of ``fn`` that its own code proves are sequences of numbers.
+
+    A parameter is numeric when it is an operand of a dot product or a squared distance of two
+    different vectors (``sum(x * y for x, y in zip(a, b))``, also with ``strict=``) whose value, directly or
+    through a local name bound once, is passed to ``math.sqrt``/``math.exp``/``math.log`` (they
+    take floats only) or divided by (or divides) such a value: the cosine helper's
+    ``dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(...))``. A dot product alone is not
+    evidence (symbolic algebra multiplies and sums objects), nor a lone norm of one sequence (what is
+    compared pairwise is what a matrix product replaces), nor an annotation of another kind or any
+    other binding of the parameter.
+    """
+    params = {
+        a.arg
+        for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)
+        if a.annotation is None or numeric_annotation_unknown(ctx, a.annotation)
+    }
+    if not params:
+        return set()
+    # (a screen: without a float function or a division there is no evidence to look for)
+    sites = [
+        node
+        for node in walk(fn)
+        if (isinstance(node, ast.Call) and node.args and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS)
+        or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div))
+    ]
+    if not sites:
+        return set()
+    bindings = scope_bindings(fn)
+    rebound = {b.name for b in bindings if b.how != PARAM}
+    params -= rebound
+    if not params:
+        return set()
+    values: dict[str, ast.expr] = {}
+    counts: dict[str, int] = {}
+    for b in bindings:
+        counts[b.name] = counts.get(b.name, 0) + 1
+        if b.how == ASSIGN and isinstance(b.node, ast.Assign) and len(b.node.targets) == 1:
+            values[b.name] = b.node.value
+    single = {name: value for name, value in values.items() if counts[name] == 1}
+
+    def operands_in(expr: ast.expr, depth: int = 0) -> list[ast.expr]:
+        """The operands of the dot products / squared distances ``expr`` computes, through local names."""
+        found: list[ast.expr] = []
+        for node in walk(expr):
+            if isinstance(node, ast.Call):
+                pair = dot_operands(ctx, node) or distance_operands(ctx, node)
+                if pair is not None and ctx.text(pair[0]) != ctx.text(pair[1]):
+                    found.extend(pair)
+            elif isinstance(node, ast.Name) and depth < 3 and node.id in single:
+                found.extend(operands_in(single[node.id], depth + 1))
+        return found
+
+    def floats_in(expr: ast.expr, depth: int = 0) -> bool:
+        """``expr`` holds a float function's result (directly or through a local name bound once)."""
+        for node in walk(expr):
+            if isinstance(node, ast.Call) and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS:
+                return True
+            if isinstance(node, ast.Name) and depth < 3 and node.id in single and floats_in(single[node.id], depth + 1):
+                return True
+        return False
+
+    numeric: set[str] = set()
+    for node in sites:
+        proven: list[ast.expr] = []
+        if isinstance(node, ast.Call) and node.args and ctx.qualified_name(node.func) in _FLOAT_FUNCTIONS:
+            proven = operands_in(node.args[0])
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            if floats_in(node.right):
+                proven = operands_in(node.left)
+            if floats_in(node.left):
+                proven += operands_in(node.right)
+        numeric.update(op.id for op in proven if isinstance(op, ast.Name) and op.id in params)
+    return numeric
+
+
+def numeric_annotation_unknown(ctx: Context, annotation: ast.expr) -> bool:
+    """An annotation that says nothing about the elements (``list``, ``Sequence``, ``Iterable``)."""
+    qn = ctx.qualified_name(annotation)
+    return qn in _BARE_SEQUENCES
+
+
+_BARE_SEQUENCES = frozenset({
+    "builtins.list", "builtins.tuple", "typing.List", "typing.Sequence", "collections.abc.Sequence",
+    "typing.Tuple",
+})  # fmt: skip
 
 
 def _returns(ctx: Context) -> dict[str, str]:
@@ -105,10 +214,6 @@ def element_kind(kind: str) -> str:
     return UNKNOWN
 
 
-def is_builtin(ctx: Context, func: ast.expr, name: str) -> bool:
-    return isinstance(func, ast.Name) and func.id == name and ctx.imports.resolve_name(name) == f"builtins.{name}"
-
-
 def is_pure(node: ast.expr) -> bool:
     """Evaluating it twice is the same as once: names, constants, attributes and subscripts of them."""
     if isinstance(node, ast.Name | ast.Constant):
@@ -118,10 +223,6 @@ def is_pure(node: ast.expr) -> bool:
     if isinstance(node, ast.Subscript):
         return is_pure(node.value) and isinstance(node.slice, ast.expr) and is_pure(node.slice)
     return False
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 # -- building rewrites with libcst -----------------------------------------------------------------
@@ -518,131 +619,6 @@ def report(
 # -- the dot-product shape: sum(x * y for x, y in zip(a, b)) and its spellings -----------------------
 
 
-def _is_square(elt: ast.expr, name: str) -> bool:
-    """``x * x`` or ``x ** 2`` for the name ``x``."""
-    if not isinstance(elt, ast.BinOp):
-        return False
-    if isinstance(elt.op, ast.Mult):
-        return all(isinstance(side, ast.Name) and side.id == name for side in (elt.left, elt.right))
-    if isinstance(elt.op, ast.Pow):
-        return (
-            isinstance(elt.left, ast.Name)
-            and elt.left.id == name
-            and isinstance(elt.right, ast.Constant)
-            and type(elt.right.value) is int
-            and elt.right.value == 2
-        )
-    return False
-
-
-def _indexed(node: ast.expr, index: str) -> ast.expr | None:
-    """``a`` for ``a[i]`` (``i`` the given name)."""
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id == index:
-        return node.value
-    return None
-
-
-def dot_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
-    """``(a, b)`` when ``call`` is a pure-Python dot product of ``a`` and ``b``; ``(a, a)`` for a sum of squares.
-
-    Spellings: ``sum(x * y for x, y in zip(a, b))``, ``sum(x * x for x in a)``, ``sum(x ** 2 for x in a)``,
-    ``sum(a[i] * b[i] for i in range(len(a)))`` (also with a list comprehension). No filter, no other arguments.
-    """
-    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
-        return None
-    gen = call.args[0]
-    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
-        return None
-    comp = gen.generators[0]
-    if comp.ifs or comp.is_async:
-        return None
-    elt, target, it = gen.elt, comp.target, comp.iter
-    if isinstance(target, ast.Tuple) and len(target.elts) == 2:
-        x, y = target.elts
-        if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
-            return None
-        if not (isinstance(it, ast.Call) and is_builtin(ctx, it.func, "zip")):
-            return None
-        if len(it.args) != 2 or it.keywords or any(isinstance(a, ast.Starred) for a in it.args):
-            return None
-        if not (isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult)):
-            return None
-        sides = {getattr(elt.left, "id", None), getattr(elt.right, "id", None)}
-        if sides != {x.id, y.id} or not all(isinstance(s, ast.Name) for s in (elt.left, elt.right)):
-            return None
-        return it.args[0], it.args[1]
-    if not isinstance(target, ast.Name):
-        return None
-    if _is_square(elt, target.id):
-        if target.id in names_in(it):
-            return None
-        return it, it
-    # sum(a[i] * b[i] for i in range(len(a)))
-    if not (
-        isinstance(it, ast.Call)
-        and is_builtin(ctx, it.func, "range")
-        and len(it.args) == 1
-        and isinstance(it.args[0], ast.Call)
-        and is_builtin(ctx, it.args[0].func, "len")
-        and len(it.args[0].args) == 1
-    ):
-        return None
-    measured = it.args[0].args[0]
-    if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult):
-        a, b = _indexed(elt.left, target.id), _indexed(elt.right, target.id)
-    elif (
-        isinstance(elt, ast.BinOp)
-        and isinstance(elt.op, ast.Pow)
-        and isinstance(elt.right, ast.Constant)
-        and type(elt.right.value) is int
-        and elt.right.value == 2
-    ):
-        a = b = _indexed(elt.left, target.id)
-    else:
-        return None
-    if a is None or b is None or target.id in names_in(a) | names_in(b):
-        return None
-    if ctx.text(measured) not in (ctx.text(a), ctx.text(b)):
-        return None
-    return a, b
-
-
-def distance_operands(ctx: Context, call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
-    """``(a, b)`` for a squared Euclidean distance: ``sum((x - y) ** 2 for x, y in zip(a, b))``
-    (also ``(x - y) * (x - y)``)."""
-    if not is_builtin(ctx, call.func, "sum") or len(call.args) != 1 or call.keywords:
-        return None
-    gen = call.args[0]
-    if not isinstance(gen, ast.GeneratorExp | ast.ListComp) or len(gen.generators) != 1:
-        return None
-    comp = gen.generators[0]
-    target, it, elt = comp.target, comp.iter, gen.elt
-    if comp.ifs or comp.is_async or not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
-        return None
-    x, y = target.elts
-    if not (isinstance(x, ast.Name) and isinstance(y, ast.Name)) or x.id == y.id:
-        return None
-    if not (isinstance(it, ast.Call) and is_builtin(ctx, it.func, "zip") and len(it.args) == 2 and not it.keywords):
-        return None
-
-    def is_diff(node: ast.expr) -> bool:
-        return (
-            isinstance(node, ast.BinOp)
-            and isinstance(node.op, ast.Sub)
-            and {getattr(node.left, "id", None), getattr(node.right, "id", None)} == {x.id, y.id}
-        )
-
-    if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Pow):
-        ok = is_diff(elt.left) and isinstance(elt.right, ast.Constant) and elt.right.value == 2
-    elif isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.Mult):
-        ok = is_diff(elt.left) and is_diff(elt.right)
-    else:
-        ok = False
-    if not ok or any(isinstance(a, ast.Starred) for a in it.args):
-        return None
-    return it.args[0], it.args[1]
-
-
 def operand_kinds(ctx: Context, *operands: ast.expr) -> list[str] | None:
     """The element kinds (``float``, ``int``, ``numpy``) of 1-D numeric operands; None if any is not one."""
     kinds = [element_kind(numeric_type(ctx, op)) for op in operands]
@@ -690,7 +666,7 @@ class ElementwiseExpr:
     def check(self, node: ast.expr) -> bool:
         ctx = self.ctx
         if isinstance(node, ast.Subscript):
-            base = _indexed(node, self.index)
+            base = indexed(node, self.index)
             if base is None or not isinstance(base, ast.Name):
                 return False
             kind = element_kind(numeric_type(ctx, base))

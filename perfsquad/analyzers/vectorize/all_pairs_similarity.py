@@ -5,29 +5,23 @@ from dataclasses import dataclass
 
 from perfsquad.analyzers.vectorize._common import (
     MATRICES,
+    SIMILARITY_CALLS,
     distance_operands,
     dot_operands,
     is_builtin,
     names_in,
     numeric_type,
     report,
+    similarity_kind,
 )
 from perfsquad.context import COMPREHENSIONS, FUNCTIONS, Context
 from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.effects import call_target
 from perfsquad.syntax import walk
 
-# Library functions that compare two vectors: a pair loop around them is a matrix product / cdist.
-_SIMILARITIES = {
-    "numpy.dot": "dot",
-    "numpy.inner": "dot",
-    "numpy.vdot": "dot",
-    "math.dist": "distance",
-    "scipy.spatial.distance.cosine": "cosine-distance",
-    "scipy.spatial.distance.euclidean": "distance",
-    "scipy.spatial.distance.sqeuclidean": "distance",
-}
+_SIMILARITIES = SIMILARITY_CALLS
 
 _SUGGESTIONS = {
     "dot": "M = np.asarray({x}, dtype=float); S = M @ M.T  # S[i, j] == dot({x}[i], {x}[j])",
@@ -75,7 +69,10 @@ def _side(ctx: Context, loop: ast.For | ast.comprehension) -> _Side | None:
 
 
 def _element_of(ctx: Context, side: _Side, node: ast.expr) -> ast.expr | None:
-    """The collection ``node`` is an element of (``X`` for ``X[i]`` or the loop's element name)."""
+    """The collection ``node`` is an element of (``X`` for ``X[i]`` or the loop's element name), also
+    through attribute reads of the element (``X[i].embedding``, ``m.vector``: the collection ``X``)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
     if side.element is not None and isinstance(node, ast.Name) and node.id == side.element:
         return side.collection
     if (
@@ -112,31 +109,38 @@ def _similarity_functions(ctx: Context) -> dict[str, str]:
     return found
 
 
-def similarity_kind(ctx: Context, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    """How ``fn`` compares its first two parameters (``dot``, ``cosine``, ``distance``...), if it does."""
-    if len(fn.args.args) < 2:
+_METHOD_KINDS: MemoKey[dict[int, dict[str, str]]] = MemoKey("vectorize.method_similarity")
+"""Per class (by id): its methods that compare two vector parameters. Dropped on an edit (the
+class and the loops calling ``self.method`` are one top-level unit, analyzed again together)."""
+
+_STATIC = frozenset({"staticmethod"})
+
+
+def method_similarity(ctx: Context, call: ast.Call) -> tuple[str, str] | None:
+    """``(kind, "self.method")`` when ``call`` is ``self.m(u, v)`` or ``cls.m(u, v)`` and ``m``, a method of
+    the enclosing class, compares its two vector parameters."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
         return None
-    params = {a.arg for a in fn.args.args[:2]}
-    kind: str | None = None
-    roots = 0
-    for node in walk(fn):
-        if isinstance(node, ast.Call):
-            operands = dot_operands(ctx, node)
-            qn = ctx.qualified_name(node.func)
-            distance = distance_operands(ctx, node)
-            if operands is not None and {ctx.text(o) for o in operands} == params:
-                kind = kind or "dot"
-            elif distance is not None and {ctx.text(o) for o in distance} == params:
-                kind = kind or "distance"
-            elif qn in _SIMILARITIES and {ctx.text(a) for a in node.args} == params:
-                kind = kind or _SIMILARITIES[qn]
-            if qn in ("math.sqrt", "numpy.sqrt", "numpy.linalg.norm", "math.hypot"):
-                roots += 1
-    if kind == "dot" and roots:
-        kind = "cosine"
-    elif kind == "distance" and not roots:
-        kind = "squared-distance"
-    return kind
+    fn = ctx.function_of(call)
+    cls = ctx.parent(fn) if fn is not None else None
+    if fn is None or not isinstance(cls, ast.ClassDef):
+        return None
+    first = [*fn.args.posonlyargs, *fn.args.args][:1]
+    if not first or first[0].arg != func.value.id:
+        return None
+    kinds = ctx.memo(_METHOD_KINDS, dict).get(id(cls))
+    if kinds is None:
+        kinds = {}
+        for item in cls.body:
+            if isinstance(item, FUNCTIONS):
+                static = any(isinstance(d, ast.Name) and d.id in _STATIC for d in item.decorator_list)
+                kind = similarity_kind(ctx, item, skip=0 if static else 1)
+                if kind is not None:
+                    kinds[item.name] = kind
+        ctx.memo(_METHOD_KINDS, dict)[id(cls)] = kinds
+    kind = kinds.get(func.attr)
+    return (kind, ctx.text(func)) if kind is not None else None
 
 
 class ReadsModuleVectors:
@@ -151,11 +155,43 @@ class ReadsModuleVectors:
         return unit.name, type(unit).__name__, returns, similarity_kind(ctx, unit)
 
 
-def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple[str, ast.expr, ast.expr] | None:
-    """``(kind, X, Y)`` when ``call`` compares an element of the outer loop's ``X`` with one of the inner's ``Y``."""
+@dataclass(frozen=True)
+class Pair:
+    """What a pair loop compares: the ``kind`` of comparison, the collections ``x`` and ``y`` whose
+    elements it takes, the operand read from ``x``'s element (``X[i].embedding``), and the function
+    it calls to compare them (``via``, with the line of its ``def``), when it calls one."""
+
+    kind: str
+    x: ast.expr
+    y: ast.expr
+    operand: ast.expr
+    via: str | None = None
+    line: int | None = None
+    where: str | None = None
+    """``path:line`` of the compared function's ``def`` in another module."""
+
+
+def _def_line(ctx: Context, call: ast.Call) -> int | None:
+    """The line of the ``def`` a call of a function or method of this module runs."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    fn = ctx.function_of(call)
+    body = ctx.tree.body
+    if isinstance(func, ast.Attribute) and fn is not None and isinstance(cls := ctx.parent(fn), ast.ClassDef):
+        body = cls.body
+    for item in body:
+        if isinstance(item, FUNCTIONS) and item.name == name:
+            return item.lineno
+    return None
+
+
+def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> Pair | None:
+    """What ``call`` compares when it takes an element of the outer loop's ``X`` and one of the inner's ``Y``."""
     operands = dot_operands(ctx, call)
     distance = distance_operands(ctx, call)
     kind: str | None = None
+    via: str | None = None
+    where: str | None = None
     if operands is not None and operands[0] is not operands[1]:
         kind = "dot"
         pair = operands
@@ -170,6 +206,11 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple
             kind = _SIMILARITIES[qn]
         elif isinstance(call.func, ast.Name) and ctx.imports.resolve_name(call.func.id) is None:
             kind = similarity_functions(ctx).get(call.func.id)
+            via = call.func.id
+        elif (method := method_similarity(ctx, call)) is not None:
+            kind, via = method
+        elif (other := _project_similarity(ctx, call)) is not None:
+            kind, via, where = other
     if kind is None:
         return None
     for first, second in (pair, pair[::-1]):
@@ -181,8 +222,21 @@ def pair_kind(ctx: Context, call: ast.Call, outer: _Side, inner: _Side) -> tuple
                 and not (numeric_type(ctx, x) in MATRICES and numeric_type(ctx, y) in MATRICES)
             ):
                 return None  # an inline generator: only on known numeric matrices
-            return kind, x, y
+            line = _def_line(ctx, call) if via and where is None else None
+            return Pair(kind, x, y, first, via, line, where)
     return None
+
+
+def _project_similarity(ctx: Context, call: ast.Call) -> tuple[str, str, str] | None:
+    """``(kind, label, "path:line")`` when ``call`` runs a function of another module of the workspace
+    (found through the effect summaries of the workspace index) that compares two vectors."""
+    target = call_target(ctx.io, call)
+    if target is None or (isinstance(call.func, ast.Name) and target == f"{ctx.io.module}.{call.func.id}"):
+        return None
+    found = ctx.effects.similarity(target)
+    if found is None:
+        return None
+    return found.similarity, f"{ctx.text(call.func)} → {found.key}", f"{found.path}:{found.line}"
 
 
 class AllPairsSimilarity(ReadsModuleVectors, Rule):
@@ -191,8 +245,15 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
     Flags two nested loops that compare every vector with every other one, one pair at a time:
     a dot product, a cosine similarity or a distance between `X[i]` and `X[j]` (or `u` and `v`).
     The comparison is recognized as an inline `sum(x * y for x, y in zip(u, v))` on numeric
-    matrices, a library call (`numpy.dot`, `math.dist`, `scipy.spatial.distance.*`), or a function of
-    this module that computes one (a dot product of its two parameters, with a norm for cosine).
+    matrices, a library call (`numpy.dot`, `math.dist`, `scipy.spatial.distance.*`), or a call of a
+    function that computes one (a dot product of its two parameters, with a `math.sqrt` norm for
+    cosine, or a distance): a function of this module, a method of the same class called as
+    `self._compute_similarity(...)`, or a function of another module of the workspace (found through
+    the effect summaries of the workspace index, which record each function's comparison). The
+    loops' elements may be read through attributes (`m[i].embedding`, `a.vector`). The message
+    names the chain (`pair loop → self._compute_similarity (line 12): a cosine similarity of ...`)
+    and a note gives the recipe: build the matrix once, normalise its rows once, one `A @ A.T`,
+    threshold it, and keep the grouping (a union-find) over the pairs it returns.
 
     Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
     `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
@@ -253,6 +314,7 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
     fix_title = "Compute every pair at once with a matrix product"
     fix_safety = FixSafety.DISPLAY_ONLY
     node_types = (ast.For, ast.ListComp, ast.GeneratorExp)
+    reads_project = True  # a pair loop may call a similarity function of another module (the workspace index)
     effort_minutes = 30
     bench = Bench(
         setup=(
@@ -272,6 +334,9 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
         # One loop only.
         "def cos(a, b):\n    return sum(x * y for x, y in zip(a, b))\n"
         "def f(xs, q):\n    return [cos(q, v) for v in xs]\n",
+        # A method comparing strings, not vectors.
+        "class C:\n    def same(self, a, b):\n        return a.lower() == b.lower()\n"
+        "    def f(self, xs):\n        for a in xs:\n            for b in xs:\n                self.same(a.name, b.name)\n",
         # The inner loop does not pair with the outer element.
         "import numpy as np\ndef f(xs, ys):\n    for i in range(len(xs)):\n        for j in range(len(ys)):\n"
         "            np.dot(ys[j], ys[j])\n",
@@ -297,6 +362,16 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
             "        for j in range(i + 1, len(points)):\n            if dist(points[i], points[j]) > limit:\n"
             "                out.append((i, j))\n    return out\n"
         ),
+        # A method of the class, elements read through an attribute, `zip(..., strict=False)`.
+        Invalid(
+            "import math\nclass Merger:\n    def _sim(self, e1, e2):\n"
+            "        dot = sum(a * b for a, b in zip(e1, e2, strict=False))\n"
+            "        return dot / (math.sqrt(sum(a * a for a in e1)) * math.sqrt(sum(b * b for b in e2)))\n"
+            "    def pairs(self, m, t):\n        out = []\n        for i in range(len(m)):\n"
+            "            for j in range(i + 1, len(m)):\n"
+            "                if self._sim(m[i].embedding, m[j].embedding) > t:\n"
+            "                    out.append((i, j))\n        return out\n",
+        ),
         Invalid(
             "def sq(X: list[list[float]]):\n    return [[sum((x - y) * (x - y) for x, y in zip(u, v)) for v in X] for u in X]\n"
         ),
@@ -319,7 +394,8 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
             outer = _side(ctx, first) if not first.ifs else None
             span = ctx.span(node)
             if len(node.generators) == 2:
-                pairs = [(_side(ctx, node.generators[1]), node.elt, node.elt)]
+                # the element, and the second generator's filters (`if cosine(a, b) > t`)
+                pairs = [(_side(ctx, node.generators[1]), part, part) for part in (node.elt, *node.generators[1].ifs)]
             elif isinstance(node.elt, COMPREHENSIONS) and len(node.elt.generators) == 1:
                 inner_comp = node.elt
                 pairs = [(_side(ctx, inner_comp.generators[0]), inner_comp, inner_comp)]
@@ -332,12 +408,50 @@ class AllPairsSimilarity(ReadsModuleVectors, Rule):
                 if isinstance(sub, ast.Call):
                     found = pair_kind(ctx, sub, outer, inner)
                     if found is not None:
-                        self._report(ctx, span, node, *found)
+                        self._report(ctx, span, node, found)
                         return
 
-    def _report(self, ctx: Context, span: Span, loop: ast.AST, kind: str, x: ast.expr, y: ast.expr) -> None:
-        suggestion = _SUGGESTIONS[kind].format(x=ctx.text(x))
-        if ctx.text(y) != ctx.text(x):
-            suggestion += f"  (with {ctx.text(y)} as the second matrix: A @ B.T)"
+    def _report(self, ctx: Context, span: Span, loop: ast.AST, pair: Pair) -> None:
+        rows = _rows(ctx, pair.x, pair.operand)
+        suggestion = _SUGGESTIONS[pair.kind].format(x=rows)
+        if ctx.text(pair.y) != ctx.text(pair.x):
+            suggestion += f"  (with {ctx.text(pair.y)} as the second matrix: A @ B.T)"
         fix = Fix(f"{self.fix_title}: {suggestion}", FixSafety.DISPLAY_ONLY, ())
-        report(ctx, self, span, fix=lambda: fix, notes=(f"Vectorized: {suggestion}",), loop=loop)
+        notes = [f"Vectorized: {suggestion}"]
+        message = None
+        if pair.via is not None:
+            what = _KIND_WORDS.get(pair.kind, pair.kind)
+            at = f" (line {pair.line})" if pair.line else f" ({pair.where})" if pair.where else ""
+            message = (
+                f"All-pairs similarity computed pair by pair in Python (pair loop → {pair.via}{at}: {what} of "
+                f"{ctx.text(pair.operand)} and its partner); compute one matrix product"
+            )
+            notes.append(_RECIPE)
+        report(ctx, self, span, fix=lambda: fix, notes=tuple(notes), loop=loop, message=message)
+
+
+_KIND_WORDS = {
+    "dot": "a dot product",
+    "cosine": "a cosine similarity",
+    "cosine-distance": "a cosine distance",
+    "distance": "a Euclidean distance",
+    "squared-distance": "a squared Euclidean distance",
+}
+_RECIPE = (
+    "Recipe: build the matrix once (one row per item), normalise the rows once, compute every pair with"
+    " one A @ A.T (BLAS), threshold that matrix (np.nonzero(S >= threshold) on the upper triangle) and keep"
+    " the grouping (union-find, merging) over the pairs it returns; the similarity function is then called"
+    " no more"
+)
+
+
+def _rows(ctx: Context, collection: ast.expr, operand: ast.expr) -> str:
+    """The rows of the matrix: ``X`` itself, or ``[m.embedding for m in X]`` when the loop reads an attribute."""
+    attrs: list[str] = []
+    while isinstance(operand, ast.Attribute):
+        attrs.append(operand.attr)
+        operand = operand.value
+    if not attrs:
+        return ctx.text(collection)
+    path = ".".join(reversed(attrs))
+    return f"[row.{path} for row in {ctx.text(collection)}]"

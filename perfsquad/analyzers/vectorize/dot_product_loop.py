@@ -30,9 +30,15 @@ class DotProductLoop(ReadsModuleVectors, Rule):
     ## What it does
     Flags a dot product (or a sum of squares) computed element by element in Python:
     `sum(x * y for x, y in zip(a, b))`, `sum(x * x for x in a)`, `sum(a[i] * b[i] for i in range(len(a)))`,
-    when `a` and `b` are known to be NumPy arrays or lists of numbers (from NumPy constructors,
-    annotations such as `list[float]` or `np.ndarray`, or numeric literals). Strings, dicts and
-    objects are never flagged. A sum of squares under `math.sqrt` is a norm: VEC002 flags it.
+    (also with `zip(a, b, strict=...)`), when `a` and `b` are known to be NumPy arrays or lists of
+    numbers: from NumPy constructors, numeric literals, annotations in any spelling (`list[float]`,
+    `List[float]`, `Sequence[float]`, `Optional[list[float]]`, `list[float] | None`,
+    `np.ndarray`, `npt.NDArray[np.float64]`, `list[np.float32]`), or their use: unannotated
+    parameters compared by a dot product (or a squared distance) whose value reaches `math.sqrt`,
+    `math.exp` or `math.log`, or is divided by such a value (the cosine helper's
+    `dot / (math.sqrt(...) * math.sqrt(...))`). A dot product alone is no evidence (symbolic
+    algebra multiplies and sums objects). Strings, dicts and objects are never flagged. A sum of
+    squares under `math.sqrt` is a norm: VEC002 flags it.
 
     Sizes: nothing is reported when the code fixes the data's size (a literal, `range`,
     `np.arange` or `np.linspace` of constants, `np.zeros(<const>)`, a name bound only to one)
@@ -137,6 +143,15 @@ class DotProductLoop(ReadsModuleVectors, Rule):
             fixed='"""Energy."""\nimport numpy\n\ndef energy(xs: "numpy.ndarray"):\n'
             "    # squares\n    return numpy.dot(xs, xs)  # total\n",
             safety=FixSafety.UNSAFE,
+        ),
+        # Numeric from use: a cosine helper over two unannotated lists (zip with strict=, math.sqrt norms).
+        Invalid(
+            "import math\ndef cos(u, v):\n    d = sum(x * y for x, y in zip(u, v, strict=False))\n"
+            "    return d / (math.sqrt(sum(x * x for x in u)) * math.sqrt(sum(y * y for y in v)))\n"
+        ),
+        Invalid(
+            "from typing import Optional\ndef f(a: Optional[list[float]], b: 'list[float] | None'):\n"
+            "    return sum(x * y for x, y in zip(a, b))\n"
         ),
         # Python ints: flagged, but the fix is withheld (int64 overflow).
         Invalid("def f(a: list[int], b: list[int]):\n    return sum(x * y for x, y in zip(a, b))\n"),
