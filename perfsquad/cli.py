@@ -90,6 +90,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _NotRaised(BaseException):
+    """Stands for ``procs.Terminated`` when no handler turns signals into it (core commands)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((i for i, a in enumerate(args_list) if not a.startswith("-")), None)
@@ -101,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         and "--help" not in args_list[:first]
     ):
         core = args_list[first]  # `perfsquad --help` still lists every command
+    terminated: type[BaseException] = _NotRaised
+    if core is None:  # (the commands that may run user code: SIGTERM/SIGHUP end them cleanly)
+        from perfsquad.profiling import procs
+
+        procs.install_signal_handlers()
+        terminated = procs.Terminated
     try:
         parser = build_parser(core)
         args = parser.parse_args(args_list)  # (bad usage: argparse's message and exit 2, a SystemExit)
@@ -108,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("perfsquad: interrupted", file=sys.stderr)
         return 130
+    except terminated as exc:  # (its children are killed and its temporary directories removed by now)
+        print(f"perfsquad: {exc}; stopped", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 143))
     except BrokenPipeError:
         return EXIT_CLEAN
     except WriteError as exc:  # (a file perfsquad had to write: the message names it and why)
