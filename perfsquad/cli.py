@@ -81,7 +81,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     rules.add_argument("--python", metavar="PATH|X.Y", help=_PYTHON_HELP)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
+    serve.add_argument("--tcp", metavar="HOST:PORT", default=None,
+                       help="listen on a loopback address instead of stdio; clients must send the token "
+                            "(PERFSQUAD_TOKEN, else generated and printed) as initializationOptions.token")  # fmt: skip
+    serve.add_argument("--token-file", default=None, metavar="FILE",
+                       help="with --tcp: also write the token to FILE, readable by you only (mode 0600)")
 
     if command not in _CORE_COMMANDS:
         from perfsquad.commands import register_all
@@ -171,7 +175,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
         from perfsquad.server import run_server
 
-        return run_server(args.tcp)
+        return run_server(args.tcp, args.token_file)
     handler = getattr(args, "handler", None)
     if handler is not None:
         return int(handler(args))
