@@ -256,16 +256,20 @@ def wait(proc: subprocess.Popen[bytes], *, deadline: float, cancel: threading.Ev
                     return proc.wait(_STEP)
                 except subprocess.TimeoutExpired:
                     pass
-            if cancel is not None and cancel.is_set():
-                raise Cancelled
-            if time.monotonic() > deadline:
-                raise TimedOut
+            _check(deadline, cancel)
     except BaseException:
         kill_group(proc)
         raise
     finally:
         if pidfd is not None:
             os.close(pidfd)
+
+
+def _check(deadline: float, cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled
+    if time.monotonic() > deadline:
+        raise TimedOut
 
 
 def _pidfd(proc: subprocess.Popen[bytes]) -> int | None:
@@ -292,10 +296,7 @@ def wait_readable(
                 return True
             if proc.poll() is not None:
                 return False
-            if cancel is not None and cancel.is_set():
-                raise Cancelled
-            if time.monotonic() > deadline:
-                raise TimedOut
+            _check(deadline, cancel)
     except BaseException:
         kill_group(proc)
         raise
