@@ -145,8 +145,8 @@ class _Watchdog:
     def forget_after_fork(self) -> None:
         """In a forked child (a process pool's worker): this pipe is the parent's, not ours."""
         if self.proc is not None and self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.proc.stdin.fileno())
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()  # (through the file object: its fd is never closed twice)
         self.proc = None
         self.live = set()
         self.lock = threading.Lock()
