@@ -155,7 +155,7 @@ def time_once(
     with tempfile.TemporaryFile() as err:
         try:
             start = time.perf_counter()
-            proc = procs.spawn(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            proc = procs.spawn(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env, pdeathsig=False)
         except OSError as exc:
             raise BenchError(f"cannot run {display}: {exc.strerror or exc}") from None
         try:

@@ -18,7 +18,7 @@ server) starts it with :func:`spawn` and ends it with :func:`kill_group`:
   process and knows the live groups and temporary directories; when the pipe ends it kills the
   groups and removes the directories. On Linux the direct child also gets ``PR_SET_PDEATHSIG``
   (SIGKILL when the thread that started it dies), so even a watchdog killed first leaves no
-  leader behind;
+  leader behind (not for ``bench``'s timed runs: see :func:`spawn`);
 * **every wait has a deadline**: the caller's timeout for the run, and :func:`start_timeout`
   (``PERFSQUAD_START_TIMEOUT``, 60 s by default) for a handshake with the child.
 
@@ -191,11 +191,15 @@ def spawn(
     stdout: Any = None,
     stderr: Any = None,
     pass_fds: Sequence[int] = (),
+    pdeathsig: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` as the leader of a new process group, known to the watchdog. Raises OSError."""
+    """Start ``argv`` as the leader of a new process group, known to the watchdog. Raises OSError.
+
+    ``pdeathsig=False``: no ``PR_SET_PDEATHSIG`` (its ``preexec_fn`` makes Python fork instead of
+    vfork, a few milliseconds per start: ``bench`` times the start, so it relies on the watchdog)."""
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=tuple(pass_fds),
-        start_new_session=True, preexec_fn=_PREEXEC,
+        start_new_session=True, preexec_fn=_PREEXEC if pdeathsig else None,
     )  # fmt: skip
     _WATCHDOG.tell("+", f"g {proc.pid}")
     return proc
