@@ -48,6 +48,15 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed child waits for init to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
 def timing_error(repeat: int, seconds: float) -> float:
     runs = [time_once(["sleep", str(seconds)]) - seconds for _ in range(repeat)]
     return statistics.median(runs)
@@ -63,12 +72,9 @@ def background_finish(repeat: int) -> tuple[float, int]:
             time_once(["sh", "-c", f"sleep 300 & echo $! > {pidfile}; sleep 0.05"])
             runs.append(time.perf_counter() - start)
             pid = int(pidfile.read_text())
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            survivors += 1
-            os.kill(pid, signal.SIGKILL)  # (ours, by its pid: the old code leaves it running)
+            if _running(pid):
+                survivors += 1
+                os.kill(pid, signal.SIGKILL)  # (ours, by its pid: the old code leaves it running)
     return statistics.median(runs), survivors
 
 

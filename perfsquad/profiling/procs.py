@@ -206,14 +206,30 @@ def spawn(
 
 
 def group_alive(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` still exists."""
+    """Whether any process of group ``pgid`` is still running (on Linux a zombie is not: a killed
+    background child waits for its new parent, often a slow init, to reap it)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return _running_member(pgid) if os.path.isdir("/proc/self") else True
+
+
+def _running_member(pgid: int) -> bool:
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()  # state, ppid, pgrp, ...
+            except (OSError, IndexError):
+                continue
+            if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+                return True
+    return False
 
 
 def _wait_group(proc: subprocess.Popen[bytes], seconds: float) -> bool:
