@@ -110,10 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         core = args_list[first]  # `perfsquad --help` still lists every command
     terminated: type[BaseException] = _NotRaised
+    previous: dict[int, Any] = {}
     if core is None:  # (the commands that may run user code: SIGTERM/SIGHUP end them cleanly)
         from perfsquad.profiling import procs
 
-        procs.install_signal_handlers()
+        previous = procs.install_signal_handlers()
         terminated = procs.Terminated
     try:
         parser = build_parser(core)
@@ -135,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"; details in {log}" if log is not None else ""
         print(f"perfsquad: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous:  # (main() called in-process, by a test or a script: its handlers come back)
+            from perfsquad.profiling import procs
+
+            procs.restore_signal_handlers(previous)
 
 
 def _crash_log() -> Path | None:

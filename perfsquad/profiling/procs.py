@@ -79,12 +79,17 @@ def _raise_terminated(signum: int, _frame: Any) -> None:
 _HANDLED = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
 
-def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread (the CLI; no-op elsewhere)."""
+def install_signal_handlers() -> dict[int, Any]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread (the CLI; no-op elsewhere).
+    Returns the previous handlers, for :func:`restore_signal_handlers`."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in _HANDLED:
-        signal.signal(sig, _raise_terminated)
+        return {}
+    return {int(sig): signal.signal(sig, _raise_terminated) for sig in _HANDLED}
+
+
+def restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def start_timeout() -> float:
