@@ -108,18 +108,23 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_sigterm_to_a_command_kills_its_workload_and_removes_its_temp_dir(
-    command: str, project: tuple[Path, dict[str, str]]
+SIGNALS = [(command, signal.SIGTERM) for command in sorted(COMMANDS)] + [
+    ("profile", signal.SIGHUP),  # (a closed terminal)
+]
+
+
+@pytest.mark.parametrize(("command", "sig"), SIGNALS)
+def test_sigterm_or_sighup_to_a_command_kills_its_workload_and_removes_its_temp_dir(
+    command: str, sig: signal.Signals, project: tuple[Path, dict[str, str]]
 ) -> None:
     work, env = project
     proc = _start(COMMANDS[command], work, {**env, "SLEEP": "300"})
     pids, pgid = _pids(env, proc)
     assert pgid != os.getpgid(proc.pid), "the workload runs in its own process group"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "terminated by SIGTERM" in err and "Traceback" not in err
+    assert proc.returncode == 128 + sig, err
+    assert f"terminated by {sig.name}" in err and "Traceback" not in err
     assert _gone(pids, pgid), f"left running: {[p for p in pids if _alive(p)]}"
     assert os.listdir(env["TMPDIR"]) == [], "a temporary directory was left behind"
 
