@@ -41,11 +41,15 @@ time.sleep(300)
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """A process of group ``pgid`` is running (zombies waiting for init to reap them are not)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _running(int(entry)):
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def _running(pid: int) -> bool:
