@@ -102,6 +102,23 @@ async def test_a_client_that_says_the_workspace_is_trusted_is_not_asked(client: 
     assert not any("unknown setting" in m.message for m in client.seen("show"))
 
 
+async def test_the_server_reads_no_pyproject_above_the_workspace_folder(client: ProbeClient, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(  # (the folder the repository was cloned into)
+        '[tool.perfsquad]\nignore = ["IDM001"]\nprofile-command = "mark.py"\n', encoding="utf-8"
+    )
+    root = tmp_path / "ws"
+    root.mkdir()
+    _workspace(root)
+    await initialize(client, root)
+    uri = (root / "app.py").as_uri()
+    client.open(uri, APP)
+    assert "IDM001" in {d.code for d in await client.diagnostics_for(uri, version=1)}
+    result = await _run(client, "perfsquad.auditPerformance", [{"path": str(root)}])
+    assert isinstance(result, dict) and not result["profile_error"]
+    assert client.seen("message-request") == [], "nothing to run, nothing to ask"
+    assert not (root / "ran.txt").exists() and not (tmp_path / "ran.txt").exists()
+
+
 # -- serve --tcp -----------------------------------------------------------------------------------
 
 
