@@ -191,6 +191,10 @@ async def test_serve_tcp_serves_nobody_without_the_token(tmp_path: Path) -> None
         assert len(token) >= 32 and any(token in line for line in lines)
         assert await _attempt(port, root, None) is None
         assert await _attempt(port, root, "not-the-token") is None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"Content-Length: 1000000000000\r\n\r\n{")  # (never allocated: closed unanswered)
+        assert await asyncio.wait_for(reader.read(), 30) == b""
+        writer.close()
         await asyncio.sleep(1.0)  # (what a served benchmark would have taken to write its file)
         assert not (root / "ran.txt").exists(), "a client without the token ran a command"
         answer = await _attempt(port, root, token)
