@@ -139,11 +139,13 @@ def _probe(executable: Path) -> Version | None:
 
 
 @functools.lru_cache(maxsize=32)
-def interpreter_version(setting: str) -> tuple[Version | None, str]:
+def interpreter_version(setting: str, probe: bool = True) -> tuple[Version | None, str]:
     """The version of the interpreter a ``python`` setting names, and how it was found.
 
     ``setting`` is a version (``3.12``, ``3.12.1``) or a path to an interpreter or to a virtual
-    environment's folder. ``(None, why)`` when it cannot be told.
+    environment's folder. ``(None, why)`` when it cannot be told. ``probe``: whether the
+    interpreter may be run (isolated) when nothing else tells; False for a setting from a
+    repository's configuration (nothing a repository names runs without the user's consent).
     """
     setting = setting.strip()
     m = _VERSION_RE.match(setting)
@@ -165,6 +167,11 @@ def interpreter_version(setting: str) -> tuple[Version | None, str]:
     if named:
         found = int(named.group(1)), int(named.group(2))
         return found, f"the configured interpreter {setting} is Python {_show(found)} ({path.resolve().name})"
+    if not probe:
+        return None, (
+            f"the interpreter {setting} named by the project's configuration was not run to ask its version "
+            "(give it with --python or the editor's `python` setting to allow it)"
+        )
     found = _probe(path)
     if found is not None:
         return found, f"the configured interpreter {setting} is Python {_show(found)}"
@@ -260,11 +267,12 @@ _RUNNING_REASON = "the running interpreter"
 
 
 @functools.lru_cache(maxsize=32)
-def choose(setting: str | None = None) -> Calibration:
-    """The calibration for the interpreter a ``python`` setting names (None: the running one)."""
+def choose(setting: str | None = None, probe: bool = True) -> Calibration:
+    """The calibration for the interpreter a ``python`` setting names (None: the running one);
+    ``probe``: see :func:`interpreter_version`."""
     target, reason = None, _RUNNING_REASON
     if setting:
-        target, reason = interpreter_version(setting)
+        target, reason = interpreter_version(setting, probe)
         if target is None:
             reason = f"{reason}; using the running interpreter, Python {_show(_running())}"
     if target is None:

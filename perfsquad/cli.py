@@ -81,13 +81,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     rules.add_argument("--python", metavar="PATH|X.Y", help=_PYTHON_HELP)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
+    serve.add_argument("--tcp", metavar="HOST:PORT", default=None,
+                       help="listen on a loopback address instead of stdio; clients must send the token "
+                            "(PERFSQUAD_TOKEN, else generated and printed) as initializationOptions.token")  # fmt: skip
+    serve.add_argument("--token-file", default=None, metavar="FILE",
+                       help="with --tcp: also write the token to FILE, readable by you only (mode 0600)")
 
     if command not in _CORE_COMMANDS:
         from perfsquad.commands import register_all
 
         register_all(sub)
     return parser
+
+
+class _NotRaised(BaseException):
+    """Stands for ``procs.Terminated`` when no handler turns signals into it (core commands)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         and "--help" not in args_list[:first]
     ):
         core = args_list[first]  # `perfsquad --help` still lists every command
+    terminated: type[BaseException] = _NotRaised
+    previous: dict[int, Any] = {}
+    if core is None:  # (the commands that may run user code: SIGTERM/SIGHUP end them cleanly)
+        from perfsquad.profiling import procs
+
+        previous = procs.install_signal_handlers()
+        terminated = procs.Terminated
     try:
         parser = build_parser(core)
         args = parser.parse_args(args_list)  # (bad usage: argparse's message and exit 2, a SystemExit)
@@ -108,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("perfsquad: interrupted", file=sys.stderr)
         return 130
+    except terminated as exc:  # (its children are killed and its temporary directories removed by now)
+        print(f"perfsquad: {exc}; stopped", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 143))
     except BrokenPipeError:
         return EXIT_CLEAN
     except WriteError as exc:  # (a file perfsquad had to write: the message names it and why)
@@ -118,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"; details in {log}" if log is not None else ""
         print(f"perfsquad: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous:  # (main() called in-process, by a test or a script: its handlers come back)
+            from perfsquad.profiling import procs
+
+            procs.restore_signal_handlers(previous)
 
 
 def _crash_log() -> Path | None:
@@ -158,7 +181,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
         from perfsquad.server import run_server
 
-        return run_server(args.tcp)
+        return run_server(args.tcp, args.token_file)
     handler = getattr(args, "handler", None)
     if handler is not None:
         return int(handler(args))

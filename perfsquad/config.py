@@ -52,6 +52,10 @@ class Config:
     python: str | None = None
     """The interpreter that runs the code (a path or ``X.Y``; None: the running one): which
     speedup table applies, hence which rules are in the ``readability`` group (perfsquad.calibration)."""
+    python_trusted: bool = True
+    """Whether ``python`` came from the user (``--python``, the editor's settings) rather than a
+    repository's ``pyproject.toml``: only then may perfsquad run that interpreter to ask its version
+    (a cloned repository naming ``python = "./evil"`` must not get it executed by a plain ``check``)."""
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def key(self) -> str:
@@ -64,7 +68,9 @@ class Config:
     @property
     def calibration(self) -> calibration.Calibration:
         """The speedup table of the configured (else the running) interpreter."""
-        return calibration.choose(self.python)
+        if self.python is None or self.python_trusted:
+            return calibration.choose(self.python)  # (one cached Calibration per setting)
+        return calibration.choose(self.python, probe=False)
 
     def is_test_file(self, path: str | None) -> bool:
         """Whether ``path`` is a test file (a component matches one of ``test_paths``)."""
@@ -104,7 +110,7 @@ class Config:
         tests: str | None = None,
         python: str | None = None,
     ) -> Config:
-        cfg = replace(self, python=python) if python else self
+        cfg = replace(self, python=python, python_trusted=True) if python else self
         if confidence:
             cfg = replace(cfg, confidence=Confidence(confidence))
         if tests:
@@ -283,7 +289,7 @@ def config_from_mapping(data: Any, source: str = "settings", folder: Path | None
             warnings.append("perfsquad: `max-file-bytes` must be a positive integer; ignored")
     python = normalized.get("python")
     if isinstance(python, str) and python.strip():
-        cfg = replace(cfg, python=python_setting(python, folder))
+        cfg = replace(cfg, python=python_setting(python, folder), python_trusted=folder is None)
     elif python is not None:
         warnings.append("perfsquad: `python` must be an interpreter path or a version such as 3.12; ignored")
     return replace(cfg, warnings=tuple(warnings))
@@ -298,19 +304,53 @@ def python_setting(value: str, base: Path | None) -> str:
     return value if path.is_absolute() else str(base / path)
 
 
-def find_pyproject(start: Path) -> Path | None:
+ROOT_MARKERS = (".git", ".hg", ".svn")
+"""A directory holding one of these is a repository's root: configuration is never read above it."""
+
+
+def project_root(start: Path) -> Path:
+    """The directory whose ``pyproject.toml`` files may configure ``start`` (it and the directories
+    between them): the nearest of ``start``'s folder and its parents that is a repository's root
+    (:data:`ROOT_MARKERS`); else the working directory when ``start`` is inside it; else ``start``'s
+    folder. A ``pyproject.toml`` above it (a parent directory outside the project, another user's
+    ``/tmp/pyproject.toml``) is never read: its ``profile-command`` must not run, nor its ``python``
+    be probed, for a project it does not belong to."""
     start = start.resolve()
-    for directory in (start, *start.parents) if start.is_dir() else start.parents:
+    base = start if start.is_dir() else start.parent
+    for directory in (base, *base.parents):
+        with contextlib.suppress(OSError):
+            if any((directory / marker).exists() for marker in ROOT_MARKERS):
+                return directory
+    with contextlib.suppress(OSError):
+        cwd = Path.cwd().resolve()
+        if base == cwd or cwd in base.parents:
+            return cwd
+    return base
+
+
+def find_pyproject(start: Path, root: Path | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` from ``start`` up to ``root`` (default :func:`project_root`;
+    the language server passes the workspace folder), never above it."""
+    start = start.resolve()
+    base = start if start.is_dir() else start.parent
+    top = root.resolve() if root is not None else project_root(start)
+    chain = (base, *base.parents)
+    if top not in chain:  # (``start`` outside ``root``: only its own folder)
+        chain = (base,)
+    for directory in chain:
         candidate = directory / "pyproject.toml"
         with contextlib.suppress(OSError):  # (a directory it may not search: look further up)
             if candidate.is_file():
                 return candidate
+        if directory == top:
+            break
     return None
 
 
-def load_config(start: Path) -> tuple[Config, Path | None]:
-    """The configuration that applies to ``start`` (a file or directory), and its pyproject."""
-    pyproject = find_pyproject(start)
+def load_config(start: Path, root: Path | None = None) -> tuple[Config, Path | None]:
+    """The configuration that applies to ``start`` (a file or directory), and its pyproject (read
+    from ``start`` up to ``root``, see :func:`find_pyproject`)."""
+    pyproject = find_pyproject(start, root)
     if pyproject is None:
         return Config(), None
     return read_pyproject(pyproject), pyproject

@@ -9,14 +9,12 @@ stores a :class:`~perfsquad.profiling.model.Profile` so ``compare`` can show per
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import gzip
 import json
 import os
 import platform
 import re
-import signal
 import subprocess
 import tempfile
 import threading
@@ -28,11 +26,11 @@ from typing import Any
 
 from perfsquad.audit.stats import Summary
 from perfsquad.files import write_output
+from perfsquad.profiling import procs
 from perfsquad.profiling.model import Profile, profile_from_json
 
 SCHEMA = "perfsquad.bench/1"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_GRACE_SECONDS = 2.0
 
 Progress = Callable[[str], None]
 
@@ -188,19 +186,6 @@ def load_record(path: Path) -> BenchRecord:
     return records[0]
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, _GRACE_SECONDS), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def time_once(
     argv: Sequence[str],
     *,
@@ -214,30 +199,20 @@ def time_once(
     with tempfile.TemporaryFile() as err:
         try:
             start = time.perf_counter()
-            proc = subprocess.Popen(
-                list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                start_new_session=True, env=env,
-            )  # fmt: skip
+            proc = procs.spawn(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env, pdeathsig=False)
         except OSError as exc:
             raise BenchError(f"cannot run {display}: {exc.strerror or exc}") from None
-        deadline = start + timeout
         try:
-            while True:
-                try:
-                    code = proc.wait(0.01)
-                    elapsed = time.perf_counter() - start
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                if cancel is not None and cancel.is_set():
-                    _kill_group(proc)
-                    raise BenchCancelled(f"cancelled: {display} was stopped")
-                if time.perf_counter() > deadline:
-                    _kill_group(proc)
-                    raise BenchError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)")
+            code = procs.wait(proc, deadline=time.monotonic() + timeout, cancel=cancel)
+            elapsed = time.perf_counter() - start
+        except procs.Cancelled:
+            raise BenchCancelled(f"cancelled: {display} was stopped") from None
+        except procs.TimedOut:
+            raise BenchError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)") from None
         except KeyboardInterrupt:
-            _kill_group(proc)
             raise BenchCancelled(f"interrupted: {display} was stopped") from None
+        finally:
+            procs.kill_group(proc)  # (the background children a run left behind)
         if code != 0:
             err.seek(0)
             tail = err.read()[-2000:].decode("utf-8", "replace").strip()

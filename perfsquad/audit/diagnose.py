@@ -269,7 +269,7 @@ def diagnose(
         except (OSError, UnicodeDecodeError) as exc:
             raise DiagnoseError(f"cannot read {path}: {exc}") from None
     if config is None:
-        config, pyproject = load_config(path)
+        config, pyproject = load_config(path, root)  # (never a pyproject above the workspace)
         root = root or (pyproject.parent if pyproject else None)
     root = (root or path.resolve().parent).resolve()
     report = analyze_source(source, str(path), config, metrics=True)

@@ -96,10 +96,10 @@ class AuditResult:
         return counts
 
 
-def configured_command(start: Path, key: str = "profile-command") -> str | None:
+def configured_command(start: Path, key: str = "profile-command", root: Path | None = None) -> str | None:
     """``[tool.perfsquad] profile-command`` (or ``key``, e.g. ``test-command``) of the pyproject
-    that applies to ``start``."""
-    pyproject = find_pyproject(start)
+    that applies to ``start`` (never one above ``root``: see :func:`perfsquad.config.find_pyproject`)."""
+    pyproject = find_pyproject(start, root)
     if pyproject is None:
         return None
     try:
@@ -177,24 +177,30 @@ def run_audit(
     cache_dir: Path | None = None,
     run_cwd: Path | None = None,
     python: str | None = None,
+    configured: bool = True,
 ) -> AuditResult:
-    """Run the three phases (``run`` in ``run_cwd``, default the root; a configured
-    ``profile-command`` in its pyproject's directory). Raises ``ProfileCancelled`` when cancelled;
-    a failing run command is recorded in ``profile_error`` and the audit carries on statically."""
+    """Run the three phases (``run`` in ``run_cwd``, default the root; else, when ``configured``, a
+    ``profile-command`` of the project's pyproject in its directory: a note says which command from
+    which file ran). Configuration is read no higher than ``root`` (the language server's workspace
+    folder). Raises ``ProfileCancelled`` when cancelled; a failing run command is recorded in
+    ``profile_error`` and the audit carries on statically."""
     from perfsquad.api import analyze_paths
 
     say: Progress = progress or (lambda _msg: None)
     first = paths[0] if paths else Path(".")
+    given_root = root
     if config is None:
-        config, pyproject = load_config(first)
+        config, pyproject = load_config(first, given_root)
         root = root or (pyproject.parent if pyproject else None)
     root = (root or (first if first.is_dir() else first.parent)).resolve()
     run_dir = run_cwd or root
-    if not run:
-        run = configured_command(first)
-        found = find_pyproject(first)
-        run_dir = found.parent.resolve() if found is not None else root  # relative to its pyproject
     notes: list[str] = list(config.warnings)
+    if not run and configured:
+        run = configured_command(first, root=given_root)
+        found = find_pyproject(first, given_root)
+        run_dir = found.parent.resolve() if found is not None else root  # relative to its pyproject
+        if run:
+            notes.append(f"ran `{run}`: the profile-command of {found} (--no-run: do not run it)")
 
     say("phase 1/3: static analysis")
     reports = analyze_paths(list(paths), config, want_fixes=True, metrics=True, cache_dir=cache_dir)

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from perfsquad.audit.roadmap import RoadmapItem
 from perfsquad.audit.stats import mean, welch
 from perfsquad.autofix import FixFailed, FixSkipped, write_edits
 from perfsquad.model import FixSafety
+from perfsquad.profiling import procs
 
 IGNORED = (".git", ".hg", ".svn", ".perfsquad", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules",
            ".mypy_cache", ".ruff_cache", ".pytest_cache", "*.egg-info", "build", "dist", ".e2e")  # fmt: skip
@@ -160,15 +162,21 @@ def _env(copy: Path) -> dict[str, str]:
 
 
 def _run_tests(argv: list[str], cwd: Path, timeout: float) -> tuple[bool, str]:
-    try:
-        proc = subprocess.run(argv, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=timeout,
-                              start_new_session=True)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return False, f"timed out after {timeout:g} s"
-    except OSError as exc:
-        return False, f"cannot run {' '.join(argv)}: {exc.strerror or exc}"
-    tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
-    return proc.returncode in (0, 5), tail[0]  # 5: pytest collected nothing
+    with tempfile.TemporaryFile() as output:
+        try:
+            proc = procs.spawn(argv, cwd=cwd, env=_env(cwd), stdout=output, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            return False, f"cannot run {' '.join(argv)}: {exc.strerror or exc}"
+        try:
+            code = procs.wait(proc, deadline=time.monotonic() + timeout)
+        except procs.TimedOut:
+            return False, f"timed out after {timeout:g} s"
+        finally:
+            procs.kill_group(proc)  # (the background children a test run left behind)
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    tail = text.strip().splitlines()[-1:] or [""]
+    return code in (0, 5), tail[0]  # 5: pytest collected nothing
 
 
 def _apply_one(item: RoadmapItem, root: Path, copy: Path) -> str | None:
@@ -227,7 +235,7 @@ def verify_items(
     if not argv:
         raise VerifyError("no run command to measure")
     out: list[Verification] = []
-    with tempfile.TemporaryDirectory(prefix="perfsquad-verify-") as tmp:
+    with procs.temp_dir("perfsquad-verify-") as tmp:
         base = scratch_copy(root, Path(tmp) / "before")
         test_argv = test_command(base, tests)
         baseline_ok: bool | None = None

@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("path", type=Path, help="file or directory to audit")
     p.add_argument("--run", metavar="COMMAND", default=None,
                    help="what to profile: script, `-m module`, pytest node id or `python ...` "
-                        "(default: [tool.perfsquad] profile-command)")  # fmt: skip
+                        "(default: [tool.perfsquad] profile-command; the output names it and its file)")  # fmt: skip
+    p.add_argument("--no-run", action="store_true",
+                   help="run nothing: the static phases only (a configured profile-command is not run)")
     p.add_argument("--out", type=Path, default=None, help="report directory (default: .perfsquad/audit)")
     p.add_argument("--format", type=_formats, default=("html", "md", "json"), help="html,md,json (default: all)")
     p.add_argument("--sampler", choices=("auto", "py-spy", "cprofile"), default="auto")
@@ -69,10 +71,13 @@ def run(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"perfsquad audit: {message}", file=sys.stderr, flush=True)
 
+    if args.no_run and (args.run or args.verify):
+        print("perfsquad audit: error: --no-run runs nothing: it cannot go with --run or --verify", file=sys.stderr)
+        return 2
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
                            memory=args.memory, progress=progress, cache_dir=cache_dir_for(args.path),
-                           run_cwd=Path.cwd(), python=args.python)  # fmt: skip
+                           run_cwd=Path.cwd(), python=args.python, configured=not args.no_run)  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
         return 130

@@ -42,9 +42,6 @@ import contextlib
 import json
 import linecache
 import os
-import signal
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -52,6 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfsquad.profiling import procs
 from perfsquad.profiling.model import Profile
 from perfsquad.profiling.target import user_interpreter
 from perfsquad.syntax import walk
@@ -67,7 +65,6 @@ DEFAULT_FRAMES = 4
 """Frames tracemalloc keeps per allocation: enough for the allocating line and a short call chain.
 Each frame costs (measured on the demo workload: 2.5x slower than untraced with 1 frame, 4.9x
 with 4, 8.2x with 8)."""
-_GRACE_SECONDS = 2.0
 CHILD = Path(__file__).with_name("_leak_child.py")
 """The child's entry point (run by path in the workload's interpreter)."""
 
@@ -157,18 +154,6 @@ def steady_growth(values: Sequence[float]) -> float:
 # -- the parent side -------------------------------------------------------------------------
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, _GRACE_SECONDS), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(wait)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers the leader left behind
-
-
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -237,8 +222,7 @@ def run_leakcheck(
     if mode == "callable" and ":" not in target:
         raise LeakCheckError(f"--callable needs MODULE:FUNCTION or FILE.py:FUNCTION, not {target!r}")
     display = describe_target(mode, target, args)
-    with tempfile.TemporaryDirectory(prefix="perfsquad-leak-") as tmp:
-        work = Path(tmp)
+    with procs.temp_dir("perfsquad-leak-") as work:
         result_path, out_path, err_path = work / "result.json", work / "stdout.txt", work / "stderr.txt"
         argv = [
             user_interpreter(python)[0], str(CHILD.resolve()), str(result_path),
@@ -249,30 +233,19 @@ def run_leakcheck(
         start = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
-                proc = subprocess.Popen(
-                    argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    start_new_session=True,
-                )  # fmt: skip
+                proc = procs.spawn(argv, cwd=workdir, env=env, stdout=out, stderr=err)
             except OSError as exc:
                 raise LeakCheckError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
         try:
-            while True:
-                try:
-                    code = proc.wait(0.05)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                if cancel is not None and cancel.is_set():
-                    _kill_group(proc)
-                    raise LeakCheckCancelled(f"cancelled: {display} was stopped")
-                if time.monotonic() - start > timeout:
-                    _kill_group(proc)
-                    raise LeakCheckError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)")
+            code = procs.wait(proc, deadline=start + timeout, cancel=cancel)
+        except procs.Cancelled:
+            raise LeakCheckCancelled(f"cancelled: {display} was stopped") from None
+        except procs.TimedOut:
+            raise LeakCheckError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)") from None
         except KeyboardInterrupt:
-            _kill_group(proc)
             raise LeakCheckCancelled(f"interrupted: {display} was stopped") from None
         finally:
-            _kill_group(proc)  # the workload's own children, if it left any
+            procs.kill_group(proc)  # the workload's own children, if it left any
         wall = time.monotonic() - start
         try:
             facts = json.loads(result_path.read_text(encoding="utf-8"))

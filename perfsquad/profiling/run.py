@@ -27,14 +27,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from perfsquad.profiling import procs
 from perfsquad.profiling.formats import from_pstats, from_samples
 from perfsquad.profiling.model import FrameRef, Profile
 from perfsquad.profiling.target import Target, command_for
@@ -44,7 +44,6 @@ DEFAULT_RATE = 100
 DEFAULT_TIMEOUT = 300.0
 MIN_SAMPLES = 30
 """Fewer samples than this and the profile says it is not reliable."""
-_GRACE_SECONDS = 2.0
 _ATTACH_SECONDS = 10.0
 _PTRACE_HINT = (
     "py-spy needs ptrace to read the target's memory and it is not permitted here. Run as root, "
@@ -75,41 +74,28 @@ def _is_wrapper_frame(frame: FrameRef) -> bool:
     return frame.file == str(CHILD) or name in ("runpy.py", "<frozen runpy>") or frame.file == "<frozen runpy>"
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group (the target and everything it started), SIGKILL after a grace period.
-
-    Stragglers that outlive the group leader (children ignoring SIGTERM) get SIGKILL too.
-    """
-    for sig, wait in ((signal.SIGTERM, _GRACE_SECONDS), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(wait)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 def _wait(
     proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None, what: str, timeout: float
 ) -> int:
     """Wait for ``proc``; on timeout or cancel kill its process group and raise."""
     try:
-        while True:
-            try:
-                return proc.wait(0.05)
-            except subprocess.TimeoutExpired:
-                pass
-            if cancel is not None and cancel.is_set():
-                _kill_group(proc)
-                raise ProfileCancelled(f"cancelled: {what} was stopped")
-            if time.monotonic() > deadline:
-                _kill_group(proc)
-                raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise --timeout)")
+        return procs.wait(proc, deadline=deadline, cancel=cancel)
+    except procs.Cancelled:
+        raise ProfileCancelled(f"cancelled: {what} was stopped") from None
+    except procs.TimedOut:
+        raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise --timeout)") from None
     except KeyboardInterrupt:
-        _kill_group(proc)
         raise ProfileCancelled(f"interrupted: {what} was stopped") from None
+
+
+@contextlib.contextmanager
+def _group(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """``proc``'s whole group is killed when the block ends, however it ends (after a normal exit
+    of the workload: the background children it left)."""
+    try:
+        yield proc
+    finally:
+        procs.kill_group(proc)
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -142,10 +128,7 @@ class _Run:
     def start(self, argv: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             try:
-                return subprocess.Popen(
-                    argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    pass_fds=pass_fds, start_new_session=True,
-                )  # fmt: skip
+                return procs.spawn(argv, cwd=self.cwd, env=self.env, stdout=out, stderr=err, pass_fds=pass_fds)
             except OSError as exc:
                 raise ProfilerError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
 
@@ -176,9 +159,7 @@ class _Sampler:
         if idle:
             argv.append("--idle")
         self.out = out
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.proc = procs.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         self.started = threading.Event()
         self.reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
@@ -207,10 +188,9 @@ class _Sampler:
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGINT)  # py-spy writes what it has on SIGINT
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        procs.kill_group(self.proc)
         self.reader.join(2)
         try:
             return self.out.read_text(encoding="utf-8", errors="replace")
@@ -218,10 +198,7 @@ class _Sampler:
             return ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        procs.kill_group(self.proc, grace=0)
 
 
 def _run_py_spy(
@@ -238,7 +215,20 @@ def _run_py_spy(
     samplers: list[_Sampler] = []
     try:
         with os.fdopen(ready_r, "rb") as ready:
-            if not ready.read(1):
+            start_limit = procs.start_timeout()
+            try:
+                started = procs.wait_readable(
+                    ready.fileno(), proc, deadline=min(deadline, time.monotonic() + start_limit), cancel=cancel
+                )
+            except procs.Cancelled:
+                raise ProfileCancelled(f"cancelled: {run.target.display} was stopped") from None
+            except procs.TimedOut:
+                raise ProfilerError(
+                    f"{run.target.python} did not start {run.target.display} within {start_limit:g} s "
+                    f"(no handshake from perfsquad's wrapper; it was stopped; raise {procs.START_TIMEOUT_ENV} "
+                    "if the interpreter is slow to start)"
+                ) from None
+            if not started or not ready.read(1):
                 _wait(proc, deadline, cancel, run.target.display, timeout)
                 raise ProfilerError(f"{run.target.python} failed to start:\n{_tail(run.stderr)}")
         progress(f"attaching py-spy at {rate} Hz")
@@ -252,12 +242,13 @@ def _run_py_spy(
         progress(f"running {run.target.display}")
         code = _wait(proc, deadline, cancel, run.target.display, timeout)
     except BaseException:
-        _kill_group(proc)
+        procs.kill_group(proc)
         for sampler in samplers:
             sampler.stop()
         raise
     finally:
         os.close(go_w)
+    procs.kill_group(proc)  # (the workload's background children)
     progress("collecting samples")
     wall_raw, active_raw = samplers[0].finish(), samplers[1].finish()
     facts = run.facts(code)
@@ -285,8 +276,8 @@ def _run_cprofile(
 ) -> Profile:
     stats = run.work / "profile.pstats"
     progress(f"running {run.target.display} under cProfile")
-    proc = run.start(run.argv("--cprofile", str(stats)))
-    code = _wait(proc, deadline, cancel, run.target.display, timeout)
+    with _group(run.start(run.argv("--cprofile", str(stats)))) as proc:
+        code = _wait(proc, deadline, cancel, run.target.display, timeout)
     facts = run.facts(code)
     profile = from_pstats(
         stats,
@@ -311,11 +302,11 @@ def _run_external(
     started = time.perf_counter()
     with open(work / "stderr.txt", "wb") as err:
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                    start_new_session=True)  # fmt: skip
+            proc = procs.spawn(argv, cwd=cwd, stdout=err, stderr=err)
         except OSError as exc:
             raise ProfilerError(f"cannot start py-spy: {exc}") from None
-    code = _wait(proc, deadline, cancel, target.display, timeout)
+    with _group(proc):
+        code = _wait(proc, deadline, cancel, target.display, timeout)
     wall = time.perf_counter() - started
     raw = out.read_text(encoding="utf-8", errors="replace") if out.exists() else ""
     if not raw and code != 0:
@@ -332,8 +323,8 @@ def _memory_pass(
     run: _Run, deadline: float, timeout: float, cancel: threading.Event | None, progress: Progress
 ) -> tuple[int | None, dict[tuple[str, int], int]]:
     progress("memory pass (tracemalloc)")
-    proc = run.start(run.argv("--memory"))
-    code = _wait(proc, deadline, cancel, run.target.display, timeout)
+    with _group(run.start(run.argv("--memory"))) as proc:
+        code = _wait(proc, deadline, cancel, run.target.display, timeout)
     facts = run.facts(code)
     lines = {(str(f), int(n)): int(size) for f, n, size in facts.get("memory_lines", [])}
     peak = facts.get("peak_memory_bytes")
@@ -372,8 +363,7 @@ def profile_command(
     if target.mode == "external" and chosen == "cprofile":
         raise ProfilerError(f"{target.display} is not a Python command: only py-spy can profile it")
     deadline = time.monotonic() + timeout
-    with tempfile.TemporaryDirectory(prefix="perfsquad-profile-") as tmp:
-        work = Path(tmp)
+    with procs.temp_dir("perfsquad-profile-") as work:
         ran_notebook: tuple[str, str] | None = None
         shown = target.display
         if target.mode == "notebook":

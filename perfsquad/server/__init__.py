@@ -1,7 +1,10 @@
 """The perfsquad language server (pygls 2): a thin adapter from LSP to :mod:`perfsquad.api`.
 
-``perfsquad serve`` speaks LSP over stdio; ``perfsquad serve --tcp HOST:PORT`` listens on TCP
-(port 0 picks a free port; the address is logged to stderr as ``Serving on ...``).
+``perfsquad serve`` speaks LSP over stdio; ``perfsquad serve --tcp HOST:PORT`` listens on TCP, on
+a loopback address only, and serves a connection only if its first message is ``initialize`` with
+the server's token in ``initializationOptions.token`` (``PERFSQUAD_TOKEN``, else generated and
+printed; ``--token-file`` writes it mode 0600): :mod:`perfsquad.server.tcp`. Port 0 picks a free
+port; the address is printed to stderr as ``perfsquad serve: listening on HOST:PORT``.
 
 Extension points (a contract for other features)
 ------------------------------------------------
@@ -43,6 +46,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
+from typing import Any
 
 
 def parse_tcp(value: str) -> tuple[str, int]:
@@ -53,17 +58,32 @@ def parse_tcp(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def run_server(tcp: str | None = None) -> int:
-    """Serve until the client says exit (or disconnects); returns the process exit code."""
+def run_server(tcp: str | None = None, token_file: str | None = None) -> int:
+    """Serve until the client says exit (or disconnects); returns the process exit code. Over TCP:
+    loopback only, and a token (see :mod:`perfsquad.server.tcp`)."""
     from perfsquad.server.app import create_server
 
     address = None
     if tcp is not None:
+        from perfsquad.server import tcp as tcp_mod
+
         try:
             address = parse_tcp(tcp)
+            tcp_mod.check_loopback(address[0])
         except ValueError as exc:
             print(f"perfsquad serve: --tcp: {exc}", file=sys.stderr)
             return 2
+        token, generated = tcp_mod.server_token()
+        if token_file is not None:
+            try:
+                tcp_mod.write_token_file(Path(token_file), token)
+            except OSError as exc:
+                print(f"perfsquad serve: --token-file: cannot write {token_file}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
+        if generated:
+            where = f" (also in {token_file})" if token_file else ""
+            print(f"perfsquad serve: token: {token}{where}; clients send it as initializationOptions.token",
+                  file=sys.stderr, flush=True)  # fmt: skip
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     from perfsquad.profiling.target import set_host_interpreter
 
@@ -74,8 +94,13 @@ def run_server(tcp: str | None = None) -> int:
     if address is None:
         server.start_io()
     else:
-        logging.getLogger("pygls.server").setLevel(logging.INFO)  # "Serving on (host, port)"
-        server.start_tcp(*address)
+        from perfsquad.server import tcp as tcp_mod
+
+        def listening(addresses: list[Any]) -> None:
+            shown = ", ".join(f"{a[0]}:{a[1]}" for a in addresses)
+            print(f"perfsquad serve: listening on {shown}", file=sys.stderr, flush=True)
+
+        tcp_mod.serve(server, *address, token, on_listening=listening)
     return 0
 
 

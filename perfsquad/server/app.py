@@ -28,6 +28,7 @@ from pygls.uris import to_fs_path
 from perfsquad import __version__, notebook
 from perfsquad.model import Finding
 from perfsquad.server import actions, hover, notebooks
+from perfsquad.server.consent import Consent, client_trusted
 from perfsquad.server.conversions import Encoding, encoding_of
 from perfsquad.server.diagnostics import finding_diagnostic, report_diagnostics
 from perfsquad.server.documents import Analysis, Documents
@@ -77,6 +78,8 @@ class PerfsquadServer(LanguageServer):
         self.extensions: list[str] = []
         """The ext_* modules registered (module names)."""
         self.isolation = Isolation(lambda message: self.log(types.MessageType.Error, message))
+        self.consent = Consent()
+        """Whether the user allowed running this workspace's code (commands that run it ask first)."""
 
     # --- what the document store needs (documents.Host) ---------------------------------
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:
@@ -433,6 +436,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
         ls.started()
         ls.documents.options = parse_options(params.initialization_options)
         ls.documents.root = _root(params)
+        ls.consent.client_trusted = client_trusted(params.initialization_options)
 
     @feature(types.INITIALIZED)
     @notification

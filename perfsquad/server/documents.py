@@ -170,7 +170,7 @@ class Documents:
         table = ProjectTable({}, None)
         if directory is not None:
             if directory not in self._tables:
-                self._tables[directory] = read_project_table(directory)
+                self._tables[directory] = read_project_table(directory, self.root)
             table = self._tables[directory]
         config = effective_config(table, self.options)
         if config.warnings:

@@ -207,12 +207,15 @@ def register(server: PerfsquadServer) -> None:
 
     @server.command("perfsquad.auditPerformance")
     async def audit_cmd(ls: Any, *args: Any) -> dict[str, Any]:
-        from perfsquad.audit.pipeline import run_audit
+        from perfsquad.audit.pipeline import configured_command, run_audit
         from perfsquad.audit.report import FORMATS, write_reports
         from perfsquad.profiling.run import ProfileCancelled
 
         workspace = root()
         path, opts = _folder_target(args, workspace, "perfsquad.auditPerformance")
+        within = workspace if workspace is not None and path.resolve().is_relative_to(workspace.resolve()) else None
+        if opts.get("run") or configured_command(path, root=within) is not None:
+            await server.consent.require(ls, workspace, "the audit's profile")
         if state.running is not None:
             raise RuntimeError("an audit is already running: cancel it first")
         cancel = threading.Event()
@@ -225,8 +228,7 @@ def register(server: PerfsquadServer) -> None:
             result = await progress.in_thread(
                 run_audit, [path], run=opts.get("run"), sampler=str(opts.get("sampler", "auto")),
                 timeout=float(opts.get("timeout", 300.0)), cancel=cancel, progress=report,
-                root=workspace if workspace is not None and path.resolve().is_relative_to(workspace.resolve()) else None,
-                cancelled=(ProfileCancelled,),
+                root=within, cancelled=(ProfileCancelled,),
             )  # fmt: skip
             out = Path(opts["out"]) if opts.get("out") else Path(result.root) / ".perfsquad" / "audit"
             written = await progress.in_thread(write_reports, result, out, formats)
@@ -277,6 +279,8 @@ def register(server: PerfsquadServer) -> None:
         line = None
         if lsp_pos is not None:
             line = doc.to_position(lsp_pos).line if doc is not None else lsp_pos.line + 1
+        if opts.get("profile", True):
+            await server.consent.require(ls, root(), "Quick Diagnose's profile")
         cancel = threading.Event()
         progress = CommandProgress(ls, "diagnose", cancel)
         await progress.begin("perfsquad: quick diagnose")

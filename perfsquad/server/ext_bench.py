@@ -69,6 +69,7 @@ def register(server: PerfsquadServer) -> None:
         timeout = float(opts.get("timeout", 300.0))
         root = getattr(server.documents, "root", None)
         cwd = Path(opts["cwd"]) if opts.get("cwd") else (Path(root) if root is not None else None)
+        await server.consent.require(ls, Path(root) if root is not None else None, "the benchmark")
         if "benchmark" in running:
             raise RuntimeError("a benchmark is already running: cancel it first")
         cancel = threading.Event()

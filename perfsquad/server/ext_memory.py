@@ -179,6 +179,7 @@ def register(server: PerfsquadServer) -> None:
         except ValueError as exc:
             ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=str(exc)))
             raise
+        await server.consent.require(ls, root(), "the leak check")
         if state.running is not None:
             raise RuntimeError("a leak check is already running: cancel it first")
         cancel = threading.Event()

@@ -275,6 +275,7 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.profiling.target import TargetError
 
         options = _options(args)
+        await server.consent.require(ls, root(), "the profile")
         if state.running is not None:
             raise RuntimeError("a profile is already running: cancel it first")
         cancel = threading.Event()

@@ -21,7 +21,9 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_DEBOUNCE_MS = 150
-_SERVER_KEYS = {"debounce-ms"}
+_SERVER_KEYS = {"debounce-ms", "workspace-trusted", "token"}
+"""Server-only keys: ``workspaceTrusted`` (perfsquad.server.consent) and ``token`` (perfsquad.server.tcp)
+are read where they matter and never reach the rule settings."""
 
 
 def _kebab(key: str) -> str:
@@ -74,8 +76,9 @@ class ProjectTable:
     warnings: tuple[str, ...] = ()
 
 
-def read_project_table(directory: Path) -> ProjectTable:
-    pyproject = find_pyproject(directory)
+def read_project_table(directory: Path, root: Path | None = None) -> ProjectTable:
+    """The table for ``directory``, from a pyproject.toml no higher than ``root`` (the workspace folder)."""
+    pyproject = find_pyproject(directory, root)
     if pyproject is None:
         return ProjectTable({}, None)
     try:
@@ -99,4 +102,5 @@ def effective_config(project: ProjectTable, options: ServerOptions) -> Config:
     source = f"{project.pyproject} and editor settings" if project.pyproject else "editor settings"
     config = config_from_mapping(merged, source, project.pyproject.parent if project.pyproject else None)
     warnings = (*project.warnings, *options.warnings, *config.warnings)
-    return replace(config, warnings=warnings)
+    trusted = "python" in options.rules or project.pyproject is None  # (the editor's own setting may be run)
+    return replace(config, warnings=warnings, python_trusted=trusted)

@@ -53,6 +53,8 @@ class ProbeClient(LanguageClient):
         self.events: list[tuple[str, Any]] = []
         self._waiters: list[tuple[str, Callable[[Any], bool], asyncio.Future[Any]]] = []
         self.apply_edit_result = True
+        self.consent_answer: str | None = "Run"
+        """The title the client answers ``window/showMessageRequest`` with (None: dismissed)."""
 
     # --- recording ------------------------------------------------------------------------
     def record(self, kind: str, params: Any) -> None:
@@ -158,6 +160,12 @@ def make_client() -> ProbeClient:
     def show_document(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
         client.record("show-document", params)
         return types.ShowDocumentResult(success=True)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        client.record("message-request", params)  # (the consent to run the workspace's code)
+        titles = [a.title for a in params.actions or []]
+        return types.MessageActionItem(title=client.consent_answer) if client.consent_answer in titles else None
 
     @client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register_capability(params: types.RegistrationParams) -> None:

@@ -117,12 +117,14 @@ async def test_analysis_runs_off_the_event_loop(client: ProbeClient) -> None:
 
 
 async def test_serve_over_tcp(tmp_path: Path) -> None:
-    """`perfsquad serve --tcp HOST:PORT`: initialize, open, receive diagnostics, shut down."""
+    """`perfsquad serve --tcp HOST:PORT`: initialize (with the token), open, receive diagnostics, shut down."""
     import json
+    import os
 
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "perfsquad", "serve", "--tcp", "127.0.0.1:0",
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PERFSQUAD_TOKEN": "tcp-test-token"},
     )  # fmt: skip
     try:
         assert proc.stderr is not None
@@ -130,8 +132,8 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
         while port is None:
             line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
             assert line, "server exited before listening"
-            if "Serving on" in line:
-                port = int(line.rsplit(",", 1)[1].strip(" )\n"))
+            if "listening on" in line:
+                port = int(line.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
 
         def send(message: dict[str, object]) -> None:
@@ -148,7 +150,8 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
 
         uri = (tmp_path / "tcp.py").as_uri()
         send({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": tmp_path.as_uri(),
-                                                          "capabilities": {}}})  # fmt: skip
+                                                          "capabilities": {},
+                                                          "initializationOptions": {"token": "tcp-test-token"}}})  # fmt: skip
         while (message := await receive()).get("id") != 1:
             pass
         assert "capabilities" in message["result"]  # type: ignore[operator]

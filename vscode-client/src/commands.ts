@@ -17,6 +17,30 @@ export const SERVER_COMMANDS = {
   listBenchmarks: "perfsquad.listBenchmarks",
 } as const;
 
+/**
+ * The server commands that run the workspace's code (its scripts, tests, or the profile-command of its
+ * pyproject.toml). In an untrusted workspace (VS Code's Workspace Trust) the extension does not start
+ * them; the server also asks once per workspace unless told the workspace is trusted (#19).
+ */
+export const RUNS_WORKSPACE_CODE: readonly string[] = [
+  SERVER_COMMANDS.profile,
+  SERVER_COMMANDS.auditPerformance,
+  SERVER_COMMANDS.quickDiagnose,
+  SERVER_COMMANDS.leakcheck,
+  SERVER_COMMANDS.benchmark,
+];
+
+/** Why `command` is not started (a message), or undefined when it may run. */
+export function untrustedRefusal(command: string, trusted: boolean, title: string): string | undefined {
+  if (trusted || !RUNS_WORKSPACE_CODE.includes(command)) {
+    return undefined;
+  }
+  return (
+    `perfsquad: ${title} runs code from this workspace, which is not trusted: nothing was run. ` +
+    "Trust the workspace (Workspaces: Manage Workspace Trust) to allow it."
+  );
+}
+
 /** Audit commands: palette id, title, server command. They take a target (the active file or folder). */
 export const AUDIT_COMMANDS: readonly { id: string; title: string; server: string }[] = [
   { id: "perfsquad.runAuditPerformance", title: "Audit Performance", server: SERVER_COMMANDS.auditPerformance },

@@ -28,6 +28,7 @@ import {
   profileArguments,
   profileTarget,
   resultSummary,
+  untrustedRefusal,
 } from "./commands";
 import {
   BundleInfo,
@@ -153,7 +154,9 @@ async function start(): Promise<void> {
     ],
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
-    initializationOptions: serverSettings(s),
+    // workspaceTrusted: VS Code's Workspace Trust is the user's consent to run this folder's code, so
+    // the server does not ask again (perfsquad/server/consent.py); untrusted, the server asks itself.
+    initializationOptions: { ...serverSettings(s), workspaceTrusted: vscode.workspace.isTrusted },
     middleware: {
       provideInlayHints: (document, range, token, next) =>
         readSettings(vscode.workspace.getConfiguration(SECTION)).showInlayHints ? next(document, range, token) : [],
@@ -235,6 +238,12 @@ async function runServerCommand(command: string, args: unknown[], title: string)
   await starting;
   if (!client || !client.isRunning()) {
     void showError(`perfsquad: the server is not running (${view.clientState}); cannot run ${title}.`);
+    return undefined;
+  }
+  const refusal = untrustedRefusal(command, vscode.workspace.isTrusted, title);
+  if (refusal) {
+    log(refusal);
+    void vscode.window.showWarningMessage(refusal);
     return undefined;
   }
   const offered = advertisedCommands(client.initializeResult);
@@ -500,6 +509,10 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
         void restartHints();
       }
     }),
+  );
+  ctx.subscriptions.push(
+    // Trust granted during the session: the server learns it at its next initialize.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void restart("the workspace is now trusted")),
   );
   ctx.subscriptions.push(
     await python.onInterpreterChange(() => {

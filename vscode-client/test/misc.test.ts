@@ -14,7 +14,9 @@ import {
   profileArguments,
   profileTarget,
   resultSummary,
+  RUNS_WORKSPACE_CODE,
   SERVER_COMMANDS,
+  untrustedRefusal,
 } from "../src/commands";
 import { pytestNodeAt } from "../src/pytest";
 import { applyStatus, statusText } from "../src/status";
@@ -122,6 +124,25 @@ test("no palette command id collides with a server command (languageclient regis
   ]);
   assert.deepEqual(contributed.filter((c) => server.has(c)), []);
   assert.ok(contributed.length >= 12);
+});
+
+test("an untrusted workspace starts no command that runs its code (#19)", () => {
+  for (const command of [SERVER_COMMANDS.profile, SERVER_COMMANDS.auditPerformance, SERVER_COMMANDS.quickDiagnose,
+    SERVER_COMMANDS.leakcheck, SERVER_COMMANDS.benchmark]) {
+    assert.ok(RUNS_WORKSPACE_CODE.includes(command));
+    assert.match(untrustedRefusal(command, false, "Profile") ?? "", /not trusted: nothing was run/);
+    assert.equal(untrustedRefusal(command, true, "Profile"), undefined);
+  }
+  for (const command of [SERVER_COMMANDS.optimizationRoadmap, SERVER_COMMANDS.estimateRoi, SERVER_COMMANDS.fixAll]) {
+    assert.equal(untrustedRefusal(command, false, "x"), undefined); // (analysis only: runs nothing)
+  }
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, "limited");
+  assert.match(untrusted.description, /never runs it/);
+  assert.deepEqual(untrusted.restrictedConfigurations.sort(), [
+    "perfsquad.importStrategy", "perfsquad.interpreter", "perfsquad.profileCommand",
+  ]);
 });
 
 test("benchmark and compare arguments", () => {

@@ -301,6 +301,7 @@ def test_bad_input_never_crashes_memory_rules() -> None:
 )
 def test_slots_fix_follows_the_projects_target_version(tmp_path: Path, pyproject: str, fix_offered: bool) -> None:
     (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (tmp_path / ".git").mkdir()  # (the project's root: configuration is read from there down, #19)
     path = tmp_path / "pkg" / "m.py"
     source = "from dataclasses import dataclass\n@dataclass\nclass P:\n    x: int\ndef build(xs):\n    return [P(i) for i in xs]\n"
     report = analyze_text(source, str(path), rules=(SmallClassWithoutSlots,), config=every_rule())
