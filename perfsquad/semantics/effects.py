@@ -26,6 +26,15 @@ from perfsquad.syntax import children, walk
 
 ROUNDTRIP = "roundtrip"
 BLOCKING = "blocking"
+CONNECT = "connect"
+"""Chains ending at a connection or client opened for the call alone (closed, or dropped, when the
+call returns): ``save_note -> self._connection -> sqlite3.connect``."""
+
+INTERFACE_BASES = frozenset({"abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing_extensions.Protocol"})
+"""Bases (and metaclasses) that make a class an interface: a call on it runs an implementation."""
+PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
+_DOUBLE_WORDS = ("fake", "mock", "stub", "dummy", "inmemory", "in_memory", "memory", "null", "noop", "test")
+"""Words naming a test double, whose implementation of an interface does no I/O by design."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,9 @@ class Site:
     line: int
     roundtrip: bool
     blocking: bool
+    per_call: bool = False
+    """A connection or client opened here lives for this call only (not kept on an attribute, a
+    global or by a cache): calling the function once per item opens one per item."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,9 @@ class FunctionSummary:
     path: str
     sites: tuple[Site, ...]
     calls: tuple[CallSite, ...]
+    awaits: bool = True
+    """An ``async def`` that awaits something (it may wait on I/O); False for a coroutine that
+    never suspends, which gathering cannot speed up."""
 
 
 @dataclass
@@ -78,7 +93,14 @@ class ModuleSummary:
             self.module,
             self.path,
             [
-                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line, c.in_loop) for c in f.calls])
+                (
+                    f.key,
+                    f.is_async,
+                    f.line,
+                    [tuple(_site_data(s)) for s in f.sites],
+                    [(c.target, c.label, c.line, c.in_loop) for c in f.calls],
+                    f.awaits,
+                )
                 for f in self.functions.values()
             ],
             {k: list(v) for k, v in self.classes.items()},
@@ -90,7 +112,7 @@ class ModuleSummary:
     def from_data(cls, data: Any) -> ModuleSummary:
         module, path, functions, classes, aliases, models = data
         summary = cls(module, path)
-        for key, is_async, line, sites, calls in functions:
+        for key, is_async, line, sites, calls, awaits in functions:
             summary.functions[key] = FunctionSummary(
                 key,
                 bool(is_async),
@@ -98,6 +120,7 @@ class ModuleSummary:
                 path,
                 tuple(Site(*s) for s in sites),
                 tuple(CallSite(*c) for c in calls),
+                bool(awaits),
             )
         summary.classes = {k: tuple(v) for k, v in classes.items()}
         summary.aliases = dict(aliases)
@@ -105,8 +128,8 @@ class ModuleSummary:
         return summary
 
 
-def _site_data(s: Site) -> tuple[str, str, str, int, bool, bool]:
-    return (s.label, s.qualified, s.kind, s.line, s.roundtrip, s.blocking)
+def _site_data(s: Site) -> tuple[str, str, str, int, bool, bool, bool]:
+    return (s.label, s.qualified, s.kind, s.line, s.roundtrip, s.blocking, s.per_call)
 
 
 # -- module naming ----------------------------------------------------------------------------------
@@ -261,7 +284,10 @@ def summarize(ctx: IOModule) -> ModuleSummary:
         elif isinstance(stmt, ast.ClassDef):
             cls_key = f"{module}.{stmt.name}"
             bases = []
-            for base in stmt.bases:
+            metaclasses = [kw.value for kw in stmt.keywords if kw.arg == "metaclass"]
+            for base in [*stmt.bases, *metaclasses]:
+                if isinstance(base, ast.Subscript):  # Protocol[T], Generic[T]
+                    base = base.value
                 if isinstance(base, ast.Name) and base.id in io.classes():
                     bases.append(f"{module}.{base.id}")
                 else:
@@ -300,14 +326,59 @@ def _summarize_function(
     sites: list[Site] = []
     calls: list[CallSite] = []
     io.scope_hint = fn if grouped is not None else None
+    cached = any("cache" in (dotted(d.func if isinstance(d, ast.Call) else d) or "") for d in fn.decorator_list)
     try:
-        _summarize_calls(ctx, io, body_calls(fn) if grouped is None else grouped.get(fn, []), sites, calls)
+        _summarize_calls(ctx, io, body_calls(fn) if grouped is None else grouped.get(fn, []), sites, calls, cached)
     finally:
         io.scope_hint = None
-    return FunctionSummary(key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls))
+    is_async = isinstance(fn, ast.AsyncFunctionDef)
+    awaits = is_async and _suspends(fn)
+    return FunctionSummary(key, is_async, fn.lineno, ctx.path, tuple(sites), tuple(calls), awaits)
 
 
-def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], sites: list[Site], calls: list[CallSite]) -> None:
+def _suspends(fn: ast.AsyncFunctionDef) -> bool:
+    """Whether the coroutine itself awaits (``await``, ``async for``, ``async with``)."""
+    stack: list[ast.AST] = [*fn.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
+            return True
+        if not isinstance(node, _SKIP):
+            stack.extend(children(node))
+    return False
+
+
+def _kept(ctx: IOModule, call: ast.Call) -> bool:
+    """The call's result outlives the call of its function: stored on an attribute, in a
+    container, or in a global (``self._conn = sqlite3.connect(p)``, ``_pool[k] = ...``)."""
+    node: ast.AST = call
+    parent = ctx.parent(node)
+    while isinstance(parent, ast.Assign | ast.AnnAssign | ast.NamedExpr):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        if any(isinstance(t, ast.Attribute | ast.Subscript) for t in targets):
+            return True
+        fn = ctx.parent(parent)
+        while fn is not None and not isinstance(fn, _SKIP):
+            fn = ctx.parent(fn)
+        names = {t.id for t in targets if isinstance(t, ast.Name)}
+        if fn is not None and names and any(
+            isinstance(n, ast.Global | ast.Nonlocal) and names & set(n.names) for n in walk(fn)
+        ):
+            return True
+        if not isinstance(parent, ast.NamedExpr):
+            return False
+        node, parent = parent, ctx.parent(parent)
+    return False
+
+
+def _summarize_calls(
+    ctx: IOModule,
+    io: IOTypes,
+    found_calls: list[ast.Call],
+    sites: list[Site],
+    calls: list[CallSite],
+    cached: bool = False,
+) -> None:
     for call in found_calls:
         found = io.op_of(call)
         if found is not None:
@@ -321,6 +392,7 @@ def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], si
                         found.op.roundtrip,
                         # Reading a file is judged where it happens (IO004), not through callers.
                         found.op.blocking and found.op.kind != FILE,
+                        found.op.op in ("connect", "client") and not cached and not _kept(ctx, call),
                     )
                 )
             continue
@@ -430,6 +502,26 @@ class ProjectLookup(Protocol):
 
     def model_fields(self, model: str) -> dict[str, str] | None: ...
 
+    def subclasses(self, cls: str) -> tuple[str, ...]: ...
+
+    def classes_defining(self, method: str) -> tuple[str, ...]: ...
+
+
+def site_matches(site: Site, mode: str) -> bool:
+    if mode == ROUNDTRIP:
+        return site.roundtrip
+    if mode == CONNECT:
+        return site.per_call
+    return site.blocking
+
+
+def _is_double(cls: str) -> bool:
+    name = cls.rpartition(".")[2].lower()
+    module = cls.rpartition(".")[0].lower()
+    return any(word in name for word in _DOUBLE_WORDS) or any(
+        part.startswith(("test", "fake", "mock")) for part in module.split(".")
+    )
+
 
 class EffectView:
     """Effects seen from one module: its own fresh summary first, then the project index."""
@@ -502,10 +594,118 @@ class EffectView:
 
     def chain(self, target: str, mode: str = ROUNDTRIP) -> Chain | None:
         fs = self.lookup(target)
-        if fs is None:
-            return None
-        found = self._chain_of(fs, mode, 0)
+        found = self._chain_of(fs, mode, 0) if fs is not None else None
+        if found is None:
+            found = self._dispatch(target, mode, 0)
         self.used = self.used or found is not None
+        return found
+
+    # -- class-hierarchy dispatch: a call on an interface runs one of its implementations ----------
+    def _bases_of(self, cls: str) -> tuple[str, ...]:
+        bases = self.local.classes.get(cls)
+        if bases is None and self.project is not None:
+            bases = self.project.bases(cls)
+        return bases or ()
+
+    def _ancestry(self, cls: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [cls]
+        while stack and len(seen) < 64:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(self._bases_of(current))
+        return seen
+
+    def is_interface(self, cls: str) -> bool:
+        """``cls`` is an ABC (``abc.ABC`` or ``ABCMeta`` among its ancestors) or a ``Protocol``."""
+        return bool(self._ancestry(cls) & INTERFACE_BASES)
+
+    def _class_methods(self, cls: str) -> set[str]:
+        summary = self.local if cls.rpartition(".")[0] == self.local.module else None
+        if summary is None and self.project is not None:
+            summary = self.project.module(cls.rpartition(".")[0])
+        if summary is None:
+            return set()
+        return {k.rpartition(".")[2] for k in summary.functions if k.rpartition(".")[0] == cls}
+
+    def implementations(self, iface: str, method: str) -> list[tuple[str, FunctionSummary]]:
+        """The classes of the workspace implementing ``iface.method`` (subclasses, and for a
+        ``Protocol`` the classes defining all of its methods), with the function each one runs."""
+        own = self.lookup(f"{iface}.{method}")
+        subs: list[str] = []
+        local_subs = {c: b for c, b in self.local.classes.items()}
+        stack = [iface]
+        seen = {iface}
+        while stack and len(seen) < 256:
+            current = stack.pop()
+            direct = [c for c, bases in local_subs.items() if current in bases]
+            if self.project is not None:
+                direct += [c for c in self.project.subclasses(current) if not c.startswith(self.local.module + ".")]
+            for sub in direct:
+                if sub not in seen:
+                    seen.add(sub)
+                    subs.append(sub)
+                    stack.append(sub)
+        if PROTOCOL_BASES & set(self._bases_of(iface)):
+            required = {m for m in self._class_methods(iface) if not m.startswith("__")} | {method}
+            candidates = [c for c, _ in local_subs.items() if method in self._class_methods(c)]
+            if self.project is not None:
+                candidates += [
+                    c for c in self.project.classes_defining(method) if not c.startswith(self.local.module + ".")
+                ]
+            for cls in candidates:
+                if cls not in seen and not self.is_interface(cls) and required <= self._class_methods(cls):
+                    seen.add(cls)
+                    subs.append(cls)
+        found: list[tuple[str, FunctionSummary]] = []
+        keys = {own.key} if own is not None else set()
+        for cls in subs:
+            fs = self.lookup(f"{cls}.{method}")
+            if fs is not None and fs.key not in keys:
+                keys.add(fs.key)
+                found.append((cls, fs))
+        return found
+
+    def _dispatch(self, target: str, mode: str, depth: int) -> Chain | None:
+        """A call on a receiver typed as an interface: I/O when all or most of its implementations
+        in the workspace do I/O (test doubles set aside), with the chain of one of them."""
+        if not target.startswith("@") or depth >= 12:
+            return None
+        iface, _, method = target[1:].rpartition(".")
+        memo_key = (f"dispatch:{target}", mode)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        self._memo[memo_key] = None
+        if not iface or not self.is_interface(iface):
+            return None
+        impls = self.implementations(iface, method)
+        doing: list[tuple[str, Chain]] = []
+        quiet: list[str] = []
+        for cls, fs in impls:
+            if mode == BLOCKING and fs.is_async:
+                continue
+            sub = self._chain_of(fs, mode, depth + 1)
+            if sub is not None:
+                doing.append((cls, sub))
+            else:
+                quiet.append(cls)
+        aside = [c for c in quiet if _is_double(c)]
+        counted = len(impls) - len(aside)
+        if not doing or 2 * len(doing) <= counted:
+            return None
+        cls, sub = min(doing, key=lambda item: len(item[1].steps))
+        impl = dict(impls)[cls]
+        short = iface.rpartition(".")[2]
+        names = ", ".join(c.rpartition(".")[2] for c, _ in doing)
+        extra = f"; {', '.join(c.rpartition('.')[2] for c in aside)} aside" if aside else ""
+        step = (
+            f"{cls.rpartition('.')[2]}.{method} ({len(doing)} of {len(impls)} implementations of"
+            f" {short}.{method} do I/O: {names}{extra})"
+        )
+        found = Chain((step, *sub.steps), (f"{impl.path}:{impl.line}", *sub.where), sub.kind)
+        self._memo[memo_key] = found
         return found
 
     def _chain_of(self, fs: FunctionSummary, mode: str, depth: int) -> Chain | None:
@@ -515,15 +715,17 @@ class EffectView:
         self._memo[memo_key] = None  # cycle guard: a function in a cycle is judged by its other paths
         best: Chain | None = None
         for site in fs.sites:
-            if site.roundtrip if mode == ROUNDTRIP else site.blocking:
+            if site_matches(site, mode):
                 best = Chain((site.label,), (f"{fs.path}:{site.line}",), site.kind)
                 break
         if best is None and depth < 12:
             for call in fs.calls:
                 callee = self.lookup(call.target)
-                if callee is None or (mode == BLOCKING and callee.is_async):
+                if callee is not None and mode == BLOCKING and callee.is_async:
                     continue
-                sub = self._chain_of(callee, mode, depth + 1)
+                sub = self._chain_of(callee, mode, depth + 1) if callee is not None else None
+                if sub is None:
+                    sub = self._dispatch(call.target, mode, depth + 1)
                 if sub is not None and (best is None or len(sub.steps) + 1 < len(best.steps)):
                     best = Chain((call.label, *sub.steps), (f"{fs.path}:{call.line}", *sub.where), sub.kind)
         self._memo[memo_key] = best
@@ -537,7 +739,12 @@ class EffectView:
         seen: set[str] = set()
         for call in self._reachable_from_hot_calls():
             target = call.target[1:] if call.target.startswith("@") else call.target
-            if target in seen or target.startswith(self.local.module + "."):
+            if target in seen:
+                continue
+            if target.startswith(self.local.module + ".") and not (
+                # a call on a local interface runs implementations that may live elsewhere
+                call.target.startswith("@") and self.is_interface(target.rpartition(".")[0])
+            ):
                 continue
             seen.add(target)
             for mode in (ROUNDTRIP, BLOCKING):
