@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,7 +34,7 @@ call returns): ``save_note -> self._connection -> sqlite3.connect``."""
 INTERFACE_BASES = frozenset({"abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing_extensions.Protocol"})
 """Bases (and metaclasses) that make a class an interface: a call on it runs an implementation."""
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
-_DOUBLE_WORDS = ("fake", "mock", "stub", "dummy", "inmemory", "in_memory", "memory", "null", "noop", "test")
+_DOUBLE_WORDS = frozenset({"fake", "mock", "stub", "dummy", "memory", "null", "noop", "test", "testing", "local"})
 """Words naming a test double, whose implementation of an interface does no I/O by design."""
 
 
@@ -112,7 +113,8 @@ class ModuleSummary:
     def from_data(cls, data: Any) -> ModuleSummary:
         module, path, functions, classes, aliases, models = data
         summary = cls(module, path)
-        for key, is_async, line, sites, calls, awaits in functions:
+        for key, is_async, line, sites, calls, *rest in functions:
+            awaits = rest[0] if rest else True  # (a summary from before the field: the cautious answer)
             summary.functions[key] = FunctionSummary(
                 key,
                 bool(is_async),
@@ -348,7 +350,7 @@ def _suspends(fn: ast.AsyncFunctionDef) -> bool:
     return False
 
 
-def _kept(ctx: IOModule, call: ast.Call) -> bool:
+def kept_result(ctx: IOModule, call: ast.Call) -> bool:
     """The call's result outlives the call of its function: stored on an attribute, in a
     container, or in a global (``self._conn = sqlite3.connect(p)``, ``_pool[k] = ...``)."""
     node: ast.AST = call
@@ -392,7 +394,7 @@ def _summarize_calls(
                         found.op.roundtrip,
                         # Reading a file is judged where it happens (IO004), not through callers.
                         found.op.blocking and found.op.kind != FILE,
-                        found.op.op in ("connect", "client") and not cached and not _kept(ctx, call),
+                        found.op.op in ("connect", "client") and not cached and not kept_result(ctx, call),
                     )
                 )
             continue
@@ -401,16 +403,36 @@ def _summarize_calls(
             calls.append(CallSite(target, call_label(ctx, call), call.lineno, bool(io.loops(call))))
 
 
+_SA_RELATIONSHIPS = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relation"})
+SA_LAZY = "sa"
+"""A SQLAlchemy ``relationship()`` loaded lazily (``lazy="select"``, the default): one query per
+object on first access. ``selectin``/``joined``/``subquery``/``immediate`` load with the query,
+``raise``/``noload``/``dynamic``/``write_only`` never load on access: not recorded."""
+
+
 def _django_fields(io: IOTypes, cls: ast.ClassDef) -> dict[str, str]:
+    """Relation fields of a model class: Django ``ForeignKey``/``OneToOneField`` (``fk``) and
+    ``ManyToManyField`` (``m2m``), SQLAlchemy lazy ``relationship()`` attributes (``sa``)."""
     fields: dict[str, str] = {}
     for stmt in cls.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            value = stmt.value
-            if isinstance(value, ast.Call):
-                name = dotted(value.func) or ""
-                kind = DJANGO_RELATIONS.get(name.rpartition(".")[2])
-                if kind is not None:
-                    fields[stmt.targets[0].id] = kind
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        if not isinstance(value, ast.Call):
+            continue
+        if io.imports.qualified_name(value.func) in _SA_RELATIONSHIPS:
+            lazy = next((kw.value for kw in value.keywords if kw.arg == "lazy"), None)
+            if lazy is None or (isinstance(lazy, ast.Constant) and lazy.value in ("select", True)):
+                fields[target.id] = SA_LAZY
+            continue
+        if isinstance(stmt, ast.Assign):
+            name = dotted(value.func) or ""
+            kind = DJANGO_RELATIONS.get(name.rpartition(".")[2])
+            if kind is not None:
+                fields[target.id] = kind
     return fields
 
 
@@ -515,12 +537,14 @@ def site_matches(site: Site, mode: str) -> bool:
     return site.blocking
 
 
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
+
+
 def _is_double(cls: str) -> bool:
-    name = cls.rpartition(".")[2].lower()
-    module = cls.rpartition(".")[0].lower()
-    return any(word in name for word in _DOUBLE_WORDS) or any(
-        part.startswith(("test", "fake", "mock")) for part in module.split(".")
-    )
+    """``InMemoryStore``, ``FakeClient``, ``tests.fakes.Store``: a test double by its words."""
+    module, _, name = cls.rpartition(".")
+    words = {w.lower() for w in _WORD.findall(name)}
+    return bool(words & _DOUBLE_WORDS) or any(part.startswith(("test", "fake", "mock")) for part in module.split("."))
 
 
 class EffectView:
