@@ -338,7 +338,7 @@ def _summarize_function(
     return FunctionSummary(key, is_async, fn.lineno, ctx.path, tuple(sites), tuple(calls), awaits)
 
 
-def _suspends(fn: ast.AsyncFunctionDef) -> bool:
+def _suspends(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether the coroutine itself awaits (``await``, ``async for``, ``async with``)."""
     stack: list[ast.AST] = [*fn.body]
     while stack:

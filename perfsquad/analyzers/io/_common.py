@@ -157,6 +157,8 @@ def gather_candidate(ctx: Context, call: ast.Call) -> ast.For | None:
         return None
     if loop.orelse or _exits(loop.body) or _sleeps(ctx, loop) or is_retry_loop(ctx, loop, call):
         return None
+    if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in walk(loop)):
+        return None  # an (async) generator yielding per item: its consumer sets the pace
     # Independent: nothing the call reads is produced by an earlier iteration.
     varying = loop_names(loop) - names_in(loop.target)
     if names_in(call) & varying:

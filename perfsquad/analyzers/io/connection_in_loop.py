@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import ast
-
 import re
 
 from perfsquad.analyzers.io._common import chain_notes, is_retry_loop, makes_coroutine, repeat_scale, repeating_loop

@@ -25,7 +25,6 @@ from perfsquad.rule import Invalid, Rule
 from perfsquad.semantics.effects import ROUNDTRIP, SA_LAZY, Chain, call_target
 from perfsquad.semantics.io_catalog import call_label
 from perfsquad.semantics.scale import Scale, runs_once
-from perfsquad.syntax import walk
 
 
 class QueryInLoop(Rule):
