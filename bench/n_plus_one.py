@@ -266,36 +266,28 @@ def run_lifecycle(items: int, repeat: int) -> list[tuple[str, float, Any]]:
             with _per_call_connection(path) as conn:
                 conn.execute("INSERT INTO notes VALUES (?, ?)", note)
 
-    def long_lived(path: Path) -> None:
+    def one_connection(path: Path, *, wal: bool, commit_each: bool) -> None:
         conn = sqlite3.connect(str(path))
         try:
+            if wal:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             for note in notes:
                 conn.execute("INSERT INTO notes VALUES (?, ?)", note)
-                conn.commit()  # still one commit (one fsync) per item
-        finally:
-            conn.close()
-
-    def long_lived_wal(path: Path) -> None:
-        conn = sqlite3.connect(str(path))
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            for note in notes:
-                conn.execute("INSERT INTO notes VALUES (?, ?)", note)
-                conn.commit()
-        finally:
-            conn.close()
-
-    def long_lived_wal_batched(path: Path) -> None:
-        conn = sqlite3.connect(str(path))
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            for note in notes:
-                conn.execute("INSERT INTO notes VALUES (?, ?)", note)
+                if commit_each:
+                    conn.commit()  # one commit (one fsync unless WAL + NORMAL) per item
             conn.commit()
         finally:
             conn.close()
+
+    def long_lived(path: Path) -> None:
+        one_connection(path, wal=False, commit_each=True)
+
+    def long_lived_wal(path: Path) -> None:
+        one_connection(path, wal=True, commit_each=True)
+
+    def long_lived_wal_batched(path: Path) -> None:
+        one_connection(path, wal=True, commit_each=False)
 
     cases = [
         ("connection per call (connect, insert, commit, close)", per_call),

@@ -159,3 +159,45 @@ def test_unsafe_fix_adds_selectinload_to_the_query(project: Path, tmp_path: Path
     lines = text.splitlines()
     fixed_rows = {i for i, line in enumerate(lines, 1) if "inv.customer.name for inv in invoices" in line}
     assert not rows & fixed_rows
+
+
+def _service_rows(findings: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    return {(f["location"]["row"], f["code"]) for f in findings if f["filename"] == "io_storage/service.py"}
+
+
+def test_the_cache_follows_an_implementation_that_stops_doing_io(project: Path, tmp_path: Path) -> None:
+    """service.py never changes on disk; whether its calls on ``NoteStore`` do I/O depends on the
+    implementations in other modules: when one of the two backends becomes pure, 1 of 2 is no
+    majority and the dispatch finding goes; restored, it comes back (the cache is warm)."""
+    work = tmp_path / "proj"
+    shutil.copytree(project, work)
+    cache = tmp_path / "cache"
+
+    def rows() -> set[tuple[int, str]]:
+        result = _run(work, "--format", "json", "--select", "IO", "--cache-dir", str(cache), ".")
+        assert result.returncode in (0, 1), result.stderr
+        return _service_rows(json.loads(result.stdout))
+
+    forget = next(
+        i for i, line in enumerate((work / "io_storage/service.py").read_text().splitlines(), 1) if "_delete_memory(note_id)" in line
+    )
+    first = rows()
+    assert (forget, "IO001") in first
+    assert rows() == first  # warm
+    postgres = work / "io_storage" / "postgres_store.py"
+    original = postgres.read_text()
+    postgres.write_text(original.replace("self.conn.execute(", "print(").replace("psycopg.connect(dsn)", "dsn"))
+    assert (forget, "IO001") not in rows()
+    postgres.write_text(original)
+    assert rows() == first
+
+
+def test_the_editor_sees_the_dispatch_through_its_workspace_index(project: Path) -> None:
+    from perfsquad.api import DocumentAnalyzer
+
+    service = project / "io_storage" / "service.py"
+    report = DocumentAnalyzer(str(service)).update(service.read_text())
+    io = [f for f in report.findings if f.code.startswith("IO")]
+    assert any("2 of 3 implementations of NoteStore.delete_note do I/O" in f.message for f in io), io
+    alone = DocumentAnalyzer(str(service), project=False).update(service.read_text())
+    assert not [f for f in alone.findings if "implementations" in f.message]

@@ -95,7 +95,7 @@ class ConnectionInLoop(Rule):
     reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "connection-in-loop"
     message = "New connection on every iteration; open it once"
-    node_types = (ast.Call,)
+    node_types = (ast.Call, ast.FunctionDef, ast.AsyncFunctionDef)
     effort_minutes = 10
     valid = (
         "import requests\ndef f(ids):\n    with requests.Session() as s:\n        return [s.get(f'/u/{i}') for i in ids]\n",
@@ -113,12 +113,16 @@ class ConnectionInLoop(Rule):
         ),
     )
 
-    def check(self, call: ast.Call, ctx: Context) -> None:
-        loop = repeating_loop(ctx, call)
-        found = ctx.io.op_of(call)
-        if loop is None:
-            self._check_per_item_method(call, ctx, found)
+    def check(self, node: ast.AST, ctx: Context) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self._check_per_item_method(node, ctx)
             return
+        assert isinstance(node, ast.Call)
+        call = node
+        loop = repeating_loop(ctx, call)
+        if loop is None:
+            return
+        found = ctx.io.op_of(call)
         if found is None:
             self._check_chain(call, ctx, loop)
             return
@@ -165,20 +169,17 @@ class ConnectionInLoop(Rule):
             evidence=scale.evidence,
         )
 
-    def _check_per_item_method(self, call: ast.Call, ctx: Context, found: object) -> None:
+    def _check_per_item_method(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> None:
         """``def save_note(self, ...): with self._connection() as conn: ...``: one connection and
         one commit per saved item, whoever calls it (reported once, at the first such call)."""
-        fn = ctx.function_of(call)
-        if fn is None or not _PER_ITEM.match(fn.name) or _batch_name(fn.name):
+        if not _PER_ITEM.match(fn.name) or _batch_name(fn.name) or ctx.function_of(fn) is not None:
             return
-        if isinstance(fn, ast.AsyncFunctionDef) and ctx.function_of(fn) is not None:
-            return
-        for other in body_calls(fn):
-            chain = self._own_connection(other, ctx)
+        for call in body_calls(fn):
+            if ctx.io.loops(call):
+                continue  # IO003 in a loop is the other shape
+            chain = self._own_connection(call, ctx)
             if chain is None:
                 continue
-            if other is not call:
-                return
             full = Chain((call_label(ctx, call), *chain.steps[1:]), chain.where, chain.kind)
             what = _WHAT.get(chain.kind, "I/O")
             ctx.report(
