@@ -529,6 +529,19 @@ class ProjectLookup(Protocol):
     def classes_defining(self, method: str) -> tuple[str, ...]: ...
 
 
+_PER_ITEM = re.compile(r"^(save|add|insert|update|delete|remove|store|put|upsert|record|log|track|touch)_[a-z0-9_]*$")
+_BATCH_WORDS = frozenset({"all", "many", "batch", "bulk", "items", "once"})
+
+
+def per_item_writer(name: str) -> bool:
+    """A public function that writes one item per call (``save_note``, ``delete_memory``), not a
+    batch (``save_all``, ``add_notes``): IO003 reports the connection each of its calls opens."""
+    if not _PER_ITEM.match(name):
+        return False
+    words = name.split("_")
+    return not (set(words) & _BATCH_WORDS) and not (words[-1].endswith("s") and not words[-1].endswith("ss"))
+
+
 def site_matches(site: Site, mode: str) -> bool:
     if mode == ROUNDTRIP:
         return site.roundtrip
@@ -771,11 +784,19 @@ class EffectView:
             ):
                 continue
             seen.add(target)
-            for mode in (ROUNDTRIP, BLOCKING):
+            for mode in (ROUNDTRIP, BLOCKING, CONNECT):
                 found = self.chain(call.target, mode)
                 if found is not None:
                     callee = self.lookup(call.target)
                     parts.append(f"{target}|{mode}|{callee.is_async if callee else ''}|{'/'.join(found.steps)}")
+        # Model classes imported from other modules: their relations decide the N+1 of rows read
+        # in a loop (``for b in Book.objects.all(): b.author``).
+        for qualified in sorted(set(self.local.aliases.values())):
+            if qualified.startswith(self.local.module + "."):
+                continue
+            fields = self.project.model_fields(qualified)
+            if fields:
+                parts.append(f"{qualified}|model|{sorted(fields.items())}")
         return "\n".join(sorted(parts))
 
     def _reachable_from_hot_calls(self) -> list[CallSite]:
@@ -784,7 +805,12 @@ class EffectView:
         of this module's functions they reach. A call elsewhere never shows in a finding, so the
         effects of its callee in other modules cannot change this module's report."""
         functions = self.local.functions
-        queue = [call for fs in functions.values() for call in fs.calls if call.in_loop or fs.is_async]
+        queue = [
+            call
+            for fs in functions.values()
+            for call in fs.calls
+            if call.in_loop or fs.is_async or per_item_writer(fs.key.rpartition(".")[2])
+        ]
         reached: list[CallSite] = []
         seen: set[CallSite] = set()
         expanded: set[str] = set()

@@ -1,24 +1,17 @@
 from __future__ import annotations
 
 import ast
-import re
 
 from perfsquad.analyzers.io._common import chain_notes, is_retry_loop, makes_coroutine, repeat_scale, repeating_loop
 from perfsquad.context import Context
 from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
-from perfsquad.semantics.effects import CONNECT, Chain, body_calls, call_target, kept_result
+from perfsquad.semantics.effects import CONNECT, Chain, body_calls, call_target, kept_result, per_item_writer
 from perfsquad.semantics.io_catalog import call_label
 
-_PER_ITEM = re.compile(r"^(save|add|insert|update|delete|remove|store|put|upsert|record|log|track|touch)_[a-z0-9_]*$")
-"""Public methods that write one item per call (``save_note``); plural or batch names are not."""
-_BATCH_WORDS = frozenset({"all", "many", "batch", "bulk", "items", "once"})
 _WHAT = {"db": "database", "http": "HTTP", "vector": "vector-store", "ai": "API"}
 
 
-def _batch_name(name: str) -> bool:
-    words = name.split("_")
-    return bool(set(words) & _BATCH_WORDS) or (words[-1].endswith("s") and not words[-1].endswith("ss"))
 _ADVICE = (
     "open one long-lived connection (one per thread, or a pool) and reuse it; commit once per batch,"
     " not once per item"
@@ -172,7 +165,7 @@ class ConnectionInLoop(Rule):
     def _check_per_item_method(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> None:
         """``def save_note(self, ...): with self._connection() as conn: ...``: one connection and
         one commit per saved item, whoever calls it (reported once, at the first such call)."""
-        if not _PER_ITEM.match(fn.name) or _batch_name(fn.name) or ctx.function_of(fn) is not None:
+        if not per_item_writer(fn.name) or ctx.function_of(fn) is not None:
             return
         for call in body_calls(fn):
             if ctx.io.loops(call):
