@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOModule, IOTypes, call_label, dotted
+from perfsquad.semantics.io_catalog import DB, DJANGO_RELATIONS, FILE, NONE, IOModule, IOOp, IOTypes, call_label, dotted
 from perfsquad.semantics.names import ImportMap
 from perfsquad.syntax import children, walk
 
@@ -350,6 +350,12 @@ def _suspends(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
+def opens_connection(op: IOOp) -> bool:
+    """A connect (``sqlite3.connect``, ``create_engine``) or a client owning its own pool
+    (``httpx.Client()``); not an ORM session, which checks a connection out of its engine's pool."""
+    return op.op == "connect" or (op.op == "client" and op.kind != DB)
+
+
 def kept_result(ctx: IOModule, call: ast.Call) -> bool:
     """The call's result outlives the call of its function: stored on an attribute, in a
     container, or in a global (``self._conn = sqlite3.connect(p)``, ``_pool[k] = ...``)."""
@@ -394,7 +400,7 @@ def _summarize_calls(
                         found.op.roundtrip,
                         # Reading a file is judged where it happens (IO004), not through callers.
                         found.op.blocking and found.op.kind != FILE,
-                        found.op.op in ("connect", "client") and not cached and not kept_result(ctx, call),
+                        opens_connection(found.op) and not cached and not kept_result(ctx, call),
                     )
                 )
             continue

@@ -6,7 +6,15 @@ from perfsquad.analyzers.io._common import chain_notes, is_retry_loop, makes_cor
 from perfsquad.context import Context
 from perfsquad.model import Confidence
 from perfsquad.rule import Invalid, Rule
-from perfsquad.semantics.effects import CONNECT, Chain, body_calls, call_target, kept_result, per_item_writer
+from perfsquad.semantics.effects import (
+    CONNECT,
+    Chain,
+    body_calls,
+    call_target,
+    kept_result,
+    opens_connection,
+    per_item_writer,
+)
 from perfsquad.semantics.io_catalog import call_label
 
 _WHAT = {"db": "database", "http": "HTTP", "vector": "vector-store", "ai": "API"}
@@ -192,7 +200,7 @@ class ConnectionInLoop(Rule):
     def _own_connection(self, call: ast.Call, ctx: Context) -> Chain | None:
         found = ctx.io.op_of(call)
         if found is not None:
-            if found.op.op in ("connect", "client") and not kept_result(ctx, call):
+            if opens_connection(found.op) and not kept_result(ctx, call):
                 return Chain((found.label, found.label), (f"{ctx.path}:{call.lineno}",), found.op.kind)
             return None
         chain = self._connect_chain(call, ctx)
