@@ -745,7 +745,7 @@ class EffectView:
         extra = f"; {', '.join(c.rpartition('.')[2] for c in aside)} aside" if aside else ""
         step = (
             f"{cls.rpartition('.')[2]}.{method} ({len(doing)} of {len(impls)} implementations of"
-            f" {short}.{method} do I/O: {names}{extra})"
+            f" {short}.{method} {'open a connection per call' if mode == CONNECT else 'do I/O'}: {names}{extra})"
         )
         found = Chain((step, *sub.steps), (f"{impl.path}:{impl.line}", *sub.where), sub.kind)
         self._memo[memo_key] = found

@@ -201,3 +201,9 @@ def test_the_editor_sees_the_dispatch_through_its_workspace_index(project: Path)
     assert any("2 of 3 implementations of NoteStore.delete_note do I/O" in f.message for f in io), io
     alone = DocumentAnalyzer(str(service), project=False).update(service.read_text())
     assert not [f for f in alone.findings if "implementations" in f.message]
+
+
+def test_a_connection_per_call_behind_an_interface(findings: list[dict[str, Any]]) -> None:
+    f = _one(findings, "io_connections.py", "IO003", "sink.deliver(event)")
+    assert "2 of 2 implementations of Sink.deliver open a connection per call: " in f["message"]
+    assert f["message"].endswith("not once per item") and "httpx.Client" in f["message"]
