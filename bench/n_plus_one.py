@@ -189,7 +189,7 @@ def main() -> int:
 
     out: dict[str, Any] = {"rows": args.rows, "ids": args.ids, "runs": {}}
     try:
-        run_issue17(args.items, args.invoices, args.repeat, only, out)
+        run_issue17(args.items, args.invoices, args.repeat, only, out, latencies)
     except AssertionError as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1
@@ -317,7 +317,7 @@ def run_lifecycle(items: int, repeat: int) -> list[tuple[str, float, Any]]:
 
 
 # -- a lazy relationship read per row, against selectinload ---------------------------------------------
-def run_orm(invoices: int, customers: int, repeat: int) -> list[tuple[str, float, int]] | None:
+def run_orm(invoices: int, customers: int, repeat: int, latency_us: int = 0) -> list[tuple[str, float, int]] | None:
     """Read ``inv.customer.name`` for every invoice, lazily and with selectinload, in a fresh session
     each time (an empty identity map, as in a new request). None when SQLAlchemy is missing."""
     try:
@@ -350,6 +350,8 @@ def run_orm(invoices: int, customers: int, repeat: int) -> list[tuple[str, float
             session.add_all(Customer(id=i, name=f"customer {i}") for i in range(1, customers + 1))
             session.add_all(Invoice(id=i, customer_id=rng.randint(1, customers)) for i in range(1, invoices + 1))
             session.commit()
+        engine.dispose()  # the next connections get the simulated round trip
+        event.listen(engine, "connect", lambda dbapi_conn, _record: with_latency(dbapi_conn, latency_us))
         statements = [0]
         event.listen(engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
 
@@ -379,7 +381,9 @@ def run_orm(invoices: int, customers: int, repeat: int) -> list[tuple[str, float
     return results
 
 
-def run_issue17(items: int, invoices: int, repeat: int, only: set[str], out: dict[str, Any]) -> None:
+def run_issue17(
+    items: int, invoices: int, repeat: int, only: set[str], out: dict[str, Any], latencies: list[int]
+) -> None:
     if "lifecycle" in only:
         lifecycle = run_lifecycle(items, repeat)
         base = lifecycle[0][1]
@@ -390,19 +394,22 @@ def run_issue17(items: int, invoices: int, repeat: int, only: set[str], out: dic
         out["lifecycle"] = lifecycle
     if "orm" in only:
         customers = max(1, invoices * 2 // 5)
-        orm = run_orm(invoices, customers, repeat)
-        if orm is None:
-            print("\nlazy relationship: skipped (SQLAlchemy is not installed: scripts/bootstrap.sh dev)")
-            return
-        base = orm[0][1]
-        print(
-            f"\nSQLAlchemy relationship read per row: {invoices:,} invoices, {customers:,} customers,"
-            f" fresh session, median of {repeat}"
-        )
-        print(f"{'how Invoice.customer is loaded':<58} {'seconds':>9} {'SELECTs':>8} {'vs lazy':>8}")
-        for label, seconds, selects in orm:
-            print(f"{label:<58} {seconds:>9.4f} {selects:>8,} {base / seconds:>7.1f}x")
-        out["orm"] = orm
+        out["orm"] = {}
+        for latency in latencies:
+            orm = run_orm(invoices, customers, repeat, latency)
+            if orm is None:
+                print("\nlazy relationship: skipped (SQLAlchemy is not installed: scripts/bootstrap.sh dev)")
+                return
+            base = orm[0][1]
+            where = "local file" if latency == 0 else f"+{latency} us simulated round trip per statement"
+            print(
+                f"\nSQLAlchemy relationship read per row: {invoices:,} invoices, {customers:,} customers,"
+                f" fresh session, median of {repeat} ({where})"
+            )
+            print(f"{'how Invoice.customer is loaded':<58} {'seconds':>9} {'SELECTs':>8} {'vs lazy':>8}")
+            for label, seconds, selects in orm:
+                print(f"{label:<58} {seconds:>9.4f} {selects:>8,} {base / seconds:>7.1f}x")
+            out["orm"][str(latency)] = orm
 
 
 def _hot(fn: Callable[[store.MemoryStore, list[int]], int], conn: sqlite3.Connection, ids: list[int]) -> Any:
