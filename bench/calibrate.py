@@ -46,8 +46,9 @@ ROUNDS = 7
 REPEAT_SECONDS = 0.05
 """Target duration of one timed repeat (the loop count is chosen once per pair from it)."""
 
-# Sizes a rule's bench cannot afford: IO002 awaits n calls of 1 ms each, one after the other.
-RULE_SIZES: dict[str, list[int]] = {"IO002": [10, 100, 1000]}
+# Sizes a rule's bench cannot afford: IO002 awaits n calls of 1 ms each, one after the other; IO001
+# makes n queries.
+RULE_SIZES: dict[str, list[int]] = {"IO002": [10, 100, 1000], "IO001": [10, 1000, 10000]}
 
 
 def _time(stmt: str, setup: str, budget: float) -> float:

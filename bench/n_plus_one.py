@@ -9,11 +9,25 @@ return the same result. Prints the median time of each and the ratio (the target
 Runs twice by default: on the local file as is (SQLite is in-process: each statement costs
 locks and page reads, no network), and with a simulated 100 us round trip per statement (a
 busy-wait in SQLite's trace callback: what a database server on the same network adds).
+
+Then two shapes of issue #17, each against its fix, on real SQLite files:
+
+* **connection per call** (IO003): saving N items where each save opens a connection, writes,
+  commits and closes it (a ``@contextmanager`` like ``_get_connection()``), against one long-lived
+  connection committing per item, and against one connection in WAL mode with
+  ``synchronous=NORMAL`` committing once per batch;
+* **lazy relationship** (IO001): ``[inv.customer.name for inv in session.scalars(select(Invoice))]``
+  with ``Invoice.customer = relationship()`` (lazy ``select``: one query per distinct customer)
+  against the same query with ``.options(selectinload(Invoice.customer))`` (needs SQLAlchemy,
+  a dev extra; skipped with a message without it).
+
+    python bench/n_plus_one.py --items 500 --invoices 5000 [--only lifecycle,orm]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import shutil
@@ -22,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,10 +177,26 @@ def main() -> int:
         help="simulated round trip per statement, in microseconds (repeatable; default: 0 and 100)",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--items", type=int, default=500, help="notes saved by the connection-lifecycle cases")
+    parser.add_argument("--invoices", type=int, default=5_000, help="rows read by the lazy-relationship cases")
+    parser.add_argument(
+        "--only", default="seeded,lifecycle,orm",
+        help="comma-separated parts to run: seeded (the demo's N+1), lifecycle, orm",
+    )  # fmt: skip
     args = parser.parse_args()
     latencies = args.latency_us if args.latency_us is not None else [0, 100]
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
 
     out: dict[str, Any] = {"rows": args.rows, "ids": args.ids, "runs": {}}
+    try:
+        run_issue17(args.items, args.invoices, args.repeat, only, out, latencies)
+    except AssertionError as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return 1
+    if "seeded" not in only:
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
+        return 0
     verdicts = []
     for latency in latencies:
         try:
@@ -197,6 +227,189 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0
+
+
+# -- a connection opened and committed per call, against one long-lived connection ------------------
+SCHEMA = "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"
+
+
+@contextlib.contextmanager
+def _per_call_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """The shape IO003 reports: connect, commit and close on every operation."""
+    conn = sqlite3.connect(str(path))
+    try:
+        yield conn
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _notes(n: int) -> list[tuple[int, str]]:
+    rng = random.Random(2)
+    return [(i, " ".join(rng.choices(WORDS, k=12))) for i in range(1, n + 1)]
+
+
+def _saved(path: Path) -> list[tuple[int, str]]:
+    conn = sqlite3.connect(str(path))
+    try:
+        return conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def run_lifecycle(items: int, repeat: int) -> list[tuple[str, float, Any]]:
+    """Save ``items`` notes three ways on a fresh SQLite file each run; all must store the same rows."""
+    notes = _notes(items)
+
+    def per_call(path: Path) -> None:
+        for note in notes:  # save_note() called per item, each with its own connection
+            with _per_call_connection(path) as conn:
+                conn.execute("INSERT INTO notes VALUES (?, ?)", note)
+
+    def one_connection(path: Path, *, wal: bool, commit_each: bool) -> None:
+        conn = sqlite3.connect(str(path))
+        try:
+            if wal:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            for note in notes:
+                conn.execute("INSERT INTO notes VALUES (?, ?)", note)
+                if commit_each:
+                    conn.commit()  # one commit (one fsync unless WAL + NORMAL) per item
+            conn.commit()
+        finally:
+            conn.close()
+
+    def long_lived(path: Path) -> None:
+        one_connection(path, wal=False, commit_each=True)
+
+    def long_lived_wal(path: Path) -> None:
+        one_connection(path, wal=True, commit_each=True)
+
+    def long_lived_wal_batched(path: Path) -> None:
+        one_connection(path, wal=True, commit_each=False)
+
+    cases = [
+        ("connection per call (connect, insert, commit, close)", per_call),
+        ("one long-lived connection, commit per item", long_lived),
+        ("one connection, WAL + synchronous=NORMAL, commit per item", long_lived_wal),
+        ("one connection, WAL + synchronous=NORMAL, one commit", long_lived_wal_batched),
+    ]
+    results: list[tuple[str, float, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="perfsquad-conn-") as tmp:
+        for label, save in cases:
+            times = []
+            rows: Any = None
+            for i in range(repeat):
+                path = Path(tmp) / f"{save.__name__}-{i}.db"
+                conn = sqlite3.connect(str(path))
+                conn.execute(SCHEMA)
+                conn.commit()
+                conn.close()
+                start = time.perf_counter()
+                save(path)
+                times.append(time.perf_counter() - start)
+                rows = _saved(path)
+            if rows != notes:
+                raise AssertionError(f"{label}: stored rows differ")
+            results.append((label, statistics.median(times), len(rows)))
+    return results
+
+
+# -- a lazy relationship read per row, against selectinload ---------------------------------------------
+def run_orm(invoices: int, customers: int, repeat: int, latency_us: int = 0) -> list[tuple[str, float, int]] | None:
+    """Read ``inv.customer.name`` for every invoice, lazily and with selectinload, in a fresh session
+    each time (an empty identity map, as in a new request). None when SQLAlchemy is missing."""
+    try:
+        from sqlalchemy import ForeignKey, Integer, String, create_engine, event, select
+        from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, relationship, selectinload
+    except ImportError:
+        return None
+
+    # (no annotations: this module's `from __future__ import annotations` would hide the local names)
+    class Base(DeclarativeBase):
+        pass
+
+    class Customer(Base):
+        __tablename__ = "customers"
+        id = mapped_column(Integer, primary_key=True)
+        name = mapped_column(String, nullable=False)
+
+    class Invoice(Base):
+        __tablename__ = "invoices"
+        id = mapped_column(Integer, primary_key=True)
+        customer_id = mapped_column(ForeignKey("customers.id"), nullable=False)
+        customer = relationship(Customer)  # lazy="select", the default
+
+    results: list[tuple[str, float, int]] = []
+    with tempfile.TemporaryDirectory(prefix="perfsquad-orm-") as tmp:
+        engine = create_engine(f"sqlite:///{Path(tmp) / 'invoices.db'}")
+        Base.metadata.create_all(engine)
+        rng = random.Random(3)
+        with Session(engine) as session:
+            session.add_all(Customer(id=i, name=f"customer {i}") for i in range(1, customers + 1))
+            session.add_all(Invoice(id=i, customer_id=rng.randint(1, customers)) for i in range(1, invoices + 1))
+            session.commit()
+        engine.dispose()  # the next connections get the simulated round trip
+        event.listen(engine, "connect", lambda dbapi_conn, _record: with_latency(dbapi_conn, latency_us))
+        statements = [0]
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
+
+        def lazy() -> list[str]:
+            with Session(engine) as session:
+                rows = session.scalars(select(Invoice)).all()
+                return [inv.customer.name for inv in rows]
+
+        def preloaded() -> list[str]:
+            with Session(engine) as session:
+                rows = session.scalars(select(Invoice).options(selectinload(Invoice.customer))).all()
+                return [inv.customer.name for inv in rows]
+
+        expected: list[str] | None = None
+        for label, read in (("lazy relationship (one SELECT per customer)", lazy), ("selectinload(Invoice.customer)", preloaded)):
+            read()  # warm the page cache and SQLAlchemy's statement cache
+            statements[0] = 0
+            read()
+            per_run = statements[0]
+            seconds, names = timed(read, repeat)
+            if expected is None:
+                expected = names
+            elif names != expected:
+                raise AssertionError(f"{label}: different names")
+            results.append((label, seconds, per_run))
+        engine.dispose()
+    return results
+
+
+def run_issue17(
+    items: int, invoices: int, repeat: int, only: set[str], out: dict[str, Any], latencies: list[int]
+) -> None:
+    if "lifecycle" in only:
+        lifecycle = run_lifecycle(items, repeat)
+        base = lifecycle[0][1]
+        print(f"\nconnection lifecycle: saving {items:,} notes to a SQLite file, median of {repeat}")
+        print(f"{'how each note is saved':<58} {'seconds':>9} {'vs per call':>12}")
+        for label, seconds, _ in lifecycle:
+            print(f"{label:<58} {seconds:>9.4f} {base / seconds:>11.1f}x")
+        out["lifecycle"] = lifecycle
+    if "orm" in only:
+        customers = max(1, invoices * 2 // 5)
+        out["orm"] = {}
+        for latency in latencies:
+            orm = run_orm(invoices, customers, repeat, latency)
+            if orm is None:
+                print("\nlazy relationship: skipped (SQLAlchemy is not installed: scripts/bootstrap.sh dev)")
+                return
+            base = orm[0][1]
+            where = "local file" if latency == 0 else f"+{latency} us simulated round trip per statement"
+            print(
+                f"\nSQLAlchemy relationship read per row: {invoices:,} invoices, {customers:,} customers,"
+                f" fresh session, median of {repeat} ({where})"
+            )
+            print(f"{'how Invoice.customer is loaded':<58} {'seconds':>9} {'SELECTs':>8} {'vs lazy':>8}")
+            for label, seconds, selects in orm:
+                print(f"{label:<58} {seconds:>9.4f} {selects:>8,} {base / seconds:>7.1f}x")
+            out["orm"][str(latency)] = orm
 
 
 def _hot(fn: Callable[[store.MemoryStore, list[int]], int], conn: sqlite3.Connection, ids: list[int]) -> Any:

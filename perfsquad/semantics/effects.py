@@ -17,16 +17,26 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from perfsquad.semantics.io_catalog import DJANGO_RELATIONS, FILE, NONE, IOModule, IOTypes, call_label, dotted
+from perfsquad.semantics.io_catalog import DB, DJANGO_RELATIONS, FILE, NONE, IOModule, IOOp, IOTypes, call_label, dotted
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.vectors import similarity_kind
 from perfsquad.syntax import children, walk
 
 ROUNDTRIP = "roundtrip"
 BLOCKING = "blocking"
+CONNECT = "connect"
+"""Chains ending at a connection or client opened for the call alone (closed, or dropped, when the
+call returns): ``save_note -> self._connection -> sqlite3.connect``."""
+
+INTERFACE_BASES = frozenset({"abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing_extensions.Protocol"})
+"""Bases (and metaclasses) that make a class an interface: a call on it runs an implementation."""
+PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
+_DOUBLE_WORDS = frozenset({"fake", "mock", "stub", "dummy", "memory", "null", "noop", "test", "testing", "local"})
+"""Words naming a test double, whose implementation of an interface does no I/O by design."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +49,9 @@ class Site:
     line: int
     roundtrip: bool
     blocking: bool
+    per_call: bool = False
+    """A connection or client opened here lives for this call only (not kept on an attribute, a
+    global or by a cache): calling the function once per item opens one per item."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,9 @@ class FunctionSummary:
     """How the function compares its two vector parameters (``dot``, ``cosine``, ``distance``... of
     ``semantics.vectors.similarity_kind``), or "": a pair loop calling it in another module is an
     all-pairs similarity (VEC006)."""
+    awaits: bool = True
+    """An ``async def`` that awaits something (it may wait on I/O); False for a coroutine that
+    never suspends, which gathering cannot speed up."""
 
 
 @dataclass
@@ -83,7 +99,15 @@ class ModuleSummary:
             self.module,
             self.path,
             [
-                (f.key, f.is_async, f.line, [tuple(_site_data(s)) for s in f.sites], [(c.target, c.label, c.line, c.in_loop) for c in f.calls], f.similarity)
+                (
+                    f.key,
+                    f.is_async,
+                    f.line,
+                    [tuple(_site_data(s)) for s in f.sites],
+                    [(c.target, c.label, c.line, c.in_loop) for c in f.calls],
+                    f.similarity,
+                    f.awaits,
+                )
                 for f in self.functions.values()
             ],
             {k: list(v) for k, v in self.classes.items()},
@@ -96,8 +120,10 @@ class ModuleSummary:
         module, path, functions, classes, aliases, models = data
         summary = cls(module, path)
         for key, is_async, line, sites, calls, *rest in functions:
-            # (a summary cached before functions recorded their vector comparison has no `similarity`)
+            # (a summary cached before functions recorded their vector comparison or whether they
+            # suspend has fewer fields: no similarity, and the cautious answer for awaits)
             similarity = rest[0] if rest else ""
+            awaits = rest[1] if len(rest) > 1 else True
             summary.functions[key] = FunctionSummary(
                 key,
                 bool(is_async),
@@ -106,6 +132,7 @@ class ModuleSummary:
                 tuple(Site(*s) for s in sites),
                 tuple(CallSite(*c) for c in calls),
                 str(similarity),
+                bool(awaits),
             )
         summary.classes = {k: tuple(v) for k, v in classes.items()}
         summary.aliases = dict(aliases)
@@ -113,8 +140,8 @@ class ModuleSummary:
         return summary
 
 
-def _site_data(s: Site) -> tuple[str, str, str, int, bool, bool]:
-    return (s.label, s.qualified, s.kind, s.line, s.roundtrip, s.blocking)
+def _site_data(s: Site) -> tuple[str, str, str, int, bool, bool, bool]:
+    return (s.label, s.qualified, s.kind, s.line, s.roundtrip, s.blocking, s.per_call)
 
 
 # -- module naming ----------------------------------------------------------------------------------
@@ -269,7 +296,10 @@ def summarize(ctx: IOModule) -> ModuleSummary:
         elif isinstance(stmt, ast.ClassDef):
             cls_key = f"{module}.{stmt.name}"
             bases = []
-            for base in stmt.bases:
+            metaclasses = [kw.value for kw in stmt.keywords if kw.arg == "metaclass"]
+            for base in [*stmt.bases, *metaclasses]:
+                if isinstance(base, ast.Subscript):  # Protocol[T], Generic[T]
+                    base = base.value
                 if isinstance(base, ast.Name) and base.id in io.classes():
                     bases.append(f"{module}.{base.id}")
                 else:
@@ -308,15 +338,16 @@ def _summarize_function(
     sites: list[Site] = []
     calls: list[CallSite] = []
     io.scope_hint = fn if grouped is not None else None
+    cached = any("cache" in (dotted(d.func if isinstance(d, ast.Call) else d) or "") for d in fn.decorator_list)
     found = body_calls(fn) if grouped is None else grouped.get(fn, [])
     try:
-        _summarize_calls(ctx, io, found, sites, calls)
+        _summarize_calls(ctx, io, found, sites, calls, cached)
     finally:
         io.scope_hint = None
     similarity = similarity_kind(ctx, fn, skip=_leading_receiver(ctx, fn), calls=found) or ""
-    return FunctionSummary(
-        key, isinstance(fn, ast.AsyncFunctionDef), fn.lineno, ctx.path, tuple(sites), tuple(calls), similarity
-    )
+    is_async = isinstance(fn, ast.AsyncFunctionDef)
+    awaits = is_async and _suspends(fn)
+    return FunctionSummary(key, is_async, fn.lineno, ctx.path, tuple(sites), tuple(calls), similarity, awaits)
 
 
 def _leading_receiver(ctx: IOModule, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -327,7 +358,55 @@ def _leading_receiver(ctx: IOModule, fn: ast.FunctionDef | ast.AsyncFunctionDef)
     return 0 if static else 1
 
 
-def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], sites: list[Site], calls: list[CallSite]) -> None:
+def _suspends(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the coroutine itself awaits (``await``, ``async for``, ``async with``)."""
+    stack: list[ast.AST] = [*fn.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
+            return True
+        if not isinstance(node, _SKIP):
+            stack.extend(children(node))
+    return False
+
+
+def opens_connection(op: IOOp) -> bool:
+    """A connect (``sqlite3.connect``, ``create_engine``) or a client owning its own pool
+    (``httpx.Client()``); not an ORM session, which checks a connection out of its engine's pool."""
+    return op.op == "connect" or (op.op == "client" and op.kind != DB)
+
+
+def kept_result(ctx: IOModule, call: ast.Call) -> bool:
+    """The call's result outlives the call of its function: stored on an attribute, in a
+    container, or in a global (``self._conn = sqlite3.connect(p)``, ``_pool[k] = ...``)."""
+    node: ast.AST = call
+    parent = ctx.parent(node)
+    while isinstance(parent, ast.Assign | ast.AnnAssign | ast.NamedExpr):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        if any(isinstance(t, ast.Attribute | ast.Subscript) for t in targets):
+            return True
+        fn = ctx.parent(parent)
+        while fn is not None and not isinstance(fn, _SKIP):
+            fn = ctx.parent(fn)
+        names = {t.id for t in targets if isinstance(t, ast.Name)}
+        if fn is not None and names and any(
+            isinstance(n, ast.Global | ast.Nonlocal) and names & set(n.names) for n in walk(fn)
+        ):
+            return True
+        if not isinstance(parent, ast.NamedExpr):
+            return False
+        node, parent = parent, ctx.parent(parent)
+    return False
+
+
+def _summarize_calls(
+    ctx: IOModule,
+    io: IOTypes,
+    found_calls: list[ast.Call],
+    sites: list[Site],
+    calls: list[CallSite],
+    cached: bool = False,
+) -> None:
     for call in found_calls:
         found = io.op_of(call)
         if found is not None:
@@ -341,6 +420,7 @@ def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], si
                         found.op.roundtrip,
                         # Reading a file is judged where it happens (IO004), not through callers.
                         found.op.blocking and found.op.kind != FILE,
+                        opens_connection(found.op) and not cached and not kept_result(ctx, call),
                     )
                 )
             continue
@@ -349,16 +429,36 @@ def _summarize_calls(ctx: IOModule, io: IOTypes, found_calls: list[ast.Call], si
             calls.append(CallSite(target, call_label(ctx, call), call.lineno, bool(io.loops(call))))
 
 
+_SA_RELATIONSHIPS = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relation"})
+SA_LAZY = "sa"
+"""A SQLAlchemy ``relationship()`` loaded lazily (``lazy="select"``, the default): one query per
+object on first access. ``selectin``/``joined``/``subquery``/``immediate`` load with the query,
+``raise``/``noload``/``dynamic``/``write_only`` never load on access: not recorded."""
+
+
 def _django_fields(io: IOTypes, cls: ast.ClassDef) -> dict[str, str]:
+    """Relation fields of a model class: Django ``ForeignKey``/``OneToOneField`` (``fk``) and
+    ``ManyToManyField`` (``m2m``), SQLAlchemy lazy ``relationship()`` attributes (``sa``)."""
     fields: dict[str, str] = {}
     for stmt in cls.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            value = stmt.value
-            if isinstance(value, ast.Call):
-                name = dotted(value.func) or ""
-                kind = DJANGO_RELATIONS.get(name.rpartition(".")[2])
-                if kind is not None:
-                    fields[stmt.targets[0].id] = kind
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        if not isinstance(value, ast.Call):
+            continue
+        if io.imports.qualified_name(value.func) in _SA_RELATIONSHIPS:
+            lazy = next((kw.value for kw in value.keywords if kw.arg == "lazy"), None)
+            if lazy is None or (isinstance(lazy, ast.Constant) and lazy.value in ("select", True)):
+                fields[target.id] = SA_LAZY
+            continue
+        if isinstance(stmt, ast.Assign):
+            name = dotted(value.func) or ""
+            kind = DJANGO_RELATIONS.get(name.rpartition(".")[2])
+            if kind is not None:
+                fields[target.id] = kind
     return fields
 
 
@@ -450,6 +550,41 @@ class ProjectLookup(Protocol):
 
     def model_fields(self, model: str) -> dict[str, str] | None: ...
 
+    def subclasses(self, cls: str) -> tuple[str, ...]: ...
+
+    def classes_defining(self, method: str) -> tuple[str, ...]: ...
+
+
+_PER_ITEM = re.compile(r"^(save|add|insert|update|delete|remove|store|put|upsert|record|log|track|touch)_[a-z0-9_]*$")
+_BATCH_WORDS = frozenset({"all", "many", "batch", "bulk", "items", "once"})
+
+
+def per_item_writer(name: str) -> bool:
+    """A public function that writes one item per call (``save_note``, ``delete_memory``), not a
+    batch (``save_all``, ``add_notes``): IO003 reports the connection each of its calls opens."""
+    if not _PER_ITEM.match(name):
+        return False
+    words = name.split("_")
+    return not (set(words) & _BATCH_WORDS) and not (words[-1].endswith("s") and not words[-1].endswith("ss"))
+
+
+def site_matches(site: Site, mode: str) -> bool:
+    if mode == ROUNDTRIP:
+        return site.roundtrip
+    if mode == CONNECT:
+        return site.per_call
+    return site.blocking
+
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
+
+
+def _is_double(cls: str) -> bool:
+    """``InMemoryStore``, ``FakeClient``, ``tests.fakes.Store``: a test double by its words."""
+    module, _, name = cls.rpartition(".")
+    words = {w.lower() for w in _WORD.findall(name)}
+    return bool(words & _DOUBLE_WORDS) or any(part.startswith(("test", "fake", "mock")) for part in module.split("."))
+
 
 class EffectView:
     """Effects seen from one module: its own fresh summary first, then the project index."""
@@ -530,10 +665,118 @@ class EffectView:
 
     def chain(self, target: str, mode: str = ROUNDTRIP) -> Chain | None:
         fs = self.lookup(target)
-        if fs is None:
-            return None
-        found = self._chain_of(fs, mode, 0)
+        found = self._chain_of(fs, mode, 0) if fs is not None else None
+        if found is None:
+            found = self._dispatch(target, mode, 0)
         self.used = self.used or found is not None
+        return found
+
+    # -- class-hierarchy dispatch: a call on an interface runs one of its implementations ----------
+    def _bases_of(self, cls: str) -> tuple[str, ...]:
+        bases = self.local.classes.get(cls)
+        if bases is None and self.project is not None:
+            bases = self.project.bases(cls)
+        return bases or ()
+
+    def _ancestry(self, cls: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [cls]
+        while stack and len(seen) < 64:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(self._bases_of(current))
+        return seen
+
+    def is_interface(self, cls: str) -> bool:
+        """``cls`` is an ABC (``abc.ABC`` or ``ABCMeta`` among its ancestors) or a ``Protocol``."""
+        return bool(self._ancestry(cls) & INTERFACE_BASES)
+
+    def _class_methods(self, cls: str) -> set[str]:
+        summary = self.local if cls.rpartition(".")[0] == self.local.module else None
+        if summary is None and self.project is not None:
+            summary = self.project.module(cls.rpartition(".")[0])
+        if summary is None:
+            return set()
+        return {k.rpartition(".")[2] for k in summary.functions if k.rpartition(".")[0] == cls}
+
+    def implementations(self, iface: str, method: str) -> list[tuple[str, FunctionSummary]]:
+        """The classes of the workspace implementing ``iface.method`` (subclasses, and for a
+        ``Protocol`` the classes defining all of its methods), with the function each one runs."""
+        own = self.lookup(f"{iface}.{method}")
+        subs: list[str] = []
+        local_subs = {c: b for c, b in self.local.classes.items()}
+        stack = [iface]
+        seen = {iface}
+        while stack and len(seen) < 256:
+            current = stack.pop()
+            direct = [c for c, bases in local_subs.items() if current in bases]
+            if self.project is not None:
+                direct += [c for c in self.project.subclasses(current) if not c.startswith(self.local.module + ".")]
+            for sub in direct:
+                if sub not in seen:
+                    seen.add(sub)
+                    subs.append(sub)
+                    stack.append(sub)
+        if PROTOCOL_BASES & set(self._bases_of(iface)):
+            required = {m for m in self._class_methods(iface) if not m.startswith("__")} | {method}
+            candidates = [c for c, _ in local_subs.items() if method in self._class_methods(c)]
+            if self.project is not None:
+                candidates += [
+                    c for c in self.project.classes_defining(method) if not c.startswith(self.local.module + ".")
+                ]
+            for cls in candidates:
+                if cls not in seen and not self.is_interface(cls) and required <= self._class_methods(cls):
+                    seen.add(cls)
+                    subs.append(cls)
+        found: list[tuple[str, FunctionSummary]] = []
+        keys = {own.key} if own is not None else set()
+        for cls in subs:
+            fs = self.lookup(f"{cls}.{method}")
+            if fs is not None and fs.key not in keys:
+                keys.add(fs.key)
+                found.append((cls, fs))
+        return found
+
+    def _dispatch(self, target: str, mode: str, depth: int) -> Chain | None:
+        """A call on a receiver typed as an interface: I/O when all or most of its implementations
+        in the workspace do I/O (test doubles set aside), with the chain of one of them."""
+        if not target.startswith("@") or depth >= 12:
+            return None
+        iface, _, method = target[1:].rpartition(".")
+        memo_key = (f"dispatch:{target}", mode)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        self._memo[memo_key] = None
+        if not iface or not self.is_interface(iface):
+            return None
+        impls = self.implementations(iface, method)
+        doing: list[tuple[str, Chain]] = []
+        quiet: list[str] = []
+        for cls, fs in impls:
+            if mode == BLOCKING and fs.is_async:
+                continue
+            sub = self._chain_of(fs, mode, depth + 1)
+            if sub is not None:
+                doing.append((cls, sub))
+            else:
+                quiet.append(cls)
+        aside = [c for c in quiet if _is_double(c)]
+        counted = len(impls) - len(aside)
+        if not doing or 2 * len(doing) <= counted:
+            return None
+        cls, sub = min(doing, key=lambda item: len(item[1].steps))
+        impl = dict(impls)[cls]
+        short = iface.rpartition(".")[2]
+        names = ", ".join(c.rpartition(".")[2] for c, _ in doing)
+        extra = f"; {', '.join(c.rpartition('.')[2] for c in aside)} aside" if aside else ""
+        step = (
+            f"{cls.rpartition('.')[2]}.{method} ({len(doing)} of {len(impls)} implementations of"
+            f" {short}.{method} {'open a connection per call' if mode == CONNECT else 'do I/O'}: {names}{extra})"
+        )
+        found = Chain((step, *sub.steps), (f"{impl.path}:{impl.line}", *sub.where), sub.kind)
+        self._memo[memo_key] = found
         return found
 
     def _chain_of(self, fs: FunctionSummary, mode: str, depth: int) -> Chain | None:
@@ -543,15 +786,17 @@ class EffectView:
         self._memo[memo_key] = None  # cycle guard: a function in a cycle is judged by its other paths
         best: Chain | None = None
         for site in fs.sites:
-            if site.roundtrip if mode == ROUNDTRIP else site.blocking:
+            if site_matches(site, mode):
                 best = Chain((site.label,), (f"{fs.path}:{site.line}",), site.kind)
                 break
         if best is None and depth < 12:
             for call in fs.calls:
                 callee = self.lookup(call.target)
-                if callee is None or (mode == BLOCKING and callee.is_async):
+                if callee is not None and mode == BLOCKING and callee.is_async:
                     continue
-                sub = self._chain_of(callee, mode, depth + 1)
+                sub = self._chain_of(callee, mode, depth + 1) if callee is not None else None
+                if sub is None:
+                    sub = self._dispatch(call.target, mode, depth + 1)
                 if sub is not None and (best is None or len(sub.steps) + 1 < len(best.steps)):
                     best = Chain((call.label, *sub.steps), (f"{fs.path}:{call.line}", *sub.where), sub.kind)
         self._memo[memo_key] = best
@@ -565,17 +810,30 @@ class EffectView:
         seen: set[str] = set()
         for call in self._reachable_from_hot_calls():
             target = call.target[1:] if call.target.startswith("@") else call.target
-            if target in seen or target.startswith(self.local.module + "."):
+            if target in seen:
+                continue
+            if target.startswith(self.local.module + ".") and not (
+                # a call on a local interface runs implementations that may live elsewhere
+                call.target.startswith("@") and self.is_interface(target.rpartition(".")[0])
+            ):
                 continue
             seen.add(target)
             callee = self.lookup(call.target)
             if callee is not None and callee.similarity:
                 parts.append(f"{target}|similarity|{callee.similarity}")
-            for mode in (ROUNDTRIP, BLOCKING):
+            for mode in (ROUNDTRIP, BLOCKING, CONNECT):
                 found = self.chain(call.target, mode)
                 if found is not None:
                     callee = self.lookup(call.target)
                     parts.append(f"{target}|{mode}|{callee.is_async if callee else ''}|{'/'.join(found.steps)}")
+        # Model classes imported from other modules: their relations decide the N+1 of rows read
+        # in a loop (``for b in Book.objects.all(): b.author``).
+        for qualified in sorted(set(self.local.aliases.values())):
+            if qualified.startswith(self.local.module + "."):
+                continue
+            fields = self.project.model_fields(qualified)
+            if fields:
+                parts.append(f"{qualified}|model|{sorted(fields.items())}")
         return "\n".join(sorted(parts))
 
     def _reachable_from_hot_calls(self) -> list[CallSite]:
@@ -584,7 +842,12 @@ class EffectView:
         of this module's functions they reach. A call elsewhere never shows in a finding, so the
         effects of its callee in other modules cannot change this module's report."""
         functions = self.local.functions
-        queue = [call for fs in functions.values() for call in fs.calls if call.in_loop or fs.is_async]
+        queue = [
+            call
+            for fs in functions.values()
+            for call in fs.calls
+            if call.in_loop or fs.is_async or per_item_writer(fs.key.rpartition(".")[2])
+        ]
         reached: list[CallSite] = []
         seen: set[CallSite] = set()
         expanded: set[str] = set()

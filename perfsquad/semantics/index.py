@@ -67,6 +67,8 @@ class ProjectIndex:
         self._pending: dict[str, tuple[str, str]] = {}
         """Editor: module -> (path, text) analyzed but not summarized yet."""
         self.generation = 0
+        self._hierarchy: tuple[int, dict[str, list[str]], dict[str, list[str]]] | None = None
+        """(generation, class -> direct subclasses, method name -> classes defining it), built on use."""
         self.live = False
         """Editor indexes: every analyzed document updates the index itself."""
 
@@ -155,6 +157,33 @@ class ProjectIndex:
 
     def modules(self) -> list[ModuleSummary]:
         return list(self._modules.values())
+
+    def subclasses(self, cls: str) -> tuple[str, ...]:
+        """Classes of the workspace that name ``cls`` among their bases (direct subclasses)."""
+        return tuple(self._class_maps()[0].get(cls, ()))
+
+    def classes_defining(self, method: str) -> tuple[str, ...]:
+        """Classes of the workspace whose body defines ``method`` (for structural protocols)."""
+        return tuple(self._class_maps()[1].get(method, ()))
+
+    def _class_maps(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        for module in list(self._pending):
+            self._flush(module)
+        built = self._hierarchy
+        if built is not None and built[0] == self.generation:
+            return built[1], built[2]
+        with self._lock:
+            subs: dict[str, list[str]] = {}
+            for cls, bases in self._bases.items():
+                for base in bases:
+                    subs.setdefault(base, []).append(cls)
+            defining: dict[str, list[str]] = {}
+            for key in self._functions:
+                owner, _, name = key.rpartition(".")
+                if owner in self._bases:
+                    defining.setdefault(name, []).append(owner)
+            self._hierarchy = (self.generation, subs, defining)
+        return subs, defining
 
     def signature_of(self, summary: ModuleSummary, memo: dict[Any, Any] | None = None) -> str:
         from perfsquad.semantics.effects import EffectView

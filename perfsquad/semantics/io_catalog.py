@@ -777,10 +777,16 @@ class IOTypes:
             return attrs
         attrs = self._class_attrs[cls] = {}  # cycle guard
         self._collect(cls)
-        for name, bound in self._attr_bindings.get(cls, {}).items():
-            annotated = [b for b in bound if b[0] == ":"]
-            # An annotation declares the type; assignments must agree with it or be unknown.
-            attrs[name] = self._agree(annotated, None) if annotated else self._agree(bound, None)
+        # The values are read in the methods that assign them (``self.x = x`` in ``__init__``), not
+        # in the scope a caller is summarizing: the hint would look ``x`` up in the wrong function.
+        hint, self.scope_hint = self.scope_hint, None
+        try:
+            for name, bound in self._attr_bindings.get(cls, {}).items():
+                annotated = [b for b in bound if b[0] == ":"]
+                # An annotation declares the type; assignments must agree with it or be unknown.
+                attrs[name] = self._agree(annotated, None) if annotated else self._agree(bound, None)
+        finally:
+            self.scope_hint = hint
         return attrs
 
     def inherit_class_attrs(self, cls: ast.ClassDef, source: IOModule, source_cls: ast.ClassDef) -> None:

@@ -157,6 +157,8 @@ def gather_candidate(ctx: Context, call: ast.Call) -> ast.For | None:
         return None
     if loop.orelse or _exits(loop.body) or _sleeps(ctx, loop) or is_retry_loop(ctx, loop, call):
         return None
+    if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in walk(loop)):
+        return None  # an (async) generator yielding per item: its consumer sets the pace
     # Independent: nothing the call reads is produced by an earlier iteration.
     varying = loop_names(loop) - names_in(loop.target)
     if names_in(call) & varying:
@@ -173,9 +175,32 @@ def gather_candidate(ctx: Context, call: ast.Call) -> ast.For | None:
     if target is None:
         return None
     callee = ctx.effects.lookup(target)
-    if callee is None or not callee.is_async or ctx.effects.chain(target, ROUNDTRIP) is None:
+    if callee is None or not callee.is_async:
+        return None
+    if ctx.effects.chain(target, ROUNDTRIP) is None and not unproven_coroutine(ctx, loop, call, callee.awaits):
         return None
     return loop
+
+
+_ORDERED_WORDS = frozenset(
+    {"send", "write", "emit", "publish", "flush", "drain", "put", "push", "feed", "stream", "lock", "acquire",
+     "release", "wait", "sleep", "yield", "close", "shutdown", "stop", "start", "run", "dispatch", "handle"}
+)
+"""Coroutines whose calls are ordered by nature (writes to one stream, lifecycle steps): running
+them concurrently would interleave or reorder them."""
+
+
+def unproven_coroutine(ctx: Context, loop: ast.For, call: ast.Call, awaits: bool) -> bool:
+    """A project coroutine whose I/O is not proven (it awaits an untyped client) awaited per item:
+    worth gathering when it suspends at all, is the only await of the loop, and its name says
+    nothing of an ordered step (``send``, ``write``, ``flush``...)."""
+    if not awaits:
+        return False  # never suspends: gathering cannot overlap anything
+    if sum(isinstance(n, ast.Await | ast.AsyncWith | ast.AsyncFor) for n in walk(loop)) != 1:
+        return False
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    words = {w for w in name.lower().split("_") if w}
+    return not words & _ORDERED_WORDS
 
 
 # -- what the loop's calls really do: concurrency, carried state, explicit one-at-a-time paths ----------

@@ -5,7 +5,7 @@ import ast
 from perfsquad.analyzers.io._common import KIND_WORDS, gather_candidate, repeat_scale
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
-from perfsquad.model import Fix, FixSafety
+from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.effects import ROUNDTRIP, call_target
 from perfsquad.semantics.io_catalog import call_label
@@ -22,6 +22,11 @@ class AwaitInLoop(Rule):
     `for` loop of an `async def`, when the calls are independent: nothing the call reads is
     produced by an earlier iteration, and the loop neither sleeps (rate limiting, backoff) nor
     leaves early (`break`/`return`).
+
+    A project coroutine whose own I/O cannot be proven (it awaits a client held untyped, e.g.
+    `self.client.post(...)` with `self.client = client`) is flagged at `medium` confidence when it
+    is the loop's only await and its name is not an ordered step (`send`, `write`, `flush`,
+    `publish`, `acquire`...); a coroutine that never suspends is not flagged.
 
     Not flagged: `async for` (the iterator decides the pace), a loop over `asyncio.as_completed`
     (already concurrent), retry loops, and awaits on a single connection (asyncpg/psycopg
@@ -137,19 +142,27 @@ class AwaitInLoop(Rule):
             return
         found = ctx.io.op_of(call)
         label = call_label(ctx, call)
+        proven = True
         if found is not None:
             what = KIND_WORDS.get(found.op.kind, "I/O call")
             notes: tuple[str, ...] = ()
         else:
             target = call_target(ctx.io, call)
             chain = ctx.effects.chain(target, ROUNDTRIP) if target else None
-            what = KIND_WORDS.get(chain.kind, "I/O call") if chain else "I/O call"
+            what = KIND_WORDS.get(chain.kind, "I/O call") if chain else "awaited call"
             notes = (f"chain: loop{ARROW}{label}{ARROW}{ARROW.join(chain.steps)}",) if chain else ()
+            proven = chain is not None
 
         def fix() -> Fix | None:
             return self._fix(ctx, loop, node, call)
 
         scale = repeat_scale(ctx, node)
+        confidence, evidence = scale.confidence, scale.evidence
+        if not proven:
+            # A project coroutine that awaits something untyped: it waits, but on what is not proven.
+            if confidence == Confidence.HIGH:
+                confidence = Confidence.MEDIUM
+            evidence = f"{evidence}; `{label}` awaits inside, but its I/O is not proven (an untyped client?)"
         ctx.report(
             self,
             node,
@@ -159,8 +172,8 @@ class AwaitInLoop(Rule):
             ),
             fix=fix,
             notes=notes,
-            confidence=scale.confidence,
-            evidence=scale.evidence,
+            confidence=confidence,
+            evidence=evidence,
         )
 
     def _fix(self, ctx: Context, loop: ast.For, node: ast.Await, call: ast.Call) -> Fix | None:

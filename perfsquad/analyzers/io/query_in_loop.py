@@ -17,13 +17,14 @@ from perfsquad.analyzers.io._common import (
     repeating_loop,
     unbatched_path,
 )
-from perfsquad.context import Context
-from perfsquad.model import Confidence
-from perfsquad.rule import Invalid, Rule
-from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
-from perfsquad.semantics.io_catalog import call_label, django_model_of
+from perfsquad.analyzers.io._orm import RowSource, relation_reads, row_loops, row_source
+from perfsquad.context import COMPREHENSIONS, Context
+from perfsquad.fixes import insert_import, replace_node
+from perfsquad.model import Confidence, Fix, FixSafety
+from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.semantics.effects import ROUNDTRIP, SA_LAZY, Chain, call_target
+from perfsquad.semantics.io_catalog import call_label
 from perfsquad.semantics.scale import Scale, runs_once
-from perfsquad.syntax import walk
 
 
 class QueryInLoop(Rule):
@@ -65,6 +66,22 @@ class QueryInLoop(Rule):
       author chose one statement per item (per-row events, per-row error handling);
     - migrations (a Django `Migration` module, an Alembic revision): they run once per database.
 
+    ORM relations read per row, in a `for` loop or a comprehension, when the rows come from a
+    query written in the loop or assigned once to a name in the same function:
+    - Django: a `ForeignKey`/`OneToOneField` (`select_related`) or `ManyToManyField`
+      (`prefetch_related`) of the model, on a queryset without either;
+    - SQLAlchemy: a `relationship()` of the workspace's model class loaded lazily (no `lazy=`, or
+      `lazy="select"`), read on the rows of `session.scalars(select(M))`,
+      `session.execute(select(M)).scalars()` or `session.query(M)`, unless the query's
+      `.options(...)` names it (`selectinload(M.rel)`, `joinedload`, `raiseload`...) or uses `"*"`.
+      Relationships declared `lazy="selectin"`, `"joined"`, `"subquery"`, `"immediate"`,
+      `"raise"`, `"noload"`, `"dynamic"` or `"write_only"` are not lazy loads on access.
+
+    Calls through an abstract base class or a `Protocol` (`self.storage: Storage`, typed in
+    `__init__`) count as I/O when all or most of the interface's implementations in the workspace
+    do I/O, test doubles (`InMemory...`, `Fake...`, `Mock...`) set aside; the chain names them
+    and their count.
+
     ## Why is this bad?
     Every call is a round trip: network latency, query parsing and planning, a lock, a result set.
     A loop of 1,000 single-row `SELECT`s costs 1,000 round trips where one `WHERE id IN (...)`
@@ -88,7 +105,13 @@ class QueryInLoop(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: batching changes the shape of the code and its behaviour. Check when
+    Unsafe, and only for a SQLAlchemy relationship read per row when the `select(M)` or
+    `session.query(M)` is in the same function: the fix appends `.options(selectinload(M.rel))`
+    to it (importing `selectinload` from `sqlalchemy.orm` if needed). What can change: one more
+    `SELECT ... WHERE id IN (...)` per query even when no row's relation is read afterwards;
+    related rows loaded (and kept in the session) for every row; a query whose options were set
+    elsewhere (a `Load` object, a default `lazy=`) may now load twice; `joinedload` would be the
+    better loader for a many-to-one read on few rows. Otherwise no automatic fix: batching changes the shape of the code and its behaviour. Check when
     rewriting by hand: **ordering** (`IN (...)` returns rows in any order: re-order by id),
     duplicated and missing ids, **atomicity** (one statement instead of many: a failure now fails
     all), the database's limit on bound parameters (chunk the ids), **rate limits** of HTTP and AI
@@ -96,7 +119,10 @@ class QueryInLoop(Rule):
     calls concurrently on one connection instead of batching them is not the same fix.
 
     ## Speedup
-    Measured by `bench/n_plus_one.py` on a file-backed SQLite database: the demo's row-by-row
+    The calibrated figure is the fix's (a relation loaded per row against one `selectin` query,
+    on in-memory SQLite, `bench/calibrate.py`); `bench/n_plus_one.py` also measures SQLAlchemy's
+    own lazy loading against `selectinload` on a SQLite file. Batching by hand is measured by
+    `bench/n_plus_one.py` on a file-backed SQLite database: the demo's row-by-row
     lookups against one batched `IN (...)` query (see the bench's printed ratio; over 5x at
     thousands of rows on a local file, far more over a network). Not calibrated by
     `bench/calibrate.py` (no automatic fix).
@@ -112,7 +138,30 @@ class QueryInLoop(Rule):
     reads_project = True  # its findings follow calls into other modules (the workspace index)
     name = "query-in-loop"
     message = "I/O round trip on every iteration (N+1); batch it"
-    node_types = (ast.Call, ast.For, ast.AsyncFor)
+    node_types = (ast.Call, ast.For, ast.AsyncFor, *COMPREHENSIONS)
+    fix_title = "Load the relationship with the query (selectinload)"
+    fix_safety = FixSafety.UNSAFE
+    bench = Bench(
+        setup=(
+            "import sqlite3\n"
+            "conn = sqlite3.connect(':memory:')\n"
+            "conn.execute('CREATE TABLE c (id INTEGER PRIMARY KEY, name TEXT)')\n"
+            "conn.execute('CREATE TABLE o (id INTEGER PRIMARY KEY, cid INTEGER)')\n"
+            "m = max(1, n // 2)\n"
+            "conn.executemany('INSERT INTO c VALUES (?, ?)', [(i, f'c{i}') for i in range(m)])\n"
+            "conn.executemany('INSERT INTO o VALUES (?, ?)', [(i, i % m) for i in range(n)])\n"
+            "rows = conn.execute('SELECT id, cid FROM o ORDER BY id').fetchall()"
+        ),
+        before="result = [conn.execute('SELECT name FROM c WHERE id = ?', (cid,)).fetchone()[0] for _, cid in rows]",
+        after=(
+            "names = dict(conn.execute('SELECT id, name FROM c WHERE id IN (SELECT cid FROM o)'))\n"
+            "result = [names[cid] for _, cid in rows]"
+        ),
+        scales_with=(
+            "n = rows, one query each (N+1, a lazy relation per row) vs one batched selectin query;"
+            " in-memory SQLite, no network: a database server adds a round trip per query"
+        ),
+    )
     effort_minutes = 30
     valid = (
         # a single query outside the loop; iterating over a cursor's rows
@@ -133,6 +182,8 @@ class QueryInLoop(Rule):
         "import requests\ns = requests.Session()\ndef f(url, n):\n    for _ in range(n):\n        r = s.get(url)\n        url = r.json()['next']\n",
         # select_related: no lazy load per row
         "from django.db import models\nclass Author(models.Model):\n    name = models.CharField()\nclass Book(models.Model):\n    author = models.ForeignKey(Author, on_delete=models.CASCADE)\ndef f():\n    for b in Book.objects.select_related('author'):\n        print(b.author.name)\n",
+        # a relationship loaded with its query (lazy="selectin")
+        "from sqlalchemy import select\nfrom sqlalchemy.orm import relationship\nclass Invoice:\n    lines = relationship('Line', lazy='selectin')\ndef f(session):\n    return [len(i.lines) for i in session.scalars(select(Invoice))]\n",
     )
     invalid = (
         Invalid(
@@ -148,15 +199,20 @@ class QueryInLoop(Rule):
             "from django.db import models\nclass Author(models.Model):\n    name = models.CharField()\nclass Book(models.Model):\n    author = models.ForeignKey(Author, on_delete=models.CASCADE)\ndef f():\n    for b in Book.objects.all():\n        print(b.author.name)\n"
         ),
         Invalid(
+            "from sqlalchemy import select\nfrom sqlalchemy.orm import DeclarativeBase, relationship\nclass Base(DeclarativeBase):\n    pass\nclass Invoice(Base):\n    __tablename__ = 'i'\n    customer = relationship('Customer')\ndef f(session):\n    return [i.customer for i in session.scalars(select(Invoice))]\n",
+            fixed="from sqlalchemy import select\nfrom sqlalchemy.orm import DeclarativeBase, relationship\nfrom sqlalchemy.orm import selectinload\nclass Base(DeclarativeBase):\n    pass\nclass Invoice(Base):\n    __tablename__ = 'i'\n    customer = relationship('Customer')\ndef f(session):\n    return [i.customer for i in session.scalars(select(Invoice).options(selectinload(Invoice.customer)))]\n",
+            safety=FixSafety.UNSAFE,
+        ),
+        Invalid(
             "from openai import OpenAI\nclient = OpenAI()\ndef f(texts):\n    return [client.embeddings.create(model='m', input=t) for t in texts]\n"
         ),
     )
 
-    def check(self, node: ast.Call | ast.For | ast.AsyncFor, ctx: Context) -> None:
+    def check(self, node: ast.AST, ctx: Context) -> None:
         if isinstance(node, ast.Call):
             self._check_call(node, ctx)
         else:
-            self._check_django_rows(node, ctx)
+            self._check_rows(node, ctx)
 
     def _check_call(self, call: ast.Call, ctx: Context) -> None:
         loop = repeating_loop(ctx, call)
@@ -237,48 +293,82 @@ class QueryInLoop(Rule):
             evidence=evidence,
         )
 
-    def _check_django_rows(self, loop: ast.For | ast.AsyncFor, ctx: Context) -> None:
-        """``for b in Book.objects.all(): b.author.name``: one query per row for ``author``."""
-        found = django_model_of(loop.iter)
-        if found is None or not isinstance(loop.target, ast.Name):
-            return
-        model, methods = found
-        if "select_related" in methods or "prefetch_related" in methods or "values" in methods or "values_list" in methods:
-            return
-        model_key = f"{ctx.io.module}.{model}" if model in ctx.io.classes() else ctx.io.imports.qualified_name(ast.Name(model))
-        fields = ctx.effects.model_fields(model_key) if model_key else None
-        if not fields:
-            return
-        row = loop.target.id
-        reported: set[str] = set()
-        for stmt in loop.body:
-            for node in walk(stmt):
-                if (
-                    isinstance(node, ast.Attribute)
-                    and isinstance(node.value, ast.Name)
-                    and node.value.id == row
-                    and node.attr in fields
-                    and node.attr not in reported
-                ):
-                    reported.add(node.attr)
-                    hint = "select_related" if fields[node.attr] == "fk" else "prefetch_related"
-                    once = runs_once(loop, ctx) or one_off_module(ctx)
-                    scale = (
-                        Scale(Confidence.LOW, f"iterates a `{model}` queryset; {once}")
-                        if once is not None
-                        else Scale(Confidence.HIGH, f"iterates the rows of a `{model}` queryset{_per_call(ctx, loop)}")
-                    )
-                    ctx.report(
-                        self,
-                        node,
-                        message=(
-                            f"`{row}.{node.attr}` loads a related object with one database query per row"
-                            f" (N+1); use `.{hint}({node.attr!r})` on the queryset"
-                        ),
-                        notes=(f"chain: loop over {model}.objects \u2192 {row}.{node.attr} (lazy relation)",),
-                        confidence=scale.confidence,
-                        evidence=scale.evidence,
-                    )
+    def _check_rows(self, loop: ast.AST, ctx: Context) -> None:
+        """A relation read on each row of a query: ``for b in Book.objects.all(): b.author.name``,
+        ``[inv.customer.name for inv in session.scalars(select(Invoice))]``: one query per row."""
+        for rows in row_loops(loop):
+            if not isinstance(rows.iterable, ast.Name | ast.Call):
+                continue
+            source = row_source(ctx, rows.iterable, loop)
+            if source is None or "*" in source.preloaded:
+                continue
+            model = source.model
+            model_key = (
+                f"{ctx.io.module}.{model}" if model in ctx.io.classes() else ctx.io.imports.qualified_name(ast.Name(model))
+            )
+            fields = ctx.effects.model_fields(model_key) if model_key else None
+            if not fields:
+                continue
+            wanted = {
+                name: kind
+                for name, kind in fields.items()
+                if (kind == SA_LAZY) == (source.orm == "sqlalchemy") and name not in source.preloaded
+            }
+            for node in relation_reads(rows, wanted):
+                self._report_relation(ctx, loop, rows.row, node, source, wanted[node.attr])
+
+    def _report_relation(
+        self, ctx: Context, loop: ast.AST, row: str, node: ast.Attribute, source: RowSource, kind: str
+    ) -> None:
+        model, rel = source.model, node.attr
+        once = runs_once(loop, ctx) or one_off_module(ctx)
+        what = "queryset" if source.orm == "django" else "query result"
+        scale = (
+            Scale(Confidence.LOW, f"iterates a `{model}` {what}; {once}")
+            if once is not None
+            else Scale(Confidence.HIGH, f"iterates the rows of a `{model}` {what}{_per_call(ctx, loop)}")
+        )
+        fix = None
+        if source.orm == "django":
+            hint = "select_related" if kind == "fk" else "prefetch_related"
+            advice = f"use `.{hint}({rel!r})` on the queryset"
+            chain = f"loop over {model}.objects \u2192 {row}.{rel} (lazy relation)"
+        else:
+            advice = (
+                f"load it with the query: `.options(selectinload({model}.{rel}))` (or `joinedload` for a"
+                " many-to-one)"
+            )
+            chain = f"loop over {model} rows \u2192 {row}.{rel} (relationship(), lazy=\"select\")"
+            query = source.query
+            if query is not None:
+
+                def fix() -> Fix | None:
+                    return self._options_fix(ctx, query, model, rel)
+
+        ctx.report(
+            self,
+            node,
+            message=f"`{row}.{rel}` loads a related object with one database query per row (N+1); {advice}",
+            notes=(f"chain: {chain}",),
+            confidence=scale.confidence,
+            evidence=scale.evidence,
+            fix=fix,
+        )
+
+    def _options_fix(self, ctx: Context, query: ast.Call, model: str, rel: str) -> Fix | None:
+        spelling = insert_import(ctx, "sqlalchemy.orm", "selectinload")
+        if spelling is None:
+            return None
+        loader, import_edit = spelling
+        title = (
+            f"Load `{model}.{rel}` with the query: .options({loader}({model}.{rel}))"
+            " (unsafe: one more SELECT per query, related rows loaded even when unused)"
+        )
+        fix = replace_node(ctx, query, f"{ctx.text(query)}.options({loader}({model}.{rel}))", title, FixSafety.UNSAFE)
+        if fix is None:
+            return None
+        extra = (import_edit,) if import_edit is not None else ()
+        return Fix(fix.title, fix.safety, (*fix.edits, *extra))
 
 
 def _per_call(ctx: Context, node: ast.AST) -> str:
