@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from perfsquad.analyzers import RULES
 from perfsquad.config import Config
 from perfsquad.context import EFFECTS, Context
-from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules
+from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules, syntax_error_report
 from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint
@@ -272,8 +272,48 @@ class IncrementalAnalyzer:
         if unit is None:
             unit = self._block_unit(text, new_source, index, old_stmt, delta)
         if unit is None:
-            return None
+            return self._unparsable(text, new_source, index, old_stmt, first, last_old, delta)
         return self._reanalyze(new_source, index, unit, delta)
+
+    def _unparsable(
+        self, text: str, new_source: SourceText, index: int, old_stmt: ast.stmt, first: int, last_old: int, delta: int
+    ) -> FileReport | None:
+        """An edit inside one block (a method, if the block is a class) after which the module
+        does not parse: typing in an editor, most keystrokes. The report is the syntax error and
+        the last analysis's findings outside that block or method (shifted), found without
+        analyzing anything; the analyzer keeps the last text that parsed, so the next text is
+        compared with it: once the code parses again, only that unit is re-analyzed. Anything
+        else (the module parses: a change of structure) takes the whole-file path. A whole-file
+        analysis of the broken text would also drop the findings of the broken class's other
+        methods; these keep them."""
+        assert self.analysis is not None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ast.parse(text)
+            return None
+        except SyntaxError as exc:
+            error, error_span = syntax_error_report(exc)
+        except (ValueError, RecursionError, MemoryError):
+            return None
+        start, end = self.analysis.blocks[index]
+        if isinstance(old_stmt, ast.ClassDef):
+            ranges = self._member_ranges(index, old_stmt)
+            start, end = next(((s, e) for s, e in ranges if s <= first and last_old <= e), (start, end))
+        old = self.analysis.report
+        kept = _kept_findings(old.findings, self.path, start, end, delta)
+        if kept is None:
+            return None
+        functions = [m for m in old.functions if m.span.start.line < start]
+        functions += [_shift_function(m, delta) for m in old.functions if m.span.start.line > end]
+        return FileReport(
+            path=self.path,
+            findings=(*kept[0], *kept[1]),
+            functions=tuple(functions),
+            error=error,
+            error_span=error_span,
+            rule_errors=tuple(e for e in old.rule_errors if not _mentions_lines(e, start, end)),
+        )
 
     def _block_unit(
         self, text: str, new_source: SourceText, index: int, old_stmt: ast.stmt, delta: int
@@ -428,22 +468,10 @@ class IncrementalAnalyzer:
             return None  # Big-O estimates compose calls between units: recompute them all
 
         old = analysis.report
-        before: list[Finding] = []
-        after: list[Finding] = []
-        for f in old.findings:
-            line = f.span.start.line
-            if start <= line <= end:
-                continue
-            if delta:
-                restated = _restate(f, self.path, start, end, delta)
-                if restated is None:
-                    return None  # it cites a line of the re-analyzed unit: that line may have moved
-                f = restated
-            if line < start:
-                before.append(f)
-            else:
-                after.append(_shift_finding(f, delta))
-        findings = [*before, *unit_findings, *after]
+        kept = _kept_findings(old.findings, self.path, start, end, delta)
+        if kept is None:
+            return None  # one cites a line of the re-analyzed unit: that line may have moved
+        findings = [*kept[0], *unit_findings, *kept[1]]
         functions = [m for m in old.functions if m.span.start.line < start]
         functions += unit_functions
         functions += [_shift_function(m, delta) for m in old.functions if m.span.start.line > end]
@@ -472,6 +500,29 @@ class IncrementalAnalyzer:
         self.analysis = Analysis(report, new_ctx, blocks)
         self.source = new_source
         return report
+
+
+def _kept_findings(
+    findings: tuple[Finding, ...], path: str, start: int, end: int, delta: int
+) -> tuple[list[Finding], list[Finding]] | None:
+    """The findings outside lines ``start..end`` (the unit an edit changed by ``delta`` lines):
+    those before it, and those after it shifted. None when one cites a line inside the unit."""
+    before: list[Finding] = []
+    after: list[Finding] = []
+    for f in findings:
+        line = f.span.start.line
+        if start <= line <= end:
+            continue
+        if delta:
+            restated = _restate(f, path, start, end, delta)
+            if restated is None:
+                return None
+            f = restated
+        if line < start:
+            before.append(f)
+        else:
+            after.append(_shift_finding(f, delta))
+    return before, after
 
 
 def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
