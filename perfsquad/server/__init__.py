@@ -1,7 +1,10 @@
 """The perfsquad language server (pygls 2): a thin adapter from LSP to :mod:`perfsquad.api`.
 
 ``perfsquad serve`` speaks LSP over stdio; ``perfsquad serve --tcp HOST:PORT`` listens on TCP
-(port 0 picks a free port; the address is logged to stderr as ``Serving on ...``).
+(port 0 picks a free port; the address is logged to stderr as ``Serving on ...``). Either way a
+message larger than 64 MiB is refused without being read into memory (``framing.py``), and the
+process exits 0 after ``shutdown`` + ``exit``, 1 after ``exit`` (or the end of input) without
+``shutdown``.
 
 Extension points (a contract for other features)
 ------------------------------------------------
@@ -76,7 +79,7 @@ def run_server(tcp: str | None = None) -> int:
     else:
         logging.getLogger("pygls.server").setLevel(logging.INFO)  # "Serving on (host, port)"
         server.start_tcp(*address)
-    return 0
+    return server.exit_code  # 0 after shutdown + exit, else 1 (the LSP spec)
 
 
 __all__ = ["parse_tcp", "run_server"]

@@ -11,23 +11,26 @@ import asyncio
 import functools
 import logging
 import os
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
+from pygls.io_ import StdoutWriter
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from perfsquad import __version__, notebook
 from perfsquad.model import Finding
-from perfsquad.server import actions, hover, notebooks
+from perfsquad.server import actions, framing, hover, notebooks
 from perfsquad.server.conversions import Encoding, encoding_of
 from perfsquad.server.diagnostics import finding_diagnostic, report_diagnostics
 from perfsquad.server.documents import Analysis, Documents
@@ -77,6 +80,50 @@ class PerfsquadServer(LanguageServer):
         self.extensions: list[str] = []
         """The ext_* modules registered (module names)."""
         self.isolation = Isolation(lambda message: self.log(types.MessageType.Error, message))
+
+    # --- transports: pygls' own, with perfsquad's bounded frame reader (framing.py) ----------
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        reader = framing.StdinReader(stdin or sys.stdin.buffer, self.thread_pool)
+        try:
+            asyncio.run(framing.serve(stop, reader, self.protocol, self.report_server_error))
+        except BrokenPipeError:
+            logger.error("perfsquad: the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            await framing.serve(stop, framing.StreamReader(reader), self.protocol, self.report_server_error)
+            self.shutdown()
+
+        async def serve_tcp() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            addresses = ", ".join(str(sock.getsockname()) for sock in self._server.sockets)
+            logging.getLogger("pygls.server").info("Serving on %s", addresses)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve_tcp())
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            pass
+
+    @property
+    def exit_code(self) -> int:
+        """The spec's: 0 after ``shutdown`` then ``exit``, 1 for ``exit`` (or the end of the
+        stream) without ``shutdown``."""
+        protocol = self.protocol
+        code = getattr(protocol, "exit_code", None)
+        if code is None:
+            code = 0 if getattr(protocol, "_shutdown", False) else 1
+        return int(code)
 
     # --- what the document store needs (documents.Host) ---------------------------------
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:
