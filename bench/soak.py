@@ -340,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=int, default=80, help="keystrokes in the typing phase (one per 250 ms)")
     parser.add_argument("--skip", default="", help="phases to skip, comma separated: edits,docs,big,typing")
     parser.add_argument("--py-spy", dest="py_spy", help="record the server with py-spy into this file (speedscope)")
+    parser.add_argument("--server-log", help="keep the server's stderr in this file")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/soak.json")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         (root / "django").symlink_to(django, target_is_directory=True)
         (root / "frame.py").write_text(BIG_FILE.read_text(encoding="utf-8"), encoding="utf-8")
         (root / "django_18k.py").write_text(lines_of_django(root, 18_000), encoding="utf-8")
-        with open(root / "server.log", "wb") as log:
+        with open(args.server_log or root / "server.log", "wb") as log:
             client = LspClient(cmd, root, stderr=log)
             spy: subprocess.Popen[bytes] | None = None
             try:
@@ -387,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                         phase_typing(client, root, name, args.keys, soak)
             except LspError as exc:
                 print(f"soak: {exc}", file=sys.stderr)
-                print((root / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+                print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
                 return 2
             finally:
                 if spy is not None:

@@ -35,11 +35,12 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from perfsquad.api import DocumentAnalyzer, function_metrics_for
+from perfsquad.api import DocumentAnalyzer, function_metrics_for, release_memory
 from perfsquad.config import Config
 from perfsquad.model import FileReport, Finding, FunctionMetrics
 from perfsquad.server.conversions import Encoding, LineIndex
 from perfsquad.server.diagnostics import diagnostic_key
+from perfsquad.source import SourceText
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
 
 WARM_DOCUMENTS = 4
@@ -58,6 +59,13 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 _TRIM = _malloc_trim()
+
+
+def _release(collect: bool) -> None:
+    if collect:
+        release_memory()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class Host(Protocol):
@@ -172,6 +180,7 @@ class Documents:
         self._tables: dict[Path, ProjectTable] = {}
         self._warm: OrderedDict[str, None] = OrderedDict()
         self._trimmed = 0.0
+        self._collect = False
         """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
 
     # --- configuration -------------------------------------------------------------------
@@ -264,10 +273,25 @@ class Documents:
     def close(self, uri: str, *, publish: bool = True) -> None:
         state = self._docs.pop(uri, None)
         self._warm.pop(uri, None)
-        if state is not None and state.task is not None and not state.analyzing:
-            state.task.cancel()
+        if state is not None:
+            if state.task is not None and not state.analyzing:
+                state.task.cancel()
+            if not state.analyzing:  # (else the analysis thread still uses it: dropped after it)
+                self._forget(state)
         if publish:
             self.host.publish(uri, None, [])
+
+    def _forget(self, state: DocumentState) -> None:
+        """A closed document's memory goes back: its analyzer's tree and index text, its shared
+        line table, its analysis and fixes; then a full collection and ``malloc_trim``."""
+        with contextlib.suppress(Exception):
+            if state.analysis is not None:
+                SourceText.forget(state.analysis.text)
+            state.analyzer.close()
+        state.analysis = state.fixes = state.metrics = None
+        self._collect = True
+        with contextlib.suppress(RuntimeError):  # (no running loop: nothing to release now)
+            self._release_memory_when_idle()
 
     def schedule(self, uri: str, delay_ms: int | None = None) -> None:
         """A change (``delay_ms``: None for an edit, which is debounced; 0 for open/save):
@@ -332,6 +356,7 @@ class Documents:
             self._keep_warm(state)
             self._release_memory_when_idle()
             if self._docs.get(state.uri) is not state:
+                self._forget(state)
                 return  # closed meanwhile
             if state.generation == generation:
                 self._log_rule_errors(state, analysis.report)
@@ -345,12 +370,16 @@ class Documents:
 
     def _release_memory_when_idle(self) -> None:
         """With no analysis running, hand freed heap memory back to the system (at most once a
-        second): analyses in several threads otherwise leave it held in per-thread malloc arenas."""
+        second): analyses in several threads otherwise leave it held in per-thread malloc arenas.
+        After a close, a full collection first (a closed document's trees may sit in reference
+        cycles, and CPython frees its small-object arenas only once they are empty)."""
         loop = asyncio.get_running_loop()
-        if _TRIM is None or any(s.analyzing for s in self._docs.values()) or loop.time() - self._trimmed < 1.0:
+        if any(s.analyzing for s in self._docs.values()) or (not self._collect and loop.time() - self._trimmed < 1.0):
             return
         self._trimmed = loop.time()
-        loop.run_in_executor(self.executor, _TRIM, 0)
+        collect, self._collect = self._collect, False
+        if collect or _TRIM is not None:
+            loop.run_in_executor(self.executor, _release, collect)
 
     def _keep_warm(self, state: DocumentState) -> None:
         """Only the most recently analyzed documents keep their syntax trees (memory is bounded
