@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus import SetupError, prepare_corpus
-from lsp_client import LspClient, LspError, rss_kib
+from lsp_client import LspClient, LspError, publish_params, rss_kib
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -75,10 +75,8 @@ def published(uri: str, version: int | None = None) -> Any:
     """A matcher for a publishDiagnostics of ``uri`` (of ``version`` or a later one)."""
 
     def match(body: dict[str, Any]) -> bool:
-        if body.get("method") != "textDocument/publishDiagnostics":
-            return False
-        params = body.get("params") or {}
-        if params.get("uri") != uri:
+        params = publish_params(body, uri)
+        if params is None:
             return False
         got = params.get("version")
         return version is None or (got is not None and got >= version)
@@ -88,12 +86,8 @@ def published(uri: str, version: int | None = None) -> Any:
 
 def cleared(uri: str) -> Any:
     def match(body: dict[str, Any]) -> bool:
-        params = body.get("params") or {}
-        return (
-            body.get("method") == "textDocument/publishDiagnostics"
-            and params.get("uri") == uri
-            and params.get("diagnostics") == []
-        )
+        params = publish_params(body, uri)
+        return params is not None and params.get("diagnostics") == []
 
     return match
 
@@ -140,10 +134,9 @@ def phase_edits(client: LspClient, root: Path, count: int, soak: Soak) -> None:
     uri = open_doc(client, path)
     client.wait_for(published(uri), WAIT_S)
     spots = body_lines(path.read_text(encoding="utf-8"), 50)
-    version = 0
     for i in range(1, count + 1):
         line, indent = spots[(i // 2) % len(spots)]
-        version += 1
+        version = i
         if i % 2:  # insert a statement, then remove it: the text returns to the original
             sent = change(client, uri, version, line, 0, f"{indent}_soak = len(str({i}))\n")
         else:
@@ -268,7 +261,7 @@ def phase_typing(client: LspClient, root: Path, name: str, keys: int, soak: Soak
             msg = client.wait_for(published(uri, 1), 0.01, since=index)
         except LspError:
             break
-        index = client._messages.index(msg, index) + 1  # noqa: SLF001 (the bench's own client)
+        index = client._messages.index(msg, index) + 1
         publishes.append((msg.received, int(msg.body["params"]["version"])))
         if msg is last:
             break
@@ -282,7 +275,7 @@ def phase_typing(client: LspClient, root: Path, name: str, keys: int, soak: Soak
         "lines": source.count("\n"),
         "publishes": len(publishes),
         "p50_ms": statistics.median(latencies),
-        "p95_ms": latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))],
+        "p95_ms": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
         "max_ms": latencies[-1],
         "after_last_key_ms": (last.received - sent[version]) * 1000,
     }
@@ -297,8 +290,10 @@ def verdict(ok: bool) -> str:
 def table(soak: Soak) -> tuple[str, bool]:
     rows = ["| measure | value | target | verdict |", "|---|---|---|---|"]
     ok_all = True
-    for row in soak.edits:
-        rows.append(f"| after {int(row['edits']):,} edits | RSS {row['rss_mib']:.1f} MiB, latency {row['latency_ms']:.0f} ms | | |")
+    rows.extend(
+        f"| after {int(row['edits']):,} edits | RSS {row['rss_mib']:.1f} MiB, latency {row['latency_ms']:.0f} ms | | |"
+        for row in soak.edits
+    )
     if soak.edits:
         first, last = soak.edits[0]["rss_mib"], soak.edits[-1]["rss_mib"]
         growth = (last - first) / first

@@ -8,6 +8,7 @@ and answered with an error for requests; it never takes the server down. Extensi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -23,8 +24,8 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.io_ import StdoutWriter
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -93,15 +94,15 @@ class PerfsquadServer(LanguageServer):
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
-            self.shutdown()
+            self.shutdown()  # type: ignore[no-untyped-call]
 
     def start_tcp(self, host: str, port: int) -> None:
         self._stop_event = stop = threading.Event()
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            self.protocol.set_writer(writer)
             await framing.serve(stop, framing.StreamReader(reader), self.protocol, self.report_server_error)
-            self.shutdown()
+            self.shutdown()  # type: ignore[no-untyped-call]
 
         async def serve_tcp() -> None:
             self._server = await asyncio.start_server(connection, host, port)
@@ -110,10 +111,8 @@ class PerfsquadServer(LanguageServer):
             async with self._server:
                 await self._server.serve_forever()
 
-        try:
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             asyncio.run(serve_tcp())
-        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-            pass
 
     @property
     def exit_code(self) -> int:

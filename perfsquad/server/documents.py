@@ -40,8 +40,8 @@ from perfsquad.config import Config
 from perfsquad.model import FileReport, Finding, FunctionMetrics
 from perfsquad.server.conversions import Encoding, LineIndex
 from perfsquad.server.diagnostics import diagnostic_key
-from perfsquad.source import SourceText
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
+from perfsquad.source import SourceText
 
 WARM_DOCUMENTS = 4
 """How many documents keep their parse between edits (the ones being edited, in practice)."""

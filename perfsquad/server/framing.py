@@ -125,7 +125,7 @@ async def serve(
 
     def refuse(error: JsonRpcException, why: str) -> None:
         logger.error("%s", why)
-        protocol._send_response(None, error=error.to_response_error())  # noqa: SLF001 (pygls' own sender)
+        protocol._send_response(None, error=error.to_response_error())
         if report is not None:
             report(error, JsonRpcException)
 

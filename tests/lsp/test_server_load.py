@@ -10,13 +10,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_harness import WAIT, ProbeClient, initialize, lsp_fixture
+from lsp_harness import WAIT, ProbeClient, alive, initialize, lsp_fixture
 from lsprotocol import types
 
 client = lsp_fixture()
@@ -28,15 +27,6 @@ open(sys.argv[1], "w").write(str(child.pid))
 time.sleep(120)
 """
 QUICK = "print('ok')\n"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
 
 
 def _arguments(command: str, script: Path, pid_file: Path) -> list[Any]:
@@ -86,17 +76,17 @@ async def test_cancel_request_kills_the_command_child(client: ProbeClient, tmp_p
             pytest.fail(f"{command} ended before its workload started: {pending.exception()!r}")
         await asyncio.sleep(0.05)
     pid = int(pid_file.read_text())
-    assert _alive(pid)
+    assert alive(pid)
 
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
     with pytest.raises(Exception) as raised:
         await asyncio.wait_for(pending, WAIT)
     assert "cancel" in str(raised.value).lower(), raised.value
     for _ in range(200):
-        if not _alive(pid):
+        if not alive(pid):
             break
         await asyncio.sleep(0.05)
-    assert not _alive(pid), "the command's child outlived its cancelled request"
+    assert not alive(pid), "the command's child outlived its cancelled request"
 
     # Not "running" any more: its cancel command finds nothing, and the command runs again.
     for _ in range(200):

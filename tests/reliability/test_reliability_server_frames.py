@@ -62,6 +62,11 @@ class Server:
                 return
             self.messages.put(json.loads(stream.read(length)))
 
+    def initialized(self) -> Server:
+        self.send(INIT)
+        self.response(1)
+        return self
+
     def send(self, data: bytes) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(data)
@@ -91,9 +96,7 @@ class Server:
 
 
 def test_a_terabyte_content_length_is_refused_unread(tmp_path: Path) -> None:
-    server = Server(tmp_path)
-    server.send(INIT)
-    server.response(1)
+    server = Server(tmp_path).initialized()
     server.send(b"Content-Length: 1000000000000\r\n\r\n" + b"x" * 100_000)
     refused = server.response(None)
     assert refused["error"]["code"] == -32600 and "1,000,000,000,000 bytes" in refused["error"]["message"]
@@ -104,9 +107,7 @@ def test_a_terabyte_content_length_is_refused_unread(tmp_path: Path) -> None:
 
 
 def test_a_frame_over_the_limit_is_skipped_without_holding_it(tmp_path: Path) -> None:
-    server = Server(tmp_path)
-    server.send(INIT)
-    server.response(1)
+    server = Server(tmp_path).initialized()
     before = server.hwm_kib()
     size = LIMIT + 1
     server.send(b"Content-Length: %d\r\n\r\n" % size)
@@ -124,9 +125,7 @@ def test_a_frame_over_the_limit_is_skipped_without_holding_it(tmp_path: Path) ->
 
 
 def test_malformed_json_is_answered_and_the_server_goes_on(tmp_path: Path) -> None:
-    server = Server(tmp_path)
-    server.send(INIT)
-    server.response(1)
+    server = Server(tmp_path).initialized()
     server.send(b"Content-Length: 5\r\n\r\n{nope" + b"Content-Length: 2\r\n\r\n\xff\xfe" + SHUTDOWN)
     errors = [server.response(None), server.response(None)]
     assert [e["error"]["code"] for e in errors] == [-32700, -32700]
@@ -137,15 +136,11 @@ def test_malformed_json_is_answered_and_the_server_goes_on(tmp_path: Path) -> No
 
 
 def test_exit_codes_and_requests_after_shutdown(tmp_path: Path) -> None:
-    server = Server(tmp_path)
-    server.send(INIT)
-    server.response(1)
+    server = Server(tmp_path).initialized()
     server.send(EXIT)  # without shutdown
     assert server.finish()[0] == 1
 
-    server = Server(tmp_path)
-    server.send(INIT)
-    server.response(1)
+    server = Server(tmp_path).initialized()
     server.send(SHUTDOWN)
     server.response(2)
     hover = {"textDocument": {"uri": (tmp_path / "m.py").as_uri()}, "position": {"line": 0, "character": 0}}

@@ -71,6 +71,33 @@ def _store(host: FakeHost, executor: ThreadPoolExecutor, debounce_ms: int = 0) -
     return docs
 
 
+def _gated(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[str]]:
+    """Analyses of texts with "# GATE" block until the event is set; analyzed paths are listed."""
+    gate = threading.Event()
+    update = DocumentAnalyzer.update
+    analyzed: list[str] = []
+
+    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
+        analyzed.append(self.path)
+        if "# GATE" in text:
+            assert gate.wait(WAIT)
+        return update(self, text, **kwargs)
+
+    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    return gate, analyzed
+
+
+async def _open_stuck(host: FakeHost, docs: Documents, uri: str, path: str) -> Any:
+    """Open a document whose first analysis blocks (see ``_gated``); returns its state."""
+    host.texts[uri] = (SAMPLE + "# GATE\n", 1)
+    docs.open(uri, path)
+    state = docs.get(uri)
+    assert state is not None
+    while not state.analyzing:
+        await asyncio.sleep(0)
+    return state
+
+
 async def test_debounce_holds_analysis_until_it_expires_or_a_save(executor: ThreadPoolExecutor) -> None:
     host = FakeHost()
     docs = _store(host, executor, debounce_ms=60_000)
@@ -94,23 +121,10 @@ async def test_debounce_holds_analysis_until_it_expires_or_a_save(executor: Thre
 async def test_results_of_superseded_versions_are_dropped(
     executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate = threading.Event()
-    update = DocumentAnalyzer.update
-
-    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
-        if "GATE" in text:
-            assert gate.wait(WAIT)
-        return update(self, text, **kwargs)
-
-    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    gate, _ = _gated(monkeypatch)
     host = FakeHost()
     docs = _store(host, executor)
-    host.texts["u"] = (SAMPLE + "# GATE\n", 1)
-    docs.open("u", "/tmp/u.py")
-    state = docs.get("u")
-    assert state is not None
-    while not state.analyzing:  # version 1 is now inside the (blocked) analyzer
-        await asyncio.sleep(0)
+    await _open_stuck(host, docs, "u", "/tmp/u.py")  # version 1 is now inside the (blocked) analyzer
     host.texts["u"] = (SAMPLE, 2)
     docs.schedule("u")
     gate.set()
@@ -262,25 +276,10 @@ async def test_edits_coalesce_and_never_starve_another_document(
     """50 changes to a document whose analysis is stuck: one analysis runs, ONE more follows (of
     the newest text); meanwhile another document is analyzed and published (issue #19: every
     change queued an analysis, the pool's workers all waited on the stuck document)."""
-    gate = threading.Event()
-    update = DocumentAnalyzer.update
-    analyzed: list[str] = []
-
-    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
-        analyzed.append(self.path)
-        if self.path == "/tmp/big.py" and "# GATE" in text:
-            assert gate.wait(WAIT)
-        return update(self, text, **kwargs)
-
-    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    gate, analyzed = _gated(monkeypatch)
     host = FakeHost()
     docs = _store(host, executor)
-    host.texts["big"] = (SAMPLE + "# GATE\n", 1)
-    docs.open("big", "/tmp/big.py")
-    state = docs.get("big")
-    assert state is not None
-    while not state.analyzing:
-        await asyncio.sleep(0)
+    state = await _open_stuck(host, docs, "big", "/tmp/big.py")
     for version in range(2, 52):
         host.texts["big"] = (SAMPLE + f"# GATE\nX = {version}\n", version)
         docs.schedule("big")
