@@ -71,6 +71,20 @@ def mib(pid: int) -> float:
     return rss_kib(pid) / 1024
 
 
+def settled_mib(pid: int, limit: float = 30.0) -> float:
+    """RSS once it stops falling (the server frees a closed document's memory in the background):
+    sampled every 0.5 s until it has moved less than 1 MiB for 3 s, or ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    samples = [mib(pid)]
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        samples.append(mib(pid))
+        recent = samples[-7:]
+        if len(recent) == 7 and max(recent) - min(recent) < 1.0:
+            break
+    return samples[-1]
+
+
 def published(uri: str, version: int | None = None) -> Any:
     """A matcher for a publishDiagnostics of ``uri`` (of ``version`` or a later one)."""
 
@@ -154,8 +168,7 @@ def phase_edits(client: LspClient, root: Path, count: int, soak: Soak) -> None:
 
 def phase_docs(client: LspClient, root: Path, count: int, soak: Soak) -> None:
     files = django_files(root)[:count]
-    time.sleep(1.0)
-    soak.docs["before_mib"] = mib(client.pid)
+    soak.docs["before_mib"] = settled_mib(client.pid)
     uris = []
     for path in files:
         since = client.cursor()
@@ -167,8 +180,7 @@ def phase_docs(client: LspClient, root: Path, count: int, soak: Soak) -> None:
         since = client.cursor()
         close_doc(client, uri)
         client.wait_for(cleared(uri), WAIT_S, since=since)
-    time.sleep(2.0)  # the server trims its heap once idle
-    soak.docs["after_mib"] = mib(client.pid)
+    soak.docs["after_mib"] = settled_mib(client.pid)
     soak.docs["count"] = len(files)
 
 
@@ -212,8 +224,7 @@ def phase_big(client: LspClient, root: Path, soak: Soak) -> None:
     text = big_text(root, BIG_BYTES)
     path = root / "big_module.py"
     path.write_text(text, encoding="utf-8")
-    time.sleep(1.0)
-    soak.big["before_mib"] = mib(client.pid)
+    soak.big["before_mib"] = settled_mib(client.pid)
     soak.big["lines"] = text.count("\n")
     soak.big["bytes"] = len(text.encode())
     since = client.cursor()
@@ -225,8 +236,7 @@ def phase_big(client: LspClient, root: Path, soak: Soak) -> None:
     since = client.cursor()
     close_doc(client, uri)
     client.wait_for(cleared(uri), WAIT_S, since=since)
-    time.sleep(2.0)
-    soak.big["after_mib"] = mib(client.pid)
+    soak.big["after_mib"] = settled_mib(client.pid)
 
 
 def phase_typing(client: LspClient, root: Path, name: str, keys: int, soak: Soak) -> None:

@@ -181,6 +181,7 @@ class Documents:
         self._warm: OrderedDict[str, None] = OrderedDict()
         self._trimmed = 0.0
         self._collect = False
+        self._releasing: asyncio.Future[None] | None = None
         """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
 
     # --- configuration -------------------------------------------------------------------
@@ -374,12 +375,15 @@ class Documents:
         After a close, a full collection first (a closed document's trees may sit in reference
         cycles, and CPython frees its small-object arenas only once they are empty)."""
         loop = asyncio.get_running_loop()
+        if self._releasing is not None and not self._releasing.done():
+            return  # one at a time: closing 200 documents queues one more, not 200
         if any(s.analyzing for s in self._docs.values()) or (not self._collect and loop.time() - self._trimmed < 1.0):
             return
         self._trimmed = loop.time()
         collect, self._collect = self._collect, False
         if collect or _TRIM is not None:
-            loop.run_in_executor(self.executor, _release, collect)
+            self._releasing = loop.run_in_executor(self.executor, _release, collect)
+            self._releasing.add_done_callback(lambda _: self._collect and self._release_memory_when_idle())
 
     def _keep_warm(self, state: DocumentState) -> None:
         """Only the most recently analyzed documents keep their syntax trees (memory is bounded
