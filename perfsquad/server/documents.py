@@ -383,7 +383,11 @@ class Documents:
         collect, self._collect = self._collect, False
         if collect or _TRIM is not None:
             self._releasing = loop.run_in_executor(self.executor, _release, collect)
-            self._releasing.add_done_callback(lambda _: self._collect and self._release_memory_when_idle())
+            self._releasing.add_done_callback(self._released)
+
+    def _released(self, _done: asyncio.Future[None]) -> None:
+        if self._collect:  # documents closed while it ran: once more
+            self._release_memory_when_idle()
 
     def _keep_warm(self, state: DocumentState) -> None:
         """Only the most recently analyzed documents keep their syntax trees (memory is bounded
