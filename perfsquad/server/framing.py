@@ -81,6 +81,29 @@ class StreamReader:
         return self.reader.read(n)
 
 
+class Chunked:
+    """A pygls-style async reader (``readline()``, ``readexactly(n)``; e.g. an
+    ``asyncio.StreamReader`` with a message put back in front of it) read in bounded pieces: the
+    loop never asks it for more than a chunk at a time."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+
+    async def readline(self, limit: int) -> bytes:
+        try:
+            return bytes(await self.reader.readline())
+        except asyncio.IncompleteReadError as exc:
+            return bytes(exc.partial)
+        except ValueError:  # (an asyncio.StreamReader's own line limit)
+            return b"x" * limit  # an over-long header line: the loop skips it
+
+    async def read(self, n: int) -> bytes:
+        try:
+            return bytes(await self.reader.readexactly(n))
+        except asyncio.IncompleteReadError as exc:
+            return bytes(exc.partial)
+
+
 async def _read_exactly(reader: FrameReader, n: int) -> bytes | None:
     parts: list[bytes] = []
     left = n

@@ -46,3 +46,37 @@ async def test_notifications_leave_no_request_futures(tmp_path: Any) -> None:
     assert len(protocol._request_futures) <= 2, len(protocol._request_futures)
     server.documents.shutdown()
     server.executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def test_the_frame_loop_over_a_pygls_style_reader_skips_an_oversized_frame() -> None:
+    """framing.serve over ``Chunked`` (the shape of the TCP transport's replaying reader): a frame
+    over the limit is refused and skipped in chunks, and the next message is handled."""
+    import threading
+
+    from perfsquad.server import framing
+
+    stream = asyncio.StreamReader()
+    big = b"z" * 5000
+    good = json.dumps({"jsonrpc": "2.0", "method": "x/ok"}).encode()
+    stream.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(big), big))
+    stream.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(good), good))
+    stream.feed_eof()
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.handled: list[Any] = []
+            self.errors: list[Any] = []
+
+        def structure_message(self, data: Any) -> Any:
+            return data
+
+        def handle_message(self, message: Any) -> None:
+            self.handled.append(message)
+
+        def _send_response(self, msg_id: Any, error: Any = None) -> None:
+            self.errors.append((msg_id, error))
+
+    protocol = Recorder()
+    await framing.serve(threading.Event(), framing.Chunked(stream), protocol, max_frame=1000)
+    assert protocol.handled == [{"jsonrpc": "2.0", "method": "x/ok"}]
+    assert len(protocol.errors) == 1 and protocol.errors[0][0] is None
