@@ -189,6 +189,14 @@ CLIENT_CAPABILITIES: dict[str, Any] = {
 }
 
 
+def publish_params(body: dict[str, Any], uri: str) -> dict[str, Any] | None:
+    """The params of ``body`` if it is a publishDiagnostics for ``uri``."""
+    if body.get("method") != "textDocument/publishDiagnostics":
+        return None
+    params = body.get("params") or {}
+    return params if params.get("uri") == uri else None
+
+
 def rss_kib(pid: int) -> int:
     """VmRSS of a process, in KiB, from /proc/PID/status."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus import CORPORA, SetupError, prepare_corpus
-from lsp_client import LspClient, LspError, cpu_ns, rss_kib
+from lsp_client import LspClient, LspError, cpu_ns, publish_params, rss_kib
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "lsp_latency.json"
@@ -249,12 +249,8 @@ def diagnostics_of(uri: str, version: int | None) -> Any:
     """A matcher for the publishDiagnostics of ``uri`` (for ``version`` if the server sends versions)."""
 
     def match(body: dict[str, Any]) -> bool:
-        if body.get("method") != "textDocument/publishDiagnostics":
-            return False
-        params = body.get("params") or {}
-        if params.get("uri") != uri:
-            return False
-        return version is None or params.get("version") in (None, version)
+        params = publish_params(body, uri)
+        return params is not None and (version is None or params.get("version") in (None, version))
 
     return match
 

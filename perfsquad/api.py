@@ -324,6 +324,17 @@ def function_metrics_for(text: str, path: str, config: Config | None = None) -> 
     return analyze_full(text, path, config, want_fixes=False, metrics=True, rules=()).report.functions
 
 
+def release_memory() -> None:
+    """After the editor closed a document: collect garbage, then compact the workspace indexes
+    (their summaries would keep the closed document's freed memory from going back)."""
+    import gc
+
+    from perfsquad.workspace import compact_indexes
+
+    gc.collect()
+    compact_indexes()
+
+
 class DocumentAnalyzer:
     """Analysis of one open document across edits (the server keeps one per URI).
 
@@ -375,6 +386,20 @@ class DocumentAnalyzer:
         from perfsquad.workspace import index_for
 
         return index_for(self.path, self.config)
+
+    def close(self) -> None:
+        """The document is closed: drop its incremental state (syntax tree, contexts), the line
+        table shared for its text, and its editor text in the workspace index (which knows the
+        saved version again)."""
+        from perfsquad.source import SourceText
+
+        inc, self._inc = self._inc, None
+        if inc is None:
+            return
+        if inc.source is not None:
+            SourceText.forget(inc.source.text)
+        if inc.project is not None:
+            inc.project.forget_text(self.path)
 
     @property
     def last_was_incremental(self) -> bool:

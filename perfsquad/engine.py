@@ -264,6 +264,15 @@ def _point(pos: Position) -> Span:
     return Span(pos, Position(pos.line, pos.column + 1))
 
 
+def syntax_error_report(exc: SyntaxError) -> tuple[str, Span]:
+    """A report's error and error span for a module that does not parse."""
+    line = exc.lineno or 1
+    col = max((exc.offset or 1) - 1, 0)
+    return f"syntax error: {exc.msg} (line {line}); analyzed the blocks that parse", Span(
+        Position(line, col), Position(line, col + 1)
+    )
+
+
 def _parse(text: str, source: SourceText) -> tuple[ast.Module | None, str | None, Span | None]:
     """Parse the module; on a syntax error, parse what can be parsed block by block."""
     try:
@@ -271,11 +280,8 @@ def _parse(text: str, source: SourceText) -> tuple[ast.Module | None, str | None
             warnings.simplefilter("ignore")
             return ast.parse(text, type_comments=False), None, None
     except SyntaxError as exc:
-        line = exc.lineno or 1
-        col = max((exc.offset or 1) - 1, 0)
-        span = Span(Position(line, col), Position(line, col + 1))
-        message = f"syntax error: {exc.msg} (line {line}); analyzed the blocks that parse"
-        return _parse_blocks(text, source, line), message, span
+        message, span = syntax_error_report(exc)
+        return _parse_blocks(text, source, span.start.line), message, span
     except ValueError as exc:  # e.g. lone surrogates, or other source the compiler refuses
         message = f"cannot parse source: {exc}; analyzed the blocks that parse"
     except (RecursionError, MemoryError) as exc:

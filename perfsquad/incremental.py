@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from perfsquad.analyzers import RULES
 from perfsquad.config import Config
 from perfsquad.context import EFFECTS, Context
-from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules
+from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules, syntax_error_report
 from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint
@@ -204,6 +204,9 @@ class IncrementalAnalyzer:
         self.analysis: Analysis | None = None
         self.source: SourceText | None = None
         self.last_was_incremental = False
+        self._broken: tuple[int, int] | None = None
+        """The unit (its lines in the last text that parsed) an edit left unparsable, once checked
+        against the whole module."""
 
     def update(self, text: str) -> FileReport:
         with gc_paused():
@@ -222,6 +225,7 @@ class IncrementalAnalyzer:
             self.source = SourceText.from_text(text)
             self._members = {}
             self._known = None
+            self._broken = None
             report = self.analysis.report
         return report
 
@@ -272,8 +276,57 @@ class IncrementalAnalyzer:
         if unit is None:
             unit = self._block_unit(text, new_source, index, old_stmt, delta)
         if unit is None:
-            return None
+            return self._unparsable(text, new_source, index, old_stmt, first, last_old, delta)
         return self._reanalyze(new_source, index, unit, delta)
+
+    def _unparsable(
+        self, text: str, new_source: SourceText, index: int, old_stmt: ast.stmt, first: int, last_old: int, delta: int
+    ) -> FileReport | None:
+        """An edit inside one block (a method, if the block is a class) after which the module
+        does not parse: typing in an editor, most keystrokes. The report is the syntax error and
+        the last analysis's findings outside that block or method (shifted), found without
+        analyzing anything; the analyzer keeps the last text that parsed, so the next text is
+        compared with it: once the code parses again, only that unit is re-analyzed. Anything
+        else (the module parses: a change of structure) takes the whole-file path. A whole-file
+        analysis of the broken text would also drop the findings of the broken class's other
+        methods; these keep them."""
+        assert self.analysis is not None
+        start, end = self.analysis.blocks[index]
+        member = False
+        if isinstance(old_stmt, ast.ClassDef):
+            ranges = self._member_ranges(index, old_stmt)
+            inside = next(((s, e) for s, e in ranges if s <= first and last_old <= e), None)
+            if inside is not None:
+                (start, end), member = inside, True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if self._broken == (start, end):
+                    # This unit's edit broke the module at an earlier key; the module is parsed
+                    # whole (150 ms for 18k lines) once per such streak, then the unit alone.
+                    _parse_chunk(text, new_source, start, end + delta, member)
+                else:
+                    ast.parse(text)
+            return None
+        except SyntaxError as exc:
+            error, error_span = syntax_error_report(exc)
+        except (ValueError, RecursionError, MemoryError):
+            return None
+        self._broken = (start, end)
+        old = self.analysis.report
+        kept = _kept_findings(old.findings, self.path, start, end, delta)
+        if kept is None:
+            return None
+        functions = [m for m in old.functions if m.span.start.line < start]
+        functions += [_shift_function(m, delta) for m in old.functions if m.span.start.line > end]
+        return FileReport(
+            path=self.path,
+            findings=(*kept[0], *kept[1]),
+            functions=tuple(functions),
+            error=error,
+            error_span=error_span,
+            rule_errors=tuple(e for e in old.rule_errors if not _mentions_lines(e, start, end)),
+        )
 
     def _block_unit(
         self, text: str, new_source: SourceText, index: int, old_stmt: ast.stmt, delta: int
@@ -428,22 +481,10 @@ class IncrementalAnalyzer:
             return None  # Big-O estimates compose calls between units: recompute them all
 
         old = analysis.report
-        before: list[Finding] = []
-        after: list[Finding] = []
-        for f in old.findings:
-            line = f.span.start.line
-            if start <= line <= end:
-                continue
-            if delta:
-                restated = _restate(f, self.path, start, end, delta)
-                if restated is None:
-                    return None  # it cites a line of the re-analyzed unit: that line may have moved
-                f = restated
-            if line < start:
-                before.append(f)
-            else:
-                after.append(_shift_finding(f, delta))
-        findings = [*before, *unit_findings, *after]
+        kept = _kept_findings(old.findings, self.path, start, end, delta)
+        if kept is None:
+            return None  # one cites a line of the re-analyzed unit: that line may have moved
+        findings = [*kept[0], *unit_findings, *kept[1]]
         functions = [m for m in old.functions if m.span.start.line < start]
         functions += unit_functions
         functions += [_shift_function(m, delta) for m in old.functions if m.span.start.line > end]
@@ -469,9 +510,33 @@ class IncrementalAnalyzer:
             members[index] = ranges
         self._members = members
         self._known = (unit.new, new_facts)
+        self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
         self.source = new_source
         return report
+
+
+def _kept_findings(
+    findings: tuple[Finding, ...], path: str, start: int, end: int, delta: int
+) -> tuple[list[Finding], list[Finding]] | None:
+    """The findings outside lines ``start..end`` (the unit an edit changed by ``delta`` lines):
+    those before it, and those after it shifted. None when one cites a line inside the unit."""
+    before: list[Finding] = []
+    after: list[Finding] = []
+    for f in findings:
+        line = f.span.start.line
+        if start <= line <= end:
+            continue
+        if delta:
+            restated = _restate(f, path, start, end, delta)
+            if restated is None:
+                return None
+            f = restated
+        if line < start:
+            before.append(f)
+        else:
+            after.append(_shift_finding(f, delta))
+    return before, after
 
 
 def _attribute_bindings(unit: ast.stmt) -> tuple[str, ...]:
@@ -530,23 +595,27 @@ def _unit_text(source: SourceText, stmt: ast.stmt) -> str:
     return source.text[source.lines_slice(statement_start(stmt), stmt.end_lineno or stmt.lineno)]
 
 
-def _parse_unit(text: str, source: SourceText, start: int, end: int, member_of: ast.stmt | None) -> ast.stmt | None:
-    """Parse lines ``start..end`` of ``text`` as one ``def``/``class`` with its own line numbers;
-    ``member_of``: the old method it replaces (it is parsed inside a stand-in class)."""
-    if end < start:
-        return None
-    chunk = text[source.lines_slice(start, end)]
-    if member_of is not None:
-        if start < 2:
-            return None
+def _parse_chunk(text: str, source: SourceText, start: int, end: int, member: bool) -> ast.Module:
+    """Parse lines ``start..end`` of ``text`` with their own line numbers (a ``member``: inside a
+    stand-in class). Raises SyntaxError (or ValueError, RecursionError, MemoryError)."""
+    chunk = text[source.lines_slice(start, end)] if end >= start else ""
+    if member:
         # The stand-in class header takes the line before the method (the parser needs a block).
         padded = "\n" * (start - 2) + "class _:\n" + chunk
     else:
         padded = "\n" * (start - 1) + chunk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(padded)
+
+
+def _parse_unit(text: str, source: SourceText, start: int, end: int, member_of: ast.stmt | None) -> ast.stmt | None:
+    """Parse lines ``start..end`` of ``text`` as one ``def``/``class`` with its own line numbers;
+    ``member_of``: the old method it replaces (it is parsed inside a stand-in class)."""
+    if end < start or (member_of is not None and start < 2):
+        return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            block = ast.parse(padded)
+        block = _parse_chunk(text, source, start, end, member_of is not None)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     if len(block.body) != 1:

@@ -80,6 +80,14 @@ class SourceText:
                 _RECENT.popitem(last=False)
         return table
 
+    @staticmethod
+    def forget(text: str) -> None:
+        """Stop sharing the line table of ``text`` (the editor closed its document)."""
+        with _RECENT_LOCK:
+            hit = _RECENT.get(id(text))
+            if hit is not None and hit.text is text:
+                del _RECENT[id(text)]
+
     @classmethod
     def _build(cls, text: str) -> SourceText:
         if "\r" not in text:

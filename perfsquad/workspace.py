@@ -63,6 +63,14 @@ def index_for(path: str, config: Config | None = None) -> ProjectIndex | None:
     return index
 
 
+def compact_indexes() -> None:
+    """Compact every project index (see ``ProjectIndex.compact``)."""
+    with _INDEXES_LOCK:
+        indexes = list(_INDEXES.values())
+    for index in indexes:
+        index.compact()
+
+
 def _scan(index: ProjectIndex, root: Path, config: Config | None, recursive: bool = True) -> None:
     cfg = config or Config()
     exclude = (*cfg.exclude, ".*", "__pycache__", "node_modules", "venv", ".venv", "site-packages")

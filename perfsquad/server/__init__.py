@@ -5,6 +5,9 @@ a loopback address only, and serves a connection only if its first message is ``
 the server's token in ``initializationOptions.token`` (``PERFSQUAD_TOKEN``, else generated and
 printed; ``--token-file`` writes it mode 0600): :mod:`perfsquad.server.tcp`. Port 0 picks a free
 port; the address is printed to stderr as ``perfsquad serve: listening on HOST:PORT``.
+Either way a message larger than 64 MiB is refused without being read into memory (``framing.py``),
+and the process exits 0 after ``shutdown`` + ``exit``, 1 after ``exit`` (or the end of input)
+without ``shutdown``.
 
 Extension points (a contract for other features)
 ------------------------------------------------
@@ -101,7 +104,7 @@ def run_server(tcp: str | None = None, token_file: str | None = None) -> int:
             print(f"perfsquad serve: listening on {shown}", file=sys.stderr, flush=True)
 
         tcp_mod.serve(server, *address, token, on_listening=listening)
-    return 0
+    return server.exit_code  # 0 after shutdown + exit, else 1 (the LSP spec)
 
 
 __all__ = ["parse_tcp", "run_server"]

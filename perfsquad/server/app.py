@@ -8,26 +8,30 @@ and answered with an error for requests; it never takes the server down. Extensi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from perfsquad import __version__, notebook
 from perfsquad.model import Finding
-from perfsquad.server import actions, hover, notebooks
+from perfsquad.server import actions, framing, hover, notebooks
 from perfsquad.server.consent import Consent, client_trusted
 from perfsquad.server.conversions import Encoding, encoding_of
 from perfsquad.server.diagnostics import finding_diagnostic, report_diagnostics
@@ -80,6 +84,30 @@ class PerfsquadServer(LanguageServer):
         self.isolation = Isolation(lambda message: self.log(types.MessageType.Error, message))
         self.consent = Consent()
         """Whether the user allowed running this workspace's code (commands that run it ask first)."""
+
+    # --- transports: pygls' own, with perfsquad's bounded frame reader (framing.py) ----------
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        reader = framing.StdinReader(stdin or sys.stdin.buffer, self.thread_pool)
+        try:
+            asyncio.run(framing.serve(stop, reader, self.protocol, self.report_server_error))
+        except BrokenPipeError:
+            logger.error("perfsquad: the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    @property
+    def exit_code(self) -> int:
+        """The spec's: 0 after ``shutdown`` then ``exit``, 1 for ``exit`` (or the end of the
+        stream) without ``shutdown``."""
+        protocol = self.protocol
+        code = getattr(protocol, "exit_code", None)
+        if code is None:
+            code = 0 if getattr(protocol, "_shutdown", False) else 1
+        return int(code)
 
     # --- what the document store needs (documents.Host) ---------------------------------
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:

@@ -1,11 +1,20 @@
-"""Open documents: one analyzer each, debounced analysis off the event loop, stale results dropped.
+"""Open documents: one analyzer each, coalesced analysis off the event loop, stale results dropped.
 
 Scheduling rules (all on the event loop, so no locks are needed for the bookkeeping):
 
-- each change bumps the document's *generation* and restarts its debounce timer;
-- the analysis itself runs in a thread pool; a running analysis is never cancelled (threads
-  cannot be), and a per-document thread lock guarantees its ``DocumentAnalyzer`` is used by
-  one thread at a time;
+- each change bumps the document's *generation*; a document has at most ONE analysis task. A
+  change while it waits restarts its wait; a change while it analyzes makes its result stale:
+  when the analysis ends, the result is dropped and the newest text is analyzed next, at once
+  (no debounce between back-to-back analyses). Edits
+  coalesce: however fast they come, a document never has more than one analysis running and one
+  pending, and the pending one always reads the newest text;
+- the wait is the debounce (``debounceMs``), except that a change after a quiet period (none for
+  longer than the debounce) to a document whose last analysis took less than the debounce is
+  analyzed at once: waiting would cost more than the analysis (adaptive debounce);
+- the analysis itself runs in a thread pool with one worker more than documents usually being
+  edited: a large document being typed into occupies one worker at most, so other documents are
+  never starved; a running analysis is never cancelled (threads cannot be), and a per-document
+  thread lock guarantees its ``DocumentAnalyzer`` is used by one thread at a time;
 - a result is published only if its generation is still the document's current one and the
   document is still open: anything else is stale and dropped.
 """
@@ -26,12 +35,13 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from perfsquad.api import DocumentAnalyzer, function_metrics_for
+from perfsquad.api import DocumentAnalyzer, function_metrics_for, release_memory
 from perfsquad.config import Config
 from perfsquad.model import FileReport, Finding, FunctionMetrics
 from perfsquad.server.conversions import Encoding, LineIndex
 from perfsquad.server.diagnostics import diagnostic_key
 from perfsquad.server.settings import ProjectTable, ServerOptions, effective_config, read_project_table
+from perfsquad.source import SourceText
 
 WARM_DOCUMENTS = 4
 """How many documents keep their parse between edits (the ones being edited, in practice)."""
@@ -49,6 +59,13 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 _TRIM = _malloc_trim()
+
+
+def _release(collect: bool) -> None:
+    if collect:
+        release_memory()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class Host(Protocol):
@@ -111,7 +128,14 @@ class DocumentState:
     generation: int = 0
     analysis: Analysis | None = None
     task: asyncio.Task[None] | None = None
+    """The document's one analysis task (waiting, or analyzing then catching up with changes)."""
     analyzing: bool = False
+    due: float = 0.0
+    """Event-loop time before which the pending analysis does not start (the debounce)."""
+    changed_at: float = float("-inf")
+    """Event-loop time of the last change."""
+    last_seconds: float = float("inf")
+    """How long the last analysis took (unknown: slow)."""
     thread_lock: threading.Lock = field(default_factory=threading.Lock)
     rule_errors: tuple[str, ...] = ()
     metrics: tuple[int, tuple[FunctionMetrics, ...]] | None = None
@@ -156,6 +180,8 @@ class Documents:
         self._tables: dict[Path, ProjectTable] = {}
         self._warm: OrderedDict[str, None] = OrderedDict()
         self._trimmed = 0.0
+        self._collect = False
+        self._releasing: asyncio.Future[None] | None = None
         """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
 
     # --- configuration -------------------------------------------------------------------
@@ -248,21 +274,50 @@ class Documents:
     def close(self, uri: str, *, publish: bool = True) -> None:
         state = self._docs.pop(uri, None)
         self._warm.pop(uri, None)
-        if state is not None and state.task is not None and not state.analyzing:
-            state.task.cancel()
+        if state is not None:
+            if state.task is not None and not state.analyzing:
+                state.task.cancel()
+            if not state.analyzing:  # (else the analysis thread still uses it: dropped after it)
+                self._forget(state)
         if publish:
             self.host.publish(uri, None, [])
 
+    def _forget(self, state: DocumentState) -> None:
+        """A closed document's memory goes back: its analyzer's tree and index text, its shared
+        line table, its analysis and fixes; then a full collection and ``malloc_trim``."""
+        with contextlib.suppress(Exception):
+            if state.analysis is not None:
+                SourceText.forget(state.analysis.text)
+            state.analyzer.close()
+        state.analysis = state.fixes = state.metrics = None
+        self._collect = True
+        with contextlib.suppress(RuntimeError):  # (no running loop: nothing to release now)
+            self._release_memory_when_idle()
+
     def schedule(self, uri: str, delay_ms: int | None = None) -> None:
-        """(Re-)start the debounce timer of a document; its analysis follows."""
+        """A change (``delay_ms``: None for an edit, which is debounced; 0 for open/save):
+        the document's one analysis task is (re)armed; see the module's scheduling rules."""
         state = self._docs.get(uri)
         if state is None:
             return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         state.generation += 1
-        if state.task is not None and not state.task.done() and not state.analyzing:
-            state.task.cancel()
-        delay = self.options.debounce_ms if delay_ms is None else delay_ms
-        state.task = asyncio.get_running_loop().create_task(self._run(state, state.generation, delay / 1000))
+        debounce = self.options.debounce_ms / 1000
+        if delay_ms is not None:
+            delay = delay_ms / 1000
+        elif now - state.changed_at >= debounce and state.last_seconds < debounce:
+            delay = 0.0  # the first change after a pause, and analyses are cheap: no wait
+        else:
+            delay = debounce
+        state.changed_at = now
+        state.due = now + delay
+        if state.task is None or state.task.done():
+            state.task = loop.create_task(self._run(state))
+        elif not state.analyzing and delay == 0:
+            state.task.cancel()  # it sleeps until an older due time: start over, now
+            state.task = loop.create_task(self._run(state))
+        # else: the task is analyzing (it catches up when done) or waiting (it reads ``due``).
 
     async def settled(self, uri: str, timeout: float = 5.0) -> Analysis | None:
         """The latest analysis of a document, after waiting (bounded) for a pending one."""
@@ -277,35 +332,62 @@ class Documents:
         return state.analysis if state is not None else None
 
     # --- the work ------------------------------------------------------------------------
-    async def _run(self, state: DocumentState, generation: int, delay: float) -> None:
-        await asyncio.sleep(delay)
-        snapshot = self.host.snapshot(state.uri)
-        if snapshot is None or self._docs.get(state.uri) is not state:
-            return
-        text, version = snapshot
-        state.analyzing = True
-        try:
-            loop = asyncio.get_running_loop()
-            analysis = await loop.run_in_executor(
-                self.executor, analyze_snapshot, state, state.analyzer, text, version, generation, self.encoding()
-            )
-        finally:
-            state.analyzing = False
-        self._keep_warm(state)
-        self._release_memory_when_idle()
-        if self._docs.get(state.uri) is not state or state.generation != generation:
-            return  # stale: a newer change (or a close) superseded this text
-        self._log_rule_errors(state, analysis.report)
-        self._present(state, analysis)
+    async def _run(self, state: DocumentState) -> None:
+        """Wait until the document is due, analyze its newest text; again while changes came
+        during the analysis (their result replaces the stale one); publish the current one."""
+        loop = asyncio.get_running_loop()
+        while self._docs.get(state.uri) is state:
+            while (wait := state.due - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            snapshot = self.host.snapshot(state.uri)
+            if snapshot is None or self._docs.get(state.uri) is not state:
+                return
+            text, version = snapshot
+            generation = state.generation
+            state.analyzing = True
+            started = loop.time()
+            try:
+                analysis = await loop.run_in_executor(
+                    self.executor, analyze_snapshot, state, state.analyzer, text, version, generation, self.encoding()
+                )
+            finally:
+                state.analyzing = False
+            state.last_seconds = loop.time() - started
+            del text, snapshot
+            self._keep_warm(state)
+            self._release_memory_when_idle()
+            if self._docs.get(state.uri) is not state:
+                self._forget(state)
+                return  # closed meanwhile
+            if state.generation == generation:
+                self._log_rule_errors(state, analysis.report)
+                self._present(state, analysis)
+                return
+            # Stale: a newer change came meanwhile. Analyze the newest text now, without waiting
+            # for the debounce: the document is being analyzed back to back anyway, and waiting
+            # would leave a large file being typed into with no diagnostics until typing stops.
+            del analysis
+            state.due = min(state.due, loop.time())
 
     def _release_memory_when_idle(self) -> None:
         """With no analysis running, hand freed heap memory back to the system (at most once a
-        second): analyses in several threads otherwise leave it held in per-thread malloc arenas."""
+        second): analyses in several threads otherwise leave it held in per-thread malloc arenas.
+        After a close, a full collection first (a closed document's trees may sit in reference
+        cycles, and CPython frees its small-object arenas only once they are empty)."""
         loop = asyncio.get_running_loop()
-        if _TRIM is None or any(s.analyzing for s in self._docs.values()) or loop.time() - self._trimmed < 1.0:
+        if self._releasing is not None and not self._releasing.done():
+            return  # one at a time: closing 200 documents queues one more, not 200
+        if any(s.analyzing for s in self._docs.values()) or (not self._collect and loop.time() - self._trimmed < 1.0):
             return
         self._trimmed = loop.time()
-        loop.run_in_executor(self.executor, _TRIM, 0)
+        collect, self._collect = self._collect, False
+        if collect or _TRIM is not None:
+            self._releasing = loop.run_in_executor(self.executor, _release, collect)
+            self._releasing.add_done_callback(self._released)
+
+    def _released(self, _done: asyncio.Future[None]) -> None:
+        if self._collect:  # documents closed while it ran: once more
+            self._release_memory_when_idle()
 
     def _keep_warm(self, state: DocumentState) -> None:
         """Only the most recently analyzed documents keep their syntax trees (memory is bounded

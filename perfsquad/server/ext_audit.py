@@ -219,12 +219,12 @@ def register(server: PerfsquadServer) -> None:
         if state.running is not None:
             raise RuntimeError("an audit is already running: cancel it first")
         cancel = threading.Event()
-        state.running = cancel
+        state.running = cancel  # cleared by the `finally` below, whatever happens after this line
         progress = CommandProgress(ls, "audit", cancel)
-        await progress.begin("perfsquad: audit")
         report = progress.report
-        formats = tuple(f for f in opts.get("formats", FORMATS) if f in FORMATS) or FORMATS
         try:
+            await progress.begin("perfsquad: audit")
+            formats = tuple(f for f in opts.get("formats", FORMATS) if f in FORMATS) or FORMATS
             result = await progress.in_thread(
                 run_audit, [path], run=opts.get("run"), sampler=str(opts.get("sampler", "auto")),
                 timeout=float(opts.get("timeout", 300.0)), cancel=cancel, progress=report,

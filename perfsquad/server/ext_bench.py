@@ -73,10 +73,10 @@ def register(server: PerfsquadServer) -> None:
         if "benchmark" in running:
             raise RuntimeError("a benchmark is already running: cancel it first")
         cancel = threading.Event()
-        running["benchmark"] = cancel
+        running["benchmark"] = cancel  # cleared by the `finally` below, whatever happens after this line
         progress = CommandProgress(ls, "bench", cancel)
-        await progress.begin(f"perfsquad: benchmark {name}")
         try:
+            await progress.begin(f"perfsquad: benchmark {name}")
             record = await progress.in_thread(
                 run_bench, argv, name=name, runs=runs, warmup=warmup, timeout=timeout, cwd=cwd,
                 profile=bool(opts.get("profile", False)), cancel=cancel, on_progress=progress.report,

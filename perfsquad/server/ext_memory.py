@@ -183,12 +183,11 @@ def register(server: PerfsquadServer) -> None:
         if state.running is not None:
             raise RuntimeError("a leak check is already running: cancel it first")
         cancel = threading.Event()
-        state.running = cancel
+        state.running = cancel  # cleared by the `finally` below, whatever happens after this line
         progress = CommandProgress(ls, "leakcheck", cancel)
-        await progress.begin("perfsquad: leak check", str(options["target"]))
-
-        cwd = options["cwd"] or (str(root()) if root() is not None else None)
         try:
+            await progress.begin("perfsquad: leak check", str(options["target"]))
+            cwd = options["cwd"] or (str(root()) if root() is not None else None)
             result = await progress.in_thread(
                 run_leakcheck,
                 options["mode"],

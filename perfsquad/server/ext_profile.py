@@ -279,13 +279,12 @@ def register(server: PerfsquadServer) -> None:
         if state.running is not None:
             raise RuntimeError("a profile is already running: cancel it first")
         cancel = threading.Event()
-        state.running = cancel
+        state.running = cancel  # cleared by the `finally` below, whatever happens after this line
         progress = CommandProgress(ls, "profile", cancel)
-        await progress.begin("perfsquad: profiling", " ".join(map(str, options["command"])))
-
         _status("profiling")
-        cwd = options.get("cwd") or (str(root()) if root() is not None else None)
         try:
+            await progress.begin("perfsquad: profiling", " ".join(map(str, options["command"])))
+            cwd = options.get("cwd") or (str(root()) if root() is not None else None)
             profile = await progress.in_thread(
                 profile_command, options["command"], sampler=options.get("sampler", "auto"), cwd=cwd,
                 timeout=float(options.get("timeout", 300.0)), memory=bool(options.get("memory", False)),
@@ -298,6 +297,9 @@ def register(server: PerfsquadServer) -> None:
             _status("error")
             ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"perfsquad: {exc}"))
             raise RuntimeError(str(exc)) from None
+        except BaseException:  # a bad argument, a bug, or the request cancelled: not "profiling"
+            _status("idle")
+            raise
         finally:
             state.running = None
             progress.end()

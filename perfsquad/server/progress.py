@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from lsprotocol import types
 
 _tokens = itertools.count(1)
+CANCEL_GRACE_S = 10.0
+"""How long a cancelled command waits for its worker to kill its child and return."""
 T = TypeVar("T")
 
 
@@ -62,12 +64,18 @@ class CommandProgress:
         self, fn: Callable[..., T], /, *args: Any, cancelled: tuple[type[Exception], ...] = (), **kwargs: Any
     ) -> T:
         """Run the command's work off the event loop. A cancelled request (the client's
-        ``$/cancelRequest``) sets the cancel event so that the worker kills what it started;
-        the work's own ``cancelled`` exceptions become the request's error ("... cancelled")."""
+        ``$/cancelRequest``, answered ``RequestCancelled`` by pygls) sets the cancel event so
+        that the worker kills what it started (its process group), and waits for the worker to
+        return (at most :data:`CANCEL_GRACE_S`): the command's "running" state is cleared only
+        once its child is gone. The work's own ``cancelled`` exceptions become the request's
+        error ("... cancelled")."""
+        work = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+        work.add_done_callback(lambda done: done.cancelled() or done.exception())  # (always retrieved)
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await asyncio.shield(work)
         except asyncio.CancelledError:
             self.cancel.set()
+            await asyncio.wait({work}, timeout=CANCEL_GRACE_S)
             raise
         except cancelled as exc:
             raise RuntimeError(str(exc)) from None

@@ -7,17 +7,29 @@
 - A request whose params do not deserialize makes pygls raise from the JSON decoder, and the
   client never gets a response to its id. Here it gets an ``InvalidParams`` error response, and a
   malformed notification is logged instead of popping up an error.
+- pygls 2.1 keeps the future of every notification handled by a generator or a coroutine (all of
+  its built-in document-sync handlers: ``didOpen``, ``didChange``, ``didClose``...) in
+  ``_request_futures`` under a random id, and never removes it: one entry (and its closure) per
+  keystroke, forever. Only requests' futures are kept here (:meth:`_execute_handler`).
+- ``$/cancelRequest`` of a request handled by a generator (every ``workspace/executeCommand``)
+  cancels only the generator's result: pygls answers ``RequestCancelled`` but the command's own
+  coroutine runs on. Here cancelling the result cancels the step it waits on as well.
+- A request after ``shutdown`` gets an ``InvalidRequest`` error (pygls drops it unanswered), and
+  ``exit`` records the process's exit code (0 after ``shutdown``, else 1: the LSP spec) in
+  :attr:`exit_code` (pygls' ``sys.exit`` from inside its loop is swallowed by its own runner).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
@@ -36,6 +48,34 @@ ANSWERED = _Answered()
 
 
 class PerfsquadProtocol(LanguageServerProtocol):
+    exit_code: int | None = None
+    """Set by ``exit``: what the process should exit with (see the module's docstring)."""
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Callable[..., Any],
+        callback: Callable[[Future[Any]], None],
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        if isinstance(callback, partial) and callback.func == self._send_handler_result:
+            return  # a request: pygls removes it when it answers (or on $/cancelRequest)
+        # A notification, or one step of a generator handler: nobody can look it up by its
+        # random id; keeping it would leak it.
+        future = self._request_futures.pop(msg_id, None)
+        parent = callback.keywords.get("result_future") if isinstance(callback, partial) else None
+        if future is not None and isinstance(parent, Future):
+            # A step of a generator: cancelling the generator's result (a request cancelled by
+            # the client, or shutdown) cancels what it waits on, e.g. a command's coroutine.
+            parent.add_done_callback(lambda done: future.cancel() if done.cancelled() else None)
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        self.exit_code = 0 if self._shutdown else 1
+        yield from super().lsp_exit(*args)
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
         general = params.capabilities.general
@@ -94,6 +134,12 @@ class PerfsquadProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         if message is ANSWERED:
+            return
+        method = getattr(message, "method", None)
+        if self._shutdown and method not in (None, types.EXIT) and getattr(message, "id", None) is not None:
+            # The spec: a request after shutdown is answered with InvalidRequest (pygls drops it).
+            error = JsonRpcInvalidRequest(f"perfsquad: the server is shutting down; {method} refused")
+            self._send_response(message.id, error=error.to_response_error())
             return
         super().handle_message(message)
 

@@ -134,7 +134,7 @@ class _Replayed:
 
 def serve(server: Any, host: str, port: int, token: str, on_listening: Any = None) -> None:
     """pygls's ``start_tcp``, with the token checked on each connection's first message."""
-    from pygls.io_ import run_async
+    from perfsquad.server import framing
 
     stop_event = threading.Event()
     server._stop_event = stop_event
@@ -151,8 +151,8 @@ def serve(server: Any, host: str, port: int, token: str, on_listening: Any = Non
                 await writer.wait_closed()
             return
         server.protocol.set_writer(writer)
-        await run_async(stop_event=stop_event, reader=_Replayed(head, reader), protocol=server.protocol,
-                        logger=logger, error_handler=server.report_server_error)  # fmt: skip
+        # The same bounded frame loop as stdio (framing.py): 64 MiB at most, malformed JSON answered.
+        await framing.serve(stop_event, framing.Chunked(_Replayed(head, reader)), server.protocol, server.report_server_error)
         server.shutdown()
 
     async def main() -> None:

@@ -8,6 +8,7 @@ itself, never on a sleep (the timeout is only a safety net against a hung server
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -203,6 +204,16 @@ async def initialize(
         initialization_options=options,
     )
     return await client.initialize_session(params)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process is running (a zombie is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
 
 
 def lsp_fixture(server: list[str] = SERVER, *, shared: bool = False) -> Any:

@@ -5,7 +5,6 @@ a memory profile of the demo showing its top allocating line inline (HOT003 + in
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_harness import ProbeClient, config, initialize, lsp_fixture
+from lsp_harness import ProbeClient, alive, config, initialize, lsp_fixture
 from lsprotocol import types
 from support import DEMO
 
@@ -179,15 +178,6 @@ def run(pid_file):
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
-
-
 async def test_cancelling_a_leakcheck_kills_the_process_group(client: ProbeClient, tmp_path: Path) -> None:
     await initialize(client, tmp_path)
     (tmp_path / "hang.py").write_text(HANG, encoding="utf-8")
@@ -199,7 +189,7 @@ async def test_cancelling_a_leakcheck_kills_the_process_group(client: ProbeClien
             break
         await asyncio.sleep(0.05)
     pid = int(pid_file.read_text())
-    assert _alive(pid)
+    assert alive(pid)
     # diagnostics keep flowing while the check runs
     uri = (tmp_path / "other.py").as_uri()
     client.open(uri, "import functools\nclass A:\n    @functools.cache\n    def f(self, x):\n        return x\n")
@@ -210,7 +200,7 @@ async def test_cancelling_a_leakcheck_kills_the_process_group(client: ProbeClien
     with pytest.raises(Exception, match="cancelled"):
         await task
     for _ in range(100):
-        if not _alive(pid):
+        if not alive(pid):
             break
         await asyncio.sleep(0.05)
-    assert not _alive(pid)
+    assert not alive(pid)

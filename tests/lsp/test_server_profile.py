@@ -8,13 +8,12 @@ removes it all; cancelling kills the profiled process.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
-from lsp_harness import ProbeClient, initialize, lsp_fixture
+from lsp_harness import ProbeClient, alive, initialize, lsp_fixture
 from lsprotocol import types
 
 client = lsp_fixture()
@@ -153,15 +152,6 @@ time.sleep(120)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
-
-
 @pytest.mark.parametrize("how", ["command", "progress"])
 async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_path: Path, how: str) -> None:
     """Cancel with `perfsquad.cancelProfile`, or from the progress UI (window/workDoneProgress/cancel)."""
@@ -174,7 +164,7 @@ async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_p
             break
         await asyncio.sleep(0.05)
     pid = int(pid_file.read_text())
-    assert _alive(pid)
+    assert alive(pid)
     # diagnostics keep flowing while the profile runs
     uri = (tmp_path / "other.py").as_uri()
     client.open(uri, "def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    return out\n")
@@ -191,10 +181,10 @@ async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_p
     with pytest.raises(Exception, match="cancelled"):
         await task
     for _ in range(100):
-        if not _alive(pid):
+        if not alive(pid):
             break
         await asyncio.sleep(0.05)
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 async def test_profile_this_test_lens_and_bad_arguments(client: ProbeClient, tmp_path: Path) -> None:

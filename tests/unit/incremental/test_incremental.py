@@ -269,3 +269,35 @@ def test_sequence_screen_answers_follow_edits_of_the_unit() -> None:
     assert same(got.findings, analyze_text(after, "f.py", rules=RULES).findings)
     back = inc.update(before)  # the binding removed again: the screen may still let `seen` through
     assert same(back.findings, analyze_text(before, "f.py", rules=RULES).findings)
+
+
+def test_typing_through_syntax_errors_stays_incremental() -> None:
+    """Typing a statement key by key inside a method leaves the module unparsable at most keys
+    (issue #19: each of those, and the first text that parses again, cost a whole-file analysis
+    of an 18k-line file). Now a broken text reports the syntax error with the other units'
+    findings, the analyzer keeps the last text that parsed, and the text that parses again is
+    re-analyzed incrementally, with exactly the whole-file result."""
+    lines = BASE.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if "total = 0" in line) + 1
+    typed = "        best = sorted(xs)[0]"
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    inc.update(BASE)
+    whole = analyze_text(BASE, "f.py", metrics=False, rules=RULES)
+    outside = [f for f in whole.findings if not 21 <= f.span.start.line <= 26]
+    broken = 0
+    for n in range(len("        best ="), len(typed) + 1):
+        text = "".join([*lines[:at], typed[:n] + "\n", *lines[at:]])
+        got = inc.update(text)
+        assert inc.last_was_incremental, typed[:n]
+        try:
+            compile(text, "f.py", "exec")
+        except SyntaxError:
+            broken += 1
+            assert got.error is not None and got.error.startswith("syntax error"), typed[:n]
+            shifted = [f.span.start.line + (f.span.start.line > at) for f in outside]
+            assert [f.span.start.line for f in got.findings] == shifted, typed[:n]
+            continue
+        want = analyze_text(text, "f.py", metrics=False, rules=RULES)
+        assert got.error is None and same(got.findings, want.findings), typed[:n]
+    assert broken >= 5
+    assert any(f.code == "IDM007" and f.span.start.line == at + 1 for f in got.findings)

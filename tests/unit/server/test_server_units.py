@@ -71,6 +71,33 @@ def _store(host: FakeHost, executor: ThreadPoolExecutor, debounce_ms: int = 0) -
     return docs
 
 
+def _gated(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[str]]:
+    """Analyses of texts with "# GATE" block until the event is set; analyzed paths are listed."""
+    gate = threading.Event()
+    update = DocumentAnalyzer.update
+    analyzed: list[str] = []
+
+    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
+        analyzed.append(self.path)
+        if "# GATE" in text:
+            assert gate.wait(WAIT)
+        return update(self, text, **kwargs)
+
+    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    return gate, analyzed
+
+
+async def _open_stuck(host: FakeHost, docs: Documents, uri: str, path: str) -> Any:
+    """Open a document whose first analysis blocks (see ``_gated``); returns its state."""
+    host.texts[uri] = (SAMPLE + "# GATE\n", 1)
+    docs.open(uri, path)
+    state = docs.get(uri)
+    assert state is not None
+    while not state.analyzing:
+        await asyncio.sleep(0)
+    return state
+
+
 async def test_debounce_holds_analysis_until_it_expires_or_a_save(executor: ThreadPoolExecutor) -> None:
     host = FakeHost()
     docs = _store(host, executor, debounce_ms=60_000)
@@ -94,23 +121,10 @@ async def test_debounce_holds_analysis_until_it_expires_or_a_save(executor: Thre
 async def test_results_of_superseded_versions_are_dropped(
     executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate = threading.Event()
-    update = DocumentAnalyzer.update
-
-    def gated(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
-        if "GATE" in text:
-            assert gate.wait(WAIT)
-        return update(self, text, **kwargs)
-
-    monkeypatch.setattr(DocumentAnalyzer, "update", gated)
+    gate, _ = _gated(monkeypatch)
     host = FakeHost()
     docs = _store(host, executor)
-    host.texts["u"] = (SAMPLE + "# GATE\n", 1)
-    docs.open("u", "/tmp/u.py")
-    state = docs.get("u")
-    assert state is not None
-    while not state.analyzing:  # version 1 is now inside the (blocked) analyzer
-        await asyncio.sleep(0)
+    await _open_stuck(host, docs, "u", "/tmp/u.py")  # version 1 is now inside the (blocked) analyzer
     host.texts["u"] = (SAMPLE, 2)
     docs.schedule("u")
     gate.set()
@@ -251,3 +265,82 @@ def test_tcp_address_parsing() -> None:
             parse_tcp(bad)
     with socket.socket() as s:  # the server binds what we parse
         s.bind(parse_tcp("127.0.0.1:0"))
+
+
+# --- under load (issue #19) ------------------------------------------------------------------
+
+
+async def test_edits_coalesce_and_never_starve_another_document(
+    executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """50 changes to a document whose analysis is stuck: one analysis runs, ONE more follows (of
+    the newest text); meanwhile another document is analyzed and published (issue #19: every
+    change queued an analysis, the pool's workers all waited on the stuck document)."""
+    gate, analyzed = _gated(monkeypatch)
+    host = FakeHost()
+    docs = _store(host, executor)
+    state = await _open_stuck(host, docs, "big", "/tmp/big.py")
+    for version in range(2, 52):
+        host.texts["big"] = (SAMPLE + f"# GATE\nX = {version}\n", version)
+        docs.schedule("big")
+        await asyncio.sleep(0)
+    host.texts["small"] = (SAMPLE, 1)
+    docs.open("small", "/tmp/small.py")
+    await host.published_version("small", 1)  # while "big" is still stuck
+    assert not gate.is_set() and state.analyzing
+    gate.set()
+    await host.published_version("big", 51)
+    assert [v for u, v, _ in host.published if u == "big"] == [51]
+    assert analyzed.count("/tmp/big.py") == 2  # the stuck text, then the newest: nothing between
+
+
+async def test_a_change_after_a_pause_is_analyzed_without_the_debounce(executor: ThreadPoolExecutor) -> None:
+    """Adaptive debounce: the last analysis was fast and the document was quiet for longer than
+    the debounce: the change is analyzed at once. A change right after another waits."""
+    host = FakeHost()
+    docs = _store(host, executor, debounce_ms=60_000)
+    host.texts["u"] = (SAMPLE, 1)
+    docs.open("u", "/tmp/u.py")
+    await host.published_version("u", 1)
+    state = docs.get("u")
+    assert state is not None and state.last_seconds < 60
+    state.changed_at -= 120  # (the last change was two minutes ago)
+    host.texts["u"] = (SAMPLE + "\n", 2)
+    docs.schedule("u")
+    await host.published_version("u", 2)  # no minute-long wait
+    host.texts["u"] = (SAMPLE + "\n\n", 3)
+    docs.schedule("u")  # right after the previous change: debounced
+    await asyncio.sleep(0)
+    assert state.task is not None and not state.task.done() and not state.analyzing
+
+
+async def test_closing_a_document_releases_its_memory(executor: ThreadPoolExecutor, tmp_path: Any) -> None:
+    """After a close nothing keeps the document's text or trees: not its analyzer, not the shared
+    line tables, not the workspace index's editor copy (issue #19: a 3.9 MB file kept 851 MB)."""
+    from perfsquad import source as source_module
+    from perfsquad.semantics.index import ProjectIndex
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    text = SAMPLE * 1000  # large enough for a shared line table
+    path = tmp_path / "big.py"
+    path.write_text(SAMPLE, encoding="utf-8")
+    host = FakeHost()
+    docs = _store(host, executor)
+    host.texts["big"] = (text, 1)
+    docs.open("big", str(path))
+    await host.published_version("big", 1)
+    state = docs.get("big")
+    assert state is not None and state.analyzer._inc is not None
+    index = state.analyzer._inc.project
+    assert isinstance(index, ProjectIndex)
+    assert [t for _, t in index._pending.values()] == [text]  # the editor's text, summarized when asked
+    docs.close("big")
+    assert state.analyzer._inc is None and state.analysis is None
+    assert not any(table.text is text for table in source_module._RECENT.values())
+    assert [t for _, t in index._pending.values()] == [""]  # the saved version, read when asked
+    index._flush(next(iter(index._pending)))
+    module = next(iter(index._modules.values()))
+    assert set(module.functions) == {"big.total", "big.names"}  # the saved file's (one SAMPLE)
+    index.compact()  # copies: equal data, new objects
+    copy = index._modules[module.module]
+    assert copy is not module and copy.to_data() == module.to_data()

@@ -1,0 +1,82 @@
+"""The server's protocol layer in process (no client): pygls 2.1's notification leak is worked
+around (issue #19: ``_request_futures`` held 1,003 entries after 1,000 didChange)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from lsp_harness import SAMPLE
+
+from perfsquad.server.app import create_server
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def _feed(protocol: Any, message: dict[str, Any]) -> None:
+    protocol.handle_message(json.loads(json.dumps(message), object_hook=protocol.structure_message))
+
+
+async def test_notifications_leave_no_request_futures(tmp_path: Any) -> None:
+    server = create_server(extensions=False)
+    protocol = server.protocol
+    protocol.set_writer(_Sink())
+    _feed(protocol, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}})
+    _feed(protocol, {"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    uri = (tmp_path / "m.py").as_uri()
+    _feed(protocol, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": SAMPLE}}})
+    for version in range(2, 1002):
+        change = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "#"}
+        _feed(protocol, {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}})
+        if version % 100 == 0:
+            await asyncio.sleep(0)
+    _feed(protocol, {"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {"textDocument": {"uri": uri}}})
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(protocol._request_futures) <= 2, len(protocol._request_futures)
+    server.documents.shutdown()
+    server.executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def test_the_frame_loop_over_a_pygls_style_reader_skips_an_oversized_frame() -> None:
+    """framing.serve over ``Chunked`` (the shape of the TCP transport's replaying reader): a frame
+    over the limit is refused and skipped in chunks, and the next message is handled."""
+    import threading
+
+    from perfsquad.server import framing
+
+    stream = asyncio.StreamReader()
+    big = b"z" * 5000
+    good = json.dumps({"jsonrpc": "2.0", "method": "x/ok"}).encode()
+    stream.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(big), big))
+    stream.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(good), good))
+    stream.feed_eof()
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.handled: list[Any] = []
+            self.errors: list[Any] = []
+
+        def structure_message(self, data: Any) -> Any:
+            return data
+
+        def handle_message(self, message: Any) -> None:
+            self.handled.append(message)
+
+        def _send_response(self, msg_id: Any, error: Any = None) -> None:
+            self.errors.append((msg_id, error))
+
+    protocol = Recorder()
+    await framing.serve(threading.Event(), framing.Chunked(stream), protocol, max_frame=1000)
+    assert protocol.handled == [{"jsonrpc": "2.0", "method": "x/ok"}]
+    assert len(protocol.errors) == 1 and protocol.errors[0][0] is None
