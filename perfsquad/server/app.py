@@ -8,7 +8,6 @@ and answered with an error for requests; it never takes the server down. Extensi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import os
