@@ -62,6 +62,37 @@ class ProfileCancelled(ProfilerError):
     pass
 
 
+class ProfileFailed(ProfilerError):
+    """The command ran but its run measures nothing usable (it failed early, or was too short).
+
+    The message gives the reason and the tail of the command's stderr; callers keep what they had
+    (a failed run never replaces a loaded profile)."""
+
+
+TOO_FEW_SAMPLES = 5
+"""A sampled run with fewer samples than this measured nothing: it is a failure, not a profile."""
+PYTEST_FAILURES = {2: "interrupted (collection errors)", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+"""pytest's exit codes that mean no test ran as asked (1, some tests failed, still measured them)."""
+
+
+def run_failure(profile: Profile, target: Target) -> str | None:
+    """Why ``profile`` is not a usable measurement of ``target``, or None when it is."""
+    code = profile.exit_code
+    if target.mode == "module" and target.target == "pytest" and code in PYTEST_FAILURES:
+        return f"pytest exited with code {code}: {PYTEST_FAILURES[code]}"
+    short = (profile.samples is not None and profile.samples < MIN_SAMPLES) or (
+        profile.samples is None and profile.wall_seconds < MIN_SAMPLES / DEFAULT_RATE
+    )
+    if code and short:
+        return f"it exited with code {code} after {profile.wall_seconds:.2f} s, before anything could be measured"
+    if profile.samples is not None and profile.samples < TOO_FEW_SAMPLES:
+        return (
+            f"the run was too short to measure ({profile.samples} samples in {profile.wall_seconds:.2f} s): "
+            "run a longer workload, or use the cprofile sampler"
+        )
+    return None
+
+
 def py_spy_executable() -> str | None:
     """py-spy next to our interpreter (installed with perfsquad), else on PATH."""
     beside = Path(sys.executable).with_name("py-spy")
@@ -402,6 +433,10 @@ def profile_command(
                 profile = profile.with_memory(peak, lines)
         if ran_notebook is not None:
             profile = replace(_renamed(profile, *ran_notebook), command=tuple(shown.split(" ")))
+        failure = run_failure(profile, target)
+        if failure is not None:
+            tail = _tail(work / "stderr.txt")
+            raise ProfileFailed(f"profiling {shown} failed: {failure}" + (f"\nstderr:\n{tail}" if tail else ""))
     if target.mode == "external" and os.path.basename(target.target) == "jupyter":
         warnings.append(
             "under `jupyter` the kernel runs each cell as anonymous code, so its time is not given to cells: "

@@ -35,6 +35,7 @@ from perfsquad.server.extensions import (
     DocumentView,
     ExtraDiagnostic,
     FindingWeigher,
+    FunctionFacts,
     HoverProvider,
     InlayProvider,
     Isolation,
@@ -74,9 +75,13 @@ class PerfsquadServer(LanguageServer):
         self.inlay_providers: list[InlayProvider] = []
         self.extra_diagnostics: dict[str, Sequence[ExtraDiagnostic]] = {}
         self.finding_weighers: list[FindingWeigher] = []
+        self.function_facts: list[FunctionFacts] = []
         self.extensions: list[str] = []
         """The ext_* modules registered (module names)."""
         self.isolation = Isolation(lambda message: self.log(types.MessageType.Error, message))
+        self.active_uri: str | None = None
+        """The document the user last opened, edited or asked about: what a command given no
+        arguments works on (a plain LSP client sends none)."""
 
     # --- what the document store needs (documents.Host) ---------------------------------
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:
@@ -198,6 +203,16 @@ class PerfsquadServer(LanguageServer):
         expected = isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError)
         kind = types.MessageType.Log if expected else types.MessageType.Error
         self.log(kind, f"perfsquad: {type(error).__name__}: {error}")
+
+    def current_document(self, command: str) -> DocumentView:
+        """The document a command without arguments is about (the active one, else the only open one)."""
+        uri = self.active_uri if self.active_uri is not None and self.documents.get(self.active_uri) else None
+        if uri is None and len(self.documents.uris()) == 1:
+            uri = self.documents.uris()[0]
+        view = self.document(uri) if uri is not None else None
+        if view is None:
+            raise JsonRpcInvalidParams(f"{command}: no Python document is open; open one, or give its URI")
+        return view
 
     # --- for extensions ------------------------------------------------------------------
     async def analysis_with_metrics(self, uri: str) -> Analysis | None:
@@ -454,11 +469,14 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     def did_open(ls: PerfsquadServer, params: types.DidOpenTextDocumentParams) -> None:
         if _is_python(params.text_document):
             ls.documents.open(params.text_document.uri, ls.workspace.get_text_document(params.text_document.uri).path)
+            ls.active_uri = params.text_document.uri
 
     @feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @notification
     def did_change(ls: PerfsquadServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.documents.schedule(params.text_document.uri)
+        if ls.documents.get(params.text_document.uri) is not None:
+            ls.active_uri = params.text_document.uri
 
     @feature(types.TEXT_DOCUMENT_DID_SAVE)
     @notification
@@ -570,6 +588,8 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @request
     async def on_hover(ls: PerfsquadServer, params: types.HoverParams) -> types.Hover | None:
         uri, position = params.text_document.uri, params.position
+        if ls.documents.get(uri) is not None:
+            ls.active_uri = uri
         nb_uri = ls.notebook_of(uri)
         layout = None
         if nb_uri is not None:  # a notebook cell: the notebook's analysis, at the cell's line
@@ -640,8 +660,27 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
 
     @command(hover.SHOW_METRICS_COMMAND)
     @request
-    def show_function_metrics(ls: PerfsquadServer, *args: Any) -> None:
-        return None  # the code lens title says it all; the command only makes the lens clickable
+    async def show_function_metrics(ls: PerfsquadServer, *args: Any) -> str:
+        """A code lens's click: what is known of a function (estimated, measured) as a message.
+
+        Arguments: ``[uri, qualname | def line]``; without them, every function of the current
+        document that has a lens (or all of them when none has)."""
+        uri = args[0] if args and isinstance(args[0], str) else ls.current_document(hover.SHOW_METRICS_COMMAND).uri
+        which = args[1] if len(args) > 1 else None
+        view = await ls.settled_document(uri)
+        if view is None:
+            raise JsonRpcInvalidParams(f"{hover.SHOW_METRICS_COMMAND}: the document is not open")
+        functions = [fn for fn in view.report.functions if which in (None, fn.qualname, fn.name_span.start.line)]
+        texts = [hover.function_text(fn, ls.isolation.facts(ls.function_facts, view, fn.name_span.start.line))
+                 for fn in functions]  # fmt: skip
+        if which is None:
+            chosen = [t for fn, t in zip(functions, texts, strict=True) if hover.lens_worthy(fn)]
+            texts = chosen or texts
+        if isinstance(which, int) and not texts:  # a measured function the static metrics do not know
+            texts = ls.isolation.facts(ls.function_facts, view, which)
+        message = "\n".join(texts) or f"perfsquad: no function metrics in {view.path}"
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
+        return message
 
     @feature(types.SHUTDOWN)
     @request
