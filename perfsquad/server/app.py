@@ -294,8 +294,10 @@ class PerfsquadServer(LanguageServer):
         return support is not None and "edit" in (support.properties or ())
 
     def markdown(self) -> bool:
+        """Whether the client's hover takes Markdown: its first (preferred) format we can give."""
         formats = self.capability("text_document.hover.content_format")
-        return formats is None or types.MarkupKind.Markdown in formats
+        kinds = [f for f in formats or () if f in (types.MarkupKind.Markdown, types.MarkupKind.PlainText)]
+        return not kinds or kinds[0] == types.MarkupKind.Markdown
 
     def snap(self, uri: str) -> actions.Snapshot | None:
         state, current = self.documents.get(uri), self.snapshot(uri)

@@ -13,7 +13,7 @@ from lsprotocol import types
 
 from perfsquad.analyzers import rule_by_code
 from perfsquad.docs import rule_doc_url, speedup_line
-from perfsquad.model import Finding, FunctionMetrics, Position
+from perfsquad.model import Finding, FixSafety, FunctionMetrics, Position
 from perfsquad.server.conversions import contains
 from perfsquad.server.diagnostics import offered_fix
 from perfsquad.server.documents import Analysis
@@ -35,6 +35,9 @@ def finding_markdown(finding: Finding) -> str:
     fix = offered_fix(finding)
     if fix is not None:
         lines.append(f"**Fix** ({fix[1].value}): {fix[0]}  ")
+        safety = " ".join(rule.doc_sections().get("Fix safety", "").split())
+        if fix[1] is not FixSafety.SAFE and safety:  # what an unsafe fix can change, from the rule's doc
+            lines += ["", f"**What can change**: {safety}", ""]
     else:
         lines.append("**Fix**: none offered here  ")
     # The finding's own figures: from the table of the interpreter its analysis was configured for,
@@ -107,11 +110,26 @@ def hover_sections(analysis: Analysis, pos: Position) -> tuple[list[str], types.
     return parts, first
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def plain_text(markdown: str) -> str:
+    """The hover's Markdown for a client that takes only plain text: no ``**``, no backticks,
+    links as ``text: url``, rules as a line of dashes."""
+    text = _LINK.sub(lambda m: f"{m.group(1)}: {m.group(2)}", markdown)
+    text = text.replace("**", "").replace("`", "")
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
 def make_hover(parts: list[str], rng: types.Range | None, markdown: bool) -> types.Hover | None:
+    """``parts`` (Markdown) joined; plain text when the client's hover takes no Markdown."""
     if not parts:
         return None
-    kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
-    return types.Hover(contents=types.MarkupContent(kind=kind, value="\n\n---\n\n".join(parts)), range=rng)
+    value = "\n\n---\n\n".join(parts)
+    if not markdown:
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain_text(value)),
+                           range=rng)  # fmt: skip
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=value), range=rng)
 
 
 def code_lenses(uri: str, analysis: Analysis) -> list[types.CodeLens]:

@@ -4,7 +4,7 @@ import ast
 
 from perfsquad.analyzers.io._common import is_retry_loop, repeat_scale, repeating_loop
 from perfsquad.context import Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.io_catalog import op_names
 
 
@@ -88,12 +88,9 @@ class ConnectionInLoop(Rule):
             return
         op = found.op
         if op.sessionless:
-            message = (
-                f"`{found.label}` opens a new connection for every call in this loop;"
-                " use one Session/Client for the loop"
-            )
+            message = fit("`{label}` opens a connection per call in this loop; use one Session", label=found.label)
         elif op.op in ("connect", "client"):
-            message = f"`{found.label}` creates a new connection or client on every iteration; create it once before the loop"
+            message = fit("`{label}` connects on every iteration; create it once before the loop", label=found.label)
         else:
             return
         if is_retry_loop(ctx, loop, call):

@@ -19,7 +19,7 @@ from perfsquad.analyzers.io._common import (
 )
 from perfsquad.context import Context
 from perfsquad.model import Confidence
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import call_label, django_model_of
 from perfsquad.semantics.scale import Scale, runs_once
@@ -177,7 +177,7 @@ class QueryInLoop(Rule):
             if is_retry_loop(ctx, loop, call) or is_chunked(ctx, loop, call) or gather_candidate(ctx, call) is not None:
                 return
             what = KIND_WORDS.get(op.kind, "I/O call")
-            self._report(ctx, loop, call, found.label, what, None, (f"batch: {BATCH_HINTS[op.kind]}",))
+            self._report(ctx, loop, call, found.label, what, (f"batch: {BATCH_HINTS[op.kind]}",))
             return
         if not ctx.effects.may_chain():
             return  # nothing in reach does I/O: no chain to find, whatever the call's target
@@ -193,7 +193,7 @@ class QueryInLoop(Rule):
         full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
         what = KIND_WORDS.get(chain.kind, "I/O call")
         notes = (*chain_notes(full), f"batch: {BATCH_HINTS.get(chain.kind, '')}")
-        self._report(ctx, loop, call, label, what, full.describe(), notes)
+        self._report(ctx, loop, call, label, what, notes)
 
     def _report(
         self,
@@ -202,7 +202,6 @@ class QueryInLoop(Rule):
         call: ast.Call,
         label: str,
         what: str,
-        chain: str | None,
         notes: tuple[str, ...],
     ) -> None:
         """One finding, with its evidence: the loops' scale, unless the loop is page-following (each
@@ -215,12 +214,12 @@ class QueryInLoop(Rule):
             ctx.report(
                 self,
                 call,
-                message=(
-                    f"`{label}` makes a {what} on every iteration{f' ({chain})' if chain else ''}, each one"
-                    f" reading {names} from the previous iteration (page-following): it cannot be batched;"
-                    " ask for larger pages if the API allows it"
+                message=fit("`{label}` makes a {what} per iteration, page-following: ask for larger pages",
+                            label=label, what=what),
+                notes=(
+                    f"each call reads {names} from the previous iteration (page-following): it cannot be batched",
+                    *(n for n in notes if not n.startswith("batch:")),
                 ),
-                notes=tuple(n for n in notes if not n.startswith("batch:")),
                 confidence=Confidence.LOW,
                 evidence=f"each call needs {names} from the one before; {evidence}",
             )
@@ -231,8 +230,8 @@ class QueryInLoop(Rule):
         ctx.report(
             self,
             call,
-            message=f"`{label}` makes a {what} on every iteration (N+1{f': {chain}' if chain else ''}); batch it",
-            notes=notes,
+            message=fit("`{label}` makes a {what} on every iteration (N+1); batch it", label=label, what=what),
+            notes=notes,  # (the chain is among them, "chain: ...": the message stays short)
             confidence=confidence,
             evidence=evidence,
         )
@@ -271,10 +270,8 @@ class QueryInLoop(Rule):
                     ctx.report(
                         self,
                         node,
-                        message=(
-                            f"`{row}.{node.attr}` loads a related object with one database query per row"
-                            f" (N+1); use `.{hint}({node.attr!r})` on the queryset"
-                        ),
+                        message=fit("`{attr}` runs a query per row (N+1); use `{use}`", attr=f"{row}.{node.attr}",
+                                    use=f".{hint}({node.attr!r})"),
                         notes=(f"chain: loop over {model}.objects \u2192 {row}.{node.attr} (lazy relation)",),
                         confidence=scale.confidence,
                         evidence=scale.evidence,
