@@ -190,7 +190,7 @@ def time_once(
                     raise BenchCancelled(f"cancelled: {display} was stopped")
                 if time.perf_counter() > deadline:
                     _kill_group(proc)
-                    raise BenchError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)")
+                    raise BenchError(f"timed out after {timeout:g} s: {display} was stopped (raise the timeout)")
         except KeyboardInterrupt:
             _kill_group(proc)
             raise BenchCancelled(f"interrupted: {display} was stopped") from None
@@ -218,7 +218,7 @@ def run_bench(
     if not argv:
         raise BenchError("nothing to benchmark: give a command after `--`")
     if runs < 1 or warmup < 0:
-        raise BenchError("--runs must be at least 1 and --warmup at least 0")
+        raise BenchError("the runs must be at least 1 and the warmup at least 0")
     progress = on_progress or (lambda _msg: None)
     for i in range(warmup):
         progress(f"warm-up {i + 1}/{warmup}")

@@ -49,7 +49,7 @@ _ATTACH_SECONDS = 10.0
 _PTRACE_HINT = (
     "py-spy needs ptrace to read the target's memory and it is not permitted here. Run as root, "
     "allow it with `sudo sysctl kernel.yama.ptrace_scope=0`, or in a container start with "
-    "`--cap-add SYS_PTRACE`; or profile without ptrace: `--sampler cprofile`."
+    "`--cap-add SYS_PTRACE`; or profile without ptrace: use the cprofile sampler."
 )
 Progress = Callable[[str], None]
 
@@ -137,7 +137,7 @@ def _wait(
                 raise ProfileCancelled(f"cancelled: {what} was stopped")
             if time.monotonic() > deadline:
                 _kill_group(proc)
-                raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise --timeout)")
+                raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise the timeout)")
     except KeyboardInterrupt:
         _kill_group(proc)
         raise ProfileCancelled(f"interrupted: {what} was stopped") from None
@@ -306,7 +306,7 @@ def _run_py_spy(
     if (profile.samples or 0) < MIN_SAMPLES:
         warnings += (
             f"only {profile.samples or 0} samples at {rate} Hz: the run was too short to sample reliably "
-            "(raise --rate, run the workload longer, or use --sampler cprofile)",
+            "(raise the sampling rate, run the workload longer, or use the cprofile sampler)",
         )
     return replace(profile, warnings=warnings)
 
@@ -396,7 +396,7 @@ def profile_command(
     exe = py_spy_executable()
     warnings: list[str] = []
     if sampler == "py-spy" and exe is None:
-        raise ProfilerError("py-spy is not installed: `pip install py-spy`, or use `--sampler cprofile`")
+        raise ProfilerError("py-spy is not installed: `pip install py-spy`, or use the cprofile sampler")
     chosen = "py-spy" if sampler == "py-spy" or (sampler == "auto" and exe is not None) else "cprofile"
     if chosen == "cprofile" and sampler == "auto":
         warnings.append("py-spy is not installed; used cProfile (function-level, higher overhead)")

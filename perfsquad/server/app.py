@@ -82,6 +82,8 @@ class PerfsquadServer(LanguageServer):
         self.active_uri: str | None = None
         """The document the user last opened, edited or asked about: what a command given no
         arguments works on (a plain LSP client sends none)."""
+        self.active_position: tuple[str, types.Position] | None = None
+        """Where the cursor last was as the client told us (a hover, a code action request)."""
 
     # --- what the document store needs (documents.Host) ---------------------------------
     def snapshot(self, uri: str) -> tuple[str, int | None] | None:
@@ -203,6 +205,10 @@ class PerfsquadServer(LanguageServer):
         expected = isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError)
         kind = types.MessageType.Log if expected else types.MessageType.Error
         self.log(kind, f"perfsquad: {type(error).__name__}: {error}")
+
+    def cursor(self, uri: str) -> types.Position | None:
+        """The cursor's last known position in ``uri`` (None when the client said nothing of it)."""
+        return self.active_position[1] if self.active_position is not None and self.active_position[0] == uri else None
 
     def current_document(self, command: str) -> DocumentView:
         """The document a command without arguments is about (the active one, else the only open one)."""
@@ -430,8 +436,10 @@ def _is_python(doc: types.TextDocumentItem) -> bool:
     return doc.language_id == "python" or doc.uri.endswith((".py", ".pyi"))
 
 
-def _command_uri(args: tuple[Any, ...]) -> str:
-    first = args[0] if args else None
+def _command_uri(ls: PerfsquadServer, args: tuple[Any, ...]) -> str:
+    if not args:  # a plain LSP client's call: the current document
+        return ls.current_document(FIX_ALL_COMMAND).uri
+    first = args[0]
     uri = first.get("uri") if isinstance(first, dict) else first
     if not isinstance(uri, str):
         raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND} expects a document URI as its argument")
@@ -546,6 +554,9 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
         cell = ls.cell_layout(params.text_document.uri)
         if cell is not None:
             return await notebook_code_action(ls, params, *cell)
+        if ls.documents.get(params.text_document.uri) is not None:
+            ls.active_uri = params.text_document.uri
+            ls.active_position = (params.text_document.uri, params.range.start)
         snap = ls.snap(params.text_document.uri)
         if snap is None:
             return []
@@ -591,7 +602,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     async def on_hover(ls: PerfsquadServer, params: types.HoverParams) -> types.Hover | None:
         uri, position = params.text_document.uri, params.position
         if ls.documents.get(uri) is not None:
-            ls.active_uri = uri
+            ls.active_uri, ls.active_position = uri, (uri, position)
         nb_uri = ls.notebook_of(uri)
         layout = None
         if nb_uri is not None:  # a notebook cell: the notebook's analysis, at the cell's line
@@ -650,7 +661,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @command(FIX_ALL_COMMAND)
     @request
     async def fix_all(ls: PerfsquadServer, *args: Any) -> bool:
-        uri = _command_uri(args)
+        uri = _command_uri(ls, args)
         snap = ls.snap(ls.notebook_of(uri) or uri)  # (a notebook cell: the whole notebook)
         if snap is None:
             raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND}: the document is not open")
