@@ -16,6 +16,8 @@ function.
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -25,6 +27,7 @@ from perfsquad.calibration import rule_speedup, saved_share, times
 from perfsquad.model import FileReport, Finding, Severity
 from perfsquad.profiling.formats import _function_starts, load_profile
 from perfsquad.profiling.model import Profile
+from perfsquad.syntax import walk
 
 HOT_SAVING = 0.01
 """An estimated saving of at least this share of the run: the finding is at least a warning."""
@@ -36,6 +39,40 @@ CRITICAL_SHARE = 0.20
 COLD_TAG = "not reached in the measured run"
 """What a finding in code the profile never saw running says (its message ends with it)."""
 _RANK = {Severity.HINT: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
+
+
+_MAX_PARSE_BYTES = 4 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=256)
+def _statements(path: str, mtime_ns: int) -> tuple[tuple[int, int], ...]:
+    """(first line, last line) of every statement in a file, innermost-friendly order."""
+    try:
+        data = Path(path).read_bytes()
+        if len(data) > _MAX_PARSE_BYTES:
+            return ()
+        tree = ast.parse(data)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    spans = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in walk(tree)
+        if isinstance(node, ast.stmt)
+    ]
+    return tuple(spans)
+
+
+def statement_lines(path: str, line: int, end_line: int) -> tuple[int, int]:
+    """The lines of the innermost statement that contains lines ``line..end_line`` of ``path``."""
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return line, end_line
+    best: tuple[int, int] | None = None
+    for start, end in _statements(path, mtime):
+        if start <= line and end_line <= end and (best is None or end - start < best[1] - best[0]):
+            best = (start, end)
+    return best if best is not None else (line, end_line)
 
 
 def _norm(path: str) -> str:
@@ -121,7 +158,8 @@ def _raised(severity: Severity, floor: Severity) -> Severity:
 def weigh_finding(finding: Finding, path: str, index: ProfileIndex, *, focus: bool = False) -> Finding:
     """``finding`` with the profile's evidence: its share, the estimated saving, a severity that
     follows the saving (see the module docstring); a cold finding tagged, dimmed only with ``focus``."""
-    m = index.measure(path, finding.span.start.line, finding.span.end.line)
+    # (a rule that flags a loop's header line means the whole loop: the audit's shares widen the same way)
+    m = index.measure(path, *statement_lines(path, finding.span.start.line, finding.span.end.line))
     severity, notes, message = finding.severity, [*finding.notes, m.describe()], finding.message
     if m.seconds <= 0:
         message = f"{message} ({COLD_TAG})"

@@ -8,11 +8,12 @@ the cold ones keep their severity and say they were not reached.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from support import ROOT
+from support import DEMO, ROOT
 
 APP = """\
 import time
@@ -77,3 +78,23 @@ def test_check_with_a_profile_keeps_cold_findings_and_raises_the_hot_one(tmp_pat
     hot = by_line[6]  # crunch's loop
     assert "not reached" not in hot["message"]
     assert any(n.startswith("estimated saving") for n in hot.get("notes", ())), hot
+
+
+def test_on_the_demo_the_hot_vectorization_is_raised_and_the_slower_rewrite_is_not(tmp_path: Path) -> None:
+    """The issue's case: VEC006 (a large measured win, in the loop holding most of the run) becomes an
+    error; VEC001 on lists (its rewrite measured slower there) is not raised; nothing is hidden."""
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__", ".perfsquad"))
+    proc = _perfsquad("profile", "--python", sys.executable, "--out", str(tmp_path / "p.json"), "--", "run.py",
+                      cwd=demo)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    plain = json.loads(_perfsquad("check", "--no-cache", "--format", "json", "memoria", cwd=demo).stdout)
+    weighed = json.loads(_perfsquad("check", "--no-cache", "--format", "json", "--profile", str(tmp_path / "p.json"),
+                                    "memoria", cwd=demo).stdout)  # fmt: skip
+    assert len(weighed) == len(plain)
+    group = next(f for f in weighed if f["code"] == "VEC006" and f["location"]["row"] == 54)  # group_similar's loop
+    assert group["severity"] == "error" and group["measured_share"] > 0.3, group
+    dot = next(f for f in weighed if f["code"] == "VEC001")  # the dot product on lists: slower with NumPy
+    before = next(f for f in plain if f["code"] == "VEC001")
+    assert dot["measured_share"] > 0 and dot["severity"] in ("info", before["severity"]) and dot["severity"] != "error"
+    assert any(n.startswith("estimated saving: none") for n in dot["notes"]), dot["notes"]
