@@ -129,9 +129,8 @@ async def test_errors_name_settings_not_command_line_flags(client: ProbeClient, 
     assert "the warmup must be between" in str(info.value) and "--" not in str(info.value)
 
 
-@pytest.mark.parametrize("formats", [["plaintext"], ["plaintext", "markdown"]])
-async def test_a_plain_text_client_gets_a_plain_text_hover(client: ProbeClient, tmp_path: Path,
-                                                           formats: list[str]) -> None:  # fmt: skip
+async def _idm007_hover(client: ProbeClient, tmp_path: Path, formats: list[str]) -> tuple[types.Diagnostic, types.MarkupContent]:
+    """The IDM007 diagnostic of APP and its hover, for a client whose hover takes ``formats``."""
     await initialize(client, tmp_path, hover_formats=formats)
     uri = (tmp_path / "app.py").as_uri()
     client.open(uri, APP)
@@ -141,9 +140,16 @@ async def test_a_plain_text_client_gets_a_plain_text_hover(client: ProbeClient, 
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=idm007.range.start)
     )
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
-    assert hover.contents.kind == types.MarkupKind.PlainText
-    text = hover.contents.value
-    assert text.startswith("IDM007 sorted-for-min-max") or text.startswith("IDM007 "), text
+    return idm007, hover.contents
+
+
+@pytest.mark.parametrize("formats", [["plaintext"], ["plaintext", "markdown"]])
+async def test_a_plain_text_client_gets_a_plain_text_hover(client: ProbeClient, tmp_path: Path,
+                                                           formats: list[str]) -> None:  # fmt: skip
+    idm007, contents = await _idm007_hover(client, tmp_path, formats)
+    assert contents.kind == types.MarkupKind.PlainText
+    text = contents.value
+    assert text.startswith("IDM007 "), text
     assert "**" not in text and "`" not in text and "](" not in text
     # an unsafe fix says what can change (the rule's Fix safety section), and the speedup appears once
     assert "What can change: Always unsafe. On an empty input" in text
@@ -152,14 +158,6 @@ async def test_a_plain_text_client_gets_a_plain_text_hover(client: ProbeClient, 
 
 
 async def test_a_markdown_client_keeps_markdown(client: ProbeClient, tmp_path: Path) -> None:
-    await initialize(client, tmp_path, hover_formats=["markdown", "plaintext"])
-    uri = (tmp_path / "app.py").as_uri()
-    client.open(uri, APP)
-    diagnostics = await client.diagnostics_for(uri, version=1)
-    idm007 = next(d for d in diagnostics if d.code == "IDM007")
-    hover = await client.text_document_hover_async(
-        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=idm007.range.start)
-    )
-    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
-    assert hover.contents.kind == types.MarkupKind.Markdown and "**IDM007**" in hover.contents.value
-    assert "**What can change**" in hover.contents.value
+    _, contents = await _idm007_hover(client, tmp_path, ["markdown", "plaintext"])
+    assert contents.kind == types.MarkupKind.Markdown and "**IDM007**" in contents.value
+    assert "**What can change**" in contents.value
