@@ -63,7 +63,10 @@ def _statements(path: str, mtime_ns: int) -> tuple[tuple[int, int], ...]:
 
 
 def statement_lines(path: str, line: int, end_line: int) -> tuple[int, int]:
-    """The lines of the innermost statement that contains lines ``line..end_line`` of ``path``."""
+    """The lines of the innermost statement that contains lines ``line..end_line`` of ``path``
+    (a Python file on disk; a notebook's positions are its virtual module's: kept as they are)."""
+    if not path.endswith((".py", ".pyw")):
+        return line, end_line
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError:
