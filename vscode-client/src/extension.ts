@@ -412,7 +412,7 @@ async function recordBenchmark(): Promise<void> {
 }
 
 async function compareBenchmarks(): Promise<void> {
-  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [], "List Benchmarks");
+  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [{}], "List Benchmarks")  // (an argument: no server message, the pick shows them);
   if (records === undefined) {
     return;
   }
