@@ -412,7 +412,8 @@ async function recordBenchmark(): Promise<void> {
 }
 
 async function compareBenchmarks(): Promise<void> {
-  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [{}], "List Benchmarks")  // (an argument: no server message, the pick shows them);
+  // (with an argument: the server's message for plain clients would repeat the quick pick)
+  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [{}], "List Benchmarks");
   if (records === undefined) {
     return;
   }
