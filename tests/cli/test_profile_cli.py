@@ -98,3 +98,15 @@ def test_on_the_demo_the_hot_vectorization_is_raised_and_the_slower_rewrite_is_n
     before = next(f for f in plain if f["code"] == "VEC001")
     assert dot["measured_share"] > 0 and dot["severity"] in ("info", before["severity"]) and dot["severity"] != "error"
     assert any(n.startswith("estimated saving: none") for n in dot["notes"]), dot["notes"]
+
+
+def test_diagnose_of_a_run_that_fails_to_start_says_so_and_no_share(tmp_path: Path) -> None:
+    """Quick Diagnose with a run that dies at once: the failure and its reason, never "0.0% of the run"."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    (tmp_path / "app.py").write_text(APP, encoding="utf-8")
+    (tmp_path / "broken.py").write_text("import not_installed_anywhere\n", encoding="utf-8")
+    proc = _perfsquad("diagnose", "app.py:crunch", "--python", sys.executable, "--run", "broken.py",
+                      "--format", "json", cwd=tmp_path)  # fmt: skip
+    data = json.loads(proc.stdout)
+    assert data["profile"] is None, data  # (no share: no "0.0%")
+    assert "No module named 'not_installed_anywhere'" in str(data["profile_error"]), data["profile_error"]
