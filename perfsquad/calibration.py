@@ -29,6 +29,7 @@ import functools
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -295,3 +296,48 @@ def measured_slower(speedup: Speedup | None) -> bool:
 def running() -> Calibration:
     """The calibration for the running interpreter (``perfsquad rules``, docs, a rule's ``speedup()``)."""
     return choose(None)
+
+
+# -- the estimated saving (Amdahl), shared by the audit's ROI and the profile weighting -----------
+def times(ratio: float) -> str:
+    """A speedup ratio for people: ``1.06x``, ``33.7x``, ``1230x``."""
+    return f"{ratio:.0f}x" if abs(ratio) >= 100 else f"{ratio:.3g}x"
+
+
+@dataclass(frozen=True)
+class SpeedupPoint:
+    ratio: float
+    """old time / new time."""
+    basis: str
+    """Where the ratio comes from, e.g. ``calibrated at n=100000 (bench/calibrate.py, Python 3.11.7)``."""
+
+
+def saved_share(share: float, ratio: float) -> float:
+    """The share of the run a rewrite saves: ``share * (1 - 1/ratio)``; nothing when it is not faster."""
+    if share <= 0 or ratio <= 1.0:
+        return 0.0  # unmeasured code, or a rewrite no faster there, saves nothing
+    return share * (1.0 - 1.0 / ratio)
+
+
+def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) -> SpeedupPoint | None:
+    """The calibrated speedup of a rule: the least gain from n=1,000 up for measured code, else the median.
+
+    ``fallback`` is the finding's own speedup, from the table of the interpreter its analysis was
+    configured for (or, for a vectorization finding on lists, the figures measured on lists): it
+    wins over the running Python's table, which serves only findings that carry none.
+    """
+    speedup = fallback if fallback is not None else running().speedup(code)
+    if speedup is None:
+        return None
+    if not speedup.sizes:
+        ratio = speedup.high if measured else (speedup.low + speedup.high) / 2
+        return SpeedupPoint(ratio, f"{speedup.scales_with}; {speedup.measured_by}")
+    points = sorted(speedup.sizes)
+    ratios = [r for _, r in points]
+    where = f"range {times(min(ratios))}-{times(max(ratios))} over n={points[0][0]}..{points[-1][0]}; {speedup.measured_by}"
+    if measured:
+        large = [(n, r) for n, r in points if n >= GROUP_SIZE] or points[-1:]
+        n, ratio = min(large, key=lambda p: p[1])
+        return SpeedupPoint(ratio, f"calibrated at n={n}, the least gain from n={GROUP_SIZE} up; {where}")
+    median = statistics.median(ratios)
+    return SpeedupPoint(median, f"median over n={', '.join(str(n) for n, _ in points)}; {where}")

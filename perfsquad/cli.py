@@ -311,7 +311,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _weigh(reports: list[FileReport], path: Path) -> list[FileReport]:
-    """Escalate findings in measured hot code, demote cold ones; hottest files and findings first."""
+    """Findings weighed by the profile (severity follows the estimated saving, cold ones tagged); hottest first."""
     from perfsquad.profiling.formats import load_profile
     from perfsquad.profiling.weighting import weigh_reports
 

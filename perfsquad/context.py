@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from perfsquad.calibration import Calibration, running
 from perfsquad.memo import EditedUnit, MemoKey
 from perfsquad.model import Confidence, Finding, Fix, Severity, Span
+from perfsquad.rule import shorten
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN, infer_scope_types
 from perfsquad.source import SourceText
@@ -220,10 +221,15 @@ class Context(ModuleTree):
             except Exception as exc:  # a broken fix never hides the finding
                 self.fix_errors.append(f"{rule.code} fix: {type(exc).__name__}: {exc}")
                 built = None
+        # Messages are short like ruff's (#20); a longer one keeps its head, and its whole text
+        # goes first in the notes the hover shows.
+        text, whole = shorten(message or rule.message)
+        if whole is not None:
+            notes = (whole, *notes)
         self.findings.append(
             Finding(
                 code=rule.code,
-                message=message or rule.message,
+                message=text,
                 span=span,
                 severity=severity,
                 fix=built,

@@ -20,6 +20,7 @@ profiles, benchmark records. One rule for all of them: never lose a byte of what
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -50,11 +51,26 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _ignore_itself(directory: Path) -> None:
+    """A ``.gitignore`` of ``*`` in a new ``.perfsquad/``: profiles, audits, benches and caches are
+    never committed by accident (nothing else in the workspace needs changing). Best effort: a
+    directory perfsquad can create but not write in fails later, where the write says why."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(directory / ".gitignore", flags, 0o644)
+    except OSError:
+        return
+    with contextlib.suppress(OSError):
+        os.write(fd, b"# written by perfsquad: everything here is generated\n*\n")
+    os.close(fd)
+
+
 def ensure_dir(directory: Path) -> Path:
     """Create ``directory`` (and its parents) and return it. From perfsquad's own directory
     (a component named ``.perfsquad``) down, every part must be a real directory, not a symlink:
     :class:`UnsafePath` otherwise. Parts above it are the user's own (a home directory may well be a
-    link) and are created as ``mkdir -p`` would."""
+    link) and are created as ``mkdir -p`` would. The ``.perfsquad`` directory ignores itself: a
+    ``.gitignore`` of ``*`` is written inside when it has none."""
     parts = directory.absolute().parts
     own = parts.index(OWN_DIR) if OWN_DIR in parts else len(parts)
     above = Path(*parts[:own])
@@ -75,6 +91,8 @@ def ensure_dir(directory: Path) -> Path:
             except OSError as exc:
                 raise WriteError(f"cannot create directory {current}: {_describe(exc)}", exc.errno) from exc
             else:
+                if part == OWN_DIR:
+                    _ignore_itself(current)
                 continue
         except OSError as exc:
             raise WriteError(f"cannot use directory {current}: {_describe(exc)}", exc.errno) from exc
@@ -82,6 +100,8 @@ def ensure_dir(directory: Path) -> Path:
             raise UnsafePath(f"refusing to write under {current}: it is a symlink (perfsquad's own directory never is)")
         if not stat.S_ISDIR(info.st_mode):
             raise WriteError(f"cannot use directory {current}: it is not a directory")
+        if part == OWN_DIR:  # one made before perfsquad wrote its .gitignore (or whose ignore was lost)
+            _ignore_itself(current)
     return directory
 
 

@@ -34,6 +34,41 @@ _CODE_RE = re.compile(r"^(IDM|ALG|IO|MEM|VEC|HOT)\d{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
+MESSAGE_LIMIT = 80
+"""A finding's message fits in about this many characters (ruff's are about 60): the speedup and its
+provenance go to the hover and the rule's page, never into the message."""
+
+
+def clip(text: str, limit: int = 24) -> str:
+    """Code quoted in a message, cut to ``limit`` characters (``…`` at the cut)."""
+    return text if len(text) <= limit else text[: max(limit - 1, 1)] + "\u2026"
+
+
+def fit(template: str, limit: int = MESSAGE_LIMIT, **parts: object) -> str:
+    """``template.format(**parts)`` within ``limit`` characters: the parts (code, names) share what
+    the template's own words leave, shortest first, each cut with :func:`clip` (at least 8 each)."""
+    texts = {k: str(v) for k, v in parts.items()}
+    budget = limit - len(template.format(**{k: "" for k in texts}))
+    shown: dict[str, str] = {}
+    for i, key in enumerate(sorted(texts, key=lambda k: len(texts[k]))):
+        share = max(budget // (len(texts) - i), 8)
+        shown[key] = clip(texts[key], share)
+        budget -= len(shown[key])
+    return template.format(**shown)
+
+
+def shorten(message: str, limit: int = MESSAGE_LIMIT) -> tuple[str, str | None]:
+    """A message within ``limit`` characters, and the whole text when it had to be cut (for the
+    notes the hover shows, so nothing is lost): cut at the last clause boundary (``; ``, `` (``,
+    ``: ``) that keeps at least half of the room, else clipped with an ellipsis."""
+    if len(message) <= limit:
+        return message, None
+    head = message[:limit]
+    cut = max(head.rfind("; "), head.rfind(" ("), head.rfind(": "))
+    short = message[:cut].rstrip(" ,;:") if cut >= limit // 2 else clip(message, limit)
+    return short, message
+
+
 @dataclass(frozen=True)
 class Invalid:
     """An example the rule must flag ``count`` times; ``fixed`` is the source after its fix."""

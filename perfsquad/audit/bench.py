@@ -208,7 +208,7 @@ def time_once(
         except procs.Cancelled:
             raise BenchCancelled(f"cancelled: {display} was stopped") from None
         except procs.TimedOut:
-            raise BenchError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)") from None
+            raise BenchError(f"timed out after {timeout:g} s: {display} was stopped (raise the timeout)") from None
         except KeyboardInterrupt:
             raise BenchCancelled(f"interrupted: {display} was stopped") from None
         finally:
@@ -237,7 +237,7 @@ def run_bench(
     if not argv:
         raise BenchError("nothing to benchmark: give a command after `--`")
     if runs < 1 or warmup < 0:
-        raise BenchError("--runs must be at least 1 and --warmup at least 0")
+        raise BenchError("the runs must be at least 1 and the warmup at least 0")
     progress = on_progress or (lambda _msg: None)
     for i in range(warmup):
         progress(f"warm-up {i + 1}/{warmup}")

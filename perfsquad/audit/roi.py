@@ -19,25 +19,13 @@ negative saving): such an item never ranks above one with a measured saving.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from perfsquad.calibration import GROUP_SIZE, running
+from perfsquad.calibration import SpeedupPoint, rule_speedup, saved_share, times
 from perfsquad.model import FixSafety, Speedup
 
-
-def times(ratio: float) -> str:
-    """A speedup ratio for people: ``1.06x``, ``33.7x``, ``1230x``."""
-    return f"{ratio:.0f}x" if abs(ratio) >= 100 else f"{ratio:.3g}x"
-
-
-@dataclass(frozen=True)
-class SpeedupPoint:
-    ratio: float
-    """old time / new time."""
-    basis: str
-    """Where the ratio comes from, e.g. ``calibrated at n=100000 (bench/calibrate.py, Python 3.11.7)``."""
+__all__ = ["RoiEstimate", "SpeedupPoint", "estimate", "rule_effort", "rule_speedup", "times"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +45,7 @@ class RoiEstimate:
             return None
         if self.speedup is None or self.speedup.ratio <= 0:
             return None
-        if self.share == 0 or self.speedup.ratio <= 1.0:
-            return 0.0  # unmeasured code, or a rewrite no faster there, saves nothing
-        return self.wall_seconds * self.share * (1.0 - 1.0 / self.speedup.ratio)
+        return self.wall_seconds * saved_share(self.share, self.speedup.ratio)
 
     @property
     def roi(self) -> float | None:
@@ -111,30 +97,6 @@ class RoiEstimate:
             "safety": self.safety,
             "formula": self.describe(),
         }
-
-
-def rule_speedup(code: str, *, measured: bool, fallback: Speedup | None = None) -> SpeedupPoint | None:
-    """The calibrated speedup of a rule: the least gain from n=1,000 up for measured code, else the median.
-
-    ``fallback`` is the finding's own speedup, from the table of the interpreter its analysis was
-    configured for (or, for a vectorization finding on lists, the figures measured on lists): it
-    wins over the running Python's table, which serves only findings that carry none.
-    """
-    speedup = fallback if fallback is not None else running().speedup(code)
-    if speedup is None:
-        return None
-    if not speedup.sizes:
-        ratio = speedup.high if measured else (speedup.low + speedup.high) / 2
-        return SpeedupPoint(ratio, f"{speedup.scales_with}; {speedup.measured_by}")
-    points = sorted(speedup.sizes)
-    ratios = [r for _, r in points]
-    where = f"range {times(min(ratios))}-{times(max(ratios))} over n={points[0][0]}..{points[-1][0]}; {speedup.measured_by}"
-    if measured:
-        large = [(n, r) for n, r in points if n >= GROUP_SIZE] or points[-1:]
-        n, ratio = min(large, key=lambda p: p[1])
-        return SpeedupPoint(ratio, f"calibrated at n={n}, the least gain from n={GROUP_SIZE} up; {where}")
-    median = statistics.median(ratios)
-    return SpeedupPoint(median, f"median over n={', '.join(str(n) for n, _ in points)}; {where}")
 
 
 def rule_effort(code: str) -> int:

@@ -13,16 +13,14 @@ The share is relative to :attr:`Profile.total_seconds` (the sampled or recorded 
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
 from collections import defaultdict
-from pathlib import Path
 
 from perfsquad.profiling.model import FunctionStat, LineStat, Profile
-from perfsquad.syntax import walk
+from perfsquad.profiling.weighting import statement_lines
 
-_MAX_PARSE_BYTES = 4 * 1024 * 1024
+__all__ = ["ShareIndex", "real", "statement_lines"]
 
 
 @functools.lru_cache(maxsize=2048)
@@ -36,37 +34,6 @@ def real(path: str) -> str:
 
 def _norm(path: str) -> str:
     return real(path) if os.path.isabs(path) else os.path.normpath(path)
-
-
-@functools.lru_cache(maxsize=256)
-def _statements(path: str, mtime_ns: int) -> tuple[tuple[int, int], ...]:
-    """(first line, last line) of every statement in a file, innermost-friendly order."""
-    try:
-        data = Path(path).read_bytes()
-        if len(data) > _MAX_PARSE_BYTES:
-            return ()
-        tree = ast.parse(data)
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return ()
-    spans = [
-        (node.lineno, node.end_lineno or node.lineno)
-        for node in walk(tree)
-        if isinstance(node, ast.stmt)
-    ]
-    return tuple(spans)
-
-
-def statement_lines(path: str, line: int, end_line: int) -> tuple[int, int]:
-    """The lines of the innermost statement that contains lines ``line..end_line`` of ``path``."""
-    try:
-        mtime = os.stat(path).st_mtime_ns
-    except OSError:
-        return line, end_line
-    best: tuple[int, int] | None = None
-    for start, end in _statements(path, mtime):
-        if start <= line and end_line <= end and (best is None or end - start < best[1] - best[0]):
-            best = (start, end)
-    return best if best is not None else (line, end_line)
 
 
 class ShareIndex:

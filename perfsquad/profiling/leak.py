@@ -210,17 +210,17 @@ def run_leakcheck(
     if mode not in ("callable", "script", "module"):
         raise LeakCheckError(f"unknown target kind {mode!r}")
     if iterations < 3:
-        raise LeakCheckError("--iterations must be at least 3")
+        raise LeakCheckError("the iterations must be at least 3")
     if not 1 <= frames <= 100:
-        raise LeakCheckError("--frames must be between 1 and 100")
+        raise LeakCheckError("the frames must be between 1 and 100")
     if warmup < 0 or warmup > iterations - 2:
-        raise LeakCheckError(f"--warmup must be between 0 and iterations - 2 ({iterations - 2})")
+        raise LeakCheckError(f"the warmup must be between 0 and the iterations - 2 ({iterations - 2})")
     progress = on_progress or (lambda _msg: None)
     workdir = Path(cwd).resolve() if cwd is not None else Path.cwd()
     if mode == "script" and not (workdir / target).is_file():
         raise LeakCheckError(f"no such script: {target}")
     if mode == "callable" and ":" not in target:
-        raise LeakCheckError(f"--callable needs MODULE:FUNCTION or FILE.py:FUNCTION, not {target!r}")
+        raise LeakCheckError(f"the callable must be MODULE:FUNCTION or FILE.py:FUNCTION, not {target!r}")
     display = describe_target(mode, target, args)
     with procs.temp_dir("perfsquad-leak-") as work:
         result_path, out_path, err_path = work / "result.json", work / "stdout.txt", work / "stderr.txt"
@@ -241,7 +241,7 @@ def run_leakcheck(
         except procs.Cancelled:
             raise LeakCheckCancelled(f"cancelled: {display} was stopped") from None
         except procs.TimedOut:
-            raise LeakCheckError(f"timed out after {timeout:g} s: {display} was stopped (raise --timeout)") from None
+            raise LeakCheckError(f"timed out after {timeout:g} s: {display} was stopped (raise the timeout)") from None
         except KeyboardInterrupt:
             raise LeakCheckCancelled(f"interrupted: {display} was stopped") from None
         finally:

@@ -48,7 +48,7 @@ _ATTACH_SECONDS = 10.0
 _PTRACE_HINT = (
     "py-spy needs ptrace to read the target's memory and it is not permitted here. Run as root, "
     "allow it with `sudo sysctl kernel.yama.ptrace_scope=0`, or in a container start with "
-    "`--cap-add SYS_PTRACE`; or profile without ptrace: `--sampler cprofile`."
+    "`--cap-add SYS_PTRACE`; or profile without ptrace: use the cprofile sampler."
 )
 Progress = Callable[[str], None]
 
@@ -59,6 +59,37 @@ class ProfilerError(RuntimeError):
 
 class ProfileCancelled(ProfilerError):
     pass
+
+
+class ProfileFailed(ProfilerError):
+    """The command ran but its run measures nothing usable (it failed early, or was too short).
+
+    The message gives the reason and the tail of the command's stderr; callers keep what they had
+    (a failed run never replaces a loaded profile)."""
+
+
+TOO_FEW_SAMPLES = 5
+"""A sampled run with fewer samples than this measured nothing: it is a failure, not a profile."""
+PYTEST_FAILURES = {2: "interrupted (collection errors)", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+"""pytest's exit codes that mean no test ran as asked (1, some tests failed, still measured them)."""
+
+
+def run_failure(profile: Profile, target: Target) -> str | None:
+    """Why ``profile`` is not a usable measurement of ``target``, or None when it is."""
+    code = profile.exit_code
+    if target.mode == "module" and target.target == "pytest" and code in PYTEST_FAILURES:
+        return f"pytest exited with code {code}: {PYTEST_FAILURES[code]}"
+    short = (profile.samples is not None and profile.samples < MIN_SAMPLES) or (
+        profile.samples is None and profile.wall_seconds < MIN_SAMPLES / DEFAULT_RATE
+    )
+    if code and short:
+        return f"it exited with code {code} after {profile.wall_seconds:.2f} s, before anything could be measured"
+    if profile.samples is not None and profile.samples < TOO_FEW_SAMPLES:
+        return (
+            f"the run was too short to measure ({profile.samples} samples in {profile.wall_seconds:.2f} s): "
+            "run a longer workload, or use the cprofile sampler"
+        )
+    return None
 
 
 def py_spy_executable() -> str | None:
@@ -83,7 +114,7 @@ def _wait(
     except procs.Cancelled:
         raise ProfileCancelled(f"cancelled: {what} was stopped") from None
     except procs.TimedOut:
-        raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise --timeout)") from None
+        raise ProfilerError(f"timed out after {timeout:g} s: {what} was stopped (raise the timeout)") from None
     except KeyboardInterrupt:
         raise ProfileCancelled(f"interrupted: {what} was stopped") from None
 
@@ -266,7 +297,7 @@ def _run_py_spy(
     if (profile.samples or 0) < MIN_SAMPLES:
         warnings += (
             f"only {profile.samples or 0} samples at {rate} Hz: the run was too short to sample reliably "
-            "(raise --rate, run the workload longer, or use --sampler cprofile)",
+            "(raise the sampling rate, run the workload longer, or use the cprofile sampler)",
         )
     return replace(profile, warnings=warnings)
 
@@ -356,7 +387,7 @@ def profile_command(
     exe = py_spy_executable()
     warnings: list[str] = []
     if sampler == "py-spy" and exe is None:
-        raise ProfilerError("py-spy is not installed: `pip install py-spy`, or use `--sampler cprofile`")
+        raise ProfilerError("py-spy is not installed: `pip install py-spy`, or use the cprofile sampler")
     chosen = "py-spy" if sampler == "py-spy" or (sampler == "auto" and exe is not None) else "cprofile"
     if chosen == "cprofile" and sampler == "auto":
         warnings.append("py-spy is not installed; used cProfile (function-level, higher overhead)")
@@ -392,6 +423,10 @@ def profile_command(
                 profile = profile.with_memory(peak, lines)
         if ran_notebook is not None:
             profile = replace(_renamed(profile, *ran_notebook), command=tuple(shown.split(" ")))
+        failure = run_failure(profile, target)
+        if failure is not None:
+            tail = _tail(work / "stderr.txt")
+            raise ProfileFailed(f"profiling {shown} failed: {failure}" + (f"\nstderr:\n{tail}" if tail else ""))
     if target.mode == "external" and os.path.basename(target.target) == "jupyter":
         warnings.append(
             "under `jupyter` the kernel runs each cell as anonymous code, so its time is not given to cells: "

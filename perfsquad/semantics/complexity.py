@@ -33,7 +33,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from perfsquad.memo import MemoKey
-from perfsquad.semantics.cost import CONST, Cost, Term, log_of, relabel, render, substitute, times_term, var
+from perfsquad.semantics.cost import (
+    CONST,
+    Cost,
+    Term,
+    log_of,
+    relabel,
+    render,
+    render_named,
+    substitute,
+    times_term,
+    var,
+)
 from perfsquad.semantics.types import MAPPINGS, UNKNOWN
 from perfsquad.semantics.view import TypedModuleView
 from perfsquad.syntax import children, walk
@@ -510,10 +521,8 @@ class Estimator:
             mapping[f"len({p})"] = self._size(arg_node, facts, set())
             mapping[p] = self._int_size(arg_node, facts, set())
             mapping[f"nodes({p})"] = self._size(arg_node, facts, set())
-        best = cost.dominant()
-        rendered = render(cost, self._order(callee))[0]
-        reason = f"line {node.lineno}: calls `{callee.name}()`, which is {rendered}"
-        del best
+        # (in the callee's own names: its letters would clash with the caller's)
+        reason = f"line {node.lineno}: calls `{callee.name}()`, which is {render_named(cost)}"
         return substitute(cost, mapping, reason)
 
     @staticmethod
@@ -556,7 +565,11 @@ class Estimator:
         if isinstance(node, ast.Subscript):
             if isinstance(node.slice, ast.Slice):
                 return self._size(node.value, facts, seen)
-            return var(f"len({_plain(self.ctx, node)})")
+            if isinstance(node.slice, ast.Constant):
+                return var(f"len({_plain(self.ctx, node)})")
+            # Any element of one collection: one size (the rows of a matrix, the vectors of a list
+            # share a width), so `cosine(vectors[i], vectors[j])` costs O(d), not O(m + k).
+            return var(f"len({_plain(self.ctx, node.value)}[{ELEMENT}])")
         if isinstance(node, _COMPS):
             cost = CONST
             for gen in node.generators:
@@ -735,6 +748,8 @@ class Estimator:
 
     # -- loops --------------------------------------------------------------------------------
     def _trips_while(self, loop: ast.While, facts: _FunctionFacts) -> Cost:
+        if _compresses_paths(loop):
+            return CONST  # union-find's find with path compression/halving: amortized (nearly) constant
         cost = self._while_size(loop, facts, set())
         reason = f"line {loop.lineno}: `while {_short(self.ctx, loop.test)}`"
         if _halves(loop):
@@ -908,6 +923,34 @@ def _halving_expr(node: ast.expr, facts: _FunctionFacts, depth: int = 0) -> bool
     return False
 
 
+def _compresses_paths(loop: ast.While) -> bool:
+    """``while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]``: the find of a
+    union-find with path halving (or compression). Over many finds each costs amortized O(1) for
+    the sizes that matter (m finds on n items: O(m log_(1 + m/n) n)), so the loop adds no size."""
+    test = loop.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotEq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    link = next((s for s in sides if isinstance(s, ast.Subscript) and isinstance(s.value, ast.Name)), None)
+    node = next((s for s in sides if isinstance(s, ast.Name)), None)
+    if link is None or node is None or not (isinstance(link.slice, ast.Name) and link.slice.id == node.id):
+        return False
+    table = link.value.id  # type: ignore[attr-defined]
+
+    def lookup(expr: ast.AST, inner: ast.AST) -> bool:  # table[<inner>]
+        return (isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name) and expr.value.id == table
+                and ast.dump(expr.slice) == ast.dump(inner))  # fmt: skip
+
+    index = ast.Name(id=node.id, ctx=ast.Load())
+    for stmt in loop.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+            if isinstance(target, ast.Subscript) and lookup(value, ast.Subscript(value=ast.Name(id=table, ctx=ast.Load()),
+                                                                               slice=index, ctx=ast.Load())):  # fmt: skip
+                return True
+    return False
+
+
 def _halves(loop: ast.While) -> bool:
     """The body divides a bound of the test (``n //= 2``; ``lo = mid + 1`` with ``mid = (lo + hi) // 2``)."""
     test_names = {n.id for n in walk(loop.test) if isinstance(n, ast.Name)}
@@ -992,6 +1035,10 @@ def _first_name(cost: Cost) -> str:
     if best is None or best[0].constant:
         return "n"
     return (best[0].vars or best[0].logs or best[0].exps)[0]
+
+
+ELEMENT = "\u2026"
+"""The index of "any element" in a size variable: ``len(vectors[…])``."""
 
 
 def _plain(ctx: TypedModuleView, node: ast.AST) -> str:

@@ -163,6 +163,10 @@ def _letters(names: Iterable[str], order: list[str]) -> dict[str, str]:
         if v in _LETTERS and v not in taken:
             letters[v] = v
             taken.add(v)
+    for v in pending:  # the size of any element of a collection: d, for "dimension", when free
+        if v.startswith("len(") and v.endswith("[\u2026])") and v not in letters and "d" not in taken:
+            letters[v] = "d"
+            taken.add("d")
     free = [c for c in _LETTERS if c not in taken]
     for v in pending:
         if v not in letters:
@@ -190,6 +194,8 @@ def render_term(term: Term, letters: dict[str, str]) -> str:
 
 
 def _describe_var(v: str) -> str:
+    if v.startswith("len(") and v.endswith("[\u2026])"):
+        return f"the length of an element of `{v[4:-4]}`"
     if v.startswith("len(") or v.startswith("nodes("):
         inner = v[v.index("(") + 1 : -1]
         return f"nodes reachable from `{inner}`" if v.startswith("nodes(") else f"len(`{inner}`)"
@@ -218,3 +224,14 @@ def render(cost: Cost, order: list[str]) -> tuple[str, str | None]:
     ordered = sorted(names, key=lambda v: _rank(letters[v]))
     legend = ", ".join(f"{letters[v]} = {_describe_var(v)}" for v in ordered if letters[v] != v)
     return f"O({text})", f"{reason}; {legend}" if legend else reason
+
+
+def render_named(cost: Cost) -> str:
+    """``cost`` in its own sizes' names, no letters: ``O(len(a) + len(b))``. A callee's cost in a
+    caller's reason is said this way, so its letters never mix with the caller's."""
+    names: set[str] = set()
+    for t, _ in cost.terms:
+        names |= t.names()
+    spelled = {v: v for v in names}
+    terms = sorted(cost.terms, key=lambda tr: tr[0].rank(), reverse=True)
+    return f"O({' + '.join(render_term(t, spelled) for t, _ in terms) or '1'})"

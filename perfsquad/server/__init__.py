@@ -32,6 +32,9 @@ commands with pygls' ``@server.command("perfsquad.xyz")`` and append to these at
     entries are appended to that document's diagnostics at every publish. A ``Finding`` is
     converted like ours (code, source, doc link, fix in ``data``, client position encoding); a
     ``types.Diagnostic`` is sent as is (build its range with ``doc.range(span)``).
+``server.function_facts: list[(doc: DocumentView, def_line: int) -> str | None]``
+    Plain text about the function defined at ``def_line`` (1-based), added to what the
+    ``perfsquad.showFunctionMetrics`` command (a code lens's click) shows.
 ``server.refresh_overlays() -> None``
     After changing any of the above: re-publishes every open document's diagnostics (weighers
     and extras applied again, no re-analysis) and sends ``workspace/inlayHint/refresh`` and

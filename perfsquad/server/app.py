@@ -39,6 +39,7 @@ from perfsquad.server.extensions import (
     DocumentView,
     ExtraDiagnostic,
     FindingWeigher,
+    FunctionFacts,
     HoverProvider,
     InlayProvider,
     Isolation,
@@ -78,11 +79,17 @@ class PerfsquadServer(LanguageServer):
         self.inlay_providers: list[InlayProvider] = []
         self.extra_diagnostics: dict[str, Sequence[ExtraDiagnostic]] = {}
         self.finding_weighers: list[FindingWeigher] = []
+        self.function_facts: list[FunctionFacts] = []
         self.extensions: list[str] = []
         """The ext_* modules registered (module names)."""
         self.isolation = Isolation(lambda message: self.log(types.MessageType.Error, message))
         self.consent = Consent()
         """Whether the user allowed running this workspace's code (commands that run it ask first)."""
+        self.active_uri: str | None = None
+        """The document the user last opened, edited or asked about: what a command given no
+        arguments works on (a plain LSP client sends none)."""
+        self.active_position: tuple[str, types.Position] | None = None
+        """Where the cursor last was as the client told us (a hover, a code action request)."""
 
     # --- transports: pygls' own, with perfsquad's bounded frame reader (framing.py) ----------
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
@@ -229,6 +236,20 @@ class PerfsquadServer(LanguageServer):
         kind = types.MessageType.Log if expected else types.MessageType.Error
         self.log(kind, f"perfsquad: {type(error).__name__}: {error}")
 
+    def cursor(self, uri: str) -> types.Position | None:
+        """The cursor's last known position in ``uri`` (None when the client said nothing of it)."""
+        return self.active_position[1] if self.active_position is not None and self.active_position[0] == uri else None
+
+    def current_document(self, command: str) -> DocumentView:
+        """The document a command without arguments is about (the active one, else the only open one)."""
+        uri = self.active_uri if self.active_uri is not None and self.documents.get(self.active_uri) else None
+        if uri is None and len(self.documents.uris()) == 1:
+            uri = self.documents.uris()[0]
+        view = self.document(uri) if uri is not None else None
+        if view is None:
+            raise JsonRpcInvalidParams(f"{command}: no Python document is open; open one, or give its URI")
+        return view
+
     # --- for extensions ------------------------------------------------------------------
     async def analysis_with_metrics(self, uri: str) -> Analysis | None:
         """The settled analysis of a document, with its per-function metrics (computed off the loop)."""
@@ -309,8 +330,10 @@ class PerfsquadServer(LanguageServer):
         return support is not None and "edit" in (support.properties or ())
 
     def markdown(self) -> bool:
+        """Whether the client's hover takes Markdown: its first (preferred) format we can give."""
         formats = self.capability("text_document.hover.content_format")
-        return formats is None or types.MarkupKind.Markdown in formats
+        kinds = [f for f in formats or () if f in (types.MarkupKind.Markdown, types.MarkupKind.PlainText)]
+        return not kinds or kinds[0] == types.MarkupKind.Markdown
 
     def snap(self, uri: str) -> actions.Snapshot | None:
         state, current = self.documents.get(uri), self.snapshot(uri)
@@ -443,8 +466,10 @@ def _is_python(doc: types.TextDocumentItem) -> bool:
     return doc.language_id == "python" or doc.uri.endswith((".py", ".pyi"))
 
 
-def _command_uri(args: tuple[Any, ...]) -> str:
-    first = args[0] if args else None
+def _command_uri(ls: PerfsquadServer, args: tuple[Any, ...]) -> str:
+    if not args:  # a plain LSP client's call: the current document
+        return ls.current_document(FIX_ALL_COMMAND).uri
+    first = args[0]
     uri = first.get("uri") if isinstance(first, dict) else first
     if not isinstance(uri, str):
         raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND} expects a document URI as its argument")
@@ -485,11 +510,14 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     def did_open(ls: PerfsquadServer, params: types.DidOpenTextDocumentParams) -> None:
         if _is_python(params.text_document):
             ls.documents.open(params.text_document.uri, ls.workspace.get_text_document(params.text_document.uri).path)
+            ls.active_uri = params.text_document.uri
 
     @feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @notification
     def did_change(ls: PerfsquadServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.documents.schedule(params.text_document.uri)
+        if ls.documents.get(params.text_document.uri) is not None:
+            ls.active_uri = params.text_document.uri
 
     @feature(types.TEXT_DOCUMENT_DID_SAVE)
     @notification
@@ -557,6 +585,9 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
         cell = ls.cell_layout(params.text_document.uri)
         if cell is not None:
             return await notebook_code_action(ls, params, *cell)
+        if ls.documents.get(params.text_document.uri) is not None:
+            ls.active_uri = params.text_document.uri
+            ls.active_position = (params.text_document.uri, params.range.start)
         snap = ls.snap(params.text_document.uri)
         if snap is None:
             return []
@@ -601,6 +632,8 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @request
     async def on_hover(ls: PerfsquadServer, params: types.HoverParams) -> types.Hover | None:
         uri, position = params.text_document.uri, params.position
+        if ls.documents.get(uri) is not None:
+            ls.active_uri, ls.active_position = uri, (uri, position)
         nb_uri = ls.notebook_of(uri)
         layout = None
         if nb_uri is not None:  # a notebook cell: the notebook's analysis, at the cell's line
@@ -659,7 +692,7 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
     @command(FIX_ALL_COMMAND)
     @request
     async def fix_all(ls: PerfsquadServer, *args: Any) -> bool:
-        uri = _command_uri(args)
+        uri = _command_uri(ls, args)
         snap = ls.snap(ls.notebook_of(uri) or uri)  # (a notebook cell: the whole notebook)
         if snap is None:
             raise JsonRpcInvalidParams(f"{FIX_ALL_COMMAND}: the document is not open")
@@ -671,8 +704,27 @@ def create_server(*, extensions: bool = True) -> PerfsquadServer:
 
     @command(hover.SHOW_METRICS_COMMAND)
     @request
-    def show_function_metrics(ls: PerfsquadServer, *args: Any) -> None:
-        return None  # the code lens title says it all; the command only makes the lens clickable
+    async def show_function_metrics(ls: PerfsquadServer, *args: Any) -> str:
+        """A code lens's click: what is known of a function (estimated, measured) as a message.
+
+        Arguments: ``[uri, qualname | def line]``; without them, every function of the current
+        document that has a lens (or all of them when none has)."""
+        uri = args[0] if args and isinstance(args[0], str) else ls.current_document(hover.SHOW_METRICS_COMMAND).uri
+        which = args[1] if len(args) > 1 else None
+        view = await ls.settled_document(uri)
+        if view is None:
+            raise JsonRpcInvalidParams(f"{hover.SHOW_METRICS_COMMAND}: the document is not open")
+        functions = [fn for fn in view.report.functions if which in (None, fn.qualname, fn.name_span.start.line)]
+        texts = [hover.function_text(fn, ls.isolation.facts(ls.function_facts, view, fn.name_span.start.line))
+                 for fn in functions]  # fmt: skip
+        if which is None:
+            chosen = [t for fn, t in zip(functions, texts, strict=True) if hover.lens_worthy(fn)]
+            texts = chosen or texts
+        if isinstance(which, int) and not texts:  # a measured function the static metrics do not know
+            texts = ls.isolation.facts(ls.function_facts, view, which)
+        message = "\n".join(texts) or f"perfsquad: no function metrics in {view.path}"
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
+        return message
 
     @feature(types.SHUTDOWN)
     @request

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
+
+from lsprotocol import types
 
 
 def unwrap(args: Sequence[Any]) -> Sequence[Any]:
@@ -19,3 +22,13 @@ def int_option(opts: dict[str, Any], key: str, default: int, minimum: int, comma
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{command}: {key} must be an integer >= {minimum}")
     return value
+
+
+def tell_plain_client(ls: Any, args: Sequence[Any], text: str) -> None:
+    """Show a command's summary with ``window/showMessage`` when it was called without arguments:
+    that is a plain LSP client's call (the VS Code client always passes arguments and shows the
+    result itself), and such a client shows nothing of a command's result."""
+    if args:
+        return
+    with contextlib.suppress(Exception):  # (a message must never fail the command)
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"perfsquad: {text}"))

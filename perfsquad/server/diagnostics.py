@@ -57,9 +57,8 @@ def _rule_fix(code: str) -> tuple[str, FixSafety] | None:
 
 
 def finding_message(finding: Finding) -> str:
-    if finding.speedup is None:
-        return finding.message
-    return f"{finding.message} ({finding.speedup.describe()})"
+    """The message alone, short like ruff's: the speedup and its provenance are in the hover."""
+    return finding.message
 
 
 def range_json(rng: types.Range) -> dict[str, Any]:

@@ -43,8 +43,9 @@ from perfsquad.config import Config
 from perfsquad.files import write_output
 from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
-from perfsquad.server.arguments import int_option, unwrap
+from perfsquad.server.arguments import int_option, tell_plain_client, unwrap
 from perfsquad.server.diagnostics import offered_fix
+from perfsquad.server.hover import degree
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -249,6 +250,7 @@ def register(server: PerfsquadServer) -> None:
                 summary += f" (saves about {top.estimate.saved_seconds:.2g} s)"
         if result.profile_error:
             summary += f"; profiling failed: {result.profile_error}"
+        tell_plain_client(ls, args, f"audit: {summary}; report: {files.get('html') or files.get('md')}")
         return {
             "summary": summary,
             "html": files.get("html"),
@@ -273,7 +275,13 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.audit.diagnose import diagnose
         from perfsquad.profiling.run import ProfileCancelled
 
-        uri, lsp_pos, name, opts = _target(args, "perfsquad.quickDiagnose")
+        if args:
+            uri, lsp_pos, name, opts = _target(args, "perfsquad.quickDiagnose")
+        else:  # a plain LSP client's call: the cursor's function, else the document's costliest one
+            uri, name, opts = server.current_document("perfsquad.quickDiagnose").uri, None, {}
+            lsp_pos = server.cursor(uri)
+            if lsp_pos is None:
+                name = await costliest_function(uri)
         doc = await server.settled_document(uri)
         path = Path(doc.path) if doc is not None else _path_of(uri)
         line = None
@@ -297,7 +305,22 @@ def register(server: PerfsquadServer) -> None:
         summary = f"{fn.qualname}: {len(result.findings)} findings, complexity {result.complexity}"
         if result.share is not None:
             summary += f", {result.share:.1%} of {result.exerciser.spec if result.exerciser else 'the run'}"
+        tell_plain_client(ls, args, result.format())
         return {**result.to_json(), "summary": summary, "text": result.format()}
+
+    async def costliest_function(uri: str) -> str:
+        """The function a diagnosis without a position is about: the highest estimated Big-O, then
+        the most findings."""
+        view = await server.settled_document(uri)
+        functions = view.report.functions if view is not None else ()
+        if view is None or not functions:
+            raise ValueError(f"perfsquad.quickDiagnose: {uri} has no function to diagnose")
+
+        def cost(fn: Any) -> tuple[int, int]:
+            inside = sum(fn.span.start.line <= f.span.start.line <= fn.span.end.line for f in view.findings)
+            return degree(fn.complexity), inside
+
+        return str(max(functions, key=cost).qualname)
 
     @server.command("perfsquad.optimizationRoadmap")
     async def roadmap_cmd(ls: Any, *args: Any) -> dict[str, Any]:
@@ -349,6 +372,7 @@ def register(server: PerfsquadServer) -> None:
                 summary += " (no profile loaded: ranked by severity and calibrated speedup)"
         if not isinstance(out, Path):
             summary += f"; roadmap.md not written: {out}"
+        tell_plain_client(ls, args, f"roadmap: {summary}" + (f"; {out}" if isinstance(out, Path) else ""))
         return {
             "summary": summary,
             "measured": profile is not None,
@@ -361,18 +385,24 @@ def register(server: PerfsquadServer) -> None:
 
     @server.command("perfsquad.estimateRoi")
     async def roi_cmd(ls: Any, *args: Any) -> dict[str, Any]:
-        uri, lsp_pos, _name, _opts = _target(args, "perfsquad.estimateRoi")
-        if lsp_pos is None:
-            raise ValueError("perfsquad.estimateRoi: give [uri, position]")
+        if args:
+            uri, lsp_pos, _name, _opts = _target(args, "perfsquad.estimateRoi")
+            if lsp_pos is None:
+                raise ValueError("perfsquad.estimateRoi: give [uri, position]")
+        else:  # a plain LSP client's call: the current document, every finding
+            uri, lsp_pos = server.current_document("perfsquad.estimateRoi").uri, None
         doc = await server.settled_document(uri)
         if doc is None:
             raise ValueError(f"perfsquad.estimateRoi: {uri} is not open")
-        pos = doc.to_position(lsp_pos)
         profile = current_profile()
         estimates = []
-        for f in findings_at(doc, pos):
+        chosen = findings_at(doc, doc.to_position(lsp_pos)) if lsp_pos is not None else [
+            f for f in doc.findings if not f.code.startswith("HOT")]  # fmt: skip
+        for f in chosen:
             est = estimate_for(doc, f, profile)
             estimates.append({"line": f.span.start.line, "message": f.message, **est.to_json()})
+        lines = [f"{e['code']} line {e['line']}: {e['formula']}" for e in estimates]
+        tell_plain_client(ls, args, "ROI\n" + "\n".join(lines) if lines else f"no findings in {doc.path}")
         return {
             "profile": None if profile is None else {"command": list(profile.command), "wall_seconds": profile.wall_seconds},
             "estimates": estimates,

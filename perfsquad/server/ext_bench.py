@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfsquad.server.arguments import int_option, unwrap
+from perfsquad.server.arguments import int_option, tell_plain_client, unwrap
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -52,6 +52,11 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.audit.stats import mean, stdev
 
         opts = _options(args)
+        if not args:  # a plain LSP client's call: run the current document with the user's interpreter
+            from perfsquad.profiling.target import user_interpreter
+
+            opts["command"] = [user_interpreter(server.documents.config_in(server.documents.root).python)[0],
+                               server.current_document("perfsquad.benchmark").path]  # fmt: skip
         command = opts.get("command")
         if isinstance(command, str):
             argv = shlex.split(command)
@@ -88,6 +93,7 @@ def register(server: PerfsquadServer) -> None:
             running.pop("benchmark", None)
             progress.end()
         m, s = mean(record.runs), stdev(record.runs)
+        tell_plain_client(ls, args, f"benchmark {name}: {len(record.runs)} runs, mean {m:.4f} s ± {s:.4f} s")
         return {
             "name": name,
             "path": str(path),
@@ -111,6 +117,11 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.audit.compare import compare, format_comparison
 
         opts = _options(args)
+        if not args:  # a plain LSP client's call: the two newest records, older first
+            newest = records()[:2]
+            if len(newest) < 2:
+                raise ValueError("perfsquad.compareBenchmarks: record two benchmarks first (perfsquad.benchmark)")
+            opts = {"positional": newest[::-1]}
         positional = opts.get("positional", [])
         before = opts.get("before", positional[0] if len(positional) > 0 else None)
         after = opts.get("after", positional[1] if len(positional) > 1 else None)
@@ -125,12 +136,19 @@ def register(server: PerfsquadServer) -> None:
         first = load_record(resolve_record(before, where))
         second = load_record(resolve_record(after, where))
         result = compare(first, second, alpha=alpha, min_effect=min_effect)
+        tell_plain_client(ls, args, format_comparison(result))
         return {**result.to_json(), "summary": f"{before} → {after}: {result.verdict}", "text": format_comparison(result)}
 
-    @server.command("perfsquad.listBenchmarks")
-    def list_cmd(ls: Any, *args: Any) -> list[str]:
+    def records() -> list[str]:
+        """The recorded benchmarks' names, newest first."""
         where = store()
         if not where.is_dir():
             return []
-        records = sorted(where.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        return [p.stem for p in records]
+        found = sorted(where.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        return [p.stem for p in found]
+
+    @server.command("perfsquad.listBenchmarks")
+    def list_cmd(ls: Any, *args: Any) -> list[str]:
+        names = records()
+        tell_plain_client(ls, args, f"benchmarks, newest first: {', '.join(names)}" if names else "no benchmark recorded")
+        return names

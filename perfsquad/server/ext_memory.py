@@ -174,8 +174,8 @@ def register(server: PerfsquadServer) -> None:
     async def leakcheck_cmd(ls: Any, *args: Any) -> dict[str, Any]:
         from perfsquad.profiling.leak import LeakCheckCancelled, LeakCheckError, run_leakcheck
 
-        try:
-            options = leak_options(args)
+        try:  # (no arguments, a plain LSP client's call: the current document, re-run as a script)
+            options = leak_options(args or [{"script": server.current_document("perfsquad.leakcheck").path}])
         except ValueError as exc:
             ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=str(exc)))
             raise

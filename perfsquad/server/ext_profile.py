@@ -3,20 +3,25 @@
 After a profile run (or loading a profile file) the server shows, until cleared:
 
 * inlay hints at the end of hot lines: ``hot 32% · 1.73 s`` (and ``mem 12.3 MiB`` after a memory pass);
-* a code lens on hot functions: total and self share, calls (cProfile), CPU or waiting;
+* a code lens on hot functions: the function's share, calls (cProfile), CPU or waiting;
 * ``HOT001`` (CPU hotspot), ``HOT002`` (waiting/I-O hotspot) and ``HOT003`` (memory) diagnostics on
   the top lines of the 80/20 set;
 * hover on a hot line: its share and its callers; static findings are weighed by measured time
-  (escalated in hot code, demoted to hints in cold code, with the share in their hover).
+  (:mod:`perfsquad.profiling.weighting`: severity follows the estimated saving; findings the run never
+  reached keep their severity and say so, dimmed to hints only with the opt-in ``profileFocus`` setting).
 
-Hints are plain text: nothing relies on colour. A "Profile this test" lens on test functions runs
-``perfsquad.profile`` on that pytest node. Runs report ``$/progress`` and honour cancellation
+A line's share has one definition (``ProfileIndex.line_share``) for the inlay hint, the hover and the
+HOT diagnostics. The headline goes to ``window/showMessage`` (every client shows it) as well as the
+``perfsquad/status`` notification. A run that failed or was too short is an error message with its
+reason and stderr's tail, and changes nothing (the previous profile, if any, stays).
+
+Hints are plain text: nothing relies on colour. ``perfsquad.profile`` without arguments profiles the
+current document (a test file runs under pytest). Runs report ``$/progress`` and honour cancellation
 (the profiled process group is killed). The last profile is kept in ``.perfsquad/profile.json``.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import threading
@@ -32,6 +37,7 @@ from perfsquad.profiling.analysis import Bottleneck, Pareto, classify, frame_lab
 from perfsquad.profiling.formats import load_profile
 from perfsquad.profiling.model import FunctionStat, LineStat, Profile
 from perfsquad.profiling.weighting import ProfileIndex, weigh_finding
+from perfsquad.server.hover import SHOW_METRICS_COMMAND
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -102,23 +108,21 @@ def _hot_diagnostics(state: ProfileState) -> dict[str, list[Finding]]:
     result: dict[str, list[Finding]] = {}
     if state.profile is None or state.top is None:
         return result
-    total = state.profile.total_seconds
     per_file: dict[str, int] = {}
     for ln in state.top.lines:
         file = _norm(ln.file)
-        if per_file.get(file, 0) >= HOT_DIAGNOSTICS_PER_FILE or total <= 0:
+        if per_file.get(file, 0) >= HOT_DIAGNOSTICS_PER_FILE or state.index is None:
             continue
         per_file[file] = per_file.get(file, 0) + 1
-        share = ln.self_seconds / total
+        measured = state.index.line_share(ln.file, ln.line)
         waiting = function_kind(ln) == "io"
         code = "HOT002" if waiting else "HOT001"
         what = "waiting (I/O, sleep or locks)" if waiting else "on the CPU"
         callers = ", ".join(frame_label(c) for c in ln.callers[:3])
-        notes = (f"called from {callers}",) if callers else ()
+        notes = (measured.describe(), *((f"called from {callers}",) if callers else ()))
         result.setdefault(file, []).append(
-            Finding(code, f"Hotspot: {_pct(share)} of the measured runtime ({ln.self_seconds:.2f} s) is spent "
-                    f"on this line, {what}", _line_span(ln.line), _severity(share), notes=notes,
-                    measured_share=share)
+            Finding(code, f"Hotspot: {_pct(measured.share)} of the measured run is on this line, {what}",
+                    _line_span(ln.line), _severity(measured.share), notes=notes, measured_share=measured.share)
         )
     peak = state.profile.peak_memory_bytes
     if peak:
@@ -127,9 +131,9 @@ def _hot_diagnostics(state: ProfileState) -> dict[str, list[Finding]]:
         for ln in allocs:
             size = ln.alloc_bytes or 0
             result.setdefault(_norm(ln.file), []).append(
-                Finding("HOT003", f"Memory hotspot: {size / 2**20:.1f} MiB allocated here were alive at the peak "
-                        f"({size / peak:.0%} of {peak / 2**20:.1f} MiB)", _line_span(ln.line),
-                        _severity(size / peak))
+                Finding("HOT003", f"Memory hotspot: {size / 2**20:.1f} MiB alive at the peak ({size / peak:.0%})",
+                        _line_span(ln.line), _severity(size / peak),
+                        notes=(f"{size / 2**20:.1f} MiB allocated here of the {peak / 2**20:.1f} MiB peak",))
             )
     return result
 
@@ -142,25 +146,6 @@ def _severity(share: float) -> Any:
 
 def _line_span(line: int) -> Span:
     return Span(Position(line, 0), Position(line, 0))
-
-
-def _test_nodes(text: str, path: str, root: Path | None) -> Iterable[tuple[int, str]]:
-    """(def line, pytest node id) for test functions and methods of a test file."""
-    name = os.path.basename(path)
-    if not (name.startswith("test_") or name.endswith("_test.py")):
-        return
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return
-    rel = os.path.relpath(path, root) if root is not None else path
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            yield node.lineno, f"{rel}::{node.name}"
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("test"):
-                    yield item.lineno, f"{rel}::{node.name}::{item.name}"
 
 
 def register(server: PerfsquadServer) -> None:
@@ -190,29 +175,59 @@ def register(server: PerfsquadServer) -> None:
             state.published.update(id(f) for f in found)
         server.refresh_overlays()
         _status("idle" if profile is None else "profiled")
+        if profile is not None:
+            _show(types.MessageType.Info, _headline_message())
 
     def _status(kind: str) -> None:
         headline = state.neck.headline if state.neck is not None else None
         with contextlib.suppress(Exception):  # a status line must never break a command
             server.protocol.notify("perfsquad/status", {"state": kind, "headline": headline})
 
+    def _show(kind: types.MessageType, message: str) -> None:
+        with contextlib.suppress(Exception):  # (a message must never break a command either)
+            server.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def _cold_in_open_documents() -> int:
+        """How many findings of the open documents sit in code the loaded profile never reached."""
+        if state.index is None:
+            return 0
+        count = 0
+        for uri in server.documents.uris():
+            doc = server.documents.get(uri)
+            analysis = doc.analysis if doc is not None else None
+            if doc is None or analysis is None:
+                continue
+            for f in analysis.report.findings:
+                count += state.index.measure(doc.path, f.span.start.line, f.span.end.line).seconds <= 0
+        return count
+
+    def _headline_message() -> str:
+        text = f"perfsquad: profiled · {state.neck.headline}" if state.neck is not None else "perfsquad: profiled"
+        cold = _cold_in_open_documents()
+        if cold and server.documents.options.profile_focus:
+            text += f"; {cold} finding{'s' if cold != 1 else ''} outside the measured code dimmed (profileFocus)"
+        elif cold:
+            text += f"; {cold} finding{'s' if cold != 1 else ''} not reached in the measured run (kept, tagged)"
+        return text
+
     # -- finding weigher, hover, inlay hints, code lens -------------------------------------------
     def weigher(doc: Any, findings: Sequence[Finding]) -> Sequence[Finding]:
         if state.index is None:
             return findings
-        weighed = [weigh_finding(f, doc.path, state.index) for f in findings]
+        focus = server.documents.options.profile_focus
+        weighed = [weigh_finding(f, doc.path, state.index, focus=focus) for f in findings]
         weighed.sort(key=lambda f: (-(f.measured_share or 0.0), f.span.start))
         return weighed
 
     def hover(doc: Any, pos: Position) -> str | None:
-        if state.profile is None:
+        if state.profile is None or state.index is None:
             return None
         ln = state.lines.get(_norm(doc.path), {}).get(pos.line)
         if ln is None:
             return None
-        total = state.profile.total_seconds
-        text = (f"**Measured** ({state.profile.sampler}): this line is {_pct(ln.total_seconds / total)} of the runtime "
-                f"({ln.total_seconds:.2f} s including calls, {ln.self_seconds:.2f} s on the line itself")  # fmt: skip
+        measured = state.index.line_share(doc.path, pos.line)
+        text = (f"**Measured** ({state.profile.sampler}): this line is {_pct(measured.share)} of the run "
+                f"({measured.seconds:.2f} s including calls, {ln.self_seconds:.2f} s on the line itself")  # fmt: skip
         if ln.idle_seconds:
             text += f", {ln.idle_seconds:.2f} s waiting"
         text += ")."
@@ -223,17 +238,17 @@ def register(server: PerfsquadServer) -> None:
         return text
 
     def inlay(doc: Any, visible: Span) -> Iterable[types.InlayHint]:
-        if state.profile is None:
+        if state.profile is None or state.index is None:
             return []
-        total = state.profile.total_seconds
         hints = []
         for line, ln in sorted(state.lines.get(_norm(doc.path), {}).items()):
             if not visible.start.line <= line <= visible.end.line:
                 continue
-            share = ln.total_seconds / total if total else 0.0
+            measured = state.index.line_share(doc.path, line)
             parts = []
-            if share >= HINT_MIN_SHARE:
-                parts.append(f"hot {_pct(share)} · {ln.total_seconds:.2f} s" + (" waiting" if function_kind(ln) == "io" else ""))
+            if measured.share >= HINT_MIN_SHARE:
+                waiting = " waiting" if function_kind(ln) == "io" else ""
+                parts.append(f"hot {_pct(measured.share)} · {measured.seconds:.2f} s{waiting}")
             if ln.alloc_bytes and ln.alloc_bytes >= 1024 * 1024:
                 parts.append(f"mem {ln.alloc_bytes / 2**20:.1f} MiB")
             if not parts:
@@ -244,29 +259,41 @@ def register(server: PerfsquadServer) -> None:
         return hints
 
     def lenses(doc: Any) -> Iterable[types.CodeLens]:
-        result = []
-        for line, node in _test_nodes(doc.text, doc.path, root()):
-            rng = doc.range(_line_span(line))
-            result.append(types.CodeLens(range=rng, command=types.Command(
-                title="perfsquad: profile this test", command="perfsquad.profile", arguments=[node])))  # fmt: skip
-        if state.profile is not None:
-            total = state.profile.total_seconds
-            for fn in state.functions.get(_norm(doc.path), []):
-                share = fn.total_seconds / total if total else 0.0
-                if share < HINT_MIN_SHARE:
-                    continue
-                title = f"measured: {_pct(share)} total · {_pct(fn.self_seconds / total)} self"
-                if fn.calls is not None:
-                    title += f" · {fn.calls:,} calls"
-                title += " · waiting" if function_kind(fn) == "io" else " · CPU"
-                result.append(types.CodeLens(range=doc.range(_line_span(fn.line)),
-                                             command=types.Command(title=title, command="")))  # fmt: skip
+        """A lens on each measured-hot function (a generator expression or lambda has none: its
+        line already has the line's inlay hint); clicking it shows the function's measures."""
+        result: list[types.CodeLens] = []
+        if state.profile is None:
+            return result
+        total = state.profile.total_seconds
+        for fn in state.functions.get(_norm(doc.path), []):
+            share = fn.total_seconds / total if total else 0.0
+            if share < HINT_MIN_SHARE or fn.name.rsplit(".", 1)[-1].startswith("<"):
+                continue
+            title = f"measured: function {_pct(share)} of the run · {_pct(fn.self_seconds / total)} in itself"
+            if fn.calls is not None:
+                title += f" · {fn.calls:,} calls"
+            title += " · waiting" if function_kind(fn) == "io" else " · CPU"
+            result.append(types.CodeLens(range=doc.range(_line_span(fn.line)), command=types.Command(
+                title=title, command=SHOW_METRICS_COMMAND, arguments=[doc.uri, fn.line])))  # fmt: skip
         return result
+
+    def measured_function(doc: Any, line: int) -> str | None:
+        """What the profile says of the function defined at ``line`` (for the lens's command)."""
+        if state.profile is None:
+            return None
+        total = state.profile.total_seconds
+        for fn in state.functions.get(_norm(doc.path), []):
+            if fn.line == line and total > 0:
+                calls = f", {fn.calls:,} calls" if fn.calls is not None else ""
+                return (f"measured ({state.profile.sampler}): {fn.name} is {_pct(fn.total_seconds / total)} of the run "
+                        f"({fn.total_seconds:.2f} s, {fn.self_seconds:.2f} s in itself{calls})")  # fmt: skip
+        return None
 
     server.finding_weighers.append(weigher)
     server.hover_providers.append(hover)
     server.inlay_providers.append(inlay)
     server.lens_providers.append(lenses)
+    server.function_facts.append(measured_function)
 
     # -- commands ---------------------------------------------------------------------------------
     @server.command("perfsquad.profile")
@@ -274,7 +301,10 @@ def register(server: PerfsquadServer) -> None:
         from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
         from perfsquad.profiling.target import TargetError
 
-        options = _options(args)
+        if args:
+            options = _options(args)
+        else:  # a plain LSP client's call: the current document (a test file runs under pytest)
+            options = {"command": [server.current_document("perfsquad.profile").path]}
         await server.consent.require(ls, root(), "the profile")
         if state.running is not None:
             raise RuntimeError("a profile is already running: cancel it first")
@@ -294,8 +324,8 @@ def register(server: PerfsquadServer) -> None:
             _status("idle")
             raise RuntimeError(str(exc)) from None
         except (ProfilerError, TargetError) as exc:
-            _status("error")
-            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"perfsquad: {exc}"))
+            _status("error")  # nothing applied: the findings and a loaded profile stay as they were
+            _show(types.MessageType.Error, f"perfsquad: {exc}")
             raise RuntimeError(str(exc)) from None
         except BaseException:  # a bad argument, a bug, or the request cancelled: not "profiling"
             _status("idle")

@@ -71,6 +71,8 @@ InlayProvider = Callable[[DocumentView, Span], Iterable[types.InlayHint]]
 """``(doc, visible span) -> inlay hints`` (positions via ``doc.position``)."""
 FindingWeigher = Callable[[DocumentView, Sequence[Finding]], Sequence[Finding]]
 """``(doc, findings) -> findings``: reorder, re-rate (severity), annotate (notes) or drop findings."""
+FunctionFacts = Callable[[DocumentView, int], str | None]
+"""``(doc, def line) -> plain text | None``: what a feature knows of the function defined there."""
 ExtraDiagnostic = types.Diagnostic | Finding
 """An extra diagnostic: an LSP Diagnostic (client ranges) or a Finding (converted like ours)."""
 
@@ -155,6 +157,10 @@ class Isolation:
         for provider in list(providers):
             found += self._items("code lens provider", provider, types.CodeLens, doc)
         return found
+
+    def facts(self, providers: Sequence[FunctionFacts], doc: DocumentView, line: int) -> list[str]:
+        texts = (self.call("function facts provider", p, doc, line) for p in list(providers))
+        return [t for t in texts if isinstance(t, str) and t.strip()]
 
     def inlays(self, providers: Sequence[InlayProvider], doc: DocumentView, span: Span) -> list[types.InlayHint]:
         found: list[types.InlayHint] = []

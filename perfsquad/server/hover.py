@@ -1,12 +1,19 @@
-"""Hover text for findings and functions, and the per-function code lens."""
+"""Hover text for findings and functions, and the per-function code lens.
+
+A function gets a lens only when it says something: an estimated Big-O of degree 2 or more
+(``O(n^2)``, ``O(n·m)``, exponential); clicking it shows the function's facts as a message
+(:data:`SHOW_METRICS_COMMAND`).
+"""
 
 from __future__ import annotations
+
+import re
 
 from lsprotocol import types
 
 from perfsquad.analyzers import rule_by_code
 from perfsquad.docs import rule_doc_url, speedup_line
-from perfsquad.model import Finding, FunctionMetrics, Position
+from perfsquad.model import Finding, FixSafety, FunctionMetrics, Position
 from perfsquad.server.conversions import contains
 from perfsquad.server.diagnostics import offered_fix
 from perfsquad.server.documents import Analysis
@@ -28,6 +35,9 @@ def finding_markdown(finding: Finding) -> str:
     fix = offered_fix(finding)
     if fix is not None:
         lines.append(f"**Fix** ({fix[1].value}): {fix[0]}  ")
+        safety = " ".join(rule.doc_sections().get("Fix safety", "").split())
+        if fix[1] is not FixSafety.SAFE and safety:  # what an unsafe fix can change, from the rule's doc
+            lines += ["", f"**What can change**: {safety}", ""]
     else:
         lines.append("**Fix**: none offered here  ")
     # The finding's own figures: from the table of the interpreter its analysis was configured for,
@@ -38,9 +48,38 @@ def finding_markdown(finding: Finding) -> str:
     return "\n".join(lines)
 
 
+def degree(big_o: str | None) -> int:
+    """The polynomial degree of an estimate such as ``O(n^2·d + m log m)`` (exponential: 99; none: 0)."""
+    if not big_o:
+        return 0
+    best = 0
+    for term in big_o.removeprefix("O(").removesuffix(")").split(" + "):
+        if "2^" in term:
+            return 99
+        product = re.sub(r"log \w+(\^\d+)?", "", term).strip()
+        total = 0
+        for factor in filter(None, product.split("·")):
+            base, _, power = factor.partition("^")
+            total += int(power) if base.strip() not in ("", "1") and power.isdigit() else int(base.strip() not in ("", "1"))
+        best = max(best, total)
+    return best
+
+
+def lens_worthy(fn: FunctionMetrics) -> bool:
+    """A function whose estimated cost grows at least quadratically (its lens says something)."""
+    return degree(fn.complexity) >= 2
+
+
 def metrics_summary(fn: FunctionMetrics) -> str:
-    text = f"complexity {fn.cyclomatic} · loops depth {fn.loop_depth}"
-    return f"{text} · {fn.complexity}" if fn.complexity else text
+    text = f"cyclomatic {fn.cyclomatic} · loop depth {fn.loop_depth}"
+    return f"estimated {fn.complexity} · {text}" if fn.complexity else text
+
+
+def function_text(fn: FunctionMetrics, facts: list[str]) -> str:
+    """One function's facts as plain text (the lens's click shows it as a message)."""
+    reason = f" ({fn.complexity_reason})" if fn.complexity and fn.complexity_reason else ""
+    lines = [f"{fn.qualname}: {metrics_summary(fn)}{reason}", *facts]
+    return "\n".join(lines)
 
 
 def function_markdown(fn: FunctionMetrics) -> str:
@@ -71,14 +110,30 @@ def hover_sections(analysis: Analysis, pos: Position) -> tuple[list[str], types.
     return parts, first
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def plain_text(markdown: str) -> str:
+    """The hover's Markdown for a client that takes only plain text: no ``**``, no backticks,
+    links as ``text: url``, rules as a line of dashes."""
+    text = _LINK.sub(lambda m: f"{m.group(1)}: {m.group(2)}", markdown)
+    text = text.replace("**", "").replace("`", "")
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
 def make_hover(parts: list[str], rng: types.Range | None, markdown: bool) -> types.Hover | None:
+    """``parts`` (Markdown) joined; plain text when the client's hover takes no Markdown."""
     if not parts:
         return None
-    kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
-    return types.Hover(contents=types.MarkupContent(kind=kind, value="\n\n---\n\n".join(parts)), range=rng)
+    value = "\n\n---\n\n".join(parts)
+    if not markdown:
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain_text(value)),
+                           range=rng)  # fmt: skip
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=value), range=rng)
 
 
 def code_lenses(uri: str, analysis: Analysis) -> list[types.CodeLens]:
+    """A lens on each function estimated O(n^2) or worse; clicking it shows the function's facts."""
     return [
         types.CodeLens(
             range=analysis.index.range(fn.name_span),
@@ -87,4 +142,5 @@ def code_lenses(uri: str, analysis: Analysis) -> list[types.CodeLens]:
             ),
         )
         for fn in analysis.report.functions
+        if lens_worthy(fn)
     ]

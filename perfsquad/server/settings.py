@@ -2,7 +2,8 @@
 
 Editor settings (``initializationOptions`` or ``workspace/didChangeConfiguration`` under the key
 ``perfsquad``) use the same keys as ``[tool.perfsquad]``, in kebab-, snake- or camelCase; they win
-over the pyproject's values key by key. Server-only keys (``debounceMs``) are taken out first.
+over the pyproject's values key by key. Server-only keys (``debounceMs``, ``profileFocus``) are taken
+out first.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_DEBOUNCE_MS = 150
-_SERVER_KEYS = {"debounce-ms", "workspace-trusted", "token"}
-"""Server-only keys: ``workspaceTrusted`` (perfsquad.server.consent) and ``token`` (perfsquad.server.tcp)
-are read where they matter and never reach the rule settings."""
+_SERVER_KEYS = {"debounce-ms", "profile-focus", "workspace-trusted", "token"}
+"""Server-only keys: ``profileFocus`` (dims cold findings after a profile), ``workspaceTrusted``
+(perfsquad.server.consent) and ``token`` (perfsquad.server.tcp) are read where they matter and never
+reach the rule settings."""
 
 
 def _kebab(key: str) -> str:
@@ -37,6 +39,8 @@ class ServerOptions:
     rules: dict[str, Any] = field(default_factory=dict)
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     warnings: tuple[str, ...] = ()
+    profile_focus: bool = False
+    """With a profile loaded, dim (hint) the findings in code the run never reached (opt-in)."""
 
 
 def parse_options(raw: Any) -> ServerOptions:
@@ -58,8 +62,12 @@ def parse_options(raw: Any) -> ServerOptions:
             warnings.append(
                 f"perfsquad: `debounceMs` must be a number of milliseconds, not {value!r}; using {debounce}"
             )
+    focus = normalized.get("profile-focus", False)
+    if not isinstance(focus, bool):
+        warnings.append(f"perfsquad: `profileFocus` must be true or false, not {focus!r}; using false")
+        focus = False
     rules = {k: v for k, v in normalized.items() if k not in _SERVER_KEYS}
-    return ServerOptions(rules, debounce, tuple(warnings))
+    return ServerOptions(rules, debounce, tuple(warnings), focus)
 
 
 def settings_section(raw: Any) -> Any:

@@ -6,7 +6,10 @@
 --   PERFSQUAD_RESULT     where to write the JSON result (never stdout: headless nvim owns it)
 --   PERFSQUAD_MODE       "fix": wait for IDM001, apply its quick fix with vim.lsp.buf.code_action, save;
 --                        "hover": wait for IDM001, open hover there and on the function name in
---                        floating windows (vim.lsp.buf.hover) and collect the code lenses
+--                        floating windows (vim.lsp.buf.hover) and collect the code lenses;
+--                        "profile": run `perfsquad.profile` without arguments (what a plain client
+--                        sends: the current file), collect the window/showMessage messages, the hover
+--                        (text and float filetype) and the code lenses afterwards
 --   PERFSQUAD_TIMEOUT_MS deadline for each wait (default 30000)
 -- Every wait polls inside the editor (vim.wait) until its condition holds or the deadline passes.
 
@@ -62,8 +65,23 @@ local function hover_at(row, col)
   return text
 end
 
+local function code_lenses(buf)
+  local lenses = {}
+  local params = { textDocument = vim.lsp.util.make_text_document_params(buf) }
+  for _, res in pairs(vim.lsp.buf_request_sync(buf, 'textDocument/codeLens', params, timeout) or {}) do
+    for _, lens in ipairs(res.result or {}) do
+      table.insert(lenses, { line = lens.range.start.line, title = lens.command and lens.command.title or vim.NIL })
+    end
+  end
+  return lenses
+end
+
 local function run()
   local buf = vim.api.nvim_get_current_buf()
+  result.messages = {}
+  vim.lsp.handlers['window/showMessage'] = function(_, params)
+    table.insert(result.messages, params.message)
+  end
   local cmd = vim.json.decode((assert(os.getenv('PERFSQUAD_SERVE_CMD'), 'PERFSQUAD_SERVE_CMD is not set')))
   local client_id = vim.lsp.start({
     name = 'perfsquad',
@@ -105,17 +123,30 @@ local function run()
     result.finding_hover = hover_at(diag.lnum + 1, diag.col)
     local def = vim.fn.search('^def ', 'bW') -- the function around the finding
     result.function_hover = hover_at(def, 4)
-    vim.lsp.codelens.refresh({ bufnr = buf })
-    wait('code lenses', function()
-      return #vim.lsp.codelens.get(buf) > 0
+    result.lenses = code_lenses(buf)
+  elseif mode == 'profile' then
+    local client = vim.lsp.get_client_by_id(client_id)
+    local response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.profile' }, timeout, buf)
+    result.profile_error = response and response.err and response.err.message or vim.NIL
+    wait('profile headline message', function()
+      for _, message in ipairs(result.messages) do
+        if message:find('profiled', 1, true) then
+          return true
+        end
+      end
+      return false
     end)
-    result.lenses = {}
-    for _, lens in ipairs(vim.lsp.codelens.get(buf)) do
-      table.insert(result.lenses, {
-        line = lens.range.start.line,
-        title = lens.command and lens.command.title or vim.NIL,
-      })
-    end
+    vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, diag.col })
+    vim.lsp.buf.hover()
+    local text, win
+    wait('hover float', function()
+      text, win = float_text()
+      return text ~= nil and text ~= ''
+    end)
+    result.finding_hover = text
+    result.hover_filetype = vim.bo[vim.api.nvim_win_get_buf(win)].filetype
+    vim.api.nvim_win_close(win, true)
+    result.lenses = code_lenses(buf)
   else
     error('unknown PERFSQUAD_MODE ' .. mode, 0)
   end

@@ -7,7 +7,9 @@
 ;;   PERFSQUAD_RESULT     where to write the JSON result
 ;;   PERFSQUAD_MODE       "fix": wait for IDM001, apply its quick fix through `eglot-code-actions'
 ;;                        (answering its menu as a user would), save, wait for the finding to clear;
-;;                        "hover": wait for IDM001 and collect eglot's hover (eldoc) text there
+;;                        "hover": wait for IDM001 and collect eglot's hover (eldoc) text there;
+;;                        "profile": run `perfsquad.profile' without arguments (the current file),
+;;                        collect the window/showMessage messages, then the hover text
 ;;   PERFSQUAD_TIMEOUT    deadline in seconds for each wait (default 30)
 ;; Every wait polls inside Emacs (`accept-process-output') until its condition holds or the deadline.
 
@@ -51,6 +53,18 @@
        (and (equal (plist-get lsp :source) "perfsquad") (equal (plist-get lsp :code) code))))
    (flymake-diagnostics)))
 
+(defvar perfsquad-test-messages nil "window/showMessage messages received, in reverse order.")
+
+(defun perfsquad-test-record-message (_server method &rest params)
+  (when (eq method 'window/showMessage)
+    (push (plist-get params :message) perfsquad-test-messages)))
+
+(defun perfsquad-test-hover ()
+  (let ((text nil))
+    (eglot-hover-eldoc-function (lambda (info &rest _) (setq text (or info ""))))
+    (perfsquad-test-wait "hover" (lambda () text))
+    (substring-no-properties text)))
+
 (defun perfsquad-test-run ()
   (let* ((cmd (append (json-read-from-string (getenv "PERFSQUAD_SERVE_CMD")) nil))
          (mode (or (getenv "PERFSQUAD_MODE") "fix")))
@@ -92,10 +106,15 @@
           (perfsquad-test-wait "IDM001 cleared after the fix"
                                (lambda () (progn (flymake-start) (null (perfsquad-test-findings "IDM001")))))))
        ((equal mode "hover")
-        (let ((text nil))
-          (eglot-hover-eldoc-function (lambda (info &rest _) (setq text (or info ""))))
-          (perfsquad-test-wait "hover" (lambda () text))
-          (perfsquad-test-put 'finding_hover (substring-no-properties text))))
+        (perfsquad-test-put 'finding_hover (perfsquad-test-hover)))
+       ((equal mode "profile")
+        (advice-add 'eglot-handle-notification :before #'perfsquad-test-record-message)
+        (let ((jsonrpc-default-request-timeout perfsquad-test-timeout))
+          (eglot-execute-command (eglot-current-server) "perfsquad.profile" nil))
+        (perfsquad-test-wait "profile headline message"
+                             (lambda () (cl-some (lambda (m) (string-match-p "profiled" m)) perfsquad-test-messages)))
+        (perfsquad-test-put 'messages (vconcat (reverse perfsquad-test-messages)))
+        (perfsquad-test-put 'finding_hover (perfsquad-test-hover)))
        (t (error "Unknown PERFSQUAD_MODE %s" mode))))
     (eglot-shutdown (eglot-current-server))))
 

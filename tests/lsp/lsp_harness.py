@@ -179,8 +179,15 @@ def config(server: list[str] = SERVER) -> ClientServerConfig:
     return ClientServerConfig(server_command=server, client_factory=make_client)
 
 
-def capabilities(profile: str, *, encodings: Sequence[str] | None = None, resolve: bool = True) -> Any:
+def capabilities(
+    profile: str, *, encodings: Sequence[str] | None = None, resolve: bool = True,
+    hover_formats: Sequence[str] | None = None,
+) -> Any:  # fmt: skip
     caps = client_capabilities(profile)
+    if hover_formats is not None and caps.text_document is not None:  # e.g. eglot 1.9: ["plaintext"]
+        caps.text_document.hover = types.HoverClientCapabilities(
+            content_format=[types.MarkupKind(k) for k in hover_formats]
+        )
     if encodings is not None:
         caps.general = caps.general or types.GeneralClientCapabilities()
         caps.general.position_encodings = [types.PositionEncodingKind(e) for e in encodings]
@@ -196,9 +203,10 @@ async def initialize(
     options: Any = None,
     encodings: Sequence[str] | None = None,
     resolve: bool = True,
+    hover_formats: Sequence[str] | None = None,
 ) -> types.InitializeResult:
     params = types.InitializeParams(
-        capabilities=capabilities(client.profile, encodings=encodings, resolve=resolve),
+        capabilities=capabilities(client.profile, encodings=encodings, resolve=resolve, hover_formats=hover_formats),
         root_uri=root.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
         initialization_options=options,

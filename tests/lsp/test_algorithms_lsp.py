@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from lsp_harness import ProbeClient, lsp_fixture
 from lsprotocol import types
+from support import SIMILARITY
 
 pytestmark = [
     pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning"),
@@ -47,3 +48,29 @@ async def test_hover_and_lens_show_the_estimate_and_its_reason(client: ProbeClie
     titles = {lens.range.start.line: lens.command.title for lens in lenses or [] if lens.command}
     assert "O(n^2)" in titles[0], titles
     assert "O(2^n)" in titles[8], titles
+
+
+async def test_lenses_only_where_they_say_something_and_clicking_shows_the_facts(client: ProbeClient) -> None:
+    """The demo's similarity module: a lens on the O(n²) and worse functions only, labelled with the
+    estimate and "cyclomatic"; the callee's letters are the caller's (`group_similar` is O(n^2·d))."""
+    text = SIMILARITY.read_text(encoding="utf-8")
+    uri = (client.root / "similarity.py").as_uri()
+    client.open(uri, text)
+    await client.diagnostics_for(uri, version=1)
+    lenses = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    lines = text.splitlines()
+    by_function = {lines[lens.range.start.line].split("def ")[1].split("(")[0]: lens for lens in lenses or []}
+    assert set(by_function) == {"make_vectors", "group_similar", "similarity_matrix", "consolidate", "consolidate_memories"}
+    assert "norm" not in by_function and "cosine" not in by_function  # linear: no lens
+    group = by_function["group_similar"]
+    assert group.command is not None and group.command.title.startswith("estimated O(n^2·d) · cyclomatic ")
+    assert "complexity" not in group.command.title
+    mark = client.mark()
+    shown = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=group.command.command, arguments=group.command.arguments)
+    )
+    assert isinstance(shown, str) and shown.startswith("group_similar: estimated O(n^2·d)")
+    assert "d = the length of an element of `vectors`" in shown
+    assert any(m.message == shown for m in client.seen("show", since=mark))

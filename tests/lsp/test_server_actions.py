@@ -169,12 +169,9 @@ async def test_hover_on_a_function_name_and_code_lens_show_its_metrics(client: P
     lenses = await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
-    ours = {lens.range.start.line: lens.command.title for lens in lenses or [] if lens.command}
-    for fn in functions.values():
-        title = ours[fn.name_span.start.line - 1]
-        assert title.startswith(f"complexity {fn.cyclomatic} · loops depth {fn.loop_depth}")
-        if fn.complexity is not None:
-            assert fn.complexity in title
+    # SAMPLE's functions are linear: a lens would say nothing, so there is none
+    assert all(fn.complexity in (None, "O(n)", "O(1)") for fn in functions.values())
+    assert not [lens for lens in lenses or [] if lens.command and lens.command.title.startswith("estimated")]
 
     nothing = await client.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(5, 0))

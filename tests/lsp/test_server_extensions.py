@@ -64,13 +64,15 @@ async def test_hover_providers_add_text_and_a_crashing_one_is_isolated(client: P
 
 
 async def test_lens_and_inlay_providers(client: ProbeClient) -> None:
-    uri = await _open(client, "lens.py")
+    quadratic = "\n\ndef pairs(xs):\n    n = 0\n    for a in xs:\n        for b in xs:\n            n += a == b\n    return n\n"
+    uri = await _open(client, "lens.py", SAMPLE + quadratic)
     lenses = await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
     titles = [lens.command.title for lens in lenses or [] if lens.command]
     assert "probe lens total" in titles and "probe lens names" in titles
-    assert any(t.startswith("complexity") for t in titles)  # ours are still there
+    ours = [t for t in titles if t.startswith("estimated")]  # ours are still there, on the O(n^2) function only
+    assert ours == ["estimated O(n^2) · cyclomatic 3 · loop depth 2"], titles
 
     visible = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=12, character=0))
     hints = await client.text_document_inlay_hint_async(

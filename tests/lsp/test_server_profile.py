@@ -88,25 +88,32 @@ async def test_profile_annotates_hot_lines_and_ranks_findings(client: ProbeClien
     by_line = {d.range.start.line + 1: d for d in hot}
     assert SLEEP_LINE in by_line and str(by_line[SLEEP_LINE].code) == "HOT002"  # waiting
     assert any(str(by_line[n].code) == "HOT001" for n in CRUNCH_LINES if n in by_line)  # CPU
-    assert all(d.source == "perfsquad" and "runtime" in d.message for d in hot)
+    assert all(d.source == "perfsquad" and "of the measured run is on this line" in d.message for d in hot)
+    # the headline reaches every client: window/showMessage, not only the perfsquad/status notification
+    assert any(m.message.startswith("perfsquad: profiled · ") and "bound" in m.message for m in client.messages)
 
-    # static findings weighed: the one in crunch escalated and first, the cold one demoted to a hint
+    # static findings weighed: the one in crunch first; the cold one keeps its severity and says it is cold
     static = [d for d in published.diagnostics if not str(d.code).startswith("HOT")]
     codes = [d.code for d in static]
     assert codes.index("IDM007") < codes.index("IDM001")
     idm007 = next(d for d in static if d.code == "IDM007")
     idm001 = next(d for d in static if d.code == "IDM001")
-    assert idm001.severity == types.DiagnosticSeverity.Hint
-    # escalation follows the measured share, which the finding's hover states
+    assert idm001.severity == next(d for d in before if d.code == "IDM001").severity == types.DiagnosticSeverity.Warning
+    assert "(not reached in the measured run)" in idm001.message
+    # the severity follows the estimated saving (share x (1 - 1/ratio)), which the finding's hover states
     note = await client.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=idm007.range.start)
     )
     assert note is not None
     note_text = note.contents.value if isinstance(note.contents, types.MarkupContent) else str(note.contents)
-    match = re.search(r"hot: this code is ([0-9.]+)% of the profiled runtime", note_text)
+    match = re.search(r"estimated saving: ([0-9.]+)% of the run = ([0-9.]+)% \u00d7 \(1 \u2212 1/([0-9.]+)x\)", note_text)
     assert match, note_text
-    expected = types.DiagnosticSeverity.Error if float(match.group(1)) >= 20 else types.DiagnosticSeverity.Warning
-    assert idm007.severity == expected
+    saved, share, ratio = (float(g) for g in match.groups())
+    assert abs(saved - share * (1 - 1 / ratio)) < 0.1
+    expected = (types.DiagnosticSeverity.Error if saved >= 10 else
+                types.DiagnosticSeverity.Warning if saved >= 1 else types.DiagnosticSeverity.Information)  # fmt: skip
+    assert idm007.severity == expected or (expected == types.DiagnosticSeverity.Information and idm007.severity
+                                           == next(d for d in before if d.code == "IDM007").severity)  # fmt: skip
 
     hints = await client.text_document_inlay_hint_async(
         types.InlayHintParams(
@@ -120,12 +127,23 @@ async def test_profile_annotates_hot_lines_and_ranks_findings(client: ProbeClien
     assert hinted.keys() & CRUNCH_LINES
     line_text = WORKLOAD.splitlines()[SLEEP_LINE - 1]
     assert hinted[SLEEP_LINE].position.character == len(line_text)  # end of line (ASCII: same in any encoding)
+    # one share per line: the HOT diagnostic, the inlay hint and the hover say the same number
+    hot_pct = re.search(r"Hotspot: ([0-9.]+%)", by_line[SLEEP_LINE].message)
+    inlay_pct = re.search(r"hot ([0-9.]+%)", str(hinted[SLEEP_LINE].label))
+    assert hot_pct and inlay_pct and hot_pct.group(1) == inlay_pct.group(1)
 
     lenses = await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
     measured = [lens for lens in lenses if lens.command and lens.command.title.startswith("measured:")]
     assert {lens.range.start.line + 1 for lens in measured} >= {4, 11}  # def crunch, def wait_for_remote
+    # clicking a lens does something: it shows what is known of the function
+    wait_lens = next(lens for lens in measured if lens.range.start.line + 1 == 11)
+    assert wait_lens.command is not None and wait_lens.command.command == "perfsquad.showFunctionMetrics"
+    mark = client.mark()
+    shown = await _execute(client, wait_lens.command.command, *(wait_lens.command.arguments or ()))
+    assert isinstance(shown, str) and "wait_for_remote is" in shown and "of the run" in shown
+    assert any("wait_for_remote is" in m.message for m in client.seen("show", since=mark))
 
     hover = await client.text_document_hover_async(
         types.HoverParams(
@@ -135,7 +153,9 @@ async def test_profile_annotates_hot_lines_and_ranks_findings(client: ProbeClien
     )
     assert hover is not None
     text = hover.contents.value if isinstance(hover.contents, types.MarkupContent) else str(hover.contents)
-    assert "of the runtime" in text and "Called from" in text and "main" in text
+    assert "of the run" in text and "Called from" in text and "main" in text
+    hover_pct = re.search(r"this line is ([0-9.]+%) of the run", text)
+    assert hover_pct and hover_pct.group(1) == hot_pct.group(1)
 
     mark = client.mark()
     await _execute(client, "perfsquad.clearProfile")
@@ -187,10 +207,15 @@ async def test_cancelling_a_profile_kills_the_process(client: ProbeClient, tmp_p
     assert not alive(pid)
 
 
-async def test_profile_this_test_lens_and_bad_arguments(client: ProbeClient, tmp_path: Path) -> None:
+async def test_profile_without_arguments_profiles_the_current_test_file(client: ProbeClient, tmp_path: Path) -> None:
+    """What a plain LSP client sends (no arguments): the document the user is in, a test file run by pytest.
+    Test functions get no code lens of their own (a lens says something measured or estimated)."""
     await initialize(client, tmp_path)
     test_file = tmp_path / "test_thing.py"
-    text = "def helper():\n    return 1\n\n\ndef test_thing():\n    assert helper() == 1\n"
+    text = (
+        "import time\n\n\ndef helper():\n    time.sleep(0.3)\n    return 1\n\n\n"
+        "def test_thing():\n    assert helper() == 1\n"
+    )
     test_file.write_text(text, encoding="utf-8")
     uri = test_file.as_uri()
     client.open(uri, text)
@@ -198,13 +223,60 @@ async def test_profile_this_test_lens_and_bad_arguments(client: ProbeClient, tmp
     lenses = await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
-    lens = next(x for x in lenses if x.command and x.command.command == "perfsquad.profile")
-    assert lens.range.start.line == 4 and lens.command is not None
-    assert list(lens.command.arguments or ()) == ["test_thing.py::test_thing"]
-    summary = await _execute(client, "perfsquad.profile", *lens.command.arguments)
+    assert not lenses
+    summary = await _execute(client, "perfsquad.profile")
     assert isinstance(summary, dict) and "headline" in summary
+    assert any(h["function"] == "helper" for h in summary["hotspots"]), summary
 
     with pytest.raises(Exception, match="give a command"):
         await _execute(client, "perfsquad.profile", 42)
     # the server is still fine afterwards
     assert await _execute(client, "perfsquad.cancelProfile") is False
+
+
+async def test_a_failed_profile_is_an_error_and_changes_nothing(client: ProbeClient, tmp_path: Path) -> None:
+    """A run that dies at once (a missing module, as pytest missing would): an error message with the reason
+    and stderr's tail; the findings keep their severities and the loaded profile stays."""
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+    script = tmp_path / "app.py"
+    script.write_text(WORKLOAD, encoding="utf-8")
+    uri = script.as_uri()
+    client.open(uri, WORKLOAD)
+    await client.diagnostics_for(uri, version=1)
+    await _execute(client, "perfsquad.profile", [sys.executable, str(script)])
+    loaded = await client.wait_for("diagnostics", lambda p: p.uri == uri and bool(_hot(p.diagnostics)))
+    broken = tmp_path / "broken.py"
+    broken.write_text("import no_such_module_for_perfsquad\n", encoding="utf-8")
+
+    mark = client.mark()
+    with pytest.raises(Exception, match="failed"):
+        await _execute(client, "perfsquad.profile", [sys.executable, str(broken)])
+    errors = [m for m in client.seen("show", since=mark) if m.type == types.MessageType.Error]
+    assert errors, client.seen("show", since=mark)
+    assert "exited with code 1" in errors[0].message and "No module named 'no_such_module_for_perfsquad'" in errors[0].message
+    assert not any("profiled" in m.message for m in client.seen("show", since=mark))
+    await asyncio.sleep(0.3)
+    assert not client.seen("diagnostics", since=mark)  # nothing re-published: nothing changed
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                          position=types.Position(line=SLEEP_LINE - 1, character=6))
+    )  # fmt: skip
+    assert hover is not None and "Measured" in str(hover.contents)  # the previous profile is still loaded
+    assert {str(d.code) for d in _hot(loaded.diagnostics)} >= {"HOT002"}
+
+
+async def test_profile_focus_dims_cold_findings_and_says_how_many(client: ProbeClient, tmp_path: Path) -> None:
+    await initialize(client, tmp_path, options={"debounceMs": 10, "profileFocus": True})
+    script = tmp_path / "app.py"
+    script.write_text(WORKLOAD, encoding="utf-8")
+    uri = script.as_uri()
+    client.open(uri, WORKLOAD)
+    before = await client.diagnostics_for(uri, version=1)
+    assert next(d for d in before if d.code == "IDM001").severity == types.DiagnosticSeverity.Warning
+    mark = client.mark()
+    await _execute(client, "perfsquad.profile", [sys.executable, str(script)])
+    published = await client.wait_for("diagnostics", lambda p: p.uri == uri and bool(_hot(p.diagnostics)), since=mark)
+    idm001 = next(d for d in published.diagnostics if d.code == "IDM001")
+    assert idm001.severity == types.DiagnosticSeverity.Hint and "not reached in the measured run" in idm001.message
+    said = [m.message for m in client.seen("show", since=mark) if "dimmed (profileFocus)" in m.message]
+    assert said and re.search(r"; 1 finding outside the measured code dimmed", said[0]), said

@@ -64,13 +64,13 @@ async def test_malformed_requests_get_error_responses(client: ProbeClient) -> No
     assert (await _error(client, "textDocument/codeAction", {"textDocument": {"uri": uri}})).code == invalid
     assert (await _error(client, "perfsquad/noSuchMethod", {})).code == types.ErrorCodes.MethodNotFound
 
-    # Well-formed JSON-RPC, but not one of our actions / a command without its argument.
+    # Well-formed JSON-RPC, but not one of our actions / a command with a wrong argument.
     garbage = {"title": "x", "data": {"uri": uri, "version": 1, "action": "explode"}}
     assert (await _error(client, "codeAction/resolve", garbage)).code == invalid
     not_open = {"title": "x", "data": {"uri": "file:///nowhere.py", "action": "fix"}}
     assert (await _error(client, "codeAction/resolve", not_open)).code == invalid
-    no_args = {"command": "perfsquad.fixAll", "arguments": []}
-    assert (await _error(client, "workspace/executeCommand", no_args)).code == invalid
+    bad_arg = {"command": "perfsquad.fixAll", "arguments": [42]}
+    assert (await _error(client, "workspace/executeCommand", bad_arg)).code == invalid
 
     # A malformed notification is logged, not fatal.
     mark = client.mark()

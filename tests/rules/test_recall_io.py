@@ -102,21 +102,27 @@ def _one(findings: list[dict[str, Any]], file: str, code: str, needle: str) -> d
     return hits[0]
 
 
+def _shown(f: dict[str, Any]) -> str:
+    """What the user reads: the message, then the notes the hover shows (a chain longer than the
+    message's 80 characters is there, #20)."""
+    return " ".join([f["message"], *f.get("notes", [])])
+
+
 def test_abc_dispatch_names_the_implementations_and_their_count(findings: list[dict[str, Any]]) -> None:
     f = _one(findings, "io_storage/service.py", "IO001", "self._delete_memory(note_id)")
-    assert "self.storage.delete_note" in f["message"]
-    assert "2 of 3 implementations of NoteStore.delete_note do I/O" in f["message"]
-    assert "PostgresNoteStore" in f["message"] and "SQLiteNoteStore" in f["message"]
-    assert "InMemoryNoteStore aside" in f["message"]
+    assert "self.storage.delete_note" in _shown(f)
+    assert "2 of 3 implementations of NoteStore.delete_note do I/O" in _shown(f)
+    assert "PostgresNoteStore" in _shown(f) and "SQLiteNoteStore" in _shown(f)
+    assert "InMemoryNoteStore aside" in _shown(f)
     assert f["confidence"] == "high"
     protocol = _one(findings, "io_protocol.py", "IO001", "fetcher.fetch(k)")
-    assert "2 of 2 implementations of Fetcher.fetch" in protocol["message"]  # one structural, one nominal
+    assert "2 of 2 implementations of Fetcher.fetch" in _shown(protocol)  # one structural, one nominal
 
 
 def test_connection_per_call_shows_the_chain_and_the_advice(findings: list[dict[str, Any]]) -> None:
     loop = _one(findings, "io_storage/service.py", "IO003", "store.save_note(note_id, body)")
-    assert "loop \u2192 store.save_note \u2192 self._connection \u2192 sqlite3.connect" in loop["message"]
-    assert "one long-lived connection" in loop["message"] and "commit once per batch" in loop["message"]
+    assert "loop \u2192 store.save_note \u2192 self._connection \u2192 sqlite3.connect" in _shown(loop)
+    assert "one long-lived connection" in _shown(loop) and "commit once per batch" in _shown(loop)
     assert any("journal_mode=WAL" in n and "synchronous=NORMAL" in n for n in loop["notes"])
     lines = (RECALL / "io_storage/sqlite_store.py").read_text().splitlines()
     save = next(i for i, line in enumerate(lines, 1) if "def save_note" in line)
@@ -130,15 +136,15 @@ def test_connection_per_call_shows_the_chain_and_the_advice(findings: list[dict[
 
 def test_orm_lazy_relationship_names_the_loader(findings: list[dict[str, Any]]) -> None:
     f = _one(findings, "io_orm.py", "IO001", "[inv.customer.name for inv in invoices]")
-    assert "Invoice.customer" in f["message"] and "selectinload" in f["message"]
+    assert "Invoice.customer" in _shown(f) and "selectinload" in _shown(f)
     django = _one(findings, "io_django.py", "IO001", "out.append(b.author.name)")
-    assert "select_related('author')" in django["message"]
+    assert "select_related('author')" in _shown(django)
 
 
 def test_await_of_an_unproven_coroutine_is_medium(findings: list[dict[str, Any]]) -> None:
     f = _one(findings, "io_await.py", "IO002", "merged.append(await self._merge_group(group))")
     assert f["confidence"] == "medium"
-    assert "asyncio.gather" in f["message"] and "I/O is not proven" in f["evidence"]
+    assert "asyncio.gather" in _shown(f) and "I/O is not proven" in f["evidence"]
 
 
 def test_unsafe_fix_adds_selectinload_to_the_query(project: Path, tmp_path: Path) -> None:
@@ -198,12 +204,12 @@ def test_the_editor_sees_the_dispatch_through_its_workspace_index(project: Path)
     service = project / "io_storage" / "service.py"
     report = DocumentAnalyzer(str(service)).update(service.read_text())
     io = [f for f in report.findings if f.code.startswith("IO")]
-    assert any("2 of 3 implementations of NoteStore.delete_note do I/O" in f.message for f in io), io
+    assert any("2 of 3 implementations of NoteStore.delete_note do I/O" in " ".join([f.message, *f.notes]) for f in io), io
     alone = DocumentAnalyzer(str(service), project=False).update(service.read_text())
-    assert not [f for f in alone.findings if "implementations" in f.message]
+    assert not [f for f in alone.findings if "implementations" in " ".join([f.message, *f.notes])]
 
 
 def test_a_connection_per_call_behind_an_interface(findings: list[dict[str, Any]]) -> None:
     f = _one(findings, "io_connections.py", "IO003", "sink.deliver(event)")
-    assert "2 of 2 implementations of Sink.deliver open a connection per call: " in f["message"]
-    assert f["message"].endswith("not once per item") and "httpx.Client" in f["message"]
+    assert "2 of 2 implementations of Sink.deliver open a connection per call: " in _shown(f)
+    assert "not once per item" in _shown(f) and "httpx.Client" in _shown(f)

@@ -11,7 +11,7 @@ from perfsquad.analyzers import RULES
 from perfsquad.autofix import fix_text
 from perfsquad.engine import analyze_text
 from perfsquad.fixes.apply import apply_edits
-from perfsquad.rule import DOC_SECTIONS, Invalid, Rule
+from perfsquad.rule import DOC_SECTIONS, MESSAGE_LIMIT, Invalid, Rule
 
 VALID = [(rule, i, code) for rule in RULES for i, code in enumerate(rule.valid)]
 INVALID = [(rule, i, ex) for rule in RULES for i, ex in enumerate(rule.invalid)]
@@ -33,6 +33,9 @@ def test_invalid_examples_are_flagged_and_fixed(rule: type[Rule], index: int, ex
     report = analyze_text(example.code, "example.py", rules=(rule,), config=every_rule())
     assert report.rule_errors == ()
     assert [f.code for f in report.findings] == [rule.code] * example.count
+    # messages are short like ruff's (#20): the speedup and its provenance are in the hover only
+    assert all(len(f.message) <= MESSAGE_LIMIT for f in report.findings), [f.message for f in report.findings]
+    assert len(rule.message) <= MESSAGE_LIMIT, rule.message
     first = report.findings[0]
     if example.fixed is None:
         assert first.fix is None or example.safety is None

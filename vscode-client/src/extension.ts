@@ -431,7 +431,8 @@ async function recordBenchmark(): Promise<void> {
 }
 
 async function compareBenchmarks(): Promise<void> {
-  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [], "List Benchmarks");
+  // (with an argument: the server's message for plain clients would repeat the quick pick)
+  const records = await runServerCommand(SERVER_COMMANDS.listBenchmarks, [{}], "List Benchmarks");
   if (records === undefined) {
     return;
   }

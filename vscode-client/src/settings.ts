@@ -43,6 +43,8 @@ export interface ExtensionSettings {
   profiler: Profiler;
   profileCommand: string;
   showInlayHints: boolean;
+  /** With a profile loaded, dim the findings in code the run never reached (the server's `profileFocus`). */
+  profileFocus: boolean;
   /** Human-readable problems with the settings (each shown once in the log). */
   warnings: string[];
 }
@@ -136,6 +138,7 @@ export function readSettings(config: ConfigLike): ExtensionSettings {
     profiler: oneOf(config.get("profiler"), PROFILERS, "auto", "profiler", warnings),
     profileCommand: typeof config.get("profileCommand") === "string" ? (config.get<string>("profileCommand") ?? "") : "",
     showInlayHints: bool(config.get("showInlayHints"), true, "showInlayHints", warnings),
+    profileFocus: bool(config.get("profileFocus"), false, "profileFocus", warnings),
     warnings,
   };
   if (explicitlySet(config, "select")) {
@@ -180,6 +183,9 @@ export function serverSettings(settings: ExtensionSettings): Record<string, unkn
   if (settings.tests !== undefined) {
     out.tests = settings.tests;
   }
+  if (settings.profileFocus) {
+    out.profileFocus = true;
+  }
   return out;
 }
 
@@ -187,7 +193,7 @@ export function serverSettings(settings: ExtensionSettings): Record<string, unkn
 export type ChangeAction = "restart" | "notify" | "refreshHints" | "none";
 
 const RESTART_KEYS = ["enable", "interpreter", "importStrategy"];
-const SERVER_KEYS = ["select", "ignore", "severity", "confidence", "tests"];
+const SERVER_KEYS = ["select", "ignore", "severity", "confidence", "tests", "profileFocus"];
 
 export function changeAction(affects: (section: string) => boolean): ChangeAction {
   if (RESTART_KEYS.some((k) => affects(`${SECTION}.${k}`))) {

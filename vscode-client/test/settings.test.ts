@@ -21,6 +21,7 @@ const PACKAGE_DEFAULTS = {
   profiler: "auto",
   profileCommand: "",
   showInlayHints: true,
+  profileFocus: false,
 };
 
 test("defaults: enabled, bundled server, auto profiler, hints shown, nothing sent to the server", () => {
@@ -58,6 +59,11 @@ test("confidence and tests are sent when set, validated, and a change notifies t
 test("an explicitly empty ignore list is sent (it overrides the project's), an unset one is not", () => {
   assert.deepEqual(serverSettings(readSettings(config({ ignore: [] }, PACKAGE_DEFAULTS))), { ignore: [] });
   assert.deepEqual(serverSettings(readSettings(config({}, { ...PACKAGE_DEFAULTS, ignore: [] }))), {});
+});
+
+test("profileFocus reaches the server only when turned on", () => {
+  assert.deepEqual(serverSettings(readSettings(config({ profileFocus: true }, PACKAGE_DEFAULTS))), { profileFocus: true });
+  assert.deepEqual(serverSettings(readSettings(config({ profileFocus: false }, PACKAGE_DEFAULTS))), {});
 });
 
 test("client-only settings never reach the server (it warns about unknown keys)", () => {

@@ -6,7 +6,7 @@ from perfsquad.analyzers.algorithms._evidence import searched
 from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence
 from perfsquad.analyzers.algorithms.membership_in_list_in_loop import sorted_binding
 from perfsquad.context import Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 
 
 class LinearSearchInSortedList(Rule):
@@ -64,7 +64,7 @@ class LinearSearchInSortedList(Rule):
     code = "ALG008"
     name = "linear-search-in-sorted-list"
     message = "Linear search in a sorted list inside a loop; use `bisect` (O(log n))"
-    template = "`{what}` scans the sorted list `{name}` linearly on every iteration; use `bisect` (O(log n))"
+    template = "`{what}` scans the sorted list `{name}` in a loop; use `bisect` (O(log n))"
     node_types = (ast.Compare, ast.Call)
     call_names = frozenset({"index"})
     effort_minutes = 10
@@ -105,5 +105,5 @@ class LinearSearchInSortedList(Rule):
         what = f"… in {name.id}" if how == "in" else f"{name.id}.index(…)"
         scale = searched(ctx, name, loops, verb="scans")
         ctx.report(
-            self, node, self.template.format(what=what, name=name.id), confidence=scale.confidence, evidence=scale.evidence
+            self, node, fit(self.template, what=what, name=name.id), confidence=scale.confidence, evidence=scale.evidence
         )

@@ -14,7 +14,7 @@ from perfsquad.analyzers.algorithms._shared import (
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.model import Edit, Fix, FixSafety
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 
 # Methods a deque has with the same meaning as on a list (argument-less ``pop`` included).
 _DEQUE_METHODS = frozenset({"append", "extend", "pop", "insert", "clear", "count", "index", "remove", "reverse"})
@@ -91,8 +91,8 @@ class ListPopFrontInLoop(Rule):
 
     code = "ALG001"
     name = "list-pop-front-in-loop"
-    message = "Front of a list popped or inserted in a loop (O(n) each); use `collections.deque`"
-    template = "`{call}` in a loop moves every element of the list (O(n) each); use `collections.deque`"
+    message = "Front of a list popped or inserted in a loop (O(n) each); use a `deque`"
+    template = "`{call}` in a loop shifts the whole list (O(n) each); use a `deque`"
     fix_title = "Use `collections.deque`"
     fix_safety = FixSafety.SAFE
     node_types = (ast.Call,)
@@ -164,7 +164,7 @@ class ListPopFrontInLoop(Rule):
         call_text = f"{receiver.id}.{func.attr}(0{', …' if func.attr == 'insert' else ''})"
         scale = searched(ctx, receiver, loops, verb="shifts")
         ctx.report(
-            self, node, self.template.format(call=call_text), fix=lambda: self._fix(ctx, receiver),
+            self, node, fit(self.template, call=call_text), fix=lambda: self._fix(ctx, receiver),
             confidence=scale.confidence, evidence=scale.evidence,
         )  # fmt: skip
 

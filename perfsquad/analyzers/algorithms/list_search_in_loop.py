@@ -11,7 +11,7 @@ from perfsquad.analyzers.algorithms._shared import (
     maybe_sequence,
 )
 from perfsquad.context import COMPREHENSIONS, Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.bindings import ASSIGN, scope_bindings
 from perfsquad.semantics.types import UNKNOWN
 
@@ -80,8 +80,8 @@ class ListSearchInLoop(Rule):
 
     code = "ALG003"
     name = "list-search-in-loop"
-    message = "`index`/`count`/`remove` on a list in a loop scans it each time; build a dict or Counter once"
-    template = "`{call}` scans the {kind} `{name}` on every iteration (O(n) each); build a dict or Counter once"
+    message = "`index`/`count`/`remove` on a list in a loop scans it; use a dict or Counter"
+    template = "`{call}` scans the {kind} `{name}` in a loop; use a dict or Counter"
     node_types = (ast.Call,)
     call_names = frozenset({"index", "count", "remove"})
     effort_minutes = 10
@@ -152,7 +152,7 @@ class ListSearchInLoop(Rule):
         assert isinstance(node.func, ast.Attribute)
         call = f"{receiver.id}.{node.func.attr}(…)"
         scale = searched(ctx, receiver, loops, verb="scans")
-        message = self.template.format(call=call, kind=kind, name=receiver.id)
+        message = fit(self.template, call=call, kind=kind, name=receiver.id)
         ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)
 
 

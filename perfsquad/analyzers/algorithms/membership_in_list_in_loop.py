@@ -17,7 +17,7 @@ from perfsquad.analyzers.algorithms._shared import (
 )
 from perfsquad.context import Context
 from perfsquad.model import Fix, FixSafety
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.syntax import walk
 
 _SEQUENCES = frozenset({"list", "tuple"})
@@ -110,7 +110,7 @@ class MembershipInListInLoop(Rule):
     code = "ALG002"
     name = "membership-in-list-in-loop"
     message = "Membership test on a list in a loop searches element by element; use a set"
-    template = "`{test}` searches the {kind} `{name}` element by element on every iteration; use a set"
+    template = "`{test}` scans the {kind} `{name}` on every iteration; use a set"
     fix_title = "Make it a set"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Compare,)
@@ -190,10 +190,7 @@ class MembershipInListInLoop(Rule):
                 return
             if sorted_binding(ctx, container):
                 return  # ALG008's territory
-        test = ctx.text(node)
-        if len(test) > 40:
-            test = test[:39] + "…"
-        message = self.template.format(test=test, kind=kind, name=container.id)
+        message = fit(self.template, test=ctx.text(node), kind=kind, name=container.id)
         scale = searched(ctx, container, loops)
         ctx.report(
             self, node, message, fix=lambda: self._fix(ctx, container),

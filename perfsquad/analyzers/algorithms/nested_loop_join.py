@@ -5,7 +5,7 @@ import ast
 from perfsquad.analyzers.algorithms._evidence import on_error_path
 from perfsquad.analyzers.algorithms._shared import constant_bounded, in_type_error_guard
 from perfsquad.context import Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.scale import Scale, loop_scale, weakest
 from perfsquad.syntax import walk
 
@@ -94,8 +94,8 @@ class NestedLoopJoin(Rule):
 
     code = "ALG006"
     name = "nested-loop-join"
-    message = "Nested loops join two collections on `==` (O(n·m)); index one side in a dict (O(n + m))"
-    template = "Nested loops join `{outer}` and `{inner}` on `==` (O(n·m)); index one side in a dict (O(n + m))"
+    message = "Nested loops join two collections on `==` (O(n·m)); index one side in a dict"
+    template = "Nested loops join `{outer}`, `{inner}` on `==` (O(n·m)); index one in a dict"
     node_types = (ast.For,)
     effort_minutes = 15
     valid = (
@@ -162,7 +162,7 @@ class NestedLoopJoin(Rule):
             or (only(right, outer_names, inner_names) and only(left, inner_names, outer_names))
         ):
             return
-        message = self.template.format(outer=ctx.text(outer.iter)[:30], inner=ctx.text(node.iter)[:30])
+        message = fit(self.template, outer=ctx.text(outer.iter), inner=ctx.text(node.iter))
         sides = loop_scale(outer, ctx), loop_scale(node, ctx)
         low = weakest(*sides)
         evidence = f"outer loop {sides[0].evidence}; inner loop {sides[1].evidence}"

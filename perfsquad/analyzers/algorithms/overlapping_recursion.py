@@ -7,7 +7,7 @@ from perfsquad.context import Context
 from perfsquad.fixes import insert_import
 from perfsquad.memo import MemoKey
 from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.semantics.complexity import calls_per_run, estimator_for
 from perfsquad.semantics.scale import Scale
 from perfsquad.syntax import walk
@@ -72,7 +72,7 @@ class OverlappingRecursion(Rule):
     code = "ALG007"
     name = "overlapping-recursion"
     message = "Recursion recomputes overlapping subproblems (exponential); memoize it"
-    template = "`{name}` calls itself {calls} times per run on overlapping subproblems (exponential); memoize it"
+    template = "`{name}` recurses {calls} times on overlapping subproblems (exponential); memoize it"
     fix_title = "Memoize with `functools.cache`"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.FunctionDef,)
@@ -148,7 +148,7 @@ class OverlappingRecursion(Rule):
         kinds = [_decrements(call, params) for call in calls]
         if not all(kinds):
             return
-        message = self.template.format(name=node.name, calls=per_run)
+        message = fit(self.template, name=node.name, calls=per_run)
         scale = _argument_scale(ctx, node, params, calls)
         ctx.report(
             self, _name_span(ctx, node), message, fix=lambda: self._fix(ctx, node),

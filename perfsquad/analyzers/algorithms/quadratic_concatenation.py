@@ -7,7 +7,7 @@ from perfsquad.analyzers.algorithms._shared import hot_loops, local_kind, maybe_
 from perfsquad.context import Context
 from perfsquad.fixes import _import_insertion_line as import_insertion_line
 from perfsquad.model import Confidence, Edit, Fix, FixSafety, Position, Span
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.semantics.scale import FIXED_ATTRIBUTES, Scale, iteration_scale
 from perfsquad.syntax import walk
 
@@ -73,8 +73,8 @@ class QuadraticConcatenation(Rule):
 
     code = "ALG005"
     name = "quadratic-concatenation"
-    message = "Lists or tuples concatenated with `+` repeatedly (O(n²)); use `itertools.chain` or `extend`"
-    template = "{what} copies the growing {kind} on every step (O(n²)); use `itertools.chain` or `extend`"
+    message = "Lists or tuples concatenated with `+` repeatedly (O(n²)); use `extend` or a list"
+    template = "{what} copies the growing {kind} (O(n²)); use `extend`"
     fix_title = "Use `itertools.chain.from_iterable`"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.Call, ast.Assign, ast.AugAssign)
@@ -194,7 +194,8 @@ class QuadraticConcatenation(Rule):
         if kind not in ("list", "tuple"):
             return
         scale = _growth_scale(ctx, node, loops, name, value.right)
-        message = self.template.format(what=f"`{name} = {name} + …` in a loop", kind=kind)
+        message = fit("`{name}` grows by `+` in a loop, copying the whole {kind} (O(n²)); use `extend`",
+                      name=name, kind=kind)
         ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)
 
     def _check_augassign(self, node: ast.AugAssign, ctx: Context) -> None:
@@ -210,7 +211,7 @@ class QuadraticConcatenation(Rule):
             return
         name = node.target.id
         scale = _growth_scale(ctx, node, loops, name, node.value)
-        message = self.template.format(what=f"`{name} += …` in a loop", kind="tuple")
+        message = fit("`{name} += …` in a loop copies the growing tuple (O(n²)); use `extend`", name=name)
         ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)
 
 

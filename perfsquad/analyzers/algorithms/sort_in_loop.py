@@ -6,7 +6,7 @@ from perfsquad.analyzers.algorithms._evidence import repeated
 from perfsquad.analyzers.algorithms._shared import hot_loops, maybe_sequence, rebuilt_in
 from perfsquad.context import Context
 from perfsquad.model import Confidence
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.scale import Scale
 from perfsquad.syntax import walk
 
@@ -105,8 +105,8 @@ class SortInLoop(Rule):
 
     code = "ALG004"
     name = "sort-in-loop"
-    message = "A list re-sorted (or min/max-scanned) after every insertion; use `bisect.insort` or `heapq`"
-    template = "`{call}` re-sorts or re-scans `{name}` after it grows on every iteration; use `bisect.insort` or `heapq`"
+    message = "A list re-sorted (or min/max-scanned) after every insertion; use `heapq`"
+    template = "`{call}` re-sorts or re-scans the growing `{name}` in a loop; use `heapq`"
     node_types = (ast.Call,)
     call_names = frozenset({"sort", "sorted", "min", "max"})
     effort_minutes = 15
@@ -166,5 +166,5 @@ class SortInLoop(Rule):
             scale = repeated(ctx, node, loops, f"`{target.id}` grows and is re-sorted")
         else:
             scale = Scale(Confidence.LOW, f"`{target.id}` grows by batches (`extend`, `+=`): sorted once per batch")
-        message = self.template.format(call=call, name=target.id)
+        message = fit(self.template, call=call, name=target.id)
         ctx.report(self, node, message, confidence=scale.confidence, evidence=scale.evidence)

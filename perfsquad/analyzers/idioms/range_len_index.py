@@ -426,7 +426,7 @@ class RangeLenIndex(Rule):
 
     code = "IDM009"
     name = "range-len-index"
-    message = "`range(len(...))` only to index the sequence; iterate it directly (or use `enumerate()`)"
+    message = "`range(len(...))` only to index the sequence; iterate it or use `enumerate()`"
     fix_title = "Iterate the sequence directly"
     fix_safety = FixSafety.SAFE
     node_types = (ast.For,)

@@ -67,7 +67,7 @@ class SetdefaultByHand(Rule):
 
     code = "IDM011"
     name = "setdefault-by-hand"
-    message = "Key looked up three times to group values; use `d.setdefault(key, []).append(...)` or a `defaultdict`"
+    message = "Key looked up three times to group values; use `setdefault` or a `defaultdict`"
     fix_title = "Use `setdefault()`"
     fix_safety = FixSafety.SAFE
     node_types = (ast.If,)

@@ -6,7 +6,7 @@ from perfsquad.analyzers.io._common import KIND_WORDS, gather_candidate, repeat_
 from perfsquad.context import Context
 from perfsquad.fixes import insert_import, replace_statements
 from perfsquad.model import Confidence, Fix, FixSafety
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.semantics.effects import ROUNDTRIP, call_target
 from perfsquad.semantics.io_catalog import call_label
 from perfsquad.syntax import walk
@@ -166,12 +166,9 @@ class AwaitInLoop(Rule):
         ctx.report(
             self,
             node,
-            message=(
-                f"`await {label}` makes one {what} at a time in this loop; run them concurrently"
-                " (asyncio.gather / TaskGroup, with a Semaphore as a concurrency bound)"
-            ),
+            message=fit("`await {label}`: one {what} at a time in this loop; gather them", label=label, what=what),
             fix=fix,
-            notes=notes,
+            notes=(*notes, "concurrently: asyncio.gather or a TaskGroup, with a Semaphore as a concurrency bound"),
             confidence=confidence,
             evidence=evidence,
         )

@@ -5,11 +5,21 @@ import ast
 from perfsquad.analyzers.io._common import chain_notes, enclosing_function, repeat_scale
 from perfsquad.context import Context
 from perfsquad.model import Confidence
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.effects import BLOCKING, Chain, call_target
 from perfsquad.semantics.io_catalog import FILE, PROCESS, SLEEP, call_label
 from perfsquad.semantics.scale import Scale, runs_once, strongest
 
+_SHORT = {
+    SLEEP: "`asyncio.sleep`",
+    "http": "an async HTTP client",
+    "db": "an async driver",
+    "vector": "its async client",
+    "ai": "its async client",
+    FILE: "`asyncio.to_thread`",
+    PROCESS: "`asyncio.create_subprocess_exec`",
+}
+"""What the message names (short); the hover's note gives :data:`_ALTERNATIVES`."""
 _ALTERNATIVES = {
     SLEEP: "`await asyncio.sleep(...)`",
     "http": "an async client (`httpx.AsyncClient`, `aiohttp`)",
@@ -107,7 +117,9 @@ class BlockingCallInAsync(Rule):
             ctx.report(
                 self,
                 call,
-                message=f"`{found.label}` blocks the event loop inside `async def`; use {_ALTERNATIVES[op.kind]}",
+                message=fit("`{label}` blocks the event loop in `async def`; use {use}", label=found.label,
+                            use=_SHORT[op.kind]),
+                notes=(f"instead: {_ALTERNATIVES[op.kind]}",),
                 confidence=scale.confidence,
                 evidence=scale.evidence,
             )
@@ -127,11 +139,9 @@ class BlockingCallInAsync(Rule):
         ctx.report(
             self,
             call,
-            message=(
-                f"`{label}` blocks the event loop inside `async def` ({full.describe('async def')});"
-                f" use {_ALTERNATIVES.get(chain.kind, 'an async equivalent')} or `asyncio.to_thread`"
-            ),
-            notes=chain_notes(full, "async def"),
+            message=fit("`{label}` blocks the event loop in `async def` (through its calls)", label=label),
+            notes=(*chain_notes(full, "async def"),
+                   f"instead: {_ALTERNATIVES.get(chain.kind, 'an async equivalent')} or `asyncio.to_thread`"),
             confidence=scale.confidence,
             evidence=scale.evidence,
         )

@@ -5,7 +5,7 @@ import ast
 from perfsquad.analyzers.io._common import chain_notes, is_retry_loop, makes_coroutine, repeat_scale, repeating_loop
 from perfsquad.context import Context
 from perfsquad.model import Confidence
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.effects import (
     CONNECT,
     Chain,
@@ -129,12 +129,9 @@ class ConnectionInLoop(Rule):
             return
         op = found.op
         if op.sessionless:
-            message = (
-                f"`{found.label}` opens a new connection for every call in this loop;"
-                " use one Session/Client for the loop"
-            )
+            message = fit("`{label}` opens a connection per call in this loop; use one Session", label=found.label)
         elif op.op in ("connect", "client"):
-            message = f"`{found.label}` creates a new connection or client on every iteration; create it once before the loop"
+            message = fit("`{label}` connects on every iteration; create it once before the loop", label=found.label)
         else:
             return
         if is_retry_loop(ctx, loop, call):
@@ -161,11 +158,8 @@ class ConnectionInLoop(Rule):
         ctx.report(
             self,
             call,
-            message=(
-                f"`{label}` opens and closes a {what} connection on every iteration ({full.describe()});"
-                f" {_ADVICE}"
-            ),
-            notes=self._notes(full),
+            message=fit(f"`{{label}}` opens and closes a {what} connection per iteration", label=label),
+            notes=(_ADVICE, *self._notes(full)),
             confidence=scale.confidence,
             evidence=scale.evidence,
         )
@@ -186,12 +180,11 @@ class ConnectionInLoop(Rule):
             ctx.report(
                 self,
                 call,
-                message=(
-                    f"Every call of `{fn.name}` opens and closes its own {what} connection"
-                    f" ({full.describe(fn.name)}): saving many items costs one connection and one"
-                    f" commit each; {_ADVICE}"
+                message=fit(f"Every call of `{{fn}}` opens and closes its own {what} connection", fn=fn.name),
+                notes=(
+                    f"saving many items costs one connection and one commit each; {_ADVICE}",
+                    *self._notes(full, fn.name),
                 ),
-                notes=self._notes(full, fn.name),
                 confidence=Confidence.MEDIUM,
                 evidence=f"`{fn.name}` writes one item per call; its connection lives for that call only",
             )

@@ -4,7 +4,7 @@ import ast
 
 from perfsquad.analyzers.io._common import loop_names, names_in, repeat_scale
 from perfsquad.context import Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.io_catalog import FILE, op_names
 
 
@@ -98,7 +98,7 @@ class FileOpenInLoop(Rule):
         ctx.report(
             self,
             call,
-            message=f"`{ctx.text(call.func)}` opens the same file on every iteration; open it once before the loop",
+            message=fit("`{call}` opens the same file on every iteration; open it once", call=ctx.text(call.func)),
             confidence=scale.confidence.lowered(),
             evidence=f"{scale.evidence}; each iteration saves only one open/close system call pair",
         )

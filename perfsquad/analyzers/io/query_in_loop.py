@@ -21,7 +21,7 @@ from perfsquad.analyzers.io._orm import RowSource, relation_reads, row_loops, ro
 from perfsquad.context import COMPREHENSIONS, Context
 from perfsquad.fixes import insert_import, replace_node
 from perfsquad.model import Confidence, Fix, FixSafety
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.semantics.effects import ROUNDTRIP, SA_LAZY, Chain, call_target
 from perfsquad.semantics.io_catalog import call_label
 from perfsquad.semantics.scale import Scale, runs_once
@@ -233,7 +233,7 @@ class QueryInLoop(Rule):
             if is_retry_loop(ctx, loop, call) or is_chunked(ctx, loop, call) or gather_candidate(ctx, call) is not None:
                 return
             what = KIND_WORDS.get(op.kind, "I/O call")
-            self._report(ctx, loop, call, found.label, what, None, (f"batch: {BATCH_HINTS[op.kind]}",))
+            self._report(ctx, loop, call, found.label, what, (f"batch: {BATCH_HINTS[op.kind]}",))
             return
         if not ctx.effects.may_chain():
             return  # nothing in reach does I/O: no chain to find, whatever the call's target
@@ -249,7 +249,7 @@ class QueryInLoop(Rule):
         full = Chain((label, *chain.steps), (f"{ctx.path}:{call.lineno}", *chain.where), chain.kind)
         what = KIND_WORDS.get(chain.kind, "I/O call")
         notes = (*chain_notes(full), f"batch: {BATCH_HINTS.get(chain.kind, '')}")
-        self._report(ctx, loop, call, label, what, full.describe(), notes)
+        self._report(ctx, loop, call, label, what, notes)
 
     def _report(
         self,
@@ -258,7 +258,6 @@ class QueryInLoop(Rule):
         call: ast.Call,
         label: str,
         what: str,
-        chain: str | None,
         notes: tuple[str, ...],
     ) -> None:
         """One finding, with its evidence: the loops' scale, unless the loop is page-following (each
@@ -271,12 +270,12 @@ class QueryInLoop(Rule):
             ctx.report(
                 self,
                 call,
-                message=(
-                    f"`{label}` makes a {what} on every iteration{f' ({chain})' if chain else ''}, each one"
-                    f" reading {names} from the previous iteration (page-following): it cannot be batched;"
-                    " ask for larger pages if the API allows it"
+                message=fit("`{label}` makes a {what} per iteration, page-following: ask for larger pages",
+                            label=label, what=what),
+                notes=(
+                    f"each call reads {names} from the previous iteration (page-following): it cannot be batched",
+                    *(n for n in notes if not n.startswith("batch:")),
                 ),
-                notes=tuple(n for n in notes if not n.startswith("batch:")),
                 confidence=Confidence.LOW,
                 evidence=f"each call needs {names} from the one before; {evidence}",
             )
@@ -287,8 +286,8 @@ class QueryInLoop(Rule):
         ctx.report(
             self,
             call,
-            message=f"`{label}` makes a {what} on every iteration (N+1{f': {chain}' if chain else ''}); batch it",
-            notes=notes,
+            message=fit("`{label}` makes a {what} on every iteration (N+1); batch it", label=label, what=what),
+            notes=notes,  # (the chain is among them, "chain: ...": the message stays short)
             confidence=confidence,
             evidence=evidence,
         )
@@ -345,11 +344,12 @@ class QueryInLoop(Rule):
                 def fix() -> Fix | None:
                     return self._options_fix(ctx, query, model, rel)
 
+        use = f".{hint}({rel!r})" if source.orm == "django" else f".options(selectinload({model}.{rel}))"
         ctx.report(
             self,
             node,
-            message=f"`{row}.{rel}` loads a related object with one database query per row (N+1); {advice}",
-            notes=(f"chain: {chain}",),
+            message=fit("`{attr}` runs a query per row (N+1); use `{use}`", attr=f"{row}.{rel}", use=use),
+            notes=(f"chain: {chain}", advice),
             confidence=scale.confidence,
             evidence=scale.evidence,
             fix=fix,

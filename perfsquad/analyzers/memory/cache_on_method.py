@@ -66,7 +66,7 @@ class CacheOnMethod(Rule):
 
     code = "MEM001"
     name = "cache-on-method"
-    message = "A cache on a method keeps every `self` it is called on alive for the life of the class"
+    message = "A cache on a method keeps every `self` it is called on alive forever"
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
     effort_minutes = 15
     valid = (
@@ -133,7 +133,7 @@ class CacheOnMethod(Rule):
                 if is_unbounded(kind, maxsize)
                 else "Bounded, but an instance stays alive until `maxsize` newer calls evict its entries.",
             )
-            message = f"`{kind}` on a method keeps every `self` it is called on alive for the life of the class"
+            message = f"`{kind}` on a method keeps every `self` it is called on alive forever"
             report(self, ctx, dec, confidence=confidence, evidence=evidence, message=message, notes=notes)
             return
 

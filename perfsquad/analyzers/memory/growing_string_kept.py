@@ -4,7 +4,7 @@ import ast
 
 from perfsquad.analyzers.idioms.string_concat_loop import augmented_add
 from perfsquad.context import FUNCTIONS, Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.types import expr_type
 from perfsquad.syntax import children, walk
 
@@ -212,9 +212,6 @@ class GrowingStringKept(Rule):
         for stmt in body:
             stored = _stored_name(stmt)
             if stored is not None and stored in growing:
-                message = (
-                    f"`{stored}` grows by concatenation in this loop and every intermediate copy is stored here:"
-                    " memory grows quadratically with the pieces"
-                )
+                message = fit("`{name}` grows in this loop and every copy is kept: memory grows quadratically", name=stored)
                 ctx.report(self, stmt, message=message)
                 return

@@ -5,7 +5,7 @@ import ast
 from perfsquad.context import Context
 from perfsquad.fixes import replace_node
 from perfsquad.model import Fix, FixSafety, Severity
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.syntax import early_exit, walk
 
 # Consumers that walk their argument exactly once.
@@ -83,7 +83,7 @@ class MaterializedOnce(Rule):
 
     code = "MEM005"
     name = "list-materialized-once"
-    message = "A list is built only to be consumed once; pass a generator (or the iterable) instead"
+    message = "A list is built only to be consumed once; pass a generator or the iterable"
     fix_title = "Drop the intermediate list"
     fix_safety = FixSafety.SAFE
     node_types = (ast.Call, ast.For, ast.comprehension)
@@ -211,6 +211,6 @@ class MaterializedOnce(Rule):
         message = (
             f"A list is built only for {consumer} to consume once; iterate lazily instead"
             if consumer == "the loop"
-            else f"A list is built only for `{consumer}()` to consume once; pass the iterable directly"
+            else fit("A list is built only for `{consumer}()` to consume once; pass the iterable", consumer=consumer)
         )
         ctx.report(self, built, message=message, fix=fix, severity=Severity.INFO)

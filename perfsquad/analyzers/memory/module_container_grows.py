@@ -16,7 +16,7 @@ from perfsquad.analyzers.memory._common import (
     runs_once_per_process,
 )
 from perfsquad.context import Context
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 
 
 class ModuleContainerGrows(ReadsModuleContainers, Rule):
@@ -143,5 +143,5 @@ class ModuleContainerGrows(ReadsModuleContainers, Rule):
         once = runs_once_per_process(ctx, owner)
         confidence = LOW if once is not None else domain.confidence or LOW
         evidence = f"adds {domain.source}" + (f"; {once}" if once is not None else "")
-        message = f"Module-level {kind} `{name}` grows on every call here and nothing ever removes from it"
+        message = fit("Module-level {kind} `{name}` grows on every call here and is never emptied", kind=kind, name=name)
         report(self, ctx, node, confidence=confidence, evidence=evidence, message=message)

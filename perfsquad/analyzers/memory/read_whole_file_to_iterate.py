@@ -150,7 +150,7 @@ class ReadWholeFileToIterate(Rule):
 
     code = "MEM004"
     name = "read-whole-file-to-iterate"
-    message = "The whole file is read into memory only to iterate its lines; iterate the file object"
+    message = "The whole file is read only to iterate its lines; iterate the file object"
     fix_title = "Iterate the file object directly"
     fix_safety = FixSafety.SAFE
     node_types = (ast.For, ast.comprehension)
@@ -257,7 +257,7 @@ class ReadWholeFileToIterate(Rule):
             return
         if not fixable:
             self._report_unfixable(
-                ctx, node, binding, "The whole file is read and split only to iterate its lines; iterate the file object"
+                ctx, node, binding, "The whole file is read and split only to iterate its lines; iterate the file"
             )
             return
         confidence, evidence = _file_scale(ctx, node, binding)

@@ -11,7 +11,7 @@ from perfsquad.analyzers.memory._common import LOW, MEDIUM, report
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import minimal_edit
 from perfsquad.model import Fix, FixSafety, Position, Severity, Span
-from perfsquad.rule import Bench, Invalid, Rule
+from perfsquad.rule import Bench, Invalid, Rule, fit
 from perfsquad.semantics.scale import Scale, loop_scale, strongest
 from perfsquad.syntax import walk
 
@@ -293,7 +293,7 @@ class SmallClassWithoutSlots(Rule):
 
     code = "MEM006"
     name = "small-class-without-slots"
-    message = "Small class without `__slots__` is instantiated in a loop: each instance carries a `__dict__`"
+    message = "Small class without `__slots__` instantiated in a loop: each has a `__dict__`"
     fix_title = "Add `slots=True` to the dataclass"
     fix_safety = FixSafety.UNSAFE
     node_types = (ast.ClassDef,)
@@ -498,10 +498,8 @@ class SmallClassWithoutSlots(Rule):
         if subclasses:
             confidence = LOW
             evidence = f"subclass `{subclasses[0]}` keeps a `__dict__`: `__slots__` on `{name}` saves nothing for its instances"
-        message = (
-            f"Small class `{node.name}` has no `__slots__` and is instantiated in a loop (line {shown.lineno}):"
-            " each instance carries a `__dict__`"
-        )
+        message = fit("Small class `{name}` without `__slots__` instantiated in a loop (line {line})", name=node.name,
+                      line=shown.lineno)
         slots_allowed = target_version(ctx.path) >= (3, 10)
         if dataclass_dec is None or not slots_allowed:
             report(

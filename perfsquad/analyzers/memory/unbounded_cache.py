@@ -22,7 +22,7 @@ from perfsquad.analyzers.memory._common import (
 )
 from perfsquad.context import Context
 from perfsquad.model import Severity
-from perfsquad.rule import Invalid, Rule
+from perfsquad.rule import Invalid, Rule, fit
 
 
 class UnboundedCache(ReadsModuleContainers, Rule):
@@ -86,7 +86,7 @@ class UnboundedCache(ReadsModuleContainers, Rule):
 
     code = "MEM002"
     name = "unbounded-cache"
-    message = "Unbounded cache: entries are never evicted, so memory grows with every distinct key"
+    message = "Unbounded cache: entries are never evicted, memory grows with every distinct key"
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Subscript, ast.Call)
     call_names = GROW_METHODS | STORE_METHODS  # what `module_containers` counts as growth
     effort_minutes = 10
@@ -185,7 +185,7 @@ class UnboundedCache(ReadsModuleContainers, Rule):
         once = runs_once_per_process(ctx, owner)
         confidence = LOW if once is not None else domain.confidence
         evidence = f"keyed by {domain.source}" + (f"; {once}" if once is not None else "")
-        message = f"Module-level `{name}` is filled here and nothing removes from it: it grows with every new key"
+        message = fit("Module-level `{name}` is filled here, never emptied: grows with every key", name=name)
         report(self, ctx, node, confidence=confidence, evidence=evidence, message=message)
 
     def _check_decorators(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context) -> None:
@@ -215,7 +215,7 @@ class UnboundedCache(ReadsModuleContainers, Rule):
                     dec,
                     confidence=confidence,
                     evidence=evidence,
-                    message=f"`{spelled}` never evicts: memory grows with every distinct argument",
+                    message=fit("`{spelled}` never evicts: memory grows with every new argument", spelled=spelled),
                     notes=("Fine when the arguments come from a small fixed set; bound it otherwise.",),
                     severity=Severity.INFO,
                 )

@@ -108,7 +108,7 @@ class NumbaCandidate(ReadsModuleVectors, Rule):
 
     code = "VEC008"
     name = "numba-candidate-loop"
-    message = "Numeric loop with data-dependent control flow: NumPy cannot vectorize it; consider numba.njit"
+    message = "Numeric loop with data-dependent branches: NumPy can't vectorize it; try numba"
     node_types = (ast.For,)
     effort_minutes = 15
     valid = (

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from lsp_harness import ProbeClient, initialize, lsp_fixture
+from lsprotocol import types
 from support import DEMO, ROOT
 
 from perfsquad.analyzers import RULES
@@ -72,7 +73,6 @@ def test_cli_reports_the_chain_across_two_modules(tmp_path: Path, capsys: pytest
     assert [(Path(str(d["filename"])).name, d["code"], d["location"]) for d in found] == [
         ("agent.py", "IO001", {"row": 13, "column": 13})
     ]
-    assert CHAIN in str(found[0]["message"])
     notes = found[0]["notes"]
     assert isinstance(notes, list) and f"chain: {CHAIN}" in notes
     assert f"cursor.execute at {pkg / 'storage.py'}:6" in notes
@@ -107,7 +107,7 @@ def test_document_analyzer_uses_the_workspace_index(tmp_path: Path) -> None:
     doc = DocumentAnalyzer(str(pkg / "agent.py"))
     report = doc.update(AGENT)
     assert [f.code for f in report.findings if f.code.startswith("IO")] == ["IO001"]
-    assert CHAIN in report.findings[0].message
+    assert f"chain: {CHAIN}" in report.findings[0].notes
     # Without the index the chain stops at the module boundary.
     alone = DocumentAnalyzer(str(pkg / "agent.py"), project=False).update(AGENT)
     assert [f.code for f in alone.findings if f.code.startswith("IO")] == []
@@ -215,16 +215,20 @@ async def test_server_publishes_the_cross_module_chain(client: ProbeClient, tmp_
     diagnostics = await client.diagnostics_for(uri, version=1)
     io = [d for d in diagnostics if str(d.code).startswith("IO")]
     assert [(d.code, d.range.start.line, d.range.start.character) for d in io] == [("IO001", 12, 12)]
-    assert CHAIN in io[0].message
+    assert len(io[0].message) <= 80  # the chain is in the hover, once
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=io[0].range.start)
+    )
+    assert hover is not None and CHAIN in str(hover.contents)
 
 
 def test_demo_seeded_cross_module_n_plus_one_is_flagged_with_its_chain(capsys: pytest.CaptureFixture[str]) -> None:
     demo = DEMO
     found = check_json(capsys, "--no-cache", str(demo))
-    messages = {(Path(str(d["filename"])).name, str(d["code"]), str(d["message"])) for d in found}
+    messages = {(Path(str(d["filename"])).name, str(d["code"]), str(d["notes"])) for d in found}
     chain = "loop \u2192 self._recall_memory \u2192 store.load_memory \u2192 cursor.execute"
-    assert any(name == "agent.py" and code == "IO001" and chain in msg for name, code, msg in messages), messages
-    assert any(name == "store.py" and "loop \u2192 _load_one \u2192 conn.execute" in msg for name, _, msg in messages)
+    assert any(name == "agent.py" and code == "IO001" and chain in notes for name, code, notes in messages), messages
+    assert any(name == "store.py" and "loop \u2192 _load_one \u2192 conn.execute" in n for name, _, n in messages)
     assert ("store.py", "IO006") in {(n, c) for n, c, _ in messages}
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import SIMILARITY
 
 from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_full, analyze_text
@@ -384,7 +385,8 @@ def test_reason_names_the_driving_line_and_the_sizes() -> None:
 
 def test_calls_compose_with_the_callers_sizes() -> None:
     reason = ESTIMATES["common"][1]
-    assert reason is not None and "calls `contains()`, which is O(n)" in reason
+    # the callee's cost in its own names: its letters never mix with the caller's (#20)
+    assert reason is not None and "calls `contains()`, which is O(len(xs))" in reason
     src = (
         "def helper(ys):\n    return sorted(ys)\n\n"
         "def caller(xs, table):\n    for x in xs:\n        helper(table)\n"
@@ -393,6 +395,31 @@ def test_calls_compose_with_the_callers_sizes() -> None:
     by_name = {f.name: f for f in report.functions}
     assert by_name["helper"].complexity == "O(n log n)"
     assert by_name["caller"].complexity == "O(n·m log m)"
+
+
+def test_the_demo_all_pairs_grouping_is_n_squared_times_the_dimension() -> None:
+    """`cosine(a, b)` is O(len(a) + len(b)); called on `vectors[i]`, `vectors[j]` both are the length of
+    an element of `vectors` (d), and union-find's `find` with path halving adds no size (#20)."""
+    report = analyze_text(SIMILARITY.read_text(encoding="utf-8"), str(SIMILARITY), metrics=True, rules=RULES)
+    by_name = {f.qualname: f for f in report.functions}
+    group = by_name["group_similar"]
+    assert group.complexity == "O(n^2·d)", group.complexity
+    assert group.complexity_reason is not None
+    assert "d = the length of an element of `vectors`" in group.complexity_reason
+    assert "which is O(len(a) + len(b))" in group.complexity_reason  # cosine's own names, no clash
+    assert by_name["group_similar.find"].complexity == "O(1)"
+    assert by_name["similarity_matrix"].complexity == "O(n^2·d)"
+
+
+def test_a_pointer_chasing_loop_without_compression_still_counts() -> None:
+    src = (
+        "def root(parent, i):\n    while parent[i] != i:\n        i = parent[i]\n    return i\n\n"
+        "def halving(parent, i):\n    while parent[i] != i:\n        parent[i] = parent[parent[i]]\n"
+        "        i = parent[i]\n    return i\n"
+    )
+    report = analyze_text(src, "m.py", metrics=True, rules=RULES)
+    by_name = {f.name: f.complexity for f in report.functions}
+    assert by_name["root"] != "O(1)" and by_name["halving"] == "O(1)"
 
 
 def test_call_cycles_are_cut() -> None:

@@ -18,7 +18,7 @@ from support import ROOT
 from perfsquad.profiling.analysis import classify, function_kind, pareto, user_view
 from perfsquad.profiling.formats import from_samples, load_profile, parse_raw, to_speedscope
 from perfsquad.profiling.model import FrameRef, FunctionStat, LineStat, Profile, ProfileFormatError
-from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
+from perfsquad.profiling.run import ProfileCancelled, ProfileFailed, ProfilerError, profile_command
 from perfsquad.profiling.target import command_for
 
 PERFSQUAD = [sys.executable, "-m", "perfsquad"]
@@ -198,18 +198,37 @@ def test_ptrace_refusal_is_explained_and_auto_falls_back(tmp_path: Path, workloa
     monkeypatch.setattr("perfsquad.profiling.run.py_spy_executable", lambda: str(fake))
     with pytest.raises(ProfilerError, match="ptrace") as info:
         profile_command([sys.executable, str(workload)], sampler="py-spy", cwd=workload.parent)
-    assert "--sampler cprofile" in str(info.value)
+    assert "cprofile sampler" in str(info.value) and "--" not in str(info.value).split("ptrace")[-1]
     profile = profile_command([sys.executable, str(workload)], sampler="auto", cwd=workload.parent)
     assert profile.sampler == "cprofile"
     assert any("ptrace" in w for w in profile.warnings)
 
 
-def test_a_failing_program_still_yields_a_profile_with_a_warning(tmp_path: Path) -> None:
+def test_a_program_failing_after_running_still_yields_a_profile_with_a_warning(tmp_path: Path) -> None:
     script = tmp_path / "fails.py"
-    script.write_text("def boom():\n    raise ValueError('nope')\n\nboom()\n", encoding="utf-8")
+    script.write_text(
+        "import time\n\ndef boom():\n    time.sleep(0.5)\n    raise ValueError('nope')\n\nboom()\n", encoding="utf-8"
+    )
     profile = profile_command([sys.executable, str(script)], sampler="cprofile", cwd=tmp_path)
     assert profile.exit_code == 1
     assert any("ValueError: nope" in w for w in profile.warnings)
+
+
+@pytest.mark.parametrize("sampler", ["cprofile", "py-spy"])
+def test_a_run_that_dies_at_once_is_a_failure_with_its_stderr(tmp_path: Path, sampler: str) -> None:
+    script = tmp_path / "fails.py"
+    script.write_text("import no_such_module_here\n", encoding="utf-8")
+    with pytest.raises(ProfileFailed) as info:
+        profile_command([sys.executable, str(script)], sampler=sampler, cwd=tmp_path)
+    text = str(info.value)
+    assert "exited with code 1" in text and "before anything could be measured" in text
+    assert "stderr:" in text and "No module named 'no_such_module_here'" in text
+
+
+def test_pytest_collecting_nothing_is_a_failure(tmp_path: Path) -> None:
+    (tmp_path / "test_empty.py").write_text("X = 1\n", encoding="utf-8")
+    with pytest.raises(ProfileFailed, match=r"pytest exited with code [45]"):
+        profile_command("test_empty.py::test_nothing", sampler="cprofile", cwd=tmp_path, python=sys.executable)
 
 
 def test_targets() -> None:
@@ -351,7 +370,7 @@ def test_cli_profile_errors_are_clear(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "python -c" in proc.stderr
 
 
-def test_check_profile_ranks_hot_findings_first_and_demotes_cold(workload: Path, sampled: Profile,
+def test_check_profile_ranks_hot_findings_first_and_tags_cold(workload: Path, sampled: Profile,
                                                                  tmp_path: Path) -> None:  # fmt: skip
     prof = tmp_path / "p.json"
     sampled.dump(prof)
@@ -365,9 +384,13 @@ def test_check_profile_ranks_hot_findings_first_and_demotes_cold(workload: Path,
     cold = next(f for f in findings if f["code"] == "IDM001")  # the loop in never_called
     assert hot["location"]["row"] in CRUNCH_LINES and cold["location"]["row"] == COLD_LOOP_LINE
     assert lines.index(hot["location"]["row"]) < lines.index(COLD_LOOP_LINE)
-    assert hot["measured_share"] > 0.2 and hot["severity"] == "error"
-    assert any(n.startswith("hot:") for n in hot["notes"])
-    assert cold["measured_share"] == 0 and cold["severity"] == "hint"
+    assert hot["measured_share"] > 0.2 and any(n.startswith("hot:") for n in hot["notes"])
+    saving = next(n for n in hot["notes"] if n.startswith("estimated saving: "))  # the severity follows it
+    saved = float(saving.removeprefix("estimated saving: ").split("%")[0])
+    assert hot["severity"] == ("error" if saved >= 10 else "warning"), saving
+    # cold: kept as it was (never hidden), tagged
+    assert cold["measured_share"] == 0 and cold["severity"] == "warning"
+    assert cold["message"].endswith("(not reached in the measured run)")
     assert any(n.startswith("cold:") for n in cold["notes"])
     text = subprocess.run([*PERFSQUAD, "check", "--no-cache", "--profile", str(prof), str(workload)],
                           capture_output=True, text=True, timeout=120).stdout  # fmt: skip
