@@ -1,12 +1,14 @@
 """The wrapper every profiled Python command runs under (stdlib only: it runs in the user's interpreter).
 
-Usage: ``python _child.py [--cprofile OUT] [--memory] [--ready-fd FD --go-fd FD] --result FILE (script PATH | module NAME) ARGS...``
+Usage: ``python _child.py [--cprofile OUT] [--memory] [--gc] [--ready-fd FD --go-fd FD] --result FILE (script PATH | module NAME) ARGS...``
 
 It writes a byte to ``--ready-fd`` once the interpreter is up and waits for a byte on ``--go-fd`` (so
 a sampler can attach before the user's code starts), runs the
 target like ``python PATH`` or ``python -m NAME`` would, and writes run facts as JSON to ``--result``:
 wall and CPU seconds of the target alone, exit code, and with ``--memory`` the peak traced memory
-and the bytes allocated by each line that were alive at the peak (tracemalloc).
+and the bytes allocated by each line that were alive at the peak (tracemalloc), a census of the
+objects alive at the start and at the peak, and the objects freed only by the cycle collector by
+type and allocating line; with ``--gc`` the collector's cost (:mod:`perfsquad.profiling._memprobe`).
 """
 
 from __future__ import annotations
@@ -22,25 +24,68 @@ import traceback
 from typing import Any
 
 _POLL_SECONDS = 0.02
+_CENSUS_SECONDS = 10.0
+"""Total CPU time the peak watcher may spend on censuses; then only the end's is taken."""
+CENSUS_BUDGET = 5.0
+"""CPU seconds one census may take (it says when it stopped short)."""
+
+
+def load_probe() -> Any:
+    """Our sibling :mod:`perfsquad.profiling._memprobe`, loaded by path (perfsquad need not be
+    importable in the user's interpreter)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_memprobe.py")
+    spec = importlib.util.spec_from_file_location("_perfsquad_memprobe", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+probe: Any = load_probe()
 
 
 class _PeakWatcher(threading.Thread):
     """Snapshots tracemalloc whenever traced memory grows past the last snapshot's peak by 10%."""
 
-    def __init__(self) -> None:
+    def __init__(self, cycles: Any) -> None:
         super().__init__(daemon=True, name="perfsquad-peak-watcher")
         self.stop = threading.Event()
         self.snapshot: Any = None
         self.snapshot_size = 0
+        self.census: Any = None
+        self.census_size = 0
+        self.census_seconds = 0.0
+        self.peak = 0
+        """The highest traced memory of the program itself (a census's own lists are not counted)."""
+        self.cycles = cycles
 
     def run(self) -> None:
         import tracemalloc
 
+        last = 0
         while not self.stop.wait(_POLL_SECONDS):
+            self.cycles.release()
             current, _peak = tracemalloc.get_traced_memory()
             if current > self.snapshot_size * 1.1 + 65536:
                 self.snapshot = tracemalloc.take_snapshot()
                 self.snapshot_size = current
+            # A census when growth pauses well above the last one (a local peak), within a budget.
+            if current <= last and current > self.census_size * 1.1 + 65536 and self.census_seconds < _CENSUS_SECONDS:
+                kept, self.snapshot = self.snapshot, None  # (not counted by the census)
+                self.take_census(current)
+                self.snapshot = kept
+            last = current
+
+    def take_census(self, current: int) -> None:
+        import tracemalloc
+
+        self.peak = max(self.peak, tracemalloc.get_traced_memory()[1])
+        self.census = probe.census(budget_seconds=CENSUS_BUDGET, exclude=self.cycles.own())
+        self.census_size = current
+        self.census_seconds += self.census["seconds"]
+        tracemalloc.reset_peak()
 
 
 def _cpu_seconds() -> float:
@@ -57,6 +102,7 @@ def _memory_lines(snapshot: Any) -> list[list[Any]]:
         (
             tracemalloc.Filter(False, tracemalloc.__file__),
             tracemalloc.Filter(False, here),
+            tracemalloc.Filter(False, probe.__file__),
             tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
             tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
         )
@@ -74,8 +120,8 @@ def main(argv: list[str]) -> int:
     i = 0
     while i < len(argv) and argv[i].startswith("--"):
         flag = argv[i][2:]
-        if flag == "memory":
-            opts["memory"] = True
+        if flag in ("memory", "gc"):
+            opts[flag] = True
             i += 1
         else:
             opts[flag] = argv[i + 1]
@@ -99,12 +145,20 @@ def main(argv: list[str]) -> int:
 
     profiler: Any = None
     watcher: _PeakWatcher | None = None
+    gc_watch: Any = None
+    start_census: Any = None
     if opts.get("memory"):
         import tracemalloc
 
         tracemalloc.start(1)
-        watcher = _PeakWatcher()
+        start_census = probe.census(budget_seconds=0.5)
+        tracemalloc.reset_peak()
+        watcher = _PeakWatcher(probe.Cycles())
+        watcher.cycles.install()
         watcher.start()
+    if opts.get("gc"):
+        gc_watch = probe.GcWatch()
+        gc_watch.start()
     if isinstance(opts.get("cprofile"), str):
         import cProfile
 
@@ -132,24 +186,35 @@ def main(argv: list[str]) -> int:
     finally:
         if profiler is not None:
             profiler.disable()
+        if gc_watch is not None:
+            gc_watch.stop()
     wall = time.perf_counter() - wall0
     cpu = _cpu_seconds() - cpu0
 
     facts: dict[str, Any] = {"wall_seconds": wall, "cpu_seconds": cpu, "exit_code": exit_code, "error": error}
     if profiler is not None:
         profiler.dump_stats(str(opts["cprofile"]))
+    if gc_watch is not None:
+        facts["gc"] = gc_watch.facts(wall)
     if watcher is not None:
         import tracemalloc
 
         watcher.stop.set()
         watcher.join()
+        watcher.cycles.uninstall()
         current, peak = tracemalloc.get_traced_memory()
-        snapshot = watcher.snapshot
+        snapshot, census = watcher.snapshot, watcher.census
         if snapshot is None or current >= watcher.snapshot_size:  # the end is the highest point seen
             snapshot = tracemalloc.take_snapshot()
+        if census is None or current >= watcher.census_size:
+            snapshot_kept, watcher.snapshot = snapshot, None
+            census = probe.census(budget_seconds=CENSUS_BUDGET, exclude=watcher.cycles.own())
+            snapshot = snapshot_kept
         tracemalloc.stop()
-        facts["peak_memory_bytes"] = peak
+        facts["peak_memory_bytes"] = max(peak, watcher.peak)
         facts["memory_lines"] = _memory_lines(snapshot)
+        facts["census"] = {"start": start_census, "peak": census}
+        facts["cycles"] = watcher.cycles.facts()
     with open(result_path, "w", encoding="utf-8") as fh:
         json.dump(facts, fh)
     sys.stdout.flush()

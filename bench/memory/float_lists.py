@@ -1,0 +1,37 @@
+"""Embeddings kept as lists of float lists, and rows kept as same-shaped dicts.
+
+Both are built once per element of an input of unbounded size (the lines of a file): MEM008 flags
+them (`perfsquad check bench/memory/float_lists.py`), and `perfsquad profile --memory` shows the
+floats and the lists at the peak. bench/layout.py measures the alternatives per element.
+Usage: python bench/memory/float_lists.py [ROWS]  (default 20,000 rows of 64 floats).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+
+
+def load_embeddings(lines: io.StringIO) -> list[list[float]]:
+    vectors = []
+    for line in lines:
+        vectors.append([float(x) for x in line.split(",")])
+    return vectors
+
+
+def load_rows(records: list[tuple[int, str, float]]) -> list[dict[str, object]]:
+    rows = []
+    for ident, name, score in records:
+        rows.append({"id": ident, "name": name, "score": score})
+    return rows
+
+
+def main(n: int) -> None:
+    text = "\n".join(",".join(str((i * 31 + j) % 97 / 7) for j in range(64)) for i in range(n))
+    vectors = load_embeddings(io.StringIO(text))
+    rows = load_rows([(i, f"item{i}", i / 3) for i in range(n)])
+    print(len(vectors), len(vectors[0]), len(rows))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
