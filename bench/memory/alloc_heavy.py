@@ -17,8 +17,9 @@ def build_index(n: int) -> dict[int, tuple[str, list[int], dict[str, int]]]:
 def churn(n: int) -> int:
     total = 0
     for i in range(n):
-        record = {"id": i, "tags": [i % 7, i % 11], "pair": (i, str(i))}
-        total += len(record["tags"])
+        tags = [i % 7, i % 11]
+        record = {"id": i, "tags": tags, "pair": (i, str(i))}
+        total += len(tags) + len(record)
     return total
 
 

@@ -119,7 +119,7 @@ def measure(
     sides: list[tuple[str, dict[str, str] | None]] = [("baseline", None)]
     sides += [(name, _env(setting)) for name, setting, _ in VARIANTS]
     times: dict[str, list[float]] = {name: [] for name, _ in sides}
-    for name, env in sides:  # warm-up (file cache, __pycache__), not recorded
+    for _name, env in sides:  # warm-up (file cache, __pycache__), not recorded
         time_once(argv, cwd=cwd, timeout=timeout, cancel=cancel, env=env)
     for i in range(runs):
         for name, env in sides:
@@ -143,17 +143,3 @@ def measure(
         VariantResult(name, advice, compare(records["baseline"], records[name])) for name, _setting, advice in VARIANTS
     )
     return GcAdvice(results, written)
-
-
-def advice_lines(advice: dict[str, Any]) -> list[str]:
-    """The measured variants in words (from :meth:`GcAdvice.to_json`, as stored in ``Profile.gc``)."""
-    out = []
-    for v in advice.get("variants", ()):
-        out.append(
-            f"{v['name']}: {v['advice']}: {v['before_mean']:.3f} s -> {v['after_mean']:.3f} s"
-            f" ({v['runs']} runs each), {v['verdict']}"
-        )
-    if advice.get("records"):
-        names = " ".join(f"gc-{v['name']}" for v in advice.get("variants", ()))
-        out.append(f"records in {advice['records']}: `perfsquad compare gc-baseline NAME` for NAME in {names}")
-    return out

@@ -114,22 +114,11 @@ def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -
 
 def render_memory(profile: Any, out: TextIO, where: Any, top: int = 8) -> None:
     """The collector's cost, the census at the peak and the reference cycles of a memory pass."""
-    from perfsquad.audit.gcadvice import advice_lines
-    from perfsquad.profiling.memory import census_lines, cycles_lines, gc_advice, gc_lines
+    from perfsquad.profiling.memory import memory_sections
 
-    if profile.gc:
-        out.write("\nGarbage collector:\n")
-        out.writelines(f"  {line}\n" for line in gc_lines(profile.gc))
-        advice = gc_advice(profile.gc)
-        if advice:
-            out.write(f"  advice: {advice}\n")
-            out.writelines(f"    measured: {line}\n" for line in advice_lines(profile.gc.get("advice") or {}))
-    if profile.census:
-        out.write("\nObjects at the peak:\n")
-        out.writelines(f"  {line}\n" for line in census_lines(profile.census, where, top))
-    if profile.cycles is not None:
-        out.write("\nReference cycles:\n")
-        out.writelines(f"  {line}\n" for line in cycles_lines(profile.cycles, where, top))
+    for title, lines in memory_sections(profile, where, top):
+        out.write(f"\n{title}:\n")
+        out.writelines(f"  {line}\n" for line in lines)
 
 
 def measure_gc_advice(

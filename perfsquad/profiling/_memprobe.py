@@ -171,7 +171,7 @@ def census(
                 seen.add(id(r))
                 count(r)
     candidates.sort(key=lambda c: -c[0])
-    biggest = []
+    biggest: list[dict[str, Any]] = []
     deep_start = time.thread_time()
     for shallow, o in candidates[: largest * 3]:
         left = budget_seconds - (time.thread_time() - deep_start)
@@ -184,7 +184,7 @@ def census(
             "objects": reached, "deep_complete": whole, "site": _site(o, here),
         })  # fmt: skip
     del objects, candidates
-    biggest.sort(key=lambda b: -b["deep_bytes"])
+    biggest.sort(key=lambda b: -int(b["deep_bytes"]))
     rows = sorted(by_type.items(), key=lambda kv: -kv[1][1])
     return {
         "types": [{"type": _type_name(t), "count": c, "bytes": b} for t, (c, b) in rows[: max(top, 40)]],
@@ -194,6 +194,10 @@ def census(
         "complete": complete,
         "seconds": time.thread_time() - start,
     }
+
+
+def _by_count(kv: tuple[str, int]) -> int:
+    return -kv[1]
 
 
 class Cycles:
@@ -294,10 +298,9 @@ class Cycles:
             "objects": self.objects,
             "bytes": self.bytes,
             "collections": self.collections,
-            "by_type": sorted(([t, c, b] for t, (c, b) in self.by_type.items()), key=lambda r: -r[1])[:top],
+            "by_type": [[t, c, b] for t, (c, b) in sorted(self.by_type.items(), key=lambda kv: -kv[1][0])[:top]],
             "by_line": [
-                {"file": f, "line": n, "objects": c, "bytes": b,
-                 "types": sorted(types.items(), key=lambda kv: -kv[1])[:3]}
+                {"file": f, "line": n, "objects": c, "bytes": b, "types": sorted(types.items(), key=_by_count)[:3]}
                 for (f, n), (c, b, types) in lines
-            ],  # fmt: skip
+            ],
         }

@@ -55,12 +55,12 @@ def gc_lines(gc: dict[str, Any]) -> list[str]:
         f"{gc['share']:.1%} of the run ({gc['total_pause_seconds'] * 1000:,.1f} ms in {sum(counts):,} collections"
         f" of {gc['wall_seconds']:.2f} s; longest pause {max(longest) * 1000:,.1f} ms)"
     ]
-    for g in range(3):
-        if counts[g]:
-            out.append(
-                f"generation {g}: {counts[g]:,} collections, {pauses[g] * 1000:,.1f} ms (longest"
-                f" {longest[g] * 1000:,.2f} ms), {examined[g]:,} objects examined, {collected[g]:,} freed"
-            )
+    out.extend(
+        f"generation {g}: {counts[g]:,} collections, {pauses[g] * 1000:,.1f} ms (longest"
+        f" {longest[g] * 1000:,.2f} ms), {examined[g]:,} objects examined, {collected[g]:,} freed"
+        for g in range(3)
+        if counts[g]
+    )
     if gc.get("uncollectable"):
         out.append(f"{gc['uncollectable']:,} uncollectable objects (left in gc.garbage)")
     out.append(f"thresholds {tuple(gc.get('thresholds', ()))}, {gc.get('frozen', 0):,} objects frozen")
@@ -175,3 +175,60 @@ def cycle_items(cycles: dict[str, Any] | None, minimum: int = CYCLE_OBJECTS_ADVI
             "fix": cycle_fix(row["types"]),
         })  # fmt: skip
     return items
+
+
+def memory_sections(profile: Any, where: Where = _plain, top: int = 8) -> list[tuple[str, list[str]]]:
+    """(title, lines) for the collector, the census and the cycles of a profile's memory pass: what
+    ``profile --memory`` prints and the audit's reports show."""
+    sections: list[tuple[str, list[str]]] = []
+    if profile.gc:
+        lines = gc_lines(profile.gc)
+        advice = gc_advice(profile.gc)
+        if advice:
+            lines.append(f"advice: {advice}")
+            lines.extend(f"  measured: {line}" for line in advice_lines(profile.gc.get("advice") or {}))
+        sections.append(("Garbage collector", lines))
+    if profile.census:
+        sections.append(("Objects at the peak", census_lines(profile.census, where, top)))
+    if profile.cycles is not None:
+        sections.append(("Reference cycles", cycles_lines(profile.cycles, where, top)))
+    return sections
+
+
+def advice_lines(advice: dict[str, Any]) -> list[str]:
+    """Measured collector tunings in words (``perfsquad.audit.gcadvice.GcAdvice.to_json``, kept in
+    ``Profile.gc["advice"]``)."""
+    if advice.get("error"):
+        return [f"not measured: {advice['error']}"]
+    out = [
+        f"{v['name']}: {v['advice']}: {v['before_mean']:.3f} s -> {v['after_mean']:.3f} s"
+        f" ({v['runs']} runs each), {v['verdict']}"
+        for v in advice.get("variants", ())
+    ]
+    if advice.get("records"):
+        names = " ".join(f"gc-{v['name']}" for v in advice.get("variants", ()))
+        out.append(f"records in {advice['records']}: `perfsquad compare gc-baseline NAME` for NAME in {names}")
+    return out
+
+
+def memory_json(profile: Any) -> dict[str, Any] | None:
+    """The memory pass for JSON reports: collector cost and advice, census summary, cycles and their items."""
+    if profile is None or not (profile.gc or profile.census or profile.cycles is not None):
+        return None
+    peak = (profile.census or {}).get("peak") or {}
+    return {
+        "gc": profile.gc,
+        "gc_advice": gc_advice(profile.gc),
+        "census": {
+            "objects": peak.get("objects"),
+            "bytes": peak.get("bytes"),
+            "complete": peak.get("complete"),
+            "types": peak.get("types", [])[:15],
+            "largest": peak.get("largest", []),
+            "grown": grown_types(profile.census),
+        }
+        if peak
+        else None,
+        "cycles": profile.cycles,
+        "items": cycle_items(profile.cycles),
+    }
