@@ -26,12 +26,14 @@ def load_rows(records: list[tuple[int, str, float]]) -> list[dict[str, object]]:
     return rows
 
 
-def main(n: int) -> None:
+def main(n: int) -> tuple[list[list[float]], list[dict[str, object]]]:
     text = "\n".join(",".join(str((i * 31 + j) % 97 / 7) for j in range(64)) for i in range(n))
     vectors = load_embeddings(io.StringIO(text))
     rows = load_rows([(i, f"item{i}", i / 3) for i in range(n)])
     print(len(vectors), len(vectors[0]), len(rows))
+    return vectors, rows
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
+    # Kept at module level, as a service keeps its loaded data: alive at the end of the run.
+    VECTORS, ROWS = main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)

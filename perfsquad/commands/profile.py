@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--memory", action="store_true",
                    help="add a memory pass: peak and allocations by line, objects by type at the peak, reference "
                         "cycles; and the collector's share of the run")  # fmt: skip
+    p.add_argument("--gc-share", type=float, default=0.03,
+                   help="with --memory: the collector's share of the run above which tunings are measured (0.03)")
     p.add_argument("--gc-runs", type=int, default=5,
                    help="with --memory, when the collector takes over 3%% of the run: timed runs of the command as "
                         "is and under each collector tuning, to measure the advice (5; 0: do not measure)")  # fmt: skip
@@ -171,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from perfsquad.profiling.memory import gc_advice
 
-    if args.memory and args.gc_runs > 0 and gc_advice(profile.gc) and not profile.exit_code:
+    if args.memory and args.gc_runs > 0 and gc_advice(profile.gc, args.gc_share) and not profile.exit_code:
         from perfsquad.audit.bench import BenchCancelled, BenchError
 
         try:

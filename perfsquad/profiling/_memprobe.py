@@ -12,7 +12,8 @@
   counted and then released (:meth:`Cycles.release`, a plain collection of those objects).
 
 Nothing here changes what the user's program computes; :class:`Cycles` delays freeing cyclic
-garbage until it is counted (``release`` follows within one poll of the watcher, 20 ms).
+garbage until it is counted (a release every :data:`RELEASE_SECONDS`, run in the program's thread
+by :mod:`perfsquad.profiling._child`, so it is paused meanwhile).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import sys
 import time
 from typing import Any
 
+RELEASE_SECONDS = 0.25
+RELEASE_OBJECTS = 100_000
+"""Counted cycle garbage is freed (a full collection) at most every 0.25 s, or sooner past this many objects."""
 _SKIP_DEEP = (type, type(sys), type(len))
 """Shared, not owned by a container: classes, modules, builtins."""
 
@@ -145,7 +149,7 @@ def census(
     by_type: dict[type, list[int]] = {}
     complete = True
     candidates: list[tuple[int, Any]] = []
-    getsizeof, referents, tracked = sys.getsizeof, gc.get_referents, gc.is_tracked
+    getsizeof, referents, tracked, refcount = sys.getsizeof, gc.get_referents, gc.is_tracked, sys.getrefcount
 
     def count(item: Any) -> int:
         size = getsizeof(item, 0)
@@ -166,10 +170,20 @@ def census(
         size = count(o)
         if size > 1024 and isinstance(o, (list, dict, set, frozenset, tuple, bytearray)):
             candidates.append((size, o))
-        for r in referents(o):
-            if not tracked(r) and id(r) not in seen:
+        stack = referents(o)
+        while stack:  # untracked objects, and what untracked dicts and tuples hold (atoms only)
+            r = stack.pop()
+            if tracked(r):
+                continue
+            if refcount(r) <= 3:  # held by this container only (and the list and the call): seen once
+                count(r)
+            elif id(r) not in seen:
                 seen.add(id(r))
                 count(r)
+            else:
+                continue
+            if type(r) in (dict, tuple):
+                stack.extend(referents(r))
     candidates.sort(key=lambda c: -c[0])
     biggest: list[dict[str, Any]] = []
     deep_start = time.thread_time()
@@ -216,8 +230,12 @@ class Cycles:
         self.by_type: dict[str, list[int]] = {}
         self.by_line: dict[tuple[str, int], list[Any]] = {}
         self.pending: list[Any] = []
-        self.pending_generation = 0
+        self.released = 0.0
+        self.unattributed = 0
+        """Objects freed by our releasing collection that no saving one saw (no type, no line)."""
         self.releasing = False
+        self.ran = False
+        """A collection asked for by :meth:`release` did run (see there)."""
 
     def own(self) -> tuple[Any, ...]:
         """Our containers (left out of a census)."""
@@ -244,38 +262,72 @@ class Cycles:
 
     # -- with automatic collections ----------------------------------------------------------
     def _callback(self, phase: str, info: dict[str, int]) -> None:
-        if phase != "stop" or self.releasing or not gc.garbage:
+        if self.releasing:
+            self.ran = self.ran or phase == "start"
+            return
+        if phase != "stop" or not gc.garbage:
             return
         garbage = list(gc.garbage)
         gc.garbage.clear()
         self.account(garbage)
         self.pending.extend(garbage)
-        self.pending_generation = max(self.pending_generation, min(int(info.get("generation", 0)) + 1, 2))
 
     def install(self) -> None:
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.callbacks.append(self._callback)
 
-    def release(self) -> None:
-        """Free what was counted: drop our references, collect their generation without saving."""
-        if not self.pending:
+    def due(self) -> bool:
+        """Whether :meth:`release` would free something now."""
+        waited = time.perf_counter() - self.released
+        return bool(self.pending) and (waited >= RELEASE_SECONDS or len(self.pending) >= RELEASE_OBJECTS)
+
+    def release(self, force: bool = False) -> None:
+        """Free what was counted: drop our references and collect everything without saving (a
+        full collection: by now they may sit in any generation, and one left behind would be
+        counted again). At most every :data:`RELEASE_SECONDS` unless many are held, or ``force``."""
+        if not (force and self.pending) and not self.due():
             return
-        self.releasing = True
+        now = time.perf_counter()
+        # No automatic collection may start meanwhile (disabled), and none may be running: asked
+        # for during one of the program's (whose callbacks let our thread in), ours would not run
+        # and what we let go would be saved and counted again by the next. A first, saving, full
+        # collection that does run (our callback sees it start) proves none is running and counts
+        # the garbage made since the last one, so that the second, freeing, one frees what was
+        # counted; garbage the program made in between (its thread may run) is counted without a
+        # type or line, from what the second one reports.
+        enabled = gc.isenabled()
+        gc.disable()
         try:
+            self.releasing, self.ran = True, False
+            gc.collect()
+            if not self.ran:
+                return
+            garbage = list(gc.garbage)
+            gc.garbage.clear()
+            self.account(garbage)
+            self.pending.extend(garbage)
+            del garbage
             gc.set_debug(0)
+            held = sum(1 for o in self.pending if gc.is_tracked(o))
             self.pending.clear()
-            gc.collect(self.pending_generation)
-            self.pending_generation = 0
+            unseen = gc.collect() - held
+            if unseen > 0:
+                self.objects += unseen
+                self.unattributed += unseen
+            self.released = now
         finally:
             self.releasing = False
             gc.set_debug(gc.DEBUG_SAVEALL)
+            if enabled:
+                gc.enable()
 
     def uninstall(self) -> None:
+        """Count what is still waiting for a collection, free it, and stop."""
+        self.pending.append(None)  # (a release even when nothing is held)
+        self.release(force=True)
         if self._callback in gc.callbacks:
             gc.callbacks.remove(self._callback)
-        self.release()
         gc.set_debug(0)
-        self.release()
 
     # -- on demand ---------------------------------------------------------------------------
     def collect_now(self) -> int:
@@ -298,6 +350,7 @@ class Cycles:
             "objects": self.objects,
             "bytes": self.bytes,
             "collections": self.collections,
+            "unattributed": self.unattributed,
             "by_type": [[t, c, b] for t, (c, b) in sorted(self.by_type.items(), key=lambda kv: -kv[1][0])[:top]],
             "by_line": [
                 {"file": f, "line": n, "objects": c, "bytes": b, "types": sorted(types.items(), key=_by_count)[:3]}

@@ -67,10 +67,10 @@ def gc_lines(gc: dict[str, Any]) -> list[str]:
     return out
 
 
-def gc_advice(gc: dict[str, Any] | None) -> str | None:
-    """The advice when the collector takes more than :data:`GC_SHARE_ADVICE` of the run."""
+def gc_advice(gc: dict[str, Any] | None, threshold: float = GC_SHARE_ADVICE) -> str | None:
+    """The advice when the collector takes more than ``threshold`` of the run (or was measured)."""
     share = gc_share(gc)
-    if gc is None or share < GC_SHARE_ADVICE:
+    if gc is None or (share < threshold and not gc.get("advice")):
         return None
     heavy = "full (generation 2)" if gc["pause_seconds"][2] >= max(gc["pause_seconds"][:2]) else "young-generation"
     return (
