@@ -117,12 +117,12 @@ def memory_at(profile: Profile, path: str, line: int) -> str:
                 f" {'at least ' if not big.get('deep_complete', True) else ''}{size_text(big['deep_bytes'])}"
                 f" ({big['objects']:,} objects)."
             )
-    for row in (profile.cycles or {}).get("by_line", ()):
-        if row["line"] == line and _norm(row["file"]) == here:
-            parts.append(
-                f"**Reference cycles**: {row['objects']:,} objects allocated here were freed only by the cycle"
-                f" collector ({', '.join(f'{t} {c:,}' for t, c in row['types'])}). Fix: {cycle_fix(row['types'])}."
-            )
+    parts.extend(
+        f"**Reference cycles**: {row['objects']:,} objects allocated here were freed only by the cycle"
+        f" collector ({', '.join(f'{t} {c:,}' for t, c in row['types'])}). Fix: {cycle_fix(row['types'])}."
+        for row in (profile.cycles or {}).get("by_line", ())
+        if row["line"] == line and _norm(row["file"]) == here
+    )
     return "\n\n".join(parts)
 
 

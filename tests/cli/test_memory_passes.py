@@ -176,3 +176,25 @@ def test_collector_tuning_is_measured_and_compare_reads_the_records(tmp_path: Pa
         again = json.loads(out)
         assert again["ratio"] == variant["ratio"] and again["verdict"] == variant["verdict"]
         assert again["after"]["n"] == 2 and again["before"]["n"] == 2
+
+
+def test_audit_memory_pass_reports_the_cycles_as_items_with_their_fix(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "cycles.py").write_text((WORKLOADS / "cycles.py").read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "report"
+    code, _out, err = perfsquad(
+        "audit", str(project), "--run", f"{sys.executable} cycles.py 200", "--memory", "--gc-runs", "0",
+        "--sampler", "cprofile", "--out", str(out), "--format", "html,md,json", cwd=project,
+    )  # fmt: skip
+    assert code in (0, 1), err
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    memory = data["memory"]
+    assert 200 * 42 <= memory["cycles"]["objects"] <= 200 * 42 + 50
+    (item,) = memory["items"]
+    assert Path(item["file"]).name == "cycles.py" and "weakref.ref" in item["fix"]
+    assert memory["gc"]["collections"][0] > 0 and memory["census"]["types"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<h2 id="memory">Memory pass</h2>' in html and '<table id="cycles">' in html
+    assert f"cycles.py:{item['line']}" in html
+    assert "## Reference cycles" in (out / "report.md").read_text(encoding="utf-8")
