@@ -194,10 +194,9 @@ class RecordsInLoop(Rule):
         kind = _record_kind(node)
         if kind is None:
             return
-        if isinstance(node, ast.ListComp | ast.Call) and isinstance(ctx.parent(node), ast.Call):
-            outer = ctx.parent(node)
-            if _record_kind(outer) is not None:  # (list(map(float, ...)) is reported once)
-                return
+        outer = ctx.parent(node)
+        if isinstance(outer, ast.Call) and _record_kind(outer) is not None:  # (list(map(float, ...)) once)
+            return
         loops = ctx.loops_around(node)
         if not loops:
             return
