@@ -10,8 +10,11 @@ from typing import Any
 from perfsquad.analyzers.memory._common import report
 from perfsquad.analyzers.memory.small_class_without_slots import _kept, _loop_words, _scale_of
 from perfsquad.context import Context
-from perfsquad.model import Severity
+from perfsquad.model import Confidence, Severity
 from perfsquad.rule import Invalid, Rule
+from perfsquad.syntax import walk
+
+LOW = Confidence.LOW
 
 MIN_KEYS = 2
 """A dict literal with at least this many constant string keys is a record."""
@@ -86,6 +89,36 @@ def _record_kind(node: ast.AST) -> tuple[str, int] | None:
     return None
 
 
+_PARSERS = frozenset({"float", "int", "Decimal", "fromisoformat", "strptime", "split", "rsplit", "loads"})
+
+
+def _parses(loop: ast.AST) -> bool:
+    """Whether the loop converts text into numbers or fields (``float(...)``, ``line.split(...)``,
+    ``json.loads(...)``): what a loop ingesting rows of data does."""
+    for n in walk(loop):
+        if isinstance(n, ast.Call):
+            func = n.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in _PARSERS:
+                return True
+    return False
+
+
+def _is_the_kept_value(node: ast.AST, parent: ast.AST | None) -> bool:
+    """Whether ``node`` is itself what is stored (an argument of ``append``..., the value of an
+    assignment, a comprehension's element), not an operand of something else built from it
+    (``"%(a)s" % {...}``, ``dict(zip(keys, [float(x) ...]))``, ``json.dumps({...})``)."""
+    if isinstance(parent, ast.Call):
+        return isinstance(parent.func, ast.Attribute) and any(a is node for a in parent.args)
+    if isinstance(parent, ast.Assign | ast.AnnAssign):
+        return parent.value is node
+    if isinstance(parent, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+        return parent.elt is node
+    if isinstance(parent, ast.DictComp):
+        return parent.value is node
+    return False
+
+
 class RecordsInLoop(Rule):
     """
     ## What it does
@@ -99,8 +132,12 @@ class RecordsInLoop(Rule):
     loop): medium for a loop over a parameter, a query or a read result (a file's lines), low
     (hidden by default) for an attribute or a call result of unknown size, and for loops that run
     once (at import, behind a lazy initialiser) or over a literal or `range(<constant>)`: the bytes
-    saved per record matter only for many records. A record built once, or passed on, yielded or
-    returned (one alive at a time), is not reported.
+    saved per record matter only for many records. Dicts are also many libraries' record format
+    for small collections (reflected columns, chat messages, options): a dict record is reported
+    only when the loop reads its data from outside (a file, a query) or parses it (`float(...)`,
+    `int(...)`, `.split(...)`, `json.loads(...)`), low otherwise. A record built once, an operand of
+    something else (`"%(a)s" % {...}`, `json.dumps({...})`), or one passed on, yielded or returned
+    (one alive at a time), is not reported.
 
     ## Why is this bad?
     Each dict carries its own hash table of keys for data that has the same shape every time, and
@@ -168,6 +205,11 @@ class RecordsInLoop(Rule):
         "def events(items):\n    for x in items:\n        yield {'id': x, 'kind': 'row'}\n",
         # Keys that vary, or one key: not a record.
         "def index(items):\n    out = []\n    for k, v in items:\n        out.append({k: v})\n    return out\n",
+        # Dicts over a parameter with nothing read or parsed: the library's record format (low).
+        "def columns(rows):\n    out = []\n    for r in rows:\n        out.append({'name': r.name, 'type': r.type})\n"
+        "    return out\n",
+        "def fmt(indices):\n    lines = []\n    for i in indices:\n        lines.append('for %(v)s' % {'v': i, 'n': 1})\n"
+        "    return lines\n",
         # A list of strings, not floats.
         "def split(lines):\n    return [[w for w in line.split()] for line in lines]\n",
         # Overwritten by the next iteration.
@@ -183,9 +225,9 @@ class RecordsInLoop(Rule):
             "        vectors.append([float(x) for x in line.split(',')])\n    return vectors\n"
         ),
         Invalid("def parse(lines):\n    return [list(map(float, line.split())) for line in lines]\n"),
-        Invalid("def records(pairs):\n    return [{'x': x, 'y': y, 'z': 0} for x, y in pairs]\n"),
+        Invalid("def records(pairs):\n    return [{'x': float(x), 'y': float(y), 'z': 0} for x, y in pairs]\n"),
         Invalid(
-            "def table(rows):\n    by_id = {}\n    for r in rows:\n        by_id[r[0]] = {'name': r[1], 'age': r[2]}\n"
+            "def table(rows):\n    by_id = {}\n    for r in rows:\n        by_id[r[0]] = {'name': r[1], 'age': int(r[2])}\n"
             "    return by_id\n"
         ),
     )
@@ -197,6 +239,8 @@ class RecordsInLoop(Rule):
         outer = ctx.parent(node)
         if isinstance(outer, ast.Call) and _record_kind(outer) is not None:  # (list(map(float, ...)) once)
             return
+        if not _is_the_kept_value(node, outer):
+            return
         loops = ctx.loops_around(node)
         if not loops:
             return
@@ -207,6 +251,11 @@ class RecordsInLoop(Rule):
         confidence = scale.confidence.lowered()
         what, keys = kind
         evidence = f"built per element of {_loop_words(scale.evidence)} and kept past it"
+        if what == "dict" and "read from outside the program" not in scale.evidence and not _parses(loop):
+            # Dicts are many libraries' record format (reflection results, messages, options):
+            # only data read from outside, or parsed in the loop, says there are many of them.
+            confidence = LOW
+            evidence += ", but nothing says the data is read or parsed in bulk (not a file, query or parse loop)"
         if what == "dict":
             message = (
                 f"A dict with the same {keys} keys is kept per element of a loop: each carries its own hash table;"
