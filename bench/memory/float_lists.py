@@ -19,17 +19,18 @@ def load_embeddings(lines: io.StringIO) -> list[list[float]]:
     return vectors
 
 
-def load_rows(records: list[tuple[int, str, float]]) -> list[dict[str, object]]:
+def load_rows(lines: list[str]) -> list[dict[str, object]]:
     rows = []
-    for ident, name, score in records:
-        rows.append({"id": ident, "name": name, "score": score})
+    for line in lines:
+        ident, name, score = line.split(",")
+        rows.append({"id": int(ident), "name": name, "score": float(score)})
     return rows
 
 
 def main(n: int) -> tuple[list[list[float]], list[dict[str, object]]]:
     text = "\n".join(",".join(str((i * 31 + j) % 97 / 7) for j in range(64)) for i in range(n))
     vectors = load_embeddings(io.StringIO(text))
-    rows = load_rows([(i, f"item{i}", i / 3) for i in range(n)])
+    rows = load_rows([f"{i},item{i},{i / 3}" for i in range(n)])
     print(len(vectors), len(vectors[0]), len(rows))
     return vectors, rows
 

@@ -89,12 +89,13 @@ def _record_kind(node: ast.AST) -> tuple[str, int] | None:
     return None
 
 
-_PARSERS = frozenset({"float", "int", "Decimal", "fromisoformat", "strptime", "split", "rsplit", "loads"})
+_PARSERS = frozenset({"float", "int", "Decimal", "fromisoformat", "strptime", "loads"})
 
 
 def _parses(loop: ast.AST) -> bool:
-    """Whether the loop converts text into numbers or fields (``float(...)``, ``line.split(...)``,
-    ``json.loads(...)``): what a loop ingesting rows of data does."""
+    """Whether the loop converts text into values (``float(...)``, ``int(...)``, dates,
+    ``json.loads(...)``): what a loop ingesting rows of data does. (Splitting alone is not: a
+    configuration string is split into a handful of parts, as pandas splits CSS selectors.)"""
     for n in walk(loop):
         if isinstance(n, ast.Call):
             func = n.func
@@ -133,20 +134,20 @@ class RecordsInLoop(Rule):
     (hidden by default) for an attribute or a call result of unknown size, and for loops that run
     once (at import, behind a lazy initialiser) or over a literal or `range(<constant>)`: the bytes
     saved per record matter only for many records. Dicts are also many libraries' record format
-    for small collections (reflected columns, chat messages, options): a dict record is reported
-    only when the loop reads its data from outside (a file, a query) or parses it (`float(...)`,
-    `int(...)`, `.split(...)`, `json.loads(...)`), low otherwise. A record built once, an operand of
+    for small collections (reflected columns, chat messages, CSS rules, options): a dict record is
+    reported only when the loop reads its data from outside (a file, a query) or converts it
+    (`float(...)`, `int(...)`, dates, `json.loads(...)`), low otherwise. A record built once, an operand of
     something else (`"%(a)s" % {...}`, `json.dumps({...})`), or one passed on, yielded or returned
     (one alive at a time), is not reported.
 
     ## Why is this bad?
     Each dict carries its own hash table of keys for data that has the same shape every time, and
     each float in a list is a 24-byte object behind an 8-byte pointer. Per record of 3 floats on
-    CPython 3.11 (`python bench/layout.py`; the figures for your Python are in the hover and in
-    `perfsquad explain MEM008`): a dict takes about 190 bytes, an instance of a plain class about
-    100, a slotted dataclass or a `NamedTuple` 60-80, and one row of a NumPy array 24; for 64 floats,
-    a list of floats about 2 KiB against 512 bytes in a NumPy array (and one array is copied,
-    sliced and reduced without a Python loop).
+    CPython 3.11, the floats included (`python bench/layout.py`; the figures for your Python are in
+    the hover): a dict takes 265 bytes, an instance of a plain class 179, a slotted dataclass 139,
+    a `NamedTuple` 155, and one row of a NumPy array 24; for 64 floats, a list of floats takes
+    2,113 bytes against 512 in a NumPy array (and one array is copied, sliced and reduced without
+    a Python loop).
 
     ## Example
     ```python
@@ -210,6 +211,8 @@ class RecordsInLoop(Rule):
         "    return out\n",
         "def fmt(indices):\n    lines = []\n    for i in indices:\n        lines.append('for %(v)s' % {'v': i, 'n': 1})\n"
         "    return lines\n",
+        # Split configuration, not data: pandas' CSS selectors (low).
+        "def styles(rules):\n    return [{'selector': s, 'props': r['props']} for r in rules for s in r['selector'].split(',')]\n",
         # A list of strings, not floats.
         "def split(lines):\n    return [[w for w in line.split()] for line in lines]\n",
         # Overwritten by the next iteration.
@@ -218,7 +221,7 @@ class RecordsInLoop(Rule):
     invalid = (
         Invalid(
             "def load(lines):\n    rows = []\n    for line in lines:\n        a, b = line.split(',')\n"
-            "        rows.append({'id': a, 'score': b})\n    return rows\n"
+            "        rows.append({'id': int(a), 'score': float(b)})\n    return rows\n"
         ),
         Invalid(
             "def embed(lines):\n    vectors = []\n    for line in lines:\n"
@@ -255,11 +258,12 @@ class RecordsInLoop(Rule):
             # Dicts are many libraries' record format (reflection results, messages, options):
             # only data read from outside, or parsed in the loop, says there are many of them.
             confidence = LOW
-            evidence += ", but nothing says the data is read or parsed in bulk (not a file, query or parse loop)"
+            evidence += ", but nothing says the data is read or converted in bulk (no file, query or value parsing)"
         if what == "dict":
             message = (
                 f"A dict with the same {keys} keys is kept per element of a loop: each carries its own hash table;"
-                " a slotted dataclass or a NamedTuple holds the same fields in about a third of the memory"
+                " a slotted dataclass or a NamedTuple holds the same fields in about half the memory, a NumPy array"
+                " of numbers in a tenth"
             )
             fields = keys
         else:
