@@ -198,3 +198,27 @@ def test_audit_memory_pass_reports_the_cycles_as_items_with_their_fix(tmp_path: 
     assert '<h2 id="memory">Memory pass</h2>' in html and '<table id="cycles">' in html
     assert f"cycles.py:{item['line']}" in html
     assert "## Reference cycles" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_gc_tuning_sitecustomize_applies_each_variant_and_keeps_the_users_own(tmp_path: Path) -> None:
+    from perfsquad.audit.gcadvice import TUNE_DIR
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text("import os\nos.environ['USER_SITECUSTOMIZE'] = 'ran'\n", encoding="utf-8")
+    probe = (
+        "import gc, json, os\n"
+        "keep = [[i] for i in range(200_000)]\n"
+        "gc.collect()\n"
+        "print(json.dumps([gc.get_threshold()[0], gc.get_freeze_count(), os.environ.get('USER_SITECUSTOMIZE')]))\n"
+    )
+    seen = {}
+    for setting in ("", "freeze", "threshold:100000"):
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{TUNE_DIR}:{own}", "PERFSQUAD_GCTUNE": setting}
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+        assert proc.returncode == 0 and not proc.stderr, proc.stderr
+        seen[setting] = json.loads(proc.stdout)
+    assert seen[""] == [700, 0, "ran"]
+    threshold, frozen, user = seen["freeze"]
+    assert threshold == 700 and frozen >= 200_000 and user == "ran"  # what survived the full collection
+    assert seen["threshold:100000"] == [100_000, 0, "ran"]
