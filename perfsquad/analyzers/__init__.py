@@ -69,6 +69,7 @@ REGISTRY: tuple[str, ...] = (
     "memory.materialized_once:MaterializedOnce",
     "memory.small_class_without_slots:SmallClassWithoutSlots",
     "memory.growing_string_kept:GrowingStringKept",
+    "memory.records_in_loop:RecordsInLoop",
 )
 """``"<family>.<module>:<Class>"`` under ``perfsquad.analyzers``, in output order."""
 

@@ -178,6 +178,7 @@ def run_audit(
     run_cwd: Path | None = None,
     python: str | None = None,
     configured: bool = True,
+    gc_runs: int = 3,
 ) -> AuditResult:
     """Run the three phases (``run`` in ``run_cwd``, default the root; else, when ``configured``, a
     ``profile-command`` of the project's pyproject in its directory: a note says which command from
@@ -231,6 +232,7 @@ def run_audit(
             profile = None
         elif profile is not None:
             notes.extend(profile.warnings)
+            profile = _measured_gc_advice(profile, run, run_dir, python or config.python, gc_runs, timeout, cancel, say)
     else:
         say("phase 2/3: skipped (no --run command and no [tool.perfsquad] profile-command)")
         notes.append(
@@ -292,8 +294,37 @@ def run_audit(
     )
 
 
+def _measured_gc_advice(
+    profile: Profile, run: str, cwd: Path, python: str | None, runs: int, timeout: float,
+    cancel: threading.Event | None, say: Progress,
+) -> Profile:  # fmt: skip
+    """The memory pass's collector advice measured on the run command (:mod:`perfsquad.audit.gcadvice`)
+    when the collector takes more than a few percent of the run; a failure is a note, not an error."""
+    from dataclasses import replace
+
+    from perfsquad.audit.bench import BenchCancelled, BenchError, bench_dir, workspace_root
+    from perfsquad.audit.gcadvice import measure
+    from perfsquad.profiling.memory import gc_advice
+    from perfsquad.profiling.run import ProfileCancelled
+    from perfsquad.profiling.target import TargetError, command_for
+
+    if runs <= 0 or not gc_advice(profile.gc) or profile.gc is None:
+        return profile
+    say("phase 2/3: measuring collector tunings on the run command")
+    try:
+        advice = measure(command_for(run, python), cwd=cwd, runs=runs, timeout=timeout, cancel=cancel,
+                         on_progress=lambda m: say(f"phase 2/3: {m}"), store=bench_dir(workspace_root(cwd)))  # fmt: skip
+    except BenchCancelled as exc:
+        raise ProfileCancelled(str(exc)) from None
+    except (BenchError, TargetError) as exc:
+        return replace(profile, gc={**profile.gc, "advice": {"error": str(exc)}})
+    return replace(profile, gc={**profile.gc, "advice": advice.to_json()})
+
+
 def audit_json(result: AuditResult) -> dict[str, Any]:
     """The audit as plain JSON data (the ``--format json`` output, schema ``perfsquad.audit/1``)."""
+    from perfsquad.profiling.memory import memory_json
+
     prof = result.profile
     return {
         "schema": "perfsquad.audit/1",
@@ -333,6 +364,7 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
                 for h in result.hotspot
             ],
         },
+        "memory": memory_json(prof),
         "findings_by_family_and_phase": result.family_phase_counts(),
         "roadmap": [item.to_json() for item in result.roadmap],
         "files": [

@@ -36,7 +36,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--format", type=_formats, default=("html", "md", "json"), help="html,md,json (default: all)")
     p.add_argument("--sampler", choices=("auto", "py-spy", "cprofile"), default="auto")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before the profiled run is killed")
-    p.add_argument("--memory", action="store_true", help="add a tracemalloc pass (memory per line)")
+    p.add_argument("--memory", action="store_true",
+                   help="add a memory pass: memory per line, the collector's share, objects at the peak, reference cycles")
+    p.add_argument("--gc-runs", type=int, default=3,
+                   help="with --memory, when the collector takes over 3%% of the run: timed runs of the command as is "
+                        "and under each collector tuning (3; 0: do not measure)")  # fmt: skip
     p.add_argument("--top", type=int, default=10, help="roadmap items to print (default 10)")
     p.add_argument("--python", default=None, metavar="INTERPRETER",
                    help="the interpreter for a script or `-m` run command (default: the `python` setting, the active "
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
-                           memory=args.memory, progress=progress, cache_dir=cache_dir_for(args.path),
+                           memory=args.memory, gc_runs=args.gc_runs, progress=progress, cache_dir=cache_dir_for(args.path),
                            run_cwd=Path.cwd(), python=args.python, configured=not args.no_run)  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)

@@ -28,7 +28,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="the interpreter for a script or `-m` target (default: the `python` setting, the active "
                         "virtual environment, else python3 on PATH; a `python ...` command names its own)")
     p.add_argument("--speedscope", type=Path, default=None, help="also write a speedscope flame graph file")
-    p.add_argument("--memory", action="store_true", help="add a tracemalloc pass: peak and allocations by line")
+    p.add_argument("--memory", action="store_true",
+                   help="add a memory pass: peak and allocations by line, objects by type at the peak, reference "
+                        "cycles; and the collector's share of the run")  # fmt: skip
+    p.add_argument("--gc-share", type=float, default=0.03,
+                   help="with --memory: the collector's share of the run above which tunings are measured (0.03)")
+    p.add_argument("--gc-runs", type=int, default=5,
+                   help="with --memory, when the collector takes over 3%% of the run: timed runs of the command as "
+                        "is and under each collector tuning, to measure the advice (5; 0: do not measure)")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before the command is killed (300)")
     p.add_argument("--rate", type=int, default=100, help="py-spy samples per second (100)")
     p.add_argument("--top", type=int, default=10, help="rows in the hotspot tables (10)")
@@ -104,6 +111,34 @@ def render(profile: Any, out: TextIO, top: int = 10, root: Path | None = None) -
             out.write("\nMemory at peak, by allocating line:\n")
             for ln in allocs:
                 out.write(f"  {(ln.alloc_bytes or 0) / 2**20:>8.2f} MiB  {where(ln.file, ln.line)}\n")
+    render_memory(profile, out, where, top)
+
+
+def render_memory(profile: Any, out: TextIO, where: Any, top: int = 8) -> None:
+    """The collector's cost, the census at the peak and the reference cycles of a memory pass."""
+    from perfsquad.profiling.memory import memory_sections
+
+    for title, lines in memory_sections(profile, where, top):
+        out.write(f"\n{title}:\n")
+        out.writelines(f"  {line}\n" for line in lines)
+
+
+def measure_gc_advice(
+    profile: Any, cmd: Any, python: str | None, runs: int, timeout: float, progress: Any, cwd: Path | None = None,
+    cancel: Any = None,
+) -> Any:
+    """``profile`` with the measured collector tunings in ``profile.gc["advice"]``
+    (:mod:`perfsquad.audit.gcadvice`; records kept under ``.perfsquad/bench``)."""
+    from dataclasses import replace
+
+    from perfsquad.audit.bench import bench_dir, workspace_root
+    from perfsquad.audit.gcadvice import measure
+    from perfsquad.profiling.target import command_for
+
+    target = command_for(cmd, python)
+    store = bench_dir(workspace_root(cwd))
+    advice = measure(target, cwd=cwd, runs=runs, timeout=timeout, on_progress=progress, store=store, cancel=cancel)
+    return replace(profile, gc={**profile.gc, "advice": advice.to_json()})
 
 
 def _configured_python() -> str | None:
@@ -136,6 +171,19 @@ def run(args: argparse.Namespace) -> int:
     except (ProfilerError, TargetError) as exc:
         print(f"perfsquad profile: error: {exc}", file=sys.stderr)
         return 2
+    from perfsquad.profiling.memory import gc_advice
+
+    if args.memory and args.gc_runs > 0 and gc_advice(profile.gc, args.gc_share) and not profile.exit_code:
+        from perfsquad.audit.bench import BenchCancelled, BenchError
+
+        try:
+            profile = measure_gc_advice(profile, cmd, args.python or _configured_python(), args.gc_runs,
+                                        args.timeout, progress)  # fmt: skip
+        except BenchCancelled as exc:
+            print(f"perfsquad profile: {exc}", file=sys.stderr)
+            return 130
+        except (BenchError, TargetError) as exc:
+            print(f"perfsquad profile: warning: the collector tuning was not measured: {exc}", file=sys.stderr)
     if args.out is None:
         from perfsquad.audit.bench import workspace_root
 

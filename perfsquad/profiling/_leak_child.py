@@ -5,7 +5,10 @@ perfsquad installed; :mod:`perfsquad.profiling.leak` is the parent side and expl
 Usage: ``python _leak_child.py RESULT ITERATIONS WARMUP TOP FRAMES (callable|script|module) TARGET ARGS...``
 
 It writes JSON to ``RESULT``: ``retained`` (traced bytes alive after each iteration, after
-``gc.collect()``), ``top`` (the lines that allocated what the measured iterations kept, with the
+``gc.collect()``), ``cycles_per_iteration`` and ``cycles`` (the objects each iteration left to the
+cycle collector, by type and allocating line: the collector is off while an iteration runs and
+``gc.DEBUG_SAVEALL`` hands what the collection after it finds to us to count, see
+:mod:`perfsquad.profiling._memprobe`), ``top`` (the lines that allocated what the measured iterations kept, with the
 call chain of the biggest allocation at each), ``peak``, ``exit_codes`` (non-zero ``SystemExit``
 codes of a script or module) and ``error`` (the workload raised; its traceback is on stderr).
 Frames of this file and of :mod:`runpy` are the harness and are left out of the chains.
@@ -45,6 +48,17 @@ def _load_callable(spec: str, args: list[str]) -> Callable[[], object]:
         raise TypeError(f"{spec} is not callable")
     func = obj
     return lambda: func(*args)
+
+
+def _load_probe() -> Any:
+    """:mod:`perfsquad.profiling._memprobe`, our sibling, by path (perfsquad need not be importable)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_perfsquad_memprobe", os.path.join(os.path.dirname(__file__), "_memprobe.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str]) -> int:
@@ -90,16 +104,26 @@ def main(argv: list[str]) -> int:
     else:
         step = _load_callable(target, args)
 
+    probe = _load_probe()
     tracemalloc.start(frames)
     retained = array.array("q", bytes(8 * iterations))
+    in_cycles = array.array("q", bytes(8 * iterations))
+    cycles = probe.Cycles()
     warm: Any = None
+    enabled = gc.isenabled()
     try:
         for i in range(iterations):
             if i == warmup:
                 gc.collect()
+                cycles = probe.Cycles()  # by line: the measured iterations only
                 warm = tracemalloc.take_snapshot()
-            step()
-            gc.collect()
+            gc.disable()
+            try:
+                step()
+            finally:
+                if enabled:
+                    gc.enable()
+            in_cycles[i] = cycles.collect_now()
             retained[i] = tracemalloc.get_traced_memory()[0]
         end = tracemalloc.take_snapshot()
     except BaseException as exc:  # the workload failed: say how, like python would
@@ -116,6 +140,7 @@ def main(argv: list[str]) -> int:
     filters = (
         tracemalloc.Filter(False, tracemalloc.__file__),
         tracemalloc.Filter(False, here),
+        tracemalloc.Filter(False, probe.__file__),
         tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
         tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
         tracemalloc.Filter(False, "<unknown>"),
@@ -146,7 +171,8 @@ def main(argv: list[str]) -> int:
             "file": os.path.abspath(frame.filename), "line": frame.lineno, "size_diff": stat.size_diff,
             "count_diff": stat.count_diff, "traceback": chain,
         })  # fmt: skip
-    facts.update(retained=list(retained), top=rows, peak=peak, exit_codes=exit_codes)
+    facts.update(retained=list(retained), top=rows, peak=peak, exit_codes=exit_codes,
+                 cycles_per_iteration=list(in_cycles), cycles=cycles.facts())  # fmt: skip
     with open(result_path, "w", encoding="utf-8") as fh:
         json.dump(facts, fh)
     return 0

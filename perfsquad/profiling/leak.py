@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsquad.profiling import procs
+from perfsquad.profiling.memory import size_text as _size
 from perfsquad.profiling.model import Profile
 from perfsquad.profiling.target import user_interpreter
 from perfsquad.syntax import walk
@@ -113,6 +114,18 @@ class LeakResult:
     wall_seconds: float
     schema: str = SCHEMA
     warnings: tuple[str, ...] = field(default=())
+    cycles_per_iteration: tuple[int, ...] = ()
+    """Objects only the cycle collector freed after each iteration (warm-up included)."""
+    cycles: dict[str, Any] | None = None
+    """Those of the measured iterations by type and allocating line (:mod:`perfsquad.profiling.memory`)."""
+
+    @property
+    def cycles_each(self) -> float:
+        """Median objects per measured iteration that only the cycle collector freed."""
+        import statistics
+
+        measured = self.cycles_per_iteration[self.warmup :]
+        return float(statistics.median(measured)) if measured else 0.0
 
     @property
     def verdict(self) -> str:
@@ -126,6 +139,7 @@ class LeakResult:
         data = asdict(self)
         data["verdict"] = self.verdict
         data["growth_total"] = (self.measured[-1] - self.measured[0]) if len(self.measured) > 1 else 0
+        data["cycles_each"] = self.cycles_each
         return data
 
 
@@ -296,16 +310,9 @@ def _result_from_facts(
         peak_bytes=int(facts.get("peak", 0)),
         wall_seconds=wall,
         warnings=tuple(warnings),
+        cycles_per_iteration=tuple(int(x) for x in facts.get("cycles_per_iteration", ())),
+        cycles=facts.get("cycles"),
     )
-
-
-def _size(n: float) -> str:
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
-            return f"{sign}{n / scale:.1f} {unit}"
-    return f"{sign}{n:.0f} B"
 
 
 def format_text(result: LeakResult, root: Path | None = None) -> str:
@@ -350,6 +357,16 @@ def format_text(result: LeakResult, root: Path | None = None) -> str:
             )
             out.extend(
                 f"        called from {where(frame.file, frame.line)}{function_of(frame)}" for frame in t.traceback[1:4]
+            )
+    if result.cycles is not None:
+        from perfsquad.profiling.memory import cycles_lines
+
+        measured_n = max(len(result.measured), 1)
+        out.append(f"  reference cycles: {result.cycles_each:,.0f} objects per iteration freed only by the cycle collector")
+        if result.cycles.get("objects"):
+            out.extend(
+                f"    {line}"
+                for line in cycles_lines(result.cycles, where, per=f" over {measured_n} measured iterations")
             )
     out.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(out)

@@ -5,7 +5,9 @@ Schema ``perfsquad.profile/1`` (JSON; documented in docs/profile-schema.md):
 * run facts: ``command``, ``sampler``, ``wall_seconds``, ``cpu_seconds``, ``peak_memory_bytes``,
   ``samples``/``idle_samples`` (sampling runners), ``created``, ``python``;
 * ``functions``: per function self/total seconds, idle seconds, calls when known, callers;
-* ``lines``: per line self/total seconds, idle seconds, allocated bytes when a memory pass ran.
+* ``lines``: per line self/total seconds, idle seconds, allocated bytes when a memory pass ran;
+* with a memory pass: ``gc`` (the collector's cost), ``census`` (objects by type at start and
+  peak, the largest containers) and ``cycles`` (objects freed only by the collector).
 
 Times are wall-clock seconds; ``idle`` is the part of them spent off-CPU (waiting on I/O, sleep,
 locks). Paths are absolute as the profiled interpreter saw them.
@@ -73,6 +75,13 @@ class Profile:
     """Sampled stacks, root first, as frame indices, with wall and idle seconds (sampling runners)."""
     warnings: tuple[str, ...] = ()
     """Things the user should know about this run (fallbacks, a failing exit code...)."""
+    gc: dict[str, Any] | None = None
+    """The cyclic collector's cost in the timed run (``profile --memory``; see
+    :mod:`perfsquad.profiling.memory`): collections, pauses, examined and freed objects per generation."""
+    census: dict[str, Any] | None = None
+    """Objects alive at the start and at the peak of the memory pass: by type, the largest."""
+    cycles: dict[str, Any] | None = None
+    """Objects freed only by the cycle collector during the memory pass, by type and allocating line."""
     created: str = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).isoformat())
     python: str = field(default_factory=platform.python_version)
     schema: str = SCHEMA
@@ -150,6 +159,9 @@ def profile_from_json(data: Any) -> Profile:
             warnings=tuple(str(w) for w in data.get("warnings", ())),
             created=data.get("created", ""),
             python=data.get("python", ""),
+            gc=data.get("gc"),
+            census=data.get("census"),
+            cycles=data.get("cycles"),
         )
     except (KeyError, TypeError) as exc:
         raise ProfileFormatError(f"malformed profile: missing {exc}") from None

@@ -10,7 +10,10 @@ Samplers:
   code. Time in blocking builtins (``time.sleep``, socket and file reads, sqlite) counts as idle.
 
 ``memory=True`` adds a separate tracemalloc pass (its overhead would distort timings): peak traced
-memory and the bytes allocated by each line that were alive at the peak.
+memory and the bytes allocated by each line that were alive at the peak, a census of the objects
+alive at the start and at the peak, and the objects freed only by the cycle collector; the timed
+run then also counts the collector's collections and pauses (``gc.callbacks``; see
+:mod:`perfsquad.profiling.memory`).
 
 The target runs in its own process group; timeout and cancellation kill the whole group (SIGTERM,
 then SIGKILL after a grace period). Its stdout/stderr are captured, never mixed with ours (the
@@ -140,7 +143,9 @@ def _tail(path: Path, lines: int = 12) -> str:
 class _Run:
     """One wrapper-run of a Python target in a scratch directory."""
 
-    def __init__(self, target: Target, work: Path, cwd: Path | None, env: dict[str, str] | None) -> None:
+    def __init__(
+        self, target: Target, work: Path, cwd: Path | None, env: dict[str, str] | None, gc: bool = False
+    ) -> None:
         if target.python is None:
             raise ProfilerError(f"not a Python command: {target.display}")
         self.target = target
@@ -150,9 +155,15 @@ class _Run:
         self.result = work / "result.json"
         self.stdout = work / "stdout.txt"
         self.stderr = work / "stderr.txt"
+        self.gc = gc
+        """Count the collector's work (``--gc``) in this run."""
+        self.last: dict[str, Any] = {}
+        """The facts of the last run."""
 
     def argv(self, *flags: str) -> list[str]:
         assert self.target.python is not None
+        if self.gc:
+            flags = (*flags, "--gc")
         return [self.target.python, str(CHILD), *flags, "--result", str(self.result),
                 self.target.mode, self.target.target, *self.target.args]  # fmt: skip
 
@@ -166,6 +177,7 @@ class _Run:
     def facts(self, code: int) -> dict[str, Any]:
         try:
             data: dict[str, Any] = json.loads(self.result.read_text(encoding="utf-8"))
+            self.last = data
             return data
         except (OSError, ValueError):
             detail = _tail(self.stderr)
@@ -352,14 +364,11 @@ def _run_external(
 
 def _memory_pass(
     run: _Run, deadline: float, timeout: float, cancel: threading.Event | None, progress: Progress
-) -> tuple[int | None, dict[tuple[str, int], int]]:
-    progress("memory pass (tracemalloc)")
+) -> dict[str, Any]:
+    progress("memory pass (tracemalloc, census, cycles)")
     with _group(run.start(run.argv("--memory"))) as proc:
         code = _wait(proc, deadline, cancel, run.target.display, timeout)
-    facts = run.facts(code)
-    lines = {(str(f), int(n)): int(size) for f, n, size in facts.get("memory_lines", [])}
-    peak = facts.get("peak_memory_bytes")
-    return (int(peak) if peak is not None else None), lines
+    return run.facts(code)
 
 
 def profile_command(
@@ -406,7 +415,7 @@ def profile_command(
             assert exe is not None
             profile = _run_external(target, exe, work, rate, workdir, deadline, timeout, cancel, progress)
         else:
-            run = _Run(target, work, workdir, env)
+            run = _Run(target, work, workdir, env, gc=memory)
             if chosen == "py-spy":
                 assert exe is not None
                 try:
@@ -419,8 +428,13 @@ def profile_command(
             else:
                 profile = _run_cprofile(run, deadline, timeout, cancel, progress)
             if memory:
-                peak, lines = _memory_pass(_Run(target, work, workdir, env), deadline, timeout, cancel, progress)
-                profile = profile.with_memory(peak, lines)
+                facts = _memory_pass(_Run(target, work, workdir, env), deadline, timeout, cancel, progress)
+                lines = {(str(f), int(n)): int(size) for f, n, size in facts.get("memory_lines", [])}
+                peak = facts.get("peak_memory_bytes")
+                profile = replace(
+                    profile.with_memory(int(peak) if peak is not None else None, lines),
+                    gc=run.last.get("gc"), census=facts.get("census"), cycles=facts.get("cycles"),
+                )  # fmt: skip
         if ran_notebook is not None:
             profile = replace(_renamed(profile, *ran_notebook), command=tuple(shown.split(" ")))
         failure = run_failure(profile, target)

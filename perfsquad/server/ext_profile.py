@@ -85,6 +85,8 @@ class ProfileState:
         self.lines, self.functions = {}, {}
 
     def summary(self) -> dict[str, Any]:
+        from perfsquad.profiling.memory import memory_json, memory_sections
+
         assert self.profile is not None and self.neck is not None and self.top is not None
         total = self.profile.total_seconds
         return {
@@ -95,12 +97,39 @@ class ProfileState:
             "wall_seconds": self.profile.wall_seconds,
             "cpu_seconds": self.profile.cpu_seconds,
             "warnings": list(self.profile.warnings),
+            "memory": memory_json(self.profile),
+            "memory_sections": [{"title": t, "lines": lines} for t, lines in memory_sections(self.profile)],
             "hotspots": [
                 {"function": f.name, "file": f.file, "line": f.line, "share": f.self_seconds / total if total else 0.0,
                  "kind": function_kind(f)}
                 for f in self.top.functions
             ],
         }
+
+
+def memory_at(profile: Profile, path: str, line: int) -> str:
+    """What the memory pass says about one line: the largest containers allocated there (at the
+    peak) and the objects allocated there that only the cycle collector freed."""
+    from perfsquad.profiling.memory import cycle_fix, size_text
+
+    here = _norm(path)
+    parts = []
+    peak = (profile.census or {}).get("peak") or {}
+    for big in peak.get("largest", ()):
+        site = big.get("site")
+        if site and site[1] == line and _norm(site[0]) == here:
+            parts.append(
+                f"**At the peak**: a {big['type']} of {big['length']:,} items allocated here holds"
+                f" {'at least ' if not big.get('deep_complete', True) else ''}{size_text(big['deep_bytes'])}"
+                f" ({big['objects']:,} objects)."
+            )
+    parts.extend(
+        f"**Reference cycles**: {row['objects']:,} objects allocated here were freed only by the cycle"
+        f" collector ({', '.join(f'{t} {c:,}' for t, c in row['types'])}). Fix: {cycle_fix(row['types'])}."
+        for row in (profile.cycles or {}).get("by_line", ())
+        if row["line"] == line and _norm(row["file"]) == here
+    )
+    return "\n\n".join(parts)
 
 
 def _hot_diagnostics(state: ProfileState) -> dict[str, list[Finding]]:
@@ -223,8 +252,9 @@ def register(server: PerfsquadServer) -> None:
         if state.profile is None or state.index is None:
             return None
         ln = state.lines.get(_norm(doc.path), {}).get(pos.line)
+        held = memory_at(state.profile, doc.path, pos.line)
         if ln is None:
-            return None
+            return held or None
         measured = state.index.line_share(doc.path, pos.line)
         text = (f"**Measured** ({state.profile.sampler}): this line is {_pct(measured.share)} of the run "
                 f"({measured.seconds:.2f} s including calls, {ln.self_seconds:.2f} s on the line itself")  # fmt: skip
@@ -235,7 +265,7 @@ def register(server: PerfsquadServer) -> None:
             text += f" {ln.alloc_bytes / 2**20:.1f} MiB allocated here were alive at the peak."
         if ln.callers:
             text += "\n\nCalled from: " + ", ".join(f"`{frame_label(c)}`" for c in ln.callers)
-        return text
+        return text + (f"\n\n{held}" if held else "")
 
     def inlay(doc: Any, visible: Span) -> Iterable[types.InlayHint]:
         if state.profile is None or state.index is None:

@@ -14,7 +14,7 @@ import pytest
 import pytest_lsp
 from lsp_harness import ProbeClient, alive, config, initialize, lsp_fixture
 from lsprotocol import types
-from support import DEMO
+from support import BENCH, DEMO
 
 STORE = "    _EMBED_CACHE[(request_id, text)] = vec\n"
 BOUND = "    while len(_EMBED_CACHE) > 4:\n        _EMBED_CACHE.pop(next(iter(_EMBED_CACHE)))\n"
@@ -204,3 +204,36 @@ async def test_cancelling_a_leakcheck_kills_the_process_group(client: ProbeClien
             break
         await asyncio.sleep(0.05)
     assert not alive(pid)
+
+
+async def test_memory_profile_carries_collector_census_and_cycles_to_the_editor(
+    vscode: ProbeClient, tmp_path: Path
+) -> None:
+    """The editor's profile data (the `perfsquad.profile` result) holds the memory pass: collector
+    cost, census and cycles; hover on the line whose objects sit in cycles says so with the fix."""
+    client = vscode
+    shutil.copy(BENCH / "memory" / "cycles.py", tmp_path / "cycles.py")
+    await initialize(client, tmp_path, options={"debounceMs": 10})
+    script = tmp_path / "cycles.py"
+    uri = script.as_uri()
+    client.open(uri, script.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri, version=1)
+    options = {"command": [sys.executable, "cycles.py", "200"], "memory": True, "sampler": "cprofile",
+               "cwd": str(tmp_path)}  # fmt: skip
+    summary = await _execute(client, "perfsquad.profile", options)
+    titles = [s["title"] for s in summary["memory_sections"]]
+    assert titles == ["Garbage collector", "Objects at the peak", "Reference cycles"]
+    memory = summary["memory"]
+    assert sum(memory["gc"]["collected"]) >= 200 * 42
+    assert 200 * 42 <= memory["cycles"]["objects"] <= 200 * 42 + 50
+    top = memory["cycles"]["by_line"][0]
+    assert Path(top["file"]).resolve() == script.resolve()
+    assert memory["items"] and memory["items"][0]["line"] == top["line"] and "weakref" in memory["items"][0]["fix"]
+    assert memory["census"]["types"] and memory["census"]["objects"] > 0
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                          position=types.Position(line=top["line"] - 1, character=8))
+    )  # fmt: skip
+    assert hover is not None
+    contents = hover.contents.value if isinstance(hover.contents, types.MarkupContent) else str(hover.contents)
+    assert "**Reference cycles**" in contents and "weakref.ref" in contents

@@ -138,7 +138,7 @@ def _stores(node: ast.AST, value: ast.AST) -> bool:
     return False
 
 
-def _kept(ctx: Context, call: ast.Call, loop: ast.AST) -> bool:
+def _kept(ctx: Context, call: ast.AST, loop: ast.AST) -> bool:
     """Whether the instance ``call`` builds outlives its iteration of ``loop``: collected by a
     list/set/dict comprehension (or a generator materialized by ``list()``...), stored in a
     container, or bound to a name that the loop then stores. An instance that is yielded, passed

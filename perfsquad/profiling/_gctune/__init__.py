@@ -1,0 +1,1 @@
+"""The collector tunings ``perfsquad.audit.gcadvice`` measures (this directory goes on ``PYTHONPATH``)."""
