@@ -192,7 +192,7 @@ class RecordsInLoop(Rule):
 
     code = "MEM008"
     name = "records-in-loop"
-    message = "Same-shaped records kept per element of an unbounded loop: each carries a dict or float objects"
+    message = "Same-shaped records kept per loop element, each a dict or float objects"
     node_types = (ast.Dict, ast.ListComp, ast.Call)
     effort_minutes = 30
     valid = (
@@ -261,19 +261,17 @@ class RecordsInLoop(Rule):
             confidence = LOW
             evidence += ", but nothing says the data is read or converted in bulk (no file, query or value parsing)"
         if what == "dict":
-            message = (
-                f"A dict with the same {keys} keys is kept per element of a loop: each carries its own hash table;"
-                " a slotted dataclass or a NamedTuple holds the same fields in about half the memory, a NumPy array"
-                " of numbers in a tenth"
+            message = f"A dict with the same {keys} keys is kept per element of a loop; use a slotted class"
+            advice = (
+                "each dict carries its own hash table; a slotted dataclass or a NamedTuple holds the same"
+                " fields in about half the memory, a NumPy array of numbers in a tenth"
             )
             fields = keys
         else:
-            message = (
-                "A list of floats is kept per element of a loop: each float is a separate 24-byte object;"
-                " one NumPy array holds them in 8 bytes each"
-            )
+            message = "A list of floats is kept per element of a loop; use one NumPy array"
+            advice = "each float is a separate 24-byte object; one NumPy array holds them in 8 bytes each"
             fields = 64
         line = figures(ctx.calibration.target, fields)
-        notes = (line,) if line else ()
+        notes = (line, advice) if line else (advice,)
         report(self, ctx, node, confidence=confidence, evidence=evidence, message=message, notes=notes,
                severity=Severity.INFO)  # fmt: skip

@@ -82,7 +82,7 @@ def test_each_python_has_a_measured_table_and_the_hover_quotes_the_nearest() -> 
     assert line is not None and f"on Python {version}" in line and "slotted dataclass" in line
     running = f"{sys.version_info[0]}.{sys.version_info[1]}."
     notes = mem008("def f(lines):\n    return [{'a': x, 'b': x} for x in lines]\n")[0][3]
-    assert len(notes) == 1 and f"on Python {running}" in notes[0]
+    assert len(notes) == 2 and f"on Python {running}" in notes[0] and "hash table" in notes[1]
 
 
 def test_check_cli_reports_the_rule_with_its_figures(tmp_path: Path) -> None:
