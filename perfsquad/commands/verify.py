@@ -60,6 +60,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"perfsquad verify: {message}", file=sys.stderr, flush=True)
 
     paths = list(dict.fromkeys(p for p, _, _ in wanted))
+    # A finding that is not there is said before anything runs (the static pass is cached: the
+    # audit's own first phase reads it back).
+    from perfsquad.api import analyze_paths
+    from perfsquad.config import load_config
+
+    config, _pyproject = load_config(paths[0])
+    reports = analyze_paths(paths, config, cache_dir=cache_dir_for(paths[0]))
+    found = {(Path(r.path).resolve(), f.span.start.line, f.code) for r in reports for f in r.findings}
+    for path, line, code in wanted:
+        if not any(p == path.resolve() and ln == line and code in (None, c) for p, ln, c in found):
+            print(f"perfsquad verify: error: no finding at {path}:{line}" + (f" ({code})" if code else ""),
+                  file=sys.stderr)  # fmt: skip
+            return 2
     try:
         result = run_audit(paths, run=args.run, timeout=args.timeout, progress=progress,
                            cache_dir=cache_dir_for(paths[0]), run_cwd=Path.cwd(), python=args.python)  # fmt: skip

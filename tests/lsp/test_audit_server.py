@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from lsp_harness import ProbeClient, initialize, lsp_fixture
 from lsprotocol import types
 
@@ -109,7 +110,7 @@ async def test_audit_command_feeds_roi_hover_and_estimate(client: ProbeClient, t
     assert isinstance(warm, dict) and warm["profile"]["command"]
     est = warm["estimates"][0]
     assert est["share"] > 0 and est["saved_seconds"] > 0 and est["effort_minutes"] == 1
-    assert est["saved_seconds"] == warm["profile"]["wall_seconds"] * est["share"] * (1 - 1 / est["speedup"])
+    assert est["saved_seconds"] == pytest.approx(warm["profile"]["wall_seconds"] * est["share"] * (1 - 1 / est["speedup"]))
     assert est["formula"] in text  # the hover shows exactly the command's estimate
     # Off any finding: no ROI text.
     assert "ROI:" not in await _hover(client, uri, types.Position(line=5, character=4))

@@ -45,7 +45,8 @@ def _again(command: str, tmp_path: Path) -> list[Any]:
     quick = tmp_path / "quick.py"
     quick.write_text(QUICK, encoding="utf-8")
     if command == "perfsquad.profile":
-        return [[sys.executable, str(quick)]]
+        # (cProfile: a sampler would call a run this short a failure, "too short to measure")
+        return [{"command": [sys.executable, str(quick)], "sampler": "cprofile"}]
     if command == "perfsquad.benchmark":
         return [{"command": [sys.executable, str(quick)], "name": "quick", "runs": 1, "warmup": 0}]
     if command == "perfsquad.leakcheck":
