@@ -82,6 +82,17 @@ local function run()
   vim.lsp.handlers['window/showMessage'] = function(_, params)
     table.insert(result.messages, params.message)
   end
+  -- The consent to run the workspace's code (#19): answered "Run", as the user would.
+  result.requests = {}
+  vim.lsp.handlers['window/showMessageRequest'] = function(_, params)
+    table.insert(result.requests, params.message)
+    for _, action in ipairs(params.actions or {}) do
+      if action.title == 'Run' then
+        return action
+      end
+    end
+    return vim.NIL
+  end
   local cmd = vim.json.decode((assert(os.getenv('PERFSQUAD_SERVE_CMD'), 'PERFSQUAD_SERVE_CMD is not set')))
   local client_id = vim.lsp.start({
     name = 'perfsquad',

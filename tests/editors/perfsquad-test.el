@@ -17,6 +17,7 @@
 (add-to-list 'package-directory-list "/usr/share/emacs/site-lisp/elpa")
 (package-initialize)
 (require 'cl-lib)
+(require 'seq)
 (require 'json)
 (require 'python)
 (require 'eglot)
@@ -58,6 +59,14 @@
 (defun perfsquad-test-record-message (_server method &rest params)
   (when (eq method 'window/showMessage)
     (push (plist-get params :message) perfsquad-test-messages)))
+
+;; The consent to run the workspace's code (#19): answered "Run", as the user would.
+(defvar perfsquad-test-requests nil "window/showMessageRequest messages received, in reverse order.")
+
+(cl-defmethod eglot-handle-request
+  (_server (_method (eql window/showMessageRequest)) &key _type message actions &allow-other-keys)
+  (push message perfsquad-test-requests)
+  (or (seq-find (lambda (action) (equal (plist-get action :title) "Run")) actions) :null))
 
 (defun perfsquad-test-hover ()
   (let ((text nil))
@@ -114,6 +123,7 @@
         (perfsquad-test-wait "profile headline message"
                              (lambda () (cl-some (lambda (m) (string-match-p "profiled" m)) perfsquad-test-messages)))
         (perfsquad-test-put 'messages (vconcat (reverse perfsquad-test-messages)))
+        (perfsquad-test-put 'requests (vconcat (reverse perfsquad-test-requests)))
         (perfsquad-test-put 'finding_hover (perfsquad-test-hover)))
        (t (error "Unknown PERFSQUAD_MODE %s" mode))))
     (eglot-shutdown (eglot-current-server))))

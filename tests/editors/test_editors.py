@@ -226,6 +226,8 @@ def test_neovim_gets_the_profile_headline_and_a_markdown_hover(tmp_path: Path) -
         [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
     )
     assert data["profile_error"] is None, data
+    # The consent to run the workspace's code was asked once (#19), and answered "Run".
+    assert [r for r in data["requests"] if "Run this workspace's code" in r], data.get("requests")
     headline = next(m for m in data["messages"] if "profiled" in m)
     assert headline.startswith("perfsquad: profiled · CPU-bound"), headline
     assert data["hover_filetype"] == "markdown"  # Neovim renders it (bold, code) from Markdown
@@ -246,6 +248,8 @@ def test_emacs_eglot_gets_the_profile_headline_and_a_plain_text_hover(tmp_path: 
     result = tmp_path / "result.json"
     env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="profile", PERFSQUAD_FILE=str(source))
     data = run_editor([emacs, "-Q", "--batch", "-l", str(HARNESS / "perfsquad-test.el")], project, env, result)
+    # The consent to run the workspace's code was asked once (#19), and answered "Run".
+    assert [r for r in data["requests"] if "Run this workspace's code" in r], data.get("requests")
     headline = next(m for m in data["messages"] if "profiled" in m)
     assert headline.startswith("perfsquad: profiled · CPU-bound"), headline
     hover = data["finding_hover"]
