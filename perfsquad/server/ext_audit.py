@@ -45,6 +45,7 @@ from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import int_option, tell_plain_client, unwrap
 from perfsquad.server.diagnostics import offered_fix
+from perfsquad.server.extensions import loaded_profile
 from perfsquad.server.hover import degree
 from perfsquad.server.progress import CommandProgress
 
@@ -162,11 +163,7 @@ def register(server: PerfsquadServer) -> None:
 
     def current_profile() -> Profile | None:
         """The newest of the last audit's profile and the profile extension's loaded one."""
-        candidates = [state.profile]
-        profiling = getattr(server, "profile_state", None)
-        candidates.append(getattr(profiling, "profile", None))
-        found = [p for p in candidates if isinstance(p, Profile)]
-        return max(found, key=lambda p: p.created, default=None)
+        return loaded_profile(server)
 
     def share_index(profile: Profile) -> ShareIndex:
         if state.index is None or state.index.profile is not profile:

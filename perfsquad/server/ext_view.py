@@ -24,8 +24,8 @@ from lsprotocol import types
 from perfsquad.files import write_output
 from perfsquad.profiling.flame import profile_view
 from perfsquad.profiling.flame_html import render
-from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import unwrap
+from perfsquad.server.extensions import loaded_profile
 
 if TYPE_CHECKING:
     from perfsquad.server.app import PerfsquadServer
@@ -34,15 +34,6 @@ NO_PROFILE = (
     "No profile loaded: run \"perfsquad: Profile Current File\" (perfsquad.profile), load one "
     "(perfsquad.loadProfile) or run an audit first."
 )
-
-
-def loaded_profile(server: Any) -> Profile | None:
-    """The newest of the profile extension's loaded profile and the last audit's."""
-    found = [
-        getattr(getattr(server, name, None), "profile", None) for name in ("profile_state", "audit_state")
-    ]
-    profiles = [p for p in found if isinstance(p, Profile)]
-    return max(profiles, key=lambda p: p.created, default=None)
 
 
 def _options(args: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from lsprotocol import types
 
 from perfsquad.model import FileReport, Finding, Position, Span
+from perfsquad.profiling.model import Profile
 from perfsquad.server.conversions import LineIndex
 
 logger = logging.getLogger(__name__)
@@ -188,3 +189,11 @@ def extra_for(extras: MutableMapping[str, Sequence[ExtraDiagnostic]], uri: str, 
     if found is None and path:
         found = extras.get(os.path.realpath(path))
     return list(found or ())
+
+
+def loaded_profile(server: Any) -> Profile | None:
+    """The newest of the profile extension's loaded profile (``perfsquad.profile``/``loadProfile``)
+    and the last audit's: the one profile every extension shows."""
+    found = [getattr(getattr(server, name, None), "profile", None) for name in ("profile_state", "audit_state")]
+    profiles = [p for p in found if isinstance(p, Profile)]
+    return max(profiles, key=lambda p: p.created, default=None)
