@@ -56,6 +56,11 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
         yield current
 
 
+def names_in(node: ast.AST) -> set[str]:
+    """Every name (``ast.Name``) read or bound anywhere in ``node``."""
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
+
+
 def statement_start(stmt: ast.stmt) -> int:
     """First line of a statement, decorators included."""
     decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])

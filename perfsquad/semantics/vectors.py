@@ -10,15 +10,11 @@ from __future__ import annotations
 import ast
 
 from perfsquad.semantics.view import ModuleView
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 
 def is_builtin(ctx: ModuleView, func: ast.expr, name: str) -> bool:
     return isinstance(func, ast.Name) and func.id == name and ctx.imports.resolve_name(name) == f"builtins.{name}"
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def _is_square(elt: ast.expr, name: str) -> bool:

@@ -7,11 +7,7 @@ from perfsquad.analyzers.algorithms._shared import constant_bounded, in_type_err
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.scale import Scale, loop_scale, weakest
-from perfsquad.syntax import walk
-
-
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
+from perfsquad.syntax import names_in, walk
 
 
 def _targets(loop: ast.For | ast.AsyncFor) -> set[str]:
@@ -136,7 +132,7 @@ class NestedLoopJoin(Rule):
             return
         outer_names = _targets(outer)
         inner_names = _targets(node)
-        if not outer_names or not inner_names or _names(node.iter) & outer_names:
+        if not outer_names or not inner_names or names_in(node.iter) & outer_names:
             return
         if len(node.body) != 1 or not isinstance(node.body[0], ast.If) or node.orelse:
             return
@@ -152,7 +148,7 @@ class NestedLoopJoin(Rule):
             return
         if in_type_error_guard(ctx, node):
             return  # the keys may be unhashable: a dict index is what failed
-        left, right = _names(test.left), _names(test.comparators[0])
+        left, right = names_in(test.left), names_in(test.comparators[0])
 
         def only(names: set[str], mine: set[str], other: set[str]) -> bool:
             return bool(names & mine) and not names & other

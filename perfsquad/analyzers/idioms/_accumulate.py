@@ -17,7 +17,7 @@ from perfsquad.context import FUNCTIONS, Context
 from perfsquad.memo import MemoKey
 from perfsquad.model import FixSafety
 from perfsquad.semantics.flow import later_read
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
 
@@ -61,10 +61,6 @@ class AccumulatorLoop:
         return {n.id for n in walk(self.loop.target) if isinstance(n, ast.Name)}
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
-
-
 def match_accumulator(ctx: Context, loop: ast.For) -> AccumulatorLoop | None:
     """Match the shape; None if it is not there (including when ``acc`` is read inside the loop)."""
     if loop.orelse or len(loop.body) != 1:
@@ -83,9 +79,9 @@ def match_accumulator(ctx: Context, loop: ast.For) -> AccumulatorLoop | None:
     if not (isinstance(init, ast.Assign) and len(init.targets) == 1 and isinstance(init.targets[0], ast.Name)):
         return None
     name = init.targets[0].id
-    if name in _names(loop.target) or name in _names(loop.iter):
+    if name in names_in(loop.target) or name in names_in(loop.iter):
         return None
-    if condition is not None and name in _names(condition):
+    if condition is not None and name in names_in(condition):
         return None
     return AccumulatorLoop(init, loop, name, stmt, condition)
 

@@ -21,7 +21,7 @@ from perfsquad.fixes import replace_statements
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.semantics.flow import later_read
 from perfsquad.semantics.scale import Scale
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,6 @@ class CallLoop:
     receiver: ast.Name
     method: str
     arg: ast.expr
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def single_call(stmt: ast.stmt, methods: frozenset[str]) -> tuple[ast.Name, str, ast.expr] | None:

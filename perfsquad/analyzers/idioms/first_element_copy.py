@@ -8,7 +8,7 @@ from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.bindings import ASSIGN, scope_bindings
 from perfsquad.semantics.scale import Scale, iteration_scale, runs_once
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 # Arguments whose iteration is lazy work (or a one-shot iterator): `list(...)` runs all of it,
 # `next(iter(...))` only the first step, so side effects and what is left in the iterator differ.
@@ -92,7 +92,7 @@ def _copy_scale(ctx: Context, arg: ast.expr, node: ast.AST) -> Scale:
     copy per call is ``low``. ``medium`` where the copy repeats: in a loop that does not rebind the
     collection (one O(n) copy per iteration: quadratic), or to evict the first entry
     (``del cache[list(cache)[0]]``, a bounded cache evicting one entry per insertion)."""
-    names = {n.id for n in walk(arg) if isinstance(n, ast.Name)}
+    names = names_in(arg)
     guard = _one_element_guard(ctx, arg, node)
     if guard is not None:
         return Scale(Confidence.LOW, f"one element: `{guard[:60]}` bounds the copy")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.idioms._bulk import names_in
 from perfsquad.context import Context
 from perfsquad.fixes import replace_spans
 from perfsquad.model import Confidence, Fix, FixSafety
@@ -11,7 +10,7 @@ from perfsquad.semantics.bindings import UNKNOWN, scope_bindings
 from perfsquad.semantics.flow import later_read
 from perfsquad.semantics.scale import Scale, loop_scale
 from perfsquad.semantics.types import MAPPINGS
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 # Libraries whose objects have an `items()` but no `values()` method (pandas `Series.values` and
 # `DataFrame.values` are arrays; `DataFrame.items()` yields columns).

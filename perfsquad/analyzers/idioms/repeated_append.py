@@ -3,13 +3,14 @@ from __future__ import annotations
 import ast
 
 from perfsquad.analyzers.idioms._accumulate import element, following_statements, is_simple, previous_statement
-from perfsquad.analyzers.idioms._bulk import context_reasons, names_in, single_call, titled
+from perfsquad.analyzers.idioms._bulk import context_reasons, single_call, titled
 from perfsquad.analyzers.idioms._scale import loop_confidence
 from perfsquad.context import Context
 from perfsquad.fixes import replace_statements
 from perfsquad.model import Confidence, Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.scale import Scale
+from perfsquad.syntax import names_in
 
 _APPEND = frozenset({"append"})
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)

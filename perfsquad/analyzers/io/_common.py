@@ -9,7 +9,7 @@ from perfsquad.model import Confidence
 from perfsquad.semantics.effects import ROUNDTRIP, Chain, call_target
 from perfsquad.semantics.io_catalog import SLEEPS, IOCall, is_insert, sql_text
 from perfsquad.semantics.scale import Scale, loop_scale, strongest
-from perfsquad.syntax import children, walk
+from perfsquad.syntax import children, names_in, walk
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _RETRY_WORDS = ("attempt", "retry", "retries", "tries", "backoff")
@@ -124,10 +124,6 @@ def loop_names(loop: ast.AST) -> set[str]:
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 names.add(n.id)
     return names
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def insert_execute(ctx: Context, call: ast.Call, found: IOCall | None) -> bool:

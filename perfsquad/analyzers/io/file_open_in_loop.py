@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import loop_names, names_in, repeat_scale
+from perfsquad.analyzers.io._common import loop_names, repeat_scale
 from perfsquad.context import Context
 from perfsquad.rule import Invalid, Rule, fit
 from perfsquad.semantics.io_catalog import FILE, op_names
+from perfsquad.syntax import names_in
 
 
 class FileOpenInLoop(Rule):

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import ast
 
-from perfsquad.analyzers.io._common import insert_execute, is_retry_loop, loop_names, names_in, repeat_scale
+from perfsquad.analyzers.io._common import insert_execute, is_retry_loop, loop_names, repeat_scale
 from perfsquad.context import FUNCTIONS, Context
 from perfsquad.fixes import line_indent, replace_statements
 from perfsquad.model import Fix, FixSafety
 from perfsquad.rule import Bench, Invalid, Rule
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 _SYNC_DBAPI = ("sqlite3.", "psycopg2.", "psycopg.Connection", "psycopg.Cursor", "pymysql.", "sql:")
 

@@ -32,10 +32,9 @@ from perfsquad.semantics.vectors import (
     indexed,
     is_builtin,
     is_zip_pair,
-    names_in,
     similarity_kind,
 )
-from perfsquad.syntax import walk
+from perfsquad.syntax import names_in, walk
 
 if TYPE_CHECKING:
     from perfsquad.rule import Rule
