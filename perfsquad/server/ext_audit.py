@@ -45,7 +45,7 @@ from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
 from perfsquad.server.arguments import int_option, tell_plain_client, unwrap
 from perfsquad.server.diagnostics import offered_fix
-from perfsquad.server.extensions import loaded_profile
+from perfsquad.server.extensions import loaded_profile, workspace_root
 from perfsquad.server.hover import degree
 from perfsquad.server.progress import CommandProgress
 
@@ -158,8 +158,7 @@ def register(server: PerfsquadServer) -> None:
     server.audit_state = state  # type: ignore[attr-defined]  # for tests and other extensions
 
     def root() -> Path | None:
-        r = getattr(server.documents, "root", None)
-        return Path(r) if r is not None else None
+        return workspace_root(server)
 
     def current_profile() -> Profile | None:
         """The newest of the last audit's profile and the profile extension's loaded one."""

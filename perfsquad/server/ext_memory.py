@@ -28,6 +28,7 @@ from lsprotocol import types
 
 from perfsquad.model import Finding, Position, Severity, Span
 from perfsquad.server.arguments import unwrap
+from perfsquad.server.extensions import workspace_root
 from perfsquad.server.progress import CommandProgress
 
 if TYPE_CHECKING:
@@ -148,8 +149,7 @@ def register(server: PerfsquadServer) -> None:
     server.leak_state = state  # type: ignore[attr-defined]  # for tests
 
     def root() -> Path | None:
-        r = getattr(server.documents, "root", None)
-        return Path(r) if r is not None else None
+        return workspace_root(server)
 
     def apply(result: LeakResult | None) -> int:
         state.last = result

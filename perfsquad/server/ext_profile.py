@@ -37,6 +37,7 @@ from perfsquad.profiling.analysis import Bottleneck, Pareto, classify, frame_lab
 from perfsquad.profiling.formats import load_profile
 from perfsquad.profiling.model import FunctionStat, LineStat, Profile
 from perfsquad.profiling.weighting import ProfileIndex, weigh_finding
+from perfsquad.server.extensions import workspace_root
 from perfsquad.server.hover import SHOW_METRICS_COMMAND
 from perfsquad.server.progress import CommandProgress
 
@@ -182,8 +183,7 @@ def register(server: PerfsquadServer) -> None:
     server.profile_state = state  # type: ignore[attr-defined]  # for tests and other extensions
 
     def root() -> Path | None:
-        r = getattr(server.documents, "root", None)
-        return Path(r) if r is not None else None
+        return workspace_root(server)
 
     def apply(profile: Profile | None) -> None:
         if profile is None:

@@ -25,7 +25,7 @@ from perfsquad.files import write_output
 from perfsquad.profiling.flame import profile_view
 from perfsquad.profiling.flame_html import render
 from perfsquad.server.arguments import unwrap
-from perfsquad.server.extensions import loaded_profile
+from perfsquad.server.extensions import loaded_profile, workspace_root
 
 if TYPE_CHECKING:
     from perfsquad.server.app import PerfsquadServer
@@ -47,8 +47,7 @@ def _options(args: Any) -> dict[str, Any]:
 
 def register(server: PerfsquadServer) -> None:
     def root() -> Path | None:
-        r = getattr(server.documents, "root", None)
-        return Path(r) if r is not None else None
+        return workspace_root(server)
 
     @server.command("perfsquad.profileView")
     async def profile_view_cmd(ls: Any, *args: Any) -> dict[str, Any]:

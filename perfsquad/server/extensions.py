@@ -16,6 +16,7 @@ import pkgutil
 import traceback
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from lsprotocol import types
@@ -197,3 +198,9 @@ def loaded_profile(server: Any) -> Profile | None:
     found = [getattr(getattr(server, name, None), "profile", None) for name in ("profile_state", "audit_state")]
     profiles = [p for p in found if isinstance(p, Profile)]
     return max(profiles, key=lambda p: p.created, default=None)
+
+
+def workspace_root(server: Any) -> Path | None:
+    """The workspace folder the client opened (where ``.perfsquad/`` goes), or None."""
+    r = getattr(server.documents, "root", None)
+    return Path(r) if r is not None else None
