@@ -60,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"perfsquad verify: {message}", file=sys.stderr, flush=True)
 
     paths = list(dict.fromkeys(p for p, _, _ in wanted))
-    # A finding that is not there is said before anything runs (the static pass is cached: the
-    # audit's own first phase reads it back).
+    # A finding that is not there is said before anything runs. The static pass is the audit's own
+    # first phase (same configuration, fixes and metrics, so the same cache entry): it reads it back.
     from perfsquad.api import analyze_paths
     from perfsquad.config import load_config
 
     config, _pyproject = load_config(paths[0])
-    reports = analyze_paths(paths, config, cache_dir=cache_dir_for(paths[0]))
+    reports = analyze_paths(paths, config, want_fixes=True, metrics=True, cache_dir=cache_dir_for(paths[0]))
     found = {(Path(r.path).resolve(), f.span.start.line, f.code) for r in reports for f in r.findings}
     for path, line, code in wanted:
         if not any(p == path.resolve() and ln == line and code in (None, c) for p, ln, c in found):
