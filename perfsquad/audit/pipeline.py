@@ -179,12 +179,14 @@ def run_audit(
     python: str | None = None,
     configured: bool = True,
     gc_runs: int = 3,
+    profile: Profile | None = None,
 ) -> AuditResult:
     """Run the three phases (``run`` in ``run_cwd``, default the root; else, when ``configured``, a
     ``profile-command`` of the project's pyproject in its directory: a note says which command from
-    which file ran). Configuration is read no higher than ``root`` (the language server's workspace
-    folder). Raises ``ProfileCancelled`` when cancelled; a failing run command is recorded in
-    ``profile_error`` and the audit carries on statically."""
+    which file ran). A ``profile`` given (one loaded: ``audit --profile FILE``, the editor's) is
+    phase 2's measurement: nothing is run. Configuration is read no higher than ``root`` (the
+    language server's workspace folder). Raises ``ProfileCancelled`` when cancelled; a failing run
+    command is recorded in ``profile_error`` and the audit carries on statically."""
     from perfsquad.api import analyze_paths
 
     say: Progress = progress or (lambda _msg: None)
@@ -196,7 +198,9 @@ def run_audit(
     root = (root or (first if first.is_dir() else first.parent)).resolve()
     run_dir = run_cwd or root
     notes: list[str] = list(config.warnings)
-    if not run and configured:
+    if profile is not None:
+        run = None  # (measured already: nothing runs, whatever is configured)
+    elif not run and configured:
         run = configured_command(first, root=given_root)
         found = find_pyproject(first, given_root)
         run_dir = found.parent.resolve() if found is not None else root  # relative to its pyproject
@@ -208,9 +212,11 @@ def run_audit(
     n_files = len(reports)
     say(f"phase 1/3: {sum(len(r.findings) for r in reports)} findings in {n_files} files")
 
-    profile: Profile | None = None
     profile_error: str | None = None
-    if run:
+    if profile is not None:
+        say(f"phase 2/3: the loaded profile of `{' '.join(profile.command)}` (nothing run)")
+        notes.append(loaded_note(profile))
+    elif run:
         from perfsquad.profiling.run import ProfileCancelled, ProfilerError, profile_command
         from perfsquad.profiling.target import TargetError
 
@@ -240,6 +246,36 @@ def run_audit(
             "speedup. Give `--run COMMAND` (or `[tool.perfsquad] profile-command`) to rank by measured ROI."
         )
 
+    return ranked(
+        reports, profile, root, paths=paths, run_command=run, profile_error=profile_error, notes=notes, progress=say
+    )
+
+
+def loaded_note(profile: Profile) -> str:
+    """The note of an audit or roadmap ranked with a profile measured earlier (not by this audit)."""
+    when = f" on {profile.created[:16].replace('T', ' ')} UTC" if profile.created else ""
+    return (
+        f"Ranked with the loaded profile of `{' '.join(profile.command)}` (wall {profile.wall_seconds:.2f} s, "
+        f"taken{when}): nothing was run."
+    )
+
+
+def ranked(
+    reports: Sequence[FileReport],
+    profile: Profile | None,
+    root: Path,
+    *,
+    paths: Sequence[Path] = (),
+    run_command: str | None = None,
+    profile_error: str | None = None,
+    notes: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Phase 3 and the roadmap over ``reports`` with ``profile`` (None: static): the one ranking the
+    CLI's audit, the editor's audit and the editor's roadmap share, so they list the same items in
+    the same order for the same profile."""
+    say: Progress = progress or (lambda _msg: None)
+    notes = list(notes)
     phase_of: dict[tuple[str, int, str], str] = {}
     hotspot: list[HotspotFunction] = []
     kind = headline = None
@@ -282,7 +318,7 @@ def run_audit(
         paths=tuple(str(p) for p in paths),
         reports=tuple(reports),
         roadmap=tuple(roadmap),
-        run_command=run,
+        run_command=run_command,
         profile=profile,
         bottleneck_kind=kind,
         bottleneck_headline=headline,

@@ -1,4 +1,4 @@
-"""``perfsquad audit PATH [--run COMMAND] [--out DIR] [--format html,md,json]``: the three-phase audit."""
+"""``perfsquad audit PATH [--run COMMAND | --profile FILE] [--out DIR] [--format html,md,json]``: the three-phase audit."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--run", metavar="COMMAND", default=None,
                    help="what to profile: script, `-m module`, pytest node id or `python ...` "
                         "(default: [tool.perfsquad] profile-command; the output names it and its file)")  # fmt: skip
+    p.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                   help="rank with a profile measured earlier (`perfsquad profile --out FILE`, speedscope or pstats) "
+                        "instead of running anything: the roadmap the editor shows with that profile loaded")  # fmt: skip
     p.add_argument("--no-run", action="store_true",
                    help="run nothing: the static phases only (a configured profile-command is not run)")
     p.add_argument("--out", type=Path, default=None, help="report directory (default: .perfsquad/audit)")
@@ -78,10 +81,24 @@ def run(args: argparse.Namespace) -> int:
     if args.no_run and (args.run or args.verify):
         print("perfsquad audit: error: --no-run runs nothing: it cannot go with --run or --verify", file=sys.stderr)
         return 2
+    if args.profile is not None and (args.run or args.verify or args.memory):
+        print("perfsquad audit: error: --profile uses a profile measured earlier: it cannot go with --run, --verify "
+              "or --memory", file=sys.stderr)  # fmt: skip
+        return 2
+    loaded = None
+    if args.profile is not None:
+        from perfsquad.profiling.formats import load_profile
+
+        try:
+            loaded = load_profile(args.profile)
+        except (OSError, ValueError, EOFError, TypeError, KeyError) as exc:  # (not a profile: pstats reads with marshal)
+            print(f"perfsquad audit: error: --profile {args.profile}: {exc}", file=sys.stderr)
+            return 2
     try:
         result = run_audit([args.path], run=args.run, sampler=args.sampler, timeout=args.timeout,
                            memory=args.memory, gc_runs=args.gc_runs, progress=progress, cache_dir=cache_dir_for(args.path),
-                           run_cwd=Path.cwd(), python=args.python, configured=not args.no_run)  # fmt: skip
+                           run_cwd=Path.cwd(), python=args.python, configured=not args.no_run,
+                           profile=loaded)  # fmt: skip
     except (ProfileCancelled, KeyboardInterrupt) as exc:
         print(f"perfsquad audit: {exc or 'interrupted'}", file=sys.stderr)
         return 130
