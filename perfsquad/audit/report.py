@@ -1,15 +1,19 @@
-"""Audit reports: one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched),
-Markdown and JSON, all from the same :class:`~perfsquad.audit.pipeline.AuditResult`."""
+"""Audit reports: one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched;
+readable on light and dark themes: the editor's theme colours in a webview, else the system's),
+Markdown and JSON, all from the same :class:`~perfsquad.audit.pipeline.AuditResult`. Every place
+is a link to its file and line (``file://...#Lline``); the editor's webview variant of the page
+(:func:`render_html` with ``csp_source``) opens the source at the line instead."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from html import escape
 from pathlib import Path
 
 from perfsquad.audit.pipeline import PHASE_TITLES, PHASES, AuditResult, audit_json
-from perfsquad.audit.roadmap import RoadmapItem, overlap_note
+from perfsquad.audit.roadmap import RoadmapItem, markdown_table, overlap_note, source_uri
 from perfsquad.audit.roi import times
 from perfsquad.audit.svg import Bar, Segment, column_chart, hbar_chart
 from perfsquad.model import Family
@@ -20,18 +24,41 @@ ROADMAP_ROWS = 50
 _FAMILY_ORDER = [f.value for f in Family]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222;
- padding:0 1em;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-.meta{color:#555}.kpis{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
-.kpi{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
+:root{color-scheme:light dark;--fg:var(--vscode-editor-foreground,#222);--bg:var(--vscode-editor-background,#fff);
+ --muted:var(--vscode-descriptionForeground,#555);--rule:var(--vscode-panel-border,#e4e4e4);
+ --head:var(--vscode-editorWidget-background,#f6f6f6);--code:var(--vscode-textCodeBlock-background,#f3f3f3);
+ --link:var(--vscode-textLink-foreground,#0b5cad);--notebg:#fff8e0;--errbg:#fde8e8}
+@media (prefers-color-scheme:dark){:root{--fg:var(--vscode-editor-foreground,#e0e0e0);
+ --bg:var(--vscode-editor-background,#1e1e1e);--muted:var(--vscode-descriptionForeground,#a8a8a8);
+ --rule:var(--vscode-panel-border,#444);--head:var(--vscode-editorWidget-background,#2a2a2a);
+ --code:var(--vscode-textCodeBlock-background,#2d2d2d);--link:var(--vscode-textLink-foreground,#6cb6ff);
+ --notebg:#3a3220;--errbg:#4a2020}}
+body.vscode-light{--notebg:#fff8e0;--errbg:#fde8e8}body.vscode-dark,body.vscode-high-contrast{--notebg:#3a3220;--errbg:#4a2020}
+body{font-family:var(--vscode-font-family,system-ui,-apple-system,Segoe UI,sans-serif);margin:2em auto;max-width:1100px;
+ color:var(--fg);background:var(--bg);padding:0 1em;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid var(--rule);padding-bottom:.2em}
+.meta{color:var(--muted)}.kpis{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
+.kpi{border:1px solid var(--rule);border-radius:6px;padding:.6em 1em;min-width:9em}
 .kpi b{display:block;font-size:1.4em}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e4e4e4;padding:4px 6px;
- text-align:left;vertical-align:top}th{background:#f6f6f6}td.num{text-align:right;white-space:nowrap}
-code{background:#f3f3f3;padding:0 3px;border-radius:3px}.safe{color:#2a7d2a}.unsafe{color:#b35c00}
-.display-only,.manual{color:#666}.note{background:#fff8e0;border-left:4px solid #e0b000;padding:.4em .8em}
-.error{background:#fde8e8;border-left:4px solid #c00;padding:.4em .8em}svg.chart{display:block;margin:1em 0}
-details{margin:.3em 0}.formula{color:#555;font-size:12px}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid var(--rule);padding:4px 6px;
+ text-align:left;vertical-align:top}th{background:var(--head)}td.num{text-align:right;white-space:nowrap}
+code{background:var(--code);padding:0 3px;border-radius:3px}a,a.src{color:var(--link)}a.src{cursor:pointer}
+.safe{color:#2a9d2a}.unsafe{color:#d9822b}
+.display-only,.manual{color:var(--muted)}.note{background:var(--notebg);border-left:4px solid #e0b000;padding:.4em .8em}
+.error{background:var(--errbg);border-left:4px solid #c00;padding:.4em .8em}svg.chart{display:block;margin:1em 0}
+svg.chart text{fill:var(--fg)}details{margin:.3em 0}.formula{color:var(--muted);font-size:12px}
+"""
+_SCRIPT = """
+(function () {
+  const vscode = typeof acquireVsCodeApi === "function" ? acquireVsCodeApi() : null;
+  if (!vscode) return;
+  document.addEventListener("click", function (event) {
+    const link = event.target instanceof Element ? event.target.closest("a.src") : null;
+    if (!link) return;
+    event.preventDefault();
+    vscode.postMessage({ open: link.dataset.file, line: Number(link.dataset.line) });
+  });
+})();
 """
 
 
@@ -84,7 +111,7 @@ def hot_lines_table(result: AuditResult, limit: int = 15) -> str:
         kind = "waiting" if function_kind(ln) == "io" else "on CPU"
         rows.append(
             f'<tr class="hot-line"><td class="num">{share:.1%}</td><td>{kind}</td>'
-            f'<td><a href="{escape(_link(ln.file, ln.line))}"><code>{escape(_rel(ln.file, result.root))}:{ln.line}'
+            f'<td>{_a(ln.file, ln.line)}<code>{escape(_rel(ln.file, result.root))}:{ln.line}'
             f"</code></a></td><td><code>{escape(_source_line(ln.file, ln.line))}</code></td></tr>"
         )
     if not rows:
@@ -136,10 +163,13 @@ SAVED = "estimated time saved"
 MEASURED = "measured time, no estimate"
 
 
-def _link(path: str, line: int) -> str:
-    """A link to the file at the line: ``file://`` with a ``#L`` fragment (editors and viewers that
-    know it jump to the line; others open the file)."""
-    return f"{Path(path).resolve().as_uri()}#L{line}"
+def _a(path: str, line: int) -> str:
+    """An opening link to a place in the source: its ``file://`` URI (a browser opens the file),
+    and the file and line as data the editor's view reads to open the source at that line."""
+    return (
+        f'<a class="src" href="{escape(source_uri(path, line))}" data-file="{escape(str(Path(path).resolve()))}" '
+        f'data-line="{int(line)}">'
+    )
 
 
 def _source_line(path: str, line: int) -> str:
@@ -163,7 +193,7 @@ def _row(item: RoadmapItem, root: str) -> str:
         + "".join(f"<div class='formula'>{escape(n)}</div>" for n in (f.notes if item.family == "HOT" else ()))
         + (f"<div class='formula'>{escape(overlap_note(item))}</div>" if overlap_note(item) else "")
         + "</td>"
-        f'<td><a href="{escape(_link(item.path, item.line))}"><code>{escape(where)}</code></a>'
+        f'<td>{_a(item.path, item.line)}<code>{escape(where)}</code></a>'
         f"<br>{escape(item.function or '(module)')}</td>"
         f"<td>{escape(PHASE_SHORT.get(item.phase, item.phase))}</td>"
         f'<td class="num">{_share(est.share)}</td><td class="num">{speed}</td>'
@@ -178,13 +208,25 @@ def _title(result: AuditResult) -> str:
     return f"perfsquad audit · {shown or result.root} ({result.root})"
 
 
-def render_html(result: AuditResult) -> str:
+def render_html(result: AuditResult, title: str | None = None, csp_source: str | None = None) -> str:
+    """The report page. ``title`` replaces the audit's (the editor's roadmap). With ``csp_source``
+    (a VS Code webview's ``cspSource``) the page is for a webview: a security policy, and one
+    script by nonce that posts ``{"open": file, "line": n}`` when a place is clicked (the editor
+    opens the source there); without it the page has no script (its ``file://`` links open the
+    file in a browser)."""
     root = result.root
     prof = result.profile
-    title = _title(result)
+    title = title or _title(result)
+    head = ""
+    script = ""
+    if csp_source is not None:
+        nonce = secrets.token_hex(16)
+        csp = f"default-src 'none'; style-src 'unsafe-inline' {csp_source}; script-src 'nonce-{nonce}'; img-src data:;"
+        head = f'<meta http-equiv="Content-Security-Policy" content="{escape(csp)}">'
+        script = f'<script nonce="{nonce}">{_SCRIPT}</script>'
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="en"><head><meta charset="utf-8">{head}',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
@@ -232,7 +274,7 @@ def render_html(result: AuditResult) -> str:
         if result.hotspot:
             out.append(f"<p>The 80/20 set ({result.hotspot_share:.0%} of the time):</p><ul>")
             out.extend(
-                f'<li><a href="{escape(_link(h.file, h.line))}"><code>{escape(h.name)}</code></a> '
+                f'<li>{_a(h.file, h.line)}<code>{escape(h.name)}</code></a> '
                 f"({escape(_rel(h.file, root))}:{h.line}) {h.share:.0%} · {escape(h.kind)}</li>"
                 for h in result.hotspot
             )
@@ -250,7 +292,8 @@ def render_html(result: AuditResult) -> str:
             continue
         out.append(f"<details><summary>{escape(PHASE_TITLES.get(phase, phase))} ({len(items)})</summary><ul>")
         out.extend(
-            f"<li><code>{escape(i.finding.code)}</code> {escape(_rel(i.path, root))}:{i.line} {escape(i.finding.message)}</li>"
+            f"<li><code>{escape(i.finding.code)}</code> {_a(i.path, i.line)}{escape(_rel(i.path, root))}:{i.line}</a> "
+            f"{escape(i.finding.message)}</li>"
             for i in items
         )
         out.append("</ul></details>")
@@ -260,7 +303,7 @@ def render_html(result: AuditResult) -> str:
         out.extend(f"<li>{escape(_rel(r.path, root))}: {escape(r.error or '')}</li>" for r in errors)
         out.append("</ul>")
     out.append('<p class="meta">Generated by perfsquad. This page is self-contained: it loads nothing.</p>')
-    out.append("</body></html>")
+    out.append(f"{script}</body></html>")
     return "\n".join(out)
 
 
@@ -287,7 +330,7 @@ def memory_html(result: AuditResult) -> list[str]:
     if items:
         out.append('<table id="cycles"><thead><tr><th>where</th><th>finding</th><th>evidence</th><th>fix</th></tr></thead><tbody>')
         out.extend(
-            f'<tr><td><a href="{escape(_link(i["file"], i["line"]))}">{escape(_rel(i["file"], result.root))}:{i["line"]}</a>'
+            f'<tr><td>{_a(i["file"], i["line"])}{escape(_rel(i["file"], result.root))}:{i["line"]}</a>'
             f"</td><td>{escape(i['message'])}</td><td>{escape(i['evidence'])}</td><td>{escape(i['fix'])}</td></tr>"
             for i in items
         )
@@ -316,16 +359,7 @@ def render_markdown(result: AuditResult) -> str:
         if prof is not None
         else "No profile: ranked by static severity, calibrated speedup, then effort."
     )
-    md += ["", "| # | rule | where | phase | share | speedup | saved | effort | fix safety |", "|---|---|---|---|---|---|---|---|---|"]
-    for item in result.roadmap[:ROADMAP_ROWS]:
-        est = item.estimate
-        speed = times(est.speedup.ratio) if est.speedup else "-"
-        md.append(
-            f"| {item.rank} | {item.finding.code} | [`{_rel(item.path, root)}:{item.line}`]"
-            f"({_rel(item.path, root)}#L{item.line}) {item.function or ''} | "
-            f"{item.phase} | {_share(est.share)} | {speed} | {_seconds(est.saved_seconds)} | "
-            f"{est.effort_minutes} min | {est.safety} |"
-        )
+    md += ["", *markdown_table(result.roadmap, root, ROADMAP_ROWS)]
     if result.roadmap:
         md += ["", "Top item: " + result.roadmap[0].estimate.describe()]
         md.extend(f"- #{i.rank}: {overlap_note(i)}" for i in result.roadmap[:ROADMAP_ROWS] if overlap_note(i))

@@ -99,22 +99,70 @@ def roadmap_lines(items: Sequence[RoadmapItem], limit: int, root: Path | None = 
     return out
 
 
+def source_uri(path: str, line: int) -> str:
+    """A link to the file at the line: ``file://`` with a ``#L`` fragment (editors and viewers that
+    know it jump to the line; others open the file)."""
+    return f"{Path(path).resolve().as_uri()}#L{line}"
+
+
+def _relative(path: str, root: Path | str | None) -> str:
+    if root is None:
+        return path
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: no line break, no column separator."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def markdown_table(items: Sequence[RoadmapItem], root: Path | str | None, limit: int) -> list[str]:
+    """The top ``limit`` items as a Markdown table, each place a link to its file and line
+    (``[path:line](file:///...#Lline)``): the roadmap in the editor's Markdown and the audit's report."""
+    from perfsquad.audit.roi import times
+
+    rows = [
+        "| # | where | rule | finding | share | speedup | saved | effort | fix |",
+        "|---:|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for item in items[: max(limit, 0)]:
+        est = item.estimate
+        where = f"{_relative(item.path, root)}:{item.line}"
+        function = f" in `{_cell(item.function)}`" if item.function else ""
+        share = "-" if est.share is None else f"{est.share:.1%}"
+        speed = times(est.speedup.ratio) if est.speedup else "-"
+        saved = f"{stake_seconds(item):.3g} s" if item.family == "HOT" and est.share else (
+            "-" if est.saved_seconds is None else f"{est.saved_seconds:.3g} s")  # fmt: skip
+        rows.append(
+            f"| {item.rank} | [{_cell(where)}]({source_uri(item.path, item.line)}){function} | {item.finding.code} | "
+            f"{_cell(item.finding.message)} | {share} | {speed} | {saved} | {est.effort_minutes} min | {est.safety} |"
+        )
+    return rows
+
+
 def format_roadmap(items: Sequence[RoadmapItem], profile: Profile | None, root: Path | None, limit: int) -> str:
-    """A standalone roadmap (Markdown-friendly text) with what it is ranked by."""
+    """A standalone roadmap in Markdown: what it is ranked by, a table whose places link to the
+    source, the top item's estimate with its inputs and the overlaps."""
     if profile is not None:
         basis = (
-            f"ranked by ROI = time saved / effort, with the shares measured by `{' '.join(profile.command)}` "
-            f"(wall {profile.wall_seconds:.3g} s)"
+            f"ranked by the time at stake (time saved = share x (1 - 1/speedup) x wall), with the shares measured "
+            f"by `{' '.join(profile.command)}` (wall {profile.wall_seconds:.3g} s)"
         )
     else:
         basis = "no profile loaded, so nothing is measured: ranked by severity, calibrated speedup and effort"
-    head = [f"# Optimization roadmap ({len(items)} findings)", "", basis + ".", ""]
+    head = [f"# Optimization roadmap ({len(items)} items)", "", basis + ".", ""]
     if not items:
         return "\n".join([*head, "No findings.", ""])
-    body = roadmap_lines(items, limit, root)
+    body = markdown_table(items, root, limit)
     if len(items) > limit:
-        body.append(f"  ... and {len(items) - limit} more")
-    return "\n".join([*head, "```", *body, "```", ""])
+        body.append(f"\n... and {len(items) - limit} more")
+    body += ["", f"Top item: {items[0].estimate.describe()}"]
+    body.extend(f"- #{i.rank}: {overlap_note(i)}" for i in items[:limit] if overlap_note(i))
+    return "\n".join([*head, *body, ""])
 
 
 def enclosing_function(functions: Iterable[FunctionMetrics], line: int) -> FunctionMetrics | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -32,3 +33,25 @@ def tell_plain_client(ls: Any, args: Sequence[Any], text: str) -> None:
         return
     with contextlib.suppress(Exception):  # (a message must never fail the command)
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"perfsquad: {text}"))
+
+
+def page_options(opts: dict[str, Any], command: str) -> tuple[str | None, bool]:
+    """(``cspSource``, ``show``) of a command that answers a page: a VS Code webview passes its
+    ``cspSource`` and draws the page itself; without it the page is shown by the client
+    (``show``, default true then)."""
+    csp = opts.get("cspSource")
+    if csp is not None and not isinstance(csp, str):
+        raise ValueError(f"{command}: cspSource must be a string")
+    show = opts.get("show", csp is None)
+    return csp, bool(show)
+
+
+async def show_page(server: Any, ls: Any, path: Path) -> bool:
+    """Ask the client to open a page perfsquad wrote (``window/showDocument``, external: a browser
+    for HTML) when it can; True when it says it did. A refusal or an error is not the command's."""
+    if server.capability("window.show_document") is None:
+        return False
+    with contextlib.suppress(Exception):  # a client that refuses still gets the command's answer
+        result = await ls.window_show_document_async(types.ShowDocumentParams(uri=path.as_uri(), external=True))
+        return bool(getattr(result, "success", False))
+    return False

@@ -36,14 +36,14 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from perfsquad.audit.roadmap import enclosing_function
+from perfsquad.audit.roadmap import RoadmapItem, enclosing_function, stake_seconds
 from perfsquad.audit.roi import RoiEstimate, estimate
 from perfsquad.audit.shares import ShareIndex
 from perfsquad.config import Config
 from perfsquad.files import write_output
 from perfsquad.model import FileReport, Finding, Position
 from perfsquad.profiling.model import Profile
-from perfsquad.server.arguments import int_option, tell_plain_client, unwrap
+from perfsquad.server.arguments import int_option, page_options, show_page, tell_plain_client, unwrap
 from perfsquad.server.diagnostics import offered_fix
 from perfsquad.server.extensions import loaded_profile, workspace_root
 from perfsquad.server.hover import degree
@@ -109,6 +109,20 @@ def _folder_target(args: Sequence[Any], workspace: Path | None, command: str) ->
     if not path.exists():
         raise ValueError(f"{command}: {path} does not exist")
     return path, opts
+
+
+def _start_with(roadmap: Sequence[RoadmapItem]) -> str:
+    """``; start with CODE at file:line (saves about S s)`` for the first item of a roadmap."""
+    if not roadmap:
+        return ""
+    top = roadmap[0]
+    text = f"; start with {top.finding.code} at {Path(top.path).name}:{top.line}"
+    held = stake_seconds(top)
+    if top.family == "HOT" and held:
+        text += f" (holds {held:.2g} s)"
+    elif top.estimate.saved_seconds:
+        text += f" (saves about {top.estimate.saved_seconds:.2g} s)"
+    return text
 
 
 class RoadmapCancelled(Exception):
@@ -205,13 +219,18 @@ def register(server: PerfsquadServer) -> None:
     @server.command("perfsquad.auditPerformance")
     async def audit_cmd(ls: Any, *args: Any) -> dict[str, Any]:
         from perfsquad.audit.pipeline import configured_command, run_audit
-        from perfsquad.audit.report import FORMATS, write_reports
+        from perfsquad.audit.report import FORMATS, render_html, write_reports
         from perfsquad.profiling.run import ProfileCancelled
 
         workspace = root()
         path, opts = _folder_target(args, workspace, "perfsquad.auditPerformance")
+        csp, show = page_options(opts, "perfsquad.auditPerformance")
         within = workspace if workspace is not None and path.resolve().is_relative_to(workspace.resolve()) else None
-        if opts.get("run") or configured_command(path, root=within) is not None:
+        # The profile the editor shows is the audit's measurement: nothing runs unless none is
+        # loaded (or `fresh` asks for a new run), so the audit agrees with the roadmap and the CLI's
+        # `audit --profile` of the same profile.
+        loaded = None if opts.get("fresh") else current_profile()
+        if loaded is None and (opts.get("run") or configured_command(path, root=within) is not None):
             await server.consent.require(ls, workspace, "the audit's profile")
         if state.running is not None:
             raise RuntimeError("an audit is already running: cancel it first")
@@ -225,30 +244,33 @@ def register(server: PerfsquadServer) -> None:
             result = await progress.in_thread(
                 run_audit, [path], run=opts.get("run"), sampler=str(opts.get("sampler", "auto")),
                 timeout=float(opts.get("timeout", 300.0)), cancel=cancel, progress=report,
-                root=within, cancelled=(ProfileCancelled,),
+                root=within, cancelled=(ProfileCancelled,), profile=loaded,
             )  # fmt: skip
             out = Path(opts["out"]) if opts.get("out") else Path(result.root) / ".perfsquad" / "audit"
             written = await progress.in_thread(write_reports, result, out, formats)
+            page = None if csp is None else await progress.in_thread(render_html, result, None, csp)
         finally:
             state.running = None
             progress.end()
-        if result.profile is not None:
+        if result.profile is not None and result.profile is not loaded:
             state.profile = result.profile
             server.refresh_overlays()
         files = {p.suffix.lstrip("."): str(p) for p in written}
         summary = f"{result.findings_count} findings"
         if result.bottleneck_headline:
             summary += f"; {result.bottleneck_headline}"
-        if result.roadmap:
-            top = result.roadmap[0]
-            summary += f"; start with {top.finding.code} at {Path(top.path).name}:{top.line}"
-            if top.estimate.saved_seconds:
-                summary += f" (saves about {top.estimate.saved_seconds:.2g} s)"
+        summary += _start_with(result.roadmap)
+        if loaded is not None:
+            summary += f"; ranked with the loaded profile of `{' '.join(loaded.command)}`"
         if result.profile_error:
             summary += f"; profiling failed: {result.profile_error}"
         tell_plain_client(ls, args, f"audit: {summary}; report: {files.get('html') or files.get('md')}")
+        shown = show and "html" in files and await show_page(server, ls, Path(files["html"]))
         return {
             "summary": summary,
+            "measured": result.profile is not None,
+            "page": page,
+            "shown": shown,
             "html": files.get("html"),
             "markdown": files.get("md"),
             "json": files.get("json"),
@@ -320,11 +342,14 @@ def register(server: PerfsquadServer) -> None:
 
     @server.command("perfsquad.optimizationRoadmap")
     async def roadmap_cmd(ls: Any, *args: Any) -> dict[str, Any]:
-        from perfsquad.audit.roadmap import build_roadmap, format_roadmap
+        from perfsquad.audit.pipeline import AuditResult, loaded_note, ranked
+        from perfsquad.audit.report import render_html
+        from perfsquad.audit.roadmap import format_roadmap
 
         workspace = root()
         path, opts = _folder_target(args, workspace, "perfsquad.optimizationRoadmap")
         limit = int_option(opts, "limit", 20, 1, "perfsquad.optimizationRoadmap")
+        csp, show = page_options(opts, "perfsquad.optimizationRoadmap")
         profile = current_profile()
         config = server.documents.config_in(path if path.is_dir() else path.parent)
         base = workspace if workspace is not None else (path if path.is_dir() else path.parent)
@@ -340,35 +365,40 @@ def register(server: PerfsquadServer) -> None:
         cancel = threading.Event()
         progress = CommandProgress(ls, "roadmap", cancel)
 
-        def build() -> tuple[list[Any], str, Path | str]:
+        def build() -> tuple[AuditResult, str, str | None, Path | str]:
             reports = _saved_reports(path, config, base / ".perfsquad" / "cache", editor, cancel, progress.report)
-            items = build_roadmap(reports, profile)
-            text = format_roadmap(items, profile, base, limit)
-            out = base / ".perfsquad" / "roadmap.md"
+            # The audit's own ranking (phases, hot code no finding explains, the plan's order):
+            # the same items in the same order as `perfsquad audit --profile` with this profile.
+            notes = [loaded_note(profile)] if profile is not None else []
+            result = ranked(reports, profile, base.resolve(), paths=[path], notes=notes)
+            text = format_roadmap(result.roadmap, profile, base, limit)
+            title = f"perfsquad optimization roadmap · {path.name or path} ({base})"
+            page = render_html(result, title, csp) if csp is not None else None
             try:
-                # (atomic; refused if .perfsquad/ or roadmap.md is a symlink: a cloned repository's
+                # (atomic; refused if .perfsquad/ or a page is a symlink: a cloned repository's
                 # link must not make the command overwrite a file elsewhere)
-                return items, text, write_output(out, text.encode("utf-8"))
-            except OSError as exc:  # (the roadmap is still answered; its Markdown copy is not kept)
-                return items, text, str(exc)
+                write_output(base / ".perfsquad" / "roadmap.md", text.encode("utf-8"))
+                kept = render_html(result, title)
+                return result, text, page, write_output(base / ".perfsquad" / "roadmap.html", kept.encode("utf-8"))
+            except OSError as exc:  # (the roadmap is still answered; its copies are not kept)
+                return result, text, page, str(exc)
 
         await progress.begin("perfsquad: optimization roadmap")
         try:
-            items, text, out = await progress.in_thread(build, cancelled=(RoadmapCancelled,))
+            result, text, page, out = await progress.in_thread(build, cancelled=(RoadmapCancelled,))
         finally:
             progress.end()
+        items = result.roadmap
         if not items:
             summary = "no findings: nothing to optimize statically"
         else:
-            top = items[0]
-            summary = f"{len(items)} items; start with {top.finding.code} at {Path(top.path).name}:{top.line}"
-            if top.estimate.saved_seconds:
-                summary += f" (saves about {top.estimate.saved_seconds:.2g} s)"
+            summary = f"{len(items)} items" + _start_with(items)
             if profile is None:
                 summary += " (no profile loaded: ranked by severity and calibrated speedup)"
         if not isinstance(out, Path):
-            summary += f"; roadmap.md not written: {out}"
+            summary += f"; roadmap not written: {out}"
         tell_plain_client(ls, args, f"roadmap: {summary}" + (f"; {out}" if isinstance(out, Path) else ""))
+        shown = show and isinstance(out, Path) and await show_page(server, ls, out)
         return {
             "summary": summary,
             "measured": profile is not None,
@@ -376,7 +406,10 @@ def register(server: PerfsquadServer) -> None:
             "items": [item.to_json() for item in items[:limit]],
             "total": len(items),
             "text": text,
-            "markdown": str(out) if isinstance(out, Path) else None,
+            "markdown": str(out.with_suffix(".md")) if isinstance(out, Path) else None,
+            "html": str(out) if isinstance(out, Path) else None,
+            "page": page,
+            "shown": shown,
         }
 
     @server.command("perfsquad.estimateRoi")

@@ -15,16 +15,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from lsprotocol import types
 
 from perfsquad.files import write_output
 from perfsquad.profiling.flame import profile_view
 from perfsquad.profiling.flame_html import render
-from perfsquad.server.arguments import unwrap
+from perfsquad.server.arguments import page_options, show_page, unwrap
 from perfsquad.server.extensions import loaded_profile, workspace_root
 
 if TYPE_CHECKING:
@@ -51,11 +48,7 @@ def register(server: PerfsquadServer) -> None:
 
     @server.command("perfsquad.profileView")
     async def profile_view_cmd(ls: Any, *args: Any) -> dict[str, Any]:
-        opts = _options(args)
-        csp = opts.get("cspSource")
-        if csp is not None and not isinstance(csp, str):
-            raise ValueError("perfsquad.profileView: cspSource must be a string")
-        show = opts.get("show", csp is None)
+        csp, show = page_options(_options(args), "perfsquad.profileView")
         profile = loaded_profile(server)
         if profile is None:
             return {"available": False, "message": NO_PROFILE}
@@ -74,13 +67,7 @@ def register(server: PerfsquadServer) -> None:
                 return data, page, str(exc)
 
         data, page, out = await asyncio.get_running_loop().run_in_executor(None, build)
-        shown = False
-        if show and isinstance(out, Path) and server.capability("window.show_document") is not None:
-            with contextlib.suppress(Exception):  # a client that refuses still gets the answer
-                result = await ls.window_show_document_async(
-                    types.ShowDocumentParams(uri=out.as_uri(), external=True)
-                )
-                shown = bool(getattr(result, "success", False))
+        shown = show and isinstance(out, Path) and await show_page(server, ls, out)
         return {
             "available": True,
             "headline": data["headline"],

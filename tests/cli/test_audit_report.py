@@ -110,7 +110,9 @@ def test_demo_audit_top_item_is_the_seeded_hotspot(demo_audit: tuple[Path, str, 
     counts = data["findings_by_family_and_phase"]
     assert sum(n for by_phase in counts.values() for n in by_phase.values()) == len(roadmap)
     md = (out / "report.md").read_text()
-    assert "## Roadmap" in md and f"| 1 | {top['code']} |" in md
+    # Each place links to its file at the line (file://: the report lives in .perfsquad/audit/).
+    link = f"{Path(top['filename']).resolve().as_uri()}#L{top['line']}"
+    assert "## Roadmap" in md and f"| 1 | [demo/memoria/similarity.py:{top['line']}]({link}) in `group_similar` | {top['code']} |" in md
 
 
 def test_demo_html_report_is_self_contained(demo_audit: tuple[Path, str, str]) -> None:
