@@ -8,6 +8,8 @@
   and the Problems entry, the hover's speedup text, a quick fix applied and saved, two palette
   commands (Fix All, Restart Server), a profile with its flame-graph view and gutter heat. Screenshots
   and logs go to tests/editors/vscode/artifacts/.
+- ``test_real_vscode_roadmap_view``: the same set-up, driven through ``SCENARIO=roadmap``: a profile,
+  then the Optimization Roadmap view from the palette, every row linked, a click opening the source.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import ROOT
@@ -198,7 +201,9 @@ def _step(result: dict[str, object], name: str) -> dict[str, object]:
     return dict(found[0])
 
 
-def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:
+def _drive(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path, scenario: str = "") -> dict[str, Any]:
+    """Run tests/editors/vscode/drive.js (``scenario``: its SCENARIO, "" for the whole tour) against the
+    code-server; returns what it observed (steps and errors), also kept in the artifacts."""
     workspace = code_server["workspace"]
     assert isinstance(workspace, Path)
     seeded = workspace / "slow.py"
@@ -215,6 +220,7 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
         EXT_MARK=str(code_server["extensions"]),
         WORKSPACE_SETTINGS=str(workspace / ".vscode" / "settings.json"),
         PY3_PATH=str(shutil.which("python3", path=env["PATH"])),
+        SCENARIO=scenario,
     )
     started = time.monotonic()
     drive = subprocess.run(
@@ -222,9 +228,15 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
     )
     elapsed = time.monotonic() - started
     result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}
-    (ARTIFACTS / "drive-result.json").write_text(json.dumps(result, indent=2))
+    (ARTIFACTS / f"drive-result{'-' + scenario if scenario else ''}.json").write_text(json.dumps(result, indent=2))
     assert not result["errors"], f"driver failed after {elapsed:.0f} s: {result['errors']}\n{drive.stderr[-3000:]}"
     assert drive.returncode == 0, drive.stderr[-3000:]
+    print(f"real VS Code drive{' (' + scenario + ')' if scenario else ''}: {elapsed:.0f} s")
+    return dict(result)
+
+
+def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:
+    result = _drive(code_server, e2e_prefix, tmp_path)
 
     # The diagnostic: a squiggle in the editor and its entries in the Problems panel.
     assert int(_step(result, "squiggle shown")["squiggles"]) >= 1  # type: ignore[call-overload]
@@ -284,4 +296,32 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
 
     # The screenshot for vscode-client/README.md exists.
     assert (ARTIFACTS / "readme-screenshot.png").stat().st_size > 10_000
-    print(f"real VS Code drive: {elapsed:.0f} s")
+
+
+def test_real_vscode_roadmap_view(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:
+    """After "Profile Current File", "perfsquad: Optimization Roadmap" from the palette opens a rendered
+    view (a webview, not Markdown in a code block) ranked with that profile, every row's place a link to
+    its file and line; clicking one opens the source with the cursor on that line."""
+    result = _drive(code_server, e2e_prefix, tmp_path, "roadmap")
+    workspace = code_server["workspace"]
+    assert isinstance(workspace, Path)
+    assert re.search(r"(CPU|I/O|memory)-bound", str(_step(result, "profiled")["status"]), re.IGNORECASE)
+    shown = _step(result, "roadmap view shown")
+    assert str(shown["heading"]).startswith("perfsquad optimization roadmap")
+    assert "time at stake" in str(shown["basis"])  # ranked with the loaded profile, not "No profile"
+    rows = shown["rows"]
+    assert isinstance(rows, list) and rows
+    for row in rows:  # every item linked to its place
+        assert row["file"] and Path(row["file"]).parent == workspace.resolve(), row
+        assert row["href"] == f"{Path(row['file']).as_uri()}#L{row['line']}", row
+        assert f"{Path(row['file']).name}:{row['line']}" in row["text"], row
+    # The profiled script's hot function, which no rule explains, is on the roadmap (it was measured).
+    hot = [r for r in rows if r["code"].startswith("HOT") and r["file"].endswith("work.py")]
+    assert hot, rows
+    clicked = shown["clicked"]
+    assert isinstance(clicked, dict) and str(shown["openedTab"]).startswith(Path(clicked["file"]).name)
+    assert re.match(rf"Ln {clicked['line']}, Col \d+", str(shown["cursor"])), shown["cursor"]
+    # Readable on the editor's theme: the page's text and background are the theme's, and differ.
+    colors = shown["colors"]
+    assert isinstance(colors, dict) and "vscode-" in colors["classes"] and colors["color"] != colors["background"]
+    assert (ARTIFACTS / "11-roadmap-view.png").stat().st_size > 10_000

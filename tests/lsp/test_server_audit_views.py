@@ -106,7 +106,7 @@ def _assert_linked(page: str, items: list[dict[str, Any]]) -> None:
     """Every roadmap row of the page links to its item's file at its line."""
     rows = _rows(page).rows
     assert len(rows) == min(len(items), 50)
-    for row, item in zip(rows, items):
+    for row, item in zip(rows, items[:50], strict=True):
         path = Path(item["filename"]).resolve()
         assert (row["rank"], row["code"]) == (str(item["rank"]), item["code"])
         assert row["href"] == f"{path.as_uri()}#L{item['line']}" and row["file"] == str(path)

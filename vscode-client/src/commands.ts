@@ -50,6 +50,9 @@ export const AUDIT_COMMANDS: readonly { id: string; title: string; server: strin
   { id: "perfsquad.runOptimizationRoadmap", title: "Optimization Roadmap", server: SERVER_COMMANDS.optimizationRoadmap },
 ];
 
+/** The audit commands whose answer is a rendered page (the report, every item linked), shown in a webview. */
+export const REPORT_VIEWS: readonly string[] = [SERVER_COMMANDS.auditPerformance, SERVER_COMMANDS.optimizationRoadmap];
+
 /** The commands a server advertised in its initialize result (executeCommandProvider). */
 export function advertisedCommands(initializeResult: unknown): string[] {
   const caps = (initializeResult as { capabilities?: { executeCommandProvider?: { commands?: unknown } } } | undefined)

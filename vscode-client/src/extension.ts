@@ -16,6 +16,7 @@ import {
 } from "vscode-languageclient/node";
 import {
   AUDIT_COMMANDS,
+  REPORT_VIEWS,
   SERVER_COMMANDS,
   advertisedCommands,
   benchmarkArguments,
@@ -40,6 +41,7 @@ import {
 } from "./interpreter";
 import { clearHeat, refreshProfileView, registerProfileView } from "./profileView";
 import * as python from "./python";
+import { showReport } from "./reportView";
 import { pytestNodeAt } from "./pytest";
 import { ExtensionSettings, SECTION, changeAction, readSettings, serverSettings } from "./settings";
 import { STATUS_NOTIFICATION, StatusView, applyStatus, statusText } from "./status";
@@ -281,6 +283,11 @@ function showResult(title: string, result: unknown): void {
     if (typeof obj.text === "string") {
       log(`${title}:\n${obj.text}`);
     }
+    if (typeof obj.page === "string") {
+      // (drawn by showReport, links and all)
+      void vscode.window.showInformationMessage(resultSummary(title, result));
+      return;
+    }
     const files = Object.values(obj).filter((v): v is string => typeof v === "string" && fs.existsSync(v));
     const html = files.find((f) => f.endsWith(".html"));
     const markdown = files.find((f) => f.endsWith(".md"));
@@ -490,9 +497,14 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   for (const audit of AUDIT_COMMANDS) {
     register(audit.id, async () => {
       const args = auditArguments(audit.server);
-      if (args) {
-        showResult(audit.title, await runServerCommand(audit.server, args, audit.title));
+      if (!args) {
+        return;
       }
+      // The audit and the roadmap answer a rendered page: drawn in a webview whose places open the source.
+      const answer = REPORT_VIEWS.includes(audit.server)
+        ? await showReport(runServerCommand, audit.server, args, audit.title)
+        : await runServerCommand(audit.server, args, audit.title);
+      showResult(audit.title, answer);
     });
   }
 

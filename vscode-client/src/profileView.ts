@@ -2,6 +2,7 @@
 // (drawn by the server's page, perfsquad.profileView), and line heat in the gutter of open editors.
 import * as vscode from "vscode";
 import { HotLine, LEVELS, heatFor, heatIcon } from "./heat";
+import { pagePanel } from "./pages";
 
 export const PROFILE_VIEW_COMMAND = "perfsquad.profileView";
 
@@ -48,25 +49,11 @@ export function clearHeat(): void {
   paintHeat();
 }
 
-async function openSource(file: string, line: number): Promise<void> {
-  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-  const at = new vscode.Position(Math.max(0, line - 1), 0);
-  await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(at, at) });
-}
-
 /** Fetch the loaded profile's view; with `show`, draw it in the panel (created or revealed). */
 export async function refreshProfileView(run: RunCommand, show: boolean): Promise<void> {
   if (show && !panel) {
-    panel = vscode.window.createWebviewPanel("perfsquad.profileView", "perfsquad: Profile", vscode.ViewColumn.Beside, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-    });
+    panel = pagePanel("perfsquad.profileView", "perfsquad: Profile");
     panel.onDidDispose(() => (panel = undefined));
-    panel.webview.onDidReceiveMessage((msg: { open?: unknown; line?: unknown }) => {
-      if (typeof msg.open === "string" && typeof msg.line === "number") {
-        void openSource(msg.open, msg.line);
-      }
-    });
   }
   const answer = (await run(
     PROFILE_VIEW_COMMAND,

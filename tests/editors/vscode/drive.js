@@ -7,6 +7,7 @@
 //   ARTIFACTS        folder for screenshots                  RESULT    where to write the JSON result
 //   EXT_MARK         a string found in the environment of our `perfsquad serve` processes only
 //   CHROMIUM         browser executable (default /usr/bin/chromium)
+//   SCENARIO         "roadmap": only profile PROFILE_FILE and check the Optimization Roadmap view
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -109,6 +110,103 @@ async function hoverSquiggle(page, lineText, mustContain) {
   return "";
 }
 
+/** Open a workspace file with Quick Open and wait for a line of it on screen. */
+async function openFile(page, name, lineText) {
+  await page.keyboard.press(`${mod}+P`);
+  const quick = page.locator(".quick-input-widget input");
+  await quick.waitFor({ state: "visible" });
+  await quick.fill(name);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await page.locator(".monaco-editor .view-line", { hasText: lineText }).first().waitFor({ state: "visible" });
+}
+
+/** "perfsquad: Profile Current File"; returns the profile's headline once the status bar shows it. */
+async function profileCurrentFile(page) {
+  await runPaletteCommand(page, "perfsquad: Profile Current File");
+  return waitFor(
+    async () => {
+      const text = await statusText(page);
+      return /bound/i.test(text) ? text : null;
+    },
+    "the profile headline in the status bar",
+    120000,
+  );
+}
+
+/** The first frame (webviews are iframes) holding `selector`, once one does. */
+async function frameWith(page, selector, what) {
+  return waitFor(
+    async () => {
+      for (const frame of page.frames()) {
+        try {
+          if ((await frame.locator(selector).count()) > 0) return frame;
+        } catch {
+          // a frame that went away while we looked
+        }
+      }
+      return null;
+    },
+    what,
+    120000,
+  );
+}
+
+/**
+ * The roadmap scenario (SCENARIO=roadmap): profile a script, open "perfsquad: Optimization Roadmap" from
+ * the palette, read the rendered view's rows (each place a link to its file and line), click the first
+ * row's place and read where the editor's cursor went.
+ */
+async function roadmapScenario(page) {
+  await openFile(page, process.env.PROFILE_FILE, "def busy");
+  const headline = await profileCurrentFile(page);
+  step("profiled", { status: headline });
+  await runPaletteCommand(page, "perfsquad: Optimization Roadmap");
+  const view = await frameWith(page, "#roadmap tr.roadmap-row a.src", "the roadmap view's linked rows");
+  const rows = await view.locator("#roadmap tr.roadmap-row").evaluateAll((trs) =>
+    trs.map((tr) => {
+      const a = tr.querySelector("a.src");
+      return {
+        code: tr.dataset.code,
+        rank: tr.dataset.rank,
+        text: tr.innerText,
+        href: a ? a.getAttribute("href") : null,
+        file: a ? a.dataset.file : null,
+        line: a ? Number(a.dataset.line) : null,
+      };
+    }),
+  );
+  const heading = (await view.locator("h1").first().innerText()).trim();
+  const basis = (await view.locator("h2 + p").first().innerText()).trim();
+  const colors = await view.locator("body").evaluate((body) => {
+    const style = getComputedStyle(body);
+    return { color: style.color, background: style.backgroundColor, classes: body.className };
+  });
+  const viewShot = await shot(page, "11-roadmap-view");
+  const target = rows.find((r) => r.file && r.file.endsWith(process.env.PROFILE_FILE)) || rows[0];
+  await view.locator(`#roadmap tr.roadmap-row[data-rank="${target.rank}"] a.src`).first().click();
+  const opened = await waitFor(
+    async () => {
+      const tab = (await page.locator(".tab.active").first().innerText()).trim();
+      const cursor = page.locator(".statusbar-item", { hasText: /Ln \d+, Col \d+/ }).first();
+      const where = (await cursor.count()) ? (await cursor.innerText()).trim() : "";
+      return tab.includes(path.basename(target.file)) && where ? { tab, where } : null;
+    },
+    "the source opened from the roadmap view",
+    30000,
+  );
+  step("roadmap view shown", {
+    heading,
+    basis,
+    rows,
+    colors,
+    clicked: target,
+    openedTab: opened.tab,
+    cursor: opened.where,
+    screenshot: viewShot,
+  });
+}
+
 async function statusText(page) {
   const item = page.locator(".statusbar-item", { hasText: "perfsquad" }).first();
   return (await item.count()) ? (await item.innerText()).trim() : "";
@@ -136,16 +234,14 @@ async function main() {
     await page.goto(process.env.URL);
     await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 90000 });
     step("workbench loaded");
+    await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } });
+    if (process.env.SCENARIO === "roadmap") {
+      await roadmapScenario(page);
+      return;
+    }
 
     // Open the seeded file with Quick Open.
-    await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } });
-    await page.keyboard.press(`${mod}+P`);
-    const quick = page.locator(".quick-input-widget input");
-    await quick.waitFor({ state: "visible" });
-    await quick.fill(process.env.FILE);
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: process.env.FILE }).first().waitFor();
-    await page.keyboard.press("Enter");
-    await page.locator(".monaco-editor .view-lines").first().waitFor({ state: "visible" });
+    await openFile(page, process.env.FILE, "def has_user");
     step("file opened");
 
     // 1. The squiggle (the diagnostic in the editor) and the Problems entry.
@@ -292,21 +388,8 @@ async function main() {
 
     // 6. "perfsquad: Profile Current File" on a CPU-bound script: the status bar shows the profile's
     //    headline (perfsquad/status notification or the command's result) and HOT findings appear.
-    await page.keyboard.press(`${mod}+P`);
-    await quick.waitFor({ state: "visible" });
-    await quick.fill(process.env.PROFILE_FILE);
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: process.env.PROFILE_FILE }).first().waitFor();
-    await page.keyboard.press("Enter");
-    await page.locator(".monaco-editor .view-line", { hasText: "def busy" }).first().waitFor({ state: "visible" });
-    await runPaletteCommand(page, "perfsquad: Profile Current File");
-    const headline = await waitFor(
-      async () => {
-        const text = await statusText(page);
-        return /bound/i.test(text) ? text : null;
-      },
-      "the profile headline in the status bar",
-      120000,
-    );
+    await openFile(page, process.env.PROFILE_FILE, "def busy");
+    const headline = await profileCurrentFile(page);
     await page.keyboard.press(`${mod}+Shift+M`);
     const hot = page.locator(".markers-panel .monaco-list-row", { hasText: "HOT00" }).first();
     await hot.waitFor({ state: "visible", timeout: 60000 });
@@ -330,20 +413,7 @@ async function main() {
       60000,
     );
     await runPaletteCommand(page, "perfsquad: Show Profile View");
-    const viewFrame = await waitFor(
-      async () => {
-        for (const frame of page.frames()) {
-          try {
-            if ((await frame.locator("#flame .node").count()) > 0) return frame;
-          } catch {
-            // a frame that went away while we looked
-          }
-        }
-        return null;
-      },
-      "the profile view's flame graph",
-      60000,
-    );
+    const viewFrame = await frameWith(page, "#flame .node", "the profile view's flame graph");
     const flameLabels = await viewFrame.locator("#flame .node").allInnerTexts();
     const functionRows = await viewFrame.locator("#functions tbody tr").allInnerTexts();
     await viewFrame.locator("#search").fill("busy");
