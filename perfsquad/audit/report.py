@@ -202,10 +202,14 @@ def _row(item: RoadmapItem, root: str) -> str:
     )
 
 
-def _title(result: AuditResult) -> str:
+def _paths_label(result: AuditResult) -> str:
+    """The audited paths relative to the root (the root's own name for the root itself)."""
     names = [_rel(os.path.abspath(p), result.root) for p in result.paths]
-    shown = ", ".join(n if n != "." else os.path.basename(result.root) for n in names)
-    return f"perfsquad audit · {shown or result.root} ({result.root})"
+    return ", ".join(n if n != "." else os.path.basename(result.root) for n in names) or result.root
+
+
+def _title(result: AuditResult) -> str:
+    return f"perfsquad audit · {_paths_label(result)} ({result.root})"
 
 
 def render_html(result: AuditResult, title: str | None = None, csp_source: str | None = None) -> str:
@@ -230,7 +234,7 @@ def render_html(result: AuditResult, title: str | None = None, csp_source: str |
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">{escape(", ".join(_rel(p, root) for p in result.paths))} · {escape(result.created)}'
+        f'<p class="meta">{escape(_paths_label(result))} in {escape(root)} · {escape(result.created)}'
         + (f" · run: <code>{escape(result.run_command)}</code>" if result.run_command else "")
         + "</p>",
         '<div class="kpis">',
@@ -256,7 +260,6 @@ def render_html(result: AuditResult, title: str | None = None, csp_source: str |
         else "<p>No profile was taken, so nothing is measured: items are ranked by static severity, then calibrated "
         "speedup, then effort.</p>"
     )
-    out.append(roadmap_chart(result))
     out.append(
         '<table id="roadmap"><thead><tr><th>#</th><th>rule</th><th>finding</th><th>where</th><th>phase</th>'
         "<th>share</th><th>speedup</th><th>saved</th><th>effort</th><th>fix safety</th></tr></thead><tbody>"
@@ -265,6 +268,7 @@ def render_html(result: AuditResult, title: str | None = None, csp_source: str |
     out.append("</tbody></table>")
     if len(result.roadmap) > ROADMAP_ROWS:
         out.append(f"<p>… and {len(result.roadmap) - ROADMAP_ROWS} more in the JSON report.</p>")
+    out.append(roadmap_chart(result))  # (after the table: the list to act on comes first)
 
     out.append("<h2>Phase 2 · where the time goes</h2>")
     if prof is not None:

@@ -372,7 +372,7 @@ def register(server: PerfsquadServer) -> None:
             notes = [loaded_note(profile)] if profile is not None else []
             result = ranked(reports, profile, base.resolve(), paths=[path], notes=notes)
             text = format_roadmap(result.roadmap, profile, base, limit)
-            title = f"perfsquad optimization roadmap · {path.name or path} ({base})"
+            title = f"perfsquad optimization roadmap · {path.name or path}"
             page = render_html(result, title, csp) if csp is not None else None
             try:
                 # (atomic; refused if .perfsquad/ or a page is a symlink: a cloned repository's
