@@ -2,11 +2,17 @@
 ``perfsquad.estimateRoi`` (and ``perfsquad.cancelAudit``), plus the ROI hover.
 
 * ``perfsquad.auditPerformance`` — arguments: none (the workspace), a file/folder URI or path, or
-  ``{"uri"|"path", "run", "sampler", "timeout", "out", "formats"}``. Runs the three-phase audit off
-  the event loop with ``$/progress`` (cancellable: the profiled process group is killed), writes
-  the HTML/Markdown/JSON reports (default ``.perfsquad/audit`` in the workspace) and returns their
-  paths (``html``, ``markdown``, ``json``: a client opens ``html`` in a webview or browser), a
-  one-line ``summary``, the bottleneck and the top of the roadmap. Its profile feeds the ROI hover.
+  ``{"uri"|"path", "run", "fresh", "sampler", "timeout", "out", "formats", "cspSource", "show"}``.
+  Runs the three-phase audit off the event loop with ``$/progress`` (cancellable: the profiled
+  process group is killed). With a profile loaded (``perfsquad.profile``/``loadProfile`` or an
+  earlier audit) that profile is phase 2 and nothing runs; ``run`` (or the configured
+  ``profile-command``) runs when none is loaded, or with ``fresh: true``. Writes the
+  HTML/Markdown/JSON reports (default ``.perfsquad/audit`` in the workspace) and returns their
+  paths (``html``, ``markdown``, ``json``), a one-line ``summary``, ``measured``, the bottleneck
+  and the top of the roadmap. With ``cspSource`` (a VS Code webview's) ``page`` is the report for
+  that webview (a click on a place posts ``{open, line}``); otherwise the HTML report is opened with
+  ``window/showDocument`` when ``show`` (default true without ``cspSource``). A new profile
+  feeds the ROI hover.
 * ``perfsquad.quickDiagnose`` — ``[uri, position]``, ``[uri, "function"]`` or
   ``{"uri", "position"|"function", "profile": bool, "run"|"command", "timeout"}``: the function's findings,
   complexity, radon metrics and, when a test exercises it, a short profile (JSON plus ``text``).
@@ -17,10 +23,14 @@
   (by ``perfsquad.profile``/``loadProfile`` or the last audit; without one, by severity and
   calibrated speedup, and it says so); no program is run. Open documents count as the editor has
   them (their analyses are reused, unsaved edits included), other files as saved (unchanged ones
-  from the CLI's cache, ``.perfsquad/cache``); cancellable ``$/progress``. Returns ``items`` (the
-  roadmap rows of the audit's JSON report), ``measured``, a ``summary``, the ``text`` and the path
-  of a Markdown copy (``markdown``, ``.perfsquad/roadmap.md`` in the workspace; None, and the summary
-  says why, when it cannot be written: a symlinked ``.perfsquad/`` or ``roadmap.md`` is refused).
+  from the CLI's cache, ``.perfsquad/cache``); cancellable ``$/progress``. Ranked by the audit's
+  own ranking (:func:`perfsquad.audit.pipeline.ranked`: phases, hot code no finding explains, the
+  plan's order), so ``perfsquad audit --profile`` of the same profile lists the same items in the
+  same order. Returns ``items`` (the roadmap rows of the audit's JSON report), ``measured``, a
+  ``summary``, the ``text`` (a Markdown table whose places link to ``file://...#Lline``) and the
+  paths of its copies (``markdown``, ``.perfsquad/roadmap.md``; ``html``, ``.perfsquad/roadmap.html``,
+  the audit's page; None, and the summary says why, when they cannot be written: a symlinked
+  ``.perfsquad/`` or file is refused); ``page`` and ``show`` as for the audit.
 * Hover: with a profile loaded (by ``perfsquad.profile``/``loadProfile`` or an audit), a finding
   under the cursor shows ``ROI: share S x (1 - 1/speedup X) = T s saved of W s; effort E min``.
 """
