@@ -242,3 +242,34 @@ def test_run_command_runs_where_the_user_typed_it(
     capsys.readouterr()
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     assert data["profile_error"] is None and data["profile"]["exit_code"] == 0
+
+
+def test_audit_with_a_saved_profile_runs_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--profile FILE` is phase 2: the configured profile-command is not run, the roadmap is measured,
+    and a profile that cannot be read, or with --run, is a usage error (exit 2), no traceback."""
+    from perfsquad.profiling.model import FrameRef, FunctionStat, Profile
+
+    app = tmp_path / "app.py"
+    app.write_text("def lowest(xs):\n    return sorted(xs)[0]\n\n\ndef main():\n    return lowest([3, 1, 2])\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.perfsquad]\nprofile-command = \"python -c 'raise SystemExit(5)'\"\n")
+    f = str(app)
+    profile = Profile(("python", "app.py"), "py-spy", 4.0, 4.0, (FunctionStat("lowest", f, 1, 3.0, 3.0),), (),
+                      frames=(FrameRef("main", f, 6), FrameRef("lowest", f, 2)),
+                      stacks=(((0, 1), 3.0, 0.0), ((0,), 1.0, 0.0)))  # fmt: skip
+    saved = tmp_path / "profile.json"
+    saved.write_text(json.dumps(profile.to_json()))
+    out = tmp_path / "out"
+    assert main(["audit", str(tmp_path), "--profile", str(saved), "--out", str(out), "--format", "json,md"]) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "No profile" not in stdout and "ran `" not in stdout and "the loaded profile of `python app.py`" in stdout
+    data = json.loads((out / "report.json").read_text())
+    assert data["run_command"] is None and data["profile_error"] is None and data["profile"]["wall_seconds"] == 4.0
+    (idm,) = [r for r in data["roadmap"] if r["code"] == "IDM007"]
+    assert idm["line"] == 2 and idm["share"] > 0.5 and idm["saved_seconds"] > 0
+    assert f"[app.py:2]({app.resolve().as_uri()}#L2) in `lowest`" in (out / "report.md").read_text()
+
+    (tmp_path / "junk.prof").write_text("not a profile")
+    assert main(["audit", str(tmp_path), "--profile", str(tmp_path / "junk.prof")]) == 2
+    assert "--profile" in capsys.readouterr().err
+    assert main(["audit", str(tmp_path), "--profile", str(saved), "--run", "python app.py"]) == 2
+    assert "cannot go with --run" in capsys.readouterr().err
