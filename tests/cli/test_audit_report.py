@@ -262,6 +262,7 @@ def test_audit_with_a_saved_profile_runs_nothing(tmp_path: Path, capsys: pytest.
     assert main(["audit", str(tmp_path), "--profile", str(saved), "--out", str(out), "--format", "json,md"]) == 0
     stdout, stderr = capsys.readouterr()
     assert "No profile" not in stdout and "ran `" not in stdout and "the loaded profile of `python app.py`" in stdout
+    assert "phase 2/3: the loaded profile of `python app.py` (nothing run)" in stderr
     data = json.loads((out / "report.json").read_text())
     assert data["run_command"] is None and data["profile_error"] is None and data["profile"]["wall_seconds"] == 4.0
     (idm,) = [r for r in data["roadmap"] if r["code"] == "IDM007"]
