@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import {
+  AUDIT_COMMANDS,
   advertisedCommands,
   benchmarkArguments,
   benchmarkCommandLine,
@@ -13,6 +14,7 @@ import {
   positionArguments,
   profileArguments,
   profileTarget,
+  REPORT_VIEWS,
   resultSummary,
   RUNS_WORKSPACE_CODE,
   SERVER_COMMANDS,
@@ -159,4 +161,11 @@ test("benchmark and compare arguments", () => {
   assert.equal(benchmarkCommandLine("", "/venv/bin/python", "/ws/app.py", "/ws"), "/venv/bin/python /ws/app.py");
   assert.equal(benchmarkCommandLine("-m app.main", "python3", "/ws/app.py", "/ws"), "python3 -m app.main");
   assert.equal(benchmarkCommandLine("pytest -q ${workspaceFolder}/tests", "python3", "/ws/a.py", "/ws"), "pytest -q /ws/tests");
+});
+
+test("the audit and the roadmap open as report views, from their palette entries (#20)", () => {
+  assert.deepEqual([...REPORT_VIEWS].sort(), [SERVER_COMMANDS.auditPerformance, SERVER_COMMANDS.optimizationRoadmap].sort());
+  const palette = new Map(AUDIT_COMMANDS.map((c) => [c.server, c.id]));
+  assert.equal(palette.get(SERVER_COMMANDS.optimizationRoadmap), "perfsquad.runOptimizationRoadmap");
+  assert.equal(palette.get(SERVER_COMMANDS.auditPerformance), "perfsquad.runAuditPerformance");
 });
