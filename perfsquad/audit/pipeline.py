@@ -213,7 +213,13 @@ def run_audit(
     say(f"phase 1/3: {sum(len(r.findings) for r in reports)} findings in {n_files} files")
 
     profile_error: str | None = None
-    if profile is not None:
+    if profile is not None and profile.exit_code not in (0, None):
+        # (as for a run: the profile of a crash measures the crash, not the workload)
+        detail = "; ".join(profile.warnings) or f"the command exited with code {profile.exit_code}"
+        profile_error = f"the loaded profile's run `{' '.join(profile.command)}` failed (exit code {profile.exit_code}): {detail}"
+        say(f"phase 2/3: {profile_error}")
+        profile = None
+    elif profile is not None:
         say(f"phase 2/3: the loaded profile of `{' '.join(profile.command)}` (nothing run)")
         notes.append(loaded_note(profile))
     elif run:

@@ -269,6 +269,14 @@ def test_audit_with_a_saved_profile_runs_nothing(tmp_path: Path, capsys: pytest.
     assert idm["line"] == 2 and idm["share"] > 0.5 and idm["saved_seconds"] > 0
     assert f"[app.py:2]({app.resolve().as_uri()}#L2) in `lowest`" in (out / "report.md").read_text()
 
+    # The profile of a run that failed measures the failure: reported, never ranked by.
+    failed = tmp_path / "failed.json"
+    failed.write_text(json.dumps({**profile.to_json(), "exit_code": 1, "warnings": ["No module named pytest"]}))
+    assert main(["audit", str(tmp_path), "--profile", str(failed), "--out", str(out), "--format", "json"]) == 2
+    stdout, _ = capsys.readouterr()
+    assert "Profiling failed: the loaded profile's run `python app.py` failed (exit code 1): No module named pytest" in stdout
+    assert json.loads((out / "report.json").read_text())["roadmap"][0]["share"] is None
+
     (tmp_path / "junk.prof").write_text("not a profile")
     assert main(["audit", str(tmp_path), "--profile", str(tmp_path / "junk.prof")]) == 2
     assert "--profile" in capsys.readouterr().err
