@@ -323,5 +323,25 @@ def test_real_vscode_roadmap_view(code_server: dict[str, object], e2e_prefix: Pa
     assert re.match(rf"Ln {clicked['line']}, Col \d+", str(shown["cursor"])), shown["cursor"]
     # Readable on the editor's theme: the page's text and background are the theme's, and differ.
     colors = shown["colors"]
-    assert isinstance(colors, dict) and "vscode-" in colors["classes"] and colors["color"] != colors["background"]
+    assert isinstance(colors, dict) and "vscode-light" in colors["classes"] and colors["color"] != colors["background"]
     assert (ARTIFACTS / "11-roadmap-view.png").stat().st_size > 10_000
+    # ... and on a dark theme: light text on a dark background, links still coloured as links.
+    dark = _step(result, "roadmap view on a dark theme")["colors"]
+    assert isinstance(dark, dict) and _luminance(dark["color"]) > 0.5 > _luminance(dark["background"]), dark
+    assert _luminance(dark["link"]) > 0.3 and dark["link"] != dark["color"], dark
+    assert (ARTIFACTS / "12-roadmap-view-dark.png").stat().st_size > 10_000
+
+    # "perfsquad: Audit Performance" after the profile: ranked with that profile (nothing run, no
+    # "No profile"), the same kind of view, every row linked.
+    audit = _step(result, "audit view shown")
+    notes = " ".join(audit["notes"])  # type: ignore[arg-type]
+    assert "Ranked with the loaded profile of" in notes and "No profile" not in notes, notes
+    audit_rows = audit["rows"]
+    assert isinstance(audit_rows, list) and audit_rows and all(r["file"] and r["line"] > 0 for r in audit_rows)
+    assert [(r["code"], r["line"]) for r in audit_rows] == [(r["code"], r["line"]) for r in rows]  # one ranking
+
+
+def _luminance(css: str) -> float:
+    """0 (black) to 1 (white): the relative brightness of a computed CSS colour `rgb(r, g, b)`."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b

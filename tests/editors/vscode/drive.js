@@ -205,6 +205,35 @@ async function roadmapScenario(page) {
     cursor: opened.where,
     screenshot: viewShot,
   });
+
+  // The same view on a dark theme: the page takes the theme's colours.
+  const settingsFile = process.env.WORKSPACE_SETTINGS;
+  const settings = JSON.parse(fs.readFileSync(settingsFile, "utf8"));
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, "workbench.colorTheme": "Default Dark Modern" }, null, 2));
+  const dark = await waitFor(
+    async () => {
+      const found = await view.locator("body").evaluate((body) => {
+        const style = getComputedStyle(body);
+        const link = body.querySelector("a.src");
+        return { color: style.color, background: style.backgroundColor, classes: body.className,
+                 link: link ? getComputedStyle(link).color : "" };
+      });
+      return found.classes.includes("vscode-dark") ? found : null;
+    },
+    "the roadmap view on the dark theme",
+    30000,
+  );
+  step("roadmap view on a dark theme", { colors: dark, screenshot: await shot(page, "12-roadmap-view-dark") });
+
+  // "perfsquad: Audit Performance" uses the loaded profile too (nothing runs) and opens its report the same way.
+  await runPaletteCommand(page, "perfsquad: Audit Performance");
+  const audit = await frameWith(page, "h1:has-text('perfsquad audit') ~ table#roadmap tr.roadmap-row a.src", "the audit view's linked rows");
+  const notes = await audit.locator("p.note").allInnerTexts();
+  const auditRows = await audit.locator("#roadmap tr.roadmap-row").evaluateAll((trs) =>
+    trs.map((tr) => ({ code: tr.dataset.code, line: Number(tr.querySelector("a.src").dataset.line),
+                       file: tr.querySelector("a.src").dataset.file })),
+  );
+  step("audit view shown", { notes, rows: auditRows, screenshot: await shot(page, "13-audit-view") });
 }
 
 async function statusText(page) {
