@@ -9,7 +9,9 @@
 --                        floating windows (vim.lsp.buf.hover) and collect the code lenses;
 --                        "profile": run `perfsquad.profile` without arguments (what a plain client
 --                        sends: the current file), collect the window/showMessage messages, the hover
---                        (text and float filetype) and the code lenses afterwards
+--                        (text and float filetype) and the code lenses afterwards;
+--                        "roadmap": the profile, then `perfsquad.optimizationRoadmap` without arguments:
+--                        its items, the summary message and the page the server asks to show
 --   PERFSQUAD_TIMEOUT_MS deadline for each wait (default 30000)
 -- Every wait polls inside the editor (vim.wait) until its condition holds or the deadline passes.
 
@@ -76,6 +78,15 @@ local function code_lenses(buf)
   return lenses
 end
 
+local function message_with(text)
+  for _, message in ipairs(result.messages) do
+    if message:find(text, 1, true) then
+      return true
+    end
+  end
+  return false
+end
+
 local function run()
   local buf = vim.api.nvim_get_current_buf()
   result.messages = {}
@@ -135,18 +146,35 @@ local function run()
     local def = vim.fn.search('^def ', 'bW') -- the function around the finding
     result.function_hover = hover_at(def, 4)
     result.lenses = code_lenses(buf)
-  elseif mode == 'profile' then
+  elseif mode == 'profile' or mode == 'roadmap' then
     local client = vim.lsp.get_client_by_id(client_id)
     local response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.profile' }, timeout, buf)
     result.profile_error = response and response.err and response.err.message or vim.NIL
     wait('profile headline message', function()
-      for _, message in ipairs(result.messages) do
-        if message:find('profiled', 1, true) then
-          return true
-        end
-      end
-      return false
+      return message_with('profiled')
     end)
+    if mode == 'roadmap' then
+      -- What Neovim is asked to open (its own handler would hand an external page to vim.ui.open).
+      result.documents = {}
+      vim.lsp.handlers['window/showDocument'] = function(_, params)
+        table.insert(result.documents, { uri = params.uri, external = params.external or false })
+        return { success = true }
+      end
+      response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.optimizationRoadmap' }, timeout, buf)
+      result.roadmap_error = response and response.err and response.err.message or vim.NIL
+      local answer = response and response.result or {}
+      result.roadmap = { measured = answer.measured, html = answer.html, markdown = answer.markdown, items = {} }
+      for _, item in ipairs(answer.items or {}) do
+        table.insert(result.roadmap.items, { code = item.code, filename = item.filename, line = item.line })
+      end
+      wait('roadmap summary message', function()
+        return message_with('perfsquad: roadmap:')
+      end)
+      wait('roadmap page shown', function()
+        return #result.documents > 0
+      end)
+      return
+    end
     vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, diag.col })
     vim.lsp.buf.hover()
     local text, win

@@ -241,6 +241,31 @@ def test_neovim_gets_the_profile_headline_and_a_markdown_hover(tmp_path: Path) -
     assert not any(t.startswith("estimated") for t in titles.get(4, [])), titles  # def doubled: linear
 
 
+def test_neovim_is_shown_the_linked_roadmap_after_a_profile(tmp_path: Path) -> None:
+    """After the profile, the roadmap without arguments (a plain client's call, #20): ranked with that
+    profile, its summary by window/showMessage, and its rendered page by window/showDocument, each
+    item a file:// link to its line."""
+    nvim = find_nvim()
+    project, source = profiled_project(tmp_path)
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="roadmap")
+    data = run_editor(
+        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
+    )
+    assert data["profile_error"] is None and data["roadmap_error"] is None, data
+    roadmap = data["roadmap"]
+    assert roadmap["measured"] is True and roadmap["items"], roadmap
+    summary = next(m for m in data["messages"] if m.startswith("perfsquad: roadmap:"))
+    assert "start with" in summary and "no profile" not in summary, summary
+    page = project.resolve() / ".perfsquad" / "roadmap.html"
+    assert data["documents"] == [{"uri": page.as_uri(), "external": True}]
+    html = page.read_text(encoding="utf-8")
+    for item in roadmap["items"]:
+        assert f'href="{Path(item["filename"]).resolve().as_uri()}#L{item["line"]}"' in html, item
+    markdown = Path(roadmap["markdown"]).read_text(encoding="utf-8")
+    assert "```" not in markdown and f"({source.resolve().as_uri()}#L" in markdown
+
+
 def test_emacs_eglot_gets_the_profile_headline_and_a_plain_text_hover(tmp_path: Path) -> None:
     """eglot 1.9 without markdown-mode asks for plaintext hovers: no literal `**` (#20)."""
     emacs = find_emacs()
