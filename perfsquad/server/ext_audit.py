@@ -375,7 +375,7 @@ def register(server: PerfsquadServer) -> None:
         cancel = threading.Event()
         progress = CommandProgress(ls, "roadmap", cancel)
 
-        def build() -> tuple[AuditResult, str, str | None, Path | str]:
+        def build() -> tuple[AuditResult, str, str | None, dict[str, Path | str]]:
             reports = _saved_reports(path, config, base / ".perfsquad" / "cache", editor, cancel, progress.report)
             # The audit's own ranking (phases, hot code no finding explains, the plan's order):
             # the same items in the same order as `perfsquad audit --profile` with this profile.
@@ -384,18 +384,19 @@ def register(server: PerfsquadServer) -> None:
             text = format_roadmap(result.roadmap, profile, base, limit)
             title = f"perfsquad optimization roadmap · {path.name or path}"
             page = render_html(result, title, csp) if csp is not None else None
-            try:
-                # (atomic; refused if .perfsquad/ or a page is a symlink: a cloned repository's
-                # link must not make the command overwrite a file elsewhere)
-                write_output(base / ".perfsquad" / "roadmap.md", text.encode("utf-8"))
-                kept = render_html(result, title)
-                return result, text, page, write_output(base / ".perfsquad" / "roadmap.html", kept.encode("utf-8"))
-            except OSError as exc:  # (the roadmap is still answered; its copies are not kept)
-                return result, text, page, str(exc)
+            kept: dict[str, Path | str] = {}
+            for name, content in (("roadmap.md", text), ("roadmap.html", render_html(result, title))):
+                try:
+                    # (atomic; refused if .perfsquad/ or the file is a symlink: a cloned repository's
+                    # link must not make the command overwrite a file elsewhere)
+                    kept[name] = write_output(base / ".perfsquad" / name, content.encode("utf-8"))
+                except OSError as exc:  # (the roadmap is still answered; this copy is not kept)
+                    kept[name] = str(exc)
+            return result, text, page, kept
 
         await progress.begin("perfsquad: optimization roadmap")
         try:
-            result, text, page, out = await progress.in_thread(build, cancelled=(RoadmapCancelled,))
+            result, text, page, kept = await progress.in_thread(build, cancelled=(RoadmapCancelled,))
         finally:
             progress.end()
         items = result.roadmap
@@ -405,10 +406,10 @@ def register(server: PerfsquadServer) -> None:
             summary = f"{len(items)} items" + _start_with(items)
             if profile is None:
                 summary += " (no profile loaded: ranked by severity and calibrated speedup)"
-        if not isinstance(out, Path):
-            summary += f"; roadmap not written: {out}"
-        tell_plain_client(ls, args, f"roadmap: {summary}" + (f"; {out}" if isinstance(out, Path) else ""))
-        shown = show and isinstance(out, Path) and await show_page(server, ls, out)
+        summary += "".join(f"; {name} not written: {why}" for name, why in kept.items() if not isinstance(why, Path))
+        markdown, html = (kept[name] if isinstance(kept[name], Path) else None for name in ("roadmap.md", "roadmap.html"))
+        tell_plain_client(ls, args, f"roadmap: {summary}" + (f"; {html or markdown}" if html or markdown else ""))
+        shown = show and isinstance(html, Path) and await show_page(server, ls, html)
         return {
             "summary": summary,
             "measured": profile is not None,
@@ -416,8 +417,8 @@ def register(server: PerfsquadServer) -> None:
             "items": [item.to_json() for item in items[:limit]],
             "total": len(items),
             "text": text,
-            "markdown": str(out.with_suffix(".md")) if isinstance(out, Path) else None,
-            "html": str(out) if isinstance(out, Path) else None,
+            "markdown": None if markdown is None else str(markdown),
+            "html": None if html is None else str(html),
             "page": page,
             "shown": shown,
         }
