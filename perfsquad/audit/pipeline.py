@@ -213,11 +213,9 @@ def run_audit(
     say(f"phase 1/3: {sum(len(r.findings) for r in reports)} findings in {n_files} files")
 
     profile_error: str | None = None
-    if profile is not None and profile.exit_code not in (0, None):
-        # (as for a run: the profile of a crash measures the crash, not the workload)
-        detail = "; ".join(profile.warnings) or f"the command exited with code {profile.exit_code}"
-        profile_error = f"the loaded profile's run `{' '.join(profile.command)}` failed (exit code {profile.exit_code}): {detail}"
-        say(f"phase 2/3: {profile_error}")
+    if profile is not None and (failed := _failure(profile, f"the loaded profile's run `{' '.join(profile.command)}`")):
+        profile_error = failed
+        say(f"phase 2/3: profiling failed: {profile_error}")
         profile = None
     elif profile is not None:
         say(f"phase 2/3: the loaded profile of `{' '.join(profile.command)}` (nothing run)")
@@ -236,10 +234,8 @@ def run_audit(
         except (ProfilerError, TargetError) as exc:
             profile_error = str(exc)
             say(f"phase 2/3: profiling failed: {exc}")
-        if profile is not None and profile.exit_code not in (0, None):
-            # A crashed run measures the crash, not the workload: report it rather than rank by it.
-            detail = "; ".join(profile.warnings) or f"the command exited with code {profile.exit_code}"
-            profile_error = f"`{run}` failed (exit code {profile.exit_code}): {detail}"
+        if profile is not None and (failed := _failure(profile, f"`{run}`")):
+            profile_error = failed
             say(f"phase 2/3: profiling failed: {profile_error}")
             profile = None
         elif profile is not None:
@@ -255,6 +251,15 @@ def run_audit(
     return ranked(
         reports, profile, root, paths=paths, run_command=run, profile_error=profile_error, notes=notes, progress=say
     )
+
+
+def _failure(profile: Profile, what: str) -> str | None:
+    """Why the profile of ``what`` (a run) measures nothing, or None. A crashed run measures the
+    crash, not the workload: it is reported, never ranked by."""
+    if profile.exit_code in (0, None):
+        return None
+    detail = "; ".join(profile.warnings) or f"the command exited with code {profile.exit_code}"
+    return f"{what} failed (exit code {profile.exit_code}): {detail}"
 
 
 def loaded_note(profile: Profile) -> str:

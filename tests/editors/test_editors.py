@@ -108,6 +108,13 @@ def find_nvim() -> str:
     pytest.fail(f"Neovim >= 0.10 (vim.lsp.start) not found: {SETUP_HINT}")
 
 
+def run_neovim(nvim: str, tmp_path: Path, project: Path, source: Path, mode: str) -> dict[str, Any]:
+    """Neovim on ``source`` in ``project`` driven by init.lua in ``mode`` (its PERFSQUAD_MODE): what it saw."""
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE=mode)
+    return run_editor([nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result)
+
+
 def find_emacs() -> str:
     emacs = shutil.which("emacs")
     if emacs is None or not list(EGLOT_ROOT.glob("eglot-*")):
@@ -174,11 +181,7 @@ def check_diagnostic(data: dict[str, Any]) -> None:
 def test_neovim_applies_quick_fix_and_saves(tmp_path: Path) -> None:
     nvim = find_nvim()
     project, source = seeded_project(tmp_path)
-    result = tmp_path / "result.json"
-    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="fix")
-    data = run_editor(
-        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
-    )
+    data = run_neovim(nvim, tmp_path, project, source, "fix")
     check_diagnostic(data)
     assert data["diagnostic"]["lnum"] == 6  # 0-based: the `for` line
     assert any("list comprehension" in t and "(unsafe)" not in t for t in data["offered"]), data["offered"]
@@ -189,11 +192,7 @@ def test_neovim_applies_quick_fix_and_saves(tmp_path: Path) -> None:
 def test_neovim_hover_and_code_lens(tmp_path: Path) -> None:
     nvim = find_nvim()
     project, source = seeded_project(tmp_path)
-    result = tmp_path / "result.json"
-    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="hover")
-    data = run_editor(
-        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
-    )
+    data = run_neovim(nvim, tmp_path, project, source, "hover")
     check_diagnostic(data)
     finding = data["finding_hover"]
     assert "IDM001" in finding
@@ -220,11 +219,7 @@ def test_neovim_gets_the_profile_headline_and_a_markdown_hover(tmp_path: Path) -
     file is profiled, the headline arrives by window/showMessage, lenses appear only where they say something."""
     nvim = find_nvim()
     project, source = profiled_project(tmp_path)
-    result = tmp_path / "result.json"
-    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="profile")
-    data = run_editor(
-        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
-    )
+    data = run_neovim(nvim, tmp_path, project, source, "profile")
     assert data["profile_error"] is None, data
     # The consent to run the workspace's code was asked once (#19), and answered "Run".
     assert [r for r in data["requests"] if "Run this workspace's code" in r], data.get("requests")
@@ -247,11 +242,7 @@ def test_neovim_is_shown_the_linked_roadmap_after_a_profile(tmp_path: Path) -> N
     item a file:// link to its line."""
     nvim = find_nvim()
     project, source = profiled_project(tmp_path)
-    result = tmp_path / "result.json"
-    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="roadmap")
-    data = run_editor(
-        [nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), source.name], project, env, result
-    )
+    data = run_neovim(nvim, tmp_path, project, source, "roadmap")
     assert data["profile_error"] is None and data["roadmap_error"] is None, data
     roadmap = data["roadmap"]
     assert roadmap["measured"] is True and roadmap["items"], roadmap
