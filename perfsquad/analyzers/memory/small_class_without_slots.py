@@ -72,6 +72,35 @@ _COLLECTING = (ast.ListComp, ast.SetComp, ast.DictComp)
 _MATERIALIZE = frozenset({"list", "tuple", "set", "frozenset", "sorted", "dict"})
 
 
+def _own_instance_attributes(unit: ast.stmt, ctx: Context, flaggable: set[str]) -> set[int]:
+    """The ``self.x`` nodes in the methods of a class that cannot be flagged (``unit``, or the class
+    holding the method ``unit``): an instance of it is never an instance of a flaggable class (those
+    have no base but ``object``), so these say nothing about the flaggable classes' instances."""
+    owner = unit if isinstance(unit, ast.ClassDef) else ctx.parent(unit)
+    if not isinstance(owner, ast.ClassDef) or owner.name in flaggable:
+        return set()
+    found: set[int] = set()
+    for method in owner.body if unit is owner else [unit]:
+        if not isinstance(method, FUNCTIONS) or any(
+            isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.decorator_list
+        ):
+            continue
+        params = [*method.args.posonlyargs, *method.args.args]
+        if params:
+            me = params[0].arg
+            found.update(
+                id(n)
+                for n in walk(method)
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me
+            )
+    return found
+
+
+def _may_be_flagged(node: ast.ClassDef) -> bool:
+    """The screens on the class statement alone: no keywords (a metaclass), no base but ``object``."""
+    return not node.keywords and all(isinstance(b, ast.Name) and b.id == "object" for b in node.bases)
+
+
 def _calls_in_loops(ctx: Context, name: str) -> list[tuple[ast.Call, ast.AST]]:
     """``name(...)`` calls that run once per iteration of a loop or comprehension (of their own
     function or of the module), each with its innermost loop, skipping calls where an enclosing
@@ -395,12 +424,15 @@ class SmallClassWithoutSlots(Rule):
     def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
         """A class's finding depends on its instantiations anywhere in the module, on the bindings
         of its name, and on what its methods do with attributes."""
-        classes = {s.name for s in ctx.tree.body if isinstance(s, ast.ClassDef)}
+        classes = {s.name for s in ctx.tree.body if isinstance(s, ast.ClassDef) and _may_be_flagged(s)}
+        if not classes:
+            return None  # no class of the module can be flagged: nothing to depend on
+        own = _own_instance_attributes(unit, ctx, classes)
         facts: set[tuple[str, ...]] = set()
         for call, looped in calls_with_loop_flag(unit):
             func = call.func
-            if isinstance(func, ast.Name) and func.id in classes:
-                facts.add(("call", func.id, str(looped)))
+            if isinstance(func, ast.Name) and func.id in classes and looped:
+                facts.add(("call", func.id))  # only instantiations in a loop make a finding
             elif isinstance(func, ast.Name) and func.id == "super" and not call.args:
                 facts.add(("super",))
         for n in walk(unit):
@@ -415,14 +447,12 @@ class SmallClassWithoutSlots(Rule):
                 facts.add(("def", n.name))
                 if isinstance(n, ast.ClassDef):  # a subclass without slots of its own lowers a base's finding
                     facts.add(("bases", n.name, *(ast.dump(b) for b in n.bases), str(_declares_slots(n))))
-            elif isinstance(n, ast.Attribute) and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
+            elif isinstance(n, ast.Attribute) and id(n) not in own and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
                 facts.add(("attribute", n.attr, type(n.ctx).__name__))
         return frozenset(facts)
 
     def check(self, node: ast.ClassDef, ctx: Context) -> None:
-        if not isinstance(ctx.parent(node), ast.Module) or node.keywords:
-            return
-        if any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
+        if not isinstance(ctx.parent(node), ast.Module) or not _may_be_flagged(node):
             return
         calls = _calls_in_loops(ctx, node.name)
         if not calls:
