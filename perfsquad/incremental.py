@@ -30,6 +30,7 @@ from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postpr
 from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint, reaches_io
+from perfsquad.semantics.names import ImportMap, import_bindings
 from perfsquad.source import SourceText
 from perfsquad.syntax import statement_start, walk
 from perfsquad.tree import gc_paused, traverse
@@ -225,6 +226,9 @@ class IncrementalAnalyzer:
         self._spliced = False
         """Whether the last structural edit parsed as statements of its container (whatever the
         outcome): then a class it lies in need not be parsed again to find out more."""
+        self._imports: _ImportCounts | None = None
+        """The import map as counts (built on the first structural edit that changes it)."""
+        self._import_delta: tuple[_Counts, _Counts] | None = None
         self._idents: collections.Counter[str] | None = None
         """How often each identifier occurs in the current module (built on the first structural
         edit, then kept current): whether a name an edit adds or removes is mentioned elsewhere."""
@@ -248,6 +252,7 @@ class IncrementalAnalyzer:
             self._known = None
             self._broken = None
             self._idents = None
+            self._imports = None
             report = self.analysis.report
         return report
 
@@ -537,6 +542,7 @@ class IncrementalAnalyzer:
         if self._idents is not None:
             self._idents.subtract(_identifiers(walk(unit.old)))
             self._idents.update(_identifiers(walk(unit.new)))
+        self._imports = None  # its parameters may differ: counted again when needed
         self._known = (unit.new, new_facts)
         self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
@@ -549,6 +555,34 @@ class IncrementalAnalyzer:
         if self._idents is None:
             self._idents = _module_identifiers(ctx)
         return self._idents
+
+    def _import_changes(
+        self, ctx: Context, old: list[ast.stmt], new: list[ast.stmt]
+    ) -> tuple[ImportMap, dict[str, tuple[frozenset[str], bool]]] | None:
+        """The import map after replacing ``old`` by ``new`` (the module's is flat and scope-blind:
+        an import or a parameter anywhere counts), and the names whose entry changes."""
+        self._import_delta = None
+        old_nodes = [n for s in old for n in walk(s)]
+        new_nodes = [n for s in new for n in walk(s)]
+        removed = (_import_pairs(old_nodes), _rebindings(old_nodes))
+        added = (_import_pairs(new_nodes), _rebindings(new_nodes))
+        if removed == added:
+            return ctx.imports, {}
+        names = {n for n, _ in (*removed[0], *added[0])} | {
+            n for n in (removed[1] - added[1]) + (added[1] - removed[1]) if n in _BUILTINS or ctx.imports.state(n)[0]
+        }
+        if not names:
+            return ctx.imports, {}
+        if self._imports is None:
+            self._imports = _ImportCounts.of(ctx)
+        counts = self._imports
+        before = {n: counts.state(n) for n in names}
+        counts.apply(removed, added)
+        after = {n: counts.state(n) for n in names}
+        counts.apply(added, removed)  # kept as it was until the edit is taken
+        changed = {n: state for n, state in after.items() if state != before[n]}
+        self._import_delta = (removed, added)
+        return (ctx.imports.updated(changed) if changed else ctx.imports), changed
 
     def _locate(self, text: str, new_source: SourceText, first: int, last_old: int, delta: int) -> _Splice | None:
         """The statements an edit touches in the innermost container that holds it whole (a
@@ -656,14 +690,17 @@ class IncrementalAnalyzer:
                 return None  # a class others use: its attribute types and methods are theirs too
         old_sigs = [_signature(s) for s in old]
         new_sigs = [_signature(s) for s in new]
-        if sorted(i for sig in old_sigs for i in sig[1]) != sorted(i for sig in new_sigs for i in sig[1]):
-            return None  # an import added or removed
         if set().union(*(sig[2] for sig in old_sigs)) != set().union(*(sig[2] for sig in new_sigs)):
             return None  # a builtin rebound
-        if member and not _same_multiset(
+        imports = self._import_changes(ctx, old, new)
+        if imports is None:
+            return None
+        import_map, import_delta = imports
+        if any(self._identifier_counts(ctx)[n] - old_ids[n] for n in import_delta):
+            return None  # what a name others mention refers to changed (an import, a parameter)
+        rebound = member and not _same_multiset(
             [x for s in old if (x := _attribute_bindings(s))], [x for s in new if (x := _attribute_bindings(s))]
-        ):
-            return None  # a method binds `self.x`: the class's attribute types may change
+        )
 
         cls = ctx.tree.body[splice.index] if splice.index is not None else None
         owner: ast.ClassDef | None = None
@@ -691,11 +728,13 @@ class IncrementalAnalyzer:
             parents[owner] = module
         merged_view = _MergedBuckets(ctx._buckets, replaced, buckets)
         merged: _Buckets = merged_view.materialize() if merged_view.depth > _MAX_DEPTH else merged_view
-        new_ctx = Context(module, new_source, self.path, parents, merged, ctx.imports, self.want_fixes)  # type: ignore[arg-type]
+        new_ctx = Context(module, new_source, self.path, parents, merged, import_map, self.want_fixes)  # type: ignore[arg-type]
         new_ctx.whole = False
         new_ctx.project = self.project
         new_ctx.calibration = ctx.calibration
 
+        if rebound and owner is not None and cls is not None and ctx.io.class_attrs(cls) != new_ctx.io.class_attrs(owner):
+            return None  # a method binds `self.x`: the class's attribute types changed
         old_contexts = {id(s): ctx if ctx.whole else self._unit_context(ctx, s, cls) for s in old}
         seen = set()
         for rule_cls in RULES:
@@ -722,9 +761,9 @@ class IncrementalAnalyzer:
             # calling it cannot reach I/O, with it (before a removal, after an insertion) or
             # without it (through a base class's method of that name).
             before, after = old_by_name.get(name), new_by_name.get(name)
-            if isinstance(before, _METHODS) and reaches_io(old_contexts[id(before)], before, owner_name):
+            if isinstance(before, _METHODS) and reaches_io(old_contexts[id(before)], before, owner_name, ctx.effects):
                 return None
-            if isinstance(after, _METHODS) and reaches_io(new_ctx, after, owner_name):
+            if isinstance(after, _METHODS) and reaches_io(new_ctx, after, owner_name, ctx.effects):
                 return None
         for name in kept:
             before, after = old_by_name[name], new_by_name[name]
@@ -780,6 +819,8 @@ class IncrementalAnalyzer:
         if self._idents is not None:
             self._idents.subtract(old_ids)
             self._idents.update(new_ids)
+        if self._imports is not None and self._import_delta is not None:
+            self._imports.apply(*self._import_delta)
         self._known = None
         self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
@@ -1093,6 +1134,54 @@ def _same_multiset(a: list[object], b: list[object]) -> bool:
         else:
             return False
     return True
+
+
+def _import_pairs(nodes: Iterable[ast.AST]) -> collections.Counter[tuple[str, str]]:
+    return collections.Counter(
+        pair for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for pair in import_bindings(n)
+    )
+
+
+def _rebindings(nodes: Iterable[ast.AST]) -> collections.Counter[str]:
+    """The names the import map counts as rebound (``perfsquad.semantics.names.import_map``)."""
+    counts: collections.Counter[str] = collections.Counter()
+    for n in nodes:
+        if isinstance(n, _DEFS):
+            counts[n.name] += 1
+        elif isinstance(n, ast.arg):
+            counts[n.arg] += 1
+        elif isinstance(n, ast.Name) and type(n.ctx) is not ast.Load and n.id in _BUILTINS:
+            counts[n.id] += 1
+    return counts
+
+
+_Counts = tuple[collections.Counter[tuple[str, str]], collections.Counter[str]]
+"""Imports (name, target) and rebound names, counted."""
+
+
+@dataclasses.dataclass
+class _ImportCounts:
+    """The module's import map as counts (which imports bind each name, how often each name is
+    rebound), so that an edit's effect on the map is known without rebuilding it."""
+
+    pairs: collections.Counter[tuple[str, str]]
+    rebinds: collections.Counter[str]
+
+    @classmethod
+    def of(cls, ctx: Context) -> _ImportCounts:
+        nodes = [*ctx.nodes(ast.Import), *ctx.nodes(ast.ImportFrom)]
+        defs = [*ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef), *ctx.nodes(ast.ClassDef)]
+        return cls(_import_pairs(nodes), _rebindings([*defs, *ctx.nodes(ast.arg), *ctx.nodes(ast.Name)]))
+
+    def state(self, name: str) -> tuple[frozenset[str], bool]:
+        targets = frozenset(t for (n, t), count in self.pairs.items() if n == name and count > 0)
+        return targets, self.rebinds[name] > 0
+
+    def apply(self, removed: _Counts, added: _Counts) -> None:
+        self.pairs.subtract(removed[0])
+        self.pairs.update(added[0])
+        self.rebinds.subtract(removed[1])
+        self.rebinds.update(added[1])
 
 
 def _only_comments(text: str) -> bool:

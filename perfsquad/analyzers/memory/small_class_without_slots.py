@@ -72,30 +72,6 @@ _COLLECTING = (ast.ListComp, ast.SetComp, ast.DictComp)
 _MATERIALIZE = frozenset({"list", "tuple", "set", "frozenset", "sorted", "dict"})
 
 
-def _own_instance_attributes(unit: ast.stmt, ctx: Context, flaggable: set[str]) -> set[int]:
-    """The ``self.x`` nodes in the methods of a class that cannot be flagged (``unit``, or the class
-    holding the method ``unit``): an instance of it is never an instance of a flaggable class (those
-    have no base but ``object``), so these say nothing about the flaggable classes' instances."""
-    owner = unit if isinstance(unit, ast.ClassDef) else ctx.parent(unit)
-    if not isinstance(owner, ast.ClassDef) or owner.name in flaggable:
-        return set()
-    found: set[int] = set()
-    for method in owner.body if unit is owner else [unit]:
-        if not isinstance(method, FUNCTIONS) or any(
-            isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.decorator_list
-        ):
-            continue
-        params = [*method.args.posonlyargs, *method.args.args]
-        if params:
-            me = params[0].arg
-            found.update(
-                id(n)
-                for n in walk(method)
-                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me
-            )
-    return found
-
-
 def _may_be_flagged(node: ast.ClassDef) -> bool:
     """The screens on the class statement alone: no keywords (a metaclass), no base but ``object``."""
     return not node.keywords and all(isinstance(b, ast.Name) and b.id == "object" for b in node.bases)
@@ -427,27 +403,32 @@ class SmallClassWithoutSlots(Rule):
         classes = {s.name for s in ctx.tree.body if isinstance(s, ast.ClassDef) and _may_be_flagged(s)}
         if not classes:
             return None  # no class of the module can be flagged: nothing to depend on
-        own = _own_instance_attributes(unit, ctx, classes)
+        # What a flaggable class's own statement does with attributes, `super()` and `vars()`
+        # decides its finding: that matters from the class and its methods only.
+        owner = unit if isinstance(unit, ast.ClassDef) else ctx.parent(unit)
+        inside = isinstance(owner, ast.ClassDef) and owner.name in classes
         facts: set[tuple[str, ...]] = set()
         for call, looped in calls_with_loop_flag(unit):
             func = call.func
             if isinstance(func, ast.Name) and func.id in classes and looped:
                 facts.add(("call", func.id))  # only instantiations in a loop make a finding
-            elif isinstance(func, ast.Name) and func.id == "super" and not call.args:
+            elif inside and isinstance(func, ast.Name) and func.id == "super" and not call.args:
                 facts.add(("super",))
         for n in walk(unit):
             if isinstance(n, ast.Name):
                 if n.id in classes and not isinstance(n.ctx, ast.Load):
                     facts.add(("bind", n.id))
-                elif n.id in ("vars", "__dict__"):
+                elif inside and n.id in ("vars", "__dict__"):
                     facts.add(("dynamic", n.id))
             elif isinstance(n, ast.arg) and n.arg in classes:
                 facts.add(("param", n.arg))
-            elif isinstance(n, (*FUNCTIONS, ast.ClassDef)) and (n.name in classes or n.name in _DYNAMIC):
-                facts.add(("def", n.name))
-                if isinstance(n, ast.ClassDef):  # a subclass without slots of its own lowers a base's finding
+            elif isinstance(n, (*FUNCTIONS, ast.ClassDef)):
+                if n.name in classes or (inside and n.name in _DYNAMIC):
+                    facts.add(("def", n.name))
+                if isinstance(n, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id in classes for b in n.bases):
+                    # A subclass without slots of its own lowers its base's finding.
                     facts.add(("bases", n.name, *(ast.dump(b) for b in n.bases), str(_declares_slots(n))))
-            elif isinstance(n, ast.Attribute) and id(n) not in own and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
+            elif inside and isinstance(n, ast.Attribute) and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
                 facts.add(("attribute", n.attr, type(n.ctx).__name__))
         return frozenset(facts)
 
