@@ -5,9 +5,16 @@ next one). When an edit stays inside one ``def``/``class`` block, and leaves tha
 imports and shadowed builtins unchanged, nothing outside the block can see the difference:
 module-level semantics (imports, rebound builtins, module type facts) are the same, so only this
 block is re-parsed and re-analyzed; the other blocks' findings are kept, shifted by the number of
-lines the edit added or removed. Anything else (an edit spanning blocks, touching a top-level
-statement, changing the block structure, or a file that did not parse) takes the whole-file path.
-The result is the same report a whole-file analysis would produce (a test checks it on edits).
+lines the edit added or removed.
+
+A structural edit (statements inserted, deleted, replaced or pasted, at top level or among the
+methods of a top-level class) is *spliced* (:meth:`IncrementalAnalyzer._splice`): the text between
+the untouched statements around it is parsed as statements of their container and analyzed alone,
+when nothing else in the module can see the change (the names it adds or removes, what the
+functions others call can reach, the import map, the class's attribute types, every rule's
+``module_facts``). Anything else (an import others read, a file that did not parse...) takes the
+whole-file path. The result is the same report a whole-file analysis would produce (tests replay
+edits of every kind, and their traps, against one).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint, reaches_io
 from perfsquad.semantics.names import ImportMap, import_bindings
+from perfsquad.semantics.types import UNKNOWN
 from perfsquad.source import SourceText
 from perfsquad.syntax import statement_start, walk
 from perfsquad.tree import gc_paused, traverse
@@ -136,6 +144,8 @@ class _MergedBuckets:
         self._dead = dead
         self._dead_ids: set[int] | None = None
         self._dead_kinds: collections.Counter[type] = collections.Counter()
+        self._dead_of: dict[type, ast.AST] = {}
+        """One replaced node of each type (to find the replaced run in a bucket)."""
         self._new = new
         self._merged: dict[type, list[ast.AST]] = {}
 
@@ -146,21 +156,35 @@ class _MergedBuckets:
             new = self._new.get(kind, [])
             if old:
                 if self._dead_ids is None:
-                    nodes = list(walk(self._dead))
-                    self._dead_ids = {id(n) for n in nodes}
-                    self._dead_kinds.update(type(n) for n in nodes)
+                    self._dead_ids = set()
+                    for n in walk(self._dead):
+                        self._dead_ids.add(id(n))
+                        self._dead_of.setdefault(type(n), n)
+                        self._dead_kinds[type(n)] += 1
                 dead = self._dead_ids
-                # A subtree is contiguous in the pre-order buckets: replace its run by the new
-                # nodes. Statements a structural edit inserted were appended (their place is not
-                # worth finding): a run of statements may lie in several pieces.
-                first = next((i for i, n in enumerate(old) if id(n) in dead), len(old))
-                end = first
-                while end < len(old) and id(old[end]) in dead:
-                    end += 1
-                rest = old[end:]
-                if end - first < self._dead_kinds[kind]:
-                    rest = [n for n in rest if id(n) not in dead]
-                merged = [*old[:first], *new, *rest]
+                some = self._dead_of.get(kind)
+                if some is None:  # none of this kind replaced: the new ones are appended
+                    merged = [*old, *new]
+                else:
+                    # A subtree is contiguous in the pre-order buckets: replace its run (found
+                    # from one of its nodes, at C speed) by the new nodes. Statements a structural
+                    # edit inserted were appended (their place is not worth finding): a run of
+                    # statements may lie in several pieces.
+                    try:
+                        at = old.index(some)
+                    except ValueError:
+                        at = next((i for i, n in enumerate(old) if id(n) in dead), len(old))
+                    first = at
+                    while first > 0 and id(old[first - 1]) in dead:
+                        first -= 1
+                    end = at
+                    while end < len(old) and id(old[end]) in dead:
+                        end += 1
+                    head, rest = old[:first], old[end:]
+                    if end - first < self._dead_kinds[kind]:
+                        head = [n for n in head if id(n) not in dead]
+                        rest = [n for n in rest if id(n) not in dead]
+                    merged = [*head, *new, *rest]
             else:
                 merged = list(new)
             self._merged[kind] = merged
@@ -733,7 +757,7 @@ class IncrementalAnalyzer:
         new_ctx.project = self.project
         new_ctx.calibration = ctx.calibration
 
-        if rebound and owner is not None and cls is not None and ctx.io.class_attrs(cls) != new_ctx.io.class_attrs(owner):
+        if rebound and owner is not None and cls is not None and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner)):
             return None  # a method binds `self.x`: the class's attribute types changed
         old_contexts = {id(s): ctx if ctx.whole else self._unit_context(ctx, s, cls) for s in old}
         seen = set()
@@ -1182,6 +1206,11 @@ class _ImportCounts:
         self.pairs.update(added[0])
         self.rebinds.subtract(removed[1])
         self.rebinds.update(added[1])
+
+
+def _known(types: dict[str, str]) -> dict[str, str]:
+    """Attribute types as lookups see them (a missing attribute is of unknown type)."""
+    return {name: kind for name, kind in types.items() if kind != UNKNOWN}
 
 
 def _only_comments(text: str) -> bool:
