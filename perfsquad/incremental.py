@@ -27,7 +27,7 @@ import copy
 import dataclasses
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
@@ -449,14 +449,19 @@ class IncrementalAnalyzer:
         facts: dict[str, object] = {"signature": _signature(unit), "print": block_fingerprint(unit)}
         if owner is not None:
             facts["attributes"] = _attribute_bindings(unit)
+        for rule_cls in self._fact_rules():
+            facts[rule_cls.code] = rule_cls.module_facts(unit, ctx)
+        return facts
+
+    def _fact_rules(self) -> Iterator[type[Rule]]:
+        """The enabled rules with their own ``module_facts`` (one per implementation)."""
         seen = set()
         for rule_cls in RULES:
             func = getattr(rule_cls.module_facts, "__func__", None)
             if func is None or func in seen or not self.config.code_enabled(rule_cls.code, self.path):
                 continue
             seen.add(func)
-            facts[rule_cls.code] = rule_cls.module_facts(unit, ctx)
-        return facts
+            yield rule_cls
 
     def _unit_context(self, ctx: Context, unit: ast.stmt, owner: ast.ClassDef | None) -> Context:
         """A context of the previous tree that indexes ``unit`` (an incremental context indexes
@@ -494,10 +499,7 @@ class IncrementalAnalyzer:
             parents[owner] = module
         merged_view = _MergedBuckets(ctx._buckets, unit.old, buckets)
         merged: _Buckets = merged_view.materialize() if merged_view.depth > _MAX_DEPTH else merged_view
-        new_ctx = Context(module, new_source, self.path, parents, merged, ctx.imports, self.want_fixes)  # type: ignore[arg-type]
-        new_ctx.whole = False
-        new_ctx.project = self.project
-        new_ctx.calibration = ctx.calibration
+        new_ctx = self._context(module, new_source, parents, merged, ctx.imports, ctx)
 
         if unit.offset:
             # Edits above the unit left its line numbers behind: bring them up to date (the old
@@ -535,17 +537,11 @@ class IncrementalAnalyzer:
         unit_text = _unit_text(new_ctx.source, unit.new)
         new_ctx.carry_memos(ctx, EditedUnit(unit.old, unit.new, unit_text, old_owner, owner))
 
-        rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
-        effects = new_ctx.memoized(EFFECTS)
-        if effects is not None and effects.used:
-            return None  # a finding that cites other units (an interprocedural chain): whole file
-        unit_findings = postprocess(new_ctx.findings, new_source, self.config, self.path)
-        unit_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
         start, end = unit.start, unit.end
-        if self.metrics and _estimates_cross_blocks(analysis.report, unit_functions, unit.new, ctx, start, end, owner):
-            return None  # Big-O estimates compose calls between units: recompute them all
-
-        report = self._spliced_report(unit_findings, unit_functions, rule_errors, start, end, delta)
+        ran = self._run(new_ctx, buckets, [unit.new], ctx, start, end, owner)
+        if ran is None:
+            return None
+        report = self._spliced_report(*ran, start, end, delta)
         if report is None:
             return None  # a kept finding cites a line of the re-analyzed unit: it may have moved
         # Units after this one keep stale line numbers in the kept tree: nothing reads their
@@ -752,20 +748,12 @@ class IncrementalAnalyzer:
             parents[owner] = module
         merged_view = _MergedBuckets(ctx._buckets, replaced, buckets)
         merged: _Buckets = merged_view.materialize() if merged_view.depth > _MAX_DEPTH else merged_view
-        new_ctx = Context(module, new_source, self.path, parents, merged, import_map, self.want_fixes)  # type: ignore[arg-type]
-        new_ctx.whole = False
-        new_ctx.project = self.project
-        new_ctx.calibration = ctx.calibration
+        new_ctx = self._context(module, new_source, parents, merged, import_map, ctx)
 
         if rebound and owner is not None and cls is not None and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner)):
             return None  # a method binds `self.x`: the class's attribute types changed
         old_contexts = {id(s): ctx if ctx.whole else self._unit_context(ctx, s, cls) for s in old}
-        seen = set()
-        for rule_cls in RULES:
-            func = getattr(rule_cls.module_facts, "__func__", None)
-            if func is None or func in seen or not self.config.code_enabled(rule_cls.code, self.path):
-                continue
-            seen.add(func)
+        for rule_cls in self._fact_rules():
 
             def facts(stmts: list[ast.stmt], of: Callable[[ast.stmt], Context], rule: type[Rule] = rule_cls) -> list[object]:
                 out = []
@@ -805,18 +793,11 @@ class IncrementalAnalyzer:
         new_ctx.inherit_from(ctx, classes, summary=True)
         new_ctx.carry_memos(ctx, EditedUnit(replaced, inserted, splice.text, cls, owner, rebinds=bool(changed)))
 
-        rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
-        effects = new_ctx.memoized(EFFECTS)
-        if effects is not None and effects.used:
-            return None  # a finding that cites other units (an interprocedural chain): whole file
-        unit_findings = postprocess(new_ctx.findings, new_source, self.config, self.path)
-        unit_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
         lo, hi = splice.lo, splice.hi
-        if self.metrics and any(
-            _estimates_cross_blocks(analysis.report, unit_functions, s, ctx, lo, hi, owner) for s in (*new, *old)
-        ):
-            return None  # Big-O estimates compose calls between units: recompute them all
-        report = self._spliced_report(unit_findings, unit_functions, rule_errors, lo, hi, delta)
+        ran = self._run(new_ctx, buckets, [*new, *old], ctx, lo, hi, owner)
+        if ran is None:
+            return None
+        report = self._spliced_report(*ran, lo, hi, delta)
         if report is None:
             return None
 
@@ -850,6 +831,48 @@ class IncrementalAnalyzer:
         self.analysis = Analysis(report, new_ctx, blocks)
         self.source = new_source
         return report
+
+    def _context(
+        self,
+        module: ast.Module,
+        source: SourceText,
+        parents: dict[ast.AST, ast.AST],
+        buckets: _Buckets,
+        imports: ImportMap,
+        old: Context,
+    ) -> Context:
+        """The context of the module after an incremental edit (it indexes only what was parsed anew)."""
+        ctx = Context(module, source, self.path, parents, buckets, imports, self.want_fixes)  # type: ignore[arg-type]
+        ctx.whole = False
+        ctx.project = self.project
+        ctx.calibration = old.calibration
+        return ctx
+
+    def _run(
+        self,
+        new_ctx: Context,
+        buckets: dict[type, list[ast.AST]],
+        units: list[ast.stmt],
+        ctx: Context,
+        start: int,
+        end: int,
+        owner: ast.ClassDef | None,
+    ) -> tuple[tuple[Finding, ...], tuple[FunctionMetrics, ...], list[str]] | None:
+        """The rules on the re-analyzed statements (their nodes: ``buckets``): their findings,
+        function metrics and rule errors; None when a result reaches beyond them (a finding that
+        cites another unit, a Big-O estimate other units compose)."""
+        assert self.analysis is not None
+        rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
+        effects = new_ctx.memoized(EFFECTS)
+        if effects is not None and effects.used:
+            return None  # a finding that cites other units (an interprocedural chain): whole file
+        findings = postprocess(new_ctx.findings, new_ctx.source, self.config, self.path)
+        functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
+        if self.metrics and any(
+            _estimates_cross_blocks(self.analysis.report, functions, unit, ctx, start, end, owner) for unit in units
+        ):
+            return None  # Big-O estimates compose calls between units: recompute them all
+        return findings, functions, rule_errors
 
     def _spliced_report(
         self,
