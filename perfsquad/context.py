@@ -261,7 +261,7 @@ def _carry_scope_types(
     dead = {id(n) for n in walk(edit.old) if isinstance(n, _SCOPE_NODES)}
     carried = {k: v for k, v in types.items() if id(k) not in dead and k is not old.tree}
     module_types = types.get(old.tree)
-    if module_types is not None:
+    if module_types is not None and not edit.rebinds:
         carried[new.tree] = module_types
     if edit.owner is not None and edit.old_owner is not None:
         class_types = carried.pop(edit.old_owner, None)

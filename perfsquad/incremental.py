@@ -5,9 +5,16 @@ next one). When an edit stays inside one ``def``/``class`` block, and leaves tha
 imports and shadowed builtins unchanged, nothing outside the block can see the difference:
 module-level semantics (imports, rebound builtins, module type facts) are the same, so only this
 block is re-parsed and re-analyzed; the other blocks' findings are kept, shifted by the number of
-lines the edit added or removed. Anything else (an edit spanning blocks, touching a top-level
-statement, changing the block structure, or a file that did not parse) takes the whole-file path.
-The result is the same report a whole-file analysis would produce (a test checks it on edits).
+lines the edit added or removed.
+
+A structural edit (statements inserted, deleted, replaced or pasted, at top level or among the
+methods of a top-level class) is *spliced* (:meth:`IncrementalAnalyzer._splice`): the text between
+the untouched statements around it is parsed as statements of their container and analyzed alone,
+when nothing else in the module can see the change (the names it adds or removes, what the
+functions others call can reach, the import map, the class's attribute types, every rule's
+``module_facts``). Anything else (an import others read, a file that did not parse...) takes the
+whole-file path. The result is the same report a whole-file analysis would produce (tests replay
+edits of every kind, and their traps, against one).
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import collections
 import copy
 import dataclasses
 import re
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from perfsquad.analyzers import RULES
@@ -27,16 +36,20 @@ from perfsquad.context import EFFECTS, Context
 from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postprocess, run_rules, syntax_error_report
 from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
-from perfsquad.semantics.effects import block_effects, block_fingerprint
+from perfsquad.semantics.effects import block_effects, block_fingerprint, reaches_io
+from perfsquad.semantics.names import ImportMap, import_bindings
+from perfsquad.semantics.types import UNKNOWN
 from perfsquad.source import SourceText
 from perfsquad.syntax import statement_start, walk
 from perfsquad.tree import gc_paused, traverse
 
 if TYPE_CHECKING:
+    from perfsquad.rule import Rule
     from perfsquad.semantics.index import ProjectIndex
 
 _BUILTINS = frozenset(dir(builtins))
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 def _signature(stmt: ast.stmt) -> tuple[str, tuple[str, ...], frozenset[str]]:
@@ -97,6 +110,10 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
     return limit
 
 
+def _starts_line(text: str, at: int) -> bool:
+    return at == 0 or text[at - 1] == "\n" or (text[at - 1] == "\r" and text[at : at + 1] != "\n")
+
+
 def _shift_span(span: Span, delta: int) -> Span:
     return Span(Position(span.start.line + delta, span.start.column), Position(span.end.line + delta, span.end.column))
 
@@ -126,6 +143,9 @@ class _MergedBuckets:
         self._old = old
         self._dead = dead
         self._dead_ids: set[int] | None = None
+        self._dead_kinds: collections.Counter[type] = collections.Counter()
+        self._dead_of: dict[type, ast.AST] = {}
+        """One replaced node of each type (to find the replaced run in a bucket)."""
         self._new = new
         self._merged: dict[type, list[ast.AST]] = {}
 
@@ -136,15 +156,35 @@ class _MergedBuckets:
             new = self._new.get(kind, [])
             if old:
                 if self._dead_ids is None:
-                    self._dead_ids = {id(n) for n in walk(self._dead)}
+                    self._dead_ids = set()
+                    for n in walk(self._dead):
+                        self._dead_ids.add(id(n))
+                        self._dead_of.setdefault(type(n), n)
+                        self._dead_kinds[type(n)] += 1
                 dead = self._dead_ids
-                # A subtree is contiguous in the pre-order buckets (and every splice keeps each
-                # unit's nodes contiguous): replace its run by the new nodes.
-                first = next((i for i, n in enumerate(old) if id(n) in dead), len(old))
-                end = first
-                while end < len(old) and id(old[end]) in dead:
-                    end += 1
-                merged = [*old[:first], *new, *old[end:]]
+                some = self._dead_of.get(kind)
+                if some is None:  # none of this kind replaced: the new ones are appended
+                    merged = [*old, *new]
+                else:
+                    # A subtree is contiguous in the pre-order buckets: replace its run (found
+                    # from one of its nodes, at C speed) by the new nodes. Statements a structural
+                    # edit inserted were appended (their place is not worth finding): a run of
+                    # statements may lie in several pieces.
+                    try:
+                        at = old.index(some)
+                    except ValueError:
+                        at = next((i for i, n in enumerate(old) if id(n) in dead), len(old))
+                    first = at
+                    while first > 0 and id(old[first - 1]) in dead:
+                        first -= 1
+                    end = at
+                    while end < len(old) and id(old[end]) in dead:
+                        end += 1
+                    head, rest = old[:first], old[end:]
+                    if end - first < self._dead_kinds[kind]:
+                        head = [n for n in head if id(n) not in dead]
+                        rest = [n for n in rest if id(n) not in dead]
+                    merged = [*head, *new, *rest]
             else:
                 merged = list(new)
             self._merged[kind] = merged
@@ -207,6 +247,15 @@ class IncrementalAnalyzer:
         self._broken: tuple[int, int] | None = None
         """The unit (its lines in the last text that parsed) an edit left unparsable, once checked
         against the whole module."""
+        self._spliced = False
+        """Whether the last structural edit parsed as statements of its container (whatever the
+        outcome): then a class it lies in need not be parsed again to find out more."""
+        self._imports: _ImportCounts | None = None
+        """The import map as counts (built on the first structural edit that changes it)."""
+        self._import_delta: tuple[_Counts, _Counts] | None = None
+        self._idents: collections.Counter[str] | None = None
+        """How often each identifier occurs in the current module (built on the first structural
+        edit, then kept current): whether a name an edit adds or removes is mentioned elsewhere."""
 
     def update(self, text: str) -> FileReport:
         with gc_paused():
@@ -226,6 +275,8 @@ class IncrementalAnalyzer:
             self._members = {}
             self._known = None
             self._broken = None
+            self._idents = None
+            self._imports = None
             report = self.analysis.report
         return report
 
@@ -242,12 +293,20 @@ class IncrementalAnalyzer:
         prefix = _common_prefix(old_text, new_text, limit)
         if prefix and old_text[prefix - 1] == "\r":
             prefix -= 1  # "\r" then "\n" in one text only: the line's ending changed
+        # From the start of the line the texts part on: lines inserted before a line that starts
+        # like them ("    def " before "    def last") are then seen as inserted, not as a change
+        # of that line, so the statement after them is not re-analyzed.
+        prefix = old.line_starts[bisect.bisect_right(old.line_starts, prefix) - 1]
         suffix = _common_suffix(old_text, new_text, limit - prefix)
         old_n, new_n = old.line_count, new.line_count
         # Lines whose text and line ending lie wholly in the common prefix are unchanged; so are
         # the lines that start after the first character of the common suffix.
         same_head = bisect.bisect_right(old.line_starts, prefix) - 1
-        same_tail = old_n - bisect.bisect_right(old.line_starts, len(old_text) - suffix)
+        tail_start = len(old_text) - suffix
+        same_tail = old_n - bisect.bisect_right(old.line_starts, tail_start)
+        new_start = len(new_text) - suffix
+        if suffix and old.line_starts[old_n - same_tail - 1] == tail_start  and _starts_line(new_text, new_start):
+            same_tail += 1  # the suffix starts a line in both texts: that line is unchanged too
         same_tail = min(same_tail, min(old_n, new_n) - same_head)
         return same_head + 1, old_n - same_tail, new_n - old_n
 
@@ -264,18 +323,24 @@ class IncrementalAnalyzer:
             return analysis.report
         first, last_old, delta = change
         index = next((i for i, (start, end) in enumerate(analysis.blocks) if start <= first and last_old <= end), None)
-        if index is None:
-            return None
-        ctx = analysis.ctx
-        old_stmt = ctx.tree.body[index]
-        if not isinstance(old_stmt, _DEFS):
-            return None
+        old_stmt = analysis.ctx.tree.body[index] if index is not None else None
+        if index is None or not isinstance(old_stmt, _DEFS):
+            # Across blocks, or a top-level statement: statements inserted, deleted or replaced.
+            return self._splice(text, new_source, first, last_old, delta)
         unit = None
         if isinstance(old_stmt, ast.ClassDef):
             unit = self._member_unit(text, new_source, index, old_stmt, first, last_old, delta)
+            if unit is None:  # methods added or removed: cheaper than parsing the class again
+                report = self._splice(text, new_source, first, last_old, delta)
+                if report is not None or self._spliced:
+                    # Parsed, but others may see the change: so would they after parsing the class.
+                    return report
         if unit is None:
             unit = self._block_unit(text, new_source, index, old_stmt, delta)
         if unit is None:
+            report = self._splice(text, new_source, first, last_old, delta)
+            if report is not None:
+                return report
             return self._unparsable(text, new_source, index, old_stmt, first, last_old, delta)
         return self._reanalyze(new_source, index, unit, delta)
 
@@ -384,14 +449,19 @@ class IncrementalAnalyzer:
         facts: dict[str, object] = {"signature": _signature(unit), "print": block_fingerprint(unit)}
         if owner is not None:
             facts["attributes"] = _attribute_bindings(unit)
+        for rule_cls in self._fact_rules():
+            facts[rule_cls.code] = rule_cls.module_facts(unit, ctx)
+        return facts
+
+    def _fact_rules(self) -> Iterator[type[Rule]]:
+        """The enabled rules with their own ``module_facts`` (one per implementation)."""
         seen = set()
         for rule_cls in RULES:
             func = getattr(rule_cls.module_facts, "__func__", None)
             if func is None or func in seen or not self.config.code_enabled(rule_cls.code, self.path):
                 continue
             seen.add(func)
-            facts[rule_cls.code] = rule_cls.module_facts(unit, ctx)
-        return facts
+            yield rule_cls
 
     def _unit_context(self, ctx: Context, unit: ast.stmt, owner: ast.ClassDef | None) -> Context:
         """A context of the previous tree that indexes ``unit`` (an incremental context indexes
@@ -429,10 +499,7 @@ class IncrementalAnalyzer:
             parents[owner] = module
         merged_view = _MergedBuckets(ctx._buckets, unit.old, buckets)
         merged: _Buckets = merged_view.materialize() if merged_view.depth > _MAX_DEPTH else merged_view
-        new_ctx = Context(module, new_source, self.path, parents, merged, ctx.imports, self.want_fixes)  # type: ignore[arg-type]
-        new_ctx.whole = False
-        new_ctx.project = self.project
-        new_ctx.calibration = ctx.calibration
+        new_ctx = self._context(module, new_source, parents, merged, ctx.imports, ctx)
 
         if unit.offset:
             # Edits above the unit left its line numbers behind: bring them up to date (the old
@@ -470,30 +537,13 @@ class IncrementalAnalyzer:
         unit_text = _unit_text(new_ctx.source, unit.new)
         new_ctx.carry_memos(ctx, EditedUnit(unit.old, unit.new, unit_text, old_owner, owner))
 
-        rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
-        effects = new_ctx.memoized(EFFECTS)
-        if effects is not None and effects.used:
-            return None  # a finding that cites other units (an interprocedural chain): whole file
-        unit_findings = postprocess(new_ctx.findings, new_source, self.config, self.path)
-        unit_functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
         start, end = unit.start, unit.end
-        if self.metrics and _estimates_cross_blocks(analysis.report, unit_functions, unit.new, ctx, start, end, owner):
-            return None  # Big-O estimates compose calls between units: recompute them all
-
-        old = analysis.report
-        kept = _kept_findings(old.findings, self.path, start, end, delta)
-        if kept is None:
-            return None  # one cites a line of the re-analyzed unit: that line may have moved
-        findings = [*kept[0], *unit_findings, *kept[1]]
-        functions = [m for m in old.functions if m.span.start.line < start]
-        functions += unit_functions
-        functions += [_shift_function(m, delta) for m in old.functions if m.span.start.line > end]
-        report = FileReport(
-            path=self.path,
-            findings=tuple(findings),
-            functions=tuple(functions),
-            rule_errors=(*(e for e in old.rule_errors if not _mentions_lines(e, start, end)), *rule_errors),
-        )
+        ran = self._run(new_ctx, buckets, [unit.new], ctx, start, end, owner)
+        if ran is None:
+            return None
+        report = self._spliced_report(*ran, start, end, delta)
+        if report is None:
+            return None  # a kept finding cites a line of the re-analyzed unit: it may have moved
         # Units after this one keep stale line numbers in the kept tree: nothing reads their
         # positions (only their names and imports, for semantics); ranges are shifted here.
         blocks = list(analysis.blocks)
@@ -509,12 +559,346 @@ class IncrementalAnalyzer:
             ranges[j + 1 :] = [(s + delta, e + delta) for s, e in ranges[j + 1 :]]
             members[index] = ranges
         self._members = members
+        if self._idents is not None:
+            self._idents.subtract(_identifiers(walk(unit.old)))
+            self._idents.update(_identifiers(walk(unit.new)))
+        self._imports = None  # its parameters may differ: counted again when needed
         self._known = (unit.new, new_facts)
         self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
         self.source = new_source
         return report
 
+
+    # ------------------------------------------------------------------------------------------
+    def _identifier_counts(self, ctx: Context) -> collections.Counter[str]:
+        if self._idents is None:
+            self._idents = _module_identifiers(ctx)
+        return self._idents
+
+    def _import_changes(
+        self, ctx: Context, old: list[ast.stmt], new: list[ast.stmt]
+    ) -> tuple[ImportMap, dict[str, tuple[frozenset[str], bool]]] | None:
+        """The import map after replacing ``old`` by ``new`` (the module's is flat and scope-blind:
+        an import or a parameter anywhere counts), and the names whose entry changes."""
+        self._import_delta = None
+        old_nodes = [n for s in old for n in walk(s)]
+        new_nodes = [n for s in new for n in walk(s)]
+        removed = (_import_pairs(old_nodes), _rebindings(old_nodes))
+        added = (_import_pairs(new_nodes), _rebindings(new_nodes))
+        if removed == added:
+            return ctx.imports, {}
+        names = {n for n, _ in (*removed[0], *added[0])} | {
+            n for n in (removed[1] - added[1]) + (added[1] - removed[1]) if n in _BUILTINS or ctx.imports.state(n)[0]
+        }
+        if not names:
+            return ctx.imports, {}
+        if self._imports is None:
+            self._imports = _ImportCounts.of(ctx)
+        counts = self._imports
+        before = {n: counts.state(n) for n in names}
+        counts.apply(removed, added)
+        after = {n: counts.state(n) for n in names}
+        counts.apply(added, removed)  # kept as it was until the edit is taken
+        changed = {n: state for n, state in after.items() if state != before[n]}
+        self._import_delta = (removed, added)
+        return (ctx.imports.updated(changed) if changed else ctx.imports), changed
+
+    def _locate(self, text: str, new_source: SourceText, first: int, last_old: int, delta: int) -> _Splice | None:
+        """The statements an edit touches in the innermost container that holds it whole (a
+        top-level class's body, or the module), with the text between their neighbours parsed
+        anew; None when that text does not parse as statements of the container."""
+        analysis, old_source = self.analysis, self.source
+        assert analysis is not None and analysis.ctx is not None and old_source is not None
+        tree = analysis.ctx.tree
+        container, items, index = tree.body, analysis.blocks, None
+        inside = next((i for i, (s, e) in enumerate(analysis.blocks) if s <= first and last_old <= e), None)
+        if inside is not None and isinstance(tree.body[inside], ast.ClassDef):
+            cls = tree.body[inside]
+            assert isinstance(cls, ast.ClassDef)
+            ranges = self._member_ranges(inside, cls)
+            if ranges and ranges[0][0] <= first <= analysis.blocks[inside][1]:
+                container, items, index = cls.body, ranges, inside
+        prev = nxt = None
+        own_end = 0
+        for i, (start, _end) in enumerate(items):
+            stmt = container[i]
+            end = start + (stmt.end_lineno or stmt.lineno) - statement_start(stmt)
+            if end < first:
+                prev, own_end = i, end
+            elif start > last_old:
+                nxt = i
+                break
+        if prev is not None:
+            lo = own_end + 1
+        else:  # from the first statement (the lines before a class's first method are its header)
+            lo = items[0][0] if index is not None else 1
+        if nxt is not None:
+            hi = items[nxt][0] - 1
+        else:  # to the end of the class's block, or of the module
+            hi = items[-1][1] if index is not None else old_source.line_count
+        a = prev + 1 if prev is not None else 0
+        b = nxt if nxt is not None else len(items)
+        end = hi + delta
+        chunk = text[new_source.lines_slice(lo, end)] if end >= lo else ""
+        new: list[ast.stmt] = []
+        if not _only_comments(chunk):
+            try:
+                module = _parse_chunk(text, new_source, lo, end, index is not None)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return None
+            new = module.body
+            if index is not None:
+                holder = new[0] if len(new) == 1 else None
+                if not isinstance(holder, ast.ClassDef):
+                    return None
+                new = holder.body
+                if any(s.col_offset != container[0].col_offset for s in new):
+                    return None  # more indented: the previous method's body goes on
+        return _Splice(container, items, a, b, lo, hi, new, chunk, index)
+
+    def _splice(self, text: str, new_source: SourceText, first: int, last_old: int, delta: int) -> FileReport | None:
+        """A structural edit (statements inserted, deleted or replaced, in the module or among a
+        top-level class's methods) re-analyzed alone, when nothing else in the module can see it:
+        the names it adds or removes are mentioned nowhere else, it adds no import and rebinds
+        no builtin, the definitions it keeps by name keep their effects, and every rule's
+        ``module_facts`` are the same. Otherwise (or when the edited text does not parse) None."""
+        splice = self._locate(text, new_source, first, last_old, delta)
+        analysis = self.analysis
+        self._spliced = splice is not None
+        if splice is None or analysis is None or analysis.ctx is None:
+            return None
+        ctx = analysis.ctx
+        a, b, new = splice.a, splice.b, splice.new
+        old = splice.container[a:b]
+        member = splice.index is not None
+        allowed = _METHODS if member else _MODULE_STATEMENTS
+        if any(not isinstance(s, allowed) for s in (*old, *new)):
+            return None
+        if not member and a == 0 and any(isinstance(s, ast.Expr) for s in (*old[:1], *new[:1])):
+            return None  # the module's docstring
+        old_binds = [_binds(s) for s in old]
+        new_binds = [_binds(s) for s in new]
+        if any(n is None for n in (*old_binds, *new_binds)):
+            return None
+        old_names = [n for names in old_binds for n in names or ()]
+        new_names = [n for names in new_binds for n in names or ()]
+        if len(set(old_names)) < len(old_names) or len(set(new_names)) < len(new_names):
+            return None  # overloads, redefinitions: which one wins is the module's business
+        others: set[str] = set()
+        for stmt in (*splice.container[:a], *splice.container[b:]):
+            others |= _bound_anywhere(stmt)
+        if others & {*old_names, *new_names}:
+            return None
+        old_by_name: dict[str, _Def] = {s.name: s for s in old if isinstance(s, _DEFS)}
+        new_by_name: dict[str, _Def] = {s.name: s for s in new if isinstance(s, _DEFS)}
+        kept = {n for n in old_by_name.keys() & new_by_name.keys() if type(old_by_name[n]) is type(new_by_name[n])}
+        changed = set(old_names) ^ set(new_names) | (set(old_names) & set(new_names)) - kept
+        old_ids = _identifiers(n for s in old for n in walk(s))
+        new_ids = _identifiers(n for s in new for n in walk(s))
+        mentioned: set[str] = set()
+        if changed:
+            counts = self._identifier_counts(ctx)
+            assigned = collections.Counter(
+                n for s, names in zip(new, new_binds, strict=True) if not isinstance(s, _DEFS) for n in names or ()
+            )
+            # Mentions of a name added or removed, anywhere in the new module (its own binding aside).
+            mentioned = {n for n in changed if counts[n] - old_ids[n] + new_ids[n] - assigned[n]}
+            if any(n not in old_by_name and n not in new_by_name for n in mentioned):
+                return None  # a module variable others read: their types may change
+            if any(isinstance(s, ast.ClassDef) and s.name in mentioned for s in (*old, *new)):
+                return None  # a class others use: its attribute types and methods are theirs too
+        old_sigs = [_signature(s) for s in old]
+        new_sigs = [_signature(s) for s in new]
+        if set().union(*(sig[2] for sig in old_sigs)) != set().union(*(sig[2] for sig in new_sigs)):
+            return None  # a builtin rebound
+        imports = self._import_changes(ctx, old, new)
+        if imports is None:
+            return None
+        import_map, import_delta = imports
+        if any(self._identifier_counts(ctx)[n] - old_ids[n] for n in import_delta):
+            return None  # what a name others mention refers to changed (an import, a parameter)
+        rebound = member and not _same_multiset(
+            [x for s in old if (x := _attribute_bindings(s))], [x for s in new if (x := _attribute_bindings(s))]
+        )
+
+        cls = ctx.tree.body[splice.index] if splice.index is not None else None
+        owner: ast.ClassDef | None = None
+        if isinstance(cls, ast.ClassDef):
+            owner = copy.copy(cls)
+            owner.body = [*cls.body[:a], *new, *cls.body[b:]]
+            if not owner.body:
+                return None  # a class without a body does not parse
+            if owner.end_lineno is not None:
+                owner.end_lineno += delta
+            body = list(ctx.tree.body)
+            body[splice.index or 0] = owner
+        else:
+            cls = None
+            body = [*ctx.tree.body[:a], *new, *ctx.tree.body[b:]]
+        module = ast.Module(body=body, type_ignores=[])
+        inserted = ast.Module(body=new, type_ignores=[])
+        replaced = ast.Module(body=old, type_ignores=[])
+        parents, buckets = traverse(inserted)
+        buckets.pop(ast.Module, None)
+        parents.pop(inserted, None)
+        for stmt in new:
+            parents[stmt] = owner if owner is not None else module
+        if owner is not None:
+            parents[owner] = module
+        merged_view = _MergedBuckets(ctx._buckets, replaced, buckets)
+        merged: _Buckets = merged_view.materialize() if merged_view.depth > _MAX_DEPTH else merged_view
+        new_ctx = self._context(module, new_source, parents, merged, import_map, ctx)
+
+        if rebound and owner is not None and cls is not None and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner)):
+            return None  # a method binds `self.x`: the class's attribute types changed
+        old_contexts = {id(s): ctx if ctx.whole else self._unit_context(ctx, s, cls) for s in old}
+        for rule_cls in self._fact_rules():
+
+            def facts(stmts: list[ast.stmt], of: Callable[[ast.stmt], Context], rule: type[Rule] = rule_cls) -> list[object]:
+                out = []
+                for s in stmts:
+                    if rule.facts_by_name and isinstance(s, _DEFS) and s.name in changed - mentioned:
+                        continue  # read only through its name, which nothing mentions
+                    fact = rule.module_facts(s, of(s))
+                    if fact:
+                        out.append(fact)
+                return out
+
+            if not _same_multiset(facts(old, lambda s: old_contexts[id(s)]), facts(new, lambda s: new_ctx)):
+                return None  # a fact other units' findings read changed
+        owner_name = cls.name if cls is not None else None
+        for name in mentioned:
+            # A function others call appears or disappears: their I/O findings stay the same when
+            # calling it cannot reach I/O, with it (before a removal, after an insertion) or
+            # without it (through a base class's method of that name).
+            before, after = old_by_name.get(name), new_by_name.get(name)
+            if isinstance(before, _METHODS) and reaches_io(old_contexts[id(before)], before, owner_name, ctx.effects):
+                return None
+            if isinstance(after, _METHODS) and reaches_io(new_ctx, after, owner_name, ctx.effects):
+                return None
+        for name in kept:
+            before, after = old_by_name[name], new_by_name[name]
+            if block_fingerprint(before) != block_fingerprint(after) and block_effects(
+                old_contexts[id(before)], before, owner_name
+            ) != block_effects(new_ctx, after, owner_name):
+                return None  # what a definition others may call does changed
+
+        classes: dict[ast.ClassDef, ast.ClassDef | None] = {
+            s: s for s in body if isinstance(s, ast.ClassDef) and s is not owner and all(s is not n for n in new)
+        }
+        if owner is not None:
+            classes[owner] = cls
+        classes.update({s: None for s in new if isinstance(s, ast.ClassDef)})
+        new_ctx.inherit_from(ctx, classes, summary=True)
+        new_ctx.carry_memos(ctx, EditedUnit(replaced, inserted, splice.text, cls, owner, rebinds=bool(changed)))
+
+        lo, hi = splice.lo, splice.hi
+        ran = self._run(new_ctx, buckets, [*new, *old], ctx, lo, hi, owner)
+        if ran is None:
+            return None
+        report = self._spliced_report(*ran, lo, hi, delta)
+        if report is None:
+            return None
+
+        blocks = list(analysis.blocks)
+        members: dict[int, list[tuple[int, int]]] = {}
+        if splice.index is not None:
+            index = splice.index
+            blocks[index] = (blocks[index][0], blocks[index][1] + delta)
+            blocks[index + 1 :] = [(s + delta, e + delta) for s, e in blocks[index + 1 :]]
+            for i, ranges in self._members.items():
+                members[i] = [(s + delta, e + delta) for s, e in ranges] if i > index else ranges
+            members[index] = _respliced(splice.items, a, b, new, delta, blocks[index][1])
+        else:
+            blocks = _respliced(blocks, a, b, new, delta, new_source.line_count)
+            shift = len(new) - (b - a)
+            for i, ranges in self._members.items():
+                if i < a - 1:
+                    members[i] = ranges
+                elif i == a - 1 and ranges:  # the class before: its last method's range ends anew
+                    members[i] = [*ranges[:-1], (ranges[-1][0], blocks[i][1])]
+                elif i >= b:
+                    members[i + shift] = [(s + delta, e + delta) for s, e in ranges]
+        self._members = members
+        if self._idents is not None:
+            self._idents.subtract(old_ids)
+            self._idents.update(new_ids)
+        if self._imports is not None and self._import_delta is not None:
+            self._imports.apply(*self._import_delta)
+        self._known = None
+        self._broken = None
+        self.analysis = Analysis(report, new_ctx, blocks)
+        self.source = new_source
+        return report
+
+    def _context(
+        self,
+        module: ast.Module,
+        source: SourceText,
+        parents: dict[ast.AST, ast.AST],
+        buckets: _Buckets,
+        imports: ImportMap,
+        old: Context,
+    ) -> Context:
+        """The context of the module after an incremental edit (it indexes only what was parsed anew)."""
+        ctx = Context(module, source, self.path, parents, buckets, imports, self.want_fixes)  # type: ignore[arg-type]
+        ctx.whole = False
+        ctx.project = self.project
+        ctx.calibration = old.calibration
+        return ctx
+
+    def _run(
+        self,
+        new_ctx: Context,
+        buckets: dict[type, list[ast.AST]],
+        units: list[ast.stmt],
+        ctx: Context,
+        start: int,
+        end: int,
+        owner: ast.ClassDef | None,
+    ) -> tuple[tuple[Finding, ...], tuple[FunctionMetrics, ...], list[str]] | None:
+        """The rules on the re-analyzed statements (their nodes: ``buckets``): their findings,
+        function metrics and rule errors; None when a result reaches beyond them (a finding that
+        cites another unit, a Big-O estimate other units compose)."""
+        assert self.analysis is not None
+        rule_errors = run_rules(new_ctx, buckets, self.config, RULES)
+        effects = new_ctx.memoized(EFFECTS)
+        if effects is not None and effects.used:
+            return None  # a finding that cites other units (an interprocedural chain): whole file
+        findings = postprocess(new_ctx.findings, new_ctx.source, self.config, self.path)
+        functions = function_metrics_of(new_ctx, buckets) if self.metrics else ()
+        if self.metrics and any(
+            _estimates_cross_blocks(self.analysis.report, functions, unit, ctx, start, end, owner) for unit in units
+        ):
+            return None  # Big-O estimates compose calls between units: recompute them all
+        return findings, functions, rule_errors
+
+    def _spliced_report(
+        self,
+        findings: tuple[Finding, ...],
+        functions: tuple[FunctionMetrics, ...],
+        rule_errors: list[str],
+        start: int,
+        end: int,
+        delta: int,
+    ) -> FileReport | None:
+        """The last report with what lay in old lines ``start..end`` replaced by the re-analyzed
+        unit's ``findings``, ``functions`` and ``rule_errors``, the rest shifted by ``delta``;
+        None when a kept finding cites a line of the replaced lines."""
+        assert self.analysis is not None
+        old = self.analysis.report
+        kept = _kept_findings(old.findings, self.path, start, end, delta)
+        if kept is None:
+            return None
+        before = [m for m in old.functions if m.span.start.line < start]
+        after = [_shift_function(m, delta) for m in old.functions if m.span.start.line > end]
+        return FileReport(
+            path=self.path,
+            findings=(*kept[0], *findings, *kept[1]),
+            functions=(*before, *functions, *after),
+            rule_errors=(*(e for e in old.rule_errors if not _mentions_lines(e, start, end)), *rule_errors),
+        )
 
 def _kept_findings(
     findings: tuple[Finding, ...], path: str, start: int, end: int, delta: int
@@ -707,3 +1091,183 @@ def _restate(finding: Finding, path: str, start: int, end: int, delta: int) -> F
 def _mentions_lines(error: str, start: int, end: int) -> bool:
     match = re.search(r"at line (\d+)", error)
     return match is not None and start <= int(match.group(1)) <= end
+
+
+# --- structural edits: a run of statements replaced by another ---------------------------------
+
+_MODULE_STATEMENTS = (*_DEFS, ast.Assign, ast.AnnAssign, ast.Expr, ast.Pass)
+"""Top-level statements a splice may insert or delete (imports, rebinding and compound
+statements change module-level semantics: those edits take the whole-file path)."""
+_METHODS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _target_names(target: ast.expr, out: list[str]) -> bool:
+    """Add the names ``target`` binds to ``out``; False when it assigns to anything but names."""
+    if isinstance(target, ast.Name):
+        out.append(target.id)
+        return True
+    if isinstance(target, ast.Tuple | ast.List):
+        return all(_target_names(t, out) for t in target.elts)
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value, out)
+    return False
+
+
+def _binds(stmt: ast.stmt) -> list[str] | None:
+    """The names a statement a splice may move binds in its container; None for anything else
+    (an assignment to an attribute or item changes an object other code may read)."""
+    if isinstance(stmt, _DEFS):
+        return [stmt.name]
+    names: list[str] = []
+    if isinstance(stmt, ast.Assign):
+        return names if all(_target_names(t, names) for t in stmt.targets) else None
+    if isinstance(stmt, ast.AnnAssign):
+        return names if _target_names(stmt.target, names) else None
+    if isinstance(stmt, ast.Expr | ast.Pass):
+        return names
+    return None
+
+
+def _bound_anywhere(stmt: ast.stmt) -> set[str]:
+    """Every name a statement of the container binds (for statements a splice does not move:
+    imports, compound statements; nested scopes included, which only makes the check stricter)."""
+    names = _binds(stmt)
+    if names is not None:
+        return set(names)
+    found: set[str] = set()
+    for node in walk(stmt):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, _DEFS):
+            found.add(node.name)
+        elif isinstance(node, ast.alias):
+            found.add((node.asname or node.name).split(".")[0])
+    return found
+
+
+def _identifiers(nodes: Iterable[ast.AST]) -> collections.Counter[str]:
+    """How often each identifier is read or written: names, attribute names, ``global`` names."""
+    counts: collections.Counter[str] = collections.Counter()
+    for node in nodes:
+        if isinstance(node, ast.Name):
+            counts[node.id] += 1
+        elif isinstance(node, ast.Attribute):
+            counts[node.attr] += 1
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            counts.update(node.names)
+    return counts
+
+
+def _module_identifiers(ctx: Context) -> collections.Counter[str]:
+    counts: collections.Counter[str] = collections.Counter(n.id for n in ctx.nodes(ast.Name))
+    counts.update(n.attr for n in ctx.nodes(ast.Attribute))
+    for kind in (ast.Global, ast.Nonlocal):
+        scoped: list[ast.Global | ast.Nonlocal] = ctx.nodes(kind)
+        for node in scoped:
+            counts.update(node.names)
+    return counts
+
+
+def _same_multiset(a: list[object], b: list[object]) -> bool:
+    """Equal as multisets (facts may be unhashable or unordered)."""
+    if len(a) != len(b):
+        return False
+    rest = list(b)
+    for item in a:
+        for j, other in enumerate(rest):
+            if other == item:
+                del rest[j]
+                break
+        else:
+            return False
+    return True
+
+
+def _import_pairs(nodes: Iterable[ast.AST]) -> collections.Counter[tuple[str, str]]:
+    return collections.Counter(
+        pair for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for pair in import_bindings(n)
+    )
+
+
+def _rebindings(nodes: Iterable[ast.AST]) -> collections.Counter[str]:
+    """The names the import map counts as rebound (``perfsquad.semantics.names.import_map``)."""
+    counts: collections.Counter[str] = collections.Counter()
+    for n in nodes:
+        if isinstance(n, _DEFS):
+            counts[n.name] += 1
+        elif isinstance(n, ast.arg):
+            counts[n.arg] += 1
+        elif isinstance(n, ast.Name) and type(n.ctx) is not ast.Load and n.id in _BUILTINS:
+            counts[n.id] += 1
+    return counts
+
+
+_Counts = tuple[collections.Counter[tuple[str, str]], collections.Counter[str]]
+"""Imports (name, target) and rebound names, counted."""
+
+
+@dataclasses.dataclass
+class _ImportCounts:
+    """The module's import map as counts (which imports bind each name, how often each name is
+    rebound), so that an edit's effect on the map is known without rebuilding it."""
+
+    pairs: collections.Counter[tuple[str, str]]
+    rebinds: collections.Counter[str]
+
+    @classmethod
+    def of(cls, ctx: Context) -> _ImportCounts:
+        nodes = [*ctx.nodes(ast.Import), *ctx.nodes(ast.ImportFrom)]
+        defs = [*ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef), *ctx.nodes(ast.ClassDef)]
+        return cls(_import_pairs(nodes), _rebindings([*defs, *ctx.nodes(ast.arg), *ctx.nodes(ast.Name)]))
+
+    def state(self, name: str) -> tuple[frozenset[str], bool]:
+        targets = frozenset(t for (n, t), count in self.pairs.items() if n == name and count > 0)
+        return targets, self.rebinds[name] > 0
+
+    def apply(self, removed: _Counts, added: _Counts) -> None:
+        self.pairs.subtract(removed[0])
+        self.pairs.update(added[0])
+        self.rebinds.subtract(removed[1])
+        self.rebinds.update(added[1])
+
+
+def _known(types: dict[str, str]) -> dict[str, str]:
+    """Attribute types as lookups see them (a missing attribute is of unknown type)."""
+    return {name: kind for name, kind in types.items() if kind != UNKNOWN}
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+@dataclasses.dataclass
+class _Splice:
+    """A structural edit: statements ``a..b-1`` of a container (the module, or a top-level class's
+    body) replaced by ``new``; the edit lies in old lines ``lo..hi`` (from the end of the statement
+    before to the start of the one after), ``hi + delta`` in the new text."""
+
+    container: list[ast.stmt]
+    items: list[tuple[int, int]]
+    a: int
+    b: int
+    lo: int
+    hi: int
+    new: list[ast.stmt]
+    text: str
+    index: int | None = None
+    """The class's block, for a splice of its methods; None at module level."""
+
+
+def _respliced(
+    items: list[tuple[int, int]], a: int, b: int, new: list[ast.stmt], delta: int, last_line: int
+) -> list[tuple[int, int]]:
+    """The line ranges of a container's statements after a splice (``last_line``: the last line
+    of the container's last statement's range, in the new text)."""
+    starts = [statement_start(s) for s in new]
+    following = items[b][0] + delta if b < len(items) else last_line + 1
+    out = list(items[:a])
+    if a:
+        out[a - 1] = (out[a - 1][0], (starts[0] if starts else following) - 1)
+    out += [(s, (starts[i + 1] if i + 1 < len(starts) else following) - 1) for i, s in enumerate(starts)]
+    out += [(s + delta, e + delta) for s, e in items[b:]]
+    return out

@@ -51,15 +51,20 @@ class MemoKey(Generic[T]):
 @dataclass(frozen=True)
 class EditedUnit:
     """What an incremental edit replaced: ``old`` (a top-level ``def``/``class``, or a method of a
-    top-level class) by ``new``, with ``text``, the source of ``new`` in the new module. For a
+    top-level class; for a structural edit, a stand-in module holding a run of them) by ``new``, with ``text``, the source of ``new`` in the new module. For a
     method, ``old_owner`` is its class in the old tree and ``owner`` the class in the new one (a
     shallow copy holding ``new``); both None for a top-level block."""
 
-    old: ast.stmt
-    new: ast.stmt
+    old: ast.stmt | ast.Module
+    new: ast.stmt | ast.Module
     text: str
     old_owner: ast.ClassDef | None = None
     owner: ast.ClassDef | None = None
+    rebinds: bool = False
+    """A structural edit (``perfsquad.incremental``'s splice): ``old`` and ``new`` are stand-in
+    modules holding the runs of statements replaced and inserted, and the names these bind in
+    the module may differ (the analyzer proved nothing else reads them): facts about the module's
+    own scope are computed again."""
 
 
 Carry = Callable[[T, Any, Any, EditedUnit], "T | None"]

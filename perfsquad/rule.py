@@ -116,6 +116,11 @@ class Rule:
     view: what other modules' functions do). When the index changes, only these rules run again on
     a file (``api._relink``); a test checks that no other rule reads it."""
 
+    facts_by_name: ClassVar[bool] = False
+    """Whether other units read this rule's :meth:`module_facts` of a unit only through a reference
+    to the unit's name (a call of the function it defines). The editor then ignores the facts of a
+    ``def`` it inserts or deletes whose name nothing else in the module mentions."""
+
     def check(self, node: Any, ctx: Any) -> None:
         raise NotImplementedError
 

@@ -489,6 +489,31 @@ def block_fingerprint(stmt: ast.stmt) -> tuple[str, ...]:
     return tuple(sorted(parts))
 
 
+def reaches_io(
+    ctx: Any, fn: ast.FunctionDef | ast.AsyncFunctionDef, owner: str | None = None, view: EffectView | None = None
+) -> bool:
+    """Whether a call of ``fn`` (a top-level function, or a method of the top-level class
+    ``owner``) can wait on I/O, per ``ctx``'s effect view (``ctx``: a module's context): it is a
+    coroutine, or a chain from it reaches I/O, or (for a method) the same name on a base class,
+    which calls would reach without it, does. False: no caller's I/O findings depend on whether
+    ``fn`` exists, so an edit may add or remove it without re-analyzing its callers. ``view``:
+    the module's effect view to follow chains in (default ``ctx.effects``; the editor passes its
+    long-lived context's, whose module summary later contexts inherit)."""
+    io = ctx.io
+    key = f"{io.module}.{owner}.{fn.name}" if owner is not None else f"{io.module}.{fn.name}"
+    fs = _summarize_function(ctx, io, fn, key, None)
+    if fs.is_async:
+        return True
+    view = view if view is not None else ctx.effects
+    bases = view.local.classes.get(f"{io.module}.{owner}", ()) if owner is not None else ()
+    for mode in (ROUNDTRIP, BLOCKING, CONNECT):
+        if view._chain_of(fs, mode, 0) is not None:
+            return True
+        if any(view.chain(f"{base}.{fn.name}", mode) is not None for base in bases):
+            return True
+    return False
+
+
 def block_effects(ctx: IOModule, stmt: ast.stmt, owner: str | None = None) -> tuple[Any, ...]:
     """What a top-level ``def``/``class`` (or, with ``owner``, a method of that top-level class)
     contributes to the module's effect facts (line numbers aside). Equal before and after an

@@ -33,27 +33,32 @@ class ImportMap:
             self._aliases[name] = target
 
     def add_import(self, node: ast.Import | ast.ImportFrom, package: str | None = None) -> None:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self._bind(alias.asname, alias.name)
-                else:
-                    head = alias.name.split(".", 1)[0]
-                    self._bind(head, head)
-            return
-        module = node.module or ""
-        if node.level:
-            base = (package or "").split(".") if package else []
-            base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-            module = ".".join([*base, module] if module else base)
-        for alias in node.names:
-            if alias.name == "*":
-                continue
-            self._bind(alias.asname or alias.name, f"{module}.{alias.name}" if module else alias.name)
+        for name, target in import_bindings(node, package):
+            self._bind(name, target)
 
     def add_rebinding(self, name: str) -> None:
         """A non-import binding at any scope (def, class, assignment) shadows builtins of that name."""
         self._rebound.add(name)
+
+    def state(self, name: str) -> tuple[str | None, bool]:
+        """What the map holds for ``name``: its import target (or None), whether it is rebound."""
+        return self._aliases.get(name), name in self._rebound
+
+    def updated(self, states: dict[str, tuple[frozenset[str], bool]]) -> ImportMap:
+        """A copy where each name of ``states`` is bound by imports to those targets (none: not
+        imported; several: ambiguous) and is rebound or not."""
+        new = ImportMap()
+        new._aliases = dict(self._aliases)
+        new._rebound = set(self._rebound)
+        for name, (targets, rebound) in states.items():
+            new._aliases.pop(name, None)
+            if targets:
+                new._aliases[name] = next(iter(targets)) if len(targets) == 1 else _AMBIGUOUS
+            if rebound:
+                new._rebound.add(name)
+            else:
+                new._rebound.discard(name)
+        return new
 
     def resolve_name(self, name: str) -> str | None:
         target = self._aliases.get(name)
@@ -103,6 +108,24 @@ def build_import_map(
     for name in rebindings:
         result.add_rebinding(name)
     return result
+
+
+def import_bindings(node: ast.Import | ast.ImportFrom, package: str | None = None) -> list[tuple[str, str]]:
+    """The (name, what it refers to) pairs an import statement binds."""
+    if isinstance(node, ast.Import):
+        return [
+            (alias.asname, alias.name) if alias.asname else (alias.name.split(".", 1)[0],) * 2 for alias in node.names
+        ]
+    module = node.module or ""
+    if node.level:
+        base = (package or "").split(".") if package else []
+        base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+        module = ".".join([*base, module] if module else base)
+    return [
+        (alias.asname or alias.name, f"{module}.{alias.name}" if module else alias.name)
+        for alias in node.names
+        if alias.name != "*"
+    ]
 
 
 def import_map(buckets: dict[type, list[ast.AST]], package: str | None) -> ImportMap:

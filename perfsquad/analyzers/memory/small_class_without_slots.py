@@ -72,6 +72,11 @@ _COLLECTING = (ast.ListComp, ast.SetComp, ast.DictComp)
 _MATERIALIZE = frozenset({"list", "tuple", "set", "frozenset", "sorted", "dict"})
 
 
+def _may_be_flagged(node: ast.ClassDef) -> bool:
+    """The screens on the class statement alone: no keywords (a metaclass), no base but ``object``."""
+    return not node.keywords and all(isinstance(b, ast.Name) and b.id == "object" for b in node.bases)
+
+
 def _calls_in_loops(ctx: Context, name: str) -> list[tuple[ast.Call, ast.AST]]:
     """``name(...)`` calls that run once per iteration of a loop or comprehension (of their own
     function or of the module), each with its innermost loop, skipping calls where an enclosing
@@ -395,34 +400,40 @@ class SmallClassWithoutSlots(Rule):
     def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
         """A class's finding depends on its instantiations anywhere in the module, on the bindings
         of its name, and on what its methods do with attributes."""
-        classes = {s.name for s in ctx.tree.body if isinstance(s, ast.ClassDef)}
+        classes = {s.name for s in ctx.tree.body if isinstance(s, ast.ClassDef) and _may_be_flagged(s)}
+        if not classes:
+            return None  # no class of the module can be flagged: nothing to depend on
+        # What a flaggable class's own statement does with attributes, `super()` and `vars()`
+        # decides its finding: that matters from the class and its methods only.
+        owner = unit if isinstance(unit, ast.ClassDef) else ctx.parent(unit)
+        inside = isinstance(owner, ast.ClassDef) and owner.name in classes
         facts: set[tuple[str, ...]] = set()
         for call, looped in calls_with_loop_flag(unit):
             func = call.func
-            if isinstance(func, ast.Name) and func.id in classes:
-                facts.add(("call", func.id, str(looped)))
-            elif isinstance(func, ast.Name) and func.id == "super" and not call.args:
+            if isinstance(func, ast.Name) and func.id in classes and looped:
+                facts.add(("call", func.id))  # only instantiations in a loop make a finding
+            elif inside and isinstance(func, ast.Name) and func.id == "super" and not call.args:
                 facts.add(("super",))
         for n in walk(unit):
             if isinstance(n, ast.Name):
                 if n.id in classes and not isinstance(n.ctx, ast.Load):
                     facts.add(("bind", n.id))
-                elif n.id in ("vars", "__dict__"):
+                elif inside and n.id in ("vars", "__dict__"):
                     facts.add(("dynamic", n.id))
             elif isinstance(n, ast.arg) and n.arg in classes:
                 facts.add(("param", n.arg))
-            elif isinstance(n, (*FUNCTIONS, ast.ClassDef)) and (n.name in classes or n.name in _DYNAMIC):
-                facts.add(("def", n.name))
-                if isinstance(n, ast.ClassDef):  # a subclass without slots of its own lowers a base's finding
+            elif isinstance(n, (*FUNCTIONS, ast.ClassDef)):
+                if n.name in classes or (inside and n.name in _DYNAMIC):
+                    facts.add(("def", n.name))
+                if isinstance(n, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id in classes for b in n.bases):
+                    # A subclass without slots of its own lowers its base's finding.
                     facts.add(("bases", n.name, *(ast.dump(b) for b in n.bases), str(_declares_slots(n))))
-            elif isinstance(n, ast.Attribute) and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
+            elif inside and isinstance(n, ast.Attribute) and (n.attr in _DYNAMIC or not isinstance(n.ctx, ast.Load)):
                 facts.add(("attribute", n.attr, type(n.ctx).__name__))
         return frozenset(facts)
 
     def check(self, node: ast.ClassDef, ctx: Context) -> None:
-        if not isinstance(ctx.parent(node), ast.Module) or node.keywords:
-            return
-        if any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
+        if not isinstance(ctx.parent(node), ast.Module) or not _may_be_flagged(node):
             return
         calls = _calls_in_loops(ctx, node.name)
         if not calls:

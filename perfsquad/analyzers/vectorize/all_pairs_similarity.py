@@ -19,6 +19,7 @@ from perfsquad.memo import MemoKey, keep
 from perfsquad.model import Fix, FixSafety, Span
 from perfsquad.rule import Bench, Invalid, Rule
 from perfsquad.semantics.effects import call_target
+from perfsquad.semantics.types import UNKNOWN, numeric_annotation
 from perfsquad.syntax import walk
 
 _SIMILARITIES = SIMILARITY_CALLS
@@ -147,12 +148,18 @@ class ReadsModuleVectors:
     """Mixin for the vectorization rules: they read the numeric return types and the similarity
     kind of every top-level function (a call's result, a pairwise loop)."""
 
+    facts_by_name = True  # other units read a function's return type and kind by calling it
+
     @classmethod
     def module_facts(cls, unit: ast.stmt, ctx: Context) -> object:
         if not isinstance(unit, FUNCTIONS) or not any(unit is stmt for stmt in ctx.tree.body):
             return None
+        kind = similarity_kind(ctx, unit)
+        numeric = isinstance(unit, ast.FunctionDef) and numeric_annotation(unit.returns, ctx.imports) != UNKNOWN
+        if kind is None and not numeric:
+            return None  # other units learn nothing from calling it (as if it did not exist)
         returns = ast.dump(unit.returns) if unit.returns is not None else None
-        return unit.name, type(unit).__name__, returns, similarity_kind(ctx, unit)
+        return unit.name, type(unit).__name__, returns, kind
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def test_edits_inside_a_function_are_incremental_and_exact() -> None:
     assert hits == len(texts) - 1
 
 
-def test_structural_edits_fall_back_to_whole_file() -> None:
+def test_edits_of_module_semantics_match_whole_file() -> None:
     texts = [
         BASE,
         BASE.replace("import collections", "import collections\nfrom x import sorted"),  # imports
@@ -301,3 +301,177 @@ def test_typing_through_syntax_errors_stays_incremental() -> None:
         assert got.error is None and same(got.findings, want.findings), typed[:n]
     assert broken >= 5
     assert any(f.code == "IDM007" and f.span.start.line == at + 1 for f in got.findings)
+
+
+# Structural edits (issue #20): statements inserted, deleted or pasted, at top level or among a
+# class's methods, re-analyzed alone when nothing else in the module can see the difference.
+STRUCT = '''import sqlite3
+
+
+def helper_free(v):
+    return v + 1
+
+
+def build(n):
+    out = []
+    for i in range(n):
+        out.append(i)
+    return out
+
+
+def scan(rows, keys):
+    hits = 0
+    for k in keys:
+        if k in rows:
+            hits += 1
+    return hits
+
+
+def refresh(keys):
+    for k in keys:
+        reload(k)
+
+
+class Store:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path)
+
+    def fetch(self, key):
+        return self.conn.execute("SELECT v FROM t WHERE k = ?", (key,)).fetchone()
+
+    def size(self):
+        return 3
+
+    def load_all(self, keys):
+        out = []
+        for key in keys:
+            out.append(self.fetch(key))
+            out.append(self.size())
+        return out
+
+    def last(self):
+        return None
+'''
+
+_SCAN = STRUCT[STRUCT.index("def scan") : STRUCT.index("def refresh")]
+
+
+def _exact(inc: IncrementalAnalyzer, text: str) -> list[str]:
+    got = inc.update(text)
+    want = analyze_text(text, "f.py", metrics=inc.metrics, rules=RULES)
+    assert same(got.findings, want.findings), text
+    assert same(got.functions, want.functions), text
+    return [f"{f.code}:{f.span.start.line}" for f in got.findings]
+
+
+def _delete(text: str, start: str, end: str) -> str:
+    return text[: text.index(start)] + text[text.index(end) :]
+
+
+STRUCTURAL = {
+    "top-level statement": lambda t: _edit(t, "def build", "FLAG = 1\n\n\ndef build"),
+    "new function": lambda t: _edit(t, "def scan", "def extra(v):\n    return [x for x in v]\n\n\ndef scan"),
+    "new method": lambda t: _edit(t, "    def last", "    def extra(self, v):\n        return v * 2\n\n    def last"),
+    "deleted method others call": lambda t: _delete(t, "    def size", "    def load_all"),
+    "deleted function": lambda t: _delete(t, "def helper_free", "def build"),
+    "comment between functions": lambda t: _edit(t, "def scan", "# scanning\n\n\ndef scan"),
+    "50-line paste": lambda t: _edit(t, "def refresh", _SCAN.replace("def scan(", "def scan_copy(") + "def refresh"),
+    "two functions at once": lambda t: _edit(t, "def scan", "def one():\n    return 1\n\n\ndef two():\n    return 2\n\n\ndef scan"),
+}
+
+
+@pytest.mark.parametrize("metrics", [False, True], ids=["diagnostics-only", "with-metrics"])
+@pytest.mark.parametrize("kind", list(STRUCTURAL))
+def test_structural_edits_are_incremental_and_exact(kind: str, metrics: bool) -> None:
+    """Each edit and its undo: the same report as a whole-file analysis, without one (the editor's
+    diagnostics path; with metrics, Big-O estimates may compose across units and fall back)."""
+    inc = IncrementalAnalyzer("f.py", metrics=metrics)
+    before = _exact(inc, STRUCT)
+    edited = STRUCTURAL[kind](STRUCT)
+    _exact(inc, edited)
+    if not metrics:
+        assert inc.last_was_incremental, kind
+    assert _exact(inc, STRUCT) == before
+    if not metrics:
+        assert inc.last_was_incremental, kind
+
+
+TRAPS = {
+    # What other units' findings read changes: each must take the whole-file path.
+    "deleted method that queries, called in a loop": lambda t: _delete(t, "    def fetch", "    def size"),
+    "new function that queries, already called in a loop": lambda t: _edit(
+        t, "class Store", "def reload(k):\n    return sqlite3.connect(k).execute('SELECT 1')\n\n\nclass Store"
+    ),
+    "new import": lambda t: _edit(t, "def build", "import json\n\n\ndef build"),
+    "module variable others read": lambda t: _edit(t, "def build", "reload = print\n\n\ndef build"),
+    "new method binding self.x": lambda t: _edit(t, "    def last", "    def reset(self):\n        self.conn = {}\n\n    def last"),
+    "redefinition of a function": lambda t: _edit(t, "def scan", "def build(n):\n    return n\n\n\ndef scan"),
+    "rebinding a builtin": lambda t: _edit(t, "def scan", "def len(x):\n    return 0\n\n\ndef scan"),
+}
+
+
+@pytest.mark.parametrize("kind", list(TRAPS))
+def test_structural_edits_others_can_see_take_the_whole_file_path(kind: str) -> None:
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, STRUCT)
+    _exact(inc, TRAPS[kind](STRUCT))
+    assert not inc.last_was_incremental, kind
+    assert _exact(inc, STRUCT) == before
+
+
+def test_structural_edits_change_the_findings_they_should() -> None:
+    """The traps are real: deleting the querying method removes the N+1 finding in its caller,
+    and defining the function a loop already calls adds one."""
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    codes = _exact(inc, STRUCT)
+    fetch_loop = STRUCT[: STRUCT.index("out.append(self.fetch")].count("\n") + 1
+    assert f"IO001:{fetch_loop}" in codes
+    assert f"IO001:{fetch_loop - 3}" not in _exact(inc, TRAPS["deleted method that queries, called in a loop"](STRUCT))
+    added = _exact(inc, TRAPS["new function that queries, already called in a loop"](STRUCT))
+    reload_line = STRUCT[: STRUCT.index("        reload(k)")].count("\n") + 1
+    assert f"IO001:{reload_line}" in added
+
+
+def test_edits_that_continue_a_neighbour_match_whole_file() -> None:
+    """Text that parses alone but belongs to the statement before it (a more indented line after a
+    method, a decorator before a def) is never taken for new statements."""
+    texts = [
+        STRUCT,
+        _edit(STRUCT, "    def last", "        def inner():\n            return [x for x in range(3)]\n\n    def last"),
+        _edit(STRUCT, "def scan", "@staticmethod\ndef scan"),
+        _edit(STRUCT, "    def size", "    @property\n    def size"),
+        STRUCT,
+    ]
+    check_sequence(texts)
+    check_sequence(texts, metrics=False)
+
+
+def test_random_structural_edits_match_whole_file() -> None:
+    rng = random.Random(20)
+    pieces = [
+        "def made_{k}(v):\n    return [i for i in v]\n\n\n",
+        "VALUE_{k} = {k}\n\n\n",
+        "# note {k}\n",
+        "def refresh_{k}(keys):\n    for k in keys:\n        reload(k)\n\n\n",
+    ]
+    methods = ["    def m_{k}(self, v):\n        return self.fetch(v)\n\n", "    def n_{k}(self):\n        return {k}\n\n"]
+    text = STRUCT
+    texts = [text]
+    for k in range(40):
+        lines = text.splitlines(keepends=True)
+        tops = [i for i, line in enumerate(lines) if line.startswith(("def ", "class "))]
+        members = [i for i, line in enumerate(lines) if line.startswith("    def ") and i > tops[-1] + 1]
+        roll = rng.random()
+        if roll < 0.4:
+            lines.insert(rng.choice(tops), rng.choice(pieces).format(k=k))
+        elif roll < 0.7:
+            lines.insert(rng.choice(members), rng.choice(methods).format(k=k))
+        else:  # delete a top-level function or a method (not the first of its class)
+            starts = [i for i in tops[:-1] if lines[i].startswith("def ")] + members[1:]
+            i = rng.choice(starts)
+            j = next((n for n in range(i + 1, len(lines)) if lines[n].startswith(lines[i][: len(lines[i]) - len(lines[i].lstrip())] + "def ") or lines[n].startswith(("def ", "class "))), len(lines))
+            del lines[i:j]
+        text = "".join(lines)
+        texts.append(text)
+    hits = check_sequence(texts, metrics=False)
+    assert hits >= 10
