@@ -61,11 +61,13 @@ class SourceText:
     """The file's dominant line ending, used for inserted text."""
 
     @classmethod
-    def from_text(cls, text: str) -> SourceText:
+    def from_text(cls, text: str, *, share: bool = True) -> SourceText:
         """The line table of ``text``. A large text seen recently (the same ``str`` object, as the
         editor hands one version of a document to the change applier, the analyzer and the
-        position converter) shares its table: building one costs a scan of the whole text."""
-        if len(text) < _SHARE_FROM:
+        position converter) shares its table: building one costs a scan of the whole text.
+        ``share=False`` for a text nobody else will ask about (a file read to summarize it): the
+        table is not kept, so neither is the text."""
+        if not share or len(text) < _SHARE_FROM:
             return cls._build(text)
         key = id(text)
         with _RECENT_LOCK:

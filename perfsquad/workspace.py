@@ -63,6 +63,17 @@ def index_for(path: str, config: Config | None = None) -> ProjectIndex | None:
     return index
 
 
+def built_index_for(path: str) -> ProjectIndex | None:
+    """The index of the project ``path`` belongs to if one was built (never builds one): a closed
+    document's analyzer may have no incremental state left (a cold document) yet its editor text
+    is still in the index."""
+    found = _find_root(path)
+    if found is None:
+        return None
+    with _INDEXES_LOCK:
+        return _INDEXES.get(str(found[0]))
+
+
 def compact_indexes() -> None:
     """Compact every project index (see ``ProjectIndex.compact``)."""
     with _INDEXES_LOCK:

@@ -269,7 +269,7 @@ def summarize_source(data: bytes, path: str) -> ModuleSummary | None:
         with gc_paused(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
-            return summarize(_Parsed(tree, SourceText.from_text(text), path, traverse(tree)))
+            return summarize(_Parsed(tree, SourceText.from_text(text, share=False), path, traverse(tree)))
     except (SourceDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

@@ -66,6 +66,19 @@ def register(server: Any) -> None:
         server.refresh_overlays()
         return True
 
+    @server.command("probe.documentState")
+    def document_state(ls: Any) -> dict[str, Any]:
+        """What the server still holds per document (tests of close releasing a document's state):
+        open documents, editor texts kept by workspace indexes, shared line tables."""
+        from perfsquad import source, workspace
+
+        with workspace._INDEXES_LOCK:
+            indexes = list(workspace._INDEXES.values())
+        texts = {path: len(text) for ix in indexes for path, text in list(ix._pending.values()) if text}
+        with source._RECENT_LOCK:
+            tables = [len(t.text) for t in source._RECENT.values()]
+        return {"open": server.documents.uris(), "index_texts": texts, "line_tables": tables}
+
     @server.command("probe.extensions")
     def extensions(ls: Any) -> list[str]:
         return list(server.extensions)
