@@ -708,10 +708,7 @@ class IncrementalAnalyzer:
                 return None  # a module variable others read: their types may change
             if any(isinstance(s, ast.ClassDef) and s.name in mentioned for s in (*old, *new)):
                 return None  # a class others use: its attribute types and methods are theirs too
-        old_sigs = [_signature(s) for s in old]
-        new_sigs = [_signature(s) for s in new]
-        if set().union(*(sig[2] for sig in old_sigs)) != set().union(*(sig[2] for sig in new_sigs)):
-            return None  # a builtin rebound
+        # Imports and rebound builtins act module-wide through the import map (see _import_changes).
         imports = self._import_changes(ctx, old, new)
         if imports is None:
             return None

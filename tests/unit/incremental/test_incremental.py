@@ -376,6 +376,7 @@ STRUCTURAL = {
     "deleted function": lambda t: _delete(t, "def helper_free", "def build"),
     "comment between functions": lambda t: _edit(t, "def scan", "# scanning\n\n\ndef scan"),
     "50-line paste": lambda t: _edit(t, "def refresh", _SCAN.replace("def scan(", "def scan_copy(") + "def refresh"),
+    "a builtin nobody calls rebound": lambda t: _edit(t, "def scan", "def len(x):\n    return 0\n\n\ndef scan"),
     "two functions at once": lambda t: _edit(t, "def scan", "def one():\n    return 1\n\n\ndef two():\n    return 2\n\n\ndef scan"),
 }
 
@@ -406,7 +407,10 @@ TRAPS = {
     "module variable others read": lambda t: _edit(t, "def build", "reload = print\n\n\ndef build"),
     "new method binding self.x": lambda t: _edit(t, "    def last", "    def reset(self):\n        self.conn = {}\n\n    def last"),
     "redefinition of a function": lambda t: _edit(t, "def scan", "def build(n):\n    return n\n\n\ndef scan"),
-    "rebinding a builtin": lambda t: _edit(t, "def scan", "def len(x):\n    return 0\n\n\ndef scan"),
+    "rebinding a builtin others call": lambda t: _edit(t, "def scan", "def range(n):\n    return [n]\n\n\ndef scan"),
+    "a parameter named like an import others use": lambda t: _edit(
+        t, "def scan", "def shadow(sqlite3):\n    return sqlite3\n\n\ndef scan"
+    ),
 }
 
 
