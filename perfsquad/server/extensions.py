@@ -184,6 +184,8 @@ class Isolation:
 
 def extra_for(extras: MutableMapping[str, Sequence[ExtraDiagnostic]], uri: str, path: str) -> list[ExtraDiagnostic]:
     """The extra diagnostics registered for a document (by URI, or by filesystem path)."""
+    if not extras:
+        return []  # (the usual case, on every publish: no path resolved)
     found = extras.get(uri)
     if found is None:
         found = extras.get(path)
