@@ -91,7 +91,7 @@ def _members(obj: Any, module_dicts: set[int]) -> list[tuple[str, Any]]:
     without a name (an ``lru_cache``'s dict), never a function's globals."""
     attrs = getattr(obj, "__dict__", None)
     out: list[tuple[str, Any]] = []
-    if isinstance(attrs, dict) or type(attrs).__name__ == "mappingproxy":
+    if isinstance(attrs, dict | types.MappingProxyType):
         out = [(str(k), v) for k, v in list(attrs.items())]
     if not isinstance(obj, dict | list | set | tuple | type):
         out.extend(

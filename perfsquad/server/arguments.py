@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 
 def unwrap(args: Sequence[Any]) -> Sequence[Any]:
@@ -32,3 +33,23 @@ def tell_plain_client(ls: Any, args: Sequence[Any], text: str) -> None:
         return
     with contextlib.suppress(Exception):  # (a message must never fail the command)
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"perfsquad: {text}"))
+
+
+class CommandFailed(JsonRpcException):
+    """A command that failed for a reason the user can act on (a timeout, a cancel, the workload
+    raised), already told to them with one ``window/showMessage``: the error response carries the
+    same message, the LSP code ``RequestFailed`` and ``data: {"shown": true}`` (a client that
+    shows errors itself, like ours, need not say it twice), and no traceback anywhere."""
+
+    CODE = -32803
+    MESSAGE = "Request failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message, data={"shown": True})
+
+
+def fail(ls: Any, text: str, kind: types.MessageType = types.MessageType.Error) -> CommandFailed:
+    """Tell the user ``text`` once (``window/showMessage``) and return the error to raise."""
+    with contextlib.suppress(Exception):  # (a message must never hide the failure)
+        ls.window_show_message(types.ShowMessageParams(type=kind, message=text))
+    return CommandFailed(text)
