@@ -473,11 +473,14 @@ def summary(result: LeakResult, root: Path | None = None, *, sites: int = 3) -> 
         return f"{path}:{line}" if line else path
 
     measured = len(result.measured)
+    target = result.target
+    if root is not None:  # (a script named by its absolute path, as the editor does)
+        target = target.replace(f"{root.resolve()}{os.sep}", "").replace(f"{root}{os.sep}", "")
     head = (
-        f"leak check of {result.target}: no leak (flat: {result.growth_per_iteration:,.0f} B/iteration,"
+        f"leak check of {target}: no leak (flat: {result.growth_per_iteration:,.0f} B/iteration,"
         f" threshold {result.threshold:,.0f} B)"
         if result.flat
-        else f"leak check of {result.target}: LEAKS {_size(result.growth_per_iteration)} per iteration"
+        else f"leak check of {target}: LEAKS {_size(result.growth_per_iteration)} per iteration"
     )
     head += f"; {measured} measured iteration{'s' if measured != 1 else ''}, {result.wall_seconds:.0f} s"
     if result.method == "untraced":
@@ -488,7 +491,9 @@ def summary(result: LeakResult, root: Path | None = None, *, sites: int = 3) -> 
     for t in [t for t in result.top if t.size_diff > 0 and t.file][:sites]:
         name = f" {t.holder}" if t.holder else (f" in {t.function}" if t.function else "")
         places.append(f"{where(t.file, t.line)}{name} ({_size(t.bytes_per_iteration)}/iteration)")
-    return head + (". Kept by: " if result.method == "untraced" else ". Allocated at: ") + "; ".join(places) + "." if places else head + "."
+    if not places:
+        return head + "."
+    return head + (". Kept by: " if result.method == "untraced" else ". Allocated at: ") + "; ".join(places) + "."
 
 
 # -- classification input --------------------------------------------------------------------
