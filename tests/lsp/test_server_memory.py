@@ -74,9 +74,9 @@ async def test_leakcheck_reports_the_leak_then_flat_after_the_fix(client: ProbeC
     result = await _execute(client, "perfsquad.leakcheck", options)
     assert result["verdict"] == "grows" and result["growth_per_iteration"] > 1024
     assert result["diagnostics"] >= 2
-    shown = await client.wait_for("show", lambda p: "leakcheck" in p.message, since=mark)
-    assert shown.type == types.MessageType.Warning
-    assert "grows" in shown.message and f"cache.py:{alloc_line}" in shown.message
+    shown = await client.wait_for("show", lambda p: "leak check" in p.message, since=mark)
+    assert shown.type == types.MessageType.Warning and shown.message == result["summary"]
+    assert "LEAKS" in shown.message and f"cache.py:{alloc_line} in _compute_embedding" in shown.message
     published = await client.wait_for(
         "diagnostics", lambda p: p.uri == uri and bool(_codes(p.diagnostics, "HOT004")), since=mark
     )
@@ -97,8 +97,8 @@ async def test_leakcheck_reports_the_leak_then_flat_after_the_fix(client: ProbeC
     mark = client.mark()
     result = await _execute(client, "perfsquad.leakcheck", ["--callable", "memoria.cache:embed", "--", "text"])
     assert result["verdict"] == "flat" and result["diagnostics"] == 0
-    shown = await client.wait_for("show", lambda p: "leakcheck" in p.message, since=mark)
-    assert shown.type == types.MessageType.Info and "flat" in shown.message
+    shown = await client.wait_for("show", lambda p: "leak check" in p.message, since=mark)
+    assert shown.type == types.MessageType.Info and "no leak (flat" in shown.message
     published = await client.wait_for("diagnostics", lambda p: p.uri == uri, since=mark)
     assert not _codes(published.diagnostics, "HOT004")
     assert not _codes(published.diagnostics, "MEM002")  # the bounded cache is not flagged either

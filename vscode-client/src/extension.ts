@@ -18,6 +18,7 @@ import {
   AUDIT_COMMANDS,
   SERVER_COMMANDS,
   advertisedCommands,
+  alreadyShown,
   benchmarkArguments,
   benchmarkCommandLine,
   benchmarkNameError,
@@ -264,7 +265,9 @@ async function runServerCommand(command: string, args: unknown[], title: string)
   } catch (error) {
     const message = `perfsquad: ${title} failed: ${error instanceof Error ? error.message : String(error)}`;
     log(message);
-    void showError(message);
+    if (!alreadyShown(error)) {
+      void showError(message);
+    }
     return undefined;
   }
 }
@@ -292,6 +295,9 @@ function showResult(title: string, result: unknown): void {
         .openTextDocument(markdown)
         .then((doc) => vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true }));
     }
+  }
+  if (alreadyShown(result)) {
+    return; // the server said it (window/showMessage): once is enough
   }
   void vscode.window.showInformationMessage(resultSummary(title, result));
 }
