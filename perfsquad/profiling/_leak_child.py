@@ -33,7 +33,7 @@ import json
 import os
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -101,24 +101,17 @@ def _members(obj: Any, module_dicts: set[int]) -> list[tuple[str, Any]]:
     return out
 
 
-def _name_holders(holders: dict[int, Any], roots_of: dict[int, list[Any]]) -> dict[int, list[Any]]:
-    """id(holder) -> [qualified name, file, line] for the holders reachable from a module in at most
-    :data:`HOLDER_DEPTH` steps (line 0: the parent finds the name's assignment in the file)."""
-    named: dict[int, list[Any]] = {}
+def _reachable() -> Iterator[tuple[str, str, int, Any]]:
+    """(qualified name, file, line, value) of what the modules' globals reach in at most
+    :data:`HOLDER_DEPTH` steps (descending only into what a module defines itself), each value
+    once. Line 0: the parent finds the name's assignment in the file."""
     modules = [(n, m) for n, m in list(sys.modules.items()) if getattr(m, "__dict__", None) is not None]
     module_dicts = {id(m.__dict__) for _, m in modules}
+    seen: set[int] = set()
     for name, module in modules:
         file = getattr(module, "__file__", None) or ""
-        if not isinstance(file, str):
-            file = ""
-        mdict = module.__dict__
-        if id(mdict) in holders and id(mdict) not in named:  # a new object held in a global: name it by its key
-            for key, value in list(mdict.items()):
-                if any(value is r for r in roots_of[id(mdict)]):
-                    named[id(mdict)] = [f"{name}.{key}", os.path.abspath(file) if file else "", 0]
-                    break
-        frontier: list[tuple[str, Any, int]] = [(f"{name}.{k}", v, 0) for k, v in list(mdict.items())]
-        seen: set[int] = {id(mdict)}
+        file = os.path.abspath(file) if isinstance(file, str) and file else ""
+        frontier: list[tuple[str, Any, int]] = [(f"{name}.{k}", v, 0) for k, v in list(module.__dict__.items())]
         for depth in range(HOLDER_DEPTH):
             following: list[tuple[str, Any, int]] = []
             for qual, value, line in frontier:
@@ -127,16 +120,66 @@ def _name_holders(holders: dict[int, Any], roots_of: dict[int, list[Any]]) -> di
                 seen.add(id(value))
                 code = getattr(getattr(value, "__wrapped__", value), "__code__", None)
                 here_line = line or (code.co_firstlineno if isinstance(code, types.CodeType) else 0)
-                if id(value) in holders and id(value) not in named:
-                    named[id(value)] = [qual, os.path.abspath(file) if file else "", here_line]
+                yield qual, file, here_line, value
                 if depth + 1 < HOLDER_DEPTH and getattr(value, "__module__", name) == name:
                     following.extend(
                         (f"{qual}.{k}" if k else qual, v, here_line) for k, v in _members(value, module_dicts)
                     )
             frontier = following
-        if len(named) == len(holders):
-            break
+
+
+def _name_holders(holders: dict[int, Any], roots_of: dict[int, list[Any]]) -> dict[int, list[Any]]:
+    """id(holder) -> [qualified name, file, line] for the holders :func:`_reachable` finds; a
+    module's dict holding a new object is named by the global's name."""
+    named: dict[int, list[Any]] = {}
+    for name, module in list(sys.modules.items()):
+        mdict = getattr(module, "__dict__", None)
+        if mdict is None or id(mdict) not in holders:
+            continue
+        file = getattr(module, "__file__", None) or ""
+        for key, value in list(mdict.items()):
+            if any(value is r for r in roots_of[id(mdict)]):
+                named[id(mdict)] = [f"{name}.{key}", os.path.abspath(file) if isinstance(file, str) and file else "", 0]
+                break
+    for qual, file, line, value in _reachable():
+        if id(value) in holders and id(value) not in named:
+            named[id(value)] = [qual, file, line]
+            if len(named) == len(holders):
+                break
     return named
+
+
+def _containers() -> list[tuple[str, str, int, Any, int]]:
+    """The lists, dicts, sets and deques the modules reach, with their lengths now."""
+    import collections
+
+    kinds = (list, dict, set, collections.deque)
+    return [(q, f, n, v, len(v)) for q, f, n, v in _reachable() if isinstance(v, kinds) and type(v).__module__ != __name__]
+
+
+def _grown(before: list[tuple[str, str, int, Any, int]], measured: int) -> list[dict[str, Any]]:
+    """Rows for the containers that gained at least one entry per measured iteration (their new
+    entries may be strings or numbers, which the collector does not track)."""
+    rows = []
+    for qual, file, line, value, length in before:
+        gained = len(value) - length
+        if gained < measured:
+            continue
+        items: list[Any] = []
+        if isinstance(value, dict):
+            for k, v in list(value.items())[-gained:]:
+                items.extend((k, v))
+        elif isinstance(value, set):
+            items = list(value)[:gained]
+        else:
+            items = list(value)[-gained:]
+        size = sum(sys.getsizeof(o, 0) for o in items)
+        kinds: dict[str, int] = {}
+        for o in items:
+            kinds[type(o).__name__] = kinds.get(type(o).__name__, 0) + 1
+        rows.append({"holder": qual, "file": file, "line": line, "size_diff": size, "count_diff": gained,
+                     "types": sorted(kinds.items(), key=lambda kv: -kv[1])[:3], "traceback": []})  # fmt: skip
+    return rows
 
 
 def _holders(new: list[Any], harness: set[int], top: int, measured: int) -> tuple[list[dict[str, Any]], int, int]:
@@ -251,6 +294,7 @@ def main(argv: list[str]) -> int:
     cycles = probe.Cycles()
     warm: Any = None
     end: Any = None
+    before: list[tuple[str, str, int, Any, int]] = []
     enabled = gc.isenabled()
     method = "traced"
     measured_goal = iterations - warmup
@@ -276,6 +320,7 @@ def main(argv: list[str]) -> int:
                 if method == "traced":
                     warm = tracemalloc.take_snapshot()
                 else:
+                    before = _containers()
                     gc.freeze()  # from here on, what the collector tracks is what the iterations made
                     blocks[0] = sys.getallocatedblocks()
             gc.disable()
@@ -308,6 +353,9 @@ def main(argv: list[str]) -> int:
         harness = {id(cycles), id(cycles.__dict__), *(id(x) for x in cycles.own()), id(facts), id(exit_codes)}
         try:
             rows, kept_bytes, kept_objects = _holders(new, harness, top, measured)
+            named = {r["holder"] for r in rows}
+            rows.extend(r for r in _grown(before, measured) if r["holder"] not in named)
+            rows = sorted(rows, key=lambda r: -r["size_diff"])[:top]
         except Exception as exc:  # (a holder we could not read: the verdict stands without the rows)
             rows, kept_bytes, kept_objects = [], 0, 0
             facts["warning"] = f"the objects kept could not be attributed: {type(exc).__name__}: {exc}"

@@ -255,3 +255,70 @@ def test_allocation_facts_for_the_classifier() -> None:
     busy = LineStat("/p/app.py", 30, "loop", self_seconds=0.99, total_seconds=0.99)
     assert not allocation_facts(_profile([cold, busy], wall=1.0, peak=450 * mib)).memory_bound  # type: ignore[union-attr]
     assert allocation_facts(_profile([busy], wall=1.0, peak=None)) is None
+
+
+# -- slow workloads (issue #20: the demo's run.py took 17 minutes traced and timed out at 120 s) --------
+
+SLOW_LEAK = """\
+import time
+import helper
+
+deadline = time.perf_counter() + 0.4  # a slow iteration: tracing every one would not fit the budget
+while time.perf_counter() < deadline:
+    pass
+helper.handle("request " * 20)
+"""
+SLOW_FLAT = """\
+import time
+import helper
+
+deadline = time.perf_counter() + 0.4
+while time.perf_counter() < deadline:
+    pass
+helper.total = sum(len(str(i)) for i in range(1000))
+"""
+
+
+def test_demo_run_py_finishes_untraced_and_names_what_keeps_the_memory(tmp_path: Path) -> None:
+    demo = demo_copy(tmp_path, fixed=False)
+    code, out, err = leakcheck("--cwd", str(demo), "--", "run.py", timeout=240)
+    assert code == 1, err
+    assert "Traceback" not in err
+    cache = demo / "memoria" / "cache.py"
+    defined = line_of(cache, "_EMBED_CACHE: dict")
+    assert "GROWS" in out and "(untraced:" in out, out
+    assert f"memoria/cache.py:{defined} memoria.cache._EMBED_CACHE: +" in out, out
+    assert "memoria.cache.Embedder.embed" in out  # the lru_cache on a method keeps every Embedder
+    code, out, err = leakcheck("--format", "json", "--cwd", str(demo), "--", "run.py", timeout=240)
+    result = json.loads(out)
+    assert result["method"] == "untraced" and result["warmup"] == 1
+    assert 3 <= result["iterations"] - result["warmup"] < 19  # fewer iterations, at least 3 measured
+    top = result["top"][0]
+    assert (top["holder"], Path(top["file"]).resolve(), top["line"]) == ("memoria.cache._EMBED_CACHE", cache.resolve(), defined)
+    # 400 embeddings of 64 floats a run: about 400 x (56 + 8 x 64 + 64 x 24) bytes
+    assert 600 * 1024 < top["bytes_per_iteration"] < 1200 * 1024
+
+
+@pytest.mark.parametrize(("script", "expected"), [(SLOW_LEAK, 1), (SLOW_FLAT, 0)])
+def test_untraced_method_still_tells_a_leak_from_a_flat_workload(tmp_path: Path, script: str, expected: int) -> None:
+    (tmp_path / "helper.py").write_text(HELPER, encoding="utf-8")
+    (tmp_path / "job.py").write_text(script, encoding="utf-8")
+    code, out, err = leakcheck(
+        "--format", "json", "--iterations", "8", "--budget", "1", "--cwd", str(tmp_path), "--", "job.py"
+    )  # fmt: skip
+    assert code == expected, err
+    result = json.loads(out)
+    assert result["method"] == "untraced"
+    if expected == 1:  # one 160-character string kept per iteration: a single small object
+        assert result["growth_per_iteration"] >= DEFAULT_THRESHOLD
+        assert (result["top"][0]["holder"], result["top"][0]["line"]) == ("helper._HISTORY", 1)
+    else:
+        assert result["flat"] and result["growth_per_iteration"] < DEFAULT_THRESHOLD
+
+
+def test_a_timeout_says_what_timed_out_and_the_flag_to_raise(tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text("import time\ntime.sleep(30)\n", encoding="utf-8")
+    code, out, err = leakcheck("--cwd", str(tmp_path), "--timeout", "2", "--", "slow.py")
+    assert code == 2 and out == ""
+    assert "perfsquad leakcheck: timed out after 2 s: slow.py was stopped (raise --timeout to give it longer)" in err
+    assert "Traceback" not in err
