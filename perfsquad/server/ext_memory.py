@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from perfsquad.model import Finding, Position, Severity, Span
 from perfsquad.server.arguments import fail, unwrap
@@ -196,8 +197,8 @@ def register(server: PerfsquadServer) -> None:
         try:  # (no arguments, a plain LSP client's call: the current document, re-run as a script)
             target = args or [{"script": server.current_document("perfsquad.leakcheck").path}]
             options = leak_options(target, server.documents.options.leakcheck_timeout)
-        except (ValueError, TypeError) as exc:
-            raise fail(ls, f"perfsquad: {exc}") from None
+        except (ValueError, TypeError, JsonRpcException) as exc:  # (JsonRpcException: no document open)
+            raise fail(ls, f"perfsquad: {getattr(exc, 'message', None) or exc}") from None
         await server.consent.require(ls, root(), "the leak check")
         if state.running is not None:
             raise fail(ls, "perfsquad: a leak check is already running: cancel it first", types.MessageType.Warning)

@@ -9,7 +9,9 @@
 --                        floating windows (vim.lsp.buf.hover) and collect the code lenses;
 --                        "profile": run `perfsquad.profile` without arguments (what a plain client
 --                        sends: the current file), collect the window/showMessage messages, the hover
---                        (text and float filetype) and the code lenses afterwards
+--                        (text and float filetype) and the code lenses afterwards;
+--                        "leakcheck": run `perfsquad.leakcheck` without arguments (the current file, as a
+--                        script) and collect its response and the window/showMessage messages
 --   PERFSQUAD_TIMEOUT_MS deadline for each wait (default 30000)
 -- Every wait polls inside the editor (vim.wait) until its condition holds or the deadline passes.
 
@@ -103,12 +105,39 @@ local function run()
     error('vim.lsp.start returned nil', 0)
   end
   result.client_name = vim.lsp.get_client_by_id(client_id).name
+  local mode = os.getenv('PERFSQUAD_MODE') or 'fix'
+  if mode == 'leakcheck' then
+    -- `perfsquad.leakcheck` without arguments (what a plain client sends: the current file, run as a
+    -- script); the result arrives as one window/showMessage.
+    local published = false
+    local publish = vim.lsp.handlers['textDocument/publishDiagnostics']
+    vim.lsp.handlers['textDocument/publishDiagnostics'] = function(err, params, ctx, config)
+      published = published or params.uri == vim.uri_from_bufnr(buf)
+      return publish(err, params, ctx, config)
+    end
+    wait('file analysed', function() -- (the server has the document open: the command's default)
+      return published
+    end)
+    local client = vim.lsp.get_client_by_id(client_id)
+    local response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.leakcheck' }, timeout, buf)
+    result.leak_error = response and response.err and response.err.message or vim.NIL
+    local value = response and response.result or {}
+    result.leak_result = { verdict = value.verdict, summary = value.summary, method = value.method }
+    wait('leak check message', function()
+      for _, message in ipairs(result.messages) do
+        if message:find('leak check', 1, true) then
+          return true
+        end
+      end
+      return false
+    end)
+    return
+  end
   wait('IDM001 diagnostic', function()
     return #perfsquad_diagnostics(buf, 'IDM001') > 0
   end)
   local diag = perfsquad_diagnostics(buf, 'IDM001')[1]
   result.diagnostic = { code = diag.code, source = diag.source, message = diag.message, lnum = diag.lnum, col = diag.col }
-  local mode = os.getenv('PERFSQUAD_MODE') or 'fix'
 
   if mode == 'fix' then
     vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, diag.col })
