@@ -94,7 +94,7 @@ async function main() {
     await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } });
     step("workbench loaded");
 
-    await openFile(page, "run.py", "def main");
+    await openFile(page, "run.py", "import argparse");
     // The server is up once the status bar item says perfsquad.
     await waitFor(async () => (await page.locator(".statusbar-item", { hasText: "perfsquad" }).count()) > 0, "the perfsquad status item", 90000);
     step("run.py opened", { screenshot: await shot(page, "leak-01-opened") });
