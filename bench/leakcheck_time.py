@@ -34,7 +34,7 @@ def run(args: list[str]) -> tuple[float, int, dict[str, object] | None, str]:
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "perfsquad", "leakcheck", "--format", "json", *args],
-        capture_output=True, text=True, timeout=900, cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=900, cwd=ROOT / "demo", env=env,  # (not ROOT: `-m` would import it)
     )  # fmt: skip
     wall = time.monotonic() - start
     try:
@@ -49,8 +49,8 @@ def main() -> int:
     env_path = os.environ.get("PYTHONPATH") or str(ROOT)
     print(f"perfsquad from {env_path}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
     rows = [
-        ("demo/run.py, default", ["demo/run.py"]),
-        ("embed callable (fast workload)", ["--cwd", "demo", "--callable", "memoria.cache:embed", "--", "text"]),
+        ("demo/run.py, default", ["run.py"]),
+        ("embed callable (fast workload)", ["--callable", "memoria.cache:embed", "--", "text"]),
     ]
     print(f"{'run':<42} {'wall s':>7} {'exit':>4} {'method':>9} {'iterations':>10} {'growth B/it':>12}  result")
     for name, args in rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import DEMO
+from support import demo_copy, line_of
 
 from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
@@ -36,9 +35,8 @@ def leakcheck(*args: str, cwd: Path | None = None, timeout: float = 120) -> tupl
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def demo_copy(tmp_path: Path, fixed: bool) -> Path:
-    demo = tmp_path / ("demo-fixed" if fixed else "demo")
-    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__"))
+def leaky_or_fixed_demo(tmp_path: Path, fixed: bool) -> Path:
+    demo = demo_copy(tmp_path, "demo-fixed" if fixed else "demo")
     if fixed:
         cache = demo / "memoria" / "cache.py"
         text = cache.read_text(encoding="utf-8")
@@ -47,12 +45,8 @@ def demo_copy(tmp_path: Path, fixed: bool) -> Path:
     return demo
 
 
-def line_of(path: Path, needle: str) -> int:
-    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
-
-
 def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Path) -> None:
-    leaky = demo_copy(tmp_path, fixed=False)
+    leaky = leaky_or_fixed_demo(tmp_path, fixed=False)
     cache = (leaky / "memoria" / "cache.py").resolve()
     code, out, err = leakcheck(
         "--format", "json", "--iterations", "20", "--cwd", str(leaky),
@@ -83,7 +77,7 @@ def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Pat
     report = analyze_text(cache.read_text(encoding="utf-8"), str(cache), rules=RULES)
     assert ("MEM002", store_line) in {(f.code, f.span.start.line) for f in report.findings}
 
-    fixed = demo_copy(tmp_path, fixed=True)
+    fixed = leaky_or_fixed_demo(tmp_path, fixed=True)
     code, out, err = leakcheck(
         "--format", "json", "--iterations", "20", "--cwd", str(fixed),
         "--callable", "memoria.cache:embed", "--", "the agent remembers",
@@ -98,7 +92,7 @@ def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Pat
 
 
 def test_text_report_names_the_line(tmp_path: Path) -> None:
-    leaky = demo_copy(tmp_path, fixed=False)
+    leaky = leaky_or_fixed_demo(tmp_path, fixed=False)
     code, out, _ = leakcheck("--cwd", str(leaky), "--callable", "memoria.cache:embed", "--", "x")
     assert code == 1
     alloc_line = line_of(leaky / "memoria" / "cache.py", "return [x / length for x in vec]")
@@ -280,7 +274,7 @@ helper.total = sum(len(str(i)) for i in range(1000))
 
 
 def test_demo_run_py_finishes_untraced_and_names_what_keeps_the_memory(tmp_path: Path) -> None:
-    demo = demo_copy(tmp_path, fixed=False)
+    demo = leaky_or_fixed_demo(tmp_path, fixed=False)
     code, out, err = leakcheck("--cwd", str(demo), "--", "run.py", timeout=240)
     assert code == 1, err
     assert "Traceback" not in err

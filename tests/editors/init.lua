@@ -35,6 +35,16 @@ local function wait(what, condition)
   step(what)
 end
 
+-- Whether a window/showMessage received so far contains `text`.
+local function said(text)
+  for _, message in ipairs(result.messages or {}) do
+    if message:find(text, 1, true) then
+      return true
+    end
+  end
+  return false
+end
+
 local function perfsquad_diagnostics(buf, code)
   local found = {}
   for _, d in ipairs(vim.diagnostic.get(buf)) do
@@ -124,12 +134,7 @@ local function run()
     local value = response and response.result or {}
     result.leak_result = { verdict = value.verdict, summary = value.summary, method = value.method }
     wait('leak check message', function()
-      for _, message in ipairs(result.messages) do
-        if message:find('leak check', 1, true) then
-          return true
-        end
-      end
-      return false
+      return said('leak check')
     end)
     return
   end
@@ -169,12 +174,7 @@ local function run()
     local response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.profile' }, timeout, buf)
     result.profile_error = response and response.err and response.err.message or vim.NIL
     wait('profile headline message', function()
-      for _, message in ipairs(result.messages) do
-        if message:find('profiled', 1, true) then
-          return true
-        end
-      end
-      return false
+      return said('profiled')
     end)
     vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, diag.col })
     vim.lsp.buf.hover()

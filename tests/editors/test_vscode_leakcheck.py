@@ -12,14 +12,11 @@ It reuses the code-server, .vsix and install fixtures of ``test_vscode.py``.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
-from support import DEMO, ROOT
-from test_vscode import ARTIFACTS, _step, code_server, e2e_prefix, vsix  # noqa: F401 (fixtures)
+from support import DEMO
+from test_vscode import ARTIFACTS, _step, code_server, e2e_prefix, run_driver, vsix  # noqa: F401 (fixtures)
 
 
 def test_vscode_leak_check_of_the_demo(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -30,24 +27,8 @@ def test_vscode_leak_check_of_the_demo(code_server: dict[str, object], e2e_prefi
         i for i, line in enumerate((workspace / "memoria" / "cache.py").read_text().splitlines(), 1)
         if "_EMBED_CACHE: dict" in line
     )  # fmt: skip
-    result_file = tmp_path / "drive-leakcheck-result.json"
-    env = dict(code_server["env"])  # type: ignore[call-overload]
-    env.update(
-        PLAYWRIGHT_CORE=str(e2e_prefix / "node_modules" / "playwright-core"),
-        URL=str(code_server["url"]),
-        ARTIFACTS=str(ARTIFACTS),
-        RESULT=str(result_file),
-    )
-    started = time.monotonic()
-    drive = subprocess.run(
-        ["node", str(ROOT / "tests" / "editors" / "vscode" / "drive_leakcheck.js")],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
-    result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}
-    (ARTIFACTS / "drive-leakcheck-result.json").write_text(json.dumps(result, indent=2))
-    assert not result["errors"], f"driver failed after {elapsed:.0f} s: {result['errors']}\n{drive.stderr[-3000:]}"
-    assert drive.returncode == 0, drive.stderr[-3000:]
+    result = run_driver("drive_leakcheck.js", code_server, e2e_prefix, tmp_path)
+    elapsed = float(result["elapsed"])  # type: ignore[arg-type]
 
     # While it runs: the server's progress notification (with its Cancel button).
     running = _step(result, "leak check running")["toasts"]

@@ -13,14 +13,13 @@ times out at 120 s, cannot be cancelled, shows two toasts and a traceback").
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lsp_harness import WAIT, ProbeClient, alive, initialize, lsp_fixture
 from lsprotocol import types
-from support import DEMO
+from support import demo_copy, line_of
 
 client = lsp_fixture()
 
@@ -34,16 +33,6 @@ def run(pid_file):
         fh.write(f"{child.pid} {os.getpgid(0)}")
     time.sleep(120)
 """
-
-
-def _copy_demo(tmp_path: Path) -> Path:
-    demo = tmp_path / "demo"
-    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__"))
-    return demo
-
-
-def _line(path: Path, needle: str) -> int:
-    return next(i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in text)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -98,7 +87,7 @@ async def _not_running(client: ProbeClient) -> None:
 
 
 async def test_demo_run_py_finishes_with_one_readable_message(client: ProbeClient, tmp_path: Path) -> None:
-    demo = _copy_demo(tmp_path)
+    demo = demo_copy(tmp_path)
     await initialize(client, demo, options={"debounceMs": 10})
     cache, run_py = demo / "memoria" / "cache.py", demo / "run.py"
     client.open(cache.as_uri(), cache.read_text(encoding="utf-8"))
@@ -109,7 +98,7 @@ async def test_demo_run_py_finishes_with_one_readable_message(client: ProbeClien
     command = types.ExecuteCommandParams(command="perfsquad.leakcheck")  # what Neovim or eglot send
     result = await asyncio.wait_for(client.workspace_execute_command_async(command), 300)
 
-    defined = _line(cache, "_EMBED_CACHE: dict")
+    defined = line_of(cache, "_EMBED_CACHE: dict")
     assert result["verdict"] == "grows" and result["method"] == "untraced"
     assert result["growth_per_iteration"] > 100 * 1024  # 400 embeddings of 64 floats kept per run
     assert len(result["retained"]) - result["warmup"] >= 3 and result["iterations"] < 20  # fewer, untraced
