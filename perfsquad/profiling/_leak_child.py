@@ -2,12 +2,14 @@
 each iteration left behind (stdlib only: it runs in the user's interpreter, which need not have
 perfsquad installed; :mod:`perfsquad.profiling.leak` is the parent side and explains the method).
 
-Usage: ``python _leak_child.py RESULT ITERATIONS WARMUP TOP FRAMES BUDGET (callable|script|module) TARGET ARGS...``
+Usage: ``python _leak_child.py RESULT ITERATIONS WARMUP TOP FRAMES BUDGET (auto|traced) (callable|script|module) TARGET ARGS...``
 
-Two methods, chosen after the first warm-up iteration (run untraced and timed):
+Two methods; ``auto`` chooses after the first warm-up iteration (run untraced and timed):
 
-* **traced** (when ``tracemalloc`` would fit the iterations in ``BUDGET`` seconds): tracing starts
-  after that first iteration; the readings are traced bytes, the lines come from snapshots;
+* **traced** (when ``tracemalloc`` would fit the iterations in ``BUDGET`` seconds): the child writes
+  ``{"restart": "traced"}`` and the parent runs a fresh one with ``traced``, traced from its start
+  (so that every object has its allocation site); the readings are traced bytes, the lines come
+  from snapshots;
 * **untraced** (a slow workload: ``tracemalloc`` makes it 4-12x slower): one warm-up, then as many
   measured iterations as fit in the budget (at least 3, at most the ones asked for), with the
   collector's generations frozen after the warm-up (``gc.freeze``) so that what the collector
@@ -250,7 +252,7 @@ def main(argv: list[str]) -> int:
     import tracemalloc
 
     result_path, iterations, warmup, top = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
-    frames, budget, mode, target, args = int(argv[4]), float(argv[5]), argv[6], argv[7], argv[8:]
+    frames, budget, method, mode, target, args = int(argv[4]), float(argv[5]), argv[6], argv[7], argv[8], argv[9:]
     facts: dict[str, Any] = {"error": None, "exit_codes": []}
     exit_codes: list[int] = []
     sys.path[0] = os.path.dirname(os.path.abspath(target)) if mode == "script" else os.getcwd()
@@ -296,18 +298,22 @@ def main(argv: list[str]) -> int:
     end: Any = None
     before: list[tuple[str, str, int, Any, int]] = []
     enabled = gc.isenabled()
-    method = "traced"
     measured_goal = iterations - warmup
     started = time.perf_counter()
-    if warmup == 0:
+    if method == "traced" or warmup == 0:
+        method = "traced"
         tracemalloc.start(frames)
     try:
         i = 0
         while i < iterations:
-            if i == 1 and warmup >= 1:  # the first warm-up ran untraced: which method fits the budget?
+            if i == 1 and method == "auto":  # the first warm-up ran untraced: which method fits the budget?
                 first = time.perf_counter() - started
-                if _traced_estimate(first, frames, iterations - 1) + first <= budget:
-                    tracemalloc.start(frames)
+                if _traced_estimate(first, frames, iterations) <= budget:
+                    # Traced, in a fresh process traced from its start (what the untraced iteration
+                    # allocated and frees later would return memory without an allocation site).
+                    with open(result_path, "w", encoding="utf-8") as fh:
+                        json.dump({"restart": "traced", "seconds": first}, fh)
+                    return 0
                 else:
                     method, warmup = "untraced", 1
                     fits = int((budget - first) / max(first, 1e-9))

@@ -28,7 +28,9 @@ kept per call is 209 B).
 
 **Slow workloads.** Under ``tracemalloc`` a workload runs 4x (1 frame) to 12x (4 frames) slower:
 20 traced iterations of the demo's ``run.py`` (4 s each) would take 17 minutes. The first warm-up
-iteration therefore runs untraced and is timed; when the traced plan does not fit the time budget
+iteration therefore runs untraced and is timed (a timing probe: when the traced plan fits, a fresh
+child runs the traced method from its start, so every object keeps its allocation site, and the
+workload's first iteration has run twice); when the traced plan does not fit the time budget
 (:data:`DEFAULT_BUDGET`, at most half the timeout) the check switches to the **untraced** method
 of :mod:`perfsquad.profiling._leak_child`: one warm-up, then the measured iterations that fit (at
 least 3), the collector's generations frozen after the warm-up so that what it tracks afterwards is
@@ -265,42 +267,57 @@ def run_leakcheck(
     display = describe_target(mode, target, args)
     with procs.temp_dir("perfsquad-leak-") as work:
         result_path, out_path, err_path = work / "result.json", work / "stdout.txt", work / "stderr.txt"
-        argv = [
-            user_interpreter(python)[0], str(CHILD.resolve()), str(result_path),
-            str(iterations), str(warmup), str(top), str(frames), repr(min(budget, timeout / 2)), mode, target, *args,
-        ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         progress(f"leakcheck: {display}: {iterations} iterations ({warmup} warm-up)")
         start = time.monotonic()
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        method = "auto"
+        while True:  # at most twice: `auto`, then `traced` when the workload is quick enough to trace
+            argv = [
+                user_interpreter(python)[0], str(CHILD.resolve()), str(result_path), str(iterations), str(warmup),
+                str(top), str(frames), repr(min(budget, timeout / 2)), method, mode, target, *args,
+            ]  # fmt: skip
+            code = _run_child(argv, workdir, env, out_path, err_path, start + timeout, cancel, display, timeout, timeout_hint)
             try:
-                proc = procs.spawn(argv, cwd=workdir, env=env, stdout=out, stderr=err)
-            except OSError as exc:
-                raise LeakCheckError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
-        try:
-            code = procs.wait(proc, deadline=start + timeout, cancel=cancel)
-        except procs.Cancelled:
-            raise LeakCheckCancelled(f"cancelled: {display} was stopped") from None
-        except procs.TimedOut:
-            raise LeakCheckError(
-                f"timed out after {timeout:g} s: {display} was stopped ({timeout_hint} to give it longer)"
-            ) from None
-        except KeyboardInterrupt:
-            raise LeakCheckCancelled(f"interrupted: {display} was stopped") from None
-        finally:
-            procs.kill_group(proc)  # the workload's own children, if it left any
+                facts = json.loads(result_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                detail = _tail(err_path)
+                raise LeakCheckError(
+                    f"{display} exited with code {code} before it could be measured" + (f":\n{detail}" if detail else "")
+                ) from None
+            if facts.get("restart") == "traced" and method == "auto":
+                method = "traced"
+                result_path.unlink()
+                continue
+            break
         wall = time.monotonic() - start
-        try:
-            facts = json.loads(result_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            detail = _tail(err_path)
-            raise LeakCheckError(
-                f"{display} exited with code {code} before it could be measured" + (f":\n{detail}" if detail else "")
-            ) from None
     if facts.get("error"):
         raise LeakCheckError(f"{display}: {facts['error']}")
     iterations, warmup = int(facts.get("iterations", iterations)), int(facts.get("warmup", warmup))
     return _result_from_facts(facts, display, iterations, warmup, threshold, wall, workdir)
+
+
+def _run_child(
+    argv: list[str], workdir: Path, env: dict[str, str], out_path: Path, err_path: Path, deadline: float,
+    cancel: threading.Event | None, display: str, timeout: float, timeout_hint: str,
+) -> int:  # fmt: skip
+    """Run one child to its end (its process group killed after, whatever happens); its exit code."""
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        try:
+            proc = procs.spawn(argv, cwd=workdir, env=env, stdout=out, stderr=err)
+        except OSError as exc:
+            raise LeakCheckError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+    try:
+        return procs.wait(proc, deadline=deadline, cancel=cancel)
+    except procs.Cancelled:
+        raise LeakCheckCancelled(f"cancelled: {display} was stopped") from None
+    except procs.TimedOut:
+        raise LeakCheckError(
+            f"timed out after {timeout:g} s: {display} was stopped ({timeout_hint} to give it longer)"
+        ) from None
+    except KeyboardInterrupt:
+        raise LeakCheckCancelled(f"interrupted: {display} was stopped") from None
+    finally:
+        procs.kill_group(proc)  # the workload's own children, if it left any
 
 
 def _result_from_facts(
