@@ -7,6 +7,7 @@ however deep, says ``from support import ROOT`` instead of counting ``.parent`` 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from perfsquad.config import Config
@@ -25,3 +26,15 @@ def every_rule() -> Config:
     slower on this Python, off by default: perfsquad.calibration) included: for tests of the rules
     themselves, whatever the running Python's table says."""
     return Config(select=("ALL", "READABILITY"))
+
+
+def demo_copy(tmp_path: Path, name: str = "demo") -> Path:
+    """A fresh copy of the demo project (without caches) under ``tmp_path``, for tests that run or change it."""
+    demo = tmp_path / name
+    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__"))
+    return demo
+
+
+def line_of(path: Path, needle: str) -> int:
+    """The 1-based number of the first line of ``path`` containing ``needle``."""
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsquad.profiling.leak import (
+    DEFAULT_BUDGET,
     DEFAULT_FRAMES,
     DEFAULT_ITERATIONS,
     DEFAULT_THRESHOLD,
@@ -47,6 +48,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help=f"call frames recorded per allocation; more is slower ({DEFAULT_FRAMES})")  # fmt: skip
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                    help=f"seconds before the workload is killed ({DEFAULT_TIMEOUT:g})")  # fmt: skip
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
+                   help=f"seconds the iterations should take; a workload too slow to trace in them is checked "
+                        f"untraced, with fewer iterations (at least 3 measured; {DEFAULT_BUDGET:g}, at most half the timeout)")  # fmt: skip
     p.add_argument("--cwd", type=Path, default=None, help="directory to run in (default: the current one)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="-- ARGS",
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             frames=args.frames,
             cwd=args.cwd,
             timeout=args.timeout,
+            budget=args.budget,
             on_progress=lambda msg: print(msg, file=sys.stderr) if args.format == "text" else None,
         )
     except (LeakCheckError, ValueError) as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 
 def unwrap(args: Sequence[Any]) -> Sequence[Any]:
@@ -55,3 +56,23 @@ async def show_page(server: Any, ls: Any, path: Path) -> bool:
         result = await ls.window_show_document_async(types.ShowDocumentParams(uri=path.as_uri(), external=True))
         return bool(getattr(result, "success", False))
     return False
+
+
+class CommandFailed(JsonRpcException):
+    """A command that failed for a reason the user can act on (a timeout, a cancel, the workload
+    raised), already told to them with one ``window/showMessage``: the error response carries the
+    same message, the LSP code ``RequestFailed`` and ``data: {"shown": true}`` (a client that
+    shows errors itself, like ours, need not say it twice), and no traceback anywhere."""
+
+    CODE = -32803
+    MESSAGE = "Request failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message, data={"shown": True})
+
+
+def fail(ls: Any, text: str, kind: types.MessageType = types.MessageType.Error) -> CommandFailed:
+    """Tell the user ``text`` once (``window/showMessage``) and return the error to raise."""
+    with contextlib.suppress(Exception):  # (a message must never hide the failure)
+        ls.window_show_message(types.ShowMessageParams(type=kind, message=text))
+    return CommandFailed(text)

@@ -37,6 +37,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -443,7 +444,10 @@ def register(server: PerfsquadServer) -> None:
             estimates.append({"line": f.span.start.line, "message": f.message, **est.to_json()})
         lines = [f"{e['code']} line {e['line']}: {e['formula']}" for e in estimates]
         tell_plain_client(ls, args, "ROI\n" + "\n".join(lines) if lines else f"no findings in {doc.path}")
+        name = os.path.basename(doc.path)
+        head = lines[0] if len(lines) == 1 else f"{len(lines)} findings; {lines[0]}" if lines else ""
         return {
+            "summary": f"ROI at {name}: {head}" if lines else f"no finding at the cursor in {name}",
             "profile": None if profile is None else {"command": list(profile.command), "wall_seconds": profile.wall_seconds},
             "estimates": estimates,
         }

@@ -1,15 +1,23 @@
 """Leak checks from the editor: ``perfsquad.leakcheck`` and ``perfsquad.cancelLeakcheck``.
 
 ``perfsquad.leakcheck`` runs :func:`perfsquad.profiling.leak.run_leakcheck` off the event loop
-(``$/progress``, cancellable: the workload's process group is killed), then
+(``$/progress``, cancellable from the progress, by ``$/cancelRequest`` or ``perfsquad.cancelLeakcheck``:
+the workload's process group is killed before the command ends), then
 
-* says the verdict with ``window/showMessage`` (information when flat, warning when it grows);
+* says the result once with ``window/showMessage`` (information when flat, warning when it grows):
+  the verdict, the growth per iteration and the top places as ``file:line``
+  (:func:`perfsquad.profiling.leak.summary`); the response has the same text as ``summary``, the
+  full report as ``text``, and ``shown: true``;
+* a failure (timeout, cancel, the workload raised, bad arguments) is one message too, and the
+  error response (``RequestFailed``, ``data.shown``) carries the same words, without a traceback;
+  a timeout names the setting to raise, ``perfsquad.leakcheck.timeoutSeconds`` (120 s);
 * when memory grows, publishes ``HOT004`` diagnostics (memory kind) on the lines that allocated
   what each iteration leaves alive, with the bytes per iteration and the call chain; a flat
   result (or ``perfsquad.clearLeakcheck``) removes them.
 
 Arguments: an options object ``{"callable": "pkg.mod:func" | "script": "file.py" | "module":
-"name", "args": [...], "iterations": 20, "warmup": 5, "threshold": 64, "timeout": 120, "frames": 4, "cwd": ...}``
+"name", "args": [...], "iterations": 20, "warmup": 5, "threshold": 64, "timeout": 120, "budget": 15,
+"frames": 4, "cwd": ...}`` (``timeout`` defaults to the setting)
 or the words of the CLI (``["--callable", "pkg.mod:func", "--iterations", "30", "--", "arg"]``).
 The result is the CLI's JSON (schema ``perfsquad.leakcheck/1``).
 """
@@ -17,6 +25,7 @@ The result is the CLI's JSON (schema ``perfsquad.leakcheck/1``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import threading
 from collections.abc import Sequence
@@ -25,9 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from perfsquad.model import Finding, Position, Severity, Span
-from perfsquad.server.arguments import unwrap
+from perfsquad.server.arguments import fail, unwrap
 from perfsquad.server.extensions import workspace_root
 from perfsquad.server.progress import CommandProgress
 
@@ -78,11 +88,16 @@ def leak_findings(result: LeakResult, root: Path | None = None) -> dict[str, lis
         notes = [f"measured by perfsquad leakcheck {result.target} ({result.iterations} iterations)"]
         if chain:
             notes.append("allocated via " + " <- ".join(chain))
-        message = (
-            f"Memory leak: {_size(per_iteration)} allocated here per iteration stays alive"
-            f" ({line.count_diff:+d} blocks over {len(result.measured) - 1} iterations;"
-            f" the workload grows {_size(result.growth_per_iteration)}/iteration)"
-        )
+        if line.holder:  # the untraced method: the container that keeps the memory
+            short = line.holder.rsplit(".", 2)[-2:] if "." in line.holder else [line.holder]
+            message = f"Memory leak: `{'.'.join(short)}` keeps {_size(per_iteration)} more per iteration"
+            notes.append(f"held: {', '.join(f'{n} {k}' for k, n in line.types)} over {len(result.measured)} iterations")
+        else:
+            message = (
+                f"Memory leak: {_size(per_iteration)} allocated here per iteration stays alive"
+                f" ({line.count_diff:+d} blocks over {len(result.measured) - 1} iterations;"
+                f" the workload grows {_size(result.growth_per_iteration)}/iteration)"
+            )
         severity = Severity.WARNING if per_iteration >= 0.1 * growth else Severity.INFO
         span = Span(Position(line.line, 0), Position(line.line, 0))
         found.setdefault(os.path.realpath(line.file), []).append(
@@ -101,12 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def leak_options(args: Sequence[Any]) -> dict[str, Any]:
-    """Normalize the command's arguments (an options object or CLI words) to run_leakcheck's."""
+def leak_options(args: Sequence[Any], timeout: float | None = None) -> dict[str, Any]:
+    """Normalize the command's arguments (an options object or CLI words) to run_leakcheck's;
+    ``timeout`` (the setting) applies unless the arguments give one."""
+    from perfsquad.profiling.leak import DEFAULT_BUDGET, DEFAULT_FRAMES, DEFAULT_THRESHOLD, DEFAULT_TIMEOUT
+
+    default_timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     args = unwrap(args)
     if args and isinstance(args[0], dict):
         raw = dict(args[0])
-        from perfsquad.profiling.leak import DEFAULT_FRAMES, DEFAULT_THRESHOLD
 
         kinds = [k for k in ("callable", "script", "module") if raw.get(k)]
         if len(kinds) != 1:
@@ -118,7 +136,8 @@ def leak_options(args: Sequence[Any]) -> dict[str, Any]:
             "iterations": int(raw.get("iterations", 20)),
             "warmup": int(raw.get("warmup", 5)),
             "threshold": float(raw.get("threshold", DEFAULT_THRESHOLD)),
-            "timeout": float(raw.get("timeout", 120.0)),
+            "timeout": float(raw.get("timeout", default_timeout)),
+            "budget": float(raw.get("budget", DEFAULT_BUDGET)),
             "frames": int(raw.get("frames", DEFAULT_FRAMES)),
             "cwd": raw.get("cwd"),
         }
@@ -138,7 +157,8 @@ def leak_options(args: Sequence[Any]) -> dict[str, Any]:
         "iterations": parsed.iterations,
         "warmup": parsed.warmup,
         "threshold": parsed.threshold,
-        "timeout": parsed.timeout,
+        "timeout": parsed.timeout if any(str(a).startswith("--timeout") for a in args) else default_timeout,
+        "budget": parsed.budget,
         "frames": parsed.frames,
         "cwd": str(parsed.cwd) if parsed.cwd is not None else None,
     }
@@ -172,19 +192,20 @@ def register(server: PerfsquadServer) -> None:
 
     @server.command("perfsquad.leakcheck")
     async def leakcheck_cmd(ls: Any, *args: Any) -> dict[str, Any]:
-        from perfsquad.profiling.leak import LeakCheckCancelled, LeakCheckError, run_leakcheck
+        from perfsquad.profiling.leak import LeakCheckCancelled, LeakCheckError, format_text, run_leakcheck, summary
 
         try:  # (no arguments, a plain LSP client's call: the current document, re-run as a script)
-            options = leak_options(args or [{"script": server.current_document("perfsquad.leakcheck").path}])
-        except ValueError as exc:
-            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=str(exc)))
-            raise
+            target = args or [{"script": server.current_document("perfsquad.leakcheck").path}]
+            options = leak_options(target, server.documents.options.leakcheck_timeout)
+        except (ValueError, TypeError, JsonRpcException) as exc:  # (JsonRpcException: no document open)
+            raise fail(ls, f"perfsquad: {getattr(exc, 'message', None) or exc}") from None
         await server.consent.require(ls, root(), "the leak check")
         if state.running is not None:
-            raise RuntimeError("a leak check is already running: cancel it first")
+            raise fail(ls, "perfsquad: a leak check is already running: cancel it first", types.MessageType.Warning)
         cancel = threading.Event()
         state.running = cancel  # cleared by the `finally` below, whatever happens after this line
         progress = CommandProgress(ls, "leakcheck", cancel)
+        name = os.path.basename(str(options["target"]))
         try:
             await progress.begin("perfsquad: leak check", str(options["target"]))
             cwd = options["cwd"] or (str(root()) if root() is not None else None)
@@ -197,34 +218,31 @@ def register(server: PerfsquadServer) -> None:
                 warmup=options["warmup"],
                 threshold=options["threshold"],
                 timeout=options["timeout"],
+                budget=options["budget"],
                 frames=options["frames"],
                 cwd=cwd,
                 cancel=cancel,
                 on_progress=progress.report,
-                cancelled=(LeakCheckCancelled,),
+                timeout_hint="raise the setting perfsquad.leakcheck.timeoutSeconds",
             )
+        except LeakCheckCancelled:
+            raise fail(ls, f"perfsquad: leak check cancelled; {name} was stopped", types.MessageType.Info) from None
         except LeakCheckError as exc:
-            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"perfsquad: {exc}"))
-            raise RuntimeError(str(exc)) from None
+            raise fail(ls, f"perfsquad: leak check failed: {exc}") from None
+        except asyncio.CancelledError:  # $/cancelRequest (answered RequestCancelled): the child is gone
+            fail(ls, f"perfsquad: leak check cancelled; {name} was stopped", types.MessageType.Info)
+            raise
         finally:
             state.running = None
             progress.end()
         shown = apply(result)
-        if result.flat:
-            text = (
-                f"perfsquad leakcheck: memory is flat ({result.growth_per_iteration:,.0f} B/iteration over"
-                f" {len(result.measured) - 1} iterations, threshold {result.threshold:,.0f})"
-            )
-        else:
-            first = result.top[0] if result.top else None
-            where = f"; most retained at {os.path.basename(first.file)}:{first.line}" if first is not None else ""
-            text = (
-                f"perfsquad leakcheck: memory grows {_size(result.growth_per_iteration)} per iteration"
-                f" ({result.target}){where}"
-            )
+        text = "perfsquad: " + summary(result, root())
         kind = types.MessageType.Info if result.flat else types.MessageType.Warning
         ls.window_show_message(types.ShowMessageParams(type=kind, message=text))
-        return {**result.to_json(), "diagnostics": shown}
+        return {
+            **result.to_json(), "diagnostics": shown, "summary": text, "text": format_text(result, root()),
+            "shown": True,
+        }  # fmt: skip
 
     @server.command("perfsquad.cancelLeakcheck")
     def cancel_cmd(ls: Any, *args: Any) -> bool:

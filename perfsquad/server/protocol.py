@@ -14,6 +14,8 @@
 - ``$/cancelRequest`` of a request handled by a generator (every ``workspace/executeCommand``)
   cancels only the generator's result: pygls answers ``RequestCancelled`` but the command's own
   coroutine runs on. Here cancelling the result cancels the step it waits on as well.
+- A command's :class:`~perfsquad.server.arguments.CommandFailed` (a failure already told to the
+  user in words) is not logged with a traceback.
 - A request after ``shutdown`` gets an ``InvalidRequest`` error (pygls drops it unanswered), and
   ``exit`` records the process's exit code (0 after ``shutdown``, else 1: the LSP spec) in
   :attr:`exit_code` (pygls' ``sys.exit`` from inside its loop is swallowed by its own runner).
@@ -33,9 +35,20 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInva
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
+from perfsquad.server.arguments import CommandFailed
 from perfsquad.server.conversions import apply_change, encoding_of, negotiate
 
 logger = logging.getLogger(__name__)
+
+
+def _without_expected_tracebacks(record: logging.LogRecord) -> bool:
+    """pygls logs every failed request with its traceback; a :class:`CommandFailed` is a failure
+    the user was told about in words (perfsquad.server.app.report_server_error logs its message)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, CommandFailed)
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_without_expected_tracebacks)
 
 
 class _Answered:

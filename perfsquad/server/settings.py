@@ -2,8 +2,8 @@
 
 Editor settings (``initializationOptions`` or ``workspace/didChangeConfiguration`` under the key
 ``perfsquad``) use the same keys as ``[tool.perfsquad]``, in kebab-, snake- or camelCase; they win
-over the pyproject's values key by key. Server-only keys (``debounceMs``, ``profileFocus``) are taken
-out first.
+over the pyproject's values key by key. Server-only keys (``debounceMs``, ``profileFocus``,
+``leakcheck.timeoutSeconds`` also spelled ``leakcheckTimeoutSeconds``) are taken out first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_DEBOUNCE_MS = 150
-_SERVER_KEYS = {"debounce-ms", "profile-focus", "workspace-trusted", "token"}
+DEFAULT_LEAKCHECK_TIMEOUT_S = 120.0
+_SERVER_KEYS = {"debounce-ms", "profile-focus", "workspace-trusted", "token", "leakcheck", "leakcheck-timeout-seconds"}
 """Server-only keys: ``profileFocus`` (dims cold findings after a profile), ``workspaceTrusted``
 (perfsquad.server.consent) and ``token`` (perfsquad.server.tcp) are read where they matter and never
 reach the rule settings."""
@@ -41,6 +42,8 @@ class ServerOptions:
     warnings: tuple[str, ...] = ()
     profile_focus: bool = False
     """With a profile loaded, dim (hint) the findings in code the run never reached (opt-in)."""
+    leakcheck_timeout: float = DEFAULT_LEAKCHECK_TIMEOUT_S
+    """Seconds before ``perfsquad.leakcheck`` stops its workload (``leakcheck.timeoutSeconds``)."""
 
 
 def parse_options(raw: Any) -> ServerOptions:
@@ -66,8 +69,19 @@ def parse_options(raw: Any) -> ServerOptions:
     if not isinstance(focus, bool):
         warnings.append(f"perfsquad: `profileFocus` must be true or false, not {focus!r}; using false")
         focus = False
+    timeout = DEFAULT_LEAKCHECK_TIMEOUT_S
+    nested = normalized.get("leakcheck")
+    value = nested.get("timeoutSeconds", nested.get("timeout-seconds")) if isinstance(nested, dict) else None
+    value = normalized.get("leakcheck-timeout-seconds", value)
+    if value is not None:
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 86_400:
+            timeout = float(value)
+        else:
+            warnings.append(
+                f"perfsquad: `leakcheck.timeoutSeconds` must be a number of seconds, not {value!r}; using {timeout:g}"
+            )
     rules = {k: v for k, v in normalized.items() if k not in _SERVER_KEYS}
-    return ServerOptions(rules, debounce, tuple(warnings), focus)
+    return ServerOptions(rules, debounce, tuple(warnings), focus, timeout)
 
 
 def settings_section(raw: Any) -> Any:

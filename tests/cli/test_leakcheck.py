@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import DEMO
+from support import demo_copy, line_of
 
 from perfsquad.analyzers import RULES
 from perfsquad.engine import analyze_text
@@ -36,9 +35,8 @@ def leakcheck(*args: str, cwd: Path | None = None, timeout: float = 120) -> tupl
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def demo_copy(tmp_path: Path, fixed: bool) -> Path:
-    demo = tmp_path / ("demo-fixed" if fixed else "demo")
-    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__"))
+def leaky_or_fixed_demo(tmp_path: Path, fixed: bool) -> Path:
+    demo = demo_copy(tmp_path, "demo-fixed" if fixed else "demo")
     if fixed:
         cache = demo / "memoria" / "cache.py"
         text = cache.read_text(encoding="utf-8")
@@ -47,12 +45,8 @@ def demo_copy(tmp_path: Path, fixed: bool) -> Path:
     return demo
 
 
-def line_of(path: Path, needle: str) -> int:
-    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
-
-
 def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Path) -> None:
-    leaky = demo_copy(tmp_path, fixed=False)
+    leaky = leaky_or_fixed_demo(tmp_path, fixed=False)
     cache = (leaky / "memoria" / "cache.py").resolve()
     code, out, err = leakcheck(
         "--format", "json", "--iterations", "20", "--cwd", str(leaky),
@@ -83,7 +77,7 @@ def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Pat
     report = analyze_text(cache.read_text(encoding="utf-8"), str(cache), rules=RULES)
     assert ("MEM002", store_line) in {(f.code, f.span.start.line) for f in report.findings}
 
-    fixed = demo_copy(tmp_path, fixed=True)
+    fixed = leaky_or_fixed_demo(tmp_path, fixed=True)
     code, out, err = leakcheck(
         "--format", "json", "--iterations", "20", "--cwd", str(fixed),
         "--callable", "memoria.cache:embed", "--", "the agent remembers",
@@ -98,7 +92,7 @@ def test_demo_leak_is_measured_and_located_then_flat_after_the_fix(tmp_path: Pat
 
 
 def test_text_report_names_the_line(tmp_path: Path) -> None:
-    leaky = demo_copy(tmp_path, fixed=False)
+    leaky = leaky_or_fixed_demo(tmp_path, fixed=False)
     code, out, _ = leakcheck("--cwd", str(leaky), "--callable", "memoria.cache:embed", "--", "x")
     assert code == 1
     alloc_line = line_of(leaky / "memoria" / "cache.py", "return [x / length for x in vec]")
@@ -255,3 +249,70 @@ def test_allocation_facts_for_the_classifier() -> None:
     busy = LineStat("/p/app.py", 30, "loop", self_seconds=0.99, total_seconds=0.99)
     assert not allocation_facts(_profile([cold, busy], wall=1.0, peak=450 * mib)).memory_bound  # type: ignore[union-attr]
     assert allocation_facts(_profile([busy], wall=1.0, peak=None)) is None
+
+
+# -- slow workloads (issue #20: the demo's run.py took 17 minutes traced and timed out at 120 s) --------
+
+SLOW_LEAK = """\
+import time
+import helper
+
+deadline = time.perf_counter() + 0.4  # a slow iteration: tracing every one would not fit the budget
+while time.perf_counter() < deadline:
+    pass
+helper.handle("request " * 20)
+"""
+SLOW_FLAT = """\
+import time
+import helper
+
+deadline = time.perf_counter() + 0.4
+while time.perf_counter() < deadline:
+    pass
+helper.total = sum(len(str(i)) for i in range(1000))
+"""
+
+
+def test_demo_run_py_finishes_untraced_and_names_what_keeps_the_memory(tmp_path: Path) -> None:
+    demo = leaky_or_fixed_demo(tmp_path, fixed=False)
+    code, out, err = leakcheck("--cwd", str(demo), "--", "run.py", timeout=240)
+    assert code == 1, err
+    assert "Traceback" not in err
+    cache = demo / "memoria" / "cache.py"
+    defined = line_of(cache, "_EMBED_CACHE: dict")
+    assert "GROWS" in out and "(untraced:" in out, out
+    assert f"memoria/cache.py:{defined} memoria.cache._EMBED_CACHE: +" in out, out
+    assert "memoria.cache.Embedder.embed" in out  # the lru_cache on a method keeps every Embedder
+    code, out, err = leakcheck("--format", "json", "--cwd", str(demo), "--", "run.py", timeout=240)
+    result = json.loads(out)
+    assert result["method"] == "untraced" and result["warmup"] == 1
+    assert 3 <= result["iterations"] - result["warmup"] < 19  # fewer iterations, at least 3 measured
+    top = result["top"][0]
+    assert (top["holder"], Path(top["file"]).resolve(), top["line"]) == ("memoria.cache._EMBED_CACHE", cache.resolve(), defined)
+    # 400 embeddings of 64 floats a run: about 400 x (56 + 8 x 64 + 64 x 24) bytes
+    assert 600 * 1024 < top["bytes_per_iteration"] < 1200 * 1024
+
+
+@pytest.mark.parametrize(("script", "expected"), [(SLOW_LEAK, 1), (SLOW_FLAT, 0)])
+def test_untraced_method_still_tells_a_leak_from_a_flat_workload(tmp_path: Path, script: str, expected: int) -> None:
+    (tmp_path / "helper.py").write_text(HELPER, encoding="utf-8")
+    (tmp_path / "job.py").write_text(script, encoding="utf-8")
+    code, out, err = leakcheck(
+        "--format", "json", "--iterations", "8", "--budget", "1", "--cwd", str(tmp_path), "--", "job.py"
+    )  # fmt: skip
+    assert code == expected, err
+    result = json.loads(out)
+    assert result["method"] == "untraced"
+    if expected == 1:  # one 160-character string kept per iteration: a single small object
+        assert result["growth_per_iteration"] >= DEFAULT_THRESHOLD
+        assert (result["top"][0]["holder"], result["top"][0]["line"]) == ("helper._HISTORY", 1)
+    else:
+        assert result["flat"] and result["growth_per_iteration"] < DEFAULT_THRESHOLD
+
+
+def test_a_timeout_says_what_timed_out_and_the_flag_to_raise(tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text("import time\ntime.sleep(30)\n", encoding="utf-8")
+    code, out, err = leakcheck("--cwd", str(tmp_path), "--timeout", "2", "--", "slow.py")
+    assert code == 2 and out == ""
+    assert "perfsquad leakcheck: timed out after 2 s: slow.py was stopped (raise --timeout to give it longer)" in err
+    assert "Traceback" not in err

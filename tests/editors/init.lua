@@ -12,6 +12,8 @@
 --                        (text and float filetype) and the code lenses afterwards;
 --                        "roadmap": the profile, then `perfsquad.optimizationRoadmap` without arguments:
 --                        its items, the summary message and the page the server asks to show
+--                        "leakcheck": run `perfsquad.leakcheck` without arguments (the current file, as a
+--                        script) and collect its response and the window/showMessage messages
 --   PERFSQUAD_TIMEOUT_MS deadline for each wait (default 30000)
 -- Every wait polls inside the editor (vim.wait) until its condition holds or the deadline passes.
 
@@ -33,6 +35,16 @@ local function wait(what, condition)
     error('timed out after ' .. timeout .. ' ms waiting for ' .. what, 0)
   end
   step(what)
+end
+
+-- Whether a window/showMessage received so far contains `text`.
+local function said(text)
+  for _, message in ipairs(result.messages or {}) do
+    if message:find(text, 1, true) then
+      return true
+    end
+  end
+  return false
 end
 
 local function perfsquad_diagnostics(buf, code)
@@ -78,15 +90,6 @@ local function code_lenses(buf)
   return lenses
 end
 
-local function message_with(text)
-  for _, message in ipairs(result.messages) do
-    if message:find(text, 1, true) then
-      return true
-    end
-  end
-  return false
-end
-
 local function run()
   local buf = vim.api.nvim_get_current_buf()
   result.messages = {}
@@ -114,12 +117,34 @@ local function run()
     error('vim.lsp.start returned nil', 0)
   end
   result.client_name = vim.lsp.get_client_by_id(client_id).name
+  local mode = os.getenv('PERFSQUAD_MODE') or 'fix'
+  if mode == 'leakcheck' then
+    -- `perfsquad.leakcheck` without arguments (what a plain client sends: the current file, run as a
+    -- script); the result arrives as one window/showMessage.
+    local published = false
+    local publish = vim.lsp.handlers['textDocument/publishDiagnostics']
+    vim.lsp.handlers['textDocument/publishDiagnostics'] = function(err, params, ctx, config)
+      published = published or params.uri == vim.uri_from_bufnr(buf)
+      return publish(err, params, ctx, config)
+    end
+    wait('file analysed', function() -- (the server has the document open: the command's default)
+      return published
+    end)
+    local client = vim.lsp.get_client_by_id(client_id)
+    local response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.leakcheck' }, timeout, buf)
+    result.leak_error = response and response.err and response.err.message or vim.NIL
+    local value = response and response.result or {}
+    result.leak_result = { verdict = value.verdict, summary = value.summary, method = value.method }
+    wait('leak check message', function()
+      return said('leak check')
+    end)
+    return
+  end
   wait('IDM001 diagnostic', function()
     return #perfsquad_diagnostics(buf, 'IDM001') > 0
   end)
   local diag = perfsquad_diagnostics(buf, 'IDM001')[1]
   result.diagnostic = { code = diag.code, source = diag.source, message = diag.message, lnum = diag.lnum, col = diag.col }
-  local mode = os.getenv('PERFSQUAD_MODE') or 'fix'
 
   if mode == 'fix' then
     vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, diag.col })
@@ -151,7 +176,7 @@ local function run()
     local response = client:request_sync('workspace/executeCommand', { command = 'perfsquad.profile' }, timeout, buf)
     result.profile_error = response and response.err and response.err.message or vim.NIL
     wait('profile headline message', function()
-      return message_with('profiled')
+      return said('profiled')
     end)
     if mode == 'roadmap' then
       -- What Neovim is asked to open (its own handler would hand an external page to vim.ui.open).
@@ -168,7 +193,7 @@ local function run()
         table.insert(result.roadmap.items, { code = item.code, filename = item.filename, line = item.line })
       end
       wait('roadmap summary message', function()
-        return message_with('perfsquad: roadmap:')
+        return said('perfsquad: roadmap:')
       end)
       wait('roadmap page shown', function()
         return #result.documents > 0

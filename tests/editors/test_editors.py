@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import DEMO
 
 HERE = Path(__file__).resolve().parent
 HARNESS = HERE  # init.lua and perfsquad-test.el sit next to this file
@@ -255,6 +256,32 @@ def test_neovim_is_shown_the_linked_roadmap_after_a_profile(tmp_path: Path) -> N
         assert f'href="{Path(item["filename"]).resolve().as_uri()}#L{item["line"]}"' in html, item
     markdown = Path(roadmap["markdown"]).read_text(encoding="utf-8")
     assert "```" not in markdown and f"({source.resolve().as_uri()}#L" in markdown
+
+
+def test_neovim_leak_check_of_the_demo_shows_one_readable_result(tmp_path: Path) -> None:
+    """Leak Check on the demo's run.py (issue #20: it timed out at 120 s with two messages and a
+    traceback): the command without arguments, as Neovim sends it, answers well inside the editor's
+    wait with one message naming the verdict, the growth and the file:line keeping the memory."""
+    nvim = find_nvim()
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "pyproject.toml").write_text(f"[tool.perfsquad]\npython = {sys.executable!r}\n")
+    defined = next(
+        i for i, line in enumerate((project / "memoria" / "cache.py").read_text().splitlines(), 1)
+        if "_EMBED_CACHE: dict" in line
+    )  # fmt: skip
+    result = tmp_path / "result.json"
+    env = isolated_env(tmp_path, PERFSQUAD_RESULT=str(result), PERFSQUAD_MODE="leakcheck")
+    data = run_editor([nvim, "--headless", "--clean", "-u", str(HARNESS / "init.lua"), "run.py"], project, env, result)
+    assert data["leak_error"] is None, data
+    assert [r for r in data["requests"] if "Run this workspace's code" in r], data.get("requests")
+    said = [m for m in data["messages"] if "leak check" in m]
+    assert said == [data["leak_result"]["summary"]], data["messages"]  # one message: the result
+    message = said[0]
+    assert message.startswith("perfsquad: leak check of run.py: LEAKS ") and "per iteration" in message, message
+    assert f"memoria/cache.py:{defined} memoria.cache._EMBED_CACHE" in message, message
+    assert data["leak_result"]["verdict"] == "grows" and data["leak_result"]["method"] == "untraced"
+    assert "Traceback" not in json.dumps(data)
 
 
 def test_emacs_eglot_gets_the_profile_headline_and_a_plain_text_hover(tmp_path: Path) -> None:

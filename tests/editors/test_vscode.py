@@ -193,6 +193,32 @@ def code_server(tmp_path: Path, e2e_prefix: Path, vsix: Path) -> Iterator[dict[s
             shutil.copytree(data / "logs", logs)
 
 
+def run_driver(script: str, code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path, **extra: str) -> dict[str, object]:
+    """Run a driver of tests/editors/vscode/ against the code-server fixture; its JSON result (kept in
+    ARTIFACTS too), failing with its errors and stderr when it failed."""
+    name = Path(script).stem
+    result_file = tmp_path / f"{name}-result.json"
+    env = dict(code_server["env"])  # type: ignore[call-overload]
+    env.update(
+        PLAYWRIGHT_CORE=str(e2e_prefix / "node_modules" / "playwright-core"),
+        URL=str(code_server["url"]),
+        ARTIFACTS=str(ARTIFACTS),
+        RESULT=str(result_file),
+        **extra,
+    )
+    started = time.monotonic()
+    drive = subprocess.run(
+        ["node", str(ROOT / "tests" / "editors" / "vscode" / script)], env=env, capture_output=True, text=True, timeout=900
+    )
+    elapsed = time.monotonic() - started
+    result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}
+    (ARTIFACTS / f"{name}-result.json").write_text(json.dumps(result, indent=2))
+    assert not result["errors"], f"driver failed after {elapsed:.0f} s: {result['errors']}\n{drive.stderr[-3000:]}"
+    assert drive.returncode == 0, drive.stderr[-3000:]
+    result["elapsed"] = elapsed
+    return dict(result)
+
+
 def _step(result: dict[str, object], name: str) -> dict[str, object]:
     steps = result["steps"]
     assert isinstance(steps, list)
@@ -207,32 +233,16 @@ def _drive(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path, sce
     workspace = code_server["workspace"]
     assert isinstance(workspace, Path)
     seeded = workspace / "slow.py"
-    result_file = tmp_path / "drive-result.json"
     env = dict(code_server["env"])  # type: ignore[call-overload]
-    env.update(
-        PLAYWRIGHT_CORE=str(e2e_prefix / "node_modules" / "playwright-core"),
-        URL=str(code_server["url"]),
-        FILE="slow.py",
-        PROFILE_FILE="work.py",
-        FILE_PATH=str(seeded),
-        ARTIFACTS=str(ARTIFACTS),
-        RESULT=str(result_file),
-        EXT_MARK=str(code_server["extensions"]),
+    result = run_driver(
+        "drive.js", code_server, e2e_prefix, tmp_path,
+        FILE="slow.py", PROFILE_FILE="work.py", FILE_PATH=str(seeded), EXT_MARK=str(code_server["extensions"]),
         WORKSPACE_SETTINGS=str(workspace / ".vscode" / "settings.json"),
         PY3_PATH=str(shutil.which("python3", path=env["PATH"])),
         SCENARIO=scenario,
-    )
-    started = time.monotonic()
-    drive = subprocess.run(
-        ["node", str(ROOT / "tests" / "editors" / "vscode" / "drive.js")], env=env, capture_output=True, text=True, timeout=900
-    )
-    elapsed = time.monotonic() - started
-    result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}
-    (ARTIFACTS / f"drive-result{'-' + scenario if scenario else ''}.json").write_text(json.dumps(result, indent=2))
-    assert not result["errors"], f"driver failed after {elapsed:.0f} s: {result['errors']}\n{drive.stderr[-3000:]}"
-    assert drive.returncode == 0, drive.stderr[-3000:]
-    print(f"real VS Code drive{' (' + scenario + ')' if scenario else ''}: {elapsed:.0f} s")
-    return dict(result)
+    )  # fmt: skip
+    print(f"real VS Code drive{' (' + scenario + ')' if scenario else ''}: {float(result['elapsed']):.0f} s")  # type: ignore[arg-type]
+    return result
 
 
 def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:

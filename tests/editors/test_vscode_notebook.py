@@ -14,16 +14,12 @@ It reuses the code-server, .vsix and install fixtures of ``test_vscode.py``.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from support import ROOT
-from test_vscode import ARTIFACTS, _step, code_server, e2e_prefix, vsix  # noqa: F401 (fixtures)
+from test_vscode import ARTIFACTS, _step, code_server, e2e_prefix, run_driver, vsix  # noqa: F401 (fixtures)
 
 COSINE = (
     "def cosine(u: np.ndarray, v: np.ndarray) -> float:\n"
@@ -56,29 +52,15 @@ def test_vscode_notebook_quick_fix(code_server: dict[str, object], e2e_prefix: P
     notebook = workspace / "similarity.ipynb"
     _notebook(notebook)
     before = nbformat.read(str(notebook), as_version=4)
-    result_file = tmp_path / "drive-notebook-result.json"
-    env = dict(code_server["env"])  # type: ignore[call-overload]
-    env.update(
-        PLAYWRIGHT_CORE=str(e2e_prefix / "node_modules" / "playwright-core"),
-        URL=str(code_server["url"]),
+    result = run_driver(
+        "drive_notebook.js", code_server, e2e_prefix, tmp_path,
         FILE=notebook.name,
         FILE_PATH=str(notebook),
-        ARTIFACTS=str(ARTIFACTS),
-        RESULT=str(result_file),
         LINE="zip(u,",  # (Monaco renders spaces as non-breaking ones: texts without spaces match surely)
         FIX="Fix VEC001",
         FIXED="np.dot(u,",
-    )
-    started = time.monotonic()
-    drive = subprocess.run(
-        ["node", str(ROOT / "tests" / "editors" / "vscode" / "drive_notebook.js")],
-        env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
-    elapsed = time.monotonic() - started
-    result = json.loads(result_file.read_text()) if result_file.exists() else {"steps": [], "errors": [drive.stderr]}
-    (ARTIFACTS / "drive-notebook-result.json").write_text(json.dumps(result, indent=2))
-    assert not result["errors"], f"driver failed after {elapsed:.0f} s: {result['errors']}\n{drive.stderr[-3000:]}"
-    assert drive.returncode == 0, drive.stderr[-3000:]
+    elapsed = float(result["elapsed"])  # type: ignore[arg-type]
 
     # The notebook editor showed the cells, and the squiggle sits in the cosine cell.
     assert int(_step(result, "notebook opened")["cells"]) >= 3  # type: ignore[call-overload]

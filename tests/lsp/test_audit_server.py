@@ -83,6 +83,8 @@ async def test_audit_command_feeds_roi_hover_and_estimate(client: ProbeClient, t
     cold = await _execute(client, "perfsquad.estimateRoi", uri, {"line": FINDING.line, "character": FINDING.character})
     assert isinstance(cold, dict) and cold["profile"] is None
     assert cold["estimates"][0]["code"] == "IDM007" and cold["estimates"][0]["share"] is None
+    # What the VS Code client shows (#20: it said only "details in the perfsquad output").
+    assert cold["summary"] == f"ROI at app.py: IDM007 line 2: {cold['estimates'][0]['formula']}"
 
     # A profile taken by `perfsquad.profile` (the profiling extension) is enough for the ROI hover.
     import sys
@@ -112,6 +114,7 @@ async def test_audit_command_feeds_roi_hover_and_estimate(client: ProbeClient, t
     assert est["share"] > 0 and est["saved_seconds"] > 0 and est["effort_minutes"] == 1
     assert est["saved_seconds"] == pytest.approx(warm["profile"]["wall_seconds"] * est["share"] * (1 - 1 / est["speedup"]))
     assert est["formula"] in text  # the hover shows exactly the command's estimate
+    assert warm["summary"].startswith("ROI at app.py: IDM007 line 2: ") and " s saved of " in warm["summary"]
     # Off any finding: no ROI text.
     assert "ROI:" not in await _hover(client, uri, types.Position(line=5, character=4))
 

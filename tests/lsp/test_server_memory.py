@@ -14,7 +14,7 @@ import pytest
 import pytest_lsp
 from lsp_harness import ProbeClient, alive, config, initialize, lsp_fixture
 from lsprotocol import types
-from support import BENCH, DEMO
+from support import BENCH, demo_copy, line_of
 
 STORE = "    _EMBED_CACHE[(request_id, text)] = vec\n"
 BOUND = "    while len(_EMBED_CACHE) > 4:\n        _EMBED_CACHE.pop(next(iter(_EMBED_CACHE)))\n"
@@ -37,16 +37,6 @@ def _one_profile_fixture(profile: str) -> Any:
 vscode = _one_profile_fixture("visual-studio-code")
 
 
-def _copy_demo(tmp_path: Path) -> Path:
-    demo = tmp_path / "demo"
-    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__"))
-    return demo
-
-
-def _line(path: Path, needle: str) -> int:
-    return next(i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in text)
-
-
 async def _execute(client: ProbeClient, command: str, *args: object) -> Any:
     return await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=command, arguments=list(args))
@@ -58,15 +48,15 @@ def _codes(diags: list[types.Diagnostic], code: str) -> dict[int, types.Diagnost
 
 
 async def test_leakcheck_reports_the_leak_then_flat_after_the_fix(client: ProbeClient, tmp_path: Path) -> None:
-    demo = _copy_demo(tmp_path)
+    demo = demo_copy(tmp_path)
     await initialize(client, demo, options={"debounceMs": 10})
     cache = demo / "memoria" / "cache.py"
     text = cache.read_text(encoding="utf-8")
     uri = cache.as_uri()
     client.open(uri, text)
     static = await client.diagnostics_for(uri, version=1)
-    store_line = _line(cache, "_EMBED_CACHE[(request_id, text)] = vec")
-    alloc_line = _line(cache, "return [x / length for x in vec]")
+    store_line = line_of(cache, "_EMBED_CACHE[(request_id, text)] = vec")
+    alloc_line = line_of(cache, "return [x / length for x in vec]")
     assert store_line in _codes(static, "MEM002") and not _codes(static, "HOT004")
 
     options = {"callable": "memoria.cache:embed", "args": ["the agent remembers"], "cwd": str(demo)}
@@ -74,9 +64,9 @@ async def test_leakcheck_reports_the_leak_then_flat_after_the_fix(client: ProbeC
     result = await _execute(client, "perfsquad.leakcheck", options)
     assert result["verdict"] == "grows" and result["growth_per_iteration"] > 1024
     assert result["diagnostics"] >= 2
-    shown = await client.wait_for("show", lambda p: "leakcheck" in p.message, since=mark)
-    assert shown.type == types.MessageType.Warning
-    assert "grows" in shown.message and f"cache.py:{alloc_line}" in shown.message
+    shown = await client.wait_for("show", lambda p: "leak check" in p.message, since=mark)
+    assert shown.type == types.MessageType.Warning and shown.message == result["summary"]
+    assert "LEAKS" in shown.message and f"cache.py:{alloc_line} in _compute_embedding" in shown.message
     published = await client.wait_for(
         "diagnostics", lambda p: p.uri == uri and bool(_codes(p.diagnostics, "HOT004")), since=mark
     )
@@ -97,8 +87,8 @@ async def test_leakcheck_reports_the_leak_then_flat_after_the_fix(client: ProbeC
     mark = client.mark()
     result = await _execute(client, "perfsquad.leakcheck", ["--callable", "memoria.cache:embed", "--", "text"])
     assert result["verdict"] == "flat" and result["diagnostics"] == 0
-    shown = await client.wait_for("show", lambda p: "leakcheck" in p.message, since=mark)
-    assert shown.type == types.MessageType.Info and "flat" in shown.message
+    shown = await client.wait_for("show", lambda p: "leak check" in p.message, since=mark)
+    assert shown.type == types.MessageType.Info and "no leak (flat" in shown.message
     published = await client.wait_for("diagnostics", lambda p: p.uri == uri, since=mark)
     assert not _codes(published.diagnostics, "HOT004")
     assert not _codes(published.diagnostics, "MEM002")  # the bounded cache is not flagged either
@@ -119,13 +109,13 @@ async def test_leakcheck_bad_arguments_and_failures(client: ProbeClient, tmp_pat
 
 async def test_memory_profile_of_the_demo_shows_the_top_allocating_line(vscode: ProbeClient, tmp_path: Path) -> None:
     client = vscode
-    demo = _copy_demo(tmp_path)
+    demo = demo_copy(tmp_path)
     await initialize(client, demo, options={"debounceMs": 10})
     cache = demo / "memoria" / "cache.py"
     uri = cache.as_uri()
     client.open(uri, cache.read_text(encoding="utf-8"))
     await client.diagnostics_for(uri, version=1)
-    alloc_line = _line(cache, "return [x / length for x in vec]")
+    alloc_line = line_of(cache, "return [x / length for x in vec]")
 
     mark = client.mark()
     # cProfile: the py-spy path rebuilds the user view from sampled stacks, which do not carry the

@@ -121,6 +121,17 @@ export function positionArguments(
   return [opts];
 }
 
+/** Whether the server already told the user (its result or error says `shown: true`): a second
+ * notification would repeat it (Leak Check says its result, or its failure, itself). */
+export function alreadyShown(value: unknown): boolean {
+  if (value === null || typeof value !== "object") {
+    return false;
+  }
+  const obj = value as Record<string, unknown>;
+  const data = obj.data as Record<string, unknown> | undefined;
+  return obj.shown === true || (typeof data === "object" && data !== null && data.shown === true);
+}
+
 /** A short message for a command's result (shown after a server command returns). */
 export function resultSummary(title: string, result: unknown): string {
   if (result === null || result === undefined || result === true) {

@@ -19,6 +19,7 @@ import {
   REPORT_VIEWS,
   SERVER_COMMANDS,
   advertisedCommands,
+  alreadyShown,
   benchmarkArguments,
   benchmarkCommandLine,
   benchmarkNameError,
@@ -266,7 +267,9 @@ async function runServerCommand(command: string, args: unknown[], title: string)
   } catch (error) {
     const message = `perfsquad: ${title} failed: ${error instanceof Error ? error.message : String(error)}`;
     log(message);
-    void showError(message);
+    if (!alreadyShown(error)) {
+      void showError(message);
+    }
     return undefined;
   }
 }
@@ -299,6 +302,9 @@ function showResult(title: string, result: unknown): void {
         .openTextDocument(markdown)
         .then((doc) => vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true }));
     }
+  }
+  if (alreadyShown(result)) {
+    return; // the server said it (window/showMessage): once is enough
   }
   void vscode.window.showInformationMessage(resultSummary(title, result));
 }

@@ -45,6 +45,8 @@ export interface ExtensionSettings {
   showInlayHints: boolean;
   /** With a profile loaded, dim the findings in code the run never reached (the server's `profileFocus`). */
   profileFocus: boolean;
+  /** Seconds before Leak Check stops its workload (the server's `leakcheck.timeoutSeconds`). */
+  leakcheckTimeoutSeconds: number;
   /** Human-readable problems with the settings (each shown once in the log). */
   warnings: string[];
 }
@@ -114,6 +116,20 @@ function bool(value: unknown, fallback: boolean, key: string, warnings: string[]
   return fallback;
 }
 
+/** The server's default for `leakcheck.timeoutSeconds` (perfsquad/server/settings.py). */
+export const LEAKCHECK_TIMEOUT_S = 120;
+
+function seconds(value: unknown, fallback: number, key: string, warnings: string[]): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  if (typeof value === "number" && Number.isFinite(value) && value > 0 && value <= 86400) {
+    return value;
+  }
+  warnings.push(`perfsquad.${key} must be a number of seconds (1 to 86400), not ${JSON.stringify(value)}; using ${fallback}`);
+  return fallback;
+}
+
 function interpreterCommand(value: unknown, warnings: string[]): string[] {
   if (value === undefined || value === null || value === "") {
     return [];
@@ -139,6 +155,7 @@ export function readSettings(config: ConfigLike): ExtensionSettings {
     profileCommand: typeof config.get("profileCommand") === "string" ? (config.get<string>("profileCommand") ?? "") : "",
     showInlayHints: bool(config.get("showInlayHints"), true, "showInlayHints", warnings),
     profileFocus: bool(config.get("profileFocus"), false, "profileFocus", warnings),
+    leakcheckTimeoutSeconds: seconds(config.get("leakcheck.timeoutSeconds"), LEAKCHECK_TIMEOUT_S, "leakcheck.timeoutSeconds", warnings),
     warnings,
   };
   if (explicitlySet(config, "select")) {
@@ -186,6 +203,9 @@ export function serverSettings(settings: ExtensionSettings): Record<string, unkn
   if (settings.profileFocus) {
     out.profileFocus = true;
   }
+  if (settings.leakcheckTimeoutSeconds !== LEAKCHECK_TIMEOUT_S) {
+    out.leakcheck = { timeoutSeconds: settings.leakcheckTimeoutSeconds };
+  }
   return out;
 }
 
@@ -193,7 +213,7 @@ export function serverSettings(settings: ExtensionSettings): Record<string, unkn
 export type ChangeAction = "restart" | "notify" | "refreshHints" | "none";
 
 const RESTART_KEYS = ["enable", "interpreter", "importStrategy"];
-const SERVER_KEYS = ["select", "ignore", "severity", "confidence", "tests", "profileFocus"];
+const SERVER_KEYS = ["select", "ignore", "severity", "confidence", "tests", "profileFocus", "leakcheck.timeoutSeconds"];
 
 export function changeAction(affects: (section: string) => boolean): ChangeAction {
   if (RESTART_KEYS.some((k) => affects(`${SECTION}.${k}`))) {

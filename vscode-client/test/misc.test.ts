@@ -16,6 +16,7 @@ import {
   profileTarget,
   REPORT_VIEWS,
   resultSummary,
+  alreadyShown,
   RUNS_WORKSPACE_CODE,
   SERVER_COMMANDS,
   untrustedRefusal,
@@ -106,6 +107,20 @@ test("leakcheck and position-based command arguments", () => {
     position: { line: 0, character: 0 },
     run: "-m app",
   });
+});
+
+test("a result or an error the server already showed is not shown again (Leak Check: one message)", () => {
+  assert.equal(alreadyShown({ verdict: "grows", summary: "perfsquad: leak check of run.py: LEAKS", shown: true }), true);
+  assert.equal(alreadyShown({ code: -32803, message: "perfsquad: leak check failed: timed out", data: { shown: true } }), true);
+  assert.equal(alreadyShown({ headline: "I/O-bound" }), false);
+  assert.equal(alreadyShown({ message: "boom", data: { traceback: [] } }), false);
+  assert.equal(alreadyShown(null), false);
+  assert.equal(alreadyShown("text"), false);
+});
+
+test("Estimate ROI's summary is what the notification says (not 'details in the output')", () => {
+  const result = { summary: "ROI at text.py: IDM001 line 27: 0.2 s", estimates: [] };
+  assert.equal(resultSummary("Estimate ROI at Cursor", result), "perfsquad: Estimate ROI at Cursor: ROI at text.py: IDM001 line 27: 0.2 s");
 });
 
 test("result summaries", () => {

@@ -66,6 +66,16 @@ test("profileFocus reaches the server only when turned on", () => {
   assert.deepEqual(serverSettings(readSettings(config({ profileFocus: false }, PACKAGE_DEFAULTS))), {});
 });
 
+test("leakcheck.timeoutSeconds reaches the server when changed, validated, and a change notifies it", () => {
+  const set = readSettings(config({ "leakcheck.timeoutSeconds": 30 }, PACKAGE_DEFAULTS));
+  assert.deepEqual(serverSettings(set), { leakcheck: { timeoutSeconds: 30 } });
+  assert.deepEqual(serverSettings(readSettings(config({}, PACKAGE_DEFAULTS))), {});
+  const bad = readSettings(config({ "leakcheck.timeoutSeconds": -5 }, PACKAGE_DEFAULTS));
+  assert.equal(bad.leakcheckTimeoutSeconds, 120);
+  assert.match(bad.warnings[0], /leakcheck\.timeoutSeconds/);
+  assert.equal(changeAction((section) => section === "perfsquad.leakcheck.timeoutSeconds"), "notify");
+});
+
 test("client-only settings never reach the server (it warns about unknown keys)", () => {
   const s = readSettings(
     config(

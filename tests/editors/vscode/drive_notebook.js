@@ -11,39 +11,10 @@
 //   FIXED            text the fixed line contains             CHROMIUM  browser (default /usr/bin/chromium)
 "use strict";
 const fs = require("fs");
-const path = require("path");
-const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+const { driver, waitFor, quickOpen, mod } = require("./common");
 
-const result = { steps: [], errors: [] };
-const artifacts = process.env.ARTIFACTS;
+const { step, shot, main } = driver("drive-notebook", "nb-failure");
 const filePath = process.env.FILE_PATH;
-const mod = process.platform === "darwin" ? "Meta" : "Control";
-
-function save() {
-  fs.writeFileSync(process.env.RESULT, JSON.stringify(result, null, 2));
-}
-
-function step(name, data) {
-  result.steps.push({ name, at: new Date().toISOString(), ...data });
-  save();
-  process.stderr.write(`drive-notebook: ${name}\n`);
-}
-
-async function waitFor(fn, what, timeoutMs = 60000, intervalMs = 250) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-async function shot(page, name) {
-  const file = path.join(artifacts, `${name}.png`);
-  await page.screenshot({ path: file });
-  return file;
-}
 
 // The notebook's cell editors (each cell is its own Monaco editor inside the notebook editor).
 const CELL_EDITOR = ".notebook-editor .cell-editor-container .monaco-editor";
@@ -62,106 +33,59 @@ async function squiggleOnLine(page, lineText) {
   return null;
 }
 
-async function main() {
-  fs.mkdirSync(artifacts, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(30000);
+main(async (page) => {
   const lineText = process.env.LINE;
   const fixLabel = process.env.FIX;
-  try {
-    await page.goto(process.env.URL);
-    await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 90000 });
-    step("workbench loaded");
+  // Open the notebook with Quick Open: VS Code's own ipynb serializer opens it in the notebook editor.
+  await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } });
+  await quickOpen(page, process.env.FILE);
+  await page.locator(`${CELL_EDITOR} .view-line`, { hasText: lineText }).first().waitFor({ state: "visible", timeout: 60000 });
+  const cells = await page.locator(".notebook-editor .cell-editor-container").count();
+  step("notebook opened", { cells, screenshot: await shot(page, "nb-01-opened") });
 
-    // Open the notebook with Quick Open: VS Code's own ipynb serializer opens it in the notebook editor.
-    await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } });
-    await page.keyboard.press(`${mod}+P`);
-    const quick = page.locator(".quick-input-widget input");
-    await quick.waitFor({ state: "visible" });
-    await quick.fill(process.env.FILE);
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: process.env.FILE }).first().waitFor();
-    await page.keyboard.press("Enter");
-    await page.locator(`${CELL_EDITOR} .view-line`, { hasText: lineText }).first().waitFor({ state: "visible", timeout: 60000 });
-    const cells = await page.locator(".notebook-editor .cell-editor-container").count();
-    step("notebook opened", { cells, screenshot: await shot(page, "nb-01-opened") });
+  // 1. The squiggle in the cosine cell, on the finding's line.
+  const at = await waitFor(() => squiggleOnLine(page, lineText), `a squiggle on the cell line ${JSON.stringify(lineText)}`, 120000);
+  const squiggles = await page.locator(`${CELL_EDITOR} [class*='squiggly-']`).count();
+  step("squiggle in cell", { squiggles, screenshot: await shot(page, "nb-02-squiggle") });
 
-    // 1. The squiggle in the cosine cell, on the finding's line.
-    const at = await waitFor(() => squiggleOnLine(page, lineText), `a squiggle on the cell line ${JSON.stringify(lineText)}`, 120000);
-    const squiggles = await page.locator(`${CELL_EDITOR} [class*='squiggly-']`).count();
-    step("squiggle in cell", { squiggles, screenshot: await shot(page, "nb-02-squiggle") });
+  // The Problems panel names the finding (its resource: the cell).
+  await page.keyboard.press(`${mod}+Shift+M`);
+  const problemRow = page.locator(".markers-panel .monaco-list-row", { hasText: "VEC001" }).first();
+  await problemRow.waitFor({ state: "visible", timeout: 30000 });
+  const problems = await page.locator(".markers-panel .monaco-list-row").allInnerTexts();
+  step("problems listed", { problems, screenshot: await shot(page, "nb-03-problems") });
+  await page.keyboard.press(`${mod}+J`); // hide the panel again
 
-    // The Problems panel names the finding (its resource: the cell).
-    await page.keyboard.press(`${mod}+Shift+M`);
-    const problemRow = page.locator(".markers-panel .monaco-list-row", { hasText: "VEC001" }).first();
-    await problemRow.waitFor({ state: "visible", timeout: 30000 });
-    const problems = await page.locator(".markers-panel .monaco-list-row").allInnerTexts();
-    step("problems listed", { problems, screenshot: await shot(page, "nb-03-problems") });
-    await page.keyboard.press(`${mod}+J`); // hide the panel again
-
-    // 2. The quick fix: cursor on the finding in the cell, Ctrl+. , pick the fix by its label, Enter.
-    const fixAt = await waitFor(() => squiggleOnLine(page, lineText), "the squiggle after closing the panel", 15000);
-    await page.mouse.click(fixAt.x, fixAt.y);
-    await page.keyboard.press(`${mod}+.`);
-    const actionList = page.locator(".action-widget .monaco-list-row");
-    await actionList.first().waitFor({ state: "visible", timeout: 20000 });
-    const actions = (await actionList.allInnerTexts()).map((t) => t.trim());
-    step("quick fixes offered", { actions, screenshot: await shot(page, "nb-04-quickfix-menu") });
-    if (!actions.some((t) => t.includes(fixLabel))) throw new Error(`no "${fixLabel}" quick fix among ${JSON.stringify(actions)}`);
-    // The list ignores mouse clicks: move the focus to the row with the keyboard, then Enter.
-    for (let i = 0; i < actions.length + 2; i++) {
-      const focused = page.locator(".action-widget .monaco-list-row.focused");
-      const text = (await focused.count()) ? (await focused.first().innerText()).trim() : "";
-      if (text.includes(fixLabel)) break;
-      await page.keyboard.press("ArrowDown");
-    }
-    await page.keyboard.press("Enter");
-    await waitFor(
-      async () => (await page.locator(`${CELL_EDITOR} .view-line`, { hasText: process.env.FIXED }).count()) > 0,
-      "the quick fix to change the cell",
-      20000,
-    );
-    step("quick fix applied", { screenshot: await shot(page, "nb-05-fixed") });
-
-    // 3. Save the notebook (the serializer writes the .ipynb) and read it back from disk.
-    await page.keyboard.press(`${mod}+S`);
-    await waitFor(() => fs.readFileSync(filePath, "utf8").includes(process.env.FIXED), "the saved notebook on disk", 20000);
-    step("notebook saved", { disk: fs.readFileSync(filePath, "utf8") });
-
-    // The fixed cell no longer has that finding's squiggle.
-    await waitFor(async () => !(await squiggleOnLine(page, process.env.FIXED)), "the squiggle to go", 30000);
-    step("squiggle gone", { screenshot: await shot(page, "nb-06-saved") });
-  } catch (error) {
-    result.errors.push(String(error && error.stack ? error.stack : error));
-    try {
-      await shot(page, "nb-failure");
-    } catch {
-      // the page is gone
-    }
-  } finally {
-    save();
-    await browser.close();
+  // 2. The quick fix: cursor on the finding in the cell, Ctrl+. , pick the fix by its label, Enter.
+  const fixAt = await waitFor(() => squiggleOnLine(page, lineText), "the squiggle after closing the panel", 15000);
+  await page.mouse.click(fixAt.x, fixAt.y);
+  await page.keyboard.press(`${mod}+.`);
+  const actionList = page.locator(".action-widget .monaco-list-row");
+  await actionList.first().waitFor({ state: "visible", timeout: 20000 });
+  const actions = (await actionList.allInnerTexts()).map((t) => t.trim());
+  step("quick fixes offered", { actions, screenshot: await shot(page, "nb-04-quickfix-menu") });
+  if (!actions.some((t) => t.includes(fixLabel))) throw new Error(`no "${fixLabel}" quick fix among ${JSON.stringify(actions)}`);
+  // The list ignores mouse clicks: move the focus to the row with the keyboard, then Enter.
+  for (let i = 0; i < actions.length + 2; i++) {
+    const focused = page.locator(".action-widget .monaco-list-row.focused");
+    const text = (await focused.count()) ? (await focused.first().innerText()).trim() : "";
+    if (text.includes(fixLabel)) break;
+    await page.keyboard.press("ArrowDown");
   }
-}
+  await page.keyboard.press("Enter");
+  await waitFor(
+    async () => (await page.locator(`${CELL_EDITOR} .view-line`, { hasText: process.env.FIXED }).count()) > 0,
+    "the quick fix to change the cell",
+    20000,
+  );
+  step("quick fix applied", { screenshot: await shot(page, "nb-05-fixed") });
 
-main().then(
-  () => process.exit(result.errors.length ? 1 : 0),
-  (error) => {
-    result.errors.push(String(error));
-    save();
-    process.exit(1);
-  },
-);
+  // 3. Save the notebook (the serializer writes the .ipynb) and read it back from disk.
+  await page.keyboard.press(`${mod}+S`);
+  await waitFor(() => fs.readFileSync(filePath, "utf8").includes(process.env.FIXED), "the saved notebook on disk", 20000);
+  step("notebook saved", { disk: fs.readFileSync(filePath, "utf8") });
+
+  // The fixed cell no longer has that finding's squiggle.
+  await waitFor(async () => !(await squiggleOnLine(page, process.env.FIXED)), "the squiggle to go", 30000);
+  step("squiggle gone", { screenshot: await shot(page, "nb-06-saved") });
+});
