@@ -746,6 +746,15 @@ class IncrementalAnalyzer:
         merged_view = _MergedBuckets(ctx._buckets, replaced, buckets)
         merged: _Buckets = merged_view.materialize() if merged_view.depth > _MAX_DEPTH else merged_view
         new_ctx = self._context(module, new_source, parents, merged, import_map, ctx)
+        # What the previous context knows and the edit cannot change, taken over before anything
+        # is asked of the new one (the class's `self.x` types unless its methods rebind them).
+        classes: dict[ast.ClassDef, ast.ClassDef | None] = {
+            s: s for s in body if isinstance(s, ast.ClassDef) and s is not owner and all(s is not n for n in new)
+        }
+        if owner is not None:
+            classes[owner] = None if rebound else cls
+        classes.update({s: None for s in new if isinstance(s, ast.ClassDef)})
+        new_ctx.inherit_from(ctx, classes, summary=True)
 
         if rebound and owner is not None and cls is not None and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner)):
             return None  # a method binds `self.x`: the class's attribute types changed
@@ -781,13 +790,6 @@ class IncrementalAnalyzer:
             ) != block_effects(new_ctx, after, owner_name):
                 return None  # what a definition others may call does changed
 
-        classes: dict[ast.ClassDef, ast.ClassDef | None] = {
-            s: s for s in body if isinstance(s, ast.ClassDef) and s is not owner and all(s is not n for n in new)
-        }
-        if owner is not None:
-            classes[owner] = cls
-        classes.update({s: None for s in new if isinstance(s, ast.ClassDef)})
-        new_ctx.inherit_from(ctx, classes, summary=True)
         new_ctx.carry_memos(ctx, EditedUnit(replaced, inserted, splice.text, cls, owner, rebinds=bool(changed)))
 
         lo, hi = splice.lo, splice.hi
