@@ -569,7 +569,6 @@ class IncrementalAnalyzer:
         self.source = new_source
         return report
 
-
     # ------------------------------------------------------------------------------------------
     def _identifier_counts(self, ctx: Context) -> collections.Counter[str]:
         if self._idents is None:
@@ -660,9 +659,11 @@ class IncrementalAnalyzer:
     def _splice(self, text: str, new_source: SourceText, first: int, last_old: int, delta: int) -> FileReport | None:
         """A structural edit (statements inserted, deleted or replaced, in the module or among a
         top-level class's methods) re-analyzed alone, when nothing else in the module can see it:
-        the names it adds or removes are mentioned nowhere else, it adds no import and rebinds
-        no builtin, the definitions it keeps by name keep their effects, and every rule's
-        ``module_facts`` are the same. Otherwise (or when the edited text does not parse) None."""
+        a module variable or class it adds or removes is mentioned nowhere else, and a function
+        or method others call cannot reach I/O (``reaches_io``); the import map changes for no
+        name others mention; the definitions it keeps by name keep their effects; the class's
+        ``self.x`` types and every rule's ``module_facts`` are the same. Otherwise (or when the
+        edited text does not parse) None."""
         splice = self._locate(text, new_source, first, last_old, delta)
         analysis = self.analysis
         self._spliced = splice is not None
