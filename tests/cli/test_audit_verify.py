@@ -30,7 +30,7 @@ def distinct_count(xs: list[int]) -> int:
 RUN = """\
 from app import distinct_count
 
-print(distinct_count([(i * 7919) % 3000 for i in range(6000)]))
+print(distinct_count([(i * 7919) % 5000 for i in range(16000)]))
 """
 TEST = """\
 from app import distinct_count
