@@ -147,11 +147,14 @@ def test_diagnose_profiles_the_test_that_calls_it_even_when_it_needs_a_plugin(
     (tmp_path / "tests").mkdir()
     # `unused_tcp_port` is a fixture of the pytest-asyncio plugin: the fast plugin-less attempt
     # fails, and diagnose must fall back to a normal run instead of profiling a failure.
+    # The test sorts for 0.5 s of CPU time whatever the machine's speed: enough samples land in
+    # lowest() for a share (60 sorts took 0.05 s here: a few samples, none on a faster machine).
     (tmp_path / "tests" / "test_app.py").write_text(
-        "from app import lowest\n\n\n"
+        "import time\n\nfrom app import lowest\n\n\n"
         "def test_lowest(unused_tcp_port):\n"
         "    xs = [(j * 7919) % 20011 for j in range(20000)]\n"
-        "    for _ in range(60):\n"
+        "    start = time.process_time()\n"
+        "    while time.process_time() - start < 0.5:\n"
         "        assert lowest(xs) == 0\n"
     )
     code = main(["diagnose", f"{tmp_path / 'app.py'}:lowest", "--format", "json", "--timeout", "120"])

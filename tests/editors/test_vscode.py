@@ -33,7 +33,10 @@ from support import ROOT
 CLIENT = ROOT / "vscode-client"
 ARTIFACTS = ROOT / "tests" / "editors" / "vscode" / "artifacts"
 
+# busy() runs for 0.6 s of CPU time whatever the machine's speed (40 calls took 0.3-0.5 s here: a
+# machine three times faster would give py-spy too few samples, and the profile would be refused).
 PROFILED = '''"""A CPU-bound script for "perfsquad: Profile Current File"."""
+import time
 
 
 def busy(n: int) -> int:
@@ -44,7 +47,8 @@ def busy(n: int) -> int:
 
 
 if __name__ == "__main__":
-    for _ in range(40):
+    start = time.process_time()
+    while time.process_time() - start < 0.6:
         busy(200_000)
 '''
 

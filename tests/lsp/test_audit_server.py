@@ -12,6 +12,8 @@ from lsprotocol import types
 
 client = lsp_fixture()
 
+# 1800 sorts take ~0.7 s here: py-spy at 100 Hz still gets tens of samples on a machine three times
+# faster (a run of fewer than 5 samples is refused as too short to measure).
 APP = """\
 def lowest(xs):
     return sorted(xs)[0]
@@ -19,7 +21,7 @@ def lowest(xs):
 
 def main():
     total = 0
-    for i in range(600):  # unsorted inputs: the sort dominates and the run lasts long enough to sample
+    for i in range(1800):  # unsorted inputs: the sort dominates and the run lasts long enough to sample
         total += lowest([(j * 7919 + i) % 20011 for j in range(4000)])
     print(total)
 
@@ -28,12 +30,15 @@ if __name__ == "__main__":
     main()
 """
 TEST_APP = """\
+import time
+
 from app import lowest
 
 
 def test_lowest():
     xs = [(j * 7919) % 20011 for j in range(20000)]  # a permutation-like shuffle: sorting it takes time
-    for _ in range(100):
+    start = time.process_time()
+    while time.process_time() - start < 0.5:  # (sampled long enough whatever the machine's speed)
         assert lowest(xs) == 0
 """
 FINDING = types.Position(line=1, character=12)  # inside `sorted(xs)[0]`
@@ -44,7 +49,7 @@ def _workspace(tmp_path: Path) -> Path:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_app.py").write_text(TEST_APP, encoding="utf-8")
     # IDM005 (`total += ...`) is selected by its code: it is in the readability group where `sum()`
-    # measures slower (perfsquad.calibration), off by default; its loop runs over `range(600)`, a
+    # measures slower (perfsquad.calibration), off by default; its loop runs over `range(1800)`, a
     # fixed size (low confidence), so the workspace asks for every confidence.
     (tmp_path / "pyproject.toml").write_text(
         "[tool.pytest.ini_options]\npythonpath = ['.']\n[tool.perfsquad]\nextend-select = ['IDM005']\n"
