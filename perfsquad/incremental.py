@@ -256,6 +256,10 @@ class IncrementalAnalyzer:
         self._idents: collections.Counter[str] | None = None
         """How often each identifier occurs in the current module (built on the first structural
         edit, then kept current): whether a name an edit adds or removes is mentioned elsewhere."""
+        self._looped: collections.Counter[str] | None = None
+        """The module's calls of plain names in loops (``Context.looped_name_calls``), counted on the
+        first edit after a whole-file analysis, then kept current: every context built for an edit
+        gets its count, so rules' ``module_facts`` can read it."""
 
     def update(self, text: str) -> FileReport:
         with gc_paused():
@@ -277,6 +281,7 @@ class IncrementalAnalyzer:
             self._broken = None
             self._idents = None
             self._imports = None
+            self._looped = None
             report = self.analysis.report
         return report
 
@@ -506,6 +511,7 @@ class IncrementalAnalyzer:
             # tree is about to be replaced) so that facts read from its text are read right.
             ast.increment_lineno(unit.old, unit.offset)
         old_ctx = ctx if ctx.whole else self._unit_context(ctx, unit.old, old_owner)
+        looped = self._count_looped(ctx, [(unit.old, old_ctx)], [unit.new], new_ctx)
         old_facts = self._facts(unit.old, old_ctx, old_owner)
         self._known = None
         new_facts = self._facts(unit.new, new_ctx, owner)
@@ -563,6 +569,7 @@ class IncrementalAnalyzer:
             self._idents.subtract(_identifiers(walk(unit.old)))
             self._idents.update(_identifiers(walk(unit.new)))
         self._imports = None  # its parameters may differ: counted again when needed
+        self._looped = looped
         self._known = (unit.new, new_facts)
         self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
@@ -570,6 +577,28 @@ class IncrementalAnalyzer:
         return report
 
     # ------------------------------------------------------------------------------------------
+    def _count_looped(
+        self, ctx: Context, old: list[tuple[ast.stmt, Context]], new: list[ast.stmt], new_ctx: Context
+    ) -> collections.Counter[str] | None:
+        """The module's looped calls of plain names after the edit replaces ``old`` (each with a
+        context that links it) by ``new``: given to ``new_ctx``, and the count before it to the
+        contexts the old statements' facts are read with. None when unknown (the contexts then
+        cannot tell, and the rules that ask assume the worst)."""
+        if self._looped is None:
+            known = ctx.looped_name_calls()
+            if known is None:
+                return None
+            self._looped = collections.Counter(known)
+        before = self._looped
+        after = before.copy()
+        for stmt, of in old:
+            of.looped_calls = before
+            after.subtract(_looped_names(of, stmt))
+        for stmt in new:
+            after.update(_looped_names(new_ctx, stmt))
+        new_ctx.looped_calls = after
+        return after
+
     def _identifier_counts(self, ctx: Context) -> collections.Counter[str]:
         if self._idents is None:
             self._idents = _module_identifiers(ctx)
@@ -672,6 +701,11 @@ class IncrementalAnalyzer:
         ctx = analysis.ctx
         a, b, new = splice.a, splice.b, splice.new
         old = splice.container[a:b]
+        for stmt, (start, _end) in zip(old, splice.items[a:b], strict=True):
+            # Statements after an earlier edit keep stale line numbers (see ``_reanalyze``): bring
+            # these up to date (the old tree is about to be replaced), their text is read below.
+            if start != statement_start(stmt):
+                ast.increment_lineno(stmt, start - statement_start(stmt))
         member = splice.index is not None
         allowed = _METHODS if member else _MODULE_STATEMENTS
         if any(not isinstance(s, allowed) for s in (*old, *new)):
@@ -760,6 +794,7 @@ class IncrementalAnalyzer:
         if rebound and owner is not None and cls is not None and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner)):
             return None  # a method binds `self.x`: the class's attribute types changed
         old_contexts = {id(s): ctx if ctx.whole else self._unit_context(ctx, s, cls) for s in old}
+        looped = self._count_looped(ctx, [(s, old_contexts[id(s)]) for s in old], new, new_ctx)
         for rule_cls in self._fact_rules():
 
             def facts(stmts: list[ast.stmt], of: Callable[[ast.stmt], Context], rule: type[Rule] = rule_cls) -> list[object]:
@@ -826,6 +861,7 @@ class IncrementalAnalyzer:
             self._idents.update(new_ids)
         if self._imports is not None and self._import_delta is not None:
             self._imports.apply(*self._import_delta)
+        self._looped = looped
         self._known = None
         self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
@@ -1156,6 +1192,16 @@ def _identifiers(nodes: Iterable[ast.AST]) -> collections.Counter[str]:
         elif isinstance(node, ast.Global | ast.Nonlocal):
             counts.update(node.names)
     return counts
+
+
+def _looped_names(ctx: Context, unit: ast.stmt) -> collections.Counter[str]:
+    """The calls of plain names in ``unit`` that run in a loop, as ``ctx.loops_around`` (the
+    definition ``Context.looped_name_calls`` counts with) decides; ``ctx`` links ``unit``."""
+    return collections.Counter(
+        n.func.id
+        for n in walk(unit)
+        if type(n) is ast.Call and type(n.func) is ast.Name and ctx.loops_around(n)
+    )
 
 
 def _module_identifiers(ctx: Context) -> collections.Counter[str]:

@@ -9,6 +9,7 @@ It sits at the ground floor: the semantics (``perfsquad.semantics``) read a modu
 from __future__ import annotations
 
 import ast
+import collections
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,6 +100,10 @@ class ModuleTree:
         self.whole = True
         """Whether ``buckets`` and ``parents`` cover the whole tree (False for the editor's
         incremental contexts, which index only the re-analyzed unit)."""
+        self.looped_calls: collections.Counter[str] | None = None
+        """How many calls of each plain name (``name(...)``) run in a loop of their own function,
+        module-wide (see ``looped_name_calls``); the editor's analyzer sets it on the contexts it
+        builds, from a count it keeps current across edits."""
 
     # -- per-module facts (perfsquad.memo) ------------------------------------------------------
     def memo(self, key: MemoKey[T], factory: Callable[[], T], carry: Carry[T] | None = None) -> T:
@@ -122,6 +127,20 @@ class ModuleTree:
         """Take over ``old``'s memos that their carry policies keep after ``edit`` (this context
         replaces ``old``; see :mod:`perfsquad.memo`)."""
         old._memos.carry_into(old, self, edit)
+
+    def looped_name_calls(self) -> collections.Counter[str] | None:
+        """How many calls of each plain name run in a loop of their own function (as
+        ``loops_around`` decides), in the whole module: counted on the first question when this
+        context links the whole tree, else what the editor's analyzer gave it, else None (it
+        cannot tell). A rule whose findings need a call in a loop reads it to know, module-wide
+        and without a walk, that a name has none."""
+        if self.looped_calls is None and self.links_whole_tree():
+            self.looped_calls = collections.Counter(
+                call.func.id
+                for call in self.nodes(ast.Call)
+                if type(call.func) is ast.Name and self.loops_around(call)
+            )
+        return self.looped_calls
 
     # -- navigation -------------------------------------------------------------------------
 

@@ -407,6 +407,11 @@ class SmallClassWithoutSlots(Rule):
         # decides its finding: that matters from the class and its methods only.
         owner = unit if isinstance(unit, ast.ClassDef) else ctx.parent(unit)
         inside = isinstance(owner, ast.ClassDef) and owner.name in classes
+        if inside and isinstance(owner, ast.ClassDef):
+            # ... when the class is instantiated in a loop somewhere (else it has no finding,
+            # whatever its statement does): a method of a class built once per call can change.
+            counts = ctx.looped_name_calls()
+            inside = counts is None or counts[owner.name] > 0
         facts: set[tuple[str, ...]] = set()
         for call, looped in calls_with_loop_flag(unit):
             func = call.func

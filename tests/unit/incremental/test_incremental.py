@@ -436,6 +436,88 @@ def test_structural_edits_change_the_findings_they_should() -> None:
     assert f"IO001:{reload_line}" in added
 
 
+# MEM006 (a small class without __slots__) reads its class's methods only when the class is
+# instantiated in a loop somewhere: `Point` is, `Once` is not. The analyzer keeps the module's count
+# of looped calls current across edits (`Context.looped_name_calls`) so the rule can tell.
+SLOTS = """class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def dump(self):
+        return vars(self)
+
+    def norm(self):
+        return self.x + self.y
+
+
+class Once:
+    def __init__(self, path):
+        self.path = path
+
+    def dump(self):
+        return vars(self)
+
+    def size(self):
+        return 3
+
+
+def points(rows):
+    return [Point(a, b) for a, b in rows]
+
+
+def config(path):
+    return Once(path)
+"""
+_POINT_DUMP = "    def dump(self):\n        return vars(self)\n\n    def norm"
+_ONCE_DUMP = "    def dump(self):\n        return vars(self)\n\n    def size"
+_ONCE_IN_A_LOOP = "def configs(paths):\n    return [Once(p) for p in paths]\n\n\ndef config"
+
+
+def test_methods_of_a_class_never_built_in_a_loop_are_incremental() -> None:
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, SLOTS)
+    for edited in (
+        SLOTS.replace(_ONCE_DUMP, "    def size"),  # its `vars(self)` goes: no finding either way
+        SLOTS.replace("    def size", "    def grow(self):\n        self.extra = 1\n\n    def size"),
+        _edit(SLOTS, "    def norm", "    def scale(self, k):\n        return self.x * k\n\n    def norm"),
+    ):
+        assert _exact(inc, edited) == before
+        assert inc.last_was_incremental, edited
+        assert _exact(inc, SLOTS) == before
+        assert inc.last_was_incremental
+
+
+def test_methods_of_a_class_built_in_a_loop_still_change_its_finding() -> None:
+    """The traps: the same edits where the class is built in a loop, before or by an earlier edit,
+    change the class's MEM006 finding, and are never kept from an incremental analysis."""
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    assert "MEM006:1" not in _exact(inc, SLOTS)
+    assert "MEM006:1" in _exact(inc, SLOTS.replace(_POINT_DUMP, "    def norm"))
+    assert not inc.last_was_incremental  # Point's own `vars(self)` went: its finding appears
+    assert "MEM006:1" not in _exact(inc, SLOTS)
+    assert not inc.last_was_incremental
+    looped = _edit(SLOTS, "def config", _ONCE_IN_A_LOOP)
+    once = looped[: looped.index("class Once")].count("\n") + 1
+    assert f"MEM006:{once}" not in _exact(inc, looped)
+    assert not inc.last_was_incremental  # a loop now builds Once: its methods count from here on
+    _exact(inc, _edit(looped, "    def size", "    def other(self):\n        return 2\n\n    def size"))
+    assert inc.last_was_incremental  # (a method that changes nothing of the finding)
+    assert f"MEM006:{once}" in _exact(inc, looped.replace(_ONCE_DUMP, "    def size"))
+    assert not inc.last_was_incremental
+    check_sequence([SLOTS, looped, looped.replace(_ONCE_DUMP, "    def size"), SLOTS.replace(_ONCE_DUMP, "    def size"), SLOTS])
+    check_sequence([SLOTS, looped, looped.replace(_ONCE_DUMP, "    def size"), SLOTS], metrics=False)
+
+
+def test_a_splice_after_an_edit_that_moved_it_reads_the_right_lines() -> None:
+    """An edit that shortens a function leaves the statements after it with their old line
+    numbers; deleting the last method then read its text past the end of the file (an IndexError
+    out of the analyzer, found by random edits of real files)."""
+    short = STRUCT.replace("    out = []\n    for i in range(n):\n        out.append(i)\n    return out\n", "    return list(range(n))\n")
+    without_last = short[: short.index("\n    def last")] + "\n"
+    assert check_sequence([STRUCT, short, without_last, short], metrics=False) == 3
+
+
 def test_edits_that_continue_a_neighbour_match_whole_file() -> None:
     """Text that parses alone but belongs to the statement before it (a more indented line after a
     method, a decorator before a def) is never taken for new statements."""
