@@ -256,6 +256,9 @@ class IncrementalAnalyzer:
         self._idents: collections.Counter[str] | None = None
         """How often each identifier occurs in the current module (built on the first structural
         edit, then kept current): whether a name an edit adds or removes is mentioned elsewhere."""
+        self.incremental_error: Exception | None = None
+        """The last error the incremental path raised, if it ever did (the edit was then analyzed
+        whole, as if it could not be re-analyzed alone): tests and fuzzing assert there is none."""
         self._looped: collections.Counter[str] | None = None
         """The module's calls of plain names in loops (``Context.looped_name_calls``), counted on the
         first edit after a whole-file analysis, then kept current: every context built for an edit
@@ -263,7 +266,11 @@ class IncrementalAnalyzer:
 
     def update(self, text: str) -> FileReport:
         with gc_paused():
-            report = self._incremental(text) if self.analysis is not None else None
+            try:
+                report = self._incremental(text) if self.analysis is not None else None
+            except Exception as exc:  # a bug of the incremental path: the whole file is always right
+                self.incremental_error = exc
+                report = None
         self.last_was_incremental = report is not None
         if report is None:
             self.analysis = analyze_full(

@@ -55,6 +55,7 @@ def check_sequence(texts: list[str], *, metrics: bool = True) -> int:
     for text in texts:
         got = inc.update(text)
         incremental_hits += inc.last_was_incremental
+        assert inc.incremental_error is None, inc.incremental_error
         want = analyze_text(text, "f.py", metrics=metrics, rules=RULES)
         assert same(got.findings, want.findings), text
         assert same(got.functions, want.functions), text
@@ -358,6 +359,7 @@ _SCAN = STRUCT[STRUCT.index("def scan") : STRUCT.index("def refresh")]
 
 def _exact(inc: IncrementalAnalyzer, text: str) -> list[str]:
     got = inc.update(text)
+    assert inc.incremental_error is None, inc.incremental_error
     want = analyze_text(text, "f.py", metrics=inc.metrics, rules=RULES)
     assert same(got.findings, want.findings), text
     assert same(got.functions, want.functions), text
@@ -561,3 +563,19 @@ def test_random_structural_edits_match_whole_file() -> None:
         texts.append(text)
     hits = check_sequence(texts, metrics=False)
     assert hits >= 10
+
+
+def test_an_error_in_the_incremental_path_falls_back_to_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor keeps publishing right findings whatever a bug of the incremental path does: the
+    edit is analyzed whole, and the error is kept for tests to see."""
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    _exact(inc, STRUCT)
+
+    def broken(*args: object) -> None:
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(IncrementalAnalyzer, "_splice", broken)
+    edited = STRUCTURAL["new function"](STRUCT)
+    got = inc.update(edited)
+    assert not inc.last_was_incremental and isinstance(inc.incremental_error, IndexError)
+    assert same(got.findings, analyze_text(edited, "f.py", metrics=False, rules=RULES).findings)
