@@ -49,10 +49,20 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
     operator singletons, and without ``iter_child_nodes``' per-field generators."""
     todo = [node]
     i = 0
+    fields = CHILD_FIELDS
     while i < len(todo):
         current = todo[i]
         i += 1
-        todo.extend(children(current))
+        # (``children`` inlined: the semantics walk every edited unit several times per edit)
+        names = fields.get(type(current))
+        if names is None:
+            names = child_fields(type(current))
+        for name in names:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                todo.extend([child for child in value if isinstance(child, ast.AST)])
+            elif isinstance(value, ast.AST):
+                todo.append(value)
         yield current
 
 
