@@ -195,7 +195,12 @@ class Context(ModuleTree):
         """Which calls (transitively) do I/O: this module first, then the project index."""
         from perfsquad.semantics.effects import EffectView
 
-        return self.memo(EFFECTS, lambda: EffectView(self.module_summary(), self.project))
+        def build() -> EffectView:
+            summary = self.module_summary()
+            project = self.project
+            return EffectView(summary, project.seen_from(summary.module) if project is not None else None)
+
+        return self.memo(EFFECTS, build)
 
     # -- reporting --------------------------------------------------------------------------
     def report(

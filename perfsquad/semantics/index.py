@@ -147,13 +147,16 @@ class ProjectIndex:
                 if pending_path == path:
                     self._pending[module] = (path, "")
 
-    def _flush(self, key: str) -> None:
-        """Summarize the pending version of the module ``key`` names (or is in), if any."""
+    def _flush(self, key: str, besides: str | None = None) -> None:
+        """Summarize the pending version of the module ``key`` names (or is in), if any, unless
+        it is ``besides`` (the module asking: see :class:`IndexView`)."""
         if not self._pending:
             return
         parts = key.split(".")
         for i in range(len(parts), 0, -1):
             module = ".".join(parts[:i])
+            if module == besides:
+                continue
             with self._lock:
                 pending = self._pending.pop(module, None)
             if pending is not None:
@@ -183,36 +186,38 @@ class ProjectIndex:
         """Whether any module is (or, in the editor, may soon be) summarized here."""
         return self.live or bool(self._modules) or bool(self._pending)
 
-    def function(self, key: str) -> FunctionSummary | None:
-        self._flush(key)
+    def function(self, key: str, besides: str | None = None) -> FunctionSummary | None:
+        self._flush(key, besides)
         return self._functions.get(key)
 
-    def bases(self, cls: str) -> tuple[str, ...] | None:
-        self._flush(cls)
+    def bases(self, cls: str, besides: str | None = None) -> tuple[str, ...] | None:
+        self._flush(cls, besides)
         return self._bases.get(cls)
 
-    def module(self, name: str) -> ModuleSummary | None:
-        self._flush(name)
+    def module(self, name: str, besides: str | None = None) -> ModuleSummary | None:
+        self._flush(name, besides)
         return self._modules.get(name)
 
-    def model_fields(self, model: str) -> dict[str, str] | None:
-        self._flush(model)
+    def model_fields(self, model: str, besides: str | None = None) -> dict[str, str] | None:
+        self._flush(model, besides)
         return self._models.get(model)
 
     def modules(self) -> list[ModuleSummary]:
         return list(self._modules.values())
 
-    def subclasses(self, cls: str) -> tuple[str, ...]:
-        """Classes of the workspace that name ``cls`` among their bases (direct subclasses)."""
-        return tuple(self._class_maps()[0].get(cls, ()))
+    def subclasses(self, cls: str, besides: str | None = None) -> tuple[str, ...]:
+        """Classes of the workspace that name ``cls`` among their bases (direct subclasses);
+        ``besides``: a module whose pending text need not be summarized for it."""
+        return tuple(self._class_maps(besides)[0].get(cls, ()))
 
-    def classes_defining(self, method: str) -> tuple[str, ...]:
+    def classes_defining(self, method: str, besides: str | None = None) -> tuple[str, ...]:
         """Classes of the workspace whose body defines ``method`` (for structural protocols)."""
-        return tuple(self._class_maps()[1].get(method, ()))
+        return tuple(self._class_maps(besides)[1].get(method, ()))
 
-    def _class_maps(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    def _class_maps(self, besides: str | None = None) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         for module in list(self._pending):
-            self._flush(module)
+            if module != besides:
+                self._flush(module)
         built = self._hierarchy
         if built is not None and built[0] == self.generation:
             return built[1], built[2]
@@ -232,7 +237,61 @@ class ProjectIndex:
     def signature_of(self, summary: ModuleSummary, memo: dict[Any, Any] | None = None) -> str:
         from perfsquad.semantics.effects import EffectView
 
-        return EffectView(summary, self, memo).external_signature()
+        return EffectView(summary, self.seen_from(summary.module), memo).external_signature()
+
+    def seen_from(self, module: str) -> IndexView:
+        """The index as the analysis of ``module`` asks it: about every module but that one,
+        which the analysis sees through its own fresh summary (see :class:`IndexView`)."""
+        return IndexView(self, module)
+
+    def owner_module(self, key: str) -> str | None:
+        """The longest prefix of ``key`` that is a module of the index (summarized or pending)."""
+        parts = key.split(".")
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            if module in self._modules or module in self._pending:
+                return module
+        return None
+
+
+class IndexView:
+    """The project index seen from the analysis of one module: what it knows of every other
+    module, nothing of that one.
+
+    The analysis has its own module's summary, built from the text it analyzes; the index's
+    version of that module is older (the file on disk, or in the editor the text of the previous
+    analysis, still waiting to be summarized). Asking it would mix two versions of one file, and
+    in the editor it would summarize the previous text again at every edit (a whole-file parse,
+    5 ms on django's ``query.py``, for an answer the analysis already has).
+    """
+
+    def __init__(self, index: ProjectIndex, module: str) -> None:
+        self.index = index
+        self.asking = module
+
+    def _own(self, key: str) -> bool:
+        return self.index.owner_module(key) == self.asking
+
+    def knows_modules(self) -> bool:
+        return self.index.knows_modules()
+
+    def function(self, key: str) -> FunctionSummary | None:
+        return None if self._own(key) else self.index.function(key, self.asking)
+
+    def bases(self, cls: str) -> tuple[str, ...] | None:
+        return None if self._own(cls) else self.index.bases(cls, self.asking)
+
+    def module(self, name: str) -> ModuleSummary | None:
+        return None if self._own(name) else self.index.module(name, self.asking)
+
+    def model_fields(self, model: str) -> dict[str, str] | None:
+        return None if self._own(model) else self.index.model_fields(model, self.asking)
+
+    def subclasses(self, cls: str) -> tuple[str, ...]:
+        return tuple(c for c in self.index.subclasses(cls, besides=self.asking) if not self._own(c))
+
+    def classes_defining(self, method: str) -> tuple[str, ...]:
+        return tuple(c for c in self.index.classes_defining(method, besides=self.asking) if not self._own(c))
 
 
 class _Parsed(ModuleTree):
