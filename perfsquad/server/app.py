@@ -95,7 +95,7 @@ class PerfsquadServer(LanguageServer):
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         self._stop_event = stop = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-        reader = framing.StdinReader(stdin or sys.stdin.buffer, self.thread_pool)
+        reader = framing.PipeReader(stdin or sys.stdin.buffer)
         try:
             asyncio.run(framing.serve(stop, reader, self.protocol, self.report_server_error))
         except BrokenPipeError:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Any, BinaryIO, Protocol
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcParseError
@@ -48,19 +48,100 @@ class FrameReader(Protocol):
         """Up to ``n`` bytes (b"" at end of stream)."""
 
 
-class StdinReader:
-    """A binary stream read in a thread (stdin), with bounded calls."""
+class PipeReader:
+    """A binary stream (stdin) read by one daemon thread, chunk by chunk, for the event loop.
 
-    def __init__(self, stream: BinaryIO, executor: Executor | None = None) -> None:
+    Reading in the executor costs three thread round trips per message (the header line, the
+    blank line, the body), each a wake-up of a worker and then of the loop, on the path of every
+    keystroke. Here the thread blocks in ``os.read`` and hands whatever arrived (a message, often
+    several) to the loop in one call; the loop serves ``readline``/``read`` from that buffer.
+    Bounded: once :data:`AHEAD` bytes wait unread the thread stops reading until the loop has taken
+    them, so a flood is never held whole. The file descriptor is read directly (``os.read``), not
+    through the stream's buffer: a daemon thread blocked inside a buffered read holds its lock, and
+    the interpreter aborts when it finds that lock taken at exit."""
+
+    AHEAD = 16 * CHUNK
+
+    def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
-        self.executor = executor
+        self._buffer = bytearray()
+        self._eof = False
+        self._held = False  # the thread waits for room (``_room``) before reading on
+        self._room = threading.Semaphore(0)
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def readline(self, limit: int) -> Awaitable[bytes]:
-        return asyncio.get_running_loop().run_in_executor(self.executor, self.stream.readline, limit)
+    def _start(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            threading.Thread(target=self._pump, args=(self._loop,), name="perfsquad-stdin", daemon=True).start()
+        return self._loop
 
-    def read(self, n: int) -> Awaitable[bytes]:
-        read = getattr(self.stream, "read1", self.stream.read)  # what is there, not n bytes
-        return asyncio.get_running_loop().run_in_executor(self.executor, read, n)
+    def _read_chunk(self) -> bytes:
+        try:
+            fd = self.stream.fileno()
+        except (OSError, ValueError, AttributeError):  # not a file (a test's BytesIO)
+            read = getattr(self.stream, "read1", self.stream.read)
+            return bytes(read(CHUNK))
+        return os.read(fd, CHUNK)
+
+    def _pump(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            try:
+                data = self._read_chunk()
+            except (OSError, ValueError):  # closed under us: the end of the stream
+                data = b""
+            try:
+                loop.call_soon_threadsafe(self._feed, data)
+            except RuntimeError:  # the loop is closed: the server is gone
+                return
+            if not data:
+                return
+            self._room.acquire()  # released by the loop once the chunk is taken in
+
+    def _feed(self, data: bytes) -> None:
+        if data:
+            self._buffer += data
+            if len(self._buffer) < self.AHEAD:
+                self._room.release()
+            else:
+                self._held = True
+        else:
+            self._eof = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _more(self) -> None:
+        self._waiter = self._start().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _take(self, n: int) -> bytes:
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        if self._held and len(self._buffer) < self.AHEAD:
+            self._held = False
+            self._room.release()
+        return data
+
+    async def readline(self, limit: int) -> bytes:
+        self._start()
+        while True:
+            end = self._buffer.find(b"\n", 0, limit)
+            if end >= 0:
+                return self._take(end + 1)
+            if len(self._buffer) >= limit or self._eof:
+                return self._take(min(limit, len(self._buffer)))
+            await self._more()
+
+    async def read(self, n: int) -> bytes:
+        self._start()
+        while not self._buffer and not self._eof:
+            await self._more()
+        return self._take(min(n, len(self._buffer)))
 
 
 class StreamReader:

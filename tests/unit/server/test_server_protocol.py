@@ -80,3 +80,66 @@ async def test_the_frame_loop_over_a_pygls_style_reader_skips_an_oversized_frame
     await framing.serve(threading.Event(), framing.Chunked(stream), protocol, max_frame=1000)
     assert protocol.handled == [{"jsonrpc": "2.0", "method": "x/ok"}]
     assert len(protocol.errors) == 1 and protocol.errors[0][0] is None
+
+
+async def test_the_stdio_reader_serves_frames_split_anywhere_and_holds_at_most_its_bound() -> None:
+    """framing.serve over ``PipeReader`` (the stdio transport) on a real pipe: messages split
+    byte by byte, several in one write, an over-long header line, malformed JSON and an oversized
+    frame (skipped while the writer is still writing it: the reader holds at most ``AHEAD`` bytes
+    plus one chunk), then the end of the stream ends the loop."""
+    import os
+    import threading
+    import time
+
+    from perfsquad.server import framing
+
+    def frame(message: dict[str, Any]) -> bytes:
+        body = json.dumps(message).encode()
+        return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    huge = 3 * framing.PipeReader.AHEAD
+    read_fd, write_fd = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_fd, "wb", buffering=0) as pipe:
+            for byte in frame({"jsonrpc": "2.0", "method": "x/one"}):
+                pipe.write(bytes([byte]))
+                time.sleep(0.0005)
+            pipe.write(frame({"jsonrpc": "2.0", "method": "x/two"}) + frame({"jsonrpc": "2.0", "method": "x/three"}))
+            pipe.write(b"X-Noise: " + b"n" * (framing.MAX_HEADER_BYTES + 10) + b"\r\n")
+            pipe.write(b"Content-Length: 7\r\n\r\n{broken")
+            pipe.write(b"Content-Length: %d\r\n\r\n" % huge)
+            for _ in range(huge // framing.CHUNK):
+                pipe.write(b"z" * framing.CHUNK)
+            pipe.write(frame({"jsonrpc": "2.0", "method": "x/last"}))
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.handled: list[Any] = []
+            self.errors: list[Any] = []
+
+        def structure_message(self, data: Any) -> Any:
+            return data
+
+        def handle_message(self, message: Any) -> None:
+            self.handled.append(message)
+
+        def _send_response(self, msg_id: Any, error: Any = None) -> None:
+            self.errors.append((msg_id, error))
+
+    class Measured(framing.PipeReader):
+        most = 0
+
+        def _feed(self, data: bytes) -> None:
+            super()._feed(data)
+            Measured.most = max(Measured.most, len(self._buffer))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    protocol = Recorder()
+    with os.fdopen(read_fd, "rb") as stream:
+        await asyncio.wait_for(framing.serve(threading.Event(), Measured(stream), protocol, max_frame=1000), 30)
+    writer.join()
+    assert [m["method"] for m in protocol.handled] == ["x/one", "x/two", "x/three", "x/last"]
+    assert len(protocol.errors) == 2  # the malformed body (ParseError) and the oversized frame
+    assert 0 < Measured.most <= framing.PipeReader.AHEAD + framing.CHUNK, Measured.most
