@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -195,6 +196,16 @@ def publish_params(body: dict[str, Any], uri: str) -> dict[str, Any] | None:
         return None
     params = body.get("params") or {}
     return params if params.get("uri") == uri else None
+
+
+def default_perfsquad() -> list[str]:
+    """``perfsquad serve`` as installed beside this Python, else in the repository's venv (what
+    ``scripts/demo.sh`` and ``scripts/test.sh`` create), else ``python -m perfsquad``."""
+    exe = Path(sys.executable).with_name("perfsquad")
+    if exe.exists():
+        return [str(exe), "serve"]
+    venv = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "perfsquad"
+    return [str(venv), "serve"] if venv.exists() else [sys.executable, "-m", "perfsquad", "serve"]
 
 
 def rss_kib(pid: int) -> int:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus import CORPORA, SetupError, prepare_corpus
-from lsp_client import LspClient, LspError, cpu_ns, publish_params, rss_kib
+from lsp_client import LspClient, LspError, cpu_ns, default_perfsquad, publish_params, rss_kib
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "lsp_latency.json"
@@ -476,14 +476,6 @@ def print_hotspots(profile: Path, top: int = 25) -> None:
             print(f"    {100 * n / max(total, 1):5.1f}%  {short}")
 
 
-def default_perfsquad() -> list[str]:
-    exe = Path(sys.executable).with_name("perfsquad")
-    if exe.exists():
-        return [str(exe), "serve"]
-    venv = BENCH.parent / ".venv" / "bin" / "perfsquad"
-    return [str(venv), "serve"] if venv.exists() else [sys.executable, "-m", "perfsquad", "serve"]
-
-
 def default_ruff() -> list[str]:
     for exe in (Path(sys.executable).with_name("ruff"), BENCH.parent / ".venv" / "bin" / "ruff"):
         if exe.exists():
@@ -553,16 +545,21 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     profiles: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="lsp-latency-") as scratch:
-        for tool, cmd, options in servers:
-            log = Path(scratch) / f"{tool.split()[0]}.stderr"
-            print(f"running {tool}: {shlex.join(cmd)}", file=sys.stderr)
-            for (root, path), edits in zip(planned, plans, strict=True):
+        logs = {tool: Path(scratch) / f"{tool.split()[0]}.stderr" for tool, _, _ in servers}
+        for tool, cmd, _ in servers:
+            print(f"{tool}: {shlex.join(cmd)}", file=sys.stderr)
+        # Side by side: each file and kind is measured with every server in turn, so a change of
+        # the machine's speed during the run (other load, CPU frequency) affects both alike.
+        for (root, path), edits in zip(planned, plans, strict=True):
+            for tool, cmd, options in servers:
                 run_cmd = cmd
                 if args.py_spy is not None and tool == "perfsquad":
                     profiles.append(args.py_spy.with_name(f"{args.py_spy.name}.{len(profiles) + 1}").resolve())
                     profiles[-1].parent.mkdir(parents=True, exist_ok=True)
                     run_cmd = [*py_spy_prefix(profiles[-1]), *cmd]
-                runs.append(measure_file(tool, run_cmd, options, path, root, edits, log, args.interval))
+                runs.append(measure_file(tool, run_cmd, options, path, root, edits, logs[tool], args.interval))
+        for tool, cmd, options in servers:
+            log = logs[tool]
             if not args.skip_rss:
                 rss.append(measure_rss(tool, cmd, options, rss_files, roots["django"], log))
             if any(r.error for r in runs if r.tool == tool) or any(

@@ -44,13 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from corpus import SetupError, prepare_corpus
-from lsp_client import LspClient, LspError, publish_params, rss_kib
+from lsp_client import LspClient, LspError, default_perfsquad, publish_params, rss_kib
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results" / "soak.json"
 EDIT_FILE = "db/models/query.py"  # inside the django package
-BIG_FILE = BENCH / ".corpus" / "pandas-3.1.1" / "pandas" / "core" / "frame.py"
+BIG_FILE = ("pandas", "core/frame.py")  # (corpus, path inside its package): prepared like django
 WAIT_S = 120.0
 TYPING_PERIOD_S = 0.25
 TYPING_FILES = tuple(os.environ.get("SOAK_TYPING", "frame.py,django_18k.py").split(","))  # one 20k-line class; 18k lines of many modules
@@ -351,22 +351,21 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     try:
         django = prepare_corpus("django")
+        big_file = prepare_corpus(BIG_FILE[0]) / BIG_FILE[1]
     except SetupError as exc:
         print(f"soak: setup failed: {exc}", file=sys.stderr)
         return 2
-    if not BIG_FILE.is_file():
-        print(f"soak: {BIG_FILE} is missing (bench/.corpus)", file=sys.stderr)
+    if not big_file.is_file():
+        print(f"soak: {big_file} is missing from the prepared corpus", file=sys.stderr)
         return 2
-    if args.perfsquad:
-        cmd = shlex.split(args.perfsquad)
-    else:
-        cmd = [sys.executable, "-m", "perfsquad", "serve"]
+    cmd = shlex.split(args.perfsquad) if args.perfsquad else default_perfsquad()
+    if cmd[1:3] == ["-m", "perfsquad"]:  # no installed perfsquad: this checkout's
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     soak = Soak()
     with tempfile.TemporaryDirectory(prefix="perfsquad-soak-") as tmp:
         root = Path(tmp)
         (root / "django").symlink_to(django, target_is_directory=True)
-        (root / "frame.py").write_text(BIG_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+        (root / "frame.py").write_text(big_file.read_text(encoding="utf-8"), encoding="utf-8")
         (root / "django_18k.py").write_text(lines_of_django(root, 18_000), encoding="utf-8")
         with open(args.server_log or root / "server.log", "wb") as log:
             client = LspClient(cmd, root, stderr=log)
