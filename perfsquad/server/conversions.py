@@ -139,7 +139,9 @@ def apply_change(text: str, change: types.TextDocumentContentChangeEvent, encodi
     start, end = index.offset(rng.start), index.offset(rng.end)
     if end < start:
         start, end = end, start
-    return text[:start] + change.text + text[end:]
+    # The new text with its line table (derived from this one), which the analysis and the
+    # position conversions of this version then share.
+    return index.source.splice(start, end, change.text).text
 
 
 def contains(span: Span, pos: Position) -> bool:

@@ -1,0 +1,71 @@
+"""``SourceText.splice``: an edit's line table derived from the previous one equals the table built
+from scratch, whatever the edit (line breaks added, removed, joined at the seams, ``\\r`` anywhere),
+and the editor's ``apply_change`` shares it with the analysis of that version."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfsquad import source
+from perfsquad.source import SourceText
+
+texts = st.text(alphabet="ab\n", max_size=60) | st.text(alphabet="ab\n\r", max_size=60)
+
+
+@pytest.fixture(autouse=True)
+def _derive_small_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source, "_SHARE_FROM", 0)  # derive and share at any size
+
+
+@settings(max_examples=400, deadline=None)
+@given(base=texts, inserted=texts, data=st.data())
+def test_a_spliced_table_equals_a_built_one(base: str, inserted: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(base)))
+    end = data.draw(st.integers(start, len(base)))
+    old = SourceText.from_text(base)
+    new = old.splice(start, end, inserted)
+    expected = SourceText._build(base[:start] + inserted + base[end:])
+    assert new.text == expected.text
+    assert new.line_starts == expected.line_starts
+    assert new.newline == expected.newline
+    assert SourceText.from_text(new.text) is new  # shared: the analysis of this text finds it
+
+
+def test_a_spliced_table_is_derived_when_only_newlines_break_lines() -> None:
+    base = "".join(f"line {i}\n" for i in range(50))
+    old = SourceText.from_text(base)
+    calls: list[str] = []
+    original = SourceText._build
+
+    def counting(text: str) -> SourceText:
+        calls.append(text)
+        return original(text)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SourceText, "_build", staticmethod(counting))
+        new = old.splice(old.line_starts[10], old.line_starts[12], "x = 1\ny = 2\nz = 3\n")
+        assert calls == []  # derived, no scan of the whole text
+        crlf = old.splice(0, 0, "a\r\n")
+        assert len(calls) == 1  # a \r: built anew
+    assert new.line_count == 52 and new.line(11) == "x = 1" and new.line(14) == "line 12"
+    assert crlf.line_starts == original(crlf.text).line_starts
+
+
+def test_apply_change_shares_the_derived_table() -> None:
+    from lsprotocol import types
+
+    from perfsquad.server.conversions import apply_change
+
+    base = "".join(f"v{i} = {i}\n" for i in range(100))
+    SourceText.from_text(base)
+    change = types.TextDocumentContentChangePartial(
+        range=types.Range(start=types.Position(line=3, character=0), end=types.Position(line=3, character=0)),
+        text="inserted = True\n",
+    )
+    text = apply_change(base, change, "utf-16")
+    assert text.splitlines()[3] == "inserted = True"
+    table = SourceText.from_text(text)
+    assert table.line_starts == SourceText._build(text).line_starts
+    assert SourceText.from_text(text) is table
