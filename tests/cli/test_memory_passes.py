@@ -145,8 +145,12 @@ def test_census_at_the_peak_matches_the_objects_counted_by_hand(tmp_path: Path) 
         tmp_path,
     )
     assert peak["complete"]
-    assert types["float"]["count"] >= hand["floats"] + 3000  # the vectors' floats and the rows' scores
-    assert types["float"]["count"] <= 1.05 * (hand["floats"] + 3000)
+    # The fuller census wins: the end's (every vector's floats and the 3,000 rows' scores), or one
+    # the watcher took while the rows were being built, when the input text was still alive (more
+    # bytes than at the end), so some scores may not exist yet; every vector is complete by then
+    # (any census during load_embeddings has fewer bytes than the end's). Under CI load the second
+    # happened: 194,738 floats, with 192,000 in the vectors.
+    assert hand["floats"] <= types["float"]["count"] <= 1.05 * (hand["floats"] + 3000)
     assert types["list"]["count"] >= hand["lists"]
     biggest = next(b for b in peak["largest"] if b["length"] == 3000 and b["type"] == "list"
                    and b["deep_bytes"] > hand["deep"] / 2)  # fmt: skip
