@@ -23,6 +23,23 @@ class _Sink:
         pass
 
 
+class _Recorder:
+    """A protocol for framing.serve alone: the messages handled, the error responses sent."""
+
+    def __init__(self) -> None:
+        self.handled: list[Any] = []
+        self.errors: list[Any] = []
+
+    def structure_message(self, data: Any) -> Any:
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        self.handled.append(message)
+
+    def _send_response(self, msg_id: Any, error: Any = None) -> None:
+        self.errors.append((msg_id, error))
+
+
 def _feed(protocol: Any, message: dict[str, Any]) -> None:
     protocol.handle_message(json.loads(json.dumps(message), object_hook=protocol.structure_message))
 
@@ -62,21 +79,7 @@ async def test_the_frame_loop_over_a_pygls_style_reader_skips_an_oversized_frame
     stream.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(good), good))
     stream.feed_eof()
 
-    class Recorder:
-        def __init__(self) -> None:
-            self.handled: list[Any] = []
-            self.errors: list[Any] = []
-
-        def structure_message(self, data: Any) -> Any:
-            return data
-
-        def handle_message(self, message: Any) -> None:
-            self.handled.append(message)
-
-        def _send_response(self, msg_id: Any, error: Any = None) -> None:
-            self.errors.append((msg_id, error))
-
-    protocol = Recorder()
+    protocol = _Recorder()
     await framing.serve(threading.Event(), framing.Chunked(stream), protocol, max_frame=1000)
     assert protocol.handled == [{"jsonrpc": "2.0", "method": "x/ok"}]
     assert len(protocol.errors) == 1 and protocol.errors[0][0] is None
@@ -113,20 +116,6 @@ async def test_the_stdio_reader_serves_frames_split_anywhere_and_holds_at_most_i
                 pipe.write(b"z" * framing.CHUNK)
             pipe.write(frame({"jsonrpc": "2.0", "method": "x/last"}))
 
-    class Recorder:
-        def __init__(self) -> None:
-            self.handled: list[Any] = []
-            self.errors: list[Any] = []
-
-        def structure_message(self, data: Any) -> Any:
-            return data
-
-        def handle_message(self, message: Any) -> None:
-            self.handled.append(message)
-
-        def _send_response(self, msg_id: Any, error: Any = None) -> None:
-            self.errors.append((msg_id, error))
-
     class Measured(framing.PipeReader):
         most = 0
 
@@ -136,7 +125,7 @@ async def test_the_stdio_reader_serves_frames_split_anywhere_and_holds_at_most_i
 
     writer = threading.Thread(target=write)
     writer.start()
-    protocol = Recorder()
+    protocol = _Recorder()
     with os.fdopen(read_fd, "rb") as stream:
         await asyncio.wait_for(framing.serve(threading.Event(), Measured(stream), protocol, max_frame=1000), 30)
     writer.join()
