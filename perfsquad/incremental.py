@@ -40,7 +40,7 @@ from perfsquad.semantics.effects import block_effects, block_fingerprint, reache
 from perfsquad.semantics.names import ImportMap, import_bindings
 from perfsquad.semantics.types import UNKNOWN
 from perfsquad.source import SourceText
-from perfsquad.syntax import statement_start, walk
+from perfsquad.syntax import shared_walks, statement_start, walk
 from perfsquad.tree import gc_paused, traverse
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ class IncrementalAnalyzer:
         gets its count, so rules' ``module_facts`` can read it."""
 
     def update(self, text: str) -> FileReport:
-        with gc_paused():
+        with gc_paused(), shared_walks():
             try:
                 report = self._incremental(text) if self.analysis is not None else None
             except Exception as exc:  # a bug of the incremental path: the whole file is always right

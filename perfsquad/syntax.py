@@ -4,6 +4,8 @@ traversal (``perfsquad.tree``) and the walks of the semantics; and where a state
 from __future__ import annotations
 
 import ast
+import contextlib
+import threading
 from collections.abc import Iterator
 
 _SCALAR_FIELDS = frozenset(
@@ -46,7 +48,23 @@ def children(node: ast.AST) -> list[ast.AST]:
 
 def walk(node: ast.AST) -> Iterator[ast.AST]:
     """``ast.walk``: the same nodes in the same (breadth-first) order, without the context and
-    operator singletons, and without ``iter_child_nodes``' per-field generators."""
+    operator singletons, and without ``iter_child_nodes``' per-field generators. Inside
+    :func:`shared_walks`, a statement's walk is made once and replayed."""
+    shared: dict[int, tuple[ast.AST, list[ast.AST] | None]] | None = getattr(_SHARED, "walks", None)
+    if shared is None or not isinstance(node, ast.stmt):
+        return _walk(node)
+    entry = shared.get(id(node))
+    if entry is None or entry[0] is not node:  # a first walk: lazy (callers may stop early)
+        shared[id(node)] = (node, None)  # (the node kept: its id stays its own)
+        return _walk(node)
+    nodes = entry[1]
+    if nodes is None:  # walked again: kept from now on
+        nodes = _nodes(node)
+        shared[id(node)] = (node, nodes)
+    return iter(nodes)
+
+
+def _walk(node: ast.AST) -> Iterator[ast.AST]:
     todo = [node]
     i = 0
     fields = CHILD_FIELDS
@@ -64,6 +82,44 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
             elif isinstance(value, ast.AST):
                 todo.append(value)
         yield current
+
+
+def _nodes(node: ast.AST) -> list[ast.AST]:
+    """The whole of :func:`_walk`, as a list."""
+    todo = [node]
+    i = 0
+    fields = CHILD_FIELDS
+    while i < len(todo):
+        current = todo[i]
+        i += 1
+        names = fields.get(type(current))
+        if names is None:
+            names = child_fields(type(current))
+        for name in names:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                todo.extend([child for child in value if isinstance(child, ast.AST)])
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    return todo
+
+
+_SHARED = threading.local()
+
+
+@contextlib.contextmanager
+def shared_walks() -> Iterator[None]:
+    """Within the block (in this thread), a statement walked a second time is walked once more, in
+    full, and its nodes replayed to every later :func:`walk` of it: the editor's incremental analysis walks the edited unit about
+    ten times per edit (facts, fingerprints, identifiers, imports and rules, each its own pass),
+    and must not change the tree meanwhile (line numbers aside: the order does not depend on
+    them). The lists go when the block ends."""
+    previous = getattr(_SHARED, "walks", None)
+    _SHARED.walks = {} if previous is None else previous
+    try:
+        yield
+    finally:
+        _SHARED.walks = previous
 
 
 def names_in(node: ast.AST) -> set[str]:
