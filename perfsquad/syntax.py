@@ -86,22 +86,7 @@ def _walk(node: ast.AST) -> Iterator[ast.AST]:
 
 def _nodes(node: ast.AST) -> list[ast.AST]:
     """The whole of :func:`_walk`, as a list."""
-    todo = [node]
-    i = 0
-    fields = CHILD_FIELDS
-    while i < len(todo):
-        current = todo[i]
-        i += 1
-        names = fields.get(type(current))
-        if names is None:
-            names = child_fields(type(current))
-        for name in names:
-            value = getattr(current, name, None)
-            if type(value) is list:
-                todo.extend([child for child in value if isinstance(child, ast.AST)])
-            elif isinstance(value, ast.AST):
-                todo.append(value)
-    return todo
+    return list(_walk(node))
 
 
 _SHARED = threading.local()
@@ -109,11 +94,11 @@ _SHARED = threading.local()
 
 @contextlib.contextmanager
 def shared_walks() -> Iterator[None]:
-    """Within the block (in this thread), a statement walked a second time is walked once more, in
-    full, and its nodes replayed to every later :func:`walk` of it: the editor's incremental analysis walks the edited unit about
-    ten times per edit (facts, fingerprints, identifiers, imports and rules, each its own pass),
-    and must not change the tree meanwhile (line numbers aside: the order does not depend on
-    them). The lists go when the block ends."""
+    """Within the block (in this thread), a statement walked a second time is walked once more,
+    in full, and its nodes replayed to every later :func:`walk` of it: the editor's incremental
+    analysis walks the edited unit about ten times per edit (facts, fingerprints, identifiers,
+    imports and rules, each its own pass), and must not change the tree's shape meanwhile (line
+    numbers may move: the order does not depend on them). The lists go when the block ends."""
     previous = getattr(_SHARED, "walks", None)
     _SHARED.walks = {} if previous is None else previous
     try:
