@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import select
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO, Protocol
@@ -89,6 +90,9 @@ class PipeReader:
         while True:
             try:
                 data = self._read_chunk()
+            except BlockingIOError:  # a non-blocking descriptor (the client's choice): wait for data
+                select.select([self.stream.fileno()], [], [])
+                continue
             except (OSError, ValueError):  # closed under us: the end of the stream
                 data = b""
             try:

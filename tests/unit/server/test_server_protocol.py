@@ -132,3 +132,30 @@ async def test_the_stdio_reader_serves_frames_split_anywhere_and_holds_at_most_i
     assert [m["method"] for m in protocol.handled] == ["x/one", "x/two", "x/three", "x/last"]
     assert len(protocol.errors) == 2  # the malformed body (ParseError) and the oversized frame
     assert 0 < Measured.most <= framing.PipeReader.AHEAD + framing.CHUNK, Measured.most
+
+
+async def test_the_stdio_reader_waits_on_a_non_blocking_pipe() -> None:
+    """A client may hand the server a non-blocking stdin: ``os.read`` then raises
+    ``BlockingIOError`` until data comes, which is a wait, not the end of the stream."""
+    import os
+    import threading
+    import time
+
+    from perfsquad.server import framing
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    body = json.dumps({"jsonrpc": "2.0", "method": "x/late"}).encode()
+
+    def write() -> None:
+        with os.fdopen(write_fd, "wb", buffering=0) as pipe:
+            time.sleep(0.2)  # the reader finds the pipe empty first
+            pipe.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    protocol = _Recorder()
+    with os.fdopen(read_fd, "rb") as stream:
+        await asyncio.wait_for(framing.serve(threading.Event(), framing.PipeReader(stream), protocol), 30)
+    writer.join()
+    assert protocol.handled == [{"jsonrpc": "2.0", "method": "x/late"}] and protocol.errors == []
