@@ -19,7 +19,7 @@ import hashlib
 import pickle
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -152,9 +152,7 @@ class ProjectIndex:
         it is ``besides`` (the module asking: see :class:`IndexView`)."""
         if not self._pending:
             return
-        parts = key.split(".")
-        for i in range(len(parts), 0, -1):
-            module = ".".join(parts[:i])
+        for module in _prefixes(key):
             if module == besides:
                 continue
             with self._lock:
@@ -246,12 +244,14 @@ class ProjectIndex:
 
     def owner_module(self, key: str) -> str | None:
         """The longest prefix of ``key`` that is a module of the index (summarized or pending)."""
-        parts = key.split(".")
-        for i in range(len(parts), 0, -1):
-            module = ".".join(parts[:i])
-            if module in self._modules or module in self._pending:
-                return module
-        return None
+        return next((m for m in _prefixes(key) if m in self._modules or m in self._pending), None)
+
+
+def _prefixes(key: str) -> Iterator[str]:
+    """The dotted prefixes of ``key``, longest first: the modules it may name or be in."""
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        yield ".".join(parts[:i])
 
 
 class IndexView:
