@@ -222,6 +222,61 @@ class _Unit:
     old_owner: ast.ClassDef | None = None
 
 
+_Scan = tuple[collections.Counter[str], collections.Counter[tuple[str, str]], collections.Counter[str]]
+"""A statement's identifiers, import bindings and rebound names, counted (see :func:`_scan`)."""
+
+
+class _Summary:
+    """What the edit checks read of one statement of a container (module or class body) that
+    depends on the statement alone, never on its position or on the module around it: computed
+    once per statement object, when first asked, and kept while the statement is in the module.
+    An edit then reads the statements it replaces, which the edit before it usually parsed (a
+    paste, its undo; typing in one function), without walking them again."""
+
+    __slots__ = ("_attributes", "_bound", "_fingerprint", "_looped", "_scan", "stmt")
+
+    def __init__(self, stmt: ast.stmt) -> None:
+        self.stmt = stmt
+        self._bound: set[str] | None = None
+        self._scan: _Scan | None = None
+        self._attributes: tuple[str, ...] | None = None
+        self._looped: collections.Counter[str] | None = None
+        self._fingerprint: tuple[str, ...] | None = None
+
+    @property
+    def bound(self) -> set[str]:
+        """:func:`_bound_anywhere` (do not modify)."""
+        if self._bound is None:
+            self._bound = _bound_anywhere(self.stmt)
+        return self._bound
+
+    def scan(self) -> _Scan:
+        """Its identifiers, import bindings and rebound names, counted in one walk (do not modify)."""
+        if self._scan is None:
+            self._scan = _scan(self.stmt)
+        return self._scan
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """:func:`_attribute_bindings`."""
+        if self._attributes is None:
+            self._attributes = _attribute_bindings(self.stmt)
+        return self._attributes
+
+    def looped(self, ctx: Context) -> collections.Counter[str]:
+        """:func:`_looped_names` (``ctx`` links the statement; what is in a loop lies within it)."""
+        if self._looped is None:
+            self._looped = _looped_names(ctx, self.stmt)
+        return self._looped
+
+    @property
+    def fingerprint(self) -> tuple[str, ...]:
+        """:func:`block_fingerprint`."""
+        if self._fingerprint is None:
+            self._fingerprint = block_fingerprint(self.stmt)
+        return self._fingerprint
+
+
 class IncrementalAnalyzer:
     def __init__(
         self,
@@ -259,6 +314,15 @@ class IncrementalAnalyzer:
         self.incremental_error: Exception | None = None
         """The last error the incremental path raised, if it ever did (the edit was then analyzed
         whole, as if it could not be re-analyzed alone): tests and fuzzing assert there is none."""
+        self._summaries: dict[int, _Summary] = {}
+        """Summaries of the module's statements and top-level classes' members, by id (see
+        :class:`_Summary`): an edit drops those of the statements it replaces."""
+        self._summary_limit = 256
+        """Summaries kept before those of statements no longer in the module are looked for."""
+        self._fresh: dict[int, tuple[ast.stmt, dict[str, object]]] = {}
+        """The statements the last incremental edit parsed (by id), which its context indexes, with
+        the rules' ``module_facts`` of each as read in that context: the next edit reads them in
+        the same context (no context of its own built for them) and finds the facts known."""
         self._looped: collections.Counter[str] | None = None
         """The module's calls of plain names in loops (``Context.looped_name_calls``), counted on the
         first edit after a whole-file analysis, then kept current: every context built for an edit
@@ -284,6 +348,8 @@ class IncrementalAnalyzer:
             )
             self.source = SourceText.from_text(text)
             self._members = {}
+            self._fresh = {}
+            self._summaries = {}
             self._known = None
             self._broken = None
             self._idents = None
@@ -317,7 +383,7 @@ class IncrementalAnalyzer:
         tail_start = len(old_text) - suffix
         same_tail = old_n - bisect.bisect_right(old.line_starts, tail_start)
         new_start = len(new_text) - suffix
-        if suffix and old.line_starts[old_n - same_tail - 1] == tail_start  and _starts_line(new_text, new_start):
+        if suffix and old.line_starts[old_n - same_tail - 1] == tail_start and _starts_line(new_text, new_start):
             same_tail += 1  # the suffix starts a line in both texts: that line is unchanged too
         same_tail = min(same_tail, min(old_n, new_n) - same_head)
         return same_head + 1, old_n - same_tail, new_n - old_n
@@ -458,12 +524,50 @@ class IncrementalAnalyzer:
         known = self._known
         if known is not None and known[0] is unit:
             return known[1]
-        facts: dict[str, object] = {"signature": _signature(unit), "print": block_fingerprint(unit)}
+        summary = self._summary(unit)
+        facts: dict[str, object] = {"signature": _signature(unit), "print": summary.fingerprint}
         if owner is not None:
-            facts["attributes"] = _attribute_bindings(unit)
+            facts["attributes"] = summary.attributes
+        known_facts = self._fresh_facts(unit, ctx)
         for rule_cls in self._fact_rules():
-            facts[rule_cls.code] = rule_cls.module_facts(unit, ctx)
+            code = rule_cls.code
+            facts[code] = known_facts[code] if code in known_facts else rule_cls.module_facts(unit, ctx)
         return facts
+
+    def _summary(self, stmt: ast.stmt) -> _Summary:
+        found = self._summaries.get(id(stmt))
+        if found is None or found.stmt is not stmt:
+            found = self._summaries[id(stmt)] = _Summary(stmt)
+        return found
+
+    def _forget(self, stmts: Iterable[ast.stmt | None]) -> None:
+        """The statements an edit replaced: their summaries go (the statements with them). Should
+        some be missed, the summaries of statements no longer in the module go once they are many."""
+        summaries = self._summaries
+        for stmt in stmts:
+            if stmt is not None and (found := summaries.get(id(stmt))) is not None and found.stmt is stmt:
+                del summaries[id(stmt)]
+        if len(summaries) > self._summary_limit and self.analysis is not None and self.analysis.ctx is not None:
+            body = self.analysis.ctx.tree.body
+            live = {id(s) for s in body} | {id(m) for s in body if isinstance(s, ast.ClassDef) for m in s.body}
+            self._summaries = {k: v for k, v in summaries.items() if k in live}
+            self._summary_limit = 2 * len(self._summaries) + 256
+
+    def _fresh_facts(self, stmt: ast.stmt, ctx: Context) -> dict[str, object]:
+        """The facts known of ``stmt`` as read in ``ctx`` (the last edit parsed it, and ``ctx`` is
+        that edit's context; facts read later in ``ctx`` may be added), else a new empty dict."""
+        entry = self._fresh.get(id(stmt))
+        if entry is None or entry[0] is not stmt or self.analysis is None or ctx is not self.analysis.ctx:
+            return {}
+        return entry[1]
+
+    def _old_context(self, ctx: Context, stmt: ast.stmt, owner: ast.ClassDef | None) -> Context:
+        """A context of the previous tree that indexes ``stmt``: ``ctx`` itself when it does (a
+        whole-file context, or the statement the last edit parsed), else one built for it."""
+        entry = self._fresh.get(id(stmt))
+        if ctx.whole or (entry is not None and entry[0] is stmt):
+            return ctx
+        return self._unit_context(ctx, stmt, owner)
 
     def _fact_rules(self) -> Iterator[type[Rule]]:
         """The enabled rules with their own ``module_facts`` (one per implementation)."""
@@ -517,7 +621,7 @@ class IncrementalAnalyzer:
             # Edits above the unit left its line numbers behind: bring them up to date (the old
             # tree is about to be replaced) so that facts read from its text are read right.
             ast.increment_lineno(unit.old, unit.offset)
-        old_ctx = ctx if ctx.whole else self._unit_context(ctx, unit.old, old_owner)
+        old_ctx = self._old_context(ctx, unit.old, old_owner)
         looped = self._count_looped(ctx, [(unit.old, old_ctx)], [unit.new], new_ctx)
         old_facts = self._facts(unit.old, old_ctx, old_owner)
         self._known = None
@@ -572,14 +676,18 @@ class IncrementalAnalyzer:
             ranges[j + 1 :] = [(s + delta, e + delta) for s, e in ranges[j + 1 :]]
             members[index] = ranges
         self._members = members
+        old_scan, new_scan = self._summary(unit.old).scan(), self._summary(unit.new).scan()
         if self._idents is not None:
-            self._idents.subtract(_identifiers(walk(unit.old)))
-            self._idents.update(_identifiers(walk(unit.new)))
-        self._imports = None  # its parameters may differ: counted again when needed
+            self._idents.subtract(old_scan[0])
+            self._idents.update(new_scan[0])
+        if self._imports is not None:  # its parameters may differ
+            self._imports.apply(old_scan[1:], new_scan[1:])
         self._looped = looped
         self._known = (unit.new, new_facts)
+        self._fresh = {id(unit.new): (unit.new, new_facts)}
         self._broken = None
         self.analysis = Analysis(report, new_ctx, blocks)
+        self._forget((unit.old, old_owner))
         self.source = new_source
         return report
 
@@ -600,11 +708,21 @@ class IncrementalAnalyzer:
         after = before.copy()
         for stmt, of in old:
             of.looped_calls = before
-            after.subtract(_looped_names(of, stmt))
+            after.subtract(self._summary(stmt).looped(of))
         for stmt in new:
-            after.update(_looped_names(new_ctx, stmt))
+            after.update(self._summary(stmt).looped(new_ctx))
         new_ctx.looped_calls = after
         return after
+
+    def _counted(self, stmts: list[ast.stmt]) -> _Counts:
+        """The import bindings and rebound names of ``stmts``, counted."""
+        pairs: collections.Counter[tuple[str, str]] = collections.Counter()
+        rebinds: collections.Counter[str] = collections.Counter()
+        for stmt in stmts:
+            _, p, r = self._summary(stmt).scan()
+            pairs.update(p)
+            rebinds.update(r)
+        return pairs, rebinds
 
     def _identifier_counts(self, ctx: Context) -> collections.Counter[str]:
         if self._idents is None:
@@ -617,10 +735,7 @@ class IncrementalAnalyzer:
         """The import map after replacing ``old`` by ``new`` (the module's is flat and scope-blind:
         an import or a parameter anywhere counts), and the names whose entry changes."""
         self._import_delta = None
-        old_nodes = [n for s in old for n in walk(s)]
-        new_nodes = [n for s in new for n in walk(s)]
-        removed = (_import_pairs(old_nodes), _rebindings(old_nodes))
-        added = (_import_pairs(new_nodes), _rebindings(new_nodes))
+        removed, added = self._counted(old), self._counted(new)
         if removed == added:
             return ctx.imports, {}
         names = {n for n, _ in (*removed[0], *added[0])} | {
@@ -729,15 +844,18 @@ class IncrementalAnalyzer:
             return None  # overloads, redefinitions: which one wins is the module's business
         others: set[str] = set()
         for stmt in (*splice.container[:a], *splice.container[b:]):
-            others |= _bound_anywhere(stmt)
+            others |= self._summary(stmt).bound
         if others & {*old_names, *new_names}:
             return None
         old_by_name: dict[str, _Def] = {s.name: s for s in old if isinstance(s, _DEFS)}
         new_by_name: dict[str, _Def] = {s.name: s for s in new if isinstance(s, _DEFS)}
         kept = {n for n in old_by_name.keys() & new_by_name.keys() if type(old_by_name[n]) is type(new_by_name[n])}
         changed = set(old_names) ^ set(new_names) | (set(old_names) & set(new_names)) - kept
-        old_ids = _identifiers(n for s in old for n in walk(s))
-        new_ids = _identifiers(n for s in new for n in walk(s))
+        old_ids: collections.Counter[str] = collections.Counter()
+        new_ids: collections.Counter[str] = collections.Counter()
+        for stmts, ids in ((old, old_ids), (new, new_ids)):
+            for stmt in stmts:
+                ids.update(self._summary(stmt).scan()[0])
         mentioned: set[str] = set()
         if changed:
             counts = self._identifier_counts(ctx)
@@ -758,7 +876,8 @@ class IncrementalAnalyzer:
         if any(self._identifier_counts(ctx)[n] - old_ids[n] for n in import_delta):
             return None  # what a name others mention refers to changed (an import, a parameter)
         rebound = member and not _same_multiset(
-            [x for s in old if (x := _attribute_bindings(s))], [x for s in new if (x := _attribute_bindings(s))]
+            [x for s in old if (x := self._summary(s).attributes)],
+            [x for s in new if (x := self._summary(s).attributes)],
         )
 
         cls = ctx.tree.body[splice.index] if splice.index is not None else None
@@ -798,23 +917,44 @@ class IncrementalAnalyzer:
         classes.update({s: None for s in new if isinstance(s, ast.ClassDef)})
         new_ctx.inherit_from(ctx, classes, summary=True)
 
-        if rebound and owner is not None and cls is not None and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner)):
+        if (
+            rebound
+            and owner is not None
+            and cls is not None
+            and _known(ctx.io.class_attrs(cls)) != _known(new_ctx.io.class_attrs(owner))
+        ):
             return None  # a method binds `self.x`: the class's attribute types changed
-        old_contexts = {id(s): ctx if ctx.whole else self._unit_context(ctx, s, cls) for s in old}
+        old_contexts = {id(s): self._old_context(ctx, s, cls) for s in old}
         looped = self._count_looped(ctx, [(s, old_contexts[id(s)]) for s in old], new, new_ctx)
+        new_facts: dict[int, dict[str, object]] = {id(s): {} for s in new}
         for rule_cls in self._fact_rules():
 
-            def facts(stmts: list[ast.stmt], of: Callable[[ast.stmt], Context], rule: type[Rule] = rule_cls) -> list[object]:
+            def facts(
+                stmts: list[ast.stmt],
+                of: Callable[[ast.stmt], Context],
+                known: Callable[[ast.stmt], dict[str, object]],
+                rule: type[Rule] = rule_cls,
+            ) -> list[object]:
                 out = []
                 for s in stmts:
                     if rule.facts_by_name and isinstance(s, _DEFS) and s.name in changed - mentioned:
                         continue  # read only through its name, which nothing mentions
-                    fact = rule.module_facts(s, of(s))
+                    found = known(s)  # what is known of it, where the fact read is kept
+                    if rule.code in found:
+                        fact = found[rule.code]
+                    else:
+                        fact = found[rule.code] = rule.module_facts(s, of(s))
                     if fact:
                         out.append(fact)
                 return out
 
-            if not _same_multiset(facts(old, lambda s: old_contexts[id(s)]), facts(new, lambda s: new_ctx)):
+            def remembered(s: ast.stmt) -> dict[str, object]:
+                return new_facts[id(s)]
+
+            if not _same_multiset(
+                facts(old, lambda s: old_contexts[id(s)], lambda s: self._fresh_facts(s, old_contexts[id(s)])),
+                facts(new, lambda s: new_ctx, remembered),
+            ):
                 return None  # a fact other units' findings read changed
         owner_name = cls.name if cls is not None else None
         for name in mentioned:
@@ -828,7 +968,7 @@ class IncrementalAnalyzer:
                 return None
         for name in kept:
             before, after = old_by_name[name], new_by_name[name]
-            if block_fingerprint(before) != block_fingerprint(after) and block_effects(
+            if self._summary(before).fingerprint != self._summary(after).fingerprint and block_effects(
                 old_contexts[id(before)], before, owner_name
             ) != block_effects(new_ctx, after, owner_name):
                 return None  # what a definition others may call does changed
@@ -871,7 +1011,9 @@ class IncrementalAnalyzer:
         self._looped = looped
         self._known = None
         self._broken = None
+        self._fresh = {id(s): (s, new_facts[id(s)]) for s in new}
         self.analysis = Analysis(report, new_ctx, blocks)
+        self._forget((*old, cls if owner is not None else None))
         self.source = new_source
         return report
 
@@ -942,6 +1084,7 @@ class IncrementalAnalyzer:
             functions=(*before, *functions, *after),
             rule_errors=(*(e for e in old.rule_errors if not _mentions_lines(e, start, end)), *rule_errors),
         )
+
 
 def _kept_findings(
     findings: tuple[Finding, ...], path: str, start: int, end: int, delta: int
@@ -1188,26 +1331,36 @@ def _bound_anywhere(stmt: ast.stmt) -> set[str]:
     return found
 
 
-def _identifiers(nodes: Iterable[ast.AST]) -> collections.Counter[str]:
-    """How often each identifier is read or written: names, attribute names, ``global`` names."""
-    counts: collections.Counter[str] = collections.Counter()
-    for node in nodes:
+def _scan(stmt: ast.stmt) -> _Scan:
+    """In one walk of ``stmt``: how often each identifier is read or written in it (names,
+    attribute names, ``global`` names), its import bindings (:func:`_import_pairs`) and the
+    names it rebinds (:func:`_rebindings`)."""
+    idents: collections.Counter[str] = collections.Counter()
+    pairs: collections.Counter[tuple[str, str]] = collections.Counter()
+    rebinds: collections.Counter[str] = collections.Counter()
+    for node in walk(stmt):
         if isinstance(node, ast.Name):
-            counts[node.id] += 1
+            idents[node.id] += 1
+            if type(node.ctx) is not ast.Load and node.id in _BUILTINS:
+                rebinds[node.id] += 1
         elif isinstance(node, ast.Attribute):
-            counts[node.attr] += 1
+            idents[node.attr] += 1
+        elif isinstance(node, ast.arg):
+            rebinds[node.arg] += 1
+        elif isinstance(node, _DEFS):
+            rebinds[node.name] += 1
         elif isinstance(node, ast.Global | ast.Nonlocal):
-            counts.update(node.names)
-    return counts
+            idents.update(node.names)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            pairs.update(import_bindings(node))
+    return idents, pairs, rebinds
 
 
 def _looped_names(ctx: Context, unit: ast.stmt) -> collections.Counter[str]:
     """The calls of plain names in ``unit`` that run in a loop, as ``ctx.loops_around`` (the
     definition ``Context.looped_name_calls`` counts with) decides; ``ctx`` links ``unit``."""
     return collections.Counter(
-        n.func.id
-        for n in walk(unit)
-        if type(n) is ast.Call and type(n.func) is ast.Name and ctx.loops_around(n)
+        n.func.id for n in walk(unit) if type(n) is ast.Call and type(n.func) is ast.Name and ctx.loops_around(n)
     )
 
 

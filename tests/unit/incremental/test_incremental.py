@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import random
 import re
 
@@ -397,6 +398,57 @@ def test_structural_edits_are_incremental_and_exact(kind: str, metrics: bool) ->
     assert _exact(inc, STRUCT) == before
     if not metrics:
         assert inc.last_was_incremental, kind
+
+
+def test_what_an_edit_parsed_is_not_read_again_by_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paste, then its undo: the undo compares the facts the paste read of the pasted function
+    (its context still indexes it), so no rule reads them again and no context is built for it."""
+    read: list[str] = []
+    contexts: list[str] = []
+    fact_rules = list(IncrementalAnalyzer("f.py")._fact_rules())
+    assert fact_rules
+    for rule_cls in fact_rules:
+        original = rule_cls.module_facts.__func__  # type: ignore[attr-defined]
+
+        def recording(cls: type, unit: object, ctx: object, original: object = original) -> object:
+            read.append(getattr(unit, "name", "?"))
+            return original(cls, unit, ctx)  # type: ignore[operator]
+
+        monkeypatch.setattr(rule_cls, "module_facts", classmethod(recording))
+    unit_context = IncrementalAnalyzer._unit_context
+
+    def recorded_context(self: IncrementalAnalyzer, ctx: object, unit: object, owner: object) -> object:
+        contexts.append(getattr(unit, "name", "?"))
+        return unit_context(self, ctx, unit, owner)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IncrementalAnalyzer, "_unit_context", recorded_context)
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, STRUCT)
+    _exact(inc, STRUCTURAL["50-line paste"](STRUCT))
+    assert inc.last_was_incremental
+    assert "scan_copy" in read  # the paste reads the new function's facts once
+    read.clear()
+    assert _exact(inc, STRUCT) == before
+    assert inc.last_was_incremental
+    assert "scan_copy" not in read and "scan_copy" not in contexts
+
+
+def test_summaries_are_dropped_with_the_statements_they_describe() -> None:
+    """Many edits of every kind: the per-statement summaries never outnumber the statements and
+    methods the module has (those of replaced statements go with them)."""
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    _exact(inc, STRUCT)
+    text = STRUCT
+    for i in range(40):
+        for kind, edit in STRUCTURAL.items():
+            edited = edit(text).replace("scan_copy", f"scan_copy{i}").replace("def extra", f"def extra{i}")
+            _exact(inc, edited)
+            _exact(inc, text)
+            assert inc.analysis is not None and inc.analysis.ctx is not None, kind
+            body = inc.analysis.ctx.tree.body
+            statements = len(body) + sum(len(s.body) for s in body if isinstance(s, ast.ClassDef))
+            assert len(inc._summaries) <= statements, kind
+        text = re.sub(r"hits \+= \d+", f"hits += {i + 2}", text)  # typing in a function, between rounds
 
 
 TRAPS = {
