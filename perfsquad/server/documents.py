@@ -16,7 +16,11 @@ Scheduling rules (all on the event loop, so no locks are needed for the bookkeep
   never starved; a running analysis is never cancelled (threads cannot be), and a per-document
   thread lock guarantees its ``DocumentAnalyzer`` is used by one thread at a time;
 - a result is published only if its generation is still the document's current one and the
-  document is still open: anything else is stale and dropped.
+  document is still open: anything else is stale and dropped;
+- the cyclic garbage collector waits while an analysis is on its way to the editor (from its
+  start to its publication): an analysis allocates thousands of objects, and the collection they
+  trigger (now and then a full one, 20 ms on a large module's trees) is the editor's wait if it
+  runs before the diagnostics are sent. It runs right after (see :class:`CollectorHold`).
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -167,6 +172,29 @@ def analyze_snapshot(
     return Analysis(generation, version, text, report, index, report.findings)
 
 
+class CollectorHold:
+    """Keeps the cyclic garbage collector off while any holder needs it off (event-loop use only:
+    no lock), then gives it back as it was. Bounded: a hold spans one analysis and its
+    publication, so garbage waits at most that long."""
+
+    def __init__(self) -> None:
+        self.holders = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        if self.holders == 0:
+            self._was_enabled = gc.isenabled()
+            gc.disable()
+        self.holders += 1
+        try:
+            yield
+        finally:
+            self.holders -= 1
+            if self.holders == 0 and self._was_enabled:
+                gc.enable()
+
+
 class Documents:
     """The open documents of one server."""
 
@@ -179,10 +207,12 @@ class Documents:
         self._docs: dict[str, DocumentState] = {}
         self._tables: dict[Path, ProjectTable] = {}
         self._warm: OrderedDict[str, None] = OrderedDict()
+        """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
         self._trimmed = 0.0
         self._collect = False
         self._releasing: asyncio.Future[None] | None = None
-        """Documents whose analyzer keeps its parse for incremental updates, least recent first."""
+        self.collector = CollectorHold()
+        """Holds the garbage collector off while an analysis is on its way to the editor."""
 
     # --- configuration -------------------------------------------------------------------
     def config_for(self, path: str) -> Config:
@@ -344,25 +374,33 @@ class Documents:
                 return
             text, version = snapshot
             generation = state.generation
-            state.analyzing = True
-            started = loop.time()
-            try:
-                analysis = await loop.run_in_executor(
-                    self.executor, analyze_snapshot, state, state.analyzer, text, version, generation, self.encoding()
-                )
-            finally:
-                state.analyzing = False
-            state.last_seconds = loop.time() - started
-            del text, snapshot
-            self._keep_warm(state)
-            self._release_memory_when_idle()
-            if self._docs.get(state.uri) is not state:
-                self._forget(state)
-                return  # closed meanwhile
-            if state.generation == generation:
-                self._log_rule_errors(state, analysis.report)
-                self._present(state, analysis)
-                return
+            with self.collector.held():  # no collection before the diagnostics are sent
+                state.analyzing = True
+                started = loop.time()
+                try:
+                    analysis = await loop.run_in_executor(
+                        self.executor,
+                        analyze_snapshot,
+                        state,
+                        state.analyzer,
+                        text,
+                        version,
+                        generation,
+                        self.encoding(),
+                    )
+                finally:
+                    state.analyzing = False
+                state.last_seconds = loop.time() - started
+                del text, snapshot
+                self._keep_warm(state)
+                self._release_memory_when_idle()
+                if self._docs.get(state.uri) is not state:
+                    self._forget(state)
+                    return  # closed meanwhile
+                if state.generation == generation:
+                    self._log_rule_errors(state, analysis.report)
+                    self._present(state, analysis)
+                    return
             # Stale: a newer change came meanwhile. Analyze the newest text now, without waiting
             # for the debounce: the document is being analyzed back to back anyway, and waiting
             # would leave a large file being typed into with no diagnostics until typing stops.

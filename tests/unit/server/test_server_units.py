@@ -344,3 +344,47 @@ async def test_closing_a_document_releases_its_memory(executor: ThreadPoolExecut
     index.compact()  # copies: equal data, new objects
     copy = index._modules[module.module]
     assert copy is not module and copy.to_data() == module.to_data()
+
+
+async def test_the_collector_waits_until_the_diagnostics_are_sent(
+    executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From an analysis's start to its publication the cyclic garbage collector is off (in the
+    analysis thread and on the event loop), and on again once the diagnostics are sent; a
+    collector the process had turned off stays off."""
+    import gc
+
+    seen: list[bool] = []
+    update = DocumentAnalyzer.update
+
+    def watched(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())  # in the analysis thread
+        return update(self, text, **kwargs)
+
+    monkeypatch.setattr(DocumentAnalyzer, "update", watched)
+
+    class Watching(FakeHost):
+        def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+            seen.append(gc.isenabled())
+            super().publish(uri, version, diagnostics)
+
+    host = Watching()
+    docs = _store(host, executor)
+    assert gc.isenabled()
+    host.texts["u"] = (SAMPLE, 1)
+    docs.open("u", "/tmp/u.py")
+    await host.published_version("u", 1)
+    while docs.collector.holders:
+        await asyncio.sleep(0)
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        host.texts["u"] = (SAMPLE + "\n", 2)
+        docs.schedule("u", delay_ms=0)
+        await host.published_version("u", 2)
+        while docs.collector.holders:
+            await asyncio.sleep(0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
