@@ -20,7 +20,6 @@ edits of every kind, and their traps, against one).
 from __future__ import annotations
 
 import ast
-import bisect
 import builtins
 import collections
 import copy
@@ -374,16 +373,16 @@ class IncrementalAnalyzer:
         # From the start of the line the texts part on: lines inserted before a line that starts
         # like them ("    def " before "    def last") are then seen as inserted, not as a change
         # of that line, so the statement after them is not re-analyzed.
-        prefix = old.line_starts[bisect.bisect_right(old.line_starts, prefix) - 1]
+        prefix = old.start(old.line_index(prefix))
         suffix = _common_suffix(old_text, new_text, limit - prefix)
         old_n, new_n = old.line_count, new.line_count
         # Lines whose text and line ending lie wholly in the common prefix are unchanged; so are
         # the lines that start after the first character of the common suffix.
-        same_head = bisect.bisect_right(old.line_starts, prefix) - 1
+        same_head = old.line_index(prefix)
         tail_start = len(old_text) - suffix
-        same_tail = old_n - bisect.bisect_right(old.line_starts, tail_start)
+        same_tail = old_n - old.line_index(tail_start) - 1
         new_start = len(new_text) - suffix
-        if suffix and old.line_starts[old_n - same_tail - 1] == tail_start and _starts_line(new_text, new_start):
+        if suffix and old.start(old_n - same_tail - 1) == tail_start and _starts_line(new_text, new_start):
             same_tail += 1  # the suffix starts a line in both texts: that line is unchanged too
         same_tail = min(same_tail, min(old_n, new_n) - same_head)
         return same_head + 1, old_n - same_tail, new_n - old_n

@@ -14,7 +14,6 @@ import re
 import threading
 import tokenize
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from perfsquad.model import Position, Span
 
@@ -53,15 +52,86 @@ _RECENT: OrderedDict[int, SourceText] = OrderedDict()
 _RECENT_LOCK = threading.Lock()
 
 
-@dataclass(slots=True)
+_Piece = tuple[list[int], int, int, int]
+"""Lines ``[lo, hi)`` of a table (a list of line starts), each start moved by ``delta``."""
+_MAX_PIECES = 16
+"""Pieces of a derived table before it is made one list again (a scan of its lines)."""
+
+
 class SourceText:
-    text: str
-    line_starts: list[int]
-    """Offset of the first character of each line (index 0 is line 1)."""
-    newline: str
-    """The file's dominant line ending, used for inserted text."""
-    plain: bool = False
-    """``\n`` is the text's only line break (no ``\r`` anywhere): :meth:`splice` may derive."""
+    """A text and its line table: the offset of the first character of each line.
+
+    The table is a list, or, for a text an edit derived from another (:meth:`splice`), pieces of
+    older lists: the lines before the edit, the edit's own, the lines after it with their starts
+    moved. Lookups (:meth:`start`, :meth:`line_index`) read the pieces; :attr:`line_starts` makes
+    them one list when asked."""
+
+    __slots__ = ("_counts", "_firsts", "_pieces", "line_count", "newline", "plain", "text")
+
+    def __init__(self, text: str, line_starts: list[int], newline: str, plain: bool = False) -> None:
+        self.text = text
+        self.newline = newline
+        """The file's dominant line ending, used for inserted text."""
+        self.plain = plain
+        """``\n`` is the text's only line break (no ``\r`` anywhere): :meth:`splice` may derive."""
+        self._pieces: list[_Piece] = []
+        self._counts: list[int] = []
+        self._firsts: list[int] = []
+        self.line_count = 0
+        self._set([(line_starts, 0, len(line_starts), 0)])
+
+    def _set(self, pieces: list[_Piece]) -> None:
+        counts, firsts, count = [], [], 0
+        kept: list[_Piece] = []
+        for piece in pieces:
+            table, lo, hi, delta = piece
+            if hi > lo:
+                kept.append(piece)
+                counts.append(count)
+                firsts.append(table[lo] + delta)
+                count += hi - lo
+        self._pieces, self._counts, self._firsts, self.line_count = kept, counts, firsts, count
+
+    @property
+    def line_starts(self) -> list[int]:
+        """Offset of the first character of each line (index 0 is line 1; not to be modified)."""
+        return self._compact()
+
+    def _compact(self) -> list[int]:
+        """The table as one list (made once, then kept as the only piece)."""
+        pieces = self._pieces
+        if len(pieces) == 1 and pieces[0][1] == 0 and pieces[0][3] == 0 and pieces[0][2] == len(pieces[0][0]):
+            return pieces[0][0]
+        starts: list[int] = []
+        for table, lo, hi, delta in pieces:
+            starts.extend(map(delta.__add__, table[lo:hi]) if delta else table[lo:hi])
+        self._set([(starts, 0, len(starts), 0)])
+        return starts
+
+    def start(self, index: int) -> int:
+        """Offset of the first character of line ``index + 1`` (``0 <= index < line_count``)."""
+        pieces = self._pieces
+        p = bisect.bisect_right(self._counts, index) - 1 if len(pieces) > 1 else 0
+        table, lo, _, delta = pieces[p]
+        return table[lo + index - self._counts[p]] + delta
+
+    def line_index(self, offset: int) -> int:
+        """``bisect_right(line_starts, offset) - 1``: the index of the line ``offset`` lies on
+        (-1 before the first line's start)."""
+        p = bisect.bisect_right(self._firsts, offset) - 1
+        if p < 0:
+            return -1
+        table, lo, hi, delta = self._pieces[p]
+        return self._counts[p] + bisect.bisect_right(table, offset - delta, lo, hi) - 1 - lo
+
+    def _lines(self, first: int, stop: int, shift: int) -> list[_Piece]:
+        """The pieces of lines ``[first, stop)``, their starts moved by ``shift``."""
+        out: list[_Piece] = []
+        for (table, lo, hi, delta), at in zip(self._pieces, self._counts, strict=True):
+            a, b = max(first, at), min(stop, at + hi - lo)
+            if a < b:
+                out.append((table, lo + a - at, lo + b - at, delta + shift))
+        return out
 
     @classmethod
     def from_text(cls, text: str, *, share: bool = True) -> SourceText:
@@ -91,23 +161,28 @@ class SourceText:
     def splice(self, start: int, end: int, inserted: str) -> SourceText:
         """The text with ``[start, end)`` replaced by ``inserted``, with its line table (shared
         like :meth:`from_text`'s). When ``\n`` is the only line break of both, the table is
-        derived from this one: the line starts before the edit kept, those after it shifted, the
-        inserted text's added; a keystroke in a large file then costs no scan of the whole text
-        (0.6 ms on sympy's 8,000-line ``polytools.py``). Otherwise (a ``\r`` may join or split a
-        ``\r\n`` at the seams) the table is built anew."""
+        derived from this one, in pieces: the lines before the edit, the inserted text's, the
+        lines after it with their starts moved; a keystroke in a large file then costs neither
+        a scan of the whole text nor a copy of its table (0.6 ms on sympy's 8,000-line
+        ``polytools.py`` for a copy). Otherwise (a ``\r`` may join or split a ``\r\n`` at
+        the seams) the table is built anew."""
         text = self.text[:start] + inserted + self.text[end:]
         if not self.plain or "\r" in inserted or len(text) < _SHARE_FROM:
             return SourceText.from_text(text)
-        starts = self.line_starts
-        kept = starts[: bisect.bisect_right(starts, start)]  # lines whose break lies before the edit
+        kept = self.line_index(start) + 1  # lines whose break lies before the edit
+        tail = self.line_index(end) + 1  # the first line whose break lies after it
+        added: list[int] = []
         at = inserted.find("\n")
         while at >= 0:
-            kept.append(start + at + 1)
+            added.append(start + at + 1)
             at = inserted.find("\n", at + 1)
-        tail = starts[bisect.bisect_left(starts, end + 1) :]  # lines whose break lies after it
-        delta = len(inserted) - (end - start)
-        kept.extend(map(delta.__add__, tail) if delta else tail)
-        table = SourceText(text, kept, "\n", True)
+        pieces = self._lines(0, kept, 0)
+        pieces.append((added, 0, len(added), 0))
+        pieces += self._lines(tail, self.line_count, len(inserted) - (end - start))
+        table = SourceText(text, [], "\n", True)
+        table._set(pieces)
+        if len(table._pieces) > _MAX_PIECES:
+            table._compact()
         table._share()
         return table
 
@@ -134,28 +209,23 @@ class SourceText:
         newline = max(counts, key=lambda k: counts[k]) if any(counts.values()) else "\n"
         return cls(text, starts, newline)
 
-    @property
-    def line_count(self) -> int:
-        return len(self.line_starts)
+    def _end(self, lineno: int) -> int:
+        """Where line ``lineno`` (1-based, ending included) ends."""
+        return self.start(lineno) if lineno < self.line_count else len(self.text)
 
     def line(self, lineno: int) -> str:
         """Line ``lineno`` (1-based) without its line ending."""
-        if lineno < 1 or lineno > len(self.line_starts):
+        if lineno < 1 or lineno > self.line_count:
             return ""
-        start = self.line_starts[lineno - 1]
-        end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.text)
-        line = self.text[start:end]
-        return line.rstrip("\r\n")
+        return self.text[self.start(lineno - 1) : self._end(lineno)].rstrip("\r\n")
 
     def lines_slice(self, first: int, last: int) -> slice:
         """Where lines ``first..last`` (1-based, endings included) lie in the text (or in another
         text of the same length, such as one with its null bytes blanked)."""
-        return slice(self.line_starts[first - 1], self.line_starts[last] if last < len(self.line_starts) else None)
+        return slice(self.start(first - 1), self.start(last) if last < self.line_count else None)
 
     def line_with_ending(self, lineno: int) -> str:
-        start = self.line_starts[lineno - 1]
-        end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.text)
-        return self.text[start:end]
+        return self.text[self.start(lineno - 1) : self._end(lineno)]
 
     def char_column(self, lineno: int, byte_col: int) -> int:
         """Convert an ``ast`` UTF-8 byte column to a code point column."""
@@ -168,17 +238,15 @@ class SourceText:
         """Absolute character offset of a position (clamped to the text)."""
         if pos.line < 1:
             return 0
-        if pos.line > len(self.line_starts):
+        if pos.line > self.line_count:
             return len(self.text)
-        start = self.line_starts[pos.line - 1]
+        start = self.start(pos.line - 1)
         return min(start + pos.column, start + len(self.line(pos.line)))
 
     def position(self, offset: int) -> Position:
         """The position of an absolute character offset."""
-        import bisect
-
-        idx = bisect.bisect_right(self.line_starts, offset) - 1
-        return Position(idx + 1, offset - self.line_starts[idx])
+        idx = self.line_index(offset)
+        return Position(idx + 1, offset - self.start(idx))
 
     def segment(self, span: Span) -> str:
         return self.text[self.offset(span.start) : self.offset(span.end)]

@@ -69,3 +69,31 @@ def test_apply_change_shares_the_derived_table() -> None:
     table = SourceText.from_text(text)
     assert table.line_starts == SourceText._build(text).line_starts
     assert SourceText.from_text(text) is table
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.text(alphabet="ab\n", max_size=80),
+    edits=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 6), st.text(alphabet="ab\n", max_size=8)), max_size=40),
+)
+def test_a_table_spliced_edit_after_edit_reads_like_a_built_one(base: str, edits: list[tuple[int, int, str]]) -> None:
+    """A derived table is pieces of older ones (made one list again past a few): after every edit
+    of a long run, each line's start, the line of every offset and the count are those of a table
+    built from the text, without the derived one being made a list first."""
+    import bisect
+
+    table = SourceText.from_text(base)
+    for at, length, inserted in edits:
+        text = table.text
+        start = min(at, len(text))
+        end = min(start + length, len(text))
+        table = table.splice(start, end, inserted)
+        expected = SourceText._build(table.text).line_starts
+        assert len(table._pieces) <= source._MAX_PIECES
+        assert table.line_count == len(expected)
+        assert [table.start(i) for i in range(len(expected))] == expected
+        for offset in range(len(table.text) + 1):
+            assert table.line_index(offset) == bisect.bisect_right(expected, offset) - 1
+        for lineno in range(1, len(expected) + 1):
+            assert table.line_with_ending(lineno) == SourceText._build(table.text).line_with_ending(lineno)
+    assert table.line_starts == SourceText._build(table.text).line_starts
