@@ -221,8 +221,11 @@ class _Unit:
     old_owner: ast.ClassDef | None = None
 
 
-_Scan = tuple[collections.Counter[str], collections.Counter[tuple[str, str]], collections.Counter[str]]
-"""A statement's identifiers, import bindings and rebound names, counted (see :func:`_scan`)."""
+_Scan = tuple[
+    collections.Counter[str], collections.Counter[tuple[str, str]], collections.Counter[str], collections.Counter[str]
+]
+"""A statement's identifiers, import bindings, rebound names and called names, counted (see
+:func:`_scan`)."""
 
 
 class _Summary:
@@ -307,6 +310,9 @@ class IncrementalAnalyzer:
         self._imports: _ImportCounts | None = None
         """The import map as counts (built on the first structural edit that changes it)."""
         self._import_delta: tuple[_Counts, _Counts] | None = None
+        self._calls: collections.Counter[str] | None = None
+        """How often each name is called in the current module (``_called_name``), kept like
+        ``_idents``."""
         self._idents: collections.Counter[str] | None = None
         """How often each identifier occurs in the current module (built on the first structural
         edit, then kept current): whether a name an edit adds or removes is mentioned elsewhere."""
@@ -352,6 +358,7 @@ class IncrementalAnalyzer:
             self._known = None
             self._broken = None
             self._idents = None
+            self._calls = None
             self._imports = None
             self._looped = None
             report = self.analysis.report
@@ -680,7 +687,10 @@ class IncrementalAnalyzer:
             self._idents.subtract(old_scan[0])
             self._idents.update(new_scan[0])
         if self._imports is not None:  # its parameters may differ
-            self._imports.apply(old_scan[1:], new_scan[1:])
+            self._imports.apply(old_scan[1:3], new_scan[1:3])
+        if self._calls is not None:
+            self._calls.subtract(old_scan[3])
+            self._calls.update(new_scan[3])
         self._looped = looped
         self._known = (unit.new, new_facts)
         self._fresh = {id(unit.new): (unit.new, new_facts)}
@@ -718,10 +728,15 @@ class IncrementalAnalyzer:
         pairs: collections.Counter[tuple[str, str]] = collections.Counter()
         rebinds: collections.Counter[str] = collections.Counter()
         for stmt in stmts:
-            _, p, r = self._summary(stmt).scan()
+            _, p, r, _ = self._summary(stmt).scan()
             pairs.update(p)
             rebinds.update(r)
         return pairs, rebinds
+
+    def _call_counts(self, ctx: Context) -> collections.Counter[str]:
+        if self._calls is None:
+            self._calls = _module_calls(ctx)
+        return self._calls
 
     def _identifier_counts(self, ctx: Context) -> collections.Counter[str]:
         if self._idents is None:
@@ -852,9 +867,13 @@ class IncrementalAnalyzer:
         changed = set(old_names) ^ set(new_names) | (set(old_names) & set(new_names)) - kept
         old_ids: collections.Counter[str] = collections.Counter()
         new_ids: collections.Counter[str] = collections.Counter()
-        for stmts, ids in ((old, old_ids), (new, new_ids)):
+        old_calls: collections.Counter[str] = collections.Counter()
+        new_calls: collections.Counter[str] = collections.Counter()
+        for stmts, ids, calls in ((old, old_ids, old_calls), (new, new_ids, new_calls)):
             for stmt in stmts:
-                ids.update(self._summary(stmt).scan()[0])
+                scan = self._summary(stmt).scan()
+                ids.update(scan[0])
+                calls.update(scan[3])
         mentioned: set[str] = set()
         if changed:
             counts = self._identifier_counts(ctx)
@@ -956,7 +975,13 @@ class IncrementalAnalyzer:
             ):
                 return None  # a fact other units' findings read changed
         owner_name = cls.name if cls is not None else None
-        for name in mentioned:
+        if mentioned:
+            module_calls = self._call_counts(ctx)
+            # Mentioned, but called nowhere (``name.alters_data = True``): no call resolves to it.
+            mentioned_calls = {n for n in mentioned if module_calls[n] - old_calls[n] + new_calls[n]}
+        else:
+            mentioned_calls = set()
+        for name in mentioned_calls:
             # A function others call appears or disappears: their I/O findings stay the same when
             # calling it cannot reach I/O, with it (before a removal, after an insertion) or
             # without it (through a base class's method of that name).
@@ -1005,6 +1030,9 @@ class IncrementalAnalyzer:
         if self._idents is not None:
             self._idents.subtract(old_ids)
             self._idents.update(new_ids)
+        if self._calls is not None:
+            self._calls.subtract(old_calls)
+            self._calls.update(new_calls)
         if self._imports is not None and self._import_delta is not None:
             self._imports.apply(*self._import_delta)
         self._looped = looped
@@ -1332,13 +1360,17 @@ def _bound_anywhere(stmt: ast.stmt) -> set[str]:
 
 def _scan(stmt: ast.stmt) -> _Scan:
     """In one walk of ``stmt``: how often each identifier is read or written in it (names,
-    attribute names, ``global`` names), its import bindings (:func:`_import_pairs`) and the
-    names it rebinds (:func:`_rebindings`)."""
+    attribute names, ``global`` names), its import bindings (:func:`_import_pairs`), the names
+    it rebinds (:func:`_rebindings`) and the names it calls (:func:`_called_name`)."""
     idents: collections.Counter[str] = collections.Counter()
     pairs: collections.Counter[tuple[str, str]] = collections.Counter()
     rebinds: collections.Counter[str] = collections.Counter()
+    calls: collections.Counter[str] = collections.Counter()
     for node in walk(stmt):
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Call):
+            if (called := _called_name(node)) is not None:
+                calls[called] += 1
+        elif isinstance(node, ast.Name):
             idents[node.id] += 1
             if type(node.ctx) is not ast.Load and node.id in _BUILTINS:
                 rebinds[node.id] += 1
@@ -1352,7 +1384,22 @@ def _scan(stmt: ast.stmt) -> _Scan:
             idents.update(node.names)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             pairs.update(import_bindings(node))
-    return idents, pairs, rebinds
+    return idents, pairs, rebinds, calls
+
+
+def _called_name(call: ast.Call) -> str | None:
+    """The name a call's function goes by (``f(...)``, ``x.f(...)``): the only way an I/O finding
+    reaches a definition is a call resolved by that name (``effects.call_target``)."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _module_calls(ctx: Context) -> collections.Counter[str]:
+    return collections.Counter(name for call in ctx.nodes(ast.Call) if (name := _called_name(call)) is not None)
 
 
 def _looped_names(ctx: Context, unit: ast.stmt) -> collections.Counter[str]:

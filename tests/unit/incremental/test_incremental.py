@@ -451,6 +451,27 @@ def test_summaries_are_dropped_with_the_statements_they_describe() -> None:
         text = re.sub(r"hits \+= \d+", f"hits += {i + 2}", text)  # typing in a function, between rounds
 
 
+def test_a_method_mentioned_but_never_called_is_deleted_alone() -> None:
+    """Django's ``abulk_update.alters_data = True``: the name is mentioned after the method, but
+    no call resolves to it, so deleting the method (which queries) changes no other finding; the
+    same method called in a loop is another matter (see TRAPS)."""
+    mentioned = STRUCT.replace(
+        "    def size(self):",
+        "    def export(self, key):\n        return self.conn.execute('SELECT 1').fetchall()\n\n"
+        "    export.alters_data = True\n\n    def size(self):",
+    )
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, mentioned)
+    _exact(inc, _delete(mentioned, "    def export", "    export.alters_data"))
+    assert inc.last_was_incremental
+    assert _exact(inc, mentioned) == before
+    assert inc.last_was_incremental
+    called = mentioned.replace("out.append(self.size())", "out.append(self.export(key))")
+    _exact(inc, called)
+    _exact(inc, _delete(called, "    def export", "    export.alters_data"))
+    assert not inc.last_was_incremental
+
+
 TRAPS = {
     # What other units' findings read changes: each must take the whole-file path.
     "deleted method that queries, called in a loop": lambda t: _delete(t, "    def fetch", "    def size"),
