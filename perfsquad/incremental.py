@@ -36,6 +36,7 @@ from perfsquad.engine import Analysis, analyze_full, function_metrics_of, postpr
 from perfsquad.memo import EditedUnit
 from perfsquad.model import Edit, FileReport, Finding, Fix, FunctionMetrics, Position, Span
 from perfsquad.semantics.effects import block_effects, block_fingerprint, reaches_io
+from perfsquad.semantics.io_catalog import attribute_binding_kinds
 from perfsquad.semantics.names import ImportMap, import_bindings
 from perfsquad.semantics.types import UNKNOWN
 from perfsquad.source import SourceText
@@ -235,13 +236,14 @@ class _Summary:
     An edit then reads the statements it replaces, which the edit before it usually parsed (a
     paste, its undo; typing in one function), without walking them again."""
 
-    __slots__ = ("_attributes", "_bound", "_fingerprint", "_looped", "_scan", "stmt")
+    __slots__ = ("_attribute_kinds", "_attributes", "_bound", "_fingerprint", "_looped", "_scan", "stmt")
 
     def __init__(self, stmt: ast.stmt) -> None:
         self.stmt = stmt
         self._bound: set[str] | None = None
         self._scan: _Scan | None = None
         self._attributes: tuple[str, ...] | None = None
+        self._attribute_kinds: dict[str, frozenset[str]] | None = None
         self._looped: collections.Counter[str] | None = None
         self._fingerprint: tuple[str, ...] | None = None
 
@@ -264,6 +266,13 @@ class _Summary:
         if self._attributes is None:
             self._attributes = _attribute_bindings(self.stmt)
         return self._attributes
+
+    @property
+    def attribute_kinds(self) -> dict[str, frozenset[str]]:
+        """:func:`~perfsquad.semantics.io_catalog.attribute_binding_kinds` (do not modify)."""
+        if self._attribute_kinds is None:
+            self._attribute_kinds = attribute_binding_kinds(self.stmt)
+        return self._attribute_kinds
 
     def looped(self, ctx: Context) -> collections.Counter[str]:
         """:func:`_looped_names` (``ctx`` links the statement; what is in a loop lies within it)."""
@@ -540,6 +549,31 @@ class IncrementalAnalyzer:
             facts[code] = known_facts[code] if code in known_facts else rule_cls.module_facts(unit, ctx)
         return facts
 
+    def _attributes_stay_unknown(self, kept: list[ast.stmt], edited: list[ast.stmt]) -> bool:
+        """Whether a class's ``self.x`` types are surely the same after an edit of some of its
+        members (``edited``: before and after), without computing them: every attribute those
+        bind is also bound, with a value of unknown type, by a member the edit ``kept``, and is
+        annotated nowhere (see ``attribute_binding_kinds``): it is of unknown type before and
+        after, and the other attributes' bindings are untouched. (``self.x = None`` in
+        ``__init__``: a method setting ``self.x`` may come and go.)"""
+        touched: dict[str, set[str]] = {}
+        for stmt in edited:
+            for name, kinds in self._summary(stmt).attribute_kinds.items():
+                touched.setdefault(name, set()).update(kinds)
+        if not touched:
+            return True
+        if any(":" in kinds for kinds in touched.values()):
+            return False
+        unknown: set[str] = set()
+        for stmt in kept:
+            for name, kinds in self._summary(stmt).attribute_kinds.items():
+                if name in touched:
+                    if ":" in kinds:
+                        return False
+                    if "?" in kinds:
+                        unknown.add(name)
+        return unknown.issuperset(touched)
+
     def _summary(self, stmt: ast.stmt) -> _Summary:
         found = self._summaries.get(id(stmt))
         if found is None or found.stmt is not stmt:
@@ -632,7 +666,11 @@ class IncrementalAnalyzer:
         old_facts = self._facts(unit.old, old_ctx, old_owner)
         self._known = None
         new_facts = self._facts(unit.new, new_ctx, owner)
-        if owner is not None and old_facts["attributes"] != new_facts["attributes"]:
+        if (
+            owner is not None
+            and old_facts["attributes"] != new_facts["attributes"]
+            and not self._attributes_stay_unknown([m for m in owner.body if m is not unit.new], [unit.old, unit.new])
+        ):
             return None  # the method binds `self.x`: the class's attribute types may change
         if new_facts["signature"] != old_facts["signature"]:
             return None
@@ -893,9 +931,13 @@ class IncrementalAnalyzer:
         import_map, import_delta = imports
         if any(self._identifier_counts(ctx)[n] - old_ids[n] for n in import_delta):
             return None  # what a name others mention refers to changed (an import, a parameter)
-        rebound = member and not _same_multiset(
-            [x for s in old if (x := self._summary(s).attributes)],
-            [x for s in new if (x := self._summary(s).attributes)],
+        rebound = (
+            member
+            and not _same_multiset(
+                [x for s in old if (x := self._summary(s).attributes)],
+                [x for s in new if (x := self._summary(s).attributes)],
+            )
+            and not self._attributes_stay_unknown([*splice.container[:a], *splice.container[b:]], [*old, *new])
         )
 
         cls = ctx.tree.body[splice.index] if splice.index is not None else None

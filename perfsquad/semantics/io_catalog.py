@@ -26,7 +26,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from perfsquad.semantics.names import ImportMap
 from perfsquad.semantics.types import UNKNOWN
@@ -990,3 +990,49 @@ def _is_static(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
     if isinstance(fn, ast.Lambda):
         return True
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+
+
+def attribute_binding_kinds(member: ast.stmt) -> dict[str, frozenset[str]]:
+    """What one member of a class contributes to :meth:`IOTypes.class_attrs`, per attribute, as
+    ``_ingest`` reads it: ``":"`` an annotation (``x: T`` in the class body, ``self.x: T`` in a
+    method), which decides the type; ``"="`` a value whose type may be known (a call, a name,
+    an attribute, an await); ``"?"`` a binding of unknown type (any other value, ``self.x +=``),
+    which makes the attribute's type unknown as long as it remains and no annotation does.
+    Bindings count in a method's own body (not in functions nested in it), of its first
+    parameter, unless the method is static."""
+    found: dict[str, set[str]] = {}
+
+    def add(name: str, kind: str) -> None:
+        found.setdefault(name, set()).add(kind)
+
+    me: str | None = None
+    if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
+        params = [*member.args.posonlyargs, *member.args.args]
+        if _is_static(member) or not params:
+            return {}
+        me = params[0].arg
+        stack: list[ast.AST] = list(member.body)
+    else:
+        stack = [member]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue  # another scope: its bindings are not this class's (or not this method's)
+        if me is None:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                add(node.target.id, ":")  # the class body's own annotation
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if _attribute_of(target, me):
+                    add(target.attr, "=" if isinstance(node.value, _TYPABLE) else "?")
+        elif isinstance(node, ast.AnnAssign) and _attribute_of(node.target, me):
+            add(node.target.attr, ":")
+        elif isinstance(node, ast.AugAssign) and _attribute_of(node.target, me):
+            add(node.target.attr, "?")
+        stack.extend(children(node))
+    return {name: frozenset(kinds) for name, kinds in found.items()}
+
+
+def _attribute_of(target: ast.AST, name: str) -> TypeGuard[ast.Attribute]:
+    """``target`` is ``name.attr`` (an attribute of that name, nothing deeper)."""
+    return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == name

@@ -472,6 +472,60 @@ def test_a_method_mentioned_but_never_called_is_deleted_alone() -> None:
     assert not inc.last_was_incremental
 
 
+def test_a_method_setting_an_attribute_of_unknown_type_is_edited_without_typing_the_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``self.done = False`` in ``__init__``: ``done`` is of unknown type whatever other methods
+    set, so a method setting it may be added, removed or typed into without the class's attribute
+    types being computed again (no walk of the whole class); an attribute whose type the edit
+    can change still is (see TRAPS: "new method binding self.x")."""
+    from perfsquad.semantics import io_catalog
+
+    walked: list[str] = []
+    walk_scopes = io_catalog._walk_scopes
+
+    def recording(stmts: list[ast.AST], tree: ast.Module, **kwargs: object) -> object:
+        walked.extend(s.name for s in stmts if isinstance(s, ast.ClassDef))
+        return walk_scopes(stmts, tree, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(io_catalog, "_walk_scopes", recording)
+    text = STRUCT.replace(
+        "        self.conn = sqlite3.connect(path)\n", "        self.conn = sqlite3.connect(path)\n        self.done = False\n"
+    )
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, text)
+    finish = _edit(text, "    def last", "    def finish(self):\n        self.done = True\n\n    def last")
+    typed = _edit(text, "        return 3\n", "        self.done = 3\n        return 3\n")
+    for edited in (finish, text, typed, text):
+        walked.clear()
+        _exact(inc, edited)
+        assert inc.last_was_incremental and walked == [], edited
+    assert _exact(inc, text) == before
+    walked.clear()
+    _exact(inc, _edit(text, "    def last", "    def reset(self):\n        self.conn = {}\n\n    def last"))
+    assert not inc.last_was_incremental
+
+
+def test_attribute_binding_kinds_read_a_member_as_class_attributes_do() -> None:
+    from perfsquad.semantics.io_catalog import attribute_binding_kinds
+
+    cls = ast.parse(
+        "class C:\n"
+        "    size: int\n"
+        "    if True:\n        limit: int = 3\n"
+        "    def m(self, v):\n"
+        "        self.a = v\n        self.b = 1\n        self.c += 1\n        self.d: int = 0\n"
+        "        self.e, self.f = 1, 2\n        other.g = 1\n"
+        "        def inner():\n            self.h = None\n"
+        "    @staticmethod\n    def s(x):\n        x.i = None\n"
+    ).body[0]
+    assert isinstance(cls, ast.ClassDef)
+    kinds = [attribute_binding_kinds(member) for member in cls.body]
+    assert kinds[0] == {"size": frozenset(":")} and kinds[1] == {"limit": frozenset(":")}
+    assert kinds[2] == {"a": frozenset("="), "b": frozenset("?"), "c": frozenset("?"), "d": frozenset(":")}
+    assert kinds[3] == {}
+
+
 TRAPS = {
     # What other units' findings read changes: each must take the whole-file path.
     "deleted method that queries, called in a loop": lambda t: _delete(t, "    def fetch", "    def size"),
