@@ -275,44 +275,84 @@ def measure_file(
     log: Path,
     interval: float = 0.0,
 ) -> Run:
-    """One server, one file, one kind of edit: each edit timed to its version's diagnostics, the
-    next one sent ``interval`` seconds after the previous (or as soon as it is answered, if later)."""
+    """One server, one file, one kind of edit (see :func:`measure_together`)."""
+    return measure_together([(tool, cmd, options)], path, root, edits, {tool: log}, interval)[0]
+
+
+def measure_together(
+    servers: list[tuple[str, list[str], Any]],
+    path: Path,
+    root: Path,
+    edits: list[Edit],
+    logs: dict[str, Path],
+    interval: float = 0.0,
+) -> list[Run]:
+    """Several servers, one file, one kind of edit, side by side: every server has the file
+    open, and each edit goes to one server, is timed to its version's diagnostics, then goes to
+    the next (the first server alternating from edit to edit), so that a change of the machine's
+    speed meanwhile (other load, CPU frequency) affects all alike. Each server gets its next
+    edit ``interval`` seconds after its previous one (or as soon as it is answered, if later)."""
     source = path.read_text(encoding="utf-8")
     kind = edits[0].kind if edits else "in a function"
-    run = Run(str(path.relative_to(root.parent)), tool, len(source.splitlines()), kind)
-    print(f"  {tool}: {run.file} ({run.lines:,} lines), {kind}", file=sys.stderr)
-    client = start(tool, cmd, root, options, log)
+    runs = [Run(str(path.relative_to(root.parent)), tool, len(source.splitlines()), kind) for tool, _, _ in servers]
+    for run in runs:
+        print(f"  {run.tool}: {run.file} ({run.lines:,} lines), {kind}", file=sys.stderr)
+    clients: list[LspClient | None] = []
+    uri = path.as_uri()
     try:
-        uri = path.as_uri()
-        since = client.cursor()
-        sent = client.notify(
-            "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 0, "text": source}}
-        )
-        run.open_ms = (client.wait_for(diagnostics_of(uri, 0), WAIT_S, since).received - sent) * 1000
-        run.rss_open_mib = rss_kib(client.pid) / 1024
+        for (tool, cmd, options), run in zip(servers, runs, strict=True):
+            try:
+                client = start(tool, cmd, root, options, logs[tool])
+                since = client.cursor()
+                sent = client.notify(
+                    "textDocument/didOpen",
+                    {"textDocument": {"uri": uri, "languageId": "python", "version": 0, "text": source}},
+                )
+                run.open_ms = (client.wait_for(diagnostics_of(uri, 0), WAIT_S, since).received - sent) * 1000
+                run.rss_open_mib = rss_kib(client.pid) / 1024
+                clients.append(client)
+            except (LspError, OSError, SetupError) as exc:
+                run.error = str(exc)
+                print(f"!!! {tool} on {run.file} FAILED: {exc}", file=sys.stderr)
+                clients.append(None)
         warmup = plan_edits(source, 2)
+        last_sent = [0.0] * len(servers)
         for version, edit in enumerate([*warmup, *edits], start=1):
-            since = client.cursor()
-            cpu_before = cpu_ns(client.pid)
-            sent = client.notify("textDocument/didChange", change_params(uri, version, edit))
-            reply = client.wait_for(diagnostics_of(uri, version), WAIT_S, since)
-            cpu_after = cpu_ns(client.pid)
-            time.sleep(max(0.0, sent + interval - time.perf_counter()))
-            if version > len(warmup):
-                run.latencies_ms.append((reply.received - sent) * 1000)
-                if cpu_before >= 0 and cpu_after >= 0:
-                    run.cpu_ms.append((cpu_after - cpu_before) / 1e6)
-                run.diagnostics.append(len(reply.body["params"].get("diagnostics") or []))
-        run.median_ms = statistics.median(run.latencies_ms)
-        run.p95_ms = p95(run.latencies_ms)
-        run.median_cpu_ms = statistics.median(run.cpu_ms) if run.cpu_ms else None
-        run.rss_end_mib = rss_kib(client.pid) / 1024
-    except (LspError, OSError, SetupError) as exc:
-        run.error = str(exc)
-        print(f"!!! {tool} on {run.file} FAILED: {exc}", file=sys.stderr)
+            order = list(range(len(servers)))
+            if version % 2:
+                order.reverse()
+            for i in order:
+                client, run = clients[i], runs[i]
+                if client is None or run.error is not None:
+                    continue
+                try:
+                    time.sleep(max(0.0, last_sent[i] + interval - time.perf_counter()))
+                    since = client.cursor()
+                    cpu_before = cpu_ns(client.pid)
+                    sent = last_sent[i] = client.notify("textDocument/didChange", change_params(uri, version, edit))
+                    reply = client.wait_for(diagnostics_of(uri, version), WAIT_S, since)
+                    cpu_after = cpu_ns(client.pid)
+                except (LspError, OSError, SetupError) as exc:
+                    run.error = str(exc)
+                    print(f"!!! {run.tool} on {run.file} FAILED: {exc}", file=sys.stderr)
+                    continue
+                if version > len(warmup):
+                    run.latencies_ms.append((reply.received - sent) * 1000)
+                    if cpu_before >= 0 and cpu_after >= 0:
+                        run.cpu_ms.append((cpu_after - cpu_before) / 1e6)
+                    run.diagnostics.append(len(reply.body["params"].get("diagnostics") or []))
+        for client, run in zip(clients, runs, strict=True):
+            if client is None or run.error is not None or not run.latencies_ms:
+                continue
+            run.median_ms = statistics.median(run.latencies_ms)
+            run.p95_ms = p95(run.latencies_ms)
+            run.median_cpu_ms = statistics.median(run.cpu_ms) if run.cpu_ms else None
+            run.rss_end_mib = rss_kib(client.pid) / 1024
     finally:
-        client.close()
-    return run
+        for client in clients:
+            if client is not None:
+                client.close()
+    return runs
 
 
 def measure_rss(tool: str, cmd: list[str], options: Any, files: list[Path], root: Path, log: Path) -> dict[str, Any]:
@@ -357,7 +397,19 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 def print_table(runs: list[Run], rss: list[dict[str, Any]]) -> None:
     ruff_median = {(r.file, r.kind): r.median_ms for r in runs if r.tool == "ruff server" and r.median_ms}
-    header = ("file", "edit", "tool", "lines", "edits", "median ms", "p95 ms", "max ms", "open ms", "median / ruff", "CPU ms")
+    header = (
+        "file",
+        "edit",
+        "tool",
+        "lines",
+        "edits",
+        "median ms",
+        "p95 ms",
+        "max ms",
+        "open ms",
+        "median / ruff",
+        "CPU ms",
+    )
     rows = [header]
     for r in runs:
         base = ruff_median.get((r.file, r.kind))
@@ -497,7 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         "--interval", type=float, default=INTERVAL_S, help="seconds from one edit to the next (default: %(default)s)"
     )
     parser.add_argument(
-        "--debounce-ms", type=int, help="perfsquad's debounceMs setting (default: the server's default, as users run it)"
+        "--debounce-ms",
+        type=int,
+        help="perfsquad's debounceMs setting (default: the server's default, as users run it)",
     )
     parser.add_argument("--rss-files", type=int, default=50, help="django files opened for the RSS figure")
     parser.add_argument(
@@ -548,16 +602,18 @@ def main(argv: list[str] | None = None) -> int:
         logs = {tool: Path(scratch) / f"{tool.split()[0]}.stderr" for tool, _, _ in servers}
         for tool, cmd, _ in servers:
             print(f"{tool}: {shlex.join(cmd)}", file=sys.stderr)
-        # Side by side: each file and kind is measured with every server in turn, so a change of
-        # the machine's speed during the run (other load, CPU frequency) affects both alike.
+        # Side by side: each file and kind is measured with every server at once, edit by edit
+        # (see measure_together), so a change of the machine's speed affects all alike.
         for (root, path), edits in zip(planned, plans, strict=True):
+            together = []
             for tool, cmd, options in servers:
                 run_cmd = cmd
                 if args.py_spy is not None and tool == "perfsquad":
                     profiles.append(args.py_spy.with_name(f"{args.py_spy.name}.{len(profiles) + 1}").resolve())
                     profiles[-1].parent.mkdir(parents=True, exist_ok=True)
                     run_cmd = [*py_spy_prefix(profiles[-1]), *cmd]
-                runs.append(measure_file(tool, run_cmd, options, path, root, edits, logs[tool], args.interval))
+                together.append((tool, run_cmd, options))
+            runs.extend(measure_together(together, path, root, edits, logs, args.interval))
         for tool, cmd, options in servers:
             log = logs[tool]
             if not args.skip_rss:
@@ -589,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "method": {
             "latency": "didChange written -> publishDiagnostics for that version decoded (reader thread stamp)",
+            "side_by_side": "every server has the file open; each edit goes to one server after the other "
+            "(the first alternating), each server's edits interval_s apart",
             "cpu": "server CPU time (all threads, /proc/PID/task/*/schedstat) from before didChange to after its publish",
             "perfsquad_options": ours_options,
             "debounce_subtracted_ms": 0,

@@ -88,6 +88,25 @@ def test_each_measured_edit_gets_its_versions_diagnostics(tool: str, tmp_path: P
     assert all(count >= 1 for count in run.diagnostics), run.diagnostics
 
 
+def test_servers_measured_side_by_side_each_get_their_versions_diagnostics(tmp_path: Path) -> None:
+    """Both servers have the file open and take each edit in turn: every edit is timed for each,
+    to that server's diagnostics of its version."""
+    path = tmp_path / "module.py"
+    path.write_text(SOURCE)
+    servers = [
+        ("perfsquad", lsp_latency.default_perfsquad(), lsp_latency.PERFSQUAD_OPTIONS),
+        ("ruff server", lsp_latency.default_ruff(), lsp_latency.RUFF_OPTIONS),
+    ]
+    logs = {tool: tmp_path / f"{tool.split()[0]}.log" for tool, _, _ in servers}
+    edits = lsp_latency.plan_edits(SOURCE, 3)
+    runs = lsp_latency.measure_together(servers, path, tmp_path, edits, logs, interval=0.05)
+    assert [run.tool for run in runs] == ["perfsquad", "ruff server"]
+    for run in runs:
+        assert run.error is None, run.error
+        assert len(run.latencies_ms) == 3 and all(ms > 0 for ms in run.latencies_ms)
+        assert all(count >= 1 for count in run.diagnostics), (run.tool, run.diagnostics)
+
+
 LONG = "\n".join(f"    total += {i} * value" for i in range(70))
 KINDS_SOURCE = (
     SOURCE
