@@ -212,9 +212,7 @@ def _relink(
     # Only the rules that read the index can change their findings: the others' stand (a file
     # whose first report is missing, or failed, is analyzed whole).
     first = {path: reports.get(path) for path in stale}
-    work: list[_WorkItem] = [
-        (path, None, config, want_fixes, metrics, _reusable(first[path])) for path in stale
-    ]
+    work: list[_WorkItem] = [(path, None, config, want_fixes, metrics, _reusable(first[path])) for path in stale]
     for path in stale:
         with contextlib.suppress(OSError):
             stats[path] = Path(path).stat()
@@ -416,3 +414,9 @@ class DocumentAnalyzer:
     @property
     def last_was_incremental(self) -> bool:
         return self._inc is not None and self._inc.last_was_incremental
+
+    def prepare(self) -> None:
+        """After a whole-file analysis, count what the next structural edit would (see
+        ``IncrementalAnalyzer.prepare``): for an editor to call when idle. Changes no result."""
+        if self._inc is not None:
+            self._inc.prepare()

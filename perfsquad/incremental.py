@@ -373,6 +373,35 @@ class IncrementalAnalyzer:
             report = self.analysis.report
         return report
 
+    def prepare(self) -> None:
+        """Count now what the first structural edit after a whole-file analysis would count (the
+        module's identifiers, calls, imports and looped calls; each statement's bound names, each
+        class member's attribute bindings): the editor calls this when idle after such an
+        analysis, so that the edit does not wait for it. Changes no result."""
+        analysis = self.analysis
+        if analysis is None or analysis.ctx is None or not analysis.ctx.whole:
+            return
+        ctx = analysis.ctx
+        with gc_paused(), shared_walks():
+            try:
+                self._identifier_counts(ctx)
+                self._call_counts(ctx)
+                if self._imports is None:
+                    self._imports = _ImportCounts.of(ctx)
+                if self._looped is None and (known := ctx.looped_name_calls()) is not None:
+                    self._looped = collections.Counter(known)
+                for stmt in ctx.tree.body:
+                    _ = self._summary(stmt).bound
+                    if isinstance(stmt, ast.ClassDef):
+                        for member in stmt.body:
+                            summary = self._summary(member)
+                            _ = summary.bound, summary.attribute_kinds
+            except Exception as exc:  # a bug: the edits count for themselves, as without preparing
+                self.incremental_error = exc
+                self._idents = self._calls = self._imports = self._looped = None
+                self._summaries = {}
+            self._summary_limit = max(self._summary_limit, 2 * len(self._summaries) + 256)
+
     # ------------------------------------------------------------------------------------------
     def _changed_lines(self, new: SourceText) -> tuple[int, int, int] | None:
         """(first changed line, last changed old line, line delta), 1-based; None if identical."""

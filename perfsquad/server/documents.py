@@ -172,6 +172,13 @@ def analyze_snapshot(
     return Analysis(generation, version, text, report, index, report.findings)
 
 
+def _prepare(state: DocumentState, analyzer: DocumentAnalyzer, generation: int) -> None:
+    """(In a worker.) Preparing is a speed-up and changes no result (it never raises)."""
+    with state.thread_lock:
+        if state.generation == generation and state.analyzer is analyzer:  # else a change came first
+            analyzer.prepare()
+
+
 class CollectorHold:
     """Keeps the cyclic garbage collector off while any holder needs it off (event-loop use only:
     no lock), then gives it back as it was. Bounded: a hold spans one analysis and its
@@ -400,12 +407,21 @@ class Documents:
                 if state.generation == generation:
                     self._log_rule_errors(state, analysis.report)
                     self._present(state, analysis)
+                    self._prepare(state, generation)
                     return
             # Stale: a newer change came meanwhile. Analyze the newest text now, without waiting
             # for the debounce: the document is being analyzed back to back anyway, and waiting
             # would leave a large file being typed into with no diagnostics until typing stops.
             del analysis
             state.due = min(state.due, loop.time())
+
+    def _prepare(self, state: DocumentState, generation: int) -> None:
+        """After a whole-file analysis of a document kept warm, its analyzer counts (in a worker,
+        after the diagnostics are sent) what its next structural edit would, unless a change
+        comes first: that edit then does not wait for it (see ``DocumentAnalyzer.prepare``)."""
+        if state.analyzer.last_was_incremental or state.uri not in self._warm:
+            return
+        asyncio.get_running_loop().run_in_executor(self.executor, _prepare, state, state.analyzer, generation)
 
     def _release_memory_when_idle(self) -> None:
         """With no analysis running, hand freed heap memory back to the system (at most once a

@@ -526,6 +526,35 @@ def test_attribute_binding_kinds_read_a_member_as_class_attributes_do() -> None:
     assert kinds[3] == {}
 
 
+def test_prepared_after_a_whole_file_analysis_the_first_structural_edit_counts_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``prepare`` (the editor calls it when idle) counts the module's identifiers, calls, imports
+    and the members' attribute bindings: the first structural edit then counts none of them, and
+    every result is the same as a whole-file analysis's."""
+    from perfsquad import incremental
+    from perfsquad.semantics import io_catalog
+
+    counted: list[str] = []
+    for name in ("_module_identifiers", "_module_calls"):
+        original = getattr(incremental, name)
+        monkeypatch.setattr(incremental, name, lambda ctx, original=original, name=name: counted.append(name) or original(ctx))
+    kinds = io_catalog.attribute_binding_kinds
+    monkeypatch.setattr(incremental, "attribute_binding_kinds", lambda m: counted.append("kinds") or kinds(m))
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, STRUCT)
+    inc.prepare()
+    assert inc.incremental_error is None
+    assert {"_module_identifiers", "_module_calls", "kinds"} <= set(counted)
+    counted.clear()
+    for kind in ("new method", "deleted method others call", "new function"):
+        _exact(inc, STRUCTURAL[kind](STRUCT))
+        assert inc.last_was_incremental, kind
+        assert _exact(inc, STRUCT) == before
+    assert "_module_identifiers" not in counted and "_module_calls" not in counted
+    assert counted.count("kinds") <= 2  # only the methods each edit parses
+
+
 TRAPS = {
     # What other units' findings read changes: each must take the whole-file path.
     "deleted method that queries, called in a loop": lambda t: _delete(t, "    def fetch", "    def size"),

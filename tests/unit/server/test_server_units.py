@@ -8,6 +8,7 @@ import dataclasses
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -388,3 +389,29 @@ async def test_the_collector_waits_until_the_diagnostics_are_sent(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_a_document_analyzed_whole_is_prepared_for_its_next_edit_when_idle(executor: ThreadPoolExecutor) -> None:
+    """After the whole-file analysis of an opened document is published, a worker prepares its
+    analyzer (see ``DocumentAnalyzer.prepare``); a change before that happens skips it."""
+    host = FakeHost()
+    docs = _store(host, executor)
+    host.texts["u"] = (SAMPLE, 1)
+    docs.open("u", "/tmp/u.py")
+    await host.published_version("u", 1)
+    state = docs.get("u")
+    assert state is not None
+    inc = state.analyzer._inc
+    assert inc is not None
+    for _ in range(200):
+        if inc._idents is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert inc._idents is not None and inc._calls is not None and inc.incremental_error is None
+    analyzer = DocumentAnalyzer("/tmp/v.py")
+    analyzer.update(SAMPLE, want_fixes=False, metrics=False)
+    late = SimpleNamespace(thread_lock=threading.Lock(), generation=2, analyzer=analyzer)
+    documents_module._prepare(late, analyzer, 1)  # type: ignore[arg-type]  # generation 1 is stale
+    assert analyzer._inc is not None and analyzer._inc._idents is None
+    documents_module._prepare(late, analyzer, 2)  # type: ignore[arg-type]
+    assert analyzer._inc._idents is not None
