@@ -16,11 +16,7 @@ Scheduling rules (all on the event loop, so no locks are needed for the bookkeep
   never starved; a running analysis is never cancelled (threads cannot be), and a per-document
   thread lock guarantees its ``DocumentAnalyzer`` is used by one thread at a time;
 - a result is published only if its generation is still the document's current one and the
-  document is still open: anything else is stale and dropped;
-- the cyclic garbage collector waits while an analysis is on its way to the editor (from its
-  start to its publication): an analysis allocates thousands of objects, and the collection they
-  trigger (now and then a full one, 20 ms on a large module's trees) is the editor's wait if it
-  runs before the diagnostics are sent. It runs right after (see :class:`CollectorHold`).
+  document is still open: anything else is stale and dropped.
 """
 
 from __future__ import annotations
@@ -28,11 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import gc
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +45,10 @@ from perfsquad.source import SourceText
 
 WARM_DOCUMENTS = 4
 """How many documents keep their parse between edits (the ones being edited, in practice)."""
+PREPARE_MAX_CHARS = 1_000_000
+"""Documents larger than this are not prepared for their next structural edit after a whole-file
+analysis (see ``Documents._prepare``): counting a 4 MB module takes seconds and 100 MiB more at
+the peak, for an edit that may never come."""
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -179,29 +178,6 @@ def _prepare(state: DocumentState, analyzer: DocumentAnalyzer, generation: int) 
             analyzer.prepare()
 
 
-class CollectorHold:
-    """Keeps the cyclic garbage collector off while any holder needs it off (event-loop use only:
-    no lock), then gives it back as it was. Bounded: a hold spans one analysis and its
-    publication, so garbage waits at most that long."""
-
-    def __init__(self) -> None:
-        self.holders = 0
-        self._was_enabled = False
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        if self.holders == 0:
-            self._was_enabled = gc.isenabled()
-            gc.disable()
-        self.holders += 1
-        try:
-            yield
-        finally:
-            self.holders -= 1
-            if self.holders == 0 and self._was_enabled:
-                gc.enable()
-
-
 class Documents:
     """The open documents of one server."""
 
@@ -218,8 +194,8 @@ class Documents:
         self._trimmed = 0.0
         self._collect = False
         self._releasing: asyncio.Future[None] | None = None
-        self.collector = CollectorHold()
-        """Holds the garbage collector off while an analysis is on its way to the editor."""
+        self._preparing = 0
+        """Preparations running (see :meth:`_prepare`): memory is released after them."""
 
     # --- configuration -------------------------------------------------------------------
     def config_for(self, path: str) -> Config:
@@ -381,34 +357,33 @@ class Documents:
                 return
             text, version = snapshot
             generation = state.generation
-            with self.collector.held():  # no collection before the diagnostics are sent
-                state.analyzing = True
-                started = loop.time()
-                try:
-                    analysis = await loop.run_in_executor(
-                        self.executor,
-                        analyze_snapshot,
-                        state,
-                        state.analyzer,
-                        text,
-                        version,
-                        generation,
-                        self.encoding(),
-                    )
-                finally:
-                    state.analyzing = False
-                state.last_seconds = loop.time() - started
-                del text, snapshot
-                self._keep_warm(state)
-                self._release_memory_when_idle()
-                if self._docs.get(state.uri) is not state:
-                    self._forget(state)
-                    return  # closed meanwhile
-                if state.generation == generation:
-                    self._log_rule_errors(state, analysis.report)
-                    self._present(state, analysis)
-                    self._prepare(state, generation)
-                    return
+            state.analyzing = True
+            started = loop.time()
+            try:
+                analysis = await loop.run_in_executor(
+                    self.executor,
+                    analyze_snapshot,
+                    state,
+                    state.analyzer,
+                    text,
+                    version,
+                    generation,
+                    self.encoding(),
+                )
+            finally:
+                state.analyzing = False
+            state.last_seconds = loop.time() - started
+            del text, snapshot
+            self._keep_warm(state)
+            self._release_memory_when_idle()
+            if self._docs.get(state.uri) is not state:
+                self._forget(state)
+                return  # closed meanwhile
+            if state.generation == generation:
+                self._log_rule_errors(state, analysis.report)
+                self._present(state, analysis)
+                self._prepare(state, generation)
+                return
             # Stale: a newer change came meanwhile. Analyze the newest text now, without waiting
             # for the debounce: the document is being analyzed back to back anyway, and waiting
             # would leave a large file being typed into with no diagnostics until typing stops.
@@ -416,12 +391,28 @@ class Documents:
             state.due = min(state.due, loop.time())
 
     def _prepare(self, state: DocumentState, generation: int) -> None:
-        """After a whole-file analysis of a document kept warm, its analyzer counts (in a worker,
-        after the diagnostics are sent) what its next structural edit would, unless a change
-        comes first: that edit then does not wait for it (see ``DocumentAnalyzer.prepare``)."""
-        if state.analyzer.last_was_incremental or state.uri not in self._warm:
+        """After a whole-file analysis of a document kept warm (and not huge), its analyzer counts
+        (in a worker, after the diagnostics are sent) what its next structural edit would, unless
+        a change comes first: that edit then does not wait for it (see
+        ``DocumentAnalyzer.prepare``). Memory it counted for a document closed meanwhile is
+        released once it is done."""
+        if (
+            state.analyzer.last_was_incremental
+            or state.uri not in self._warm
+            or state.analysis is None
+            or len(state.analysis.text) > PREPARE_MAX_CHARS
+        ):
             return
-        asyncio.get_running_loop().run_in_executor(self.executor, _prepare, state, state.analyzer, generation)
+        self._preparing += 1
+        future = asyncio.get_running_loop().run_in_executor(self.executor, _prepare, state, state.analyzer, generation)
+        future.add_done_callback(lambda _done: self._prepared(state))
+
+    def _prepared(self, state: DocumentState) -> None:
+        self._preparing -= 1
+        if self._docs.get(state.uri) is not state or state.uri not in self._warm:
+            self._collect = True  # closed or cold meanwhile: what it counted is garbage now
+        if self._collect:
+            self._release_memory_when_idle()
 
     def _release_memory_when_idle(self) -> None:
         """With no analysis running, hand freed heap memory back to the system (at most once a
@@ -431,8 +422,12 @@ class Documents:
         loop = asyncio.get_running_loop()
         if self._releasing is not None and not self._releasing.done():
             return  # one at a time: closing 200 documents queues one more, not 200
-        if any(s.analyzing for s in self._docs.values()) or (not self._collect and loop.time() - self._trimmed < 1.0):
-            return
+        if (
+            self._preparing
+            or any(s.analyzing for s in self._docs.values())
+            or (not self._collect and loop.time() - self._trimmed < 1.0)
+        ):
+            return  # (a preparation that ends releases what is pending, see _prepared)
         self._trimmed = loop.time()
         collect, self._collect = self._collect, False
         if collect or _TRIM is not None:

@@ -347,50 +347,6 @@ async def test_closing_a_document_releases_its_memory(executor: ThreadPoolExecut
     assert copy is not module and copy.to_data() == module.to_data()
 
 
-async def test_the_collector_waits_until_the_diagnostics_are_sent(
-    executor: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """From an analysis's start to its publication the cyclic garbage collector is off (in the
-    analysis thread and on the event loop), and on again once the diagnostics are sent; a
-    collector the process had turned off stays off."""
-    import gc
-
-    seen: list[bool] = []
-    update = DocumentAnalyzer.update
-
-    def watched(self: DocumentAnalyzer, text: str, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())  # in the analysis thread
-        return update(self, text, **kwargs)
-
-    monkeypatch.setattr(DocumentAnalyzer, "update", watched)
-
-    class Watching(FakeHost):
-        def publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
-            seen.append(gc.isenabled())
-            super().publish(uri, version, diagnostics)
-
-    host = Watching()
-    docs = _store(host, executor)
-    assert gc.isenabled()
-    host.texts["u"] = (SAMPLE, 1)
-    docs.open("u", "/tmp/u.py")
-    await host.published_version("u", 1)
-    while docs.collector.holders:
-        await asyncio.sleep(0)
-    assert seen == [False, False]
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        host.texts["u"] = (SAMPLE + "\n", 2)
-        docs.schedule("u", delay_ms=0)
-        await host.published_version("u", 2)
-        while docs.collector.holders:
-            await asyncio.sleep(0)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
 async def test_a_document_analyzed_whole_is_prepared_for_its_next_edit_when_idle(executor: ThreadPoolExecutor) -> None:
     """After the whole-file analysis of an opened document is published, a worker prepares its
     analyzer (see ``DocumentAnalyzer.prepare``); a change before that happens skips it."""
