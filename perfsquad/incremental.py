@@ -202,6 +202,9 @@ class _MergedBuckets:
 
 _Buckets = dict[type, list[ast.AST]] | _MergedBuckets
 _MAX_DEPTH = 16
+_ORPHANS = 8
+"""Summaries of statements no longer in the module (parsed for an edit that took another path)
+kept before they are looked for."""
 """Edits after which the merged buckets are flattened (bounds lookups and kept old trees)."""
 
 
@@ -331,8 +334,6 @@ class IncrementalAnalyzer:
         self._summaries: dict[int, _Summary] = {}
         """Summaries of the module's statements and top-level classes' members, by id (see
         :class:`_Summary`): an edit drops those of the statements it replaces."""
-        self._summary_limit = 256
-        """Summaries kept before those of statements no longer in the module are looked for."""
         self._fresh: dict[int, tuple[ast.stmt, dict[str, object]]] = {}
         """The statements the last incremental edit parsed (by id), which its context indexes, with
         the rules' ``module_facts`` of each as read in that context: the next edit reads them in
@@ -400,7 +401,6 @@ class IncrementalAnalyzer:
                 self.incremental_error = exc
                 self._idents = self._calls = self._imports = self._looped = None
                 self._summaries = {}
-            self._summary_limit = max(self._summary_limit, 2 * len(self._summaries) + 256)
 
     # ------------------------------------------------------------------------------------------
     def _changed_lines(self, new: SourceText) -> tuple[int, int, int] | None:
@@ -610,17 +610,19 @@ class IncrementalAnalyzer:
         return found
 
     def _forget(self, stmts: Iterable[ast.stmt | None]) -> None:
-        """The statements an edit replaced: their summaries go (the statements with them). Should
-        some be missed, the summaries of statements no longer in the module go once they are many."""
+        """The statements an edit replaced: their summaries go (the statements with them). Those
+        of statements parsed for an edit that took another path (a splice that others could see,
+        then the class re-analyzed) go once there are a few: no old tree is kept alive by them."""
         summaries = self._summaries
         for stmt in stmts:
             if stmt is not None and (found := summaries.get(id(stmt))) is not None and found.stmt is stmt:
                 del summaries[id(stmt)]
-        if len(summaries) > self._summary_limit and self.analysis is not None and self.analysis.ctx is not None:
-            body = self.analysis.ctx.tree.body
+        if self.analysis is None or self.analysis.ctx is None:
+            return
+        body = self.analysis.ctx.tree.body
+        if len(summaries) > len(body) + sum(len(s.body) for s in body if isinstance(s, ast.ClassDef)) + _ORPHANS:
             live = {id(s) for s in body} | {id(m) for s in body if isinstance(s, ast.ClassDef) for m in s.body}
             self._summaries = {k: v for k, v in summaries.items() if k in live}
-            self._summary_limit = 2 * len(self._summaries) + 256
 
     def _fresh_facts(self, stmt: ast.stmt, ctx: Context) -> dict[str, object]:
         """The facts known of ``stmt`` as read in ``ctx`` (the last edit parsed it, and ``ctx`` is
