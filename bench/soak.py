@@ -149,7 +149,7 @@ def phase_edits(client: LspClient, root: Path, count: int, soak: Soak) -> None:
     client.wait_for(published(uri), WAIT_S)
     spots = body_lines(path.read_text(encoding="utf-8"), 50)
     for i in range(1, count + 1):
-        line, indent = spots[(i // 2) % len(spots)]
+        line, indent = spots[((i - 1) // 2) % len(spots)]  # edits 1 and 2 at one spot, 3 and 4 at the next
         version = i
         if i % 2:  # insert a statement, then remove it: the text returns to the original
             sent = change(client, uri, version, line, 0, f"{indent}_soak = len(str({i}))\n")
