@@ -415,8 +415,13 @@ class DocumentAnalyzer:
     def last_was_incremental(self) -> bool:
         return self._inc is not None and self._inc.last_was_incremental
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the next structural edit finds what it counts already counted."""
+        return self._inc is None or self._inc.prepared
+
     def prepare(self) -> None:
-        """After a whole-file analysis, count what the next structural edit would (see
-        ``IncrementalAnalyzer.prepare``): for an editor to call when idle. Changes no result."""
+        """Count what the next structural edit would (see ``IncrementalAnalyzer.prepare``): for
+        an editor to call when idle in a document being edited. Changes no result."""
         if self._inc is not None:
             self._inc.prepare()

@@ -374,13 +374,18 @@ class IncrementalAnalyzer:
             report = self.analysis.report
         return report
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the next structural edit finds its counts made (see :meth:`prepare`)."""
+        return self.analysis is None or self.analysis.ctx is None or self._idents is not None
+
     def prepare(self) -> None:
         """Count now what the first structural edit after a whole-file analysis would count (the
         module's identifiers, calls, imports and looped calls; each statement's bound names, each
-        class member's attribute bindings): the editor calls this when idle after such an
-        analysis, so that the edit does not wait for it. Changes no result."""
+        class member's attribute bindings): the editor calls this when idle in a document being
+        edited, so that the edit does not wait for it. Changes no result."""
         analysis = self.analysis
-        if analysis is None or analysis.ctx is None or not analysis.ctx.whole:
+        if analysis is None or analysis.ctx is None or self._idents is not None:
             return
         ctx = analysis.ctx
         with gc_paused(), shared_walks():
@@ -449,6 +454,12 @@ class IncrementalAnalyzer:
         if index is None or not isinstance(old_stmt, _DEFS):
             # Across blocks, or a top-level statement: statements inserted, deleted or replaced.
             return self._splice(text, new_source, first, last_old, delta)
+        if self._between_statements(index, old_stmt, first, last_old, delta):
+            # Whole statements pasted or removed (a function, a method): statements of the
+            # container first (parsing the block or method around would be in vain).
+            report = self._splice(text, new_source, first, last_old, delta)
+            if report is not None:
+                return report
         unit = None
         if isinstance(old_stmt, ast.ClassDef):
             unit = self._member_unit(text, new_source, index, old_stmt, first, last_old, delta)
@@ -465,6 +476,25 @@ class IncrementalAnalyzer:
                 return report
             return self._unparsable(text, new_source, index, old_stmt, first, last_old, delta)
         return self._reanalyze(new_source, index, unit, delta)
+
+    def _between_statements(self, index: int, old_stmt: ast.stmt, first: int, last_old: int, delta: int) -> bool:
+        """Whether the edit inserts whole lines where a top-level statement or a member of the
+        class ``old_stmt`` starts, or deletes whole lines from such a start to the next (or to
+        the class's end): lines typed inside a function body are not."""
+        assert self.analysis is not None
+        if last_old == first - 1 and delta > 0:
+            seams = [first]
+        elif delta < 0 and last_old - first + 1 == -delta:
+            seams = [first, last_old + 1]
+        else:
+            return False
+        starts = {start for start, _ in self.analysis.blocks}
+        ends = {end + 1 for _, end in self.analysis.blocks}
+        if isinstance(old_stmt, ast.ClassDef):
+            ranges = self._member_ranges(index, old_stmt)
+            starts.update(start for start, _ in ranges)
+            ends.update(end + 1 for _, end in ranges)
+        return seams[0] in starts and all(seam in starts or seam in ends for seam in seams[1:])
 
     def _unparsable(
         self, text: str, new_source: SourceText, index: int, old_stmt: ast.stmt, first: int, last_old: int, delta: int

@@ -391,13 +391,15 @@ class Documents:
             state.due = min(state.due, loop.time())
 
     def _prepare(self, state: DocumentState, generation: int) -> None:
-        """After a whole-file analysis of a document kept warm (and not huge), its analyzer counts
-        (in a worker, after the diagnostics are sent) what its next structural edit would, unless
-        a change comes first: that edit then does not wait for it (see
-        ``DocumentAnalyzer.prepare``). Memory it counted for a document closed meanwhile is
+        """Once a document is being edited (changed since it was opened) and kept warm, and
+        unless it is huge, its analyzer counts (in a worker, after the diagnostics are sent)
+        what its next structural edit would, unless a change comes first: that edit then does
+        not wait for it (see ``DocumentAnalyzer.prepare``). A document only opened is not
+        prepared (it may never be edited). Memory it counted for a document closed meanwhile is
         released once it is done."""
         if (
-            state.analyzer.last_was_incremental
+            generation < 2  # (1: the analysis of the opened text)
+            or state.analyzer.prepared
             or state.uri not in self._warm
             or state.analysis is None
             or len(state.analysis.text) > PREPARE_MAX_CHARS

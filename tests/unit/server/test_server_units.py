@@ -347,9 +347,9 @@ async def test_closing_a_document_releases_its_memory(executor: ThreadPoolExecut
     assert copy is not module and copy.to_data() == module.to_data()
 
 
-async def test_a_document_analyzed_whole_is_prepared_for_its_next_edit_when_idle(executor: ThreadPoolExecutor) -> None:
-    """After the whole-file analysis of an opened document is published, a worker prepares its
-    analyzer (see ``DocumentAnalyzer.prepare``); a change before that happens skips it."""
+async def test_a_document_being_edited_is_prepared_for_its_next_edit_when_idle(executor: ThreadPoolExecutor) -> None:
+    """A document only opened is not prepared; after its first change is published, a worker
+    prepares its analyzer (see ``DocumentAnalyzer.prepare``); a change before that skips it."""
     host = FakeHost()
     docs = _store(host, executor)
     host.texts["u"] = (SAMPLE, 1)
@@ -357,13 +357,17 @@ async def test_a_document_analyzed_whole_is_prepared_for_its_next_edit_when_idle
     await host.published_version("u", 1)
     state = docs.get("u")
     assert state is not None
-    inc = state.analyzer._inc
-    assert inc is not None
+    await asyncio.sleep(0.05)
+    assert not state.analyzer.prepared  # opened, never edited
+    host.texts["u"] = (SAMPLE + "\n", 2)
+    docs.schedule("u", delay_ms=0)
+    await host.published_version("u", 2)
     for _ in range(200):
-        if inc._idents is not None:
+        if state.analyzer.prepared:
             break
         await asyncio.sleep(0.01)
-    assert inc._idents is not None and inc._calls is not None and inc.incremental_error is None
+    inc = state.analyzer._inc
+    assert state.analyzer.prepared and inc is not None and inc._calls is not None and inc.incremental_error is None
     analyzer = DocumentAnalyzer("/tmp/v.py")
     analyzer.update(SAMPLE, want_fixes=False, metrics=False)
     late = SimpleNamespace(thread_lock=threading.Lock(), generation=2, analyzer=analyzer)
