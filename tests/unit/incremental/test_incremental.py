@@ -555,6 +555,31 @@ def test_prepared_after_a_whole_file_analysis_the_first_structural_edit_counts_n
     assert counted.count("kinds") <= 2  # only the methods each edit parses
 
 
+def test_statements_pasted_between_others_are_not_parsed_as_the_block_around(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A method or function pasted (or removed) where another starts is spliced among the
+    container's statements at once, without first re-parsing the method or block it borders;
+    a line typed inside a function body still goes to that function."""
+    parsed: list[str] = []
+    for name in ("_member_unit", "_block_unit"):
+        original = getattr(IncrementalAnalyzer, name)
+
+        def recording(self: IncrementalAnalyzer, *args: object, original: object = original, name: str = name) -> object:
+            parsed.append(name)
+            return original(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(IncrementalAnalyzer, name, recording)
+    inc = IncrementalAnalyzer("f.py", metrics=False)
+    before = _exact(inc, STRUCT)
+    for kind in ("new method", "new function", "50-line paste", "deleted function"):
+        parsed.clear()
+        _exact(inc, STRUCTURAL[kind](STRUCT))
+        assert inc.last_was_incremental and parsed == [], (kind, parsed)
+        assert _exact(inc, STRUCT) == before
+    parsed.clear()
+    _exact(inc, _edit(STRUCT, "        hits += 1\n", "        hits += 1\n        hits -= 0\n"))
+    assert inc.last_was_incremental and parsed == ["_block_unit"]
+
+
 TRAPS = {
     # What other units' findings read changes: each must take the whole-file path.
     "deleted method that queries, called in a loop": lambda t: _delete(t, "    def fetch", "    def size"),
