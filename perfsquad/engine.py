@@ -233,8 +233,9 @@ def run_rules(
             if kind is ast.Call and rule_cls.call_names is not None and nodes:
                 if named is None:
                     # The module's own index when these are its calls (an editor's incremental
-                    # run dispatches only the re-analyzed unit's).
-                    whole = nodes is ctx.nodes(ast.Call)
+                    # run dispatches only the re-analyzed unit's: its context is not asked for
+                    # the module's calls, which it would merge to compare).
+                    whole = ctx.whole and nodes is ctx.nodes(ast.Call)
                     named = ctx.named_calls() if whole else NamedCalls(nodes, ctx.imports)  # type: ignore[arg-type]
                 nodes = named.calls(rule_cls.call_names)
             for node in nodes:

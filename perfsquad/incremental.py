@@ -781,15 +781,16 @@ class IncrementalAnalyzer:
             ranges[j + 1 :] = [(s + delta, e + delta) for s, e in ranges[j + 1 :]]
             members[index] = ranges
         self._members = members
-        old_scan, new_scan = self._summary(unit.old).scan(), self._summary(unit.new).scan()
-        if self._idents is not None:
-            self._idents.subtract(old_scan[0])
-            self._idents.update(new_scan[0])
-        if self._imports is not None:  # its parameters may differ
-            self._imports.apply(old_scan[1:3], new_scan[1:3])
-        if self._calls is not None:
-            self._calls.subtract(old_scan[3])
-            self._calls.update(new_scan[3])
+        if self._idents is not None or self._imports is not None or self._calls is not None:
+            old_scan, new_scan = self._summary(unit.old).scan(), self._summary(unit.new).scan()
+            if self._idents is not None:
+                self._idents.subtract(old_scan[0])
+                self._idents.update(new_scan[0])
+            if self._imports is not None:  # its parameters may differ
+                self._imports.apply(old_scan[1:3], new_scan[1:3])
+            if self._calls is not None:
+                self._calls.subtract(old_scan[3])
+                self._calls.update(new_scan[3])
         self._looped = looped
         self._known = (unit.new, new_facts)
         self._fresh = {id(unit.new): (unit.new, new_facts)}

@@ -825,9 +825,9 @@ class IOTypes:
     def _has_loops(self) -> bool:
         if self._any_loop is None:
             ctx = self.ctx
-            self._any_loop = (
-                any(ctx.nodes(kind) for kind in (ast.For, ast.AsyncFor, ast.While, ast.comprehension))
-                or not ctx.links_whole_tree()
+            # (An incremental context first: it would merge the module's loops only to say yes.)
+            self._any_loop = not ctx.links_whole_tree() or any(
+                ctx.nodes(kind) for kind in (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
             )
         return self._any_loop
 
