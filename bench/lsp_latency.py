@@ -322,16 +322,16 @@ def measure_together(
             if version % 2:
                 order.reverse()
             for i in order:
-                client, run = clients[i], runs[i]
-                if client is None or run.error is not None:
+                editing, run = clients[i], runs[i]
+                if editing is None or run.error is not None:
                     continue
                 try:
                     time.sleep(max(0.0, last_sent[i] + interval - time.perf_counter()))
-                    since = client.cursor()
-                    cpu_before = cpu_ns(client.pid)
-                    sent = last_sent[i] = client.notify("textDocument/didChange", change_params(uri, version, edit))
-                    reply = client.wait_for(diagnostics_of(uri, version), WAIT_S, since)
-                    cpu_after = cpu_ns(client.pid)
+                    since = editing.cursor()
+                    cpu_before = cpu_ns(editing.pid)
+                    sent = last_sent[i] = editing.notify("textDocument/didChange", change_params(uri, version, edit))
+                    reply = editing.wait_for(diagnostics_of(uri, version), WAIT_S, since)
+                    cpu_after = cpu_ns(editing.pid)
                 except (LspError, OSError, SetupError) as exc:
                     run.error = str(exc)
                     print(f"!!! {run.tool} on {run.file} FAILED: {exc}", file=sys.stderr)
@@ -341,17 +341,17 @@ def measure_together(
                     if cpu_before >= 0 and cpu_after >= 0:
                         run.cpu_ms.append((cpu_after - cpu_before) / 1e6)
                     run.diagnostics.append(len(reply.body["params"].get("diagnostics") or []))
-        for client, run in zip(clients, runs, strict=True):
-            if client is None or run.error is not None or not run.latencies_ms:
+        for measured, run in zip(clients, runs, strict=True):
+            if measured is None or run.error is not None or not run.latencies_ms:
                 continue
             run.median_ms = statistics.median(run.latencies_ms)
             run.p95_ms = p95(run.latencies_ms)
             run.median_cpu_ms = statistics.median(run.cpu_ms) if run.cpu_ms else None
-            run.rss_end_mib = rss_kib(client.pid) / 1024
+            run.rss_end_mib = rss_kib(measured.pid) / 1024
     finally:
-        for client in clients:
-            if client is not None:
-                client.close()
+        for opened in clients:
+            if opened is not None:
+                opened.close()
     return runs
 
 
