@@ -133,14 +133,21 @@ async def test_results_of_superseded_versions_are_dropped(
     assert [v for _, v, _ in host.published] == [2]  # version 1's result was never published
 
 
+async def _opened(host: FakeHost, docs: Documents, uri: str = "u") -> Any:
+    """Open ``uri`` with SAMPLE and wait for its first diagnostics; its state."""
+    host.texts[uri] = (SAMPLE, 1)
+    docs.open(uri, f"/tmp/{uri}.py")
+    await host.published_version(uri, 1)
+    state = docs.get(uri)
+    assert state is not None
+    return state
+
+
 async def test_edit_inside_a_function_is_analyzed_incrementally(executor: ThreadPoolExecutor) -> None:
     host = FakeHost()
     docs = _store(host, executor)
-    host.texts["u"] = (SAMPLE, 1)
-    docs.open("u", "/tmp/u.py")
-    await host.published_version("u", 1)
-    state = docs.get("u")
-    assert state is not None and not state.analyzer.last_was_incremental
+    state = await _opened(host, docs)
+    assert not state.analyzer.last_was_incremental
 
     host.texts["u"] = (SAMPLE.replace("return counts", "return dict(counts)"), 2)
     docs.schedule("u")
@@ -352,11 +359,7 @@ async def test_a_document_being_edited_is_prepared_for_its_next_edit_when_idle(e
     prepares its analyzer (see ``DocumentAnalyzer.prepare``); a change before that skips it."""
     host = FakeHost()
     docs = _store(host, executor)
-    host.texts["u"] = (SAMPLE, 1)
-    docs.open("u", "/tmp/u.py")
-    await host.published_version("u", 1)
-    state = docs.get("u")
-    assert state is not None
+    state = await _opened(host, docs)
     await asyncio.sleep(0.05)
     assert not state.analyzer.prepared  # opened, never edited
     host.texts["u"] = (SAMPLE + "\n", 2)
