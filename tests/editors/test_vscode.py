@@ -312,6 +312,55 @@ def test_real_vscode(code_server: dict[str, object], e2e_prefix: Path, tmp_path:
     assert (ARTIFACTS / "readme-screenshot.png").stat().st_size > 10_000
 
 
+_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+def _entries(rows: object) -> list[tuple[str, int, str]]:
+    """(code, line, severity) of each Problems entry read by drive.js's problemsOf."""
+    assert isinstance(rows, list)
+    out = []
+    for row in rows:
+        code = re.search(r"perfsquad\s*\(?([A-Z]+\d{3})\b", row["text"])  # "perfsquad(VEC006)", its link text spaced
+        line = re.search(r"Ln (\d+)", row["text"])
+        assert code and line and row["severity"] in _RANK, row
+        out.append((code.group(1), int(line.group(1)), row["severity"]))
+    return sorted(out)
+
+
+def test_real_vscode_a_profile_adds_and_a_failed_one_changes_nothing(
+    code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path
+) -> None:
+    """In real VS Code, on the demo: "Profile Current File" on run.py keeps every finding of
+    memoria/similarity.py listed (and adds the measured hot lines); the hot all-pairs loop (VEC006)
+    is raised, the dot product on lists (VEC001, whose rewrite was measured slower there) is not.
+    Then a profile of a script that cannot start shows an error naming the reason and changes no
+    finding."""
+    workspace = code_server["workspace"]
+    assert isinstance(workspace, Path)
+    shutil.copy(ROOT / "demo" / "run.py", workspace / "run.py")
+    shutil.copytree(ROOT / "demo" / "memoria", workspace / "memoria")
+    (workspace / "broken.py").write_text("import no_such_module_for_perfsquad\n", encoding="utf-8")
+    result = _drive(code_server, e2e_prefix, tmp_path, "truth")
+    before = _entries(_step(result, "problems before the profile")["rows"])
+    profiled = _step(result, "problems after the profile")
+    assert re.search(r"(CPU|I/O|memory)-bound", str(profiled["status"]), re.IGNORECASE), profiled["status"]
+    after = _entries(profiled["rows"])
+    # A profile adds, never hides: every static finding is still listed, and hot lines are added.
+    assert {(c, n) for c, n, _ in before} <= {(c, n) for c, n, _ in after}, (before, after)
+    assert any(c.startswith("HOT") for c, _, _ in after), after
+    severity_before = {(c, n): s for c, n, s in before}
+    vec006 = [(n, severity_before[(c, n)], s) for c, n, s in after if c == "VEC006"]
+    assert any(s == "error" and _RANK[s] > _RANK[old] for _, old, s in vec006), vec006  # the hot one raised
+    vec001 = [(n, severity_before[(c, n)], s) for c, n, s in after if c == "VEC001"]
+    assert vec001 and all(_RANK[s] <= _RANK[old] for _, old, s in vec001), vec001  # measured slower: not raised
+    # A profile that fails: an error with its reason, and nothing changed.
+    failed = _step(result, "problems after a failed profile")
+    assert "no_such_module_for_perfsquad" in str(failed["toast"]), failed["toast"]
+    assert int(failed["errorIcon"]) >= 1, failed  # type: ignore[call-overload]
+    assert _entries(failed["rows"]) == after
+    assert (ARTIFACTS / "15-truth-failed.png").stat().st_size > 10_000
+
+
 def test_real_vscode_roadmap_view(code_server: dict[str, object], e2e_prefix: Path, tmp_path: Path) -> None:
     """After "Profile Current File", "perfsquad: Optimization Roadmap" from the palette opens a rendered
     view (a webview, not Markdown in a code block) ranked with that profile, every row's place a link to

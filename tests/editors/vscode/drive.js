@@ -7,7 +7,9 @@
 //   ARTIFACTS        folder for screenshots                  RESULT    where to write the JSON result
 //   EXT_MARK         a string found in the environment of our `perfsquad serve` processes only
 //   CHROMIUM         browser executable (default /usr/bin/chromium)
-//   SCENARIO         "roadmap": only profile PROFILE_FILE and check the Optimization Roadmap view
+//   SCENARIO         "roadmap": only profile PROFILE_FILE and check the Optimization Roadmap view;
+//                    "truth": profile the demo (run.py), then a script that fails, and read the
+//                    Problems of memoria/similarity.py before, between and after
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -184,6 +186,98 @@ async function roadmapScenario(page) {
   step("audit view shown", { notes, rows: auditRows, screenshot: await shot(page, "13-audit-view") });
 }
 
+/** The Problems panel's entries of the file named `file`: text and severity icon of each. */
+async function problemsOf(page, file) {
+  return page.locator(".markers-panel .monaco-list-row").evaluateAll((rows, wanted) => {
+    const found = [];
+    let current = "";
+    for (const row of rows) {
+      const icon = row.querySelector(".marker-icon");
+      if (!icon) {
+        current = row.innerText; // a file's row: its entries follow
+        continue;
+      }
+      if (current.includes(wanted)) {
+        const classes = icon.className.split(/\s+/);
+        const severity =
+          ["error", "warning", "info"].find((s) => classes.includes(s) || classes.includes(`codicon-${s}`)) || icon.className;
+        found.push({ text: row.innerText.replace(/\s+/g, " ").trim(), severity });
+      }
+    }
+    return found;
+  }, file);
+}
+
+/**
+ * The truth scenario (SCENARIO=truth), in a workspace holding the demo: the Problems of
+ * memoria/similarity.py before any profile; "Profile Current File" on run.py (the hot all-pairs loop
+ * is in similarity.py); the same Problems after it (every finding still listed, severities as the
+ * measured savings say); then "Profile Current File" on broken.py, a script that cannot start: the
+ * error it shows, and the Problems once more (nothing changed).
+ */
+/** Bring the open editor tab of `name` to the front (quick open may offer another recent file first). */
+async function showTab(page, name, lineText) {
+  await page.locator(".tabs-container .tab", { hasText: name }).first().click();
+  await page.locator(".monaco-editor .view-line", { hasText: lineText }).first().waitFor({ state: "visible", timeout: 60000 });
+}
+
+async function truthScenario(page) {
+  await page.setViewportSize({ width: 1400, height: 1300 }); // room for every entry in the panel
+  await openFile(page, "similarity.py", "Pure-Python vector maths");
+  await page.keyboard.press(`${mod}+Shift+M`);
+  const before = await waitFor(
+    async () => {
+      const rows = await problemsOf(page, "similarity.py");
+      return rows.some((r) => r.text.includes("VEC006")) && rows.some((r) => r.text.includes("VEC001")) ? rows : null;
+    },
+    "the static findings of similarity.py in Problems",
+    120000,
+  );
+  step("problems before the profile", { rows: before, screenshot: await shot(page, "13-truth-before") });
+
+  await openFile(page, "run.py", "Workload entry point");
+  const headline = await profileCurrentFile(page);
+  await showTab(page, "similarity.py", "Pure-Python vector maths");
+  const after = await waitFor(
+    async () => {
+      const rows = await problemsOf(page, "similarity.py");
+      return rows.some((r) => /HOT00\d/.test(r.text)) && rows.length >= before.length ? rows : null;
+    },
+    "the weighed findings of similarity.py after the profile",
+    120000,
+  );
+  await page.waitForTimeout(1000); // (a late re-publication would show in the next read)
+  const settled = await problemsOf(page, "similarity.py");
+  step("problems after the profile", { status: headline, rows: settled, first: after, screenshot: await shot(page, "14-truth-profiled") });
+
+  await openFile(page, "broken.py", "no_such_module_for_perfsquad");
+  await runPaletteCommand(page, "perfsquad: Profile Current File");
+  const toast = await waitFor(
+    async () => {
+      const toasts = await page.locator(".notifications-toasts .notification-toast").allInnerTexts();
+      return toasts.find((t) => /no_such_module_for_perfsquad|failed/i.test(t)) || null;
+    },
+    "the failed profile's error",
+    120000,
+  );
+  const errorIcon = await page
+    .locator(".notifications-toasts .notification-toast", { hasText: /no_such_module_for_perfsquad|failed/i })
+    .first()
+    .locator(".codicon-error")
+    .count();
+  const status = await statusText(page);
+  await showTab(page, "similarity.py", "Pure-Python vector maths");
+  await page.waitForTimeout(2000); // anything the failure re-published would have arrived
+  const unchanged = await problemsOf(page, "similarity.py");
+  step("problems after a failed profile", {
+    toast,
+    errorIcon,
+    status,
+    rows: unchanged,
+    screenshot: await shot(page, "15-truth-failed"),
+  });
+}
+
 async function statusText(page) {
   const item = page.locator(".statusbar-item", { hasText: "perfsquad" }).first();
   return (await item.count()) ? (await item.innerText()).trim() : "";
@@ -194,6 +288,10 @@ main(async (page) => {
   await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } });
   if (process.env.SCENARIO === "roadmap") {
     await roadmapScenario(page);
+    return;
+  }
+  if (process.env.SCENARIO === "truth") {
+    await truthScenario(page);
     return;
   }
   await quickOpen(page, process.env.FILE);
