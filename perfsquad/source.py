@@ -66,7 +66,7 @@ class SourceText:
     moved. Lookups (:meth:`start`, :meth:`line_index`) read the pieces; :attr:`line_starts` makes
     them one list when asked."""
 
-    __slots__ = ("_counts", "_firsts", "_pieces", "line_count", "newline", "plain", "text")
+    __slots__ = ("_table", "line_count", "newline", "plain", "text")
 
     def __init__(self, text: str, line_starts: list[int], newline: str, plain: bool = False) -> None:
         self.text = text
@@ -74,9 +74,9 @@ class SourceText:
         """The file's dominant line ending, used for inserted text."""
         self.plain = plain
         """``\n`` is the text's only line break (no ``\r`` anywhere): :meth:`splice` may derive."""
-        self._pieces: list[_Piece] = []
-        self._counts: list[int] = []
-        self._firsts: list[int] = []
+        self._table: tuple[list[_Piece], list[int], list[int]] = ([], [], [])
+        """The pieces, the index of each one's first line, and that line's start: one value, so
+        that a thread reading it while another makes the table one list sees one or the other."""
         self.line_count = 0
         self._set([(line_starts, 0, len(line_starts), 0)])
 
@@ -90,7 +90,8 @@ class SourceText:
                 counts.append(count)
                 firsts.append(table[lo] + delta)
                 count += hi - lo
-        self._pieces, self._counts, self._firsts, self.line_count = kept, counts, firsts, count
+        self._table = (kept, counts, firsts)
+        self.line_count = count  # (the same when a table is made one list)
 
     @property
     def line_starts(self) -> list[int]:
@@ -99,7 +100,7 @@ class SourceText:
 
     def _compact(self) -> list[int]:
         """The table as one list (made once, then kept as the only piece)."""
-        pieces = self._pieces
+        pieces = self._table[0]
         if len(pieces) == 1 and pieces[0][1] == 0 and pieces[0][3] == 0 and pieces[0][2] == len(pieces[0][0]):
             return pieces[0][0]
         starts: list[int] = []
@@ -110,24 +111,26 @@ class SourceText:
 
     def start(self, index: int) -> int:
         """Offset of the first character of line ``index + 1`` (``0 <= index < line_count``)."""
-        pieces = self._pieces
-        p = bisect.bisect_right(self._counts, index) - 1 if len(pieces) > 1 else 0
+        pieces, counts, _ = self._table
+        p = bisect.bisect_right(counts, index) - 1 if len(pieces) > 1 else 0
         table, lo, _, delta = pieces[p]
-        return table[lo + index - self._counts[p]] + delta
+        return table[lo + index - counts[p]] + delta
 
     def line_index(self, offset: int) -> int:
         """``bisect_right(line_starts, offset) - 1``: the index of the line ``offset`` lies on
         (-1 before the first line's start)."""
-        p = bisect.bisect_right(self._firsts, offset) - 1
+        pieces, counts, firsts = self._table
+        p = bisect.bisect_right(firsts, offset) - 1
         if p < 0:
             return -1
-        table, lo, hi, delta = self._pieces[p]
-        return self._counts[p] + bisect.bisect_right(table, offset - delta, lo, hi) - 1 - lo
+        table, lo, hi, delta = pieces[p]
+        return counts[p] + bisect.bisect_right(table, offset - delta, lo, hi) - 1 - lo
 
     def _lines(self, first: int, stop: int, shift: int) -> list[_Piece]:
         """The pieces of lines ``[first, stop)``, their starts moved by ``shift``."""
         out: list[_Piece] = []
-        for (table, lo, hi, delta), at in zip(self._pieces, self._counts, strict=True):
+        pieces, counts, _ = self._table
+        for (table, lo, hi, delta), at in zip(pieces, counts, strict=True):
             a, b = max(first, at), min(stop, at + hi - lo)
             if a < b:
                 out.append((table, lo + a - at, lo + b - at, delta + shift))
@@ -181,7 +184,7 @@ class SourceText:
         pieces += self._lines(tail, self.line_count, len(inserted) - (end - start))
         table = SourceText(text, [], "\n", True)
         table._set(pieces)
-        if len(table._pieces) > _MAX_PIECES:
+        if len(table._table[0]) > _MAX_PIECES:
             table._compact()
         table._share()
         return table

@@ -89,7 +89,7 @@ def test_a_table_spliced_edit_after_edit_reads_like_a_built_one(base: str, edits
         end = min(start + length, len(text))
         table = table.splice(start, end, inserted)
         expected = SourceText._build(table.text).line_starts
-        assert len(table._pieces) <= source._MAX_PIECES
+        assert len(table._table[0]) <= source._MAX_PIECES
         assert table.line_count == len(expected)
         assert [table.start(i) for i in range(len(expected))] == expected
         for offset in range(len(table.text) + 1):
@@ -97,3 +97,47 @@ def test_a_table_spliced_edit_after_edit_reads_like_a_built_one(base: str, edits
         for lineno in range(1, len(expected) + 1):
             assert table.line_with_ending(lineno) == SourceText._build(table.text).line_with_ending(lineno)
     assert table.line_starts == SourceText._build(table.text).line_starts
+
+
+def test_a_table_made_one_list_while_another_thread_reads_it() -> None:
+    """The server's threads share a version's table: one may make it one list (``line_starts``)
+    while another looks lines up. Every lookup sees the pieces or the list, never half of each."""
+    import sys
+    import threading
+
+    base = "".join(f"line {i}\n" for i in range(60))
+    tables = []
+    for _ in range(300):  # tables of several pieces each, all to be made one list
+        table = SourceText.from_text(base)
+        for j in range(3):
+            table = table.splice(len(table.text) // (j + 2), len(table.text) // (j + 2), "x\ny\n")
+        tables.append(table)
+    expected_tables = [SourceText._build(table.text).line_starts for table in tables]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    started = threading.Event()
+
+    def read() -> None:
+        started.set()
+        try:
+            while not stop.is_set():
+                for table, expected in zip(tables, expected_tables, strict=True):
+                    offset = expected[-1]
+                    assert table.line_index(offset) == len(expected) - 1
+                    assert table.start(len(expected) - 1) == offset
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    reader = threading.Thread(target=read)
+    try:
+        reader.start()
+        started.wait()
+        for table, expected in zip(tables, expected_tables, strict=True):
+            assert table.line_starts == expected  # made one list while the reader reads
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(switch)
+    assert not errors, errors
