@@ -155,6 +155,20 @@ def _memory_lines(snapshot: Any) -> list[list[Any]]:
     return rows
 
 
+
+def _print_program_traceback(exc: BaseException) -> None:
+    """``exc``'s traceback as ``python program.py`` prints it: from the program's first frame,
+    without this runner's and ``runpy``'s (which a failed profile would otherwise show the user
+    above their own)."""
+    tb = exc.__traceback__
+    while tb is not None and _runner_frame(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb if tb is not None else exc.__traceback__)
+
+
+def _runner_frame(filename: str) -> bool:
+    return filename == __file__ or filename == "<frozen runpy>" or filename.endswith(f"{os.sep}runpy.py")
+
 def main(argv: list[str]) -> int:
     opts: dict[str, str | bool] = {}
     i = 0
@@ -226,7 +240,7 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # the user's program failed: report it like python would
         exit_code = 1
         error = f"{type(exc).__name__}: {exc}"
-        traceback.print_exc()
+        _print_program_traceback(exc)
     finally:
         if profiler is not None:
             profiler.disable()

@@ -59,6 +59,10 @@ def test_a_run_that_dies_at_once_exits_2_with_its_reason_and_no_hotspots(tmp_pat
     assert "No module named 'pytest_is_not_installed_here'" in proc.stderr  # stderr's tail
     assert "Bottleneck" not in proc.stdout and "bound" not in proc.stdout and "Hotspots" not in proc.stdout
     assert "Traceback" not in proc.stderr.split("stderr:")[0]  # (the user's traceback is quoted, ours never)
+    # ... as `python nopytest.py` prints it: from the program's first frame, no runner's frame above it
+    quoted = proc.stderr.split("stderr:")[1]
+    assert 'File "' in quoted and "nopytest.py" in quoted.split('File "')[1].split("\n")[0], quoted
+    assert "_child.py" not in quoted and "runpy" not in quoted, quoted
     assert not (tmp_path / ".perfsquad" / "profile.json").exists()
 
 

@@ -356,6 +356,7 @@ def test_real_vscode_a_profile_adds_and_a_failed_one_changes_nothing(
     # A profile that fails: an error with its reason, and nothing changed.
     failed = _step(result, "problems after a failed profile")
     assert "no_such_module_for_perfsquad" in str(failed["toast"]), failed["toast"]
+    assert "_child.py" not in str(failed["toast"]), failed["toast"]  # the script's traceback, not the runner's
     assert int(failed["errorIcon"]) >= 1, failed  # type: ignore[call-overload]
     assert _entries(failed["rows"]) == after
     assert (ARTIFACTS / "15-truth-failed.png").stat().st_size > 10_000

@@ -254,6 +254,7 @@ async def test_a_failed_profile_is_an_error_and_changes_nothing(client: ProbeCli
     errors = [m for m in client.seen("show", since=mark) if m.type == types.MessageType.Error]
     assert errors, client.seen("show", since=mark)
     assert "exited with code 1" in errors[0].message and "No module named 'no_such_module_for_perfsquad'" in errors[0].message
+    assert "_child.py" not in errors[0].message and "runpy" not in errors[0].message  # the program's traceback only
     assert not any("profiled" in m.message for m in client.seen("show", since=mark))
     await asyncio.sleep(0.3)
     assert not client.seen("diagnostics", since=mark)  # nothing re-published: nothing changed
