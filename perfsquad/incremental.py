@@ -1474,16 +1474,14 @@ def _scan(stmt: ast.stmt) -> _Scan:
         if isinstance(node, ast.Call):
             if (called := _called_name(node)) is not None:
                 calls[called] += 1
+        elif (rebound := _rebound_name(node)) is not None:
+            rebinds[rebound] += 1
+            if isinstance(node, ast.Name):
+                idents[node.id] += 1
         elif isinstance(node, ast.Name):
             idents[node.id] += 1
-            if type(node.ctx) is not ast.Load and node.id in _BUILTINS:
-                rebinds[node.id] += 1
         elif isinstance(node, ast.Attribute):
             idents[node.attr] += 1
-        elif isinstance(node, ast.arg):
-            rebinds[node.arg] += 1
-        elif isinstance(node, _DEFS):
-            rebinds[node.name] += 1
         elif isinstance(node, ast.Global | ast.Nonlocal):
             idents.update(node.names)
         elif isinstance(node, ast.Import | ast.ImportFrom):
@@ -1547,15 +1545,19 @@ def _import_pairs(nodes: Iterable[ast.AST]) -> collections.Counter[tuple[str, st
 
 def _rebindings(nodes: Iterable[ast.AST]) -> collections.Counter[str]:
     """The names the import map counts as rebound (``perfsquad.semantics.names.import_map``)."""
-    counts: collections.Counter[str] = collections.Counter()
-    for n in nodes:
-        if isinstance(n, _DEFS):
-            counts[n.name] += 1
-        elif isinstance(n, ast.arg):
-            counts[n.arg] += 1
-        elif isinstance(n, ast.Name) and type(n.ctx) is not ast.Load and n.id in _BUILTINS:
-            counts[n.id] += 1
-    return counts
+    return collections.Counter(name for n in nodes if (name := _rebound_name(n)) is not None)
+
+
+def _rebound_name(node: ast.AST) -> str | None:
+    """The name ``node`` rebinds for the import map: a definition's, a parameter's, a builtin's
+    assigned to (one definition for :func:`_rebindings` and :func:`_scan`, which must agree)."""
+    if isinstance(node, _DEFS):
+        return node.name
+    if isinstance(node, ast.arg):
+        return node.arg
+    if isinstance(node, ast.Name) and type(node.ctx) is not ast.Load and node.id in _BUILTINS:
+        return node.id
+    return None
 
 
 _Counts = tuple[collections.Counter[tuple[str, str]], collections.Counter[str]]
