@@ -171,7 +171,7 @@ def analyze_snapshot(
     return Analysis(generation, version, text, report, index, report.findings)
 
 
-def _prepare(state: DocumentState, analyzer: DocumentAnalyzer, generation: int) -> None:
+def prepare_analyzer(state: DocumentState, analyzer: DocumentAnalyzer, generation: int) -> None:
     """(In a worker.) Preparing is a speed-up and changes no result (it never raises)."""
     with state.thread_lock:
         if state.generation == generation and state.analyzer is analyzer:  # else a change came first
@@ -406,7 +406,7 @@ class Documents:
         ):
             return
         self._preparing += 1
-        future = asyncio.get_running_loop().run_in_executor(self.executor, _prepare, state, state.analyzer, generation)
+        future = asyncio.get_running_loop().run_in_executor(self.executor, prepare_analyzer, state, state.analyzer, generation)
         future.add_done_callback(lambda _done: self._prepared(state))
 
     def _prepared(self, state: DocumentState) -> None:

@@ -374,7 +374,7 @@ async def test_a_document_being_edited_is_prepared_for_its_next_edit_when_idle(e
     analyzer = DocumentAnalyzer("/tmp/v.py")
     analyzer.update(SAMPLE, want_fixes=False, metrics=False)
     late = SimpleNamespace(thread_lock=threading.Lock(), generation=2, analyzer=analyzer)
-    documents_module._prepare(late, analyzer, 1)  # type: ignore[arg-type]  # generation 1 is stale
+    documents_module.prepare_analyzer(late, analyzer, 1)  # type: ignore[arg-type]  # generation 1 is stale
     assert analyzer._inc is not None and analyzer._inc._idents is None
-    documents_module._prepare(late, analyzer, 2)  # type: ignore[arg-type]
+    documents_module.prepare_analyzer(late, analyzer, 2)  # type: ignore[arg-type]
     assert analyzer._inc._idents is not None
