@@ -406,7 +406,9 @@ class Documents:
         ):
             return
         self._preparing += 1
-        future = asyncio.get_running_loop().run_in_executor(self.executor, prepare_analyzer, state, state.analyzer, generation)
+        future = asyncio.get_running_loop().run_in_executor(
+            self.executor, prepare_analyzer, state, state.analyzer, generation
+        )
         future.add_done_callback(lambda _done: self._prepared(state))
 
     def _prepared(self, state: DocumentState) -> None:
